@@ -1,0 +1,146 @@
+//! Typed values and log schemas.
+
+use std::net::IpAddr;
+
+/// A Zeek field type, written verbatim in a TSV log's `#types` line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    Time,
+    Interval,
+    String,
+    Addr,
+    Port,
+    Count,
+    Int,
+    Double,
+    Bool,
+    Enum,
+    SetString,
+    VectorString,
+    VectorCount,
+    VectorInterval,
+}
+
+impl FieldType {
+    pub fn zeek_name(self) -> &'static str {
+        match self {
+            FieldType::Time => "time",
+            FieldType::Interval => "interval",
+            FieldType::String => "string",
+            FieldType::Addr => "addr",
+            FieldType::Port => "port",
+            FieldType::Count => "count",
+            FieldType::Int => "int",
+            FieldType::Double => "double",
+            FieldType::Bool => "bool",
+            FieldType::Enum => "enum",
+            FieldType::SetString => "set[string]",
+            FieldType::VectorString => "vector[string]",
+            FieldType::VectorCount => "vector[count]",
+            FieldType::VectorInterval => "vector[interval]",
+        }
+    }
+
+    pub fn from_zeek_name(name: &str) -> Option<FieldType> {
+        Some(match name {
+            "time" => FieldType::Time,
+            "interval" => FieldType::Interval,
+            "string" => FieldType::String,
+            "addr" => FieldType::Addr,
+            "port" => FieldType::Port,
+            "count" => FieldType::Count,
+            "int" => FieldType::Int,
+            "double" => FieldType::Double,
+            "bool" => FieldType::Bool,
+            "enum" => FieldType::Enum,
+            "set[string]" => FieldType::SetString,
+            "vector[string]" => FieldType::VectorString,
+            "vector[count]" => FieldType::VectorCount,
+            "vector[interval]" => FieldType::VectorInterval,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+}
+
+/// Shorthand for schema tables: `field("ts", FieldType::Time)`.
+pub const fn field(name: &'static str, ty: FieldType) -> Field {
+    Field { name, ty }
+}
+
+/// A log: Zeek's path name and its columns, in order.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LogSchema {
+    pub path: &'static str,
+    pub fields: &'static [Field],
+}
+
+impl LogSchema {
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+/// One field's value. Times and intervals are integer microseconds, the
+/// precision Zeek prints, so values compare exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Unset,
+    Bool(bool),
+    Count(u64),
+    Int(i64),
+    Double(f64),
+    Time(i64),
+    Interval(i64),
+    Str(String),
+    Addr(IpAddr),
+    Port(u16),
+    /// A set or vector of strings; an empty list is written `(empty)`.
+    Strings(Vec<String>),
+    Counts(Vec<u64>),
+    Intervals(Vec<i64>),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<IpAddr> for Value {
+    fn from(a: IpAddr) -> Self {
+        Value::Addr(a)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Unset, Into::into)
+    }
+}
+
+/// A row of a log. `values` has one entry per schema field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub schema: &'static LogSchema,
+    pub values: Vec<Value>,
+}
+
+impl Record {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.schema.index_of(name).and_then(|i| self.values.get(i))
+    }
+}

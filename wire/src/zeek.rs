@@ -1,0 +1,398 @@
+//! Zeek's ASCII log format (TSV with `#` header lines) and JSON lines.
+
+use crate::record::{FieldType, LogSchema, Record, Value};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Tsv,
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tsv" => Ok(Format::Tsv),
+            "json" => Ok(Format::Json),
+            other => Err(format!("unknown format {other:?}: expected tsv or json")),
+        }
+    }
+}
+
+/// Writes the rows of one log to `out`, header first (TSV) or as one JSON
+/// object per line. `open_ts` is the `#open` time in microseconds.
+pub struct LogWriter<W: Write> {
+    out: W,
+    schema: &'static LogSchema,
+    format: Format,
+    line: String,
+}
+
+impl<W: Write> LogWriter<W> {
+    pub fn new(
+        mut out: W,
+        schema: &'static LogSchema,
+        format: Format,
+        open_ts: i64,
+    ) -> io::Result<Self> {
+        if format == Format::Tsv {
+            let mut h = String::new();
+            h.push_str("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n");
+            let _ = writeln!(h, "#path\t{}", schema.path);
+            let _ = writeln!(h, "#open\t{}", zeek_date(open_ts));
+            h.push_str("#fields");
+            for f in schema.fields {
+                h.push('\t');
+                h.push_str(f.name);
+            }
+            h.push_str("\n#types");
+            for f in schema.fields {
+                h.push('\t');
+                h.push_str(f.ty.zeek_name());
+            }
+            h.push('\n');
+            out.write_all(h.as_bytes())?;
+        }
+        Ok(LogWriter {
+            out,
+            schema,
+            format,
+            line: String::with_capacity(256),
+        })
+    }
+
+    pub fn write(&mut self, rec: &Record) -> io::Result<()> {
+        self.line.clear();
+        match self.format {
+            Format::Tsv => tsv_row(&mut self.line, rec),
+            Format::Json => json_row(&mut self.line, rec),
+        }
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    /// Writes the `#close` line (TSV) and flushes.
+    pub fn close(mut self, close_ts: i64) -> io::Result<W> {
+        if self.format == Format::Tsv {
+            writeln!(self.out, "#close\t{}", zeek_date(close_ts))?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    pub fn schema(&self) -> &'static LogSchema {
+        self.schema
+    }
+}
+
+/// `YYYY-MM-DD-HH-MM-SS` in UTC, as Zeek writes `#open`/`#close`.
+fn zeek_date(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Microseconds as Zeek's fixed six-decimal seconds.
+pub fn fmt_micros(out: &mut String, us: i64) {
+    let sign = if us < 0 { "-" } else { "" };
+    let a = us.unsigned_abs();
+    let _ = write!(out, "{sign}{}.{:06}", a / 1_000_000, a % 1_000_000);
+}
+
+/// Zeek prints doubles with up to six decimals and no trailing zeros.
+fn fmt_double(out: &mut String, d: f64) {
+    if !d.is_finite() {
+        let _ = write!(out, "{d}");
+        return;
+    }
+    let s = format!("{d:.6}");
+    let t = s.trim_end_matches('0');
+    let t = t.strip_suffix('.').map_or(t, |t| t);
+    out.push_str(if t == "-0" { "0" } else { t });
+}
+
+/// Zeek's TSV escaping: non-printable bytes, the backslash and the separators
+/// become `\xHH`; an empty string is `(empty)`, a lone `-` is escaped.
+fn tsv_str(out: &mut String, s: &str, in_set: bool) {
+    if s.is_empty() {
+        out.push_str("(empty)");
+        return;
+    }
+    if s == "-" {
+        out.push_str("\\x2d");
+        return;
+    }
+    for c in s.chars() {
+        let esc = c.is_control() || c == '\\' || c == '\t' || (in_set && c == ',');
+        if esc && (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn tsv_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Unset => out.push('-'),
+        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        Value::Count(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Double(d) => fmt_double(out, *d),
+        Value::Time(us) | Value::Interval(us) => fmt_micros(out, *us),
+        Value::Str(s) => tsv_str(out, s, false),
+        Value::Addr(a) => {
+            let _ = write!(out, "{a}");
+        }
+        Value::Port(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::Strings(v) => tsv_list(out, v, |o, s| tsv_str(o, s, true)),
+        Value::Counts(v) => tsv_list(out, v, |o, n| {
+            let _ = write!(o, "{n}");
+        }),
+        Value::Intervals(v) => tsv_list(out, v, |o, us| fmt_micros(o, *us)),
+    }
+}
+
+fn tsv_list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
+    if items.is_empty() {
+        out.push_str("(empty)");
+        return;
+    }
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, it);
+    }
+}
+
+pub fn tsv_row(out: &mut String, rec: &Record) {
+    for (i, v) in rec.values.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        tsv_value(out, v);
+    }
+    out.push('\n');
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Unset => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Count(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Double(d) if d.is_finite() => fmt_double(out, *d),
+        Value::Double(_) => out.push_str("null"),
+        Value::Time(us) | Value::Interval(us) => fmt_micros(out, *us),
+        Value::Str(s) => json_str(out, s),
+        Value::Addr(a) => json_str(out, &a.to_string()),
+        Value::Port(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Value::Strings(v) => json_list(out, v, |o, s| json_str(o, s)),
+        Value::Counts(v) => json_list(out, v, |o, n| {
+            let _ = write!(o, "{n}");
+        }),
+        Value::Intervals(v) => json_list(out, v, |o, us| fmt_micros(o, *us)),
+    }
+}
+
+fn json_list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, it);
+    }
+    out.push(']');
+}
+
+/// One JSON object with Zeek's field names; unset fields are left out, as
+/// Zeek's JSON writer does.
+pub fn json_row(out: &mut String, rec: &Record) {
+    out.push('{');
+    let mut first = true;
+    for (f, v) in rec.schema.fields.iter().zip(&rec.values) {
+        if matches!(v, Value::Unset) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        json_str(out, f.name);
+        out.push(':');
+        json_value(out, v);
+    }
+    out.push_str("}\n");
+}
+
+/// Parses one TSV cell back into a value of the given type (the collector's
+/// export and the tests use it). `None` when the text is not of that type.
+pub fn parse_tsv_value(ty: FieldType, s: &str) -> Option<Value> {
+    if s == "-" {
+        return Some(Value::Unset);
+    }
+    let micros = |s: &str| -> Option<i64> {
+        let neg = s.starts_with('-');
+        let s = s.trim_start_matches('-');
+        let (a, b) = s.split_once('.').unwrap_or((s, ""));
+        let mut frac = b.to_owned();
+        frac.truncate(6);
+        while frac.len() < 6 {
+            frac.push('0');
+        }
+        let v = a.parse::<i64>().ok()? * 1_000_000 + frac.parse::<i64>().ok()?;
+        Some(if neg { -v } else { v })
+    };
+    let list = |s: &str| -> Vec<String> {
+        if s == "(empty)" {
+            Vec::new()
+        } else {
+            s.split(',').map(str::to_owned).collect()
+        }
+    };
+    Some(match ty {
+        FieldType::Time => Value::Time(micros(s)?),
+        FieldType::Interval => Value::Interval(micros(s)?),
+        FieldType::String | FieldType::Enum => {
+            Value::Str(if s == "(empty)" { String::new() } else { s.to_owned() })
+        }
+        FieldType::Addr => Value::Addr(s.parse().ok()?),
+        FieldType::Port => Value::Port(s.parse().ok()?),
+        FieldType::Count => Value::Count(s.parse().ok()?),
+        FieldType::Int => Value::Int(s.parse().ok()?),
+        FieldType::Double => Value::Double(s.parse().ok()?),
+        FieldType::Bool => Value::Bool(s == "T"),
+        FieldType::SetString | FieldType::VectorString => Value::Strings(list(s)),
+        FieldType::VectorCount => Value::Counts(
+            list(s)
+                .iter()
+                .map(|x| x.parse().ok())
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        FieldType::VectorInterval => Value::Intervals(
+            list(s)
+                .iter()
+                .map(|x| micros(x))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::field;
+
+    static SCHEMA: LogSchema = LogSchema {
+        path: "test",
+        fields: &[
+            field("ts", FieldType::Time),
+            field("name", FieldType::String),
+            field("tags", FieldType::SetString),
+            field("n", FieldType::Count),
+            field("d", FieldType::Double),
+        ],
+    };
+
+    fn rec() -> Record {
+        Record {
+            schema: &SCHEMA,
+            values: vec![
+                Value::Time(1_254_722_767_492_060),
+                Value::Str("a\tb\\".into()),
+                Value::Strings(vec![]),
+                Value::Unset,
+                Value::Double(1.5),
+            ],
+        }
+    }
+
+    #[test]
+    fn tsv_header_and_row() {
+        let mut w = LogWriter::new(Vec::new(), &SCHEMA, Format::Tsv, 0).unwrap();
+        w.write(&rec()).unwrap();
+        let out = String::from_utf8(w.close(0).unwrap()).unwrap();
+        assert!(out.contains("#fields\tts\tname\ttags\tn\td\n"));
+        assert!(out.contains("#types\ttime\tstring\tset[string]\tcount\tdouble\n"));
+        assert!(out.contains("#open\t1970-01-01-00-00-00\n"));
+        assert!(out.contains("1254722767.492060\ta\\x09b\\x5c\t(empty)\t-\t1.5\n"));
+    }
+
+    #[test]
+    fn json_row_omits_unset() {
+        let mut s = String::new();
+        json_row(&mut s, &rec());
+        assert_eq!(
+            s,
+            "{\"ts\":1254722767.492060,\"name\":\"a\\tb\\\\\",\"tags\":[],\"d\":1.5}\n"
+        );
+    }
+
+    #[test]
+    fn micros_round_trip() {
+        for us in [0, 1, -1, 999_999, 1_254_722_767_492_060, -2_500_000] {
+            let mut s = String::new();
+            fmt_micros(&mut s, us);
+            assert_eq!(parse_tsv_value(FieldType::Time, &s), Some(Value::Time(us)));
+        }
+    }
+
+    #[test]
+    fn date_of_known_day() {
+        assert_eq!(zeek_date(1_700_000_000_000_000), "2023-11-14-22-13-20");
+    }
+}
