@@ -1,0 +1,55 @@
+//! Connection identity as Zeek logs it.
+
+use std::net::IpAddr;
+
+/// The transport a connection runs over (`proto` in conn.log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+    Icmp,
+    /// Another IP protocol, by number.
+    Other(u8),
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+            Transport::Icmp => "icmp",
+            Transport::Other(_) => "unknown_transport",
+        }
+    }
+}
+
+/// The originator and responder endpoints. For ICMP the ports carry the
+/// message type and code, as Zeek does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnId {
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub proto: Transport,
+}
+
+/// A MAC address.
+pub type Mac = [u8; 6];
+
+pub fn fmt_mac(m: &Mac) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// What the application parsers know about the connection they serve.
+#[derive(Clone, Debug)]
+pub struct FlowRef<'a> {
+    pub uid: &'a str,
+    pub id: &'a ConnId,
+    pub orig_mac: Option<Mac>,
+    pub resp_mac: Option<Mac>,
+    pub vlan: Option<u16>,
+}

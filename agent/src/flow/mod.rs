@@ -1,0 +1,3 @@
+//! Connection tracking with Zeek's conn.log semantics.
+
+pub mod id;

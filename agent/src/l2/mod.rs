@@ -1,0 +1,24 @@
+//! Protocols carried directly in Ethernet frames, without IP (LLDP, CDP,
+//! PROFINET DCP, CC-Link IE Field/Control). The engine hands every frame
+//! whose EtherType (or LLC/SNAP header) is not IP or ARP to [`handle`].
+
+use crate::app::Output;
+use crate::flow::id::Mac;
+
+/// One non-IP frame after the Ethernet and VLAN headers.
+pub struct Frame<'a> {
+    pub ts: i64,
+    pub src: Mac,
+    pub dst: Mac,
+    pub vlan: Option<u16>,
+    /// The EtherType, or 0 for an 802.3 length field (then `payload` starts
+    /// with the LLC header).
+    pub ethertype: u16,
+    pub payload: &'a [u8],
+}
+
+/// Decodes a non-IP frame into records and asset facts. Returns whether a
+/// decoder recognised it.
+pub fn handle(_frame: &Frame<'_>, _out: &mut Output<'_>) -> bool {
+    false
+}

@@ -1,0 +1,1 @@
+//! `osect-agent replay`: capture files in, log files out.
