@@ -1,0 +1,1 @@
+//! Synthetic OT traffic: frames with valid checksums written as pcap.
