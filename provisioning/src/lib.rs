@@ -1,0 +1,9 @@
+//! `osect-provision`: factory identity, LTE modem and SIM set-up, the fleet
+//! registry, send-back swap, returns, wipe and decommissioning.
+
+pub mod files;
+pub mod modem;
+pub mod modem_sim;
+pub mod pki;
+pub mod registry;
+pub mod wipe;
