@@ -1,0 +1,1 @@
+require ${@bb.utils.contains('DISTRO_FEATURES', 'osect', 'linux-osect.inc', '', d)}

@@ -1,0 +1,1 @@
+chronyd.service.d
