@@ -1,24 +1,520 @@
-//! The asset ledger: one record per device per interval.
+//! The asset ledger: one `asset` record per device per interval.
+//!
+//! A device is keyed by its MAC address and VLAN (in OT networks the MAC names
+//! a device better than the IP), or by its IP address when no MAC was seen.
+//! Facts accumulate across intervals: a PLC whose identity was read once keeps
+//! it in every later record. Everything is bounded: at most `capacity`
+//! devices (when full, the least recently seen sixteenth is evicted and
+//! counted), [`MAX_IPS`] addresses, [`MAX_HOSTNAMES`] names and strings of at
+//! most [`MAX_TEXT`] bytes per device.
 
-use crate::flow::id::Mac;
+use crate::flow::id::{fmt_mac, Mac};
 use crate::sink::RecordSink;
+use osect_wire::record::field;
+use osect_wire::{FieldType, LogSchema, Record, Value};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Devices seen in the current interval, bounded by `limits.assets`.
+/// Addresses kept per device; a router answering for a whole subnet stops
+/// growing here.
+pub const MAX_IPS: usize = 8;
+/// Host names kept per device.
+pub const MAX_HOSTNAMES: usize = 4;
+/// Bytes kept of any string from the wire.
+pub const MAX_TEXT: usize = 64;
+
+/// The `asset` log.
+pub static ASSET: LogSchema = LogSchema {
+    path: "asset",
+    fields: &[
+        field("ts", FieldType::Time),
+        field("mac", FieldType::String),
+        field("oui_vendor", FieldType::String),
+        field("vlan", FieldType::Count),
+        field("ips", FieldType::SetString),
+        field("hostnames", FieldType::SetString),
+        field("os", FieldType::String),
+        field("roles", FieldType::SetString),
+        field("vendor", FieldType::String),
+        field("product", FieldType::String),
+        field("model", FieldType::String),
+        field("firmware", FieldType::String),
+        field("serial", FieldType::String),
+        field("identity_source", FieldType::String),
+        field("first_seen", FieldType::Time),
+        field("last_seen", FieldType::Time),
+    ],
+};
+
+/// A host as a parser sees it: whatever of MAC, IP and VLAN is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostRef {
+    pub mac: Option<Mac>,
+    pub ip: Option<IpAddr>,
+    pub vlan: Option<u16>,
+}
+
+/// What a device said about itself (CIP identity, S7 SZL, BACnet device
+/// object, PROFINET DCP, FINS controller data, SLMP). Unknown parts are
+/// `None`; a later observation fills only what it knows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Identity<'a> {
+    /// The protocol the facts came from, e.g. "cip", "s7comm".
+    pub source: &'static str,
+    pub vendor: Option<&'a str>,
+    pub product: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub firmware: Option<&'a str>,
+    pub serial: Option<&'a str>,
+}
+
+/// A role a device played in the traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Role {
+    ModbusServer,
+    ModbusClient,
+    Dnp3Outstation,
+    Dnp3Master,
+    EnipAdapter,
+    EnipScanner,
+    BacnetDevice,
+    BacnetClient,
+    S7Plc,
+    S7Client,
+    SlmpServer,
+    SlmpClient,
+    FinsPlc,
+    FinsClient,
+    Iec104Outstation,
+    Iec104Controller,
+    OpcuaServer,
+    OpcuaClient,
+    CclinkMaster,
+    CclinkSlave,
+    ProfinetDevice,
+    ProfinetController,
+    EngineeringStation,
+    DhcpServer,
+    DnsServer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ModbusServer => "modbus_server",
+            Role::ModbusClient => "modbus_client",
+            Role::Dnp3Outstation => "dnp3_outstation",
+            Role::Dnp3Master => "dnp3_master",
+            Role::EnipAdapter => "enip_adapter",
+            Role::EnipScanner => "enip_scanner",
+            Role::BacnetDevice => "bacnet_device",
+            Role::BacnetClient => "bacnet_client",
+            Role::S7Plc => "s7_plc",
+            Role::S7Client => "s7_client",
+            Role::SlmpServer => "slmp_server",
+            Role::SlmpClient => "slmp_client",
+            Role::FinsPlc => "fins_plc",
+            Role::FinsClient => "fins_client",
+            Role::Iec104Outstation => "iec104_outstation",
+            Role::Iec104Controller => "iec104_controller",
+            Role::OpcuaServer => "opcua_server",
+            Role::OpcuaClient => "opcua_client",
+            Role::CclinkMaster => "cclink_master",
+            Role::CclinkSlave => "cclink_slave",
+            Role::ProfinetDevice => "profinet_device",
+            Role::ProfinetController => "profinet_controller",
+            Role::EngineeringStation => "engineering_station",
+            Role::DhcpServer => "dhcp_server",
+            Role::DnsServer => "dns_server",
+        }
+    }
+
+    const ALL: [Role; 25] = [
+        Role::ModbusServer,
+        Role::ModbusClient,
+        Role::Dnp3Outstation,
+        Role::Dnp3Master,
+        Role::EnipAdapter,
+        Role::EnipScanner,
+        Role::BacnetDevice,
+        Role::BacnetClient,
+        Role::S7Plc,
+        Role::S7Client,
+        Role::SlmpServer,
+        Role::SlmpClient,
+        Role::FinsPlc,
+        Role::FinsClient,
+        Role::Iec104Outstation,
+        Role::Iec104Controller,
+        Role::OpcuaServer,
+        Role::OpcuaClient,
+        Role::CclinkMaster,
+        Role::CclinkSlave,
+        Role::ProfinetDevice,
+        Role::ProfinetController,
+        Role::EngineeringStation,
+        Role::DhcpServer,
+        Role::DnsServer,
+    ];
+
+    fn bit(self) -> u32 {
+        1 << (self as u8)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum DevKey {
+    Mac(Mac, Option<u16>),
+    Ip(IpAddr, Option<u16>),
+}
+
+#[derive(Debug, Default)]
+struct Device {
+    first_seen: i64,
+    last_seen: i64,
+    ips: Vec<IpAddr>,
+    hostnames: Vec<String>,
+    os: Option<String>,
+    roles: u32,
+    vendor: Option<String>,
+    product: Option<String>,
+    model: Option<String>,
+    firmware: Option<String>,
+    serial: Option<String>,
+    identity_source: Option<&'static str>,
+}
+
+/// Devices seen so far, bounded by `limits.assets`.
 pub struct AssetTable {
     capacity: usize,
+    devices: HashMap<DevKey, Device>,
+    /// End of the last emitted interval: devices seen after it are reported.
+    last_emit: i64,
+    evicted: u64,
 }
 
 impl AssetTable {
     pub fn new(capacity: usize) -> Self {
-        AssetTable { capacity }
+        AssetTable {
+            capacity: capacity.max(1),
+            devices: HashMap::new(),
+            last_emit: i64::MIN,
+            evicted: 0,
+        }
+    }
+
+    /// Devices forgotten because the table was full, since the start.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
     }
 
     /// A host was seen sending from `mac` with source address `ip`.
-    pub fn observe_host(&mut self, _ts: i64, _mac: Mac, _ip: Option<IpAddr>, _vlan: Option<u16>) {
-        let _ = self.capacity;
+    pub fn observe_host(&mut self, ts: i64, mac: Mac, ip: Option<IpAddr>, vlan: Option<u16>) {
+        self.device(
+            ts,
+            HostRef {
+                mac: Some(mac),
+                ip,
+                vlan,
+            },
+        );
     }
 
-    /// Writes one `asset` record per device seen in the interval ending at `ts`.
-    pub fn emit(&mut self, _ts: i64, _out: &mut RecordSink) {}
+    /// A device described itself; known parts replace earlier values.
+    pub fn observe_identity(&mut self, ts: i64, host: HostRef, id: &Identity<'_>) {
+        let Some(d) = self.device(ts, host) else {
+            return;
+        };
+        let mut any = false;
+        for (slot, v) in [
+            (&mut d.vendor, id.vendor),
+            (&mut d.product, id.product),
+            (&mut d.model, id.model),
+            (&mut d.firmware, id.firmware),
+            (&mut d.serial, id.serial),
+        ] {
+            if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+                set_text(slot, v);
+                any = true;
+            }
+        }
+        if any {
+            d.identity_source = Some(id.source);
+        }
+    }
+
+    /// The device played `role` in some exchange.
+    pub fn observe_role(&mut self, ts: i64, host: HostRef, role: Role) {
+        if let Some(d) = self.device(ts, host) {
+            d.roles |= role.bit();
+        }
+    }
+
+    /// The device announced or was given a host name (DHCP, NBNS, mDNS, CIFS
+    /// browser). The first [`MAX_HOSTNAMES`] distinct names are kept.
+    pub fn observe_hostname(&mut self, ts: i64, host: HostRef, name: &str) {
+        let name = name.trim();
+        if name.is_empty() {
+            return;
+        }
+        if let Some(d) = self.device(ts, host) {
+            let name = bounded(name);
+            if d.hostnames.len() < MAX_HOSTNAMES && !d.hostnames.iter().any(|h| h == name) {
+                d.hostnames.push(name.to_owned());
+            }
+        }
+    }
+
+    /// A guess of the device's operating system; the latest one wins.
+    pub fn observe_os(&mut self, ts: i64, host: HostRef, os: &str) {
+        let os = os.trim();
+        if os.is_empty() {
+            return;
+        }
+        if let Some(d) = self.device(ts, host) {
+            set_text(&mut d.os, os);
+        }
+    }
+
+    /// Writes one `asset` record per device seen since the previous call.
+    pub fn emit(&mut self, ts: i64, out: &mut RecordSink) {
+        let since = self.last_emit;
+        let mut seen: Vec<(&DevKey, &Device)> = self
+            .devices
+            .iter()
+            .filter(|(_, d)| d.last_seen > since)
+            .collect();
+        seen.sort_by_key(|(k, _)| **k);
+        for (k, d) in seen {
+            out.push(record(ts, k, d));
+        }
+        self.last_emit = ts;
+    }
+
+    /// Finds or makes the device for `host`; `None` when neither MAC nor IP is
+    /// known.
+    fn device(&mut self, ts: i64, host: HostRef) -> Option<&mut Device> {
+        let key = match (host.mac, host.ip) {
+            (Some(m), _) => DevKey::Mac(m, host.vlan),
+            (None, Some(ip)) => DevKey::Ip(ip, host.vlan),
+            (None, None) => return None,
+        };
+        if !self.devices.contains_key(&key) && self.devices.len() >= self.capacity {
+            self.evict_oldest();
+        }
+        let d = self.devices.entry(key).or_insert_with(|| Device {
+            first_seen: ts,
+            ..Device::default()
+        });
+        d.last_seen = d.last_seen.max(ts);
+        if let Some(ip) = host.ip {
+            if d.ips.len() < MAX_IPS && !d.ips.contains(&ip) {
+                d.ips.push(ip);
+            }
+        }
+        Some(d)
+    }
+
+    /// Forgets the least recently seen sixteenth of the table at once, so a
+    /// flood of new devices costs a scan per many insertions, not per one.
+    fn evict_oldest(&mut self) {
+        let n = (self.devices.len() / 16).max(1);
+        let mut ages: Vec<i64> = self.devices.values().map(|d| d.last_seen).collect();
+        let (_, cut, _) = ages.select_nth_unstable(n - 1);
+        let cut = *cut;
+        let mut left = n;
+        self.devices.retain(|_, d| {
+            if left > 0 && d.last_seen <= cut {
+                left -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        self.evicted += (n - left) as u64;
+    }
+}
+
+mod oui {
+    include!(concat!(env!("OUT_DIR"), "/oui.rs"));
+
+    /// The registered owner of the MAC's OUI (IEEE MA-L), from `ieee-data`.
+    pub fn vendor(mac: &super::Mac) -> Option<&'static str> {
+        let key = u32::from_be_bytes([0, mac[0], mac[1], mac[2]]);
+        let i = OUI_KEYS.binary_search(&key).ok()?;
+        OUI_NAMES.get(usize::from(*OUI_NAME_INDEX.get(i)?)).copied()
+    }
+}
+
+/// The vendor of a MAC's OUI, for every log that names a device.
+pub fn oui_vendor(mac: &Mac) -> Option<&'static str> {
+    oui::vendor(mac)
+}
+
+/// `s` cut to at most [`MAX_TEXT`] bytes on a character boundary.
+fn bounded(s: &str) -> &str {
+    if s.len() <= MAX_TEXT {
+        return s;
+    }
+    let mut end = MAX_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn set_text(slot: &mut Option<String>, v: &str) {
+    let v = bounded(v);
+    if slot.as_deref() != Some(v) {
+        *slot = Some(v.to_owned());
+    }
+}
+
+fn record(ts: i64, key: &DevKey, d: &Device) -> Record {
+    let (mac, vlan) = match key {
+        DevKey::Mac(m, v) => (Some(*m), *v),
+        DevKey::Ip(_, v) => (None, *v),
+    };
+    let text = |s: &Option<String>| s.clone().map_or(Value::Unset, Value::Str);
+    Record {
+        schema: &ASSET,
+        values: vec![
+            Value::Time(ts),
+            mac.map_or(Value::Unset, |m| Value::Str(fmt_mac(&m))),
+            mac.and_then(|m| oui_vendor(&m))
+                .map_or(Value::Unset, Value::from),
+            vlan.map_or(Value::Unset, |v| Value::Count(u64::from(v))),
+            Value::Strings(d.ips.iter().map(ToString::to_string).collect()),
+            Value::Strings(d.hostnames.clone()),
+            text(&d.os),
+            Value::Strings(
+                Role::ALL
+                    .iter()
+                    .filter(|r| d.roles & r.bit() != 0)
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+            ),
+            text(&d.vendor),
+            text(&d.product),
+            text(&d.model),
+            text(&d.firmware),
+            text(&d.serial),
+            d.identity_source.map_or(Value::Unset, Value::from),
+            Value::Time(d.first_seen),
+            Value::Time(d.last_seen),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    const PLC: Mac = [0x00, 0x1b, 0x1b, 0x01, 0x02, 0x03];
+
+    fn host(mac: Mac, ip: [u8; 4]) -> HostRef {
+        HostRef {
+            mac: Some(mac),
+            ip: Some(IpAddr::V4(Ipv4Addr::from(ip))),
+            vlan: Some(10),
+        }
+    }
+
+    #[test]
+    fn facts_accumulate_and_persist_across_intervals() {
+        let mut t = AssetTable::new(16);
+        let h = host(PLC, [10, 0, 0, 5]);
+        t.observe_role(1_000, h, Role::S7Plc);
+        t.observe_identity(
+            1_000,
+            h,
+            &Identity {
+                source: "s7comm",
+                vendor: Some("Siemens"),
+                model: Some("6ES7 315-2EH14-0AB0 "),
+                ..Identity::default()
+            },
+        );
+        t.observe_identity(
+            1_500,
+            h,
+            &Identity {
+                source: "s7comm",
+                firmware: Some("V3.2.6"),
+                ..Identity::default()
+            },
+        );
+        let mut sink = RecordSink::new(10);
+        t.emit(2_000, &mut sink);
+        let recs = sink.take();
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        assert_eq!(r.get("mac"), Some(&Value::from("00:1b:1b:01:02:03")));
+        assert_eq!(r.get("model"), Some(&Value::from("6ES7 315-2EH14-0AB0")));
+        assert_eq!(r.get("firmware"), Some(&Value::from("V3.2.6")));
+        assert_eq!(r.get("vendor"), Some(&Value::from("Siemens")));
+        assert_eq!(r.get("roles"), Some(&Value::Strings(vec!["s7_plc".into()])));
+        assert_eq!(r.get("oui_vendor"), Some(&Value::from("Siemens AG")));
+        assert_eq!(r.get("first_seen"), Some(&Value::Time(1_000)));
+        assert_eq!(r.get("last_seen"), Some(&Value::Time(1_500)));
+
+        // Quiet in the next interval: no record; seen again: identity kept.
+        t.emit(3_000, &mut sink);
+        assert!(sink.is_empty());
+        t.observe_host(3_500, PLC, None, Some(10));
+        t.emit(4_000, &mut sink);
+        let recs = sink.take();
+        assert_eq!(recs[0].get("firmware"), Some(&Value::from("V3.2.6")));
+    }
+
+    #[test]
+    fn table_and_lists_are_bounded() {
+        let mut t = AssetTable::new(32);
+        for i in 0..100u8 {
+            t.observe_host(i64::from(i), [2, 0, 0, 0, 0, i], None, None);
+        }
+        assert!(t.len() <= 32);
+        assert_eq!(t.evicted() as usize + t.len(), 100);
+        // The newest device survives eviction.
+        let mut sink = RecordSink::new(1000);
+        t.emit(1_000, &mut sink);
+        assert!(sink
+            .take()
+            .iter()
+            .any(|r| r.get("mac") == Some(&Value::from("02:00:00:00:00:63"))));
+
+        let mut t = AssetTable::new(4);
+        for i in 0..20u8 {
+            t.observe_host(
+                1,
+                PLC,
+                Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i))),
+                Some(10),
+            );
+            t.observe_hostname(1, host(PLC, [10, 0, 0, 1]), &format!("name{i}"));
+        }
+        t.observe_os(1, host(PLC, [10, 0, 0, 1]), &"x".repeat(500));
+        t.emit(2, &mut sink);
+        let recs = sink.take();
+        assert_eq!(recs.len(), 1);
+        let Some(Value::Strings(ips)) = recs[0].get("ips") else {
+            panic!("ips missing")
+        };
+        assert_eq!(ips.len(), MAX_IPS);
+        let Some(Value::Strings(names)) = recs[0].get("hostnames") else {
+            panic!("hostnames missing")
+        };
+        assert_eq!(names.len(), MAX_HOSTNAMES);
+        assert_eq!(recs[0].get("os"), Some(&Value::Str("x".repeat(MAX_TEXT))));
+    }
 }

@@ -14,6 +14,9 @@
 //! direction (and the ports as a hint only) and returns a parser when the
 //! bytes look like its protocol.
 
+pub mod common;
+pub mod modbus;
+
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
 use crate::sink::RecordSink;
@@ -67,7 +70,9 @@ pub trait AppParser: Send {
 pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>>;
 
 /// Every recogniser, most specific first.
-pub static PROBES: &[Probe] = &[];
+pub static PROBES: &[Probe] = &[
+    modbus::probe,
+];
 
 /// Finds the parser for a connection from its first payload.
 pub fn probe(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
