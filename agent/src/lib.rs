@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod asset;
+pub mod capture;
 pub mod config;
 pub mod decode;
 pub mod engine;
