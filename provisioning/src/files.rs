@@ -83,6 +83,7 @@ struct Saved {
 #[derive(Default)]
 pub struct FileTxn {
     saved: Vec<Saved>,
+    dirs: Vec<PathBuf>,
 }
 
 impl FileTxn {
@@ -130,6 +131,11 @@ impl FileTxn {
         }
     }
 
+    /// Notes a directory the flow created, removed on rollback if empty.
+    pub fn created_dir(&mut self, dir: &Path) {
+        self.dirs.push(dir.to_owned());
+    }
+
     /// Puts every file back as it was, newest change first.
     pub fn rollback(mut self) {
         while let Some(s) = self.saved.pop() {
@@ -145,6 +151,9 @@ impl FileTxn {
             if let Err(e) = r {
                 log::error!("rollback: {e}");
             }
+        }
+        while let Some(d) = self.dirs.pop() {
+            let _ = fs::remove_dir(&d);
         }
     }
 }

@@ -77,7 +77,7 @@ impl Profile {
             model: "EG25".into(),
             firmware: "EG25GGBR07A08M2G".into(),
             delay: Duration::from_millis(700),
-            vanish_after: 6,
+            vanish_after: 10,
             away: Duration::from_millis(400),
         }
     }
@@ -478,11 +478,13 @@ fn respond_set(p: &Profile, s: &mut State, cmd: &str, up: &str) -> (Vec<String>,
     }
     if up.starts_with("AT+CGDCONT=") {
         let a = args("AT+CGDCONT=");
-        let (Some(cid), Some(pdp), Some(apn)) = (a.first(), a.get(1), a.get(2)) else {
+        let Some(Ok(cid)) = a.first().map(|c| c.parse::<u8>()) else {
             return (vec![], Err(0));
         };
-        let Ok(cid) = cid.parse::<u8>() else {
-            return (vec![], Err(0));
+        let (Some(pdp), Some(apn)) = (a.get(1), a.get(2)) else {
+            // A bare context id undefines the context.
+            s.contexts.remove(&cid);
+            return (vec![], Ok(()));
         };
         let unq = crate::modem::at::unquote;
         s.contexts

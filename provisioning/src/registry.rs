@@ -730,6 +730,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Another device (not retired) recorded with this IMEI or ICCID.
+    pub fn holder_of(&self, field: &str, value: &str, except: &str) -> Result<Option<String>> {
+        let column = match field {
+            "imei" => "imei",
+            "iccid" => "iccid",
+            other => return Err(RegistryError::Refused(format!("no device field {other}"))),
+        };
+        Ok(self
+            .tx
+            .query_row(
+                &format!(
+                    "SELECT serial FROM devices WHERE {column} = ?1 AND serial != ?2
+                     AND state != 'retired' LIMIT 1"
+                ),
+                params![value, except],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// When the SIM was recorded for deactivation, if it was.
     pub fn sim_deactivation(&self, iccid: &str) -> Result<Option<String>> {
         Ok(self

@@ -122,6 +122,12 @@ impl Modem {
         Ok(None)
     }
 
+    /// Undefines the data context (a bare `+CGDCONT=<cid>`).
+    pub fn clear_apn(&mut self) -> Result<(), AtError> {
+        self.cmd(&format!("AT+CGDCONT={CID}"), Expect::Nothing)
+            .map(|_| ())
+    }
+
     /// Defines the data context and its authentication.
     pub fn set_apn(&mut self, apn: &Apn) -> Result<(), AtError> {
         let bad = |detail: String| AtError::Malformed {
