@@ -1,0 +1,43 @@
+//! Background IT traffic of a plant network: DHCP and DNS.
+
+/// DHCP DISCOVER (`offer == false`) or OFFER with a host name option.
+pub fn dhcp(offer: bool, xid: u32, mac: [u8; 6], yiaddr: [u8; 4], hostname: &str) -> Vec<u8> {
+    let mut v = vec![if offer { 2 } else { 1 }, 1, 6, 0];
+    v.extend_from_slice(&xid.to_be_bytes());
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(if offer { &yiaddr } else { &[0; 4] });
+    v.extend_from_slice(&[0; 8]);
+    v.extend_from_slice(&mac);
+    v.extend_from_slice(&[0; 10]);
+    v.extend_from_slice(&[0; 192]);
+    v.extend_from_slice(&[0x63, 0x82, 0x53, 0x63, 53, 1, if offer { 2 } else { 1 }]);
+    if !offer {
+        v.extend_from_slice(&[12, u8::try_from(hostname.len()).unwrap_or(0)]);
+        v.extend_from_slice(hostname.as_bytes());
+        v.extend_from_slice(&[55, 4, 1, 3, 6, 15]);
+    }
+    v.push(255);
+    v
+}
+
+/// DNS query (`answer == None`) or response with one A record.
+pub fn dns(id: u16, name: &str, answer: Option<[u8; 4]>) -> Vec<u8> {
+    let mut v = id.to_be_bytes().to_vec();
+    v.extend_from_slice(if answer.is_some() {
+        &[0x81, 0x80]
+    } else {
+        &[0x01, 0x00]
+    });
+    v.extend_from_slice(&[0, 1, 0, u8::from(answer.is_some()), 0, 0, 0, 0]);
+    for label in name.split('.') {
+        v.push(u8::try_from(label.len()).unwrap_or(0));
+        v.extend_from_slice(label.as_bytes());
+    }
+    v.extend_from_slice(&[0, 0, 1, 0, 1]);
+    if let Some(a) = answer {
+        v.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+        v.extend_from_slice(&a);
+    }
+    v
+}

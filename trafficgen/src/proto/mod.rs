@@ -1,0 +1,27 @@
+//! Message builders, one module per protocol, from the specifications.
+//! Each function returns the bytes one side puts on the wire.
+
+pub mod bacnet;
+pub mod dnp3;
+pub mod enip;
+pub mod fins;
+pub mod iec104;
+pub mod it;
+pub mod modbus;
+pub mod opcua;
+pub mod profinet;
+pub mod s7;
+pub mod slmp;
+
+/// Appends a big-endian u16.
+pub(crate) fn be16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_be_bytes());
+}
+/// Appends a little-endian u16.
+pub(crate) fn le16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+/// Appends a little-endian u32.
+pub(crate) fn le32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}

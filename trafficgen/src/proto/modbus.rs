@@ -1,0 +1,56 @@
+//! Modbus/TCP (MBAP header + PDU).
+
+use super::be16;
+
+/// An MBAP frame around `pdu`.
+pub fn frame(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(7 + pdu.len());
+    be16(&mut v, tid);
+    be16(&mut v, 0);
+    be16(&mut v, u16::try_from(pdu.len() + 1).unwrap_or(u16::MAX));
+    v.push(unit);
+    v.extend_from_slice(pdu);
+    v
+}
+
+/// Function 1-4 request: read `quantity` items from `address`.
+pub fn read_request(function: u8, address: u16, quantity: u16) -> Vec<u8> {
+    let mut v = vec![function];
+    be16(&mut v, address);
+    be16(&mut v, quantity);
+    v
+}
+
+/// Function 3/4 response with register values.
+pub fn registers_response(function: u8, regs: &[u16]) -> Vec<u8> {
+    let mut v = vec![function, u8::try_from(regs.len() * 2).unwrap_or(u8::MAX)];
+    for &r in regs {
+        be16(&mut v, r);
+    }
+    v
+}
+
+/// Function 6 request (and its echoed response).
+pub fn write_single_register(address: u16, value: u16) -> Vec<u8> {
+    let mut v = vec![6];
+    be16(&mut v, address);
+    be16(&mut v, value);
+    v
+}
+
+/// Function 16 request.
+pub fn write_multiple_registers(address: u16, regs: &[u16]) -> Vec<u8> {
+    let mut v = vec![0x10];
+    be16(&mut v, address);
+    be16(&mut v, u16::try_from(regs.len()).unwrap_or(u16::MAX));
+    v.push(u8::try_from(regs.len() * 2).unwrap_or(u8::MAX));
+    for &r in regs {
+        be16(&mut v, r);
+    }
+    v
+}
+
+/// Exception response: function with the high bit set, then the code.
+pub fn exception(function: u8, code: u8) -> Vec<u8> {
+    vec![function | 0x80, code]
+}

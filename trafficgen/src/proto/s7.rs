@@ -1,0 +1,153 @@
+//! S7comm over COTP over TPKT (RFC 1006), S7comm-plus framing.
+
+use super::be16;
+
+/// TPKT header around `payload`.
+pub fn tpkt(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![3, 0];
+    be16(&mut v, u16::try_from(payload.len() + 4).unwrap_or(u16::MAX));
+    v.extend_from_slice(payload);
+    v
+}
+
+/// COTP connection request (`confirm == false`) or confirm with TSAPs.
+pub fn cotp_connect(confirm: bool, src_tsap: u16, dst_tsap: u16) -> Vec<u8> {
+    let mut v = vec![0, if confirm { 0xd0 } else { 0xe0 }, 0, 1, 0, 2, 0];
+    v.extend_from_slice(&[0xc0, 1, 0x0a, 0xc1, 2]);
+    be16(&mut v, src_tsap);
+    v.extend_from_slice(&[0xc2, 2]);
+    be16(&mut v, dst_tsap);
+    v[0] = u8::try_from(v.len() - 1).unwrap_or(u8::MAX);
+    tpkt(&v)
+}
+
+/// COTP data TPDU (last unit) carrying an S7 PDU.
+pub fn cotp_data(s7: &[u8]) -> Vec<u8> {
+    let mut v = vec![2, 0xf0, 0x80];
+    v.extend_from_slice(s7);
+    tpkt(&v)
+}
+
+/// S7comm PDU: ROSCTR, reference, parameter and data; ack-data carries an
+/// error class and code.
+pub fn pdu(
+    rosctr: u8,
+    pdu_ref: u16,
+    param: &[u8],
+    data: &[u8],
+    error: Option<(u8, u8)>,
+) -> Vec<u8> {
+    let mut v = vec![0x32, rosctr, 0, 0];
+    be16(&mut v, pdu_ref);
+    be16(&mut v, u16::try_from(param.len()).unwrap_or(u16::MAX));
+    be16(&mut v, u16::try_from(data.len()).unwrap_or(u16::MAX));
+    if matches!(rosctr, 2 | 3) {
+        let (c, e) = error.unwrap_or((0, 0));
+        v.extend_from_slice(&[c, e]);
+    }
+    v.extend_from_slice(param);
+    v.extend_from_slice(data);
+    v
+}
+
+/// Setup communication parameter (function 0xf0), PDU size 960.
+pub fn setup_param() -> Vec<u8> {
+    vec![0xf0, 0, 0, 1, 0, 1, 0x03, 0xc0]
+}
+
+/// Read Var parameter for `len` bytes of data block `db` at byte `start`.
+pub fn read_var_param(db: u16, start: u32, len: u16) -> Vec<u8> {
+    let mut v = vec![0x04, 1, 0x12, 0x0a, 0x10, 0x02];
+    be16(&mut v, len);
+    be16(&mut v, db);
+    v.push(0x84);
+    let bits = start * 8;
+    v.extend_from_slice(&bits.to_be_bytes()[1..]);
+    v
+}
+
+/// Read Var response data item.
+pub fn read_var_data(bytes: &[u8]) -> Vec<u8> {
+    let mut v = vec![0xff, 0x04];
+    be16(&mut v, u16::try_from(bytes.len() * 8).unwrap_or(u16::MAX));
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// PLC stop (function 0x29) parameter.
+pub fn plc_stop_param() -> Vec<u8> {
+    let mut v = vec![0x29, 0, 0, 0, 0, 0, 9];
+    v.extend_from_slice(b"P_PROGRAM");
+    v
+}
+
+/// User-data request parameter for reading SZL (group 4, subfunction 1).
+pub fn szl_request_param() -> Vec<u8> {
+    vec![0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00]
+}
+
+/// User-data request data asking for SZL `id` at `index`.
+pub fn szl_request_data(id: u16, index: u16) -> Vec<u8> {
+    let mut v = vec![0xff, 0x09, 0, 4];
+    be16(&mut v, id);
+    be16(&mut v, index);
+    v
+}
+
+/// User-data response parameter for an SZL read.
+pub fn szl_response_param() -> Vec<u8> {
+    vec![0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, 0x01, 0, 0, 0, 0]
+}
+
+/// User-data response data: SZL `id`/`index` with records of equal length.
+pub fn szl_response_data(id: u16, index: u16, records: &[Vec<u8>]) -> Vec<u8> {
+    let rec_len = records.first().map_or(0, Vec::len);
+    let mut body = Vec::new();
+    be16(&mut body, id);
+    be16(&mut body, index);
+    be16(&mut body, u16::try_from(rec_len).unwrap_or(u16::MAX));
+    be16(&mut body, u16::try_from(records.len()).unwrap_or(u16::MAX));
+    for r in records {
+        body.extend_from_slice(r);
+    }
+    let mut v = vec![0xff, 0x09];
+    be16(&mut v, u16::try_from(body.len()).unwrap_or(u16::MAX));
+    v.extend_from_slice(&body);
+    v
+}
+
+/// SZL 0x0011 record: index, 20-character order number, type and versions.
+pub fn szl_0011_record(index: u16, order: &str, version: [u8; 3]) -> Vec<u8> {
+    let mut v = Vec::new();
+    be16(&mut v, index);
+    let mut name = order.as_bytes().to_vec();
+    name.resize(20, b' ');
+    v.extend_from_slice(&name);
+    be16(&mut v, 0);
+    v.extend_from_slice(&[b'V', version[0], version[1], version[2]]);
+    v
+}
+
+/// SZL 0x001c record: index and a 32-byte text (name, serial, ...).
+pub fn szl_001c_record(index: u16, text: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    be16(&mut v, index);
+    let mut t = text.as_bytes().to_vec();
+    t.resize(32, 0);
+    v.extend_from_slice(&t);
+    v
+}
+
+/// S7comm-plus frame (protocol id 0x72, version, length, body, trailer).
+pub fn plus_frame(version: u8, opcode: u8, function: u16, seq: u16) -> Vec<u8> {
+    let mut body = vec![opcode, 0, 0];
+    be16(&mut body, function);
+    be16(&mut body, 0);
+    be16(&mut body, seq);
+    body.extend_from_slice(&[0, 0, 0, 0, 0]);
+    let mut v = vec![0x72, version];
+    be16(&mut v, u16::try_from(body.len()).unwrap_or(u16::MAX));
+    v.extend_from_slice(&body);
+    v.extend_from_slice(&[0x72, version, 0, 0]);
+    v
+}

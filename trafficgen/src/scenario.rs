@@ -1,0 +1,933 @@
+//! Scenarios: message sequences per protocol, and the `plant`.
+
+use crate::frame::{arp, ethernet, udp_frame, Host, Mac, BROADCAST};
+use crate::pcap::Capture;
+use crate::proto::{bacnet, dnp3, enip, fins, iec104, it, modbus, opcua, profinet, s7, slmp};
+use crate::rng::Rng;
+use crate::tcp::TcpConn;
+use std::net::Ipv4Addr;
+
+/// 2026-01-05 09:00:00 UTC, the start of every capture, in microseconds.
+pub const START: i64 = 1_767_603_600_000_000;
+const MS: i64 = 1_000;
+const SEC: i64 = 1_000_000;
+
+fn host(mac: Mac, ip: [u8; 4]) -> Host {
+    Host {
+        mac,
+        ip: Ipv4Addr::from(ip),
+    }
+}
+
+/// The plant's devices. MAC prefixes are the vendors' registered OUIs.
+pub struct Net {
+    pub gateway: Host,
+    pub eng: Host,
+    pub hmi: Host,
+    pub modbus_plc: Host,
+    pub s7_plc: Host,
+    pub enip_plc: Host,
+    pub slmp_plc: Host,
+    pub fins_plc: Host,
+    pub bacnet_ctl: Host,
+    pub dnp3_rtu: Host,
+    pub iec104_rtu: Host,
+    pub opcua_srv: Host,
+    pub vlan: Option<u16>,
+}
+
+impl Default for Net {
+    fn default() -> Self {
+        Net {
+            gateway: host([0x00, 0x1e, 0x49, 0x10, 0x00, 0x01], [192, 168, 10, 1]),
+            eng: host([0x00, 0x0c, 0x29, 0x3a, 0x10, 0x0a], [192, 168, 10, 10]),
+            hmi: host([0x00, 0x0c, 0x29, 0x3a, 0x10, 0x14], [192, 168, 10, 20]),
+            modbus_plc: host([0x00, 0x80, 0xf4, 0x01, 0x00, 0x65], [192, 168, 10, 101]),
+            s7_plc: host([0x00, 0x1b, 0x1b, 0x01, 0x00, 0x66], [192, 168, 10, 102]),
+            enip_plc: host([0x00, 0x00, 0xbc, 0x01, 0x00, 0x67], [192, 168, 10, 103]),
+            slmp_plc: host([0x38, 0xe0, 0x8e, 0x01, 0x00, 0x68], [192, 168, 10, 104]),
+            fins_plc: host([0x00, 0x00, 0x0a, 0x01, 0x00, 0x69], [192, 168, 10, 105]),
+            bacnet_ctl: host([0x00, 0x20, 0x3d, 0x01, 0x00, 0x6a], [192, 168, 10, 106]),
+            dnp3_rtu: host([0x00, 0x30, 0xa7, 0x01, 0x00, 0x6b], [192, 168, 10, 107]),
+            iec104_rtu: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6c], [192, 168, 10, 108]),
+            opcua_srv: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6d], [192, 168, 10, 109]),
+            vlan: Some(10),
+        }
+    }
+}
+
+/// The names [`by_name`] knows.
+pub const NAMES: &[&str] = &[
+    "plant", "modbus", "s7comm", "enip", "bacnet", "dnp3", "iec104", "opcua", "slmp", "fins",
+    "profinet",
+];
+
+/// Builds the named scenario. `seconds` and `seed` matter for `plant` only.
+pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
+    let net = Net::default();
+    let mut cap = Capture::new();
+    let t = START;
+    match name {
+        "plant" => return Some(plant(seconds, seed)),
+        "modbus" => {
+            modbus_session(&mut cap, &net, t, true, 3);
+        }
+        "s7comm" => {
+            s7_session(&mut cap, &net, t, true, 2);
+        }
+        "enip" => {
+            enip_session(&mut cap, &net, t);
+        }
+        "bacnet" => {
+            bacnet_exchange(&mut cap, &net, t, 1);
+        }
+        "dnp3" => {
+            dnp3_session(&mut cap, &net, t, 2);
+        }
+        "iec104" => {
+            iec104_session(&mut cap, &net, t, 3);
+        }
+        "opcua" => {
+            opcua_session(&mut cap, &net, t, 2);
+        }
+        "slmp" => {
+            slmp_session(&mut cap, &net, t, 2);
+        }
+        "fins" => {
+            fins_exchange(&mut cap, &net, t, 1);
+        }
+        "profinet" => {
+            profinet_identify(&mut cap, &net, t, 1);
+        }
+        _ => return None,
+    }
+    Some(cap)
+}
+
+/// Modbus/TCP: reads, a write, an exception, a request split across two
+/// segments; with `handshake == false` the session is joined mid-stream.
+pub fn modbus_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, polls: u16) -> i64 {
+    let mut c = TcpConn::new(net.hmi, 49_152, net.modbus_plc, 502, net.vlan, (1000, 5000));
+    let mut t = if handshake { c.handshake(cap, t) } else { t };
+    for i in 0..polls {
+        let req = modbus::frame(i + 1, 1, &modbus::read_request(3, 100, 4));
+        t = c.send(cap, t, true, &req);
+        let resp = modbus::frame(
+            i + 1,
+            1,
+            &modbus::registers_response(3, &[215, 1013, 42 + i, 0]),
+        );
+        t = c.send(cap, t + 2 * MS, false, &resp) + 100 * MS;
+    }
+    let tid = polls + 1;
+    let w = modbus::frame(tid, 1, &modbus::write_single_register(200, 1500));
+    t = c.send(cap, t, true, &w);
+    t = c.send(cap, t + 3 * MS, false, &w) + 100 * MS;
+    let bad = modbus::frame(tid + 1, 1, &modbus::read_request(3, 9000, 10));
+    t = c.send(cap, t, true, &bad);
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &modbus::frame(tid + 1, 1, &modbus::exception(3, 2)),
+    ) + 100 * MS;
+    let multi = modbus::frame(
+        tid + 2,
+        1,
+        &modbus::write_multiple_registers(300, &[1, 2, 3, 4]),
+    );
+    t = c.send_split(cap, t, true, &multi, &[5]);
+    let mut echo = vec![0x10];
+    echo.extend_from_slice(&300u16.to_be_bytes());
+    echo.extend_from_slice(&4u16.to_be_bytes());
+    t = c.send(cap, t + 2 * MS, false, &modbus::frame(tid + 2, 1, &echo));
+    if handshake {
+        t = c.close(cap, t + 50 * MS);
+    }
+    t
+}
+
+/// S7comm: COTP connect, setup communication, SZL identity read, data
+/// block reads, PLC stop.
+pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: u16) -> i64 {
+    let mut c = TcpConn::new(net.eng, 49_200, net.s7_plc, 102, net.vlan, (7000, 9000));
+    let mut t = if handshake { c.handshake(cap, t) } else { t };
+    let mut r = 0x0100;
+    if handshake {
+        t = c.send(cap, t, true, &s7::cotp_connect(false, 0x0100, 0x0102));
+        t = c.send(cap, t + MS, false, &s7::cotp_connect(true, 0x0102, 0x0100));
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(1, r, &s7::setup_param(), &[], None)),
+        );
+        t = c.send(
+            cap,
+            t + MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &s7::setup_param(), &[], None)),
+        );
+        r += 1;
+        let q = s7::szl_request_data(0x0011, 0x0000);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_request_param(), &q, None)),
+        );
+        let recs = [
+            s7::szl_0011_record(1, "6ES7 315-2EH14-0AB0", [0, 0, 0]),
+            s7::szl_0011_record(7, "", [3, 2, 6]),
+        ];
+        let a = s7::szl_response_data(0x0011, 0x0000, &recs);
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_response_param(), &a, None)),
+        );
+        r += 1;
+        let q = s7::szl_request_data(0x001c, 0x0000);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_request_param(), &q, None)),
+        );
+        let recs = [
+            s7::szl_001c_record(1, "SIMATIC 300(Line 2)"),
+            s7::szl_001c_record(2, "CPU 315-2 PN/DP"),
+            s7::szl_001c_record(3, "Packaging"),
+            s7::szl_001c_record(5, "S C-X4U421302009"),
+        ];
+        let a = s7::szl_response_data(0x001c, 0x0000, &recs);
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_response_param(), &a, None)),
+        );
+    }
+    for i in 0..reads {
+        r += 1;
+        let p = s7::read_var_param(1, 0, 8);
+        t = c.send(cap, t, true, &s7::cotp_data(&s7::pdu(1, r, &p, &[], None)));
+        let d = s7::read_var_data(&[0, 1, 2, 3, 4, 5, 6, i as u8]);
+        t = c.send(
+            cap,
+            t + 3 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &[0x04, 1], &d, None)),
+        ) + 200 * MS;
+    }
+    if handshake {
+        r += 1;
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(1, r, &s7::plc_stop_param(), &[], None)),
+        );
+        t = c.send(
+            cap,
+            t + 5 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &[0x29], &[], None)),
+        );
+        t = c.close(cap, t + 50 * MS);
+    }
+    t
+}
+
+fn rockwell_identity() -> enip::Identity<'static> {
+    enip::Identity {
+        vendor: 1,
+        device_type: 14,
+        product_code: 166,
+        revision: (32, 11),
+        status: 0x0060,
+        serial: 0x00c0_ffee,
+        name: "1769-L33ER/A LOGIX5333ER",
+    }
+}
+
+/// EtherNet/IP: ListIdentity over UDP, then a TCP session with
+/// RegisterSession and a CIP Get_Attribute_All of the Identity object.
+pub fn enip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let id = rockwell_identity();
+    let bcast = host(BROADCAST, [192, 168, 10, 255]);
+    let q = enip::encap(enip::LIST_IDENTITY, 0, 0, &[]);
+    cap.push(
+        t,
+        udp_frame(&net.eng, &bcast, BROADCAST, net.vlan, 50_000, 44818, 1, &q),
+    );
+    let a = enip::encap(
+        enip::LIST_IDENTITY,
+        0,
+        0,
+        &enip::list_identity_reply(net.enip_plc.ip, &id),
+    );
+    cap.push(
+        t + 4 * MS,
+        udp_frame(
+            &net.enip_plc,
+            &net.eng,
+            net.eng.mac,
+            net.vlan,
+            44818,
+            50_000,
+            2,
+            &a,
+        ),
+    );
+    let mut c = TcpConn::new(
+        net.eng,
+        49_300,
+        net.enip_plc,
+        44818,
+        net.vlan,
+        (11_000, 13_000),
+    );
+    let mut t = c.handshake(cap, t + 10 * MS);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &enip::encap(enip::REGISTER_SESSION, 0, 1, &enip::register_session_data()),
+    );
+    t = c.send(
+        cap,
+        t + MS,
+        false,
+        &enip::encap(
+            enip::REGISTER_SESSION,
+            0x1234_5678,
+            1,
+            &enip::register_session_data(),
+        ),
+    );
+    let req = enip::cip_request(0x01, 0x01, 0x01, None, &[]);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &enip::encap(
+            enip::SEND_RR_DATA,
+            0x1234_5678,
+            2,
+            &enip::send_rr_data(&req),
+        ),
+    );
+    let resp = enip::cip_response(0x01, 0, &enip::identity_get_all(&id));
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &enip::encap(
+            enip::SEND_RR_DATA,
+            0x1234_5678,
+            2,
+            &enip::send_rr_data(&resp),
+        ),
+    );
+    // A read of a missing attribute: CIP status 0x14.
+    let req = enip::cip_request(0x0e, 0x01, 0x01, Some(0x63), &[]);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &enip::encap(
+            enip::SEND_RR_DATA,
+            0x1234_5678,
+            3,
+            &enip::send_rr_data(&req),
+        ),
+    );
+    let resp = enip::cip_response(0x0e, 0x14, &[]);
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &enip::encap(
+            enip::SEND_RR_DATA,
+            0x1234_5678,
+            3,
+            &enip::send_rr_data(&resp),
+        ),
+    );
+    c.close(cap, t + 20 * MS)
+}
+
+/// BACnet/IP: Who-Is broadcast, I-Am, ReadProperty with its ACK, and an
+/// error reply.
+pub fn bacnet_exchange(cap: &mut Capture, net: &Net, t: i64, invoke: u8) -> i64 {
+    let bcast = host(BROADCAST, [192, 168, 10, 255]);
+    let w = bacnet::bvlc(0x0b, &bacnet::npdu(false, &bacnet::who_is()));
+    cap.push(
+        t,
+        udp_frame(&net.hmi, &bcast, BROADCAST, net.vlan, 47808, 47808, 3, &w),
+    );
+    let i = bacnet::bvlc(0x0b, &bacnet::npdu(false, &bacnet::i_am(260_001, 17)));
+    cap.push(
+        t + 5 * MS,
+        udp_frame(
+            &net.bacnet_ctl,
+            &bcast,
+            BROADCAST,
+            net.vlan,
+            47808,
+            47808,
+            4,
+            &i,
+        ),
+    );
+    let r = bacnet::bvlc(
+        0x0a,
+        &bacnet::npdu(true, &bacnet::read_property(invoke, 0, 1, 85)),
+    );
+    cap.push(
+        t + 50 * MS,
+        udp_frame(
+            &net.hmi,
+            &net.bacnet_ctl,
+            net.bacnet_ctl.mac,
+            net.vlan,
+            47808,
+            47808,
+            5,
+            &r,
+        ),
+    );
+    let a = bacnet::bvlc(
+        0x0a,
+        &bacnet::npdu(
+            false,
+            &bacnet::read_property_ack_real(invoke, 0, 1, 85, 21.5),
+        ),
+    );
+    cap.push(
+        t + 60 * MS,
+        udp_frame(
+            &net.bacnet_ctl,
+            &net.hmi,
+            net.hmi.mac,
+            net.vlan,
+            47808,
+            47808,
+            6,
+            &a,
+        ),
+    );
+    let r = bacnet::bvlc(
+        0x0a,
+        &bacnet::npdu(
+            true,
+            &bacnet::read_property(invoke.wrapping_add(1), 0, 99, 85),
+        ),
+    );
+    cap.push(
+        t + 70 * MS,
+        udp_frame(
+            &net.hmi,
+            &net.bacnet_ctl,
+            net.bacnet_ctl.mac,
+            net.vlan,
+            47808,
+            47808,
+            7,
+            &r,
+        ),
+    );
+    let e = bacnet::bvlc(
+        0x0a,
+        &bacnet::npdu(false, &bacnet::error(invoke.wrapping_add(1), 0x0c, 1, 31)),
+    );
+    cap.push(
+        t + 80 * MS,
+        udp_frame(
+            &net.bacnet_ctl,
+            &net.hmi,
+            net.hmi.mac,
+            net.vlan,
+            47808,
+            47808,
+            8,
+            &e,
+        ),
+    );
+    t + 100 * MS
+}
+
+/// DNP3: class 0 polls with responses, then select/operate of a CROB.
+pub fn dnp3_session(cap: &mut Capture, net: &Net, t: i64, polls: u8) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_400,
+        net.dnp3_rtu,
+        20000,
+        net.vlan,
+        (21_000, 23_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let mut seq = 0u8;
+    for _ in 0..polls {
+        t = c.send(
+            cap,
+            t,
+            true,
+            &dnp3::frame(true, 10, 1, &dnp3::request(seq, 0x01, &dnp3::CLASS0)),
+        );
+        let objs = dnp3::binary_inputs(&[true, false, true, true]);
+        t = c.send(
+            cap,
+            t + 5 * MS,
+            false,
+            &dnp3::frame(false, 1, 10, &dnp3::response(seq, 0x81, 0x0000, &objs)),
+        ) + 200 * MS;
+        seq = seq.wrapping_add(1);
+    }
+    for f in [0x03, 0x04] {
+        let o = dnp3::crob(2, 0x03);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &dnp3::frame(true, 10, 1, &dnp3::request(seq, f, &o)),
+        );
+        t = c.send(
+            cap,
+            t + 5 * MS,
+            false,
+            &dnp3::frame(false, 1, 10, &dnp3::response(seq, 0x81, 0x0000, &o)),
+        );
+        seq = seq.wrapping_add(1);
+    }
+    c.close(cap, t + 50 * MS)
+}
+
+/// IEC 104: STARTDT, general interrogation, measurements, test frames.
+pub fn iec104_session(cap: &mut Capture, net: &Net, t: i64, measurements: u16) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_500,
+        net.iec104_rtu,
+        2404,
+        net.vlan,
+        (31_000, 33_000),
+    );
+    let mut t = c.handshake(cap, t);
+    t = c.send(cap, t, true, &iec104::u_frame(0x04));
+    t = c.send(cap, t + MS, false, &iec104::u_frame(0x08));
+    t = c.send(
+        cap,
+        t,
+        true,
+        &iec104::i_frame(0, 0, iec104::C_IC_NA_1, 6, 1, 0, &[20]),
+    );
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &iec104::i_frame(0, 1, iec104::C_IC_NA_1, 7, 1, 0, &[20]),
+    );
+    let mut tx = 1;
+    for i in 0..measurements {
+        let mut e = (20.0f32 + f32::from(i)).to_le_bytes().to_vec();
+        e.push(0);
+        t = c.send(
+            cap,
+            t + 100 * MS,
+            false,
+            &iec104::i_frame(tx, 1, iec104::M_ME_NC_1, 3, 1, 4001, &e),
+        );
+        tx += 1;
+    }
+    t = c.send(cap, t, true, &iec104::s_frame(tx));
+    t = c.send(cap, t, true, &iec104::u_frame(0x40));
+    t = c.send(cap, t + MS, false, &iec104::u_frame(0x80));
+    c.close(cap, t + 50 * MS)
+}
+
+/// OPC UA: Hello, Acknowledge, OpenSecureChannel, Read requests.
+pub fn opcua_session(cap: &mut Capture, net: &Net, t: i64, reads: u32) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_600,
+        net.opcua_srv,
+        4840,
+        net.vlan,
+        (41_000, 43_000),
+    );
+    let mut t = c.handshake(cap, t);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &opcua::hello("opc.tcp://192.168.10.109:4840/plant"),
+    );
+    t = c.send(cap, t + MS, false, &opcua::ack());
+    let none = "http://opcfoundation.org/UA/SecurityPolicy#None";
+    t = c.send(cap, t, true, &opcua::open(false, 0, none, 1));
+    t = c.send(cap, t + MS, false, &opcua::open(true, 7, none, 1));
+    for i in 0..reads {
+        t = c.send(
+            cap,
+            t + 100 * MS,
+            true,
+            &opcua::msg(7, 2 + i, opcua::READ_REQUEST, &[0; 16]),
+        );
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &opcua::msg(7, 2 + i, opcua::READ_RESPONSE, &[0; 16]),
+        );
+    }
+    c.close(cap, t + 50 * MS)
+}
+
+/// SLMP over TCP: type name read, batch reads (3E and 4E), a write, an
+/// error end code, remote STOP and RUN.
+pub fn slmp_session(cap: &mut Capture, net: &Net, t: i64, reads: u16) -> i64 {
+    let mut c = TcpConn::new(
+        net.eng,
+        49_700,
+        net.slmp_plc,
+        5000,
+        net.vlan,
+        (51_000, 53_000),
+    );
+    let mut t = c.handshake(cap, t);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &slmp::request(None, slmp::READ_TYPE_NAME, 0, &[]),
+    );
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &slmp::response(None, 0, &slmp::type_name("Q03UDVCPU", 0x0366)),
+    );
+    for i in 0..reads {
+        let serial = if i % 2 == 0 { None } else { Some(i) };
+        t = c.send(
+            cap,
+            t,
+            true,
+            &slmp::request(
+                serial,
+                slmp::BATCH_READ,
+                0,
+                &slmp::device_range(100, slmp::DEV_D, 2),
+            ),
+        );
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &slmp::response(serial, 0, &[0x10, 0, 0x20, 0]),
+        ) + 100 * MS;
+    }
+    let mut w = slmp::device_range(200, slmp::DEV_D, 1);
+    w.extend_from_slice(&[0x34, 0x12]);
+    t = c.send(cap, t, true, &slmp::request(None, slmp::BATCH_WRITE, 0, &w));
+    t = c.send(cap, t + 2 * MS, false, &slmp::response(None, 0, &[]));
+    t = c.send(
+        cap,
+        t,
+        true,
+        &slmp::request(
+            None,
+            slmp::BATCH_READ,
+            0,
+            &slmp::device_range(99_999, slmp::DEV_D, 2),
+        ),
+    );
+    let mut err = vec![0x00, 0xff, 0xff, 0x03, 0x00];
+    err.extend_from_slice(&slmp::BATCH_READ.to_le_bytes());
+    err.extend_from_slice(&[0, 0]);
+    t = c.send(cap, t + 2 * MS, false, &slmp::response(None, 0xc056, &err));
+    t = c.send(
+        cap,
+        t,
+        true,
+        &slmp::request(None, slmp::REMOTE_STOP, 0, &[1, 0]),
+    );
+    t = c.send(cap, t + 5 * MS, false, &slmp::response(None, 0, &[]));
+    t = c.send(
+        cap,
+        t + SEC,
+        true,
+        &slmp::request(None, slmp::REMOTE_RUN, 0, &[1, 0, 0, 0]),
+    );
+    t = c.send(cap, t + 5 * MS, false, &slmp::response(None, 0, &[]));
+    c.close(cap, t + 50 * MS)
+}
+
+/// FINS over UDP: controller data read, DM reads, stop and run.
+pub fn fins_exchange(cap: &mut Capture, net: &Net, t: i64, sid: u8) -> i64 {
+    let (plc, eng) = (&net.fins_plc, &net.eng);
+    let mut t = t;
+    let send = |cap: &mut Capture, t: i64, from_eng: bool, p: Vec<u8>| {
+        let (s, d) = if from_eng { (eng, plc) } else { (plc, eng) };
+        cap.push(t, udp_frame(s, d, d.mac, net.vlan, 9600, 9600, 9, &p));
+    };
+    send(
+        cap,
+        t,
+        true,
+        fins::frame(false, 0x69, 0x0a, sid, 0x05, 0x01, &[]),
+    );
+    let cd = fins::controller_data("CJ2M-CPU31", "02.01");
+    send(
+        cap,
+        t + 3 * MS,
+        false,
+        fins::frame(
+            true,
+            0x0a,
+            0x69,
+            sid,
+            0x05,
+            0x01,
+            &fins::response_body(0, &cd),
+        ),
+    );
+    t += 50 * MS;
+    send(
+        cap,
+        t,
+        true,
+        fins::frame(
+            false,
+            0x69,
+            0x0a,
+            sid.wrapping_add(1),
+            0x01,
+            0x01,
+            &fins::area(fins::AREA_DM, 100, 2),
+        ),
+    );
+    send(
+        cap,
+        t + 3 * MS,
+        false,
+        fins::frame(
+            true,
+            0x0a,
+            0x69,
+            sid.wrapping_add(1),
+            0x01,
+            0x01,
+            &fins::response_body(0, &[0, 1, 0, 2]),
+        ),
+    );
+    t += 50 * MS;
+    send(
+        cap,
+        t,
+        true,
+        fins::frame(
+            false,
+            0x69,
+            0x0a,
+            sid.wrapping_add(2),
+            0x04,
+            0x02,
+            &[0xff, 0xff],
+        ),
+    );
+    send(
+        cap,
+        t + 3 * MS,
+        false,
+        fins::frame(
+            true,
+            0x0a,
+            0x69,
+            sid.wrapping_add(2),
+            0x04,
+            0x02,
+            &fins::response_body(0, &[]),
+        ),
+    );
+    t += 50 * MS;
+    send(
+        cap,
+        t,
+        true,
+        fins::frame(
+            false,
+            0x69,
+            0x0a,
+            sid.wrapping_add(3),
+            0x04,
+            0x01,
+            &[0xff, 0xff, 0x04],
+        ),
+    );
+    send(
+        cap,
+        t + 3 * MS,
+        false,
+        fins::frame(
+            true,
+            0x0a,
+            0x69,
+            sid.wrapping_add(3),
+            0x04,
+            0x01,
+            &fins::response_body(0, &[]),
+        ),
+    );
+    t + 50 * MS
+}
+
+/// PROFINET DCP: identify-all multicast and the device's answer.
+pub fn profinet_identify(cap: &mut Capture, net: &Net, t: i64, xid: u32) -> i64 {
+    let q = profinet::identify_request(xid);
+    cap.push(
+        t,
+        ethernet(profinet::DCP_MULTICAST, net.eng.mac, None, 0x8892, &q),
+    );
+    let a = profinet::identify_response(
+        xid,
+        "plc-line2",
+        "S7-300",
+        (0x002a, 0x0101),
+        [[192, 168, 10, 102], [255, 255, 255, 0], [192, 168, 10, 1]],
+    );
+    cap.push(
+        t + 20 * MS,
+        ethernet(net.eng.mac, net.s7_plc.mac, None, 0x8892, &a),
+    );
+    t + 50 * MS
+}
+
+/// A small factory over `seconds`: an HMI polling a Modbus PLC, an S7 PLC,
+/// a BACnet controller, a DNP3 and an IEC 104 outstation and an OPC UA
+/// server; an engineering station reading identities (S7 SZL, CIP, FINS,
+/// SLMP, PROFINET DCP) and stopping and starting PLCs; DHCP, DNS and ARP
+/// underneath. Sessions that were open before the capture started are
+/// joined mid-stream. The same seed gives the same capture.
+pub fn plant(seconds: u64, seed: u64) -> Capture {
+    let net = Net::default();
+    let mut rng = Rng::new(seed);
+    let mut cap = Capture::new();
+    let end = START + i64::try_from(seconds).unwrap_or(i64::MAX / 2 / SEC) * SEC;
+    let jitter = |rng: &mut Rng| i64::try_from(rng.below(50_000)).unwrap_or(0);
+
+    // Background: DHCP for the HMI, DNS lookups, ARP.
+    let bcast = host(BROADCAST, [255, 255, 255, 255]);
+    let zero = host(net.hmi.mac, [0, 0, 0, 0]);
+    let xid = rng.u32();
+    cap.push(
+        START,
+        udp_frame(
+            &zero,
+            &bcast,
+            BROADCAST,
+            net.vlan,
+            68,
+            67,
+            1,
+            &it::dhcp(false, xid, net.hmi.mac, [0; 4], "HMI-LINE2"),
+        ),
+    );
+    let off = it::dhcp(true, xid, net.hmi.mac, net.hmi.ip.octets(), "");
+    cap.push(
+        START + 3 * MS,
+        udp_frame(&net.gateway, &bcast, BROADCAST, net.vlan, 67, 68, 2, &off),
+    );
+    let mut t = START + 10 * MS;
+    while t < end {
+        cap.push(t, arp(&net.hmi, &net.modbus_plc, false, net.vlan));
+        cap.push(t + MS, arp(&net.modbus_plc, &net.hmi, true, net.vlan));
+        let id = rng.u16();
+        let q = it::dns(id, "historian.plant.local", None);
+        cap.push(
+            t + 2 * MS,
+            udp_frame(
+                &net.eng,
+                &net.gateway,
+                net.gateway.mac,
+                net.vlan,
+                53_000,
+                53,
+                3,
+                &q,
+            ),
+        );
+        let a = it::dns(id, "historian.plant.local", Some([192, 168, 10, 50]));
+        cap.push(
+            t + 3 * MS,
+            udp_frame(
+                &net.gateway,
+                &net.eng,
+                net.eng.mac,
+                net.vlan,
+                53,
+                53_000,
+                4,
+                &a,
+            ),
+        );
+        t += 30 * SEC;
+    }
+
+    // Cyclic polling, joined mid-stream: Modbus every second, S7 reads.
+    let polls = u16::try_from(seconds.min(3600)).unwrap_or(1).max(1);
+    modbus_session(&mut cap, &net, START + jitter(&mut rng), false, polls);
+    s7_session(&mut cap, &net, START + 500 * MS, false, polls / 2 + 1);
+
+    // Periodic exchanges with fresh sessions.
+    let mut t = START + SEC;
+    let mut round = 0u32;
+    while t < end {
+        match round % 6 {
+            0 => bacnet_exchange(&mut cap, &net, t + jitter(&mut rng), (round % 250) as u8),
+            1 => dnp3_session(&mut cap, &net, t + jitter(&mut rng), 3),
+            2 => iec104_session(&mut cap, &net, t + jitter(&mut rng), 5),
+            3 => opcua_session(&mut cap, &net, t + jitter(&mut rng), 3),
+            4 => fins_exchange(&mut cap, &net, t + jitter(&mut rng), (round % 200) as u8),
+            _ => profinet_identify(&mut cap, &net, t + jitter(&mut rng), round),
+        };
+        round += 1;
+        t += 5 * SEC;
+    }
+
+    // The engineering station's work, a third of the way in.
+    let t = START + (end - START) / 3;
+    s7_session(&mut cap, &net, t, true, 2);
+    enip_session(&mut cap, &net, t + 2 * SEC);
+    slmp_session(&mut cap, &net, t + 4 * SEC, 4);
+    cap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plant_is_deterministic_and_covers_its_duration() {
+        let a = plant(60, 7).to_pcap();
+        let b = plant(60, 7).to_pcap();
+        assert_eq!(a, b);
+        assert_ne!(a, plant(60, 8).to_pcap());
+        let cap = plant(60, 7);
+        let last = cap.frames().map(|(t, _)| t).max().unwrap();
+        assert!(last >= START + 55 * SEC, "capture ends early");
+    }
+
+    #[test]
+    fn every_scenario_builds() {
+        for n in NAMES {
+            let c = by_name(n, 10, 1).unwrap();
+            assert!(!c.is_empty(), "{n} is empty");
+        }
+        assert!(by_name("nope", 10, 1).is_none());
+    }
+}
