@@ -19,14 +19,22 @@ OSECT_OVERLAY_FILES = " \
     usr/libexec/osect/firstboot \
 "
 
-inherit allarch systemd
+inherit allarch systemd useradd
+
+# The agent's user exists at build time: the root filesystem is read-only at
+# run time. usr/lib/sysusers.d/osect.conf describes the same user.
+USERADD_PACKAGES = "${PN}"
+GROUPADD_PARAM:${PN} = "--system osect"
+USERADD_PARAM:${PN} = "--system --gid osect --home-dir /nonexistent --no-create-home --shell ${sbindir}/nologin osect"
 
 S = "${OSECT_UNPACKDIR}"
 
 do_install() {
     osect_install_overlay
+    # The mount point of the data partition on the read-only root.
+    install -d ${D}/data
 }
 
 SYSTEMD_SERVICE:${PN} = "data.mount osect-firstboot.service"
-FILES:${PN} += "${nonarch_libdir}"
+FILES:${PN} += "${nonarch_libdir} /data"
 RDEPENDS:${PN} = "chrony e2fsprogs-e2fsck"
