@@ -4,3 +4,840 @@
 //! [`Engine::end_interval`] at each interval boundary (interim connection
 //! records, address and asset records for the interval); [`Engine::finish`]
 //! at the end of input. [`Engine::take_records`] drains what was produced.
+//! Nothing here reads a clock, a file or a socket: time is the packets'.
+
+use crate::app::session::Session;
+use crate::app::{Dir, Output};
+use crate::asset::AssetTable;
+use crate::config::Config;
+use crate::decode::ethernet::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, L2};
+use crate::decode::{arp, checksum, icmp, ipv4, ipv6, tcp, tunnel, udp, LinkType};
+use crate::flow::conn::{uid_string, Conn};
+use crate::flow::frag::{FragKey, FragTable};
+use crate::flow::id::{ConnId, FlowRef, Mac, Transport};
+use crate::flow::tcp::{Seg, State};
+use crate::flow::{likely_server_port, ConnKey, ConnTable};
+use crate::neighbor::{Exchange, Neighbors};
+use crate::sink::RecordSink;
+use crate::{app, l2};
+use osect_wire::Record;
+use std::net::IpAddr;
+
+/// How deep tunnels may nest before the rest is ignored.
+const MAX_TUNNEL_DEPTH: u8 = 3;
+
+/// Counters over the engine's life; the batch header reports them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Frames whose headers were truncated or impossible.
+    pub malformed: u64,
+    /// Frames of a link type the engine does not decode.
+    pub unsupported_link: u64,
+    pub bad_ip_checksum: u64,
+    pub bad_transport_checksum: u64,
+    pub conns_evicted: u64,
+    pub frags_evicted: u64,
+    pub frags_dropped: u64,
+    /// Connections not followed by an application parser because
+    /// `limits.app_flows` were in use.
+    pub app_flows_denied: u64,
+    pub app_bytes_overflowed: u64,
+    pub neighbors_dropped: u64,
+    pub records_dropped: u64,
+}
+
+/// The engine's switches, from the config and the command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub ignore_checksums: bool,
+    /// Run the application and industrial protocol parsers.
+    pub app_layer: bool,
+    pub uid_seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ignore_checksums: false,
+            app_layer: true,
+            uid_seed: 0x6f73_6563_7421,
+        }
+    }
+}
+
+/// Link-layer facts carried down to the connection.
+#[derive(Clone, Copy)]
+struct Meta {
+    src_mac: Option<Mac>,
+    dst_mac: Option<Mac>,
+    vlan: Option<u16>,
+    inner_vlan: Option<u16>,
+    /// uid of the tunnel this packet came out of.
+    parent: Option<u64>,
+    depth: u8,
+}
+
+/// An IP packet after its header (and any reassembly).
+struct Ip<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    /// IP bytes as the header declares them.
+    total_len: u32,
+    /// The transport bytes the header declares.
+    l4_len: u32,
+    /// The transport bytes captured.
+    payload: &'a [u8],
+    complete: bool,
+    v6: bool,
+}
+
+pub struct Engine {
+    opts: Options,
+    conns: ConnTable,
+    frags: FragTable,
+    neighbors: Neighbors,
+    sink: RecordSink,
+    assets: AssetTable,
+    app_limit: usize,
+    app_live: usize,
+    reassembly_limit: usize,
+    stats: Stats,
+}
+
+impl Engine {
+    pub fn new(cfg: &Config, opts: Options) -> Engine {
+        let l = &cfg.limits;
+        Engine {
+            conns: ConnTable::new(l.connections, opts.uid_seed),
+            frags: FragTable::new(l.fragments),
+            neighbors: Neighbors::new(l.arp_entries),
+            sink: RecordSink::new(l.records_per_interval),
+            assets: AssetTable::new(l.assets),
+            app_limit: l.app_flows,
+            app_live: 0,
+            reassembly_limit: l.reassembly_bytes_per_flow,
+            stats: Stats::default(),
+            opts,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.conns_evicted = self.conns.evicted();
+        s.frags_evicted = self.frags.evicted();
+        s.frags_dropped = self.frags.dropped;
+        s.neighbors_dropped = self.neighbors.dropped;
+        s.records_dropped = self.sink.dropped();
+        s
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Takes the records produced so far.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        self.sink.take()
+    }
+
+    /// One captured frame at `ts` (microseconds since the epoch).
+    pub fn handle_packet(&mut self, ts: i64, link: LinkType, frame: &[u8]) {
+        self.stats.packets += 1;
+        self.stats.bytes += frame.len() as u64;
+        self.expire(ts);
+        match ethernet::decode(link, frame) {
+            Ok(Some(l2)) => {
+                let meta = Meta {
+                    src_mac: l2.src,
+                    dst_mac: l2.dst,
+                    vlan: l2.vlan,
+                    inner_vlan: l2.inner_vlan,
+                    parent: None,
+                    depth: 0,
+                };
+                self.link(ts, &l2, meta);
+            }
+            Ok(None) => self.stats.unsupported_link += 1,
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// Interim records for open connections and the interval's address and
+    /// asset records.
+    pub fn end_interval(&mut self, ts: i64) {
+        self.expire(ts);
+        let sink = &mut self.sink;
+        self.conns.for_each(|c| sink.push(c.record(true, false)));
+        self.neighbors.emit(|r| sink.push(r));
+        self.assets.emit(ts, sink);
+    }
+
+    /// The end of input: every connection is logged.
+    pub fn finish(&mut self, ts: i64) {
+        let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
+        self.conns.drain(|c| close_conn(c, ts, false, sink, assets, app_live));
+        self.neighbors.emit(|r| sink.push(r));
+        self.assets.emit(ts, sink);
+    }
+
+    fn expire(&mut self, now: i64) {
+        let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
+        self.conns
+            .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
+    }
+
+    fn link(&mut self, ts: i64, l2: &L2<'_>, meta: Meta) {
+        match l2.ethertype {
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => self.ip(ts, l2.payload, meta),
+            ETHERTYPE_ARP => match arp::Arp::parse(l2.payload) {
+                Ok(a) => self.arp(ts, &a, meta),
+                Err(_) => self.stats.malformed += 1,
+            },
+            et => {
+                let (Some(src), Some(dst)) = (l2.src, l2.dst) else {
+                    return;
+                };
+                let frame = l2::Frame {
+                    ts,
+                    src,
+                    dst,
+                    vlan: l2.vlan,
+                    ethertype: et,
+                    payload: l2.payload,
+                };
+                if self.opts.app_layer {
+                    let mut out = Output {
+                        records: &mut self.sink,
+                        assets: &mut self.assets,
+                    };
+                    l2::handle(&frame, &mut out);
+                }
+            }
+        }
+    }
+
+    fn arp(&mut self, ts: i64, a: &arp::Arp, meta: Meta) {
+        let nonzero = |m: Mac| (m != [0; 6] && m != [0xff; 6]).then_some(m);
+        let ex = if a.op == arp::REPLY {
+            Exchange {
+                v6: false,
+                reply: true,
+                orig_mac: nonzero(a.target_mac),
+                orig_ip: Some(IpAddr::V4(a.target_ip)),
+                resp_mac: Some(a.sender_mac),
+                resp_ip: Some(IpAddr::V4(a.sender_ip)),
+                who_has: IpAddr::V4(a.sender_ip),
+                vlan: meta.vlan,
+            }
+        } else {
+            Exchange {
+                v6: false,
+                reply: false,
+                orig_mac: Some(a.sender_mac),
+                orig_ip: Some(IpAddr::V4(a.sender_ip)),
+                resp_mac: nonzero(a.target_mac),
+                resp_ip: None,
+                who_has: IpAddr::V4(a.target_ip),
+                vlan: meta.vlan,
+            }
+        };
+        self.neighbors.observe(ts, ex);
+        let ip = (!a.sender_ip.is_unspecified()).then_some(IpAddr::V4(a.sender_ip));
+        self.assets.observe_host(ts, a.sender_mac, ip, meta.vlan);
+    }
+
+    fn ip(&mut self, ts: i64, b: &[u8], meta: Meta) {
+        match b.first().map(|v| v >> 4) {
+            Some(4) => {
+                let p = match ipv4::Packet::parse(b) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        self.stats.malformed += 1;
+                        return;
+                    }
+                };
+                if !self.opts.ignore_checksums && !p.header_checksum_ok() {
+                    self.stats.bad_ip_checksum += 1;
+                    return;
+                }
+                let hlen = p.header.len() as u32;
+                if p.is_fragment() {
+                    let key = FragKey {
+                        src: IpAddr::V4(p.src),
+                        dst: IpAddr::V4(p.dst),
+                        ident: u32::from(p.ident),
+                        proto: p.proto,
+                    };
+                    if let Some(w) = self.frags.add(ts, key, usize::from(p.frag_offset), p.more_frags, p.payload) {
+                        let ip = Ip {
+                            src: key.src,
+                            dst: key.dst,
+                            proto: p.proto,
+                            total_len: hlen + w.payload.len() as u32,
+                            l4_len: w.payload.len() as u32,
+                            payload: &w.payload,
+                            complete: true,
+                            v6: false,
+                        };
+                        self.transport(ts, &ip, meta);
+                    }
+                    return;
+                }
+                let ip = Ip {
+                    src: IpAddr::V4(p.src),
+                    dst: IpAddr::V4(p.dst),
+                    proto: p.proto,
+                    total_len: u32::from(p.total_len),
+                    l4_len: u32::from(p.total_len) - hlen,
+                    payload: p.payload,
+                    complete: p.complete,
+                    v6: false,
+                };
+                self.transport(ts, &ip, meta);
+            }
+            Some(6) => {
+                let p = match ipv6::Packet::parse(b) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        self.stats.malformed += 1;
+                        return;
+                    }
+                };
+                let ext = p.ext_len as u32;
+                if let Some(f) = p.fragment {
+                    let key = FragKey {
+                        src: IpAddr::V6(p.src),
+                        dst: IpAddr::V6(p.dst),
+                        ident: f.ident,
+                        proto: p.proto,
+                    };
+                    if let Some(w) = self.frags.add(ts, key, usize::from(f.offset), f.more, p.payload) {
+                        let ip = Ip {
+                            src: key.src,
+                            dst: key.dst,
+                            proto: p.proto,
+                            total_len: ipv6::HEADER_LEN as u32 + ext + w.payload.len() as u32,
+                            l4_len: w.payload.len() as u32,
+                            payload: &w.payload,
+                            complete: true,
+                            v6: true,
+                        };
+                        self.transport(ts, &ip, meta);
+                    }
+                    return;
+                }
+                let ip = Ip {
+                    src: IpAddr::V6(p.src),
+                    dst: IpAddr::V6(p.dst),
+                    proto: p.proto,
+                    total_len: p.total_len,
+                    l4_len: p.total_len.saturating_sub(ipv6::HEADER_LEN as u32 + ext),
+                    payload: p.payload,
+                    complete: p.complete,
+                    v6: true,
+                };
+                self.transport(ts, &ip, meta);
+            }
+            _ => self.stats.malformed += 1,
+        }
+    }
+
+    fn transport(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+        match ip.proto {
+            6 => self.tcp(ts, ip, meta),
+            17 => self.udp(ts, ip, meta),
+            1 | 58 => self.icmp(ts, ip, meta),
+            4 | 41 if meta.depth < MAX_TUNNEL_DEPTH => {
+                let parent = self.tunnel_uid(ip);
+                self.ip(ts, ip.payload, inner(meta, parent, None));
+            }
+            47 if meta.depth < MAX_TUNNEL_DEPTH => match tunnel::gre(ip.payload) {
+                Ok(t) => {
+                    let parent = self.tunnel_uid(ip);
+                    self.decapsulated(ts, t, meta, parent);
+                }
+                Err(_) => self.stats.malformed += 1,
+            },
+            // IPv6 with no next header carries nothing.
+            59 => {}
+            other => self.other_ip(ts, ip, other, meta),
+        }
+    }
+
+    /// A stable uid for a non-UDP tunnel (IP-in-IP, GRE) between two hosts.
+    fn tunnel_uid(&self, ip: &Ip<'_>) -> u64 {
+        let key = ConnKey::new(ip.src, 0, ip.dst, 0, Transport::Other(ip.proto));
+        let mut h = rustc_hash::FxHasher::default();
+        std::hash::Hash::hash(&key, &mut h);
+        std::hash::Hasher::finish(&h)
+    }
+
+    fn decapsulated(&mut self, ts: i64, t: tunnel::Inner<'_>, meta: Meta, parent: u64) {
+        match t {
+            tunnel::Inner::Ip(b) => self.ip(ts, b, inner(meta, parent, None)),
+            tunnel::Inner::Ethernet(b) => match ethernet::ethernet(b) {
+                Ok(l2) => self.link(ts, &l2, inner(meta, parent, Some(&l2))),
+                Err(_) => self.stats.malformed += 1,
+            },
+            tunnel::Inner::None => {}
+        }
+    }
+
+    /// Finds or creates the connection for a packet; returns its index and
+    /// whether the sender is the originator.
+    fn lookup(&mut self, ts: i64, ip: &Ip<'_>, sport: u16, dport: u16, proto: Transport, flip: impl Fn() -> bool, reuse: impl Fn(&Conn) -> bool) -> (u32, bool) {
+        let key = ConnKey::new(ip.src, sport, ip.dst, dport, proto);
+        let mut found = self.conns.find(&key);
+        if let Some(idx) = found {
+            if self.conns.get(idx).is_some_and(&reuse) {
+                if let Some(c) = self.conns.remove(idx) {
+                    close_conn(c, ts, false, &mut self.sink, &mut self.assets, &mut self.app_live);
+                }
+                found = None;
+            }
+        }
+        let idx = match found {
+            Some(i) => i,
+            None => {
+                let id = ConnId {
+                    orig_h: ip.src,
+                    orig_p: sport,
+                    resp_h: ip.dst,
+                    resp_p: dport,
+                    proto,
+                };
+                let (idx, evicted) = self.conns.create(key, id, ip.proto, ts);
+                if let Some(c) = evicted {
+                    close_conn(c, ts, true, &mut self.sink, &mut self.assets, &mut self.app_live);
+                }
+                if flip() {
+                    if let Some(c) = self.conns.get_mut(idx) {
+                        c.flip();
+                    }
+                }
+                idx
+            }
+        };
+        let is_orig = self
+            .conns
+            .get(idx)
+            .is_some_and(|c| c.id.orig_h == ip.src && c.id.orig_p == sport);
+        (idx, is_orig)
+    }
+
+    fn tcp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+        let seg = match tcp::Segment::parse(ip.payload, ip.l4_len) {
+            Ok(s) => s,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let checksum_ok = self.opts.ignore_checksums
+            || !ip.complete
+            || checksum::transport_ok(ip.src, ip.dst, 6, &ip.payload[..ip.l4_len as usize]);
+        let flags = seg.flags;
+        let (sp, dp) = (seg.src_port, seg.dst_port);
+        let (idx, is_orig) = self.lookup(
+            ts,
+            ip,
+            sp,
+            dp,
+            Transport::Tcp,
+            || want_flip_tcp(flags, sp, dp),
+            |c| {
+                flags & tcp::SYN != 0
+                    && flags & tcp::ACK == 0
+                    && c.tcp.as_ref().is_some_and(|t| t.is_finished())
+            },
+        );
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if !checksum_ok {
+            self.stats.bad_transport_checksum += 1;
+            if let Some(t) = c.tcp.as_mut() {
+                t.bad_checksum(is_orig, &mut c.history);
+            }
+            self.conns.touch(idx);
+            return;
+        }
+        note_packet(c, is_orig, ip, &meta);
+        let Some(t) = c.tcp.as_mut() else {
+            return;
+        };
+        let both_closed = matches!(t.orig.state, State::Closed | State::Reset)
+            && matches!(t.resp.state, State::Closed | State::Reset);
+        if !both_closed {
+            c.last = ts;
+        }
+        let s = Seg {
+            seq: seg.seq,
+            ack: seg.ack,
+            syn: flags & tcp::SYN != 0,
+            fin: flags & tcp::FIN != 0,
+            rst: flags & tcp::RST != 0,
+            ackf: flags & tcp::ACK != 0,
+            len: seg.payload_len,
+            complete: seg.payload.len() >= seg.payload_len as usize,
+            window: seg.window,
+        };
+        let out = t.segment(is_orig, &s, &mut c.history);
+        if self.opts.app_layer {
+            let dir = if is_orig { Dir::Orig } else { Dir::Resp };
+            if out.peer_gap > 0 {
+                if let Some(a) = c.app.as_mut() {
+                    a.gap(if is_orig { Dir::Resp } else { Dir::Orig });
+                }
+            }
+            if let Some((off, len)) = out.deliver {
+                if let Some(data) = seg.payload.get(off..off + len) {
+                    let limit = self.reassembly_limit;
+                    app_data(c, ts, dir, data, &mut self.sink, &mut self.assets, &mut self.app_live, self.app_limit, &mut self.stats, |s, ctx, d| s.stream(ctx, dir, d, limit));
+                }
+            }
+        }
+        self.conns.touch(idx);
+    }
+
+    fn udp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+        let d = match udp::Datagram::parse(ip.payload) {
+            Ok(d) => d,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let full = ip.payload.len() >= usize::from(d.length) && ip.complete;
+        let checksum_ok = self.opts.ignore_checksums
+            || !full
+            || (!ip.v6 && d.checksum == 0)
+            || checksum::transport_ok(ip.src, ip.dst, 17, &ip.payload[..usize::from(d.length)]);
+        let (sp, dp) = (d.src_port, d.dst_port);
+        let (idx, is_orig) = self.lookup(
+            ts,
+            ip,
+            sp,
+            dp,
+            Transport::Udp,
+            || likely_server_port(Transport::Udp, sp) && !likely_server_port(Transport::Udp, dp),
+            |_| false,
+        );
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if !checksum_ok {
+            self.stats.bad_transport_checksum += 1;
+            c.history.scaled(is_orig, 'C');
+            self.conns.touch(idx);
+            return;
+        }
+        note_packet(c, is_orig, ip, &meta);
+        c.last = ts;
+        let plen = u64::from(d.length) - udp::HEADER_LEN as u64;
+        if is_orig {
+            c.orig.payload += plen;
+        } else {
+            c.resp.payload += plen;
+        }
+        c.history.once(is_orig, 'D');
+        let uid = c.uid;
+        // Tunnels over UDP: the outer connection names the tunnel, the inner
+        // packets are decoded with it as their parent.
+        let tun = if meta.depth < MAX_TUNNEL_DEPTH {
+            udp_tunnel(sp, dp, d.payload)
+        } else {
+            None
+        };
+        if let Some((service, t)) = tun {
+            c.tunnel_service = Some(service);
+            self.conns.touch(idx);
+            self.decapsulated(ts, t, meta, uid);
+            return;
+        }
+        if self.opts.app_layer {
+            let dir = if is_orig { Dir::Orig } else { Dir::Resp };
+            app_data(c, ts, dir, d.payload, &mut self.sink, &mut self.assets, &mut self.app_live, self.app_limit, &mut self.stats, |s, ctx, data| s.datagram(ctx, Transport::Udp, dir, data));
+        }
+        self.conns.touch(idx);
+    }
+
+    fn icmp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+        let b = ip.payload;
+        if b.len() < 8 {
+            self.stats.malformed += 1;
+            return;
+        }
+        let v6 = ip.proto == 58;
+        let (ty, code) = (b[0], b[1]);
+        let full = ip.complete && b.len() >= ip.l4_len as usize;
+        let checksum_ok = self.opts.ignore_checksums || !full || {
+            let msg = &b[..ip.l4_len as usize];
+            if v6 {
+                checksum::transport_ok(ip.src, ip.dst, 58, msg)
+            } else {
+                checksum::fold(checksum::sum(0, msg)) == 0xffff
+            }
+        };
+        if !checksum_ok {
+            self.stats.bad_transport_checksum += 1;
+            return;
+        }
+        let (sp, dp) = icmp::conn_ports(v6, ty, code);
+        let (idx, is_orig) = self.lookup(ts, ip, sp, dp, Transport::Icmp, || false, |_| false);
+        let Some(c) = self.conns.get_mut(idx) else {
+            return;
+        };
+        note_packet(c, is_orig, ip, &meta);
+        c.last = ts;
+        let plen = u64::from(ip.l4_len.saturating_sub(8));
+        if is_orig {
+            c.orig.payload += plen;
+        } else {
+            c.resp.payload += plen;
+        }
+        self.conns.touch(idx);
+        if v6 && (ty == 135 || ty == 136) {
+            self.neighbor_discovery(ts, ip, ty, b, &meta);
+        }
+    }
+
+    /// ICMPv6 neighbor solicitation (135) and advertisement (136).
+    fn neighbor_discovery(&mut self, ts: i64, ip: &Ip<'_>, ty: u8, b: &[u8], meta: &Meta) {
+        let Some(t) = b.get(8..24) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut a = [0u8; 16];
+        a.copy_from_slice(t);
+        let target = IpAddr::V6(a.into());
+        // The link-layer address option: source (1) in a solicitation,
+        // target (2) in an advertisement.
+        let mut opt_mac = None;
+        let mut o = &b[24..];
+        while o.len() >= 8 {
+            let len = usize::from(o[1]) * 8;
+            if len == 0 || len > o.len() {
+                break;
+            }
+            if (o[0] == 1 || o[0] == 2) && len == 8 {
+                let mut m = [0u8; 6];
+                m.copy_from_slice(&o[2..8]);
+                opt_mac = Some(m);
+            }
+            o = &o[len..];
+        }
+        let unspecified = |a: IpAddr| (!a.is_unspecified()).then_some(a);
+        let ex = if ty == 135 {
+            Exchange {
+                v6: true,
+                reply: false,
+                orig_mac: opt_mac.or(meta.src_mac),
+                orig_ip: unspecified(ip.src),
+                resp_mac: None,
+                resp_ip: None,
+                who_has: target,
+                vlan: meta.vlan,
+            }
+        } else {
+            Exchange {
+                v6: true,
+                reply: true,
+                orig_mac: meta.dst_mac.filter(|m| m[0] & 1 == 0),
+                orig_ip: Some(ip.dst).filter(|d| !d.is_multicast()),
+                resp_mac: opt_mac.or(meta.src_mac),
+                resp_ip: Some(ip.src),
+                who_has: target,
+                vlan: meta.vlan,
+            }
+        };
+        self.neighbors.observe(ts, ex);
+    }
+
+    fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta) {
+        let (idx, is_orig) = self.lookup(ts, ip, 0, 0, Transport::Other(proto), || false, |_| false);
+        if let Some(c) = self.conns.get_mut(idx) {
+            note_packet(c, is_orig, ip, &meta);
+            c.last = ts;
+            if is_orig {
+                c.orig.payload += u64::from(ip.l4_len);
+            } else {
+                c.resp.payload += u64::from(ip.l4_len);
+            }
+        }
+        self.conns.touch(idx);
+    }
+}
+
+/// Link facts for a packet that came out of a tunnel.
+fn inner(meta: Meta, parent: u64, l2: Option<&L2<'_>>) -> Meta {
+    Meta {
+        src_mac: l2.and_then(|l| l.src),
+        dst_mac: l2.and_then(|l| l.dst),
+        vlan: l2.and_then(|l| l.vlan),
+        inner_vlan: l2.and_then(|l| l.inner_vlan),
+        parent: Some(parent),
+        depth: meta.depth + 1,
+    }
+}
+
+/// Zeek's choice of roles for a TCP connection first seen mid-stream or from
+/// its SYN-ACK: guess the responder from the ports.
+fn want_flip_tcp(flags: u8, sport: u16, dport: u16) -> bool {
+    let syn = flags & tcp::SYN != 0;
+    let ack = flags & tcp::ACK != 0;
+    if syn && !ack {
+        return false;
+    }
+    if !likely_server_port(Transport::Tcp, sport) {
+        return false;
+    }
+    if likely_server_port(Transport::Tcp, dport) {
+        !syn && sport < dport
+    } else {
+        true
+    }
+}
+
+fn udp_tunnel(sport: u16, dport: u16, payload: &[u8]) -> Option<(&'static str, tunnel::Inner<'_>)> {
+    let on = |p: u16| sport == p || dport == p;
+    let r = if on(tunnel::VXLAN_PORT) {
+        tunnel::vxlan(payload).map(|t| ("vxlan", t))
+    } else if on(tunnel::GENEVE_PORT) {
+        tunnel::geneve(payload).map(|t| ("geneve", t))
+    } else if on(tunnel::GTPU_PORT) {
+        tunnel::gtpv1(payload).map(|t| ("gtpv1", t))
+    } else if on(tunnel::TEREDO_PORT) {
+        tunnel::teredo(payload).map(|t| ("teredo", t))
+    } else {
+        return None;
+    };
+    r.ok()
+}
+
+/// Counts a valid packet on its side of the connection.
+fn note_packet(c: &mut Conn, is_orig: bool, ip: &Ip<'_>, meta: &Meta) {
+    let side = if is_orig { &mut c.orig } else { &mut c.resp };
+    side.pkts += 1;
+    side.ip_bytes += u64::from(ip.total_len);
+    if c.orig_mac.is_none() || c.resp_mac.is_none() {
+        let (own, peer) = if is_orig {
+            (&mut c.orig_mac, &mut c.resp_mac)
+        } else {
+            (&mut c.resp_mac, &mut c.orig_mac)
+        };
+        if own.is_none() {
+            *own = meta.src_mac;
+        }
+        if peer.is_none() {
+            *peer = meta.dst_mac;
+        }
+    }
+    if c.vlan.is_none() {
+        c.vlan = meta.vlan;
+        c.inner_vlan = meta.inner_vlan;
+    }
+    if c.tunnel_parent.is_none() {
+        c.tunnel_parent = meta.parent;
+    }
+}
+
+/// Hands payload to the connection's application session, creating it on
+/// first payload while `limits.app_flows` allows.
+#[allow(clippy::too_many_arguments)]
+fn app_data(
+    c: &mut Conn,
+    ts: i64,
+    _dir: Dir,
+    data: &[u8],
+    sink: &mut RecordSink,
+    assets: &mut AssetTable,
+    app_live: &mut usize,
+    app_limit: usize,
+    stats: &mut Stats,
+    feed: impl FnOnce(&mut Session, &mut app::Ctx<'_, '_>, &[u8]),
+) {
+    if data.is_empty() {
+        return;
+    }
+    if c.app.is_none() {
+        if *app_live >= app_limit {
+            stats.app_flows_denied += 1;
+            return;
+        }
+        *app_live += 1;
+        c.app = Some(Box::new(Session::new(uid_string(c.uid))));
+    }
+    let Some(session) = c.app.as_mut() else {
+        return;
+    };
+    if !session.active() {
+        return;
+    }
+    let mut out = Output {
+        records: sink,
+        assets,
+    };
+    // The uid is lent to the context while the session is fed.
+    let uid = std::mem::take(&mut session.uid);
+    let mut ctx = app::Ctx {
+        ts,
+        flow: FlowRef {
+            uid: &uid,
+            id: &c.id,
+            orig_mac: c.orig_mac,
+            resp_mac: c.resp_mac,
+            vlan: c.vlan,
+        },
+        out: &mut out,
+    };
+    let before = session.overflowed;
+    feed(session, &mut ctx, data);
+    session.uid = uid;
+    stats.app_bytes_overflowed += session.overflowed - before;
+    if c.service.is_none() {
+        c.service = session.service();
+    }
+}
+
+/// Logs a connection that ended, expired or was evicted.
+fn close_conn(mut c: Conn, ts: i64, evicted: bool, sink: &mut RecordSink, assets: &mut AssetTable, app_live: &mut usize) {
+    if let Some(mut s) = c.app.take() {
+        *app_live = app_live.saturating_sub(1);
+        let uid = s.uid.clone();
+        let mut out = Output {
+            records: sink,
+            assets,
+        };
+        let mut ctx = app::Ctx {
+            ts,
+            flow: FlowRef {
+                uid: &uid,
+                id: &c.id,
+                orig_mac: c.orig_mac,
+                resp_mac: c.resp_mac,
+                vlan: c.vlan,
+            },
+            out: &mut out,
+        };
+        s.finish(&mut ctx);
+        if c.service.is_none() {
+            c.service = s.service();
+        }
+    }
+    if let Some(m) = c.orig_mac {
+        if c.orig.pkts > 0 {
+            assets.observe_host(c.start, m, Some(c.id.orig_h), c.vlan);
+        }
+    }
+    if let Some(m) = c.resp_mac {
+        if c.resp.pkts > 0 {
+            assets.observe_host(c.start, m, Some(c.id.resp_h), c.vlan);
+        }
+    }
+    sink.push(c.record(false, evicted));
+}

@@ -1,1 +1,190 @@
-//! `osect-agent replay`: capture files in, log files out.
+//! `osect-agent replay`: capture files in, Zeek log files out.
+
+use crate::config::Config;
+use crate::engine::{Engine, Options, Stats};
+use crate::pcap::{self, ReadError};
+use osect_wire::{Format, LogWriter, Record};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// Records are written out every this many packets, so memory stays flat.
+const DRAIN_EVERY: u64 = 4096;
+
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub out: PathBuf,
+    pub format: Format,
+    pub ignore_checksums: bool,
+    /// Close an interval every this many seconds of capture time (interim
+    /// connection records, per-interval address and asset records).
+    pub interval_secs: Option<u64>,
+    /// Run the application-layer parsers.
+    pub app_layer: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A capture file could not be read; everything before the damage was
+    /// written.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// A log file could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a replay did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: usize,
+    pub packets: u64,
+    pub records: BTreeMap<&'static str, u64>,
+    pub stats: Stats,
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+}
+
+/// The log files of one replay, opened as their first record arrives.
+struct Logs {
+    dir: PathBuf,
+    format: Format,
+    open_ts: i64,
+    writers: BTreeMap<&'static str, LogWriter<BufWriter<File>>>,
+    counts: BTreeMap<&'static str, u64>,
+}
+
+impl Logs {
+    fn write(&mut self, recs: Vec<Record>) -> Result<(), ReplayError> {
+        for r in recs {
+            let path = r.schema.path;
+            let file = self.dir.join(format!("{path}.log"));
+            let err = |source| ReplayError::Write {
+                path: file.clone(),
+                source,
+            };
+            if !self.writers.contains_key(path) {
+                let f = File::create(&file).map_err(err)?;
+                let w = LogWriter::new(BufWriter::with_capacity(1 << 16, f), r.schema, self.format, self.open_ts)
+                    .map_err(err)?;
+                self.writers.insert(path, w);
+            }
+            if let Some(w) = self.writers.get_mut(path) {
+                w.write(&r).map_err(err)?;
+            }
+            *self.counts.entry(path).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn close(self, close_ts: i64) -> Result<BTreeMap<&'static str, u64>, ReplayError> {
+        for (path, w) in self.writers {
+            w.close(close_ts).map_err(|source| ReplayError::Write {
+                path: self.dir.join(format!("{path}.log")),
+                source,
+            })?;
+        }
+        Ok(self.counts)
+    }
+}
+
+/// Replays `files` in order through one engine and writes the logs.
+pub fn replay(files: &[PathBuf], cfg: &Config, opts: &ReplayOptions) -> Result<Summary, ReplayError> {
+    std::fs::create_dir_all(&opts.out).map_err(|source| ReplayError::Write {
+        path: opts.out.clone(),
+        source,
+    })?;
+    let mut engine = Engine::new(
+        cfg,
+        Options {
+            ignore_checksums: opts.ignore_checksums || cfg.capture.ignore_checksums,
+            app_layer: opts.app_layer,
+            ..Options::default()
+        },
+    );
+    let mut logs = Logs {
+        dir: opts.out.clone(),
+        format: opts.format,
+        open_ts: 0,
+        writers: BTreeMap::new(),
+        counts: BTreeMap::new(),
+    };
+    let mut summary = Summary::default();
+    let interval = opts.interval_secs.map(|s| s.max(1) as i64 * 1_000_000);
+    let mut boundary: Option<i64> = None;
+    let mut failure = None;
+    for path in files {
+        summary.files += 1;
+        let mut write_err = None;
+        let mut n = 0u64;
+        let res = pcap::read_file(path, |ts, link, frame| {
+            if let Some(iv) = interval {
+                let b = *boundary.get_or_insert((ts.div_euclid(iv) + 1) * iv);
+                let mut b = b;
+                while ts >= b {
+                    engine.end_interval(b);
+                    b += iv;
+                }
+                boundary = Some(b);
+            }
+            if summary.first_ts.is_none() {
+                summary.first_ts = Some(ts);
+                logs.open_ts = ts;
+            }
+            summary.last_ts = Some(ts);
+            engine.handle_packet(ts, link, frame);
+            n += 1;
+            if n % DRAIN_EVERY == 0 && write_err.is_none() {
+                if let Err(e) = logs.write(engine.take_records()) {
+                    write_err = Some(e);
+                }
+            }
+        });
+        if let Some(e) = write_err {
+            return Err(e);
+        }
+        if let Err(e) = res {
+            failure = Some(e);
+            break;
+        }
+    }
+    let end = summary.last_ts.unwrap_or(0);
+    engine.finish(end);
+    logs.write(engine.take_records())?;
+    summary.records = logs.close(end)?;
+    summary.stats = engine.stats();
+    summary.packets = summary.stats.packets;
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(summary),
+    }
+}
+
+/// A one-paragraph report of a replay for the terminal.
+pub fn describe(s: &Summary, out: &Path) -> String {
+    let st = &s.stats;
+    let mut text = format!(
+        "{} file(s), {} packets, {} bytes -> {}\n",
+        s.files,
+        st.packets,
+        st.bytes,
+        out.display()
+    );
+    for (log, n) in &s.records {
+        text.push_str(&format!("  {log}.log: {n} records\n"));
+    }
+    text.push_str(&format!(
+        "  malformed {} | unsupported link {} | bad IP checksum {} | bad transport checksum {} | evicted: connections {} fragments {}\n",
+        st.malformed,
+        st.unsupported_link,
+        st.bad_ip_checksum,
+        st.bad_transport_checksum,
+        st.conns_evicted,
+        st.frags_evicted
+    ));
+    text
+}

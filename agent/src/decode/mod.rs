@@ -1,1 +1,56 @@
-//! Wire decoders, L2 to L4. Pure functions over byte slices.
+//! Wire decoders, L2 to L4: pure functions over byte slices that return
+//! small views. Every length read from the wire is checked before use; a
+//! header that does not fit is [`Error::Truncated`], one that contradicts
+//! itself is [`Error::Malformed`].
+
+pub mod arp;
+pub mod checksum;
+pub mod ethernet;
+pub mod icmp;
+pub mod ipv4;
+pub mod ipv6;
+pub mod link;
+pub mod tcp;
+pub mod tunnel;
+pub mod udp;
+
+pub use link::LinkType;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The buffer ends before the header or the length it declares.
+    Truncated,
+    /// A field has an impossible value.
+    Malformed,
+}
+
+pub type Result<T> = core::result::Result<T, Error>;
+
+#[inline]
+pub(crate) fn be16(b: &[u8], at: usize) -> Result<u16> {
+    match b.get(at..at + 2) {
+        Some(s) => Ok(u16::from_be_bytes([s[0], s[1]])),
+        None => Err(Error::Truncated),
+    }
+}
+
+#[inline]
+pub(crate) fn be32(b: &[u8], at: usize) -> Result<u32> {
+    match b.get(at..at + 4) {
+        Some(s) => Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]])),
+        None => Err(Error::Truncated),
+    }
+}
+
+#[inline]
+pub(crate) fn byte(b: &[u8], at: usize) -> Result<u8> {
+    b.get(at).copied().ok_or(Error::Truncated)
+}
+
+#[inline]
+pub(crate) fn mac(b: &[u8], at: usize) -> Result<[u8; 6]> {
+    let s = b.get(at..at + 6).ok_or(Error::Truncated)?;
+    let mut m = [0u8; 6];
+    m.copy_from_slice(s);
+    Ok(m)
+}

@@ -1,0 +1,65 @@
+//! The Internet checksum (RFC 1071) and the TCP/UDP pseudo-headers.
+
+use std::net::IpAddr;
+
+/// One's-complement sum of `data` added to `acc`, not yet folded.
+pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    acc
+}
+
+pub fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Sum of the pseudo-header for a transport segment of `len` bytes.
+pub fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u32 {
+    let mut acc = 0u32;
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            acc = sum(acc, &s.octets());
+            acc = sum(acc, &d.octets());
+            acc += u32::from(proto) + (len & 0xffff);
+        }
+        _ => {
+            acc = sum(acc, &octets16(src));
+            acc = sum(acc, &octets16(dst));
+            acc += (len >> 16) + (len & 0xffff) + u32::from(proto);
+        }
+    }
+    acc
+}
+
+fn octets16(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+        IpAddr::V6(v) => v.octets(),
+    }
+}
+
+/// Whether `segment` (checksum field included) verifies under the pseudo-header.
+pub fn transport_ok(src: IpAddr, dst: IpAddr, proto: u8, segment: &[u8]) -> bool {
+    let acc = pseudo_header(src, dst, proto, segment.len() as u32);
+    fold(sum(acc, segment)) == 0xffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 section 3 example bytes.
+        let data = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(fold(sum(0, &data)), 0xddf2);
+    }
+}

@@ -1,0 +1,185 @@
+//! Encapsulations Zeek decapsulates: IP-in-IP, GRE (including PPTP's
+//! enhanced GRE and ERSPAN), and over UDP VXLAN, Geneve, Teredo and GTP-U.
+
+use super::{be16, byte, Error, Result};
+
+/// What an encapsulation carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inner<'a> {
+    /// An IP packet (v4 or v6, by its version nibble).
+    Ip(&'a [u8]),
+    /// An Ethernet frame.
+    Ethernet(&'a [u8]),
+    /// Nothing to decode (e.g. PPP control, GTP signalling).
+    None,
+}
+
+/// The kind of tunnel, as Zeek's tunnel log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Ip,
+    Gre,
+    Vxlan,
+    Geneve,
+    Teredo,
+    Gtpv1,
+}
+
+pub const VXLAN_PORT: u16 = 4789;
+pub const GENEVE_PORT: u16 = 6081;
+pub const TEREDO_PORT: u16 = 3544;
+pub const GTPU_PORT: u16 = 2152;
+
+/// A GRE packet's payload.
+pub fn gre(b: &[u8]) -> Result<Inner<'_>> {
+    let flags = be16(b, 0)?;
+    let proto = be16(b, 2)?;
+    let version = flags & 0x7;
+    let mut off = 4;
+    if version == 0 {
+        if flags & 0x8000 != 0 {
+            off += 4; // checksum + reserved
+        }
+        if flags & 0x2000 != 0 {
+            off += 4; // key
+        }
+        if flags & 0x1000 != 0 {
+            off += 4; // sequence number
+        }
+    } else if version == 1 {
+        // PPTP's enhanced GRE: key always, sequence and acknowledgement optional.
+        off += 4;
+        if flags & 0x1000 != 0 {
+            off += 4;
+        }
+        if flags & 0x0080 != 0 {
+            off += 4;
+        }
+    } else {
+        return Err(Error::Malformed);
+    }
+    let p = b.get(off..).ok_or(Error::Truncated)?;
+    Ok(match proto {
+        0x0800 | 0x86dd => Inner::Ip(p),
+        0x6558 => Inner::Ethernet(p),
+        // ERSPAN type II: an 8-byte header before the mirrored frame.
+        0x88be => Inner::Ethernet(p.get(8..).ok_or(Error::Truncated)?),
+        // ERSPAN type III: 12 bytes, plus 8 with the optional sub-header.
+        0x22eb => {
+            let o = if byte(p, 11)? & 0x01 != 0 { 20 } else { 12 };
+            Inner::Ethernet(p.get(o..).ok_or(Error::Truncated)?)
+        }
+        // PPP inside enhanced GRE.
+        0x880b => {
+            let mut q = p;
+            if q.len() >= 2 && q[0] == 0xff && q[1] == 0x03 {
+                q = &q[2..];
+            }
+            match be16(q, 0)? {
+                0x0021 | 0x0057 => Inner::Ip(&q[2..]),
+                _ => Inner::None,
+            }
+        }
+        _ => Inner::None,
+    })
+}
+
+/// A VXLAN payload (RFC 7348): the I flag must be set.
+pub fn vxlan(b: &[u8]) -> Result<Inner<'_>> {
+    if byte(b, 0)? & 0x08 == 0 {
+        return Err(Error::Malformed);
+    }
+    Ok(Inner::Ethernet(b.get(8..).ok_or(Error::Truncated)?))
+}
+
+/// A Geneve payload (RFC 8926).
+pub fn geneve(b: &[u8]) -> Result<Inner<'_>> {
+    let vo = byte(b, 0)?;
+    if vo >> 6 != 0 {
+        return Err(Error::Malformed);
+    }
+    let opt = usize::from(vo & 0x3f) * 4;
+    let proto = be16(b, 2)?;
+    let p = b.get(8 + opt..).ok_or(Error::Truncated)?;
+    Ok(match proto {
+        0x6558 => Inner::Ethernet(p),
+        0x0800 | 0x86dd => Inner::Ip(p),
+        _ => Inner::None,
+    })
+}
+
+/// A Teredo payload (RFC 4380): IPv6, possibly after authentication and
+/// origin indication headers.
+pub fn teredo(b: &[u8]) -> Result<Inner<'_>> {
+    let mut p = b;
+    if p.len() >= 2 && p[0] == 0 && p[1] == 1 {
+        let id_len = usize::from(byte(p, 2)?);
+        let au_len = usize::from(byte(p, 3)?);
+        p = p.get(4 + id_len + au_len + 9..).ok_or(Error::Truncated)?;
+    }
+    if p.len() >= 2 && p[0] == 0 && p[1] == 0 {
+        p = p.get(8..).ok_or(Error::Truncated)?;
+    }
+    // The payload must be a plausible IPv6 header.
+    if byte(p, 0)? >> 4 != 6 || p.len() < 40 {
+        return Err(Error::Malformed);
+    }
+    let plen = usize::from(be16(p, 4)?);
+    if 40 + plen != p.len() {
+        return Err(Error::Malformed);
+    }
+    Ok(Inner::Ip(p))
+}
+
+/// A GTPv1-U payload (3GPP TS 29.281): T-PDUs carry IP.
+pub fn gtpv1(b: &[u8]) -> Result<Inner<'_>> {
+    let flags = byte(b, 0)?;
+    if flags >> 5 != 1 || flags & 0x10 == 0 {
+        return Err(Error::Malformed);
+    }
+    let msg = byte(b, 1)?;
+    let len = usize::from(be16(b, 2)?);
+    let end = (8 + len).min(b.len());
+    let mut off = 8;
+    if flags & 0x07 != 0 {
+        off += 4;
+        if flags & 0x04 != 0 {
+            // Extension headers: each length in 4-byte units, the last
+            // byte names the next type.
+            let mut next = byte(b, off - 1)?;
+            while next != 0 {
+                let l = usize::from(byte(b, off)?) * 4;
+                if l == 0 {
+                    return Err(Error::Malformed);
+                }
+                next = byte(b, off + l - 1)?;
+                off += l;
+            }
+        }
+    }
+    if msg != 0xff {
+        return Ok(Inner::None);
+    }
+    let p = b.get(off..end).ok_or(Error::Truncated)?;
+    match byte(p, 0)? >> 4 {
+        4 | 6 => Ok(Inner::Ip(p)),
+        _ => Err(Error::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gre_with_key_carries_ip() {
+        let b = [0x20, 0x00, 0x08, 0x00, 0, 0, 0, 1, 0x45, 0];
+        assert_eq!(gre(&b), Ok(Inner::Ip(&[0x45, 0])));
+    }
+
+    #[test]
+    fn vxlan_needs_the_i_flag() {
+        assert_eq!(vxlan(&[0, 0, 0, 0, 0, 0, 0, 0]), Err(Error::Malformed));
+        assert_eq!(vxlan(&[8, 0, 0, 0, 0, 0, 1, 0, 0xaa]), Ok(Inner::Ethernet(&[0xaa])));
+    }
+}

@@ -1,0 +1,228 @@
+//! One connection's state and its conn.log record.
+
+use super::history::History;
+use super::id::{fmt_mac, ConnId, Mac, Transport};
+use super::tcp::TcpConn;
+use osect_wire::record::field;
+use osect_wire::{FieldType as T, LogSchema, Record, Value};
+
+pub static CONN_LOG: LogSchema = LogSchema {
+    path: "conn",
+    fields: &[
+        field("ts", T::Time),
+        field("uid", T::String),
+        field("id.orig_h", T::Addr),
+        field("id.orig_p", T::Port),
+        field("id.resp_h", T::Addr),
+        field("id.resp_p", T::Port),
+        field("proto", T::Enum),
+        field("service", T::String),
+        field("duration", T::Interval),
+        field("orig_bytes", T::Count),
+        field("resp_bytes", T::Count),
+        field("conn_state", T::String),
+        field("local_orig", T::Bool),
+        field("local_resp", T::Bool),
+        field("missed_bytes", T::Count),
+        field("history", T::String),
+        field("orig_pkts", T::Count),
+        field("orig_ip_bytes", T::Count),
+        field("resp_pkts", T::Count),
+        field("resp_ip_bytes", T::Count),
+        field("tunnel_parents", T::SetString),
+        field("ip_proto", T::Count),
+        field("orig_l2_addr", T::String),
+        field("resp_l2_addr", T::String),
+        field("vlan", T::Int),
+        field("inner_vlan", T::Int),
+        field("interim", T::Bool),
+        field("evicted", T::Bool),
+    ],
+};
+
+/// Per-direction packet counters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    pub pkts: u64,
+    pub ip_bytes: u64,
+    /// Payload bytes for UDP and ICMP (TCP takes them from sequence numbers).
+    pub payload: u64,
+}
+
+pub struct Conn {
+    pub id: ConnId,
+    pub ip_proto: u8,
+    pub uid: u64,
+    pub start: i64,
+    pub last: i64,
+    pub orig: Counters,
+    pub resp: Counters,
+    pub tcp: Option<Box<TcpConn>>,
+    pub history: History,
+    pub orig_mac: Option<Mac>,
+    pub resp_mac: Option<Mac>,
+    pub vlan: Option<u16>,
+    pub inner_vlan: Option<u16>,
+    /// The uid of the connection this one was tunnelled in.
+    pub tunnel_parent: Option<u64>,
+    /// What the application parser found (conn.log's `service`).
+    pub service: Option<&'static str>,
+    /// A service the transport itself implies (a tunnel's outer UDP).
+    pub tunnel_service: Option<&'static str>,
+    /// The application parser following this connection, once found.
+    pub app: Option<Box<crate::app::session::Session>>,
+}
+
+impl Conn {
+    pub fn new(id: ConnId, ip_proto: u8, uid: u64, ts: i64) -> Conn {
+        Conn {
+            id,
+            ip_proto,
+            uid,
+            start: ts,
+            last: ts,
+            orig: Counters::default(),
+            resp: Counters::default(),
+            tcp: if id.proto == Transport::Tcp {
+                Some(Box::default())
+            } else {
+                None
+            },
+            history: History::default(),
+            orig_mac: None,
+            resp_mac: None,
+            vlan: None,
+            inner_vlan: None,
+            tunnel_parent: None,
+            service: None,
+            tunnel_service: None,
+            app: None,
+        }
+    }
+
+    /// Swaps originator and responder (Zeek's role flip).
+    pub fn flip(&mut self) {
+        let id = self.id;
+        self.id = ConnId {
+            orig_h: id.resp_h,
+            orig_p: id.resp_p,
+            resp_h: id.orig_h,
+            resp_p: id.orig_p,
+            proto: id.proto,
+        };
+        std::mem::swap(&mut self.orig, &mut self.resp);
+        std::mem::swap(&mut self.orig_mac, &mut self.resp_mac);
+        if let Some(t) = self.tcp.as_mut() {
+            std::mem::swap(&mut t.orig, &mut t.resp);
+        }
+        self.history.swap_sides();
+        self.history.flip();
+    }
+
+    pub fn conn_state(&self) -> &'static str {
+        match (&self.tcp, self.id.proto) {
+            (Some(t), _) => t.conn_state(&self.history),
+            (None, Transport::Udp) => {
+                match (self.orig.pkts > 0, self.resp.pkts > 0) {
+                    (true, true) => "SF",
+                    (true, false) => "S0",
+                    (false, true) => "SHR",
+                    (false, false) => "OTH",
+                }
+            }
+            _ => "OTH",
+        }
+    }
+
+    /// The conn.log row; `interim` for a connection still open at an
+    /// interval's end, `evicted` for one pushed out of a full table.
+    pub fn record(&self, interim: bool, evicted: bool) -> Record {
+        let duration = self.last - self.start;
+        let (ob, rb, missed) = match &self.tcp {
+            Some(t) => (
+                t.orig.size(t.resp.state),
+                t.resp.size(t.orig.state),
+                t.missed_bytes,
+            ),
+            None => (self.orig.payload, self.resp.payload, 0),
+        };
+        let service = match (self.tunnel_service, self.service) {
+            (Some(a), Some(b)) => Value::Str(format!("{a},{b}")),
+            (Some(a), None) | (None, Some(a)) => Value::from(a),
+            (None, None) => Value::Unset,
+        };
+        let sized = |v: u64| if duration > 0 { Value::Count(v) } else { Value::Unset };
+        Record {
+            schema: &CONN_LOG,
+            values: vec![
+                Value::Time(self.start),
+                Value::Str(uid_string(self.uid)),
+                Value::Addr(self.id.orig_h),
+                Value::Port(self.id.orig_p),
+                Value::Addr(self.id.resp_h),
+                Value::Port(self.id.resp_p),
+                Value::from(self.id.proto.as_str()),
+                service,
+                if duration > 0 {
+                    Value::Interval(duration)
+                } else {
+                    Value::Unset
+                },
+                sized(ob),
+                sized(rb),
+                Value::from(self.conn_state()),
+                Value::Unset,
+                Value::Unset,
+                Value::Count(missed),
+                if self.history.as_str().is_empty() {
+                    Value::Unset
+                } else {
+                    Value::from(self.history.as_str())
+                },
+                Value::Count(self.orig.pkts),
+                Value::Count(self.orig.ip_bytes),
+                Value::Count(self.resp.pkts),
+                Value::Count(self.resp.ip_bytes),
+                match self.tunnel_parent {
+                    Some(p) => Value::Strings(vec![uid_string(p)]),
+                    None => Value::Unset,
+                },
+                Value::Count(u64::from(self.ip_proto)),
+                self.orig_mac.map(|m| fmt_mac(&m)).into(),
+                self.resp_mac.map(|m| fmt_mac(&m)).into(),
+                self.vlan.map_or(Value::Unset, |v| Value::Int(i64::from(v))),
+                self.inner_vlan.map_or(Value::Unset, |v| Value::Int(i64::from(v))),
+                Value::Bool(interim),
+                Value::Bool(evicted),
+            ],
+        }
+    }
+}
+
+/// Zeek-style connection uid: "C" and base62 digits.
+pub fn uid_string(n: u64) -> String {
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut s = String::with_capacity(18);
+    s.push('C');
+    let mut v = n;
+    loop {
+        s.push(DIGITS[(v % 62) as usize] as char);
+        v /= 62;
+        if v == 0 {
+            break;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_is_base62() {
+        assert_eq!(uid_string(0), "C0");
+        assert_eq!(uid_string(61), "Cz");
+        assert_eq!(uid_string(62), "C01");
+    }
+}
