@@ -173,9 +173,9 @@ pub fn sender_ip(ctx: &Ctx<'_, '_>, dir: Dir) -> IpAddr {
 /// Longest string taken from the wire into a log field.
 pub const MAX_FIELD_TEXT: usize = 256;
 
-/// Text from the wire for a log: printable ASCII kept, trailing NULs and
-/// spaces dropped, anything else escaped as `\xNN`, at most
-/// [`MAX_FIELD_TEXT`] bytes of input.
+/// Text from the wire for a log: trailing NULs and spaces dropped, one
+/// character per byte (see [`escape_bytes`]), at most [`MAX_FIELD_TEXT`]
+/// bytes of input.
 pub fn wire_text(b: &[u8]) -> String {
     let b = &b[..b.len().min(MAX_FIELD_TEXT)];
     let end = b
@@ -224,19 +224,14 @@ pub fn next_frame<'a>(
     None
 }
 
-/// Bytes as Zeek prints a binary string: printable ASCII as is, anything
-/// else as `\xNN`, at most [`MAX_FIELD_TEXT`] bytes of input.
+/// Bytes from the wire as a string of one character per byte (Latin-1),
+/// at most [`MAX_FIELD_TEXT`] of them: the log writer then escapes control
+/// bytes as `\xNN`, as Zeek prints a binary string.
 pub fn escape_bytes(b: &[u8]) -> String {
-    let b = &b[..b.len().min(MAX_FIELD_TEXT)];
-    let mut s = String::with_capacity(b.len());
-    for &c in b {
-        if (0x20..0x7f).contains(&c) && c != b'\\' {
-            s.push(char::from(c));
-        } else {
-            s.push_str(&format!("\\x{c:02x}"));
-        }
-    }
-    s
+    b[..b.len().min(MAX_FIELD_TEXT)]
+        .iter()
+        .map(|&c| char::from(c))
+        .collect()
 }
 
 /// Big-endian and little-endian readers over a slice: `None` past the end.
@@ -268,7 +263,7 @@ mod tests {
     #[test]
     fn wire_text_trims_and_escapes() {
         assert_eq!(wire_text(b"CPU 315-2 PN/DP\0\0\0"), "CPU 315-2 PN/DP");
-        assert_eq!(wire_text(b"a\x01b\\  "), "a\\x01b\\x5c");
+        assert_eq!(wire_text(b"a\x01b\\  "), "a\u{1}b\\");
         assert_eq!(wire_text(&[b'x'; 1000]).len(), MAX_FIELD_TEXT);
     }
 

@@ -16,6 +16,7 @@
 
 pub mod common;
 pub mod modbus;
+pub mod enip;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -71,6 +72,7 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    enip::probe,
     modbus::probe,
 ];
 

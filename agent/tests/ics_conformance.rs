@@ -1,0 +1,284 @@
+//! Industrial protocol logs compared with the peer logs of the corpus
+//! (ICSNPP and Zeek), field by field on the fields both have, ignoring
+//! `uid`, masked timestamps and per-run random link ids. A baseline row
+//! that has no equal row of ours must be explained in
+//! `tests/known-differences/ics.toml`; at least 95% must be equal.
+
+mod ics_support;
+
+use osect_agent::app::{enip, modbus};
+use osect_wire::zeek::tsv_row;
+use osect_wire::{LogSchema, Record};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every log these decoders write that a peer also writes.
+fn schemas() -> Vec<&'static LogSchema> {
+    vec![
+        &modbus::MODBUS,
+        &modbus::MODBUS_DETAILED,
+        &modbus::MODBUS_MASK_WRITE_REGISTER,
+        &modbus::MODBUS_READ_WRITE_MULTIPLE_REGISTERS,
+        &enip::ENIP,
+        &enip::CIP,
+        &enip::CIP_IO,
+        &enip::CIP_IDENTITY,
+    ]
+}
+
+/// Fields that are random per run in the peer's output.
+const RANDOM_FIELDS: &[&str] = &["uid", "modbus_detailed_link_id"];
+const L2_FIELDS: &[&str] = &["orig_l2_addr", "resp_l2_addr", "vlan"];
+
+#[derive(Deserialize)]
+struct Known {
+    difference: Vec<Difference>,
+}
+
+#[derive(Deserialize)]
+struct Difference {
+    case: String,
+    log: String,
+    field: String,
+    /// Which rows: a `field=value` condition on the baseline row, or "*".
+    key: String,
+    reason: String,
+}
+
+struct Baseline {
+    names: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn read_baseline(path: &Path, schema: &LogSchema) -> Option<Baseline> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut names: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(f) = line.strip_prefix("#fields\t") {
+            names = Some(f.split('\t').map(str::to_owned).collect());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            rows.push(line.split('\t').map(str::to_owned).collect::<Vec<_>>());
+        }
+    }
+    let width = rows.first().map_or(0, Vec::len);
+    let names = names.or_else(|| {
+        // Baselines without a header: the ICSNPP column order, which the
+        // schema follows; older modbus.log had only func and exception.
+        let ours: Vec<String> = schema
+            .fields
+            .iter()
+            .map(|f| f.name.to_owned())
+            .filter(|n| !L2_FIELDS.contains(&n.as_str()))
+            .collect();
+        if ours.len() == width {
+            Some(ours)
+        } else if schema.path == "modbus" && width == 8 {
+            Some(
+                [
+                    "ts",
+                    "uid",
+                    "id.orig_h",
+                    "id.orig_p",
+                    "id.resp_h",
+                    "id.resp_p",
+                    "func",
+                    "exception",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            )
+        } else {
+            None
+        }
+    })?;
+    Some(Baseline { names, rows })
+}
+
+fn our_rows(records: &[Record], path: &str) -> Vec<BTreeMap<&'static str, String>> {
+    records
+        .iter()
+        .filter(|r| r.schema.path == path)
+        .map(|r| {
+            let mut line = String::new();
+            tsv_row(&mut line, r);
+            r.schema
+                .fields
+                .iter()
+                .map(|f| f.name)
+                .zip(line.trim_end_matches('\n').split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct Tally {
+    baseline: usize,
+    equal: usize,
+    explained: usize,
+    unexplained: Vec<String>,
+}
+
+#[test]
+fn industrial_logs_match_the_peers() {
+    let corpus = ics_support::corpus();
+    let known: Known = toml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/ics.toml"),
+        )
+        .expect("tests/known-differences/ics.toml"),
+    )
+    .expect("ics.toml parses");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus readable")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    let schemas = schemas();
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let logs: Vec<_> = schemas
+            .iter()
+            .filter(|s| case.join(format!("{}.log", s.path)).is_file())
+            .collect();
+        if logs.is_empty() {
+            continue;
+        }
+        let Some(trace) = ["trace.pcap", "trace.pcapng"]
+            .iter()
+            .map(|t| case.join(t))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let run = ics_support::run(&ics_support::read_frames(&trace));
+        for schema in logs {
+            let Some(base) = read_baseline(&case.join(format!("{}.log", schema.path)), schema)
+            else {
+                panic!("{name}/{}.log: cannot map its columns", schema.path);
+            };
+            let ours = our_rows(&run.records, schema.path);
+            let tally = tallies
+                .entry(format!("{name}/{}", schema.path))
+                .or_default();
+            let mut used = vec![false; ours.len()];
+            for row in &base.rows {
+                tally.baseline += 1;
+                let get = |n: &str| {
+                    base.names
+                        .iter()
+                        .position(|x| x == n)
+                        .and_then(|i| row.get(i))
+                };
+                let compared: Vec<(&str, &String)> = base
+                    .names
+                    .iter()
+                    .zip(row)
+                    .filter(|(n, v)| {
+                        !RANDOM_FIELDS.contains(&n.as_str())
+                            && !(n.as_str() == "ts" && v.starts_with('X'))
+                            && schema.index_of(n).is_some()
+                    })
+                    .map(|(n, v)| (n.as_str(), v))
+                    .collect();
+                let diff = |o: &BTreeMap<&str, String>| -> Vec<&str> {
+                    compared
+                        .iter()
+                        .filter(|(n, v)| o.get(n) != Some(*v))
+                        .map(|(n, _)| *n)
+                        .collect()
+                };
+                if let Some(i) = (0..ours.len()).find(|&i| !used[i] && diff(&ours[i]).is_empty()) {
+                    used[i] = true;
+                    tally.equal += 1;
+                    continue;
+                }
+                // The closest row of ours on the same connection decides
+                // which fields differ.
+                let same_conn = |o: &BTreeMap<&str, String>| {
+                    ["id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]
+                        .iter()
+                        .all(|k| get(k).is_none_or(|v| o.get(k) == Some(v)))
+                };
+                let best = (0..ours.len())
+                    .filter(|&i| !used[i] && same_conn(&ours[i]))
+                    .min_by_key(|&i| diff(&ours[i]).len());
+                let fields: Vec<&str> = best.map_or_else(|| vec!["*row*"], |i| diff(&ours[i]));
+                let explained = fields.iter().all(|f| {
+                    known.difference.iter().any(|d| {
+                        d.case == name
+                            && d.log == schema.path
+                            && (d.field == *f || d.field == "*")
+                            && !d.reason.is_empty()
+                            && (d.key == "*"
+                                || d.key
+                                    .split_once('=')
+                                    .is_some_and(|(k, v)| get(k).is_some_and(|x| x == v)))
+                    })
+                });
+                if explained {
+                    if let Some(i) = best {
+                        used[i] = true;
+                    }
+                    tally.explained += 1;
+                } else {
+                    let detail: Vec<String> = fields
+                        .iter()
+                        .map(|f| {
+                            let theirs = get(f).map_or("?", String::as_str);
+                            let mine = best
+                                .and_then(|i| ours[i].get(f))
+                                .map_or("?", String::as_str);
+                            format!("{f}: peer {theirs:?} ours {mine:?}")
+                        })
+                        .collect();
+                    tally.unexplained.push(format!(
+                        "row {:?}: {}",
+                        row.get(6..10),
+                        detail.join("; ")
+                    ));
+                }
+            }
+        }
+    }
+    let (mut total, mut equal, mut bad) = (0, 0, 0);
+    println!(
+        "{:<70} {:>6} {:>6} {:>6} {:>6}",
+        "case/log", "peer", "equal", "known", "other"
+    );
+    for (k, t) in &tallies {
+        println!(
+            "{k:<70} {:>6} {:>6} {:>6} {:>6}",
+            t.baseline,
+            t.equal,
+            t.explained,
+            t.unexplained.len()
+        );
+        for u in t.unexplained.iter().take(5) {
+            println!("    {u}");
+        }
+        total += t.baseline;
+        equal += t.equal;
+        bad += t.unexplained.len();
+    }
+    let share = equal as f64 / total.max(1) as f64;
+    println!(
+        "total: {total} peer rows, {equal} equal ({:.1}%), {bad} unexplained",
+        share * 100.0
+    );
+    assert!(total > 0, "no peer logs found in the corpus");
+    assert_eq!(
+        bad, 0,
+        "differences without a reason in known-differences/ics.toml"
+    );
+    assert!(
+        share >= 0.95,
+        "only {:.1}% of peer rows are equal",
+        share * 100.0
+    );
+}

@@ -1,0 +1,404 @@
+//! Drives the industrial decoders over capture files without the engine:
+//! Ethernet/802.1Q/Linux SLL, IPv4, TCP (in-order, gaps reported) and UDP,
+//! one flow per 5-tuple, originator = first sender (SYN sender for TCP).
+
+#![allow(dead_code)]
+
+use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
+use osect_agent::asset::AssetTable;
+use osect_agent::flow::id::{ConnId, FlowRef, Mac, Transport};
+use osect_agent::l2::{self, Frame};
+use osect_agent::sink::RecordSink;
+use osect_wire::Record;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+/// The corpus folder (`OSECT_CORPUS`, else `../shared/corpus` beside the
+/// repository). Panics with a clear message when it is missing.
+pub fn corpus() -> PathBuf {
+    let p = std::env::var_os("OSECT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    assert!(
+        p.is_dir(),
+        "conformance corpus not found at {} (set OSECT_CORPUS)",
+        p.display()
+    );
+    p
+}
+
+/// Frames of a capture file: (time in microseconds, link type, bytes).
+pub fn read_frames(path: &Path) -> Vec<(i64, i32, Vec<u8>)> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader =
+        create_reader(1 << 20, file).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let mut out = Vec::new();
+    let mut linktype = 1;
+    let mut if_links: Vec<i32> = Vec::new();
+    let mut tsres: Vec<u64> = Vec::new();
+    loop {
+        match reader.next() {
+            Ok((off, block)) => {
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => linktype = h.network.0,
+                    PcapBlockOwned::Legacy(b) => out.push((
+                        i64::from(b.ts_sec) * 1_000_000 + i64::from(b.ts_usec),
+                        linktype,
+                        b.data.to_vec(),
+                    )),
+                    PcapBlockOwned::NG(pcap_parser::Block::InterfaceDescription(idb)) => {
+                        if_links.push(i32::from(idb.linktype.0 as i16));
+                        tsres.push(idb.ts_resolution().unwrap_or(1_000_000));
+                    }
+                    PcapBlockOwned::NG(pcap_parser::Block::EnhancedPacket(epb)) => {
+                        let i = epb.if_id as usize;
+                        let res = tsres.get(i).copied().unwrap_or(1_000_000).max(1);
+                        let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                        let us = (u128::from(raw) * 1_000_000 / u128::from(res)) as i64;
+                        let len = (epb.caplen as usize).min(epb.data.len());
+                        out.push((
+                            us,
+                            if_links.get(i).copied().unwrap_or(1),
+                            epb.data[..len].to_vec(),
+                        ));
+                    }
+                    _ => {}
+                }
+                reader.consume(off);
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if reader.refill().is_err() {
+                    break;
+                }
+            }
+            Err(e) => panic!("{}: {e:?}", path.display()),
+        }
+    }
+    out
+}
+
+struct Half {
+    next_seq: Option<u32>,
+    buf: Vec<u8>,
+}
+
+struct Flow {
+    uid: String,
+    id: ConnId,
+    orig_mac: Mac,
+    resp_mac: Mac,
+    vlan: Option<u16>,
+    parser: Option<Box<dyn AppParser>>,
+    tries: u32,
+    halves: [Half; 2],
+}
+
+/// Per-direction reassembly window of the driver, like the engine's.
+pub const WINDOW: usize = 16 * 1024;
+
+/// What a run produced.
+pub struct Run {
+    pub records: Vec<Record>,
+    /// (uid, service) of every flow a parser claimed.
+    pub services: Vec<(ConnId, &'static str)>,
+    pub assets: AssetTable,
+}
+
+/// Runs every frame through the decoders.
+pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
+    let mut sink = RecordSink::new(10_000_000);
+    let mut assets = AssetTable::new(4096);
+    let mut flows: HashMap<(IpAddr, u16, IpAddr, u16, u8), Flow> = HashMap::new();
+    let mut last_ts = 0;
+    for (ts, link, data) in frames {
+        last_ts = *ts;
+        let Some(l2) = link_layer(*link, data) else {
+            continue;
+        };
+        let (src, dst, vlan, ethertype, payload) = l2;
+        if ethertype != 0x0800 && ethertype != 0x86dd && ethertype != 0x0806 {
+            let mut out = Output {
+                records: &mut sink,
+                assets: &mut assets,
+            };
+            l2::handle(
+                &Frame {
+                    ts: *ts,
+                    src,
+                    dst,
+                    vlan,
+                    ethertype,
+                    payload,
+                },
+                &mut out,
+            );
+            continue;
+        }
+        let Some((sip, dip, proto, l4)) = ip_layer(ethertype, payload) else {
+            continue;
+        };
+        let (sport, dport, seq, syn, l7) = match proto {
+            6 => {
+                let Some(t) = l4.get(..20) else { continue };
+                let off = usize::from(t[12] >> 4) * 4;
+                let Some(p) = l4.get(off..) else { continue };
+                (
+                    u16::from_be_bytes([t[0], t[1]]),
+                    u16::from_be_bytes([t[2], t[3]]),
+                    u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+                    t[13] & 0x02 != 0,
+                    p,
+                )
+            }
+            17 => {
+                let Some(u) = l4.get(..8) else { continue };
+                let len = usize::from(u16::from_be_bytes([u[4], u[5]]));
+                let p = l4.get(8..len.max(8).min(l4.len())).unwrap_or(&[]);
+                (
+                    u16::from_be_bytes([u[0], u[1]]),
+                    u16::from_be_bytes([u[2], u[3]]),
+                    0,
+                    false,
+                    p,
+                )
+            }
+            _ => continue,
+        };
+        let fwd = (sip, sport, dip, dport, proto);
+        let rev = (dip, dport, sip, sport, proto);
+        let (key, dir) = if flows.contains_key(&fwd) {
+            (fwd, Dir::Orig)
+        } else if flows.contains_key(&rev) {
+            (rev, Dir::Resp)
+        } else {
+            let n = flows.len();
+            flows.insert(
+                fwd,
+                Flow {
+                    uid: format!("C{n}"),
+                    id: ConnId {
+                        orig_h: sip,
+                        orig_p: sport,
+                        resp_h: dip,
+                        resp_p: dport,
+                        proto: if proto == 6 {
+                            Transport::Tcp
+                        } else {
+                            Transport::Udp
+                        },
+                    },
+                    orig_mac: src,
+                    resp_mac: dst,
+                    vlan,
+                    parser: None,
+                    tries: 0,
+                    halves: [
+                        Half {
+                            next_seq: None,
+                            buf: Vec::new(),
+                        },
+                        Half {
+                            next_seq: None,
+                            buf: Vec::new(),
+                        },
+                    ],
+                },
+            );
+            (fwd, Dir::Orig)
+        };
+        let Some(flow) = flows.get_mut(&key) else {
+            continue;
+        };
+        let hi = usize::from(!dir.is_orig());
+        let mut gap = false;
+        let bytes: &[u8] = if proto == 6 {
+            let half = &mut flow.halves[hi];
+            if syn {
+                half.next_seq = Some(seq.wrapping_add(1));
+                continue;
+            }
+            if l7.is_empty() {
+                continue;
+            }
+            let mut expect = *half.next_seq.get_or_insert(seq);
+            let mut ahead = seq.wrapping_sub(expect) as i32;
+            if ahead < -(WINDOW as i32) {
+                // Far behind is no retransmission: the sender jumped.
+                gap = true;
+                half.buf.clear();
+                expect = seq;
+                ahead = 0;
+            }
+            let fresh = if ahead < 0 {
+                // Retransmission or overlap: keep only the new tail.
+                let skip = (-ahead) as usize;
+                if skip >= l7.len() {
+                    continue;
+                }
+                &l7[skip..]
+            } else {
+                if ahead > 0 {
+                    gap = true;
+                    half.buf.clear();
+                }
+                l7
+            };
+            let from = if ahead < 0 { expect } else { seq };
+            half.next_seq = Some(from.wrapping_add(fresh.len() as u32));
+            half.buf.extend_from_slice(fresh);
+            if half.buf.len() > WINDOW {
+                let cut = half.buf.len() - WINDOW;
+                half.buf.drain(..cut);
+                gap = true;
+            }
+            &[]
+        } else {
+            l7
+        };
+        if flow.parser.is_none() && flow.tries < 8 {
+            let probe_data: &[u8] = if proto == 6 {
+                &flow.halves[hi].buf
+            } else {
+                bytes
+            };
+            if probe_data.is_empty() {
+                continue;
+            }
+            flow.tries += 1;
+            flow.parser = app::probe(flow.id.proto, &flow.id, dir, probe_data);
+        }
+        let Flow {
+            uid,
+            id,
+            orig_mac,
+            resp_mac,
+            vlan,
+            parser,
+            halves,
+            ..
+        } = flow;
+        let Some(parser) = parser.as_mut() else {
+            continue;
+        };
+        let mut out = Output {
+            records: &mut sink,
+            assets: &mut assets,
+        };
+        let mut ctx = Ctx {
+            ts: *ts,
+            flow: FlowRef {
+                uid,
+                id,
+                orig_mac: Some(*orig_mac),
+                resp_mac: Some(*resp_mac),
+                vlan: *vlan,
+            },
+            out: &mut out,
+        };
+        if gap {
+            parser.gap(dir);
+        }
+        if proto == 6 {
+            let half = &mut halves[hi];
+            let used = parser.parse(&mut ctx, dir, &half.buf).min(half.buf.len());
+            half.buf.drain(..used);
+        } else {
+            parser.parse(&mut ctx, dir, bytes);
+        }
+    }
+    let mut services = Vec::new();
+    let mut keys: Vec<_> = flows.keys().copied().collect();
+    keys.sort_by_key(|k| flows[k].uid.clone());
+    for k in keys {
+        let Some(flow) = flows.get_mut(&k) else {
+            continue;
+        };
+        if let Some(p) = flow.parser.as_mut() {
+            services.push((flow.id, p.service()));
+            let mut out = Output {
+                records: &mut sink,
+                assets: &mut assets,
+            };
+            let mut ctx = Ctx {
+                ts: last_ts,
+                flow: FlowRef {
+                    uid: &flow.uid,
+                    id: &flow.id,
+                    orig_mac: Some(flow.orig_mac),
+                    resp_mac: Some(flow.resp_mac),
+                    vlan: flow.vlan,
+                },
+                out: &mut out,
+            };
+            p.finish(&mut ctx);
+        }
+    }
+    Run {
+        records: sink.take(),
+        services,
+        assets,
+    }
+}
+
+type L2<'a> = (Mac, Mac, Option<u16>, u16, &'a [u8]);
+
+fn link_layer(link: i32, d: &[u8]) -> Option<L2<'_>> {
+    let (mut src, mut dst) = ([0u8; 6], [0u8; 6]);
+    let (mut ethertype, mut at) = match link {
+        1 => {
+            dst.copy_from_slice(d.get(0..6)?);
+            src.copy_from_slice(d.get(6..12)?);
+            (u16::from_be_bytes([*d.get(12)?, *d.get(13)?]), 14)
+        }
+        113 => {
+            let n = usize::from(u16::from_be_bytes([*d.get(4)?, *d.get(5)?])).min(6);
+            src[..n].copy_from_slice(d.get(6..6 + n)?);
+            (u16::from_be_bytes([*d.get(14)?, *d.get(15)?]), 16)
+        }
+        _ => return None,
+    };
+    let mut vlan = None;
+    while ethertype == 0x8100 || ethertype == 0x88a8 {
+        vlan = Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]) & 0x0fff);
+        ethertype = u16::from_be_bytes([*d.get(at + 2)?, *d.get(at + 3)?]);
+        at += 4;
+    }
+    if ethertype < 0x0600 {
+        let len = usize::from(ethertype);
+        return Some((src, dst, vlan, 0, d.get(at..at + len.min(d.len() - at))?));
+    }
+    Some((src, dst, vlan, ethertype, d.get(at..)?))
+}
+
+fn ip_layer(ethertype: u16, d: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
+    match ethertype {
+        0x0800 => {
+            let ihl = usize::from(d.first()? & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([*d.get(2)?, *d.get(3)?]));
+            // Fragments other than the first carry no transport header.
+            if u16::from_be_bytes([*d.get(6)?, *d.get(7)?]) & 0x1fff != 0 {
+                return None;
+            }
+            let src = Ipv4Addr::new(d[12], d[13], d[14], d[15]);
+            let dst = Ipv4Addr::new(*d.get(16)?, d[17], d[18], d[19]);
+            let end = total.clamp(ihl, d.len());
+            Some((src.into(), dst.into(), d[9], d.get(ihl..end)?))
+        }
+        0x86dd => {
+            let plen = usize::from(u16::from_be_bytes([*d.get(4)?, *d.get(5)?]));
+            let src: [u8; 16] = d.get(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = d.get(24..40)?.try_into().ok()?;
+            let end = (40 + plen).min(d.len());
+            Some((
+                Ipv6Addr::from(src).into(),
+                Ipv6Addr::from(dst).into(),
+                d[6],
+                d.get(40..end)?,
+            ))
+        }
+        _ => None,
+    }
+}
