@@ -8,12 +8,15 @@
 //! a pause a new pty appears under a new link name, as a re-enumerated USB
 //! device gets a new `/dev/ttyUSBn`.
 
+use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::pty::PtyMaster;
 use nix::sys::termios::{self, SetArg};
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -111,21 +114,31 @@ pub struct ModemSim {
 }
 
 struct Pty {
-    master: File,
+    master: PtyMaster,
     // Held open so the master side does not see a hang-up between clients.
-    _slave: OwnedFd,
+    _slave: File,
     path: PathBuf,
 }
 
+/// Opens a pty pair. Both ends are close-on-exec from the start: a child
+/// process (the tool under test) holding a copy of the master would keep the
+/// tty alive when the simulated modem vanishes.
 fn open_pty() -> std::io::Result<Pty> {
-    let pty = nix::pty::openpty(None, None)?;
-    let mut t = termios::tcgetattr(pty.slave.as_fd())?;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)?;
+    nix::pty::grantpt(&master)?;
+    nix::pty::unlockpt(&master)?;
+    let path = PathBuf::from(nix::pty::ptsname_r(&master)?);
+    let slave = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&path)?;
+    let mut t = termios::tcgetattr(slave.as_fd())?;
     termios::cfmakeraw(&mut t);
-    termios::tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &t)?;
-    let path = nix::unistd::ttyname(pty.slave.as_fd())?;
+    termios::tcsetattr(slave.as_fd(), SetArg::TCSANOW, &t)?;
     Ok(Pty {
-        master: File::from(pty.master),
-        _slave: pty.slave,
+        master,
+        _slave: slave,
         path,
     })
 }
@@ -310,7 +323,7 @@ fn run(
     }
 }
 
-fn write_reply(profile: &Profile, w: &mut File, out: &[u8]) -> std::io::Result<()> {
+fn write_reply(profile: &Profile, w: &mut PtyMaster, out: &[u8]) -> std::io::Result<()> {
     if profile.script != Script::Slow {
         return w.write_all(out);
     }

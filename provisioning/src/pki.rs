@@ -128,7 +128,7 @@ pub fn cert_info(pem: &str) -> Result<CertInfo, PkiError> {
         .to_string();
     Ok(CertInfo {
         subject_cn,
-        serial: hex(&c.tbs_certificate.raw_serial()),
+        serial: hex(c.tbs_certificate.raw_serial()),
         fingerprint: hex(&Sha256::digest(&p.contents)),
         not_before: c.validity().not_before.to_datetime(),
         not_after: c.validity().not_after.to_datetime(),
@@ -149,14 +149,15 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, PkiError> {
-    if s.len() % 2 != 0 {
-        return Err(PkiError::Invalid(format!("bad hex serial {s:?}")));
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(s.get(i..i + 2).unwrap_or(""), 16)
-                .map_err(|_| PkiError::Invalid(format!("bad hex serial {s:?}")))
+    let bad = || PkiError::Invalid(format!("bad hex serial {s:?}"));
+    s.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+            if text.len() != 2 {
+                return Err(bad());
+            }
+            u8::from_str_radix(text, 16).map_err(|_| bad())
         })
         .collect()
 }

@@ -51,11 +51,8 @@ pub fn sim_swap(
             );
         }
         let imsi = s.step(|m| m.imsi()).at("sim")?;
-        match tx.holder_of("iccid", &iccid, serial).at("registry")? {
-            Some(other) => {
-                return refuse("sim", format!("SIM {iccid} is recorded for device {other}"))
-            }
-            None => {}
+        if let Some(other) = tx.holder_of("iccid", &iccid, serial).at("registry")? {
+            return refuse("sim", format!("SIM {iccid} is recorded for device {other}"));
         }
         tx.set_sim(serial, &iccid, &imsi, true).at("sim")?;
         let before = setup_apn(&mut s, &ctx.station.modem.apn, &mut report)?;
