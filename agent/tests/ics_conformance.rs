@@ -6,7 +6,7 @@
 
 mod ics_support;
 
-use osect_agent::app::{enip, modbus};
+use osect_agent::app::{enip, modbus, s7comm};
 use osect_wire::zeek::tsv_row;
 use osect_wire::{LogSchema, Record};
 use serde::Deserialize;
@@ -24,6 +24,10 @@ fn schemas() -> Vec<&'static LogSchema> {
         &enip::CIP,
         &enip::CIP_IO,
         &enip::CIP_IDENTITY,
+        &s7comm::COTP,
+        &s7comm::S7COMM,
+        &s7comm::S7COMM_PLUS,
+        &s7comm::S7COMM_KNOWN_DEVICES,
     ]
 }
 

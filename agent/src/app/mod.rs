@@ -17,6 +17,7 @@
 pub mod common;
 pub mod modbus;
 pub mod enip;
+pub mod s7comm;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -72,6 +73,7 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    s7comm::probe,
     enip::probe,
     modbus::probe,
 ];

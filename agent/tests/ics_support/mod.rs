@@ -174,24 +174,34 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
         } else if flows.contains_key(&rev) {
             (rev, Dir::Resp)
         } else {
+            // Like Zeek, a connection first seen from a well-known server
+            // port (no SYN) is taken to be the server's reply.
+            let flip = !syn && server_port(sport) && !server_port(dport);
+            let (key, dir) = if flip {
+                (rev, Dir::Resp)
+            } else {
+                (fwd, Dir::Orig)
+            };
+            let (oh, op, rh, rp, _) = key;
+            let (om, rm) = if flip { (dst, src) } else { (src, dst) };
             let n = flows.len();
             flows.insert(
-                fwd,
+                key,
                 Flow {
                     uid: format!("C{n}"),
                     id: ConnId {
-                        orig_h: sip,
-                        orig_p: sport,
-                        resp_h: dip,
-                        resp_p: dport,
+                        orig_h: oh,
+                        orig_p: op,
+                        resp_h: rh,
+                        resp_p: rp,
                         proto: if proto == 6 {
                             Transport::Tcp
                         } else {
                             Transport::Udp
                         },
                     },
-                    orig_mac: src,
-                    resp_mac: dst,
+                    orig_mac: om,
+                    resp_mac: rm,
                     vlan,
                     parser: None,
                     tries: 0,
@@ -207,7 +217,7 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
                     ],
                 },
             );
-            (fwd, Dir::Orig)
+            (key, dir)
         };
         let Some(flow) = flows.get_mut(&key) else {
             continue;
@@ -341,6 +351,15 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
         services,
         assets,
     }
+}
+
+/// Ports of the industrial services, and the system port range.
+fn server_port(p: u16) -> bool {
+    p < 1024
+        || matches!(
+            p,
+            2222 | 2404 | 4840 | 5000 | 5007 | 9600 | 20000 | 44818 | 47808 | 61450 | 61451
+        )
 }
 
 type L2<'a> = (Mac, Mac, Option<u16>, u16, &'a [u8]);
