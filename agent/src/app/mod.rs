@@ -18,6 +18,12 @@ pub mod common;
 pub mod modbus;
 pub mod enip;
 pub mod s7comm;
+pub mod dns;
+pub mod http;
+pub mod ntp;
+pub mod ssh;
+pub mod text;
+pub mod tls;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -76,6 +82,11 @@ pub static PROBES: &[Probe] = &[
     s7comm::probe,
     enip::probe,
     modbus::probe,
+    dns::probe,
+    tls::probe,
+    ssh::probe,
+    http::probe,
+    ntp::probe,
 ];
 
 /// Finds the parser for a connection from its first payload.
