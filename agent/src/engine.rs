@@ -524,7 +524,13 @@ impl Engine {
             sp,
             dp,
             Transport::Udp,
-            || likely_server_port(Transport::Udp, sp) && !likely_server_port(Transport::Udp, dp),
+            || {
+                // A reply from a server port makes its sender the responder,
+                // unless it went to everyone.
+                likely_server_port(Transport::Udp, sp)
+                    && !likely_server_port(Transport::Udp, dp)
+                    && !is_broadcast(ip.dst)
+            },
             |_| false,
         );
         let Some(c) = self.conns.get_mut(idx) else {
@@ -685,21 +691,24 @@ fn inner(meta: Meta, parent: u64, l2: Option<&L2<'_>>) -> Meta {
     }
 }
 
-/// Zeek's choice of roles for a TCP connection first seen mid-stream or from
-/// its SYN-ACK: guess the responder from the ports.
+/// Zeek's choice of roles for a TCP connection not first seen from its SYN:
+/// a SYN-ACK's sender is the responder; mid-stream, guess from the ports.
 fn want_flip_tcp(flags: u8, sport: u16, dport: u16) -> bool {
     let syn = flags & tcp::SYN != 0;
     let ack = flags & tcp::ACK != 0;
-    if syn && !ack {
-        return false;
+    if syn {
+        return ack;
     }
     if !likely_server_port(Transport::Tcp, sport) {
         return false;
     }
-    if likely_server_port(Transport::Tcp, dport) {
-        !syn && sport < dport
-    } else {
-        true
+    !likely_server_port(Transport::Tcp, dport) || sport < dport
+}
+
+fn is_broadcast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => v.is_broadcast() || v.is_multicast(),
+        IpAddr::V6(v) => v.is_multicast(),
     }
 }
 
@@ -711,10 +720,12 @@ fn udp_tunnel(sport: u16, dport: u16, payload: &[u8]) -> Option<(&'static str, t
         tunnel::geneve(payload).map(|t| ("geneve", t))
     } else if on(tunnel::GTPU_PORT) {
         tunnel::gtpv1(payload).map(|t| ("gtpv1", t))
-    } else if on(tunnel::TEREDO_PORT) {
-        tunnel::teredo(payload).map(|t| ("teredo", t))
+    } else if on(tunnel::GRE_IN_UDP_PORT) {
+        tunnel::gre(payload).map(|t| ("gre", t))
     } else {
-        return None;
+        // Teredo runs between arbitrary ports once a relay is involved, so it
+        // is recognised by content: a whole IPv6 packet in the datagram.
+        tunnel::teredo(payload).map(|t| ("teredo", t))
     };
     r.ok()
 }

@@ -91,13 +91,21 @@ fn conn_log_matches_zeek() {
         if has_ids {
             base_sorted.sort_by(|a, b| a.get("ts").cmp(&b.get("ts")));
         }
-        for (i, b) in base_sorted.iter().enumerate() {
+        let mut taken: Vec<usize> = Vec::new();
+        for b in base_sorted.iter() {
             rows += 1;
             let k = key(b);
             let matched = if has_ids {
                 pool.get_mut(&pair_key(b)).and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
             } else {
-                ours_sorted.get(i).copied()
+                // No endpoints to pair on: take the closest unused row.
+                let best = (0..ours_sorted.len())
+                    .filter(|j| !taken.contains(j))
+                    .max_by_key(|&j| FIELDS.iter().filter(|f| b.get(**f).is_some_and(|v| ours_sorted[j].get(**f) == Some(v))).count());
+                best.map(|j| {
+                    taken.push(j);
+                    ours_sorted[j]
+                })
             };
             let mut diffs = Vec::new();
             match matched {

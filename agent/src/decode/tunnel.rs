@@ -29,6 +29,8 @@ pub const VXLAN_PORT: u16 = 4789;
 pub const GENEVE_PORT: u16 = 6081;
 pub const TEREDO_PORT: u16 = 3544;
 pub const GTPU_PORT: u16 = 2152;
+/// GRE-in-UDP (RFC 8086).
+pub const GRE_IN_UDP_PORT: u16 = 4754;
 
 /// A GRE packet's payload.
 pub fn gre(b: &[u8]) -> Result<Inner<'_>> {

@@ -18,12 +18,16 @@ pub const TCP_INACTIVITY_US: i64 = 300_000_000;
 pub const UDP_INACTIVITY_US: i64 = 60_000_000;
 pub const ICMP_INACTIVITY_US: i64 = 60_000_000;
 pub const TCP_CLOSE_DELAY_US: i64 = 5_000_000;
+/// Zeek forgets a DNS exchange sooner than other UDP: its DNS analyzer
+/// checks every 10 s and ends a session idle for 9 s.
+pub const DNS_SESSION_US: i64 = 9_000_000;
 
 /// The recency lists, by how soon their entries expire.
 const LIST_CLOSED: usize = 0;
-const LIST_DATAGRAM: usize = 1;
-const LIST_TCP: usize = 2;
-const LISTS: usize = 3;
+const LIST_DNS: usize = 1;
+const LIST_DATAGRAM: usize = 2;
+const LIST_TCP: usize = 3;
+const LISTS: usize = 4;
 
 /// A direction-independent key: the two endpoints in a fixed order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,20 +79,24 @@ pub struct ConnTable {
     uid_seed: u64,
 }
 
+/// Each list holds entries of one timeout, so its tail is always the next
+/// to expire.
 fn list_of(c: &Conn) -> usize {
     match &c.tcp {
         Some(t) if t.is_finished() => LIST_CLOSED,
         Some(_) => LIST_TCP,
+        None if c.id.proto == Transport::Udp && (c.id.resp_p == 53 || c.id.orig_p == 53) => LIST_DNS,
         None => LIST_DATAGRAM,
     }
 }
 
-fn timeout_of(list: usize, c: &Conn) -> i64 {
+fn timeout_of(list: usize) -> i64 {
     match list {
         LIST_CLOSED => TCP_CLOSE_DELAY_US,
+        LIST_DNS => DNS_SESSION_US,
         LIST_TCP => TCP_INACTIVITY_US,
-        _ if c.id.proto == Transport::Udp => UDP_INACTIVITY_US,
-        _ => ICMP_INACTIVITY_US,
+        // UDP, ICMP and other IP protocols share one timeout.
+        _ => UDP_INACTIVITY_US.max(ICMP_INACTIVITY_US),
     }
 }
 
@@ -164,7 +172,7 @@ impl ConnTable {
                 let expired = self
                     .table
                     .get(idx)
-                    .is_some_and(|c| c.last + timeout_of(list, c) <= now);
+                    .is_some_and(|c| c.last + timeout_of(list) <= now);
                 if !expired {
                     break;
                 }

@@ -244,13 +244,16 @@ impl TcpConn {
         }
     }
 
-    /// Whether both sides are done (closed or reset), so a new SYN starts a
-    /// new connection.
+    /// Whether the connection is over: a side reset it, both sides closed
+    /// it, or one closed it and the other never spoke. It is then forgotten
+    /// after a short delay, and a new SYN on the tuple starts a new one.
     pub fn is_finished(&self) -> bool {
-        matches!(self.orig.state, State::Closed | State::Reset)
-            && matches!(self.resp.state, State::Closed | State::Reset | State::Inactive)
-            || matches!(self.resp.state, State::Closed | State::Reset)
-                && matches!(self.orig.state, State::Closed | State::Reset | State::Inactive)
+        let (o, r) = (self.orig.state, self.resp.state);
+        let quiet = |s: State| matches!(s, State::Inactive | State::Partial);
+        o == State::Reset
+            || r == State::Reset
+            || (o == State::Closed && (r == State::Closed || quiet(r)))
+            || (r == State::Closed && quiet(o))
     }
 
     /// A segment failed its checksum: only the history notes it.
@@ -275,8 +278,9 @@ impl TcpConn {
                 if s.syn {
                     ep.init_seqs(s.seq, past);
                 } else {
-                    // A partial connection: number bytes as if a SYN was seen.
-                    ep.init_seqs(s.seq.wrapping_sub(1), past);
+                    // A partial connection: number bytes as if a SYN was seen,
+                    // and do not count the first segment as a retransmission.
+                    ep.init_seqs(s.seq.wrapping_sub(1), s.seq);
                 }
             }
             State::SynSent | State::SynAckSent | State::Established | State::Partial => {
@@ -515,9 +519,13 @@ fn update_state(ep: &mut Endpoint, peer: &mut Endpoint, is_orig: bool, s: &Seg, 
                 do_close = true;
             }
             if ep.state == State::Inactive {
-                // Eccentric stacks ack a SYN before replying to it: that ack
-                // alone does not make a partial connection.
-                if !(!is_orig && s.len == 0 && peer.state == State::SynSent) {
+                if !is_orig && s.len == 0 && peer.state == State::SynSent {
+                    // Eccentric stacks ack a SYN before replying to it: that
+                    // ack alone does not make a partial connection.
+                } else if s.ackf && peer.state == State::Established {
+                    // The ack completing a handshake whose SYN was not seen.
+                    ep.set_state(State::Established);
+                } else {
                     ep.set_state(State::Partial);
                 }
             }
@@ -550,7 +558,8 @@ fn update_state(ep: &mut Endpoint, peer: &mut Endpoint, is_orig: bool, s: &Seg, 
             }
         }
         State::Closed => {
-            if s.rst {
+            // A reset after both sides closed ends nothing more.
+            if s.rst && peer.state != State::Closed {
                 ep.set_state(State::Reset);
                 do_close = true;
             }
