@@ -29,10 +29,14 @@ MIRROR_MAC=52:54:00:0a:00:02
 MIRROR_IF=enp0s4
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/osect-boot.XXXXXX")
-QEMU_PID="" COLLECTOR_PID="" OK=0
+QEMU_PID="" COLLECTOR_PID="" MODEM_PID="" OK=0
 cleanup() {
-    [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-    [ -n "$COLLECTOR_PID" ] && kill "$COLLECTOR_PID" 2>/dev/null && wait "$COLLECTOR_PID" 2>/dev/null
+    set +e
+    for pid in "$QEMU_PID" "$COLLECTOR_PID" "$MODEM_PID"; do
+        [ -n "$pid" ] || continue
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     if ((!OK)); then
         echo "--- boot test failed; guest serial log (last 80 lines):"
         tail -n 80 "$WORK/serial.log" 2>/dev/null | sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' || true

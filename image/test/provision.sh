@@ -53,40 +53,56 @@ provision_device() {
     if [ -n "$MISSING" ]; then
         echo "    data path not available yet (missing: $MISSING): bare image checks only"
         cp "$REPO/yocto-layer/meta-osect/recipes-osect/osect-agent/files/usr/lib/osect/agent.toml" "$DATA/config/agent.toml"
+        toml_set "$DATA/config/agent.toml" capture interface "\"$MIRROR_IF\""
     else
-        "$BIN/osect-provision" pki init --pki "$PKI" >"$WORK/provision.log" 2>&1 ||
-            { cat "$WORK/provision.log"; die "osect-provision pki init failed"; }
-        "$BIN/osect-provision" pki server-cert --pki "$PKI" --name collector.osect --ip 10.0.2.2 \
-            >>"$WORK/provision.log" 2>&1 || { cat "$WORK/provision.log"; die "osect-provision pki server-cert failed"; }
-        "$BIN/osect-provision" factory --pki "$PKI" --serial "$SERIAL" --device-dir "$DATA" \
-            --endpoint "10.0.2.2:$COLLECTOR_PORT" >>"$WORK/provision.log" 2>&1 ||
-            { cat "$WORK/provision.log"; die "osect-provision factory failed"; }
+        # The factory flow as at the provisioning station: a PKI, the
+        # collector's certificate, the fleet registry, the unit's identity
+        # and configuration (its modem is the tool's simulator), then the
+        # unit is assigned to a site: the test's, whose mirror port is the
+        # guest's second NIC and whose collector is the host.
+        local prov=("$BIN/osect-provision" --pki "$PKI" --registry "$WORK/registry.sqlite" --operator boot-test)
+        local log=$WORK/provision.log
+        run_prov() { "${prov[@]}" "$@" >>"$log" 2>&1 || { cat "$log"; die "osect-provision $1 failed"; }; }
+        run_prov pki init
+        run_prov pki server-cert --name collector.osect --ip 10.0.2.2 \
+            --out-cert "$PKI/collector.crt" --out-key "$PKI/collector.key"
+        run_prov registry init
+        mkdir -p "$WORK/modem"
+        "$BIN/osect-provision" simulate-modem --link-dir "$WORK/modem" >"$WORK/modem.log" 2>&1 &
+        MODEM_PID=$!
+        local i=0
+        while [ -z "$(ls "$WORK/modem" 2>/dev/null)" ] && ((i < 50)); do sleep 0.2; i=$((i + 1)); done
+        local tty
+        tty=$(ls -d "$WORK/modem"/* 2>/dev/null | head -n 1)
+        [ -n "$tty" ] || { cat "$WORK/modem.log"; die "the modem simulator published no tty"; }
+        run_prov factory --serial "$SERIAL" --device-dir "$DATA" --modem "$tty" --no-selftest
+        kill "$MODEM_PID" 2>/dev/null; wait "$MODEM_PID" 2>/dev/null || true
+        MODEM_PID=""
+        run_prov site add --site boot-test --interface "$MIRROR_IF" --batch-interval 5 \
+            --endpoint "10.0.2.2:$COLLECTOR_PORT"
+        run_prov assign "$SERIAL" --site boot-test --device-dir "$DATA"
         for f in identity/device.key identity/device.crt identity/core-ca.crt config/agent.toml; do
             [ -s "$DATA/$f" ] || die "provisioning wrote no $f"
         done
+        # The partition was provisioned on the host at $DATA; the device
+        # sees it at /data.
+        sed -i "s#$DATA#/data#g" "$DATA/config/agent.toml"
     fi
-    # The test's own settings: the mirror NIC's name in the guest, short
-    # intervals, the collector on the host.
-    local cfg=$DATA/config/agent.toml
-    toml_set "$cfg" capture interface "\"$MIRROR_IF\""
-    toml_set "$cfg" batch interval_secs 5
-    if [ -z "$MISSING" ]; then
-        toml_set "$cfg" uplink enabled true
-        toml_set "$cfg" uplink endpoint "\"10.0.2.2:$COLLECTOR_PORT\""
-        toml_set "$cfg" uplink server_name '"collector.osect"'
-    fi
-    "$BIN/osect-agent" check-config --config "$cfg" >/dev/null 2>"$WORK/check-config.log" ||
+    "$BIN/osect-agent" check-config --config "$DATA/config/agent.toml" >/dev/null 2>"$WORK/check-config.log" ||
         { cat "$WORK/check-config.log"; die "the device's agent.toml does not load"; }
-    # No NTP server on the host: chrony gets none, so nothing leaves the host.
+    # No time source: chrony sends nothing, so nothing leaves the host.
     mkdir -p "$DATA/config/chrony"
 }
 
 start_collector() {
     [ -z "$MISSING" ] || return 0
     mkdir -p "$WORK/store"
+    local client_ca=$PKI/client-ca.pem crl=()
+    [ -f "$client_ca" ] || client_ca=$PKI/device-ca.crt
+    [ -f "$PKI/devices.crl" ] && crl=(--crl "$PKI/devices.crl")
     "$BIN/osect-collector" serve --listen "127.0.0.1:$COLLECTOR_PORT" --store "$WORK/store" \
-        --cert "$PKI/collector.crt" --key "$PKI/collector.key" --client-ca "$PKI/device-ca.crt" \
-        $( [ -f "$PKI/crl.pem" ] && echo --crl "$PKI/crl.pem" ) >"$WORK/collector.log" 2>&1 &
+        --cert "$PKI/collector.crt" --key "$PKI/collector.key" --client-ca "$client_ca" \
+        "${crl[@]}" >"$WORK/collector.log" 2>&1 &
     COLLECTOR_PID=$!
     sleep 1
     kill -0 "$COLLECTOR_PID" 2>/dev/null || { cat "$WORK/collector.log"; die "the collector did not start"; }
