@@ -1,0 +1,162 @@
+//! `replay` on built and damaged inputs: intervals, formats, link types,
+//! bounded tables, and errors that name the file and offset.
+
+mod support;
+
+use osect_agent::config::Config;
+use osect_agent::replay::{replay, ReplayError, ReplayOptions};
+use osect_trafficgen::frame::{self, Host};
+use osect_trafficgen::pcap::Capture;
+use osect_wire::Format;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+fn opts(out: &Path) -> ReplayOptions {
+    ReplayOptions {
+        out: out.to_owned(),
+        format: Format::Tsv,
+        ignore_checksums: false,
+        interval_secs: None,
+        app_layer: true,
+    }
+}
+
+fn host(i: u32) -> Host {
+    Host {
+        mac: [0x02, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8],
+        ip: Ipv4Addr::from(0x0a00_0000 + i),
+    }
+}
+
+/// `n` UDP datagrams, each between a different pair of hosts.
+fn udp_flood(n: u32) -> Capture {
+    let mut cap = Capture::new();
+    for i in 0..n {
+        let (a, b) = (host(2 * i + 1), host(2 * i + 2));
+        let f = frame::udp_frame(&a, &b, b.mac, None, 40_000 + (i % 1000) as u16, 9999, i as u16, &[0u8; 10]);
+        cap.push(1_700_000_000_000_000 + i64::from(i) * 10, f);
+    }
+    cap
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn full_table_evicts_least_recent_and_logs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = write(dir.path(), "flood.pcap", &udp_flood(5000).to_pcap());
+    let mut cfg = Config::default();
+    cfg.limits.connections = 100;
+    let out = dir.path().join("out");
+    let s = replay(&[pcap], &cfg, &opts(&out)).unwrap();
+    assert_eq!(s.stats.packets, 5000);
+    assert_eq!(s.stats.conns_evicted, 4900);
+    let conn = rows(&out.join("conn.log"));
+    assert_eq!(conn.len(), 5000, "every connection is logged, evicted or not");
+    let evicted = conn.iter().filter(|r| r.last().map(String::as_str) == Some("T")).count();
+    assert_eq!(evicted, 4900);
+}
+
+#[test]
+fn intervals_give_interim_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cap = Capture::new();
+    let (a, b) = (host(1), host(2));
+    // One datagram a second for 5 s: one connection spanning 5 intervals.
+    for i in 0..5 {
+        cap.push(1_700_000_000_000_000 + i * 1_000_000, frame::udp_frame(&a, &b, b.mac, None, 40_000, 502, i as u16, &[1, 2, 3]));
+    }
+    let pcap = write(dir.path(), "slow.pcap", &cap.to_pcap());
+    let out = dir.path().join("out");
+    let mut o = opts(&out);
+    o.interval_secs = Some(1);
+    replay(&[pcap], &Config::default(), &o).unwrap();
+    let conn = rows(&out.join("conn.log"));
+    let interim_col = conn[0].len() - 2;
+    let interim: Vec<_> = conn.iter().filter(|r| r[interim_col] == "T").collect();
+    let last: Vec<_> = conn.iter().filter(|r| r[interim_col] == "F").collect();
+    assert_eq!(interim.len(), 4, "one interim record per closed interval");
+    assert_eq!(last.len(), 1);
+    // Interim records are cumulative: the packet counts grow.
+    let pkts: Vec<&str> = interim.iter().map(|r| r[16].as_str()).collect();
+    assert_eq!(pkts, ["1", "2", "3", "4"]);
+    assert_eq!(last[0][16], "5");
+}
+
+#[test]
+fn json_lines_use_zeek_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = write(dir.path(), "f.pcap", &udp_flood(3).to_pcap());
+    let out = dir.path().join("out");
+    let mut o = opts(&out);
+    o.format = Format::Json;
+    replay(&[pcap], &Config::default(), &o).unwrap();
+    let text = std::fs::read_to_string(out.join("conn.log")).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    for line in text.lines() {
+        assert!(line.starts_with("{\"ts\":1700000000.0"), "{line}");
+        assert!(line.contains("\"id.orig_h\":\"10.0.0."), "{line}");
+        assert!(line.contains("\"proto\":\"udp\""), "{line}");
+        assert!(line.contains("\"orig_l2_addr\":\"02:00:00:00:00:"), "{line}");
+    }
+}
+
+#[test]
+fn truncated_file_names_file_and_offset_and_keeps_earlier_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = udp_flood(50).to_pcap();
+    // Cut inside the last record.
+    let cut = &whole[..whole.len() - 20];
+    let pcap = write(dir.path(), "cut.pcap", cut);
+    let out = dir.path().join("out");
+    let err = replay(&[pcap.clone()], &Config::default(), &opts(&out)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ReplayError::Read(_)));
+    assert!(msg.contains("cut.pcap") && msg.contains("byte offset"), "{msg}");
+    assert_eq!(rows(&out.join("conn.log")).len(), 49, "records before the damage are written");
+}
+
+#[test]
+fn not_a_capture_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "notes.txt", b"this is not a capture file at all");
+    let err = replay(&[f], &Config::default(), &opts(&dir.path().join("out"))).unwrap_err();
+    assert!(err.to_string().contains("notes.txt: not a pcap or pcapng file"), "{err}");
+}
+
+#[test]
+fn unknown_link_type_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = udp_flood(4).to_pcap();
+    // LINKTYPE_USER0 (147) in the pcap header.
+    bytes[20..24].copy_from_slice(&147u32.to_le_bytes());
+    let f = write(dir.path(), "user0.pcap", &bytes);
+    let s = replay(&[f], &Config::default(), &opts(&dir.path().join("out"))).unwrap();
+    assert_eq!(s.stats.unsupported_link, 4);
+    assert_eq!(s.stats.malformed, 0);
+}
+
+#[test]
+fn corpus_pcapng_and_link_types_replay() {
+    // Every corpus capture with a conn.log replays without error, whatever
+    // its link type (Ethernet, SLL, raw IP, loopback, PPP, 802.11).
+    for case in support::cases_with("conn.log") {
+        let out = tempfile::tempdir().unwrap();
+        let s = replay(std::slice::from_ref(&case.trace), &Config::default(), &opts(out.path()));
+        let s = s.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(s.stats.unsupported_link, 0, "{}", case.name);
+    }
+}
