@@ -79,6 +79,7 @@ impl<'a> RequestLine<'a> {
         }
         let second = parts.next()?;
         let (uri, version) = match parts.next() {
+            // Zeek takes any version text; the reply's version wins.
             Some(v) => (second, Some(v.strip_prefix(b"HTTP/")?)),
             // `METHOD HTTP/1.1`: a request without a URI.
             None => match second.strip_prefix(b"HTTP/") {
@@ -86,9 +87,6 @@ impl<'a> RequestLine<'a> {
                 _ => (second, None),
             },
         };
-        if version.is_some_and(|v| !is_version(v)) {
-            return None;
-        }
         Some(RequestLine {
             method,
             uri,
@@ -178,7 +176,8 @@ pub fn probe(
         return None;
     }
     let line = first_line(&data[..data.len().min(MAX_HEAD)])?;
-    let ok = RequestLine::parse(line).is_some_and(|r| r.version.is_some() || r.method == b"GET")
+    let ok = RequestLine::parse(line)
+        .is_some_and(|r| r.version.is_some() || (r.method.len() >= 3 && r.uri.starts_with(b"/")))
         || StatusLine::parse(line).is_some();
     ok.then(|| Box::new(Http::default()) as Box<dyn AppParser>)
 }
@@ -292,15 +291,14 @@ impl Http {
     fn request_head(&mut self, ctx: &mut Ctx<'_, '_>, data: &[u8]) -> Option<usize> {
         let line = first_line(data)?;
         let req = RequestLine::parse(line)?;
-        let (end, body) = if req.version.is_none() {
-            (
-                line.len() + data[line.len()..].iter().position(|&c| c == b'\n')? + 1,
-                Body::None,
-            )
-        } else {
-            let (end, _) = split_head(data)?;
-            (end, Body::None)
+        // Zeek reads header lines after an HTTP/0.9 request line too, but
+        // such a request may also be the bare line.
+        let end = match split_head(data) {
+            Some((end, _)) => end,
+            None if req.version.is_none() => data.iter().position(|&c| c == b'\n')? + 1,
+            None => return None,
         };
+        let body = Body::None;
         if self.pending.len() >= MAX_PENDING {
             if let Some(old) = self.pending.pop_front() {
                 PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
@@ -313,12 +311,11 @@ impl Http {
             depth: self.depth,
             method: Some(text::bytes(req.method, MAX_NAME)),
             uri: Some(unescape_uri(req.uri)),
-            version: Some(req.version.map_or("0.9".to_owned(), |v| text::bytes(v, 8))),
             simple: req.version.is_none(),
             ..Tx::default()
         };
         let mut body = body;
-        if let Some((_, lines)) = split_head(data).filter(|_| req.version.is_some()) {
+        if let Some((_, lines)) = split_head(data) {
             for l in lines.skip(1) {
                 let Some((name, value)) = header(l) else {
                     continue;
@@ -357,11 +354,14 @@ impl Http {
             .iter()
             .find(|t| !t.has_response)
             .is_some_and(|t| t.simple);
-        if simple && !data.starts_with(b"HTTP/") {
+        if simple {
+            // The reply to an HTTP/0.9 request is a bare body, whatever it
+            // looks like.
             let tx = self.response_tx(ctx.ts);
             tx.has_response = true;
             tx.status_code = Some(0);
             tx.status_msg = Some("<empty>".to_owned());
+            tx.version = Some("0.9".to_owned());
             self.modes[1] = Mode::Body(Body::ToClose);
             return Some(0);
         }

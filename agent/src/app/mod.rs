@@ -18,8 +18,10 @@ pub mod common;
 pub mod modbus;
 pub mod enip;
 pub mod s7comm;
+pub mod dhcp;
 pub mod dns;
 pub mod http;
+pub mod nbns;
 pub mod ntp;
 pub mod ssh;
 pub mod text;
@@ -82,6 +84,8 @@ pub static PROBES: &[Probe] = &[
     s7comm::probe,
     enip::probe,
     modbus::probe,
+    dhcp::probe,
+    nbns::probe,
     dns::probe,
     tls::probe,
     ssh::probe,

@@ -122,14 +122,20 @@ fn count_extensions(mut rest: &[u8]) -> u32 {
     n
 }
 
-/// An NTP timestamp as Unix microseconds; zero stays zero.
+/// An NTP timestamp as Unix microseconds; zero stays zero. Zeek holds the
+/// time as a double and prints six decimals: the same double, rounded the
+/// same way, gives the same microsecond.
 fn ntp_time(t: u64) -> i64 {
     if t == 0 {
         return 0;
     }
-    let secs = (t >> 32) as i64 - EPOCH_OFFSET;
-    let frac = ((t & 0xffff_ffff) as u128 * 1_000_000 + (1 << 31)) >> 32;
-    secs * 1_000_000 + frac as i64
+    let secs = (t >> 32) as f64 - EPOCH_OFFSET as f64;
+    let d = secs + (t & 0xffff_ffff) as f64 / 4_294_967_296.0;
+    let s = format!("{d:.6}");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, "0"));
+    let whole: i64 = whole.parse().unwrap_or(0);
+    let frac: i64 = frac.parse().unwrap_or(0);
+    whole * 1_000_000 + if whole < 0 { -frac } else { frac }
 }
 
 /// A 16.16 fixed-point number of seconds as microseconds.

