@@ -23,6 +23,8 @@ pub mod dns;
 pub mod http;
 pub mod nbns;
 pub mod ntp;
+pub mod snmp;
+pub mod ssdp;
 pub mod ssh;
 pub mod text;
 pub mod tls;
@@ -91,6 +93,8 @@ pub static PROBES: &[Probe] = &[
     ssh::probe,
     http::probe,
     ntp::probe,
+    snmp::probe,
+    ssdp::probe,
 ];
 
 /// Finds the parser for a connection from its first payload.
