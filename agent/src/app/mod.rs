@@ -20,6 +20,7 @@ pub mod enip;
 pub mod s7comm;
 pub mod dhcp;
 pub mod dns;
+pub mod fingerprint;
 pub mod http;
 pub mod nbns;
 pub mod ntp;
