@@ -14,11 +14,13 @@
 //! direction (and the ports as a hint only) and returns a parser when the
 //! bytes look like its protocol.
 
+pub mod browser;
 pub mod common;
 pub mod modbus;
 pub mod enip;
 pub mod s7comm;
 pub mod dhcp;
+pub mod dhcpv6;
 pub mod dns;
 pub mod fingerprint;
 pub mod http;
@@ -88,6 +90,8 @@ pub static PROBES: &[Probe] = &[
     enip::probe,
     modbus::probe,
     dhcp::probe,
+    browser::probe,
+    dhcpv6::probe,
     nbns::probe,
     dns::probe,
     tls::probe,
