@@ -165,7 +165,22 @@ fn first_line(data: &[u8]) -> Option<&[u8]> {
     Some(l.strip_suffix(b"\r").unwrap_or(l))
 }
 
-/// Recognises HTTP by a request or status line, on any port.
+/// Methods recognised before their request line is complete.
+const METHODS: [&[u8]; 9] = [
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PATCH ",
+];
+
+/// Recognises HTTP by a request or status line, on any port. A segment
+/// too short to hold the whole line is recognised by a standard method or
+/// the `HTTP/1.` of a status line.
 pub fn probe(
     transport: Transport,
     _id: &ConnId,
@@ -175,7 +190,11 @@ pub fn probe(
     if transport != Transport::Tcp {
         return None;
     }
-    let line = first_line(&data[..data.len().min(MAX_HEAD)])?;
+    let head = &data[..data.len().min(MAX_HEAD)];
+    let Some(line) = first_line(head) else {
+        let partial = METHODS.iter().any(|m| head.starts_with(m)) || head.starts_with(b"HTTP/1.");
+        return partial.then(|| Box::new(Http::default()) as Box<dyn AppParser>);
+    };
     let ok = RequestLine::parse(line)
         .is_some_and(|r| r.version.is_some() || (r.method.len() >= 3 && r.uri.starts_with(b"/")))
         || StatusLine::parse(line).is_some();
@@ -730,5 +749,77 @@ mod tests {
         let (end, lines) = split_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY").unwrap();
         assert_eq!(end, 27);
         assert_eq!(lines.count(), 2);
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::app::harness::{conn, field, rows, run, Step};
+    use crate::app::Dir::{Orig, Resp};
+    use crate::flow::id::Transport;
+
+    const REQ: &[u8] = b"GET /a%20b HTTP/1.1\r\nHost: plc.local\r\nUser-Agent: t/1\r\n\r\n";
+    const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    const CHUNKED: &[u8] =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+
+    #[test]
+    fn a_message_split_across_segments_is_decoded_once() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let steps: Vec<Step> = REQ
+            .chunks(7)
+            .map(|c| Step::Data(Orig, c))
+            .chain(RESP.chunks(3).map(|c| Step::Data(Resp, c)))
+            .collect();
+        let (recs, service, _) = run(&id, &steps);
+        let http = rows(&recs, "http");
+        assert_eq!(service, Some("http"));
+        assert_eq!(http.len(), 1);
+        assert_eq!(field(http[0], "uri"), "/a b");
+        assert_eq!(field(http[0], "host"), "plc.local");
+        assert_eq!(field(http[0], "response_body_len"), "5");
+        assert_eq!(field(http[0], "status_code"), "200");
+    }
+
+    #[test]
+    fn pipelined_requests_and_chunked_replies_pair_in_order() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let two = [REQ, REQ].concat();
+        let replies = [CHUNKED, RESP].concat();
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, &two), Step::Data(Resp, &replies)]);
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[0], "trans_depth"), "1");
+        assert_eq!(field(http[0], "response_body_len"), "5");
+        assert_eq!(field(http[1], "trans_depth"), "2");
+        assert_eq!(field(http[1], "response_body_len"), "5");
+    }
+
+    #[test]
+    fn resynchronises_after_a_gap_and_joins_mid_stream() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        // The capture starts inside a response body; then a gap in the
+        // request stream; then a whole exchange.
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(
+                    Resp,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+                ),
+                Step::Gap(Resp),
+                Step::Data(Resp, b"tail of the lost body\r\n"),
+                Step::Gap(Orig),
+                Step::Data(Orig, b"cruft\r\n"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        assert_eq!(service, Some("http"));
+        let http = rows(&recs, "http");
+        let last = http.last().expect("the exchange after the gap is logged");
+        assert_eq!(field(last, "method"), "GET");
+        assert_eq!(field(last, "status_code"), "200");
+        assert_eq!(field(last, "response_body_len"), "5");
     }
 }

@@ -23,6 +23,8 @@ pub mod dhcp;
 pub mod dhcpv6;
 pub mod dns;
 pub mod fingerprint;
+#[cfg(test)]
+pub mod harness;
 pub mod http;
 pub mod nbns;
 pub mod ntp;

@@ -464,3 +464,78 @@ fn tcp_message_at(b: &[u8]) -> bool {
     b.get(2..2 + usize::from(len))
         .is_some_and(|m| looks_like_dns(m, false))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::harness::{conn, field, rows, run, Step};
+    use crate::app::Dir::{Orig, Resp};
+    use crate::flow::id::Transport;
+
+    // A query for "plc.example" A, and its reply with one address.
+    const QUERY: &[u8] = &[
+        0x12, 0x34, // id
+        0x01, 0x00, // flags: RD
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // counts
+        3, b'p', b'l', b'c', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0, // name
+        0x00, 0x01, 0x00, 0x01, // A, IN
+    ];
+    const REPLY: &[u8] = &[
+        0x12, 0x34, // id
+        0x81, 0x80, // flags: QR RD RA
+        0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, // counts
+        3, b'P', b'L', b'C', 7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0, // name
+        0x00, 0x01, 0x00, 0x01, // A, IN
+        0xc0, 0x0c, // name: pointer to the question
+        0x00, 0x01, 0x00, 0x01, // A, IN
+        0x00, 0x00, 0x0e, 0x10, // TTL 3600
+        0x00, 0x04, 192, 168, 0, 10, // address
+    ];
+
+    #[test]
+    fn pairs_query_and_reply_over_udp() {
+        let id = conn(Transport::Udp, 40000, 53);
+        let (recs, service, _) = run(&id, &[Step::Data(Orig, QUERY), Step::Data(Resp, REPLY)]);
+        let dns = rows(&recs, "dns");
+        assert_eq!(service, Some("dns"));
+        assert_eq!(dns.len(), 1);
+        assert_eq!(field(dns[0], "query"), "plc.example");
+        assert_eq!(field(dns[0], "answers"), "192.168.0.10");
+        assert_eq!(field(dns[0], "TTLs"), "3600.000000");
+        assert_eq!(field(dns[0], "rtt"), "1.000000");
+        assert_eq!(field(dns[0], "RA"), "T");
+    }
+
+    #[test]
+    fn tcp_messages_split_and_merged_and_after_a_gap() {
+        let id = conn(Transport::Tcp, 40000, 53);
+        let framed = |m: &[u8]| [&(m.len() as u16).to_be_bytes()[..], m].concat();
+        let (q, r) = (framed(QUERY), framed(REPLY));
+        let two_queries = [q.clone(), q.clone()].concat();
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &q),
+                Step::Data(Resp, &r[..5]),
+                Step::Data(Resp, &r[5..]),
+                Step::Gap(Orig),
+                Step::Data(Orig, &[0xde, 0xad]),
+                Step::Data(Orig, &two_queries),
+            ],
+        );
+        let dns = rows(&recs, "dns");
+        // The first pair, then the two queries after the gap (unanswered,
+        // written when the connection ends).
+        assert_eq!(dns.len(), 3);
+        assert_eq!(field(dns[0], "answers"), "192.168.0.10");
+        assert!(dns[1..]
+            .iter()
+            .all(|d| field(d, "query") == "plc.example" && field(d, "rcode") == "-"));
+    }
+
+    #[test]
+    fn strict_recognition_off_the_dns_ports() {
+        assert!(super::looks_like_dns(QUERY, false));
+        assert!(!super::looks_like_dns(&QUERY[..20], false));
+        assert!(!super::looks_like_dns(b"GET / HTTP/1.1\r\n\r\n", false));
+    }
+}

@@ -1,0 +1,119 @@
+//! A test driver for application parsers that follows the engine's
+//! streaming contract: a TCP direction's unconsumed bytes are presented
+//! again with the next segment, a gap drops the buffer and calls `gap`,
+//! and UDP hands over one datagram per call. The parser comes from
+//! [`crate::app::probe`] on the first payload, as in the engine.
+
+use crate::app::{probe, AppParser, Ctx, Dir, Output};
+use crate::asset::AssetTable;
+use crate::flow::id::{ConnId, FlowRef, Transport};
+use crate::sink::RecordSink;
+use osect_wire::Record;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One step of a conversation.
+pub enum Step<'a> {
+    Data(Dir, &'a [u8]),
+    /// Bytes of this direction were lost.
+    Gap(Dir),
+}
+
+/// A connection from 10.0.0.1:`sport` to 10.0.0.2:`dport`.
+pub fn conn(proto: Transport, sport: u16, dport: u16) -> ConnId {
+    ConnId {
+        orig_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        orig_p: sport,
+        resp_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        resp_p: dport,
+        proto,
+    }
+}
+
+/// Runs the steps (one second apart) and returns the records, the
+/// service named and the asset table.
+pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str>, AssetTable) {
+    let mut records = RecordSink::new(10_000);
+    let mut assets = AssetTable::new(100);
+    let mut parser: Option<Box<dyn AppParser>> = None;
+    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut ts = 1_000_000_000_000_000i64;
+    {
+        let mut out = Output {
+            records: &mut records,
+            assets: &mut assets,
+        };
+        for step in steps {
+            ts += 1_000_000;
+            let mut ctx = Ctx {
+                ts,
+                flow: FlowRef {
+                    uid: "Ctest",
+                    id,
+                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
+                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
+                    vlan: None,
+                },
+                out: &mut out,
+            };
+            match *step {
+                Step::Gap(dir) => {
+                    bufs[usize::from(!dir.is_orig())].clear();
+                    if let Some(p) = parser.as_mut() {
+                        p.gap(dir);
+                    }
+                }
+                Step::Data(dir, data) => {
+                    if parser.is_none() {
+                        parser = probe(id.proto, id, dir, data);
+                    }
+                    let Some(p) = parser.as_mut() else { continue };
+                    if id.proto == Transport::Tcp {
+                        let b = &mut bufs[usize::from(!dir.is_orig())];
+                        b.extend_from_slice(data);
+                        let used = p.parse(&mut ctx, dir, b);
+                        assert!(used <= b.len(), "a parser consumed more than it was given");
+                        b.drain(..used);
+                    } else {
+                        p.parse(&mut ctx, dir, data);
+                    }
+                }
+            }
+        }
+        if let Some(p) = parser.as_mut() {
+            let mut ctx = Ctx {
+                ts: ts + 1_000_000,
+                flow: FlowRef {
+                    uid: "Ctest",
+                    id,
+                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
+                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
+                    vlan: None,
+                },
+                out: &mut out,
+            };
+            p.finish(&mut ctx);
+        }
+    }
+    let service = parser.as_ref().map(|p| p.service());
+    (records.take(), service, assets)
+}
+
+/// The value of `field` in `rec`, as the TSV writer would print it.
+pub fn field(rec: &Record, name: &str) -> String {
+    let i = rec
+        .schema
+        .index_of(name)
+        .unwrap_or_else(|| panic!("{} has no field {name}", rec.schema.path));
+    let mut s = String::new();
+    osect_wire::zeek::tsv_row(&mut s, rec);
+    s.trim_end_matches('\n')
+        .split('\t')
+        .nth(i)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The records of log `path`.
+pub fn rows<'a>(recs: &'a [Record], path: &str) -> Vec<&'a Record> {
+    recs.iter().filter(|r| r.schema.path == path).collect()
+}
