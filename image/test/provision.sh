@@ -68,7 +68,7 @@ provision_device() {
             --out-cert "$PKI/collector.crt" --out-key "$PKI/collector.key"
         run_prov registry init
         mkdir -p "$WORK/modem"
-        "$BIN/osect-provision" simulate-modem --link-dir "$WORK/modem" >"$WORK/modem.log" 2>&1 &
+        "$BIN/osect-provision" --operator boot-test simulate-modem --link-dir "$WORK/modem" >"$WORK/modem.log" 2>&1 &
         MODEM_PID=$!
         local i=0
         while [ -z "$(ls "$WORK/modem" 2>/dev/null)" ] && ((i < 50)); do sleep 0.2; i=$((i + 1)); done
