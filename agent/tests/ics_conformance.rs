@@ -6,7 +6,7 @@
 
 mod ics_support;
 
-use osect_agent::app::{enip, modbus, s7comm};
+use osect_agent::app::{dnp3, enip, modbus, s7comm};
 use osect_wire::zeek::tsv_row;
 use osect_wire::{LogSchema, Record};
 use serde::Deserialize;
@@ -24,6 +24,9 @@ fn schemas() -> Vec<&'static LogSchema> {
         &enip::CIP,
         &enip::CIP_IO,
         &enip::CIP_IDENTITY,
+        &dnp3::DNP3,
+        &dnp3::DNP3_CONTROL,
+        &dnp3::DNP3_OBJECTS,
         &s7comm::COTP,
         &s7comm::S7COMM,
         &s7comm::S7COMM_PLUS,

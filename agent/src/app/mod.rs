@@ -33,6 +33,7 @@ pub mod ssdp;
 pub mod ssh;
 pub mod text;
 pub mod tls;
+pub mod dnp3;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -88,6 +89,7 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    dnp3::probe,
     s7comm::probe,
     enip::probe,
     modbus::probe,
