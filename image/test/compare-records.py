@@ -6,9 +6,11 @@ boot test captured the same frames live.
   compare-records.py REPLAY_DIR EXPORT_DIR [--known FILE]
 
 Each log of REPLAY_DIR must exist in EXPORT_DIR with the same records, as
-multisets of rows, leaving out the fields that differ by nature between an
-offline replay and a live capture: 'ts' and 'uid' (and fields referring to
-uids), and those listed in the known-differences file. That file has one
+multisets of rows, leaving out what differs by nature between an offline
+replay and a live capture: every field of type time or interval (capture
+times, durations), uids (random), and interim records (interim = T: a live
+agent closes intervals by its clock, the replay by the capture's), plus the
+fields listed in the known-differences file. That file has one
 'LOG FIELD REASON...' line per accepted difference ('*' as FIELD leaves a
 whole log out); every line must give its reason. Prints one line per log and
 a summary; exits 1 on any difference.
@@ -22,11 +24,15 @@ ALWAYS_IGNORED = {"ts", "uid", "uids", "conn_uids", "orig_uids", "resp_uids"}
 
 
 def read_log(path: Path):
+    """The log's fields, the fields not to compare, and its final records."""
     fields = None
+    types = []
     rows = []
     for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         if line.startswith("#fields"):
             fields = line.split("\t")[1:]
+        elif line.startswith("#types"):
+            types = line.split("\t")[1:]
         elif line.startswith("#") or not line:
             continue
         else:
@@ -35,8 +41,11 @@ def read_log(path: Path):
             values = line.split("\t")
             if len(values) != len(fields):
                 raise ValueError(f"{path}:{n}: {len(values)} values for {len(fields)} fields")
-            rows.append(dict(zip(fields, values)))
-    return fields or [], rows
+            row = dict(zip(fields, values))
+            if row.get("interim") != "T":
+                rows.append(row)
+    timed = {f for f, t in zip(fields or [], types) if t in ("time", "interval")}
+    return fields or [], timed, rows
 
 
 def read_known(path):
@@ -74,14 +83,14 @@ def main() -> int:
             if "*" in skip:
                 print(f"{log.name}: left out (known difference)")
                 continue
-            fields, want_rows = read_log(log)
+            fields, timed, want_rows = read_log(log)
             if log.name not in exported:
                 if want_rows:
                     print(f"{log.name}: {len(want_rows)} records in replay, log missing from the export")
                     failed += 1
                 continue
-            _, have_rows = read_log(exported[log.name])
-            keep = [f for f in fields if f not in ALWAYS_IGNORED and f not in skip]
+            _, _, have_rows = read_log(exported[log.name])
+            keep = [f for f in fields if f not in ALWAYS_IGNORED and f not in timed and f not in skip]
             want = Counter(tuple(r.get(f, "-") for f in keep) for r in want_rows)
             have = Counter(tuple(r.get(f, "-") for f in keep) for r in have_rows)
             if want == have:
