@@ -6,12 +6,16 @@
 
 pub mod app;
 pub mod asset;
+pub mod batch;
 pub mod capture;
 pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod flow;
 pub mod l2;
+pub mod neighbor;
 pub mod pcap;
 pub mod replay;
 pub mod sink;
+pub mod spool;
+pub mod uplink;

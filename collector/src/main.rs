@@ -1,1 +1,295 @@
-fn main() {}
+//! `osect-collector`: the core's QUIC ingest, store and export.
+use clap::{Args, Parser, Subcommand};
+use osect_collector::export::{self, Selection};
+use osect_collector::server::Server;
+use osect_collector::store::{self, Store};
+use osect_collector::{operator, tls::ServerTls};
+use osect_wire::Format;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "osect-collector", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Accept batches from devices over QUIC with mutual TLS.
+    Serve {
+        #[arg(long, default_value = "0.0.0.0:4433")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        store: PathBuf,
+        /// The collector's certificate chain and key (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// The device CA: client certificates must chain to it.
+        #[arg(long)]
+        client_ca: PathBuf,
+        /// Revocation list (PEM), re-read when it changes.
+        #[arg(long)]
+        crl: Option<PathBuf>,
+        /// Largest batch accepted, in bytes.
+        #[arg(long, default_value_t = 16 << 20)]
+        max_batch_bytes: usize,
+        /// A connection silent this long is closed (the agent sends keep-alives).
+        #[arg(long, default_value_t = 60)]
+        idle_timeout_secs: u64,
+    },
+    /// Write stored records as Zeek logs, one folder per device.
+    Export {
+        #[command(flatten)]
+        sel: Sel,
+        #[arg(long, default_value = "tsv")]
+        format: Format,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print what was received: hosts and vendors, connections, operations.
+    Summary {
+        #[command(flatten)]
+        sel: Sel,
+    },
+    /// List devices: agent version, last batch, backlog, health.
+    Devices {
+        #[arg(long)]
+        store: PathBuf,
+        /// A device with no batch for this long is flagged SILENT.
+        #[arg(long, default_value_t = 300)]
+        silent_after_secs: u64,
+    },
+    /// Create or replace an operator and write its token to a file.
+    OperatorAdd {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Where to write the new token (created with mode 0600).
+        #[arg(long)]
+        token_out: PathBuf,
+    },
+    /// Import spool files of a returned device (operator-authenticated).
+    Import {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        operator: String,
+        /// The operator's token file (from `operator-add`).
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The device serial the files must belong to.
+        #[arg(long)]
+        device: String,
+        files: Vec<PathBuf>,
+    },
+    /// Delete every stored batch of a device or a site (contract end).
+    Delete {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long, required_unless_present = "site", conflicts_with = "site")]
+        device: Option<String>,
+        #[arg(long)]
+        site: Option<String>,
+        /// Who asked, for the audit log.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+}
+
+#[derive(Args)]
+struct Sel {
+    #[arg(long)]
+    store: PathBuf,
+    #[arg(long, conflicts_with = "site")]
+    device: Option<String>,
+    #[arg(long)]
+    site: Option<String>,
+    /// Start (Unix seconds or YYYY-MM-DDTHH:MM:SSZ), inclusive.
+    #[arg(long, value_parser = parse_time)]
+    from: Option<i64>,
+    /// End, exclusive.
+    #[arg(long, value_parser = parse_time)]
+    to: Option<i64>,
+}
+
+impl Sel {
+    fn selection(&self) -> Selection<'_> {
+        Selection {
+            device: self.device.as_deref(),
+            site: self.site.as_deref(),
+            from_us: self.from.unwrap_or(i64::MIN),
+            to_us: self.to.unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Unix seconds (with an optional fraction) or `YYYY-MM-DDTHH:MM:SS[Z]`, to µs.
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(f) = s.parse::<f64>() {
+        return Ok((f * 1e6) as i64);
+    }
+    let bad = || format!("{s:?}: expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ");
+    let t = s.trim_end_matches('Z');
+    let (date, time) = t.split_once('T').ok_or_else(bad)?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let h: Vec<i64> = time
+        .split(':')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let ([y, m, dd], [hh, mm, ss]) = (d.as_slice(), h.as_slice()) else {
+        return Err(bad());
+    };
+    // Days from civil (H. Hinnant).
+    let y = if *m <= 2 { y - 1 } else { *y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000)
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.cmd {
+        Cmd::Serve {
+            listen,
+            store,
+            cert,
+            key,
+            client_ca,
+            crl,
+            max_batch_bytes,
+            idle_timeout_secs,
+        } => {
+            let store = Store::open(&store)?;
+            let server = Server {
+                listen,
+                tls: ServerTls {
+                    cert,
+                    key,
+                    client_ca,
+                    crl,
+                    idle_timeout: Duration::from_secs(idle_timeout_secs),
+                },
+                max_batch_bytes: max_batch_bytes.min(osect_wire::batch::MAX_FRAME_BYTES),
+            };
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?
+                .block_on(server.run(store))?;
+        }
+        Cmd::Export { sel, format, out } => {
+            let store = Store::open(&sel.store)?;
+            let n = export::export(&store, &sel.selection(), format, &out)?;
+            println!("exported {n} records to {}", out.display());
+        }
+        Cmd::Summary { sel } => {
+            let store = Store::open(&sel.store)?;
+            export::summary(&store, &sel.selection(), &mut std::io::stdout().lock())?;
+        }
+        Cmd::Devices {
+            store,
+            silent_after_secs,
+        } => {
+            let store = Store::open(&store)?;
+            let now = store::now_us();
+            println!(
+                "{:<20} {:<14} {:<8} {:>8} {:>8} {:<20} {:>8} {:>10} {:>8} {:>8} {:>8} {:>6}  status",
+                "device", "site", "agent", "batches", "last_seq", "last_batch_utc", "backlog", "packets",
+                "drops", "evicted", "rec_drop", "lost"
+            );
+            for d in store.devices()? {
+                let silent = now - d.last_received_us > silent_after_secs as i64 * 1_000_000;
+                let h = &d.health;
+                println!(
+                    "{:<20} {:<14} {:<8} {:>8} {:>8} {:<20} {:>8} {:>10} {:>8} {:>8} {:>8} {:>6}  {}",
+                    d.device,
+                    if d.site.is_empty() { "-" } else { &d.site },
+                    d.agent_version,
+                    d.batches,
+                    d.last_seq,
+                    utc(d.last_interval_end_us),
+                    h.spool_depth,
+                    h.packets,
+                    h.kernel_drops,
+                    h.flows_evicted,
+                    h.records_dropped,
+                    h.lost_intervals,
+                    if silent {
+                        format!("SILENT for {} s", (now - d.last_received_us) / 1_000_000)
+                    } else {
+                        "ok".into()
+                    }
+                );
+            }
+        }
+        Cmd::OperatorAdd {
+            store,
+            name,
+            token_out,
+        } => {
+            let store = Store::open(&store)?;
+            operator::add(&store, &name, &token_out)?;
+            println!("operator {name}: token written to {}", token_out.display());
+        }
+        Cmd::Import {
+            store,
+            operator: op,
+            token_file,
+            device,
+            files,
+        } => {
+            let mut store = Store::open(&store)?;
+            operator::authenticate(&store, &op, &token_file)?;
+            let r = operator::import(&mut store, &op, &device, &files)?;
+            println!(
+                "imported {} new, {} already stored, {} refused",
+                r.new, r.duplicate, r.refused
+            );
+            if r.refused > 0 {
+                return Err(format!("{} files refused (see the log)", r.refused).into());
+            }
+        }
+        Cmd::Delete {
+            store,
+            device,
+            site,
+            by,
+        } => {
+            let mut store = Store::open(&store)?;
+            let n = store.delete(device.as_deref(), site.as_deref(), &by)?;
+            println!("deleted {n} batches");
+        }
+    }
+    Ok(())
+}
+
+fn utc(us: i64) -> String {
+    let mut s = String::new();
+    osect_wire::zeek::fmt_micros(&mut s, us);
+    s.split('.').next().unwrap_or_default().to_owned()
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("osect-collector: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

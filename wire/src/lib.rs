@@ -5,6 +5,7 @@
 //! Zeek's TSV log format or JSON lines with Zeek's field names.
 #![deny(unsafe_code)]
 
+pub mod batch;
 pub mod record;
 pub mod zeek;
 

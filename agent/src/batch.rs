@@ -1,0 +1,259 @@
+//! Interval batches: an interval's records, aggregated for the uplink, with
+//! the header that says who sent them and how the sensor fared.
+//!
+//! # Aggregation of cyclic industrial operations
+//!
+//! A PLC polled ten times a second produces 600 identical-looking rows a
+//! minute. With `batch.aggregate = true`, rows of the logs in
+//! [`AGGREGATED_LOGS`] are folded per interval into one row per distinct
+//! key, where the key is every field of the row except `ts` and the
+//! per-transaction fields in [`PER_EVENT_FIELDS`] (transaction and invoke
+//! ids, sequence numbers: they change on every poll and say nothing about
+//! the operation). The folded row keeps the key fields, `ts` of the first
+//! occurrence, and gains `ts_end` (the last) and `count`. The set of distinct
+//! keys and their counts is exactly what the per-event rows give; order is
+//! by first occurrence. Logs that already count their rows (they have a
+//! `count` field, like the CC-Link logs) and every IT log (conn, dns, ...)
+//! pass through unchanged. Locally (`replay`) per-event rows stay available.
+
+use osect_wire::batch::{intern_schema, Batch, Header, Health};
+use osect_wire::{FieldType, LogSchema, Record, Value};
+use std::collections::HashMap;
+
+/// Logs whose rows are folded per interval.
+pub const AGGREGATED_LOGS: &[&str] = &[
+    "modbus",
+    "modbus_detailed",
+    "modbus_read_write_multiple_registers",
+    "modbus_mask_write_register",
+    "dnp3",
+    "dnp3_control",
+    "dnp3_objects",
+    "enip",
+    "cip",
+    "cip_io",
+    "bacnet",
+    "bacnet_property",
+    "s7comm",
+    "s7comm_plus",
+    "cotp",
+    "slmp",
+    "fins",
+    "iec104",
+    "opcua",
+];
+
+/// Fields left out of the aggregation key: they differ per transaction.
+pub const PER_EVENT_FIELDS: &[&str] = &[
+    "ts",
+    "tid",
+    "trans_id",
+    "transaction_id",
+    "invoke_id",
+    "sequence",
+    "seq",
+    "serial",
+    "pdu_reference",
+    "sid",
+];
+
+/// Builds batches for one device.
+pub struct Batcher {
+    pub device_id: String,
+    pub site: String,
+    pub aggregate: bool,
+}
+
+impl Batcher {
+    pub fn new(cfg: &crate::config::Config) -> Self {
+        Batcher {
+            device_id: cfg.device.id.clone(),
+            site: cfg.device.site.clone().unwrap_or_default(),
+            aggregate: cfg.batch.aggregate,
+        }
+    }
+
+    /// The batch for one closed interval.
+    pub fn close(
+        &self,
+        seq: u64,
+        start_us: i64,
+        end_us: i64,
+        records: Vec<Record>,
+        health: Health,
+    ) -> Batch {
+        let records = if self.aggregate {
+            aggregate(records)
+        } else {
+            records
+        };
+        Batch {
+            header: Header {
+                device_id: self.device_id.clone(),
+                site: self.site.clone(),
+                seq,
+                interval_start_us: start_us,
+                interval_end_us: end_us,
+                agent_version: env!("CARGO_PKG_VERSION").into(),
+                aggregated: self.aggregate,
+                record_count: records.len() as u64,
+                health,
+            },
+            records,
+        }
+    }
+}
+
+/// The folded form of a schema: key fields, then `ts_end` and `count`.
+struct Folded {
+    schema: &'static LogSchema,
+    /// Indexes of the original fields kept, in order (`ts` first).
+    keep: Vec<usize>,
+    ts: usize,
+}
+
+fn folded(schema: &'static LogSchema) -> Option<Folded> {
+    if !AGGREGATED_LOGS.contains(&schema.path) || schema.index_of("count").is_some() {
+        return None;
+    }
+    let ts = schema.index_of("ts")?;
+    let mut keep = vec![ts];
+    keep.extend(
+        (0..schema.fields.len()).filter(|i| !PER_EVENT_FIELDS.contains(&schema.fields[*i].name)),
+    );
+    let mut fields: Vec<(String, FieldType)> = keep
+        .iter()
+        .map(|i| (schema.fields[*i].name.to_owned(), schema.fields[*i].ty))
+        .collect();
+    fields.push(("ts_end".into(), FieldType::Time));
+    fields.push(("count".into(), FieldType::Count));
+    let schema = intern_schema(schema.path, &fields).ok()?;
+    Some(Folded { schema, keep, ts })
+}
+
+/// Folds the rows of aggregated logs (see the module docs). Other rows keep
+/// their order; folded rows follow in order of first occurrence.
+pub fn aggregate(records: Vec<Record>) -> Vec<Record> {
+    let mut forms: HashMap<*const LogSchema, Option<Folded>> = HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    let mut rows: Vec<Record> = Vec::new();
+    let mut index: HashMap<(*const LogSchema, String), usize> = HashMap::new();
+    let mut key = String::new();
+    for rec in records {
+        let form = forms
+            .entry(rec.schema as *const LogSchema)
+            .or_insert_with(|| folded(rec.schema));
+        let Some(f) = form else {
+            out.push(rec);
+            continue;
+        };
+        let ts = rec.values.get(f.ts).cloned().unwrap_or(Value::Unset);
+        key.clear();
+        let key_rec = Record {
+            schema: f.schema,
+            values: f.keep[1..]
+                .iter()
+                .map(|i| rec.values.get(*i).cloned().unwrap_or(Value::Unset))
+                .collect(),
+        };
+        osect_wire::zeek::tsv_row(&mut key, &key_rec);
+        match index.get(&(f.schema as *const LogSchema, key.clone())) {
+            Some(&i) => {
+                let row = &mut rows[i];
+                let n = row.values.len();
+                row.values[n - 2] = ts;
+                if let Value::Count(c) = &mut row.values[n - 1] {
+                    *c += 1;
+                }
+            }
+            None => {
+                let mut values = Vec::with_capacity(key_rec.values.len() + 3);
+                values.push(ts.clone());
+                values.extend(key_rec.values);
+                values.push(ts);
+                values.push(Value::Count(1));
+                index.insert((f.schema as *const LogSchema, key.clone()), rows.len());
+                rows.push(Record {
+                    schema: f.schema,
+                    values,
+                });
+            }
+        }
+    }
+    out.extend(rows);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use osect_wire::record::field;
+
+    static MODBUS: LogSchema = LogSchema {
+        path: "modbus",
+        fields: &[
+            field("ts", FieldType::Time),
+            field("uid", FieldType::String),
+            field("tid", FieldType::Count),
+            field("func", FieldType::String),
+        ],
+    };
+    static CONN: LogSchema = LogSchema {
+        path: "conn",
+        fields: &[
+            field("ts", FieldType::Time),
+            field("uid", FieldType::String),
+        ],
+    };
+
+    fn modbus(ts: i64, tid: u64, func: &str) -> Record {
+        Record {
+            schema: &MODBUS,
+            values: vec![Value::Time(ts), "C1".into(), Value::Count(tid), func.into()],
+        }
+    }
+
+    #[test]
+    fn folding_keeps_every_distinct_key_and_its_count() {
+        let mut recs = Vec::new();
+        for i in 0..100 {
+            recs.push(modbus(
+                i * 100,
+                i as u64,
+                if i % 10 == 0 { "WRITE" } else { "READ" },
+            ));
+        }
+        recs.push(Record {
+            schema: &CONN,
+            values: vec![Value::Time(5), "C1".into()],
+        });
+        let out = aggregate(recs.clone());
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].schema.path, "conn");
+        // WRITE came first (i = 0), so it is folded first.
+        let read = &out[2];
+        assert_eq!(read.get("func"), Some(&Value::Str("READ".into())));
+        assert_eq!(read.get("count"), Some(&Value::Count(90)));
+        assert_eq!(read.get("ts"), Some(&Value::Time(100)));
+        assert_eq!(read.get("ts_end"), Some(&Value::Time(9900)));
+        assert_eq!(read.get("tid"), None);
+        let write = &out[1];
+        assert_eq!(write.get("count"), Some(&Value::Count(10)));
+        assert_eq!(write.get("ts_end"), Some(&Value::Time(9000)));
+        // Distinct keys and counts equal the per-event rows'.
+        let mut per_event: HashMap<String, u64> = HashMap::new();
+        for r in recs.iter().filter(|r| r.schema.path == "modbus") {
+            *per_event
+                .entry(format!("{:?}{:?}", r.get("uid"), r.get("func")))
+                .or_default() += 1;
+        }
+        let mut folded: HashMap<String, u64> = HashMap::new();
+        for r in &out[1..] {
+            let Some(Value::Count(c)) = r.get("count") else {
+                panic!()
+            };
+            folded.insert(format!("{:?}{:?}", r.get("uid"), r.get("func")), *c);
+        }
+        assert_eq!(per_event, folded);
+    }
+}

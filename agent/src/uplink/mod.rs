@@ -1,0 +1,406 @@
+//! The uplink: drains the spool to the collector over QUIC with mutual TLS.
+//!
+//! One bidirectional stream per batch, oldest first, a few in flight at a
+//! time so a long round trip does not idle the link. A batch leaves the
+//! spool only when the collector replies [`Reply::Stored`], which it sends
+//! after its durable write. On any connection failure the uplink backs off
+//! (exponential, full jitter) and connects afresh from a new local socket,
+//! which also survives the modem's address changing; batches that were in
+//! flight are still in the spool and are sent again (the collector
+//! deduplicates by sequence number).
+//!
+//! The uplink runs on its own tokio runtime; capture and batching never
+//! wait for it: they only push to the spool and ring [`Uplink::wake`].
+
+pub mod budget;
+pub mod tls;
+
+use crate::config;
+use crate::spool::{LoadError, Spool};
+use budget::Budget;
+use osect_wire::batch::{Reply, MAX_REPLY_BYTES};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+/// Batches sent at once on one connection.
+const MAX_IN_FLIGHT: usize = 8;
+/// How often a paused uplink (cap reached) looks again.
+const CAP_RECHECK: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum UplinkError {
+    /// TLS material could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The collector's address could not be resolved.
+    #[error("cannot resolve collector {0}")]
+    Resolve(String),
+    /// Local socket trouble.
+    #[error("local socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The QUIC connection could not be set up.
+    #[error("connect: {0}")]
+    Connect(#[from] quinn::ConnectError),
+    /// The handshake or the connection failed.
+    #[error("connection: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    /// A stream failed while sending.
+    #[error("send: {0}")]
+    Write(#[from] quinn::WriteError),
+    /// The stream was closed before the reply.
+    #[error("stream closed: {0}")]
+    Closed(#[from] quinn::ClosedStream),
+    /// The reply could not be read.
+    #[error("reading reply: {0}")]
+    Read(#[from] quinn::ReadToEndError),
+    /// The reply was not a reply.
+    #[error("bad reply: {0}")]
+    Reply(#[from] osect_wire::batch::DecodeError),
+    /// No reply in time.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A live connection to the collector.
+pub struct Link {
+    /// Kept so the socket lives as long as the connection.
+    _endpoint: quinn::Endpoint,
+    pub conn: quinn::Connection,
+}
+
+/// Connects to the collector from a fresh local socket.
+pub async fn connect(
+    cfg: &config::Uplink,
+    client: &quinn::ClientConfig,
+) -> Result<Link, UplinkError> {
+    let addr: SocketAddr = tokio::net::lookup_host(&cfg.endpoint)
+        .await
+        .map_err(|e| UplinkError::Resolve(format!("{}: {e}", cfg.endpoint)))?
+        .next()
+        .ok_or_else(|| UplinkError::Resolve(cfg.endpoint.clone()))?;
+    let bind: SocketAddr = if addr.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let mut endpoint = quinn::Endpoint::client(bind)?;
+    endpoint.set_default_client_config(client.clone());
+    let conn = endpoint.connect(addr, &cfg.server_name)?.await?;
+    Ok(Link {
+        _endpoint: endpoint,
+        conn,
+    })
+}
+
+/// Sends one batch on its own stream and waits for the collector's reply.
+pub async fn send_batch(
+    conn: &quinn::Connection,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<Reply, UplinkError> {
+    let exchange = async {
+        let (mut send, mut recv) = conn.open_bi().await?;
+        send.write_all(bytes).await?;
+        send.finish()?;
+        let reply = recv.read_to_end(MAX_REPLY_BYTES + 16).await?;
+        Ok(Reply::decode(&reply)?)
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| UplinkError::Timeout(timeout))?
+}
+
+/// Exponential backoff with full jitter.
+struct Backoff {
+    min_ms: u64,
+    max_ms: u64,
+    attempt: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    fn new(cfg: &config::Uplink) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        Backoff {
+            min_ms: cfg.backoff_min_ms.max(1),
+            max_ms: cfg.backoff_max_ms.max(cfg.backoff_min_ms.max(1)),
+            attempt: 0,
+            rng: seed | 1,
+        }
+    }
+
+    fn next(&mut self) -> Duration {
+        let ceil = self
+            .min_ms
+            .saturating_mul(1u64 << self.attempt.min(20))
+            .min(self.max_ms);
+        self.attempt = self.attempt.saturating_add(1);
+        // xorshift64: jitter only, no cryptographic use.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        Duration::from_millis(
+            self.min_ms + self.rng % ceil.saturating_sub(self.min_ms).saturating_add(1),
+        )
+    }
+
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// Counters the uplink keeps for status and tests.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UplinkStats {
+    pub acked: u64,
+    pub acked_bytes: u64,
+    pub connects: u64,
+    pub failures: u64,
+}
+
+pub struct Uplink {
+    cfg: config::Uplink,
+    spool: Arc<Mutex<Spool>>,
+    wake: Arc<Notify>,
+    budget: Budget,
+    pub stats: Arc<Mutex<UplinkStats>>,
+}
+
+enum Outcome {
+    /// The connection failed or the collector asked to wait: back off.
+    Backoff,
+    /// Asked to stop.
+    Stop,
+}
+
+impl Uplink {
+    pub fn new(cfg: &config::Config, spool: Arc<Mutex<Spool>>) -> Uplink {
+        Uplink {
+            cfg: cfg.uplink.clone(),
+            spool,
+            wake: Arc::new(Notify::new()),
+            budget: Budget::new(
+                cfg.uplink.rate_limit_bytes_per_sec,
+                cfg.uplink.monthly_cap_bytes,
+                cfg.device.data_dir.join("uplink-budget"),
+            ),
+            stats: Arc::new(Mutex::new(UplinkStats::default())),
+        }
+    }
+
+    /// Rung by the batcher after each spool push.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `stop` turns true (then returns at once; whatever is
+    /// unacknowledged stays in the spool).
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), UplinkError> {
+        let client = tls::client_config(&self.cfg)?;
+        let mut backoff = Backoff::new(&self.cfg);
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            if self.pending_count() == 0 {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = stop.changed() => return Ok(()),
+                    // The spool may fill from another path (restart); look again.
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+                continue;
+            }
+            let link = tokio::select! {
+                r = connect(&self.cfg, &client) => r,
+                _ = stop.changed() => return Ok(()),
+            };
+            match link {
+                Ok(link) => {
+                    self.bump(|s| s.connects += 1);
+                    log::info!(
+                        "uplink: connected to {} from {:?}",
+                        self.cfg.endpoint,
+                        link._endpoint.local_addr().ok()
+                    );
+                    match self.drain(&link.conn, &mut stop, &mut backoff).await {
+                        Outcome::Stop => {
+                            link.conn.close(0u32.into(), b"agent stopping");
+                            return Ok(());
+                        }
+                        Outcome::Backoff => link.conn.close(0u32.into(), b"reconnecting"),
+                    }
+                }
+                Err(e) => {
+                    self.bump(|s| s.failures += 1);
+                    log::warn!("uplink: {e}");
+                }
+            }
+            let wait = backoff.next();
+            log::info!("uplink: retrying in {wait:?}");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return Ok(()),
+            }
+        }
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut UplinkStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn pending_count(&self) -> usize {
+        self.spool.lock().map_or(0, |s| s.len())
+    }
+
+    /// The oldest batch not in flight, loaded and verified. Batches that
+    /// fail verification are quarantined by the spool and skipped.
+    fn next_batch(&self, in_flight: &HashSet<u64>) -> Option<(u64, Vec<u8>)> {
+        let mut spool = self.spool.lock().ok()?;
+        loop {
+            let seq = spool.pending().find(|s| !in_flight.contains(s))?;
+            match spool.load(seq) {
+                Ok(bytes) => return Some((seq, bytes)),
+                Err(LoadError::Io { seq, source }) => {
+                    log::error!("uplink: cannot read spool batch {seq}: {source}");
+                    return None;
+                }
+                Err(e) => log::warn!("uplink: {e}"),
+            }
+        }
+    }
+
+    fn timeout_for(&self, n: usize) -> Duration {
+        // Generous: a slow link at the configured rate, plus round trips.
+        let rate = self.cfg.rate_limit_bytes_per_sec.max(16 * 1024);
+        Duration::from_secs(30 + n as u64 / rate)
+    }
+
+    async fn drain(
+        &mut self,
+        conn: &quinn::Connection,
+        stop: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Outcome {
+        let mut in_flight: HashSet<u64> = HashSet::new();
+        let mut tasks: JoinSet<(u64, usize, Result<Reply, UplinkError>)> = JoinSet::new();
+        let mut capped = false;
+        loop {
+            // Dispatch oldest first while there is room and budget.
+            let mut delay = None;
+            while in_flight.len() < MAX_IN_FLIGHT {
+                let Some((seq, bytes)) = self.next_batch(&in_flight) else {
+                    break;
+                };
+                let n = bytes.len() as u64;
+                if !self.budget.cap_allows(n) {
+                    if !capped {
+                        log::warn!(
+                            "uplink: monthly cap of {} bytes reached ({} used): holding batches in the spool",
+                            self.cfg.monthly_cap_bytes,
+                            self.budget.used()
+                        );
+                    }
+                    capped = true;
+                    delay = Some(CAP_RECHECK);
+                    break;
+                }
+                capped = false;
+                let wait = self.budget.rate_wait(n);
+                if !wait.is_zero() {
+                    delay = Some(wait);
+                    break;
+                }
+                in_flight.insert(seq);
+                let conn = conn.clone();
+                let timeout = self.timeout_for(bytes.len());
+                tasks.spawn(async move {
+                    let r = send_batch(&conn, &bytes, timeout).await;
+                    (seq, bytes.len(), r)
+                });
+            }
+            let sleep = tokio::time::sleep(delay.unwrap_or(Duration::from_secs(3600)));
+            tokio::select! {
+                Some(joined) = tasks.join_next() => {
+                    let Ok((seq, n, r)) = joined else { continue };
+                    in_flight.remove(&seq);
+                    match r {
+                        Ok(Reply::Stored) => {
+                            backoff.reset();
+                            self.budget.spent(n as u64);
+                            self.bump(|s| { s.acked += 1; s.acked_bytes += n as u64; });
+                            log::debug!("uplink: batch {seq} acknowledged");
+                            if let Ok(mut spool) = self.spool.lock() {
+                                if let Err(e) = spool.remove(seq) {
+                                    log::error!("uplink: cannot remove acknowledged batch {seq}: {e}");
+                                }
+                            }
+                        }
+                        Ok(Reply::Malformed(m)) => {
+                            log::error!("uplink: collector rejected batch {seq} as malformed: {m}");
+                            if let Ok(mut spool) = self.spool.lock() {
+                                if let Err(e) = spool.reject(seq, &m) {
+                                    log::error!("uplink: cannot quarantine batch {seq}: {e}");
+                                }
+                            }
+                        }
+                        Ok(Reply::Refused(m)) => {
+                            log::error!("uplink: collector refused batch {seq}: {m}; it stays in the spool");
+                            return Outcome::Backoff;
+                        }
+                        Ok(Reply::Retry(m)) => {
+                            log::warn!("uplink: collector could not store batch {seq}: {m}");
+                            return Outcome::Backoff;
+                        }
+                        Err(e) => {
+                            self.bump(|s| s.failures += 1);
+                            log::warn!("uplink: batch {seq}: {e}");
+                            return Outcome::Backoff;
+                        }
+                    }
+                }
+                _ = self.wake.notified() => {}
+                _ = sleep, if delay.is_some() => {}
+                e = conn.closed() => {
+                    self.bump(|s| s.failures += 1);
+                    log::warn!("uplink: connection lost: {e}");
+                    return Outcome::Backoff;
+                }
+                _ = stop.changed() => return Outcome::Stop,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_within_bounds() {
+        let cfg = config::Uplink {
+            backoff_min_ms: 100,
+            backoff_max_ms: 1000,
+            ..config::Uplink::default()
+        };
+        let mut b = Backoff::new(&cfg);
+        let waits: Vec<Duration> = (0..50).map(|_| b.next()).collect();
+        assert!(waits
+            .iter()
+            .all(|w| *w >= Duration::from_millis(100) && *w <= Duration::from_millis(1000)));
+        // Jitter: late waits are not all equal.
+        let late: HashSet<_> = waits[10..].iter().collect();
+        assert!(late.len() > 5);
+        b.reset();
+        assert!(b.next() <= Duration::from_millis(100));
+    }
+}

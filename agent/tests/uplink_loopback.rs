@@ -1,0 +1,275 @@
+//! The agent's spool and uplink against a real `osect-collector` process on
+//! loopback: delivery with digests compared, and the security cases (other
+//! CA, expired, revoked, no client certificate, another device's id), each
+//! refused, logged by the collector, and the batch kept in the spool.
+
+use osect_agent::config::Config;
+use osect_agent::spool::Spool;
+use osect_agent::uplink::Uplink;
+use osect_collector::store::Store;
+use osect_testkit::pki;
+use osect_testkit::procs::{bin, free_udp_port, wait_for, Proc};
+use osect_wire::batch::{self, Batch, Header};
+use osect_wire::record::{field, FieldType, LogSchema, Record, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+static MODBUS: LogSchema = LogSchema {
+    path: "modbus",
+    fields: &[
+        field("ts", FieldType::Time),
+        field("id.orig_h", FieldType::Addr),
+        field("func", FieldType::String),
+    ],
+};
+
+fn batch_bytes(device: &str, seq: u64) -> Vec<u8> {
+    let start = 1_700_000_000_000_000 + seq as i64 * 1_000_000;
+    let records = (0..50)
+        .map(|i| Record {
+            schema: &MODBUS,
+            values: vec![
+                Value::Time(start + i * 1000),
+                Value::Addr("192.168.1.10".parse().unwrap()),
+                Value::Str(format!("READ_{}", i % 3)),
+            ],
+        })
+        .collect();
+    let b = Batch {
+        header: Header {
+            device_id: device.into(),
+            site: "plant-a".into(),
+            seq,
+            interval_start_us: start,
+            interval_end_us: start + 1_000_000,
+            agent_version: "test".into(),
+            ..Header::default()
+        },
+        records,
+    };
+    batch::encode(&b, 3, None).unwrap()
+}
+
+struct Collector {
+    proc: Proc,
+    store: PathBuf,
+    log: PathBuf,
+    port: u16,
+}
+
+fn start_collector(pki: &pki::Files, work: &Path, crl: &str) -> Collector {
+    let port = free_udp_port();
+    let store = work.join("store");
+    let log = work.join("collector.log");
+    let proc = Proc::spawn(
+        "collector",
+        Command::new(bin("osect-collector", "osect-collector"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--store")
+            .arg(&store)
+            .arg("--cert")
+            .arg(pki.path("server.crt"))
+            .arg("--key")
+            .arg(pki.path("server.key"))
+            .arg("--client-ca")
+            .arg(pki.path("client-ca.pem"))
+            .arg("--crl")
+            .arg(pki.path(crl))
+            .env("RUST_LOG", "info"),
+        &log,
+    );
+    wait_for("collector listening", Duration::from_secs(20), || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .filter(|l| l.contains("listening on"))
+    });
+    Collector {
+        proc,
+        store,
+        log,
+        port,
+    }
+}
+
+fn agent_config(pki: &pki::Files, identity: &str, data: &Path, port: u16) -> Config {
+    let id = pki.identity(identity);
+    let text = format!(
+        "[device]\nid = \"{identity}\"\ndata_dir = \"{data}\"\n[spool]\ndir = \"{data}/spool\"\n\
+         [uplink]\nenabled = true\nendpoint = \"127.0.0.1:{port}\"\nserver_name = \"{}\"\n\
+         ca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nbackoff_min_ms = 100\nbackoff_max_ms = 1000\nkeepalive_secs = 2\n",
+        pki::SERVER_NAME,
+        id.join("core-ca.crt").display(),
+        id.join("device.crt").display(),
+        id.join("device.key").display(),
+        data = data.display(),
+    );
+    Config::parse(&text).unwrap()
+}
+
+/// Runs the uplink on `cfg` in a thread for `secs` seconds, or until the
+/// spool is empty; returns the spool.
+fn run_uplink(cfg: &Config, secs: u64) -> Arc<Mutex<Spool>> {
+    let spool = Arc::new(Mutex::new(
+        Spool::open(&cfg.spool.dir, cfg.spool.max_bytes, cfg.spool.max_age_secs).unwrap(),
+    ));
+    let up = Uplink::new(cfg, spool.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = spool.clone();
+    rt.block_on(async move {
+        let task = tokio::spawn(up.run(stop_rx));
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) && !s.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop_tx.send(true).unwrap();
+        task.await.unwrap().unwrap();
+    });
+    spool
+}
+
+fn fill_spool(cfg: &Config, device: &str, seqs: std::ops::RangeInclusive<u64>) -> Vec<[u8; 32]> {
+    let mut s = Spool::open(&cfg.spool.dir, cfg.spool.max_bytes, cfg.spool.max_age_secs).unwrap();
+    seqs.map(|seq| {
+        let b = batch_bytes(device, seq);
+        s.push(seq, 0, &b).unwrap();
+        batch::read_frame_info(&b).unwrap().digest
+    })
+    .collect()
+}
+
+#[test]
+fn batches_reach_the_collector_once_with_their_digests() {
+    let work = tempfile::tempdir().unwrap();
+    let pki = pki::make(&work.path().join("pki"), &["OSS-0001"]).unwrap();
+    let mut col = start_collector(&pki, work.path(), "devices.crl");
+    let data = work.path().join("agent");
+    let cfg = agent_config(&pki, "OSS-0001", &data, col.port);
+    let sent = fill_spool(&cfg, "OSS-0001", 1..=20);
+    let spool = run_uplink(&cfg, 60);
+    assert!(spool.lock().unwrap().is_empty(), "spool not drained");
+    // Send 5..=9 again (as after a crash before the ack was seen): stored once.
+    let again = fill_spool(&cfg, "OSS-0001", 5..=9);
+    assert_eq!(again, sent[4..9]);
+    assert!(run_uplink(&cfg, 60).lock().unwrap().is_empty());
+    col.proc.kill9();
+    let store = Store::open(&col.store).unwrap();
+    let stored = store
+        .list(Some("OSS-0001"), None, i64::MIN, i64::MAX)
+        .unwrap();
+    let seqs: Vec<u64> = stored.iter().map(|b| b.seq).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    for (b, d) in stored.iter().zip(&sent) {
+        assert_eq!(&b.digest[..], &d[..], "digest of batch {}", b.seq);
+    }
+    println!("20 batches sent, 5 re-sent; collector holds seqs 1..=20 once, digests equal");
+    let log = std::fs::read_to_string(&col.log).unwrap();
+    assert_eq!(log.matches("already stored").count(), 5, "{log}");
+}
+
+/// Each refused identity: its batch stays in the spool and the collector
+/// logs why.
+#[test]
+fn refused_devices_keep_their_batches_and_are_logged() {
+    let work = tempfile::tempdir().unwrap();
+    let pki = pki::make(&work.path().join("pki"), &["OSS-0001", "OSS-0002"]).unwrap();
+    let col = start_collector(&pki, work.path(), "devices-revoked.crl");
+    // (identity presented, device id in the batch, what the log says)
+    let cases = [
+        ("OTHER-CA", "OTHER-CA", "refused connection"),
+        ("EXPIRED", "EXPIRED", "refused connection"),
+        ("REVOKED", "REVOKED", "refused connection"),
+        (
+            "OSS-0002",
+            "OSS-0001",
+            "claims device \"OSS-0001\" but the certificate is \"OSS-0002\"",
+        ),
+    ];
+    for (identity, claimed, expect) in cases {
+        let data = work.path().join(format!("agent-{identity}"));
+        let cfg = agent_config(&pki, identity, &data, col.port);
+        fill_spool(&cfg, claimed, 1..=1);
+        let spool = run_uplink(&cfg, 4);
+        assert_eq!(
+            spool.lock().unwrap().pending().collect::<Vec<_>>(),
+            vec![1],
+            "{identity}"
+        );
+        let log = std::fs::read_to_string(&col.log).unwrap();
+        assert!(
+            log.contains(expect),
+            "{identity}: log lacks {expect:?}:\n{log}"
+        );
+        println!("{identity} claiming {claimed}: refused, batch kept in spool");
+    }
+    let log = std::fs::read_to_string(&col.log).unwrap();
+    for reason in ["UnknownIssuer", "certificate expired", "Revoked"] {
+        assert!(log.contains(reason), "log lacks {reason}:\n{log}");
+    }
+    // No client certificate at all: the handshake is refused.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused = rt.block_on(no_client_cert(&pki, col.port));
+    assert!(
+        refused,
+        "connection without a client certificate was accepted"
+    );
+    wait_for(
+        "no-certificate refusal in the log",
+        Duration::from_secs(5),
+        || {
+            std::fs::read_to_string(&col.log).ok().filter(|l| {
+                l.contains("CertificateRequired")
+                    || l.contains("NoCertificatesPresented")
+                    || l.contains("peer sent no certificates")
+            })
+        },
+    );
+    let store = Store::open(&col.store).unwrap();
+    assert!(
+        store.devices().unwrap().is_empty(),
+        "a refused batch was stored"
+    );
+}
+
+/// Connects with the right CA but no client certificate; true when the
+/// collector refused (the handshake or the first stream fails).
+async fn no_client_cert(pki: &pki::Files, port: u16) -> bool {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(pki.path("core-ca.crt")).unwrap();
+    for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![batch::ALPN.to_vec()];
+    let qc = quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap();
+    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(qc)));
+    let conn = match ep
+        .connect(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            pki::SERVER_NAME,
+        )
+        .unwrap()
+        .await
+    {
+        Ok(c) => c,
+        Err(_) => return true,
+    };
+    // TLS 1.3: the client may finish before the server's verdict arrives.
+    osect_agent::uplink::send_batch(&conn, &batch_bytes("X", 1), Duration::from_secs(5))
+        .await
+        .is_err()
+}

@@ -1,0 +1,122 @@
+//! Operators: people allowed to import a returned device's spool files. An
+//! operator holds a random token in a file; the store keeps only its
+//! sha256. Every import is written to the audit table.
+
+use crate::store::{self, Inserted, Store, StoreError};
+use osect_wire::batch;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A token file could not be read or written.
+    #[error("token file {path}: {source}")]
+    Token {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Unknown operator or wrong token.
+    #[error("operator {0:?} not authenticated")]
+    Denied(String),
+}
+
+pub fn add(store: &Store, name: &str, token_out: &Path) -> Result<(), OperatorError> {
+    let err = |source| OperatorError::Token {
+        path: token_out.to_owned(),
+        source,
+    };
+    let mut raw = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut raw))
+        .map_err(err)?;
+    let token = batch::hex(&raw);
+    let mut f = std::fs::OpenOptions::new();
+    f.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+    f.open(token_out)
+        .and_then(|mut f| writeln!(f, "{token}"))
+        .map_err(err)?;
+    store.set_operator(name, &Sha256::digest(token.as_bytes()))?;
+    store.audit("cli", "operator-add", name)?;
+    Ok(())
+}
+
+pub fn authenticate(store: &Store, name: &str, token_file: &Path) -> Result<(), OperatorError> {
+    let token = std::fs::read_to_string(token_file).map_err(|source| OperatorError::Token {
+        path: token_file.to_owned(),
+        source,
+    })?;
+    let given = Sha256::digest(token.trim().as_bytes());
+    let ok = store.operator_token(name)?.is_some_and(|want| {
+        want.len() == given.len()
+            && want
+                .iter()
+                .zip(given.iter())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                == 0
+    });
+    if !ok {
+        let _ = store.audit(name, "import-denied", &token_file.display().to_string());
+        return Err(OperatorError::Denied(name.to_owned()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub new: usize,
+    pub duplicate: usize,
+    pub refused: usize,
+}
+
+/// Stores spool files of `device`: each must decode, verify and belong to
+/// that device; anything else is refused and logged.
+pub fn import(
+    store: &mut Store,
+    operator: &str,
+    device: &str,
+    files: &[PathBuf],
+) -> Result<ImportReport, OperatorError> {
+    let mut r = ImportReport::default();
+    let source = format!("import:{operator}");
+    for f in files {
+        let checked = std::fs::read(f)
+            .map_err(|e| e.to_string())
+            .and_then(|data| {
+                let b = batch::decode(&data).map_err(|e| e.to_string())?;
+                if b.header.device_id != device {
+                    return Err(format!(
+                        "belongs to device {:?}, not {device:?}",
+                        b.header.device_id
+                    ));
+                }
+                let info = batch::read_frame_info(&data).map_err(|e| e.to_string())?;
+                Ok((info, data))
+            });
+        match checked.and_then(|(info, data)| {
+            store
+                .insert(&info, &data, store::now_us(), &source)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(Inserted::New) => r.new += 1,
+            Ok(Inserted::Duplicate) => r.duplicate += 1,
+            Err(e) => {
+                log::warn!("import {}: refused: {e}", f.display());
+                r.refused += 1;
+            }
+        }
+    }
+    store.audit(
+        operator,
+        "import",
+        &format!(
+            "device={device} new={} duplicate={} refused={}",
+            r.new, r.duplicate, r.refused
+        ),
+    )?;
+    Ok(r)
+}
