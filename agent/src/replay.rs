@@ -62,13 +62,12 @@ impl Logs {
     fn write(&mut self, recs: Vec<Record>) -> Result<(), ReplayError> {
         for r in recs {
             let path = r.schema.path;
-            let file = self.dir.join(format!("{path}.log"));
             let err = |source| ReplayError::Write {
-                path: file.clone(),
+                path: self.dir.join(format!("{path}.log")),
                 source,
             };
             if !self.writers.contains_key(path) {
-                let f = File::create(&file).map_err(err)?;
+                let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
                 let w = LogWriter::new(BufWriter::with_capacity(1 << 16, f), r.schema, self.format, self.open_ts)
                     .map_err(err)?;
                 self.writers.insert(path, w);

@@ -116,9 +116,52 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Microseconds as Zeek's fixed six-decimal seconds.
 pub fn fmt_micros(out: &mut String, us: i64) {
-    let sign = if us < 0 { "-" } else { "" };
+    if us < 0 {
+        out.push('-');
+    }
     let a = us.unsigned_abs();
-    let _ = write!(out, "{sign}{}.{:06}", a / 1_000_000, a % 1_000_000);
+    fmt_uint(out, a / 1_000_000);
+    out.push('.');
+    let frac = a % 1_000_000;
+    let mut digits = [b'0'; 6];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+}
+
+/// Decimal digits without the formatting machinery (the hot path of log
+/// writing).
+fn fmt_uint(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+fn fmt_addr(out: &mut String, a: &std::net::IpAddr) {
+    match a {
+        std::net::IpAddr::V4(v) => {
+            for (i, o) in v.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                fmt_uint(out, u64::from(*o));
+            }
+        }
+        std::net::IpAddr::V6(v) => {
+            let _ = write!(out, "{v}");
+        }
+    }
 }
 
 /// Zeek prints doubles with up to six decimals and no trailing zeros.
@@ -144,6 +187,14 @@ fn tsv_str(out: &mut String, s: &str, in_set: bool) {
         out.push_str("\\x2d");
         return;
     }
+    // Most values are plain printable ASCII: copy them at once.
+    if s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && !(in_set && b == b','))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         let esc = c.is_control() || c == '\\' || c == '\t' || (in_set && c == ',');
         if esc && (c as u32) < 0x100 {
@@ -158,21 +209,18 @@ fn tsv_value(out: &mut String, v: &Value) {
     match v {
         Value::Unset => out.push('-'),
         Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
-        Value::Count(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Count(n) => fmt_uint(out, *n),
         Value::Int(n) => {
-            let _ = write!(out, "{n}");
+            if *n < 0 {
+                out.push('-');
+            }
+            fmt_uint(out, n.unsigned_abs());
         }
         Value::Double(d) => fmt_double(out, *d),
         Value::Time(us) | Value::Interval(us) => fmt_micros(out, *us),
         Value::Str(s) => tsv_str(out, s, false),
-        Value::Addr(a) => {
-            let _ = write!(out, "{a}");
-        }
-        Value::Port(p) => {
-            let _ = write!(out, "{p}");
-        }
+        Value::Addr(a) => fmt_addr(out, a),
+        Value::Port(p) => fmt_uint(out, u64::from(*p)),
         Value::Strings(v) => tsv_list(out, v, |o, s| tsv_str(o, s, true)),
         Value::Counts(v) => tsv_list(out, v, |o, n| {
             let _ = write!(o, "{n}");
