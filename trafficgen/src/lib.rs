@@ -9,6 +9,7 @@
 //! chosen duration. Everything is deterministic from a seed.
 
 pub mod frame;
+pub mod lldp;
 pub mod pcap;
 pub mod proto;
 pub mod rng;

@@ -2,6 +2,8 @@
 //! PROFINET DCP, CC-Link IE Field/Control). The engine hands every frame
 //! whose EtherType (or LLC/SNAP header) is not IP or ARP to [`handle`].
 
+pub mod lldp;
+
 use crate::app::Output;
 use crate::flow::id::Mac;
 
@@ -19,6 +21,6 @@ pub struct Frame<'a> {
 
 /// Decodes a non-IP frame into records and asset facts. Returns whether a
 /// decoder recognised it.
-pub fn handle(_frame: &Frame<'_>, _out: &mut Output<'_>) -> bool {
-    false
+pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
+    lldp::handle(frame, out)
 }
