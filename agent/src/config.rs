@@ -213,7 +213,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         let c = &self.capture;
-        if c.block_size == 0 || c.block_size % 4096 != 0 {
+        if c.block_size == 0 || !c.block_size.is_multiple_of(4096) {
             return Err(format!(
                 "capture.block_size = {}: must be a positive multiple of 4096",
                 c.block_size

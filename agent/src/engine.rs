@@ -179,7 +179,8 @@ impl Engine {
     /// The end of input: every connection is logged.
     pub fn finish(&mut self, ts: i64) {
         let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
-        self.conns.drain(|c| close_conn(c, ts, false, sink, assets, app_live));
+        self.conns
+            .drain(|c| close_conn(c, ts, false, sink, assets, app_live));
         self.neighbors.emit(|r| sink.push(r));
         self.assets.emit(ts, sink);
     }
@@ -272,7 +273,10 @@ impl Engine {
                         ident: u32::from(p.ident),
                         proto: p.proto,
                     };
-                    if let Some(w) = self.frags.add(ts, key, usize::from(p.frag_offset), p.more_frags, p.payload) {
+                    if let Some(w) =
+                        self.frags
+                            .add(ts, key, usize::from(p.frag_offset), p.more_frags, p.payload)
+                    {
                         let ip = Ip {
                             src: key.src,
                             dst: key.dst,
@@ -315,7 +319,10 @@ impl Engine {
                         ident: f.ident,
                         proto: p.proto,
                     };
-                    if let Some(w) = self.frags.add(ts, key, usize::from(f.offset), f.more, p.payload) {
+                    if let Some(w) =
+                        self.frags
+                            .add(ts, key, usize::from(f.offset), f.more, p.payload)
+                    {
                         let ip = Ip {
                             src: key.src,
                             dst: key.dst,
@@ -389,13 +396,28 @@ impl Engine {
 
     /// Finds or creates the connection for a packet; returns its index and
     /// whether the sender is the originator.
-    fn lookup(&mut self, ts: i64, ip: &Ip<'_>, sport: u16, dport: u16, proto: Transport, flip: impl Fn() -> bool, reuse: impl Fn(&Conn) -> bool) -> (u32, bool) {
+    fn lookup(
+        &mut self,
+        ts: i64,
+        ip: &Ip<'_>,
+        (sport, dport): (u16, u16),
+        proto: Transport,
+        flip: impl Fn() -> bool,
+        reuse: impl Fn(&Conn) -> bool,
+    ) -> (u32, bool) {
         let key = ConnKey::new(ip.src, sport, ip.dst, dport, proto);
         let mut found = self.conns.find(&key);
         if let Some(idx) = found {
             if self.conns.get(idx).is_some_and(&reuse) {
                 if let Some(c) = self.conns.remove(idx) {
-                    close_conn(c, ts, false, &mut self.sink, &mut self.assets, &mut self.app_live);
+                    close_conn(
+                        c,
+                        ts,
+                        false,
+                        &mut self.sink,
+                        &mut self.assets,
+                        &mut self.app_live,
+                    );
                 }
                 found = None;
             }
@@ -412,7 +434,14 @@ impl Engine {
                 };
                 let (idx, evicted) = self.conns.create(key, id, ip.proto, ts);
                 if let Some(c) = evicted {
-                    close_conn(c, ts, true, &mut self.sink, &mut self.assets, &mut self.app_live);
+                    close_conn(
+                        c,
+                        ts,
+                        true,
+                        &mut self.sink,
+                        &mut self.assets,
+                        &mut self.app_live,
+                    );
                 }
                 if flip() {
                     if let Some(c) = self.conns.get_mut(idx) {
@@ -445,8 +474,7 @@ impl Engine {
         let (idx, is_orig) = self.lookup(
             ts,
             ip,
-            sp,
-            dp,
+            (sp, dp),
             Transport::Tcp,
             || want_flip_tcp(flags, sp, dp),
             |c| {
@@ -497,7 +525,18 @@ impl Engine {
             if let Some((off, len)) = out.deliver {
                 if let Some(data) = seg.payload.get(off..off + len) {
                     let limit = self.reassembly_limit;
-                    app_data(c, ts, dir, data, &mut self.sink, &mut self.assets, &mut self.app_live, self.app_limit, &mut self.stats, |s, ctx, d| s.stream(ctx, dir, d, limit));
+                    app_data(
+                        c,
+                        ts,
+                        dir,
+                        data,
+                        &mut self.sink,
+                        &mut self.assets,
+                        &mut self.app_live,
+                        self.app_limit,
+                        &mut self.stats,
+                        |s, ctx, d| s.stream(ctx, dir, d, limit),
+                    );
                 }
             }
         }
@@ -521,8 +560,7 @@ impl Engine {
         let (idx, is_orig) = self.lookup(
             ts,
             ip,
-            sp,
-            dp,
+            (sp, dp),
             Transport::Udp,
             || {
                 // A reply from a server port makes its sender the responder,
@@ -567,7 +605,18 @@ impl Engine {
         }
         if self.opts.app_layer {
             let dir = if is_orig { Dir::Orig } else { Dir::Resp };
-            app_data(c, ts, dir, d.payload, &mut self.sink, &mut self.assets, &mut self.app_live, self.app_limit, &mut self.stats, |s, ctx, data| s.datagram(ctx, Transport::Udp, dir, data));
+            app_data(
+                c,
+                ts,
+                dir,
+                d.payload,
+                &mut self.sink,
+                &mut self.assets,
+                &mut self.app_live,
+                self.app_limit,
+                &mut self.stats,
+                |s, ctx, data| s.datagram(ctx, Transport::Udp, dir, data),
+            );
         }
         self.conns.touch(idx);
     }
@@ -594,7 +643,7 @@ impl Engine {
             return;
         }
         let (sp, dp) = icmp::conn_ports(v6, ty, code);
-        let (idx, is_orig) = self.lookup(ts, ip, sp, dp, Transport::Icmp, || false, |_| false);
+        let (idx, is_orig) = self.lookup(ts, ip, (sp, dp), Transport::Icmp, || false, |_| false);
         let Some(c) = self.conns.get_mut(idx) else {
             return;
         };
@@ -665,7 +714,8 @@ impl Engine {
     }
 
     fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta) {
-        let (idx, is_orig) = self.lookup(ts, ip, 0, 0, Transport::Other(proto), || false, |_| false);
+        let (idx, is_orig) =
+            self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
         if let Some(c) = self.conns.get_mut(idx) {
             note_packet(c, is_orig, ip, &meta);
             c.last = ts;
@@ -816,7 +866,14 @@ fn app_data(
 }
 
 /// Logs a connection that ended, expired or was evicted.
-fn close_conn(mut c: Conn, ts: i64, evicted: bool, sink: &mut RecordSink, assets: &mut AssetTable, app_live: &mut usize) {
+fn close_conn(
+    mut c: Conn,
+    ts: i64,
+    evicted: bool,
+    sink: &mut RecordSink,
+    assets: &mut AssetTable,
+    app_live: &mut usize,
+) {
     if let Some(mut s) = c.app.take() {
         *app_live = app_live.saturating_sub(1);
         let uid = s.uid.clone();

@@ -47,14 +47,19 @@ struct Iface {
 /// Calls `f(ts_us, link, frame)` for every packet of the file, in file
 /// order. Everything read before a damaged record has been handed to `f`
 /// when the error is returned.
-pub fn read_file(path: &Path, mut f: impl FnMut(i64, LinkType, &[u8])) -> Result<FileSummary, ReadError> {
+pub fn read_file(
+    path: &Path,
+    mut f: impl FnMut(i64, LinkType, &[u8]),
+) -> Result<FileSummary, ReadError> {
     let file = File::open(path).map_err(|source| ReadError::Io {
         path: path.to_owned(),
         source,
     })?;
     let mut reader = match create_reader(65_536, file) {
         Ok(r) => r,
-        Err(PcapError::HeaderNotRecognized) | Err(PcapError::Eof) | Err(PcapError::UnexpectedEof) => {
+        Err(PcapError::HeaderNotRecognized)
+        | Err(PcapError::Eof)
+        | Err(PcapError::UnexpectedEof) => {
             return Err(ReadError::NotACapture {
                 path: path.to_owned(),
             })
@@ -141,10 +146,15 @@ pub fn read_file(path: &Path, mut f: impl FnMut(i64, LinkType, &[u8])) -> Result
                     return Err(damaged(offset, "read error"));
                 }
             }
-            Err(PcapError::UnexpectedEof) => return Err(damaged(offset, "file ends inside a record (truncated)")),
+            Err(PcapError::UnexpectedEof) => {
+                return Err(damaged(offset, "file ends inside a record (truncated)"))
+            }
             Err(PcapError::BufferTooSmall) => {
                 if grown || !reader.grow(MAX_RECORD) {
-                    return Err(damaged(offset, "record larger than 1 MiB (damaged length field)"));
+                    return Err(damaged(
+                        offset,
+                        "record larger than 1 MiB (damaged length field)",
+                    ));
                 }
                 grown = true;
             }

@@ -68,8 +68,13 @@ impl Logs {
             };
             if !self.writers.contains_key(path) {
                 let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
-                let w = LogWriter::new(BufWriter::with_capacity(1 << 16, f), r.schema, self.format, self.open_ts)
-                    .map_err(err)?;
+                let w = LogWriter::new(
+                    BufWriter::with_capacity(1 << 16, f),
+                    r.schema,
+                    self.format,
+                    self.open_ts,
+                )
+                .map_err(err)?;
                 self.writers.insert(path, w);
             }
             if let Some(w) = self.writers.get_mut(path) {
@@ -92,7 +97,11 @@ impl Logs {
 }
 
 /// Replays `files` in order through one engine and writes the logs.
-pub fn replay(files: &[PathBuf], cfg: &Config, opts: &ReplayOptions) -> Result<Summary, ReplayError> {
+pub fn replay(
+    files: &[PathBuf],
+    cfg: &Config,
+    opts: &ReplayOptions,
+) -> Result<Summary, ReplayError> {
     std::fs::create_dir_all(&opts.out).map_err(|source| ReplayError::Write {
         path: opts.out.clone(),
         source,
@@ -137,7 +146,7 @@ pub fn replay(files: &[PathBuf], cfg: &Config, opts: &ReplayOptions) -> Result<S
             summary.last_ts = Some(ts);
             engine.handle_packet(ts, link, frame);
             n += 1;
-            if n % DRAIN_EVERY == 0 && write_err.is_none() {
+            if n.is_multiple_of(DRAIN_EVERY) && write_err.is_none() {
                 if let Err(e) = logs.write(engine.take_records()) {
                     write_err = Some(e);
                 }

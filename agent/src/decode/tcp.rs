@@ -107,6 +107,9 @@ mod tests {
         b[12] = 0x40;
         assert_eq!(Segment::parse(&b, 24).err(), Some(Error::Malformed));
         assert_eq!(Segment::parse(&SYN_SEG, 20).err(), Some(Error::Malformed));
-        assert_eq!(Segment::parse(&SYN_SEG[..22], 24).err(), Some(Error::Truncated));
+        assert_eq!(
+            Segment::parse(&SYN_SEG[..22], 24).err(),
+            Some(Error::Truncated)
+        );
     }
 }

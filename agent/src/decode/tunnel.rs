@@ -182,6 +182,9 @@ mod tests {
     #[test]
     fn vxlan_needs_the_i_flag() {
         assert_eq!(vxlan(&[0, 0, 0, 0, 0, 0, 0, 0]), Err(Error::Malformed));
-        assert_eq!(vxlan(&[8, 0, 0, 0, 0, 0, 1, 0, 0xaa]), Ok(Inner::Ethernet(&[0xaa])));
+        assert_eq!(
+            vxlan(&[8, 0, 0, 0, 0, 0, 1, 0, 0xaa]),
+            Ok(Inner::Ethernet(&[0xaa]))
+        );
     }
 }

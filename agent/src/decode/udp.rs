@@ -42,7 +42,10 @@ mod tests {
         let d = Datagram::parse(&b).unwrap();
         assert_eq!((d.src_port, d.dst_port), (53, 12345));
         assert_eq!(d.payload, &[1, 2]);
-        assert_eq!(Datagram::parse(&[0, 53, 0, 53, 0, 7, 0, 0]).err(), Some(Error::Malformed));
+        assert_eq!(
+            Datagram::parse(&[0, 53, 0, 53, 0, 7, 0, 0]).err(),
+            Some(Error::Malformed)
+        );
         assert_eq!(Datagram::parse(&[0, 53, 0]).err(), Some(Error::Truncated));
     }
 }

@@ -122,14 +122,12 @@ impl Conn {
     pub fn conn_state(&self) -> &'static str {
         match (&self.tcp, self.id.proto) {
             (Some(t), _) => t.conn_state(&self.history),
-            (None, Transport::Udp) => {
-                match (self.orig.pkts > 0, self.resp.pkts > 0) {
-                    (true, true) => "SF",
-                    (true, false) => "S0",
-                    (false, true) => "SHR",
-                    (false, false) => "OTH",
-                }
-            }
+            (None, Transport::Udp) => match (self.orig.pkts > 0, self.resp.pkts > 0) {
+                (true, true) => "SF",
+                (true, false) => "S0",
+                (false, true) => "SHR",
+                (false, false) => "OTH",
+            },
             _ => "OTH",
         }
     }
@@ -151,7 +149,13 @@ impl Conn {
             (Some(a), None) | (None, Some(a)) => Value::from(a),
             (None, None) => Value::Unset,
         };
-        let sized = |v: u64| if duration > 0 { Value::Count(v) } else { Value::Unset };
+        let sized = |v: u64| {
+            if duration > 0 {
+                Value::Count(v)
+            } else {
+                Value::Unset
+            }
+        };
         Record {
             schema: &CONN_LOG,
             values: vec![
@@ -191,7 +195,8 @@ impl Conn {
                 self.orig_mac.map(|m| fmt_mac(&m)).into(),
                 self.resp_mac.map(|m| fmt_mac(&m)).into(),
                 self.vlan.map_or(Value::Unset, |v| Value::Int(i64::from(v))),
-                self.inner_vlan.map_or(Value::Unset, |v| Value::Int(i64::from(v))),
+                self.inner_vlan
+                    .map_or(Value::Unset, |v| Value::Int(i64::from(v))),
                 Value::Bool(interim),
                 Value::Bool(evicted),
             ],

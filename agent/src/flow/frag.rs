@@ -54,7 +54,14 @@ impl FragTable {
 
     /// Adds a fragment's payload at byte `offset`; returns the whole payload
     /// once every byte is there.
-    pub fn add(&mut self, ts: i64, key: FragKey, offset: usize, more: bool, data: &[u8]) -> Option<Whole> {
+    pub fn add(
+        &mut self,
+        ts: i64,
+        key: FragKey,
+        offset: usize,
+        more: bool,
+        data: &[u8],
+    ) -> Option<Whole> {
         self.expire(ts);
         let end = offset + data.len();
         if end > MAX_PACKET {
@@ -107,7 +114,10 @@ impl FragTable {
 
     fn expire(&mut self, now: i64) {
         while let Some(idx) = self.table.tail(0) {
-            let old = self.table.get(idx).is_some_and(|p| p.first + FRAG_TIMEOUT_US < now);
+            let old = self
+                .table
+                .get(idx)
+                .is_some_and(|p| p.first + FRAG_TIMEOUT_US < now);
             if !old {
                 break;
             }

@@ -25,7 +25,11 @@ fn bit(is_orig: bool, code: char) -> u64 {
 impl History {
     /// Appends `code` for the side (lower-cased for the responder).
     pub fn add(&mut self, is_orig: bool, code: char) {
-        let c = if is_orig { code } else { code.to_ascii_lowercase() };
+        let c = if is_orig {
+            code
+        } else {
+            code.to_ascii_lowercase()
+        };
         let _ = self.letters.push(c);
     }
 
@@ -109,7 +113,7 @@ fn is_power_of_ten(mut n: u32) -> bool {
     if n == 0 {
         return false;
     }
-    while n % 10 == 0 {
+    while n.is_multiple_of(10) {
         n /= 10;
     }
     n == 1

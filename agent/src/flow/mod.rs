@@ -62,8 +62,38 @@ pub fn likely_server_port(proto: Transport, port: u16) -> bool {
         ),
         Transport::Udp => matches!(
             port,
-            53 | 67 | 69 | 88 | 123 | 137 | 138 | 161 | 162 | 443 | 500 | 514 | 520 | 547
-                | 1812 | 1813 | 1900 | 2152 | 2222 | 3478 | 3544 | 4500 | 4789 | 5060 | 5072 | 5353 | 5355 | 6081 | 9600 | 20000 | 44818 | 47808 | 61450
+            53 | 67
+                | 69
+                | 88
+                | 123
+                | 137
+                | 138
+                | 161
+                | 162
+                | 443
+                | 500
+                | 514
+                | 520
+                | 547
+                | 1812
+                | 1813
+                | 1900
+                | 2152
+                | 2222
+                | 3478
+                | 3544
+                | 4500
+                | 4789
+                | 5060
+                | 5072
+                | 5353
+                | 5355
+                | 6081
+                | 9600
+                | 20000
+                | 44818
+                | 47808
+                | 61450
                 | 61451
         ),
         _ => false,
@@ -84,7 +114,9 @@ fn list_of(c: &Conn) -> usize {
     match &c.tcp {
         Some(t) if t.is_finished() => LIST_CLOSED,
         Some(_) => LIST_TCP,
-        None if c.id.proto == Transport::Udp && (c.id.resp_p == 53 || c.id.orig_p == 53) => LIST_DNS,
+        None if c.id.proto == Transport::Udp && (c.id.resp_p == 53 || c.id.orig_p == 53) => {
+            LIST_DNS
+        }
         None => LIST_DATAGRAM,
     }
 }
@@ -144,7 +176,13 @@ impl ConnTable {
 
     /// Creates a connection; returns its index and the connection evicted to
     /// make room, if any.
-    pub fn create(&mut self, key: ConnKey, id: ConnId, ip_proto: u8, ts: i64) -> (u32, Option<Conn>) {
+    pub fn create(
+        &mut self,
+        key: ConnKey,
+        id: ConnId,
+        ip_proto: u8,
+        ts: i64,
+    ) -> (u32, Option<Conn>) {
         let uid = self.uid();
         let conn = Conn::new(id, ip_proto, uid, ts);
         let list = list_of(&conn);

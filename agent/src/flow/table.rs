@@ -38,7 +38,10 @@ impl<K: Hash + Eq + Copy, V, const LISTS: usize> Table<K, V, LISTS> {
             map: FxHashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
-            lists: [List { head: NIL, tail: NIL }; LISTS],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; LISTS],
             capacity,
             evicted: 0,
         }
@@ -61,7 +64,10 @@ impl<K: Hash + Eq + Copy, V, const LISTS: usize> Table<K, V, LISTS> {
     }
 
     pub fn get_mut(&mut self, idx: u32) -> Option<&mut V> {
-        self.slots.get_mut(idx as usize)?.as_mut().map(|s| &mut s.val)
+        self.slots
+            .get_mut(idx as usize)?
+            .as_mut()
+            .map(|s| &mut s.val)
     }
 
     pub fn key(&self, idx: u32) -> Option<&K> {

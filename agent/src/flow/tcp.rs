@@ -146,11 +146,10 @@ impl Endpoint {
             // A start beyond the last sequence number: nothing sensible.
             return 0;
         }
-        if size > 0 {
-            size -= 1;
-        }
-        if self.fin_cnt > 0 && size > 0 {
-            size -= 1;
+        // The SYN and the FIN take a sequence number each but carry no data.
+        size = size.saturating_sub(1);
+        if self.fin_cnt > 0 {
+            size = size.saturating_sub(1);
         }
         size
     }
@@ -201,9 +200,7 @@ impl TcpConn {
         let r_inactive = matches!(rs, State::Inactive | State::Partial);
         if rs == State::Reset {
             if matches!(os, State::SynSent | State::SynAckSent)
-                || (os == State::Reset
-                    && self.orig.size(rs) == 0
-                    && self.resp.size(os) == 0)
+                || (os == State::Reset && self.orig.size(rs) == 0 && self.resp.size(os) == 0)
             {
                 "REJ"
             } else if o_inactive {
@@ -347,7 +344,11 @@ impl TcpConn {
         };
 
         // Payload in order for the application, and holes it leaves.
-        let ep = if is_orig { &mut self.orig } else { &mut self.resp };
+        let ep = if is_orig {
+            &mut self.orig
+        } else {
+            &mut self.resp
+        };
         if s.len > 0 && s.complete {
             let data_start = rel_seq + u64::from(s.syn);
             out.deliver = ep.receive(data_start, u64::from(s.len));
@@ -370,12 +371,20 @@ impl TcpConn {
             let ok = |e: &Endpoint| matches!(e.state, State::Established | State::Closed);
             ok(&self.orig) && ok(&self.resp)
         };
-        let ep = if of_orig { &mut self.orig } else { &mut self.resp };
+        let ep = if of_orig {
+            &mut self.orig
+        } else {
+            &mut self.resp
+        };
         let mut up_to = ack;
         if ep.fin_cnt > 0 && up_to >= ep.fin_seq {
             up_to = ep.fin_seq.saturating_sub(1);
         }
-        if up_to <= 2 && ep.next_seq <= 1 && ep.prev_state == State::Inactive && ep.state == State::Partial {
+        if up_to <= 2
+            && ep.next_seq <= 1
+            && ep.prev_state == State::Inactive
+            && ep.state == State::Partial
+        {
             ep.next_seq = ep.next_seq.max(up_to);
             return 0;
         }
@@ -496,13 +505,23 @@ fn update_history(ep: &mut Endpoint, is_orig: bool, s: &Seg, rel_seq: u64, h: &m
 
 /// Zeek's per-state transitions; returns whether the segment closed or reset
 /// the connection.
-fn update_state(ep: &mut Endpoint, peer: &mut Endpoint, is_orig: bool, s: &Seg, _h: &mut History) -> bool {
+fn update_state(
+    ep: &mut Endpoint,
+    peer: &mut Endpoint,
+    is_orig: bool,
+    s: &Seg,
+    _h: &mut History,
+) -> bool {
     let mut do_close = false;
     match ep.state {
         State::Inactive => {
             if s.syn {
                 if is_orig {
-                    ep.set_state(if s.ackf { State::SynAckSent } else { State::SynSent });
+                    ep.set_state(if s.ackf {
+                        State::SynAckSent
+                    } else {
+                        State::SynSent
+                    });
                 } else {
                     if peer.state == State::SynSent {
                         peer.set_state(State::Established);
