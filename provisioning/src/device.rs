@@ -7,6 +7,7 @@
 //! DIR/identity/device.crt   device certificate (CN = serial) + device CA
 //! DIR/identity/core-ca.crt  the CA of the collector's certificate (pinned)
 //! DIR/config/agent.toml     the agent's configuration
+//! DIR/config/modem.env      APN and SIM PIN for osect-modem-setup (mode 0600)
 //! DIR/spool/                batches not yet acknowledged by the collector
 //! ```
 
@@ -46,6 +47,9 @@ impl DeviceDir {
     }
     pub fn agent_config(&self) -> PathBuf {
         self.config_dir().join("agent.toml")
+    }
+    pub fn modem_env(&self) -> PathBuf {
+        self.config_dir().join("modem.env")
     }
     pub fn spool(&self) -> PathBuf {
         self.root.join("spool")
@@ -194,6 +198,45 @@ pub fn apply_site(t: &mut Table, site: &Site) {
     let u = section(t, "uplink");
     u.insert("endpoint".into(), Value::String(site.core_endpoint.clone()));
     u.insert("enabled".into(), Value::Boolean(true));
+}
+
+/// The settings `osect-modem-setup` reads (KEY=VALUE lines, never executed
+/// by a shell). ModemManager's connect syntax cannot carry ',' or '='.
+pub fn modem_env(m: &crate::config::ModemConfig) -> Result<String, String> {
+    use crate::modem::net::Auth;
+    let a = &m.apn;
+    for (what, v) in [
+        ("APN", &a.apn),
+        ("APN user", &a.user),
+        ("APN password", &a.password),
+    ] {
+        if v.chars()
+            .any(|c| c == ',' || c == '=' || c == '"' || c.is_control())
+        {
+            return Err(format!(
+                "{what} must not contain ',', '=', quotes or control characters"
+            ));
+        }
+    }
+    if !m.pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("the SIM PIN must be digits".into());
+    }
+    let ip_type = match a.pdp_type.as_str() {
+        "IP" => "ipv4",
+        "IPV6" => "ipv6",
+        _ => "ipv4v6",
+    };
+    let auth = match a.auth {
+        Auth::None => "none",
+        Auth::Pap => "pap",
+        Auth::Chap => "chap",
+    };
+    Ok(format!(
+        "# Written by osect-provision; read by osect-modem-setup.\n\
+         OSECT_APN={}\nOSECT_APN_AUTH={auth}\nOSECT_APN_USER={}\nOSECT_APN_PASSWORD={}\n\
+         OSECT_IP_TYPE={ip_type}\nOSECT_SIM_PIN={}\n",
+        a.apn, a.user, a.password, m.pin
+    ))
 }
 
 /// Gives a file to the agent's user (nothing if `user` is empty).

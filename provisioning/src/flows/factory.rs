@@ -192,6 +192,10 @@ fn identity_and_config(
     files
         .write(&dev.agent_config(), text.as_bytes(), 0o644)
         .at("config")?;
+    let env = device::modem_env(&ctx.station.modem).at("config")?;
+    files
+        .write(&dev.modem_env(), env.as_bytes(), 0o600)
+        .at("config")?;
     report.say(format!(
         "agent config written to {}",
         dev.agent_config().display()

@@ -1,0 +1,356 @@
+//! End to end with the real collector and agent: two units provisioned into
+//! temp directories (modems simulated on ptys), one assigned to a site and
+//! sending, then swapped for the other. The first must be refused (revoked),
+//! the second's batches land under the same site; the first comes back, its
+//! un-sent spool is imported and it is wiped.
+//!
+//! Needs the `osect-collector` and `osect-agent` binaries: from
+//! `OSECT_COLLECTOR_BIN` / `OSECT_AGENT_BIN`, or beside this test's
+//! `osect-provision` in the same target directory (`cargo build -p
+//! osect-collector -p osect-agent`). Run by `ci/stages/40-provisioning.sh`.
+
+mod support;
+
+use osect_provision::modem_sim::Script;
+use osect_wire::batch::{self, Batch, Header};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{script_modem, Options, Station};
+
+fn binary(env: &str, name: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env) {
+        return PathBuf::from(p);
+    }
+    let own = PathBuf::from(env!("CARGO_BIN_EXE_osect-provision"));
+    let p = own.parent().unwrap().join(name);
+    assert!(
+        p.is_file(),
+        "{name} not found at {} (build it with `cargo build -p {name}` or set {env})",
+        p.display()
+    );
+    p
+}
+
+/// The collector, stopped when dropped.
+struct Collector {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Collector {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run(cmd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(cmd).args(args).output().unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// One un-sent batch as the agent's spool holds it (`<seq:020>.osb`).
+fn spool_batch(unit: &Path, serial: &str, site: &str, seq: u64) {
+    let b = Batch {
+        header: Header {
+            device_id: serial.into(),
+            site: site.into(),
+            seq,
+            interval_start_us: 1_800_000_000_000_000 + seq as i64 * 60_000_000,
+            interval_end_us: 1_800_000_060_000_000 + seq as i64 * 60_000_000,
+            agent_version: "0.1.0".into(),
+            ..Header::default()
+        },
+        records: Vec::new(),
+    };
+    let bytes = batch::encode(&b, 3, None).unwrap();
+    std::fs::write(unit.join(format!("spool/{seq:020}.osb")), bytes).unwrap();
+}
+
+/// The collector's `devices` line for a serial.
+fn collector_device(collector: &Path, store: &Path, serial: &str) -> Option<String> {
+    let o = run(collector, &["devices", "--store", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(serial))
+        .map(str::to_string)
+}
+
+/// Every file's bytes under `dir`, concatenated.
+fn all_bytes(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::File::open(&p)
+                    .unwrap()
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+        }
+    }
+    out
+}
+
+/// Runs the agent's self-test until the collector refuses it; returns the
+/// agent's output.
+fn refused_within(agent: &Path, config: &Path, limit: Duration) -> String {
+    let t0 = Instant::now();
+    loop {
+        let o = run(agent, &["selftest", "--config", config.to_str().unwrap()]);
+        if !o.status.success() {
+            return text(&o);
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "{} is still accepted after its revocation",
+            config.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+#[ignore = "needs the osect-collector and osect-agent binaries; run by ci/stages/40-provisioning.sh"]
+fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let agent = binary("OSECT_AGENT_BIN", "osect-agent");
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let token = work.path().join("operator.token");
+    let port = free_udp_port();
+    let endpoint = format!("127.0.0.1:{port}");
+    let s = Station::with(Options {
+        collector: collector.display().to_string(),
+        collector_store: store.clone(),
+        token_file: token.clone(),
+        agent: agent.display().to_string(),
+        selftest_endpoint: endpoint.clone(),
+        core_endpoint: endpoint.clone(),
+        ..Options::default()
+    });
+    let (cert, key) = (
+        work.path().join("server.crt"),
+        work.path().join("server.key"),
+    );
+    s.ok(&[
+        "pki",
+        "server-cert",
+        "--name",
+        "collector.osect",
+        "--ip",
+        "127.0.0.1",
+        "--out-cert",
+        cert.to_str().unwrap(),
+        "--out-key",
+        key.to_str().unwrap(),
+    ]);
+    let o = run(
+        &collector,
+        &[
+            "operator-add",
+            "--store",
+            store.to_str().unwrap(),
+            "--name",
+            "tester",
+            "--token-out",
+            token.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "operator-add: {}", text(&o));
+
+    let log = work.path().join("collector.log");
+    let child = Command::new(&collector)
+        .args([
+            "serve",
+            "--listen",
+            &endpoint,
+            "--store",
+            store.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--client-ca",
+            s.path("pki/client-ca.pem").to_str().unwrap(),
+            "--crl",
+            s.path("pki/devices.crl").to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Collector { child, log };
+    let t0 = Instant::now();
+    while !server.log().contains("listening") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "collector did not start:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Factory: both units pass the self-test against the collector.
+    let (ma, mb) = (
+        script_modem(&s, Script::Normal, 81),
+        script_modem(&s, Script::Normal, 82),
+    );
+    let (ua, ub) = (s.unit("unit-a"), s.unit("unit-b"));
+    for (serial, unit, m) in [("OSD-000081", &ua, &ma), ("OSD-000082", &ub, &mb)] {
+        let out = s.ok(&[
+            "factory",
+            "--serial",
+            serial,
+            "--device-dir",
+            unit.to_str().unwrap(),
+            "--modem",
+            m.tty().to_str().unwrap(),
+        ]);
+        assert!(out.contains("self-test passed"), "{out}");
+    }
+
+    // A serves the site and ships records.
+    s.ok(&[
+        "site",
+        "add",
+        "--site",
+        "plant-e2e",
+        "--interface",
+        "eth1",
+        "--batch-interval",
+        "10",
+        "--endpoint",
+        &endpoint,
+    ]);
+    s.ok(&[
+        "assign",
+        "OSD-000081",
+        "--site",
+        "plant-e2e",
+        "--device-dir",
+        ua.to_str().unwrap(),
+    ]);
+    s.ok(&["ship", "OSD-000081"]);
+    let cfg_a = ua.join("config/agent.toml");
+    let o = run(&agent, &["selftest", "--config", cfg_a.to_str().unwrap()]);
+    assert!(o.status.success(), "A before the swap: {}", text(&o));
+    let line =
+        collector_device(&collector, &store, "OSD-000081").expect("A is known to the collector");
+    assert!(line.contains("plant-e2e"), "{line}");
+
+    // Swap A for B: A is refused from now on, B sends under the same site.
+    s.ok(&[
+        "swap",
+        "--site",
+        "plant-e2e",
+        "--replacement",
+        "OSD-000082",
+        "--failed",
+        "OSD-000081",
+        "--device-dir",
+        ub.to_str().unwrap(),
+    ]);
+    let refused = refused_within(&agent, &cfg_a, Duration::from_secs(30));
+    assert!(
+        server.log().contains("revoked"),
+        "the collector logs the revocation:\n{}\nagent: {refused}",
+        server.log()
+    );
+    let o = run(
+        &agent,
+        &[
+            "selftest",
+            "--config",
+            ub.join("config/agent.toml").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "B after the swap: {}", text(&o));
+    let line =
+        collector_device(&collector, &store, "OSD-000082").expect("B is known to the collector");
+    assert!(line.contains("plant-e2e"), "{line}");
+
+    // A comes back with un-sent batches: they are imported, then A is wiped.
+    for seq in [1001, 1002, 1003] {
+        spool_batch(&ua, "OSD-000081", "plant-e2e", seq);
+    }
+    let key_pem = std::fs::read(ua.join("identity/device.key")).unwrap();
+    let before = collector_device(&collector, &store, "OSD-000081").unwrap();
+    let out = s.ok(&[
+        "receive-return",
+        "OSD-000081",
+        "--device-dir",
+        ua.to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 3 new"), "{out}");
+    let after = collector_device(&collector, &store, "OSD-000081").unwrap();
+    assert_ne!(before, after, "the collector counts the imported batches");
+    assert!(after.contains("1003"), "last sequence imported: {after}");
+    let left = all_bytes(&ua);
+    assert!(left.is_empty(), "the unit still holds {} bytes", left.len());
+    assert!(!contains(&left, &key_pem[30..60]));
+    assert!(s
+        .ok(&["registry", "devices"])
+        .lines()
+        .any(|l| l.starts_with("OSD-000081") && l.contains("stock")));
+    // Importing again is harmless and the unit stays wiped.
+    let again = s.ok(&[
+        "receive-return",
+        "OSD-000081",
+        "--device-dir",
+        ua.to_str().unwrap(),
+    ]);
+    assert!(again.contains("already received"), "{again}");
+
+    // Contract end: the site's data is deleted at the collector.
+    let out = s.ok(&["decommission", "--site", "plant-e2e"]);
+    let deleted = out
+        .split("deleted ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no deletion count in {out}"));
+    assert!(
+        deleted >= 3,
+        "at least the 3 imported batches are deleted: {out}"
+    );
+    refused_within(
+        &agent,
+        &ub.join("config/agent.toml"),
+        Duration::from_secs(30),
+    );
+    drop(server);
+}
