@@ -130,9 +130,12 @@ pub struct Known {
 /// Reads a known-differences file: one entry per `[[difference]]` table
 /// with `case`, `key`, `field` ("*" for a missing row) and `reason`.
 pub fn known_differences(name: &str) -> Vec<Known> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/known-differences")
+        .join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     if let Some(toml::Value::Array(items)) = doc.get("difference") {
         for it in items {
@@ -143,7 +146,12 @@ pub fn known_differences(name: &str) -> Vec<Known> {
                 field: get("field"),
                 reason: get("reason"),
             };
-            assert!(!k.reason.is_empty(), "{}: an entry for {} has no reason", path.display(), k.case);
+            assert!(
+                !k.reason.is_empty(),
+                "{}: an entry for {} has no reason",
+                path.display(),
+                k.case
+            );
             out.push(k);
         }
     }
