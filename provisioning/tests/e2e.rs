@@ -354,3 +354,182 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
     );
     drop(server);
 }
+
+/// The collector side alone: it loads the CRL the swap writes (and refuses
+/// nothing it should accept), imports a returned unit's spool through the
+/// operator's token, and deletes a decommissioned site's batches.
+#[test]
+#[ignore = "needs the osect-collector binary; run by ci/stages/40-provisioning.sh"]
+fn collector_reads_the_crl_imports_returns_and_deletes_sites() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let token = work.path().join("operator.token");
+    let port = free_udp_port();
+    let endpoint = format!("127.0.0.1:{port}");
+    let s = Station::with(Options {
+        collector: collector.display().to_string(),
+        collector_store: store.clone(),
+        token_file: token.clone(),
+        core_endpoint: endpoint.clone(),
+        ..Options::default()
+    });
+    let (cert, key) = (
+        work.path().join("server.crt"),
+        work.path().join("server.key"),
+    );
+    s.ok(&[
+        "pki",
+        "server-cert",
+        "--name",
+        "collector.osect",
+        "--ip",
+        "127.0.0.1",
+        "--out-cert",
+        cert.to_str().unwrap(),
+        "--out-key",
+        key.to_str().unwrap(),
+    ]);
+    let o = run(
+        &collector,
+        &[
+            "operator-add",
+            "--store",
+            store.to_str().unwrap(),
+            "--name",
+            "tester",
+            "--token-out",
+            token.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "operator-add: {}", text(&o));
+    let log = work.path().join("collector.log");
+    let child = Command::new(&collector)
+        .args([
+            "serve",
+            "--listen",
+            &endpoint,
+            "--store",
+            store.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--client-ca",
+            s.path("pki/client-ca.pem").to_str().unwrap(),
+            "--crl",
+            s.path("pki/devices.crl").to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Collector { child, log };
+    let t0 = Instant::now();
+    while !server.log().contains("listening") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "collector did not start:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let (ma, mb) = (
+        script_modem(&s, Script::Normal, 83),
+        script_modem(&s, Script::Normal, 84),
+    );
+    let (ua, ub) = (s.unit("unit-a"), s.unit("unit-b"));
+    for (serial, unit, m) in [("OSD-000083", &ua, &ma), ("OSD-000084", &ub, &mb)] {
+        s.ok(&[
+            "factory",
+            "--serial",
+            serial,
+            "--device-dir",
+            unit.to_str().unwrap(),
+            "--modem",
+            m.tty().to_str().unwrap(),
+            "--no-selftest",
+        ]);
+    }
+    s.ok(&[
+        "site",
+        "add",
+        "--site",
+        "plant-c",
+        "--interface",
+        "eth1",
+        "--endpoint",
+        &endpoint,
+    ]);
+    s.ok(&[
+        "assign",
+        "OSD-000083",
+        "--site",
+        "plant-c",
+        "--device-dir",
+        ua.to_str().unwrap(),
+    ]);
+    s.ok(&["ship", "OSD-000083"]);
+    s.ok(&[
+        "swap",
+        "--site",
+        "plant-c",
+        "--replacement",
+        "OSD-000084",
+        "--failed",
+        "OSD-000083",
+        "--device-dir",
+        ub.to_str().unwrap(),
+    ]);
+    let t0 = Instant::now();
+    while !server.log().contains("(1 revoked)") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the collector did not reload the CRL with the revocation:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    for seq in [1, 2] {
+        spool_batch(&ua, "OSD-000083", "plant-c", seq);
+    }
+    // Without the operator's token the import is refused and nothing changes.
+    let before = support::tree(&ua);
+    let e = s.fail(&[
+        "receive-return",
+        "OSD-000083",
+        "--device-dir",
+        ua.to_str().unwrap(),
+        "--token-file",
+        work.path().join("forged.token").to_str().unwrap(),
+    ]);
+    assert!(e.contains("'import'"), "{e}");
+    assert_eq!(before, support::tree(&ua));
+    let out = s.ok(&[
+        "receive-return",
+        "OSD-000083",
+        "--device-dir",
+        ua.to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 2 new"), "{out}");
+    let line =
+        collector_device(&collector, &store, "OSD-000083").expect("imported batches are stored");
+    assert!(line.contains("plant-c"), "{line}");
+    assert!(all_bytes(&ua).is_empty());
+
+    let out = s.ok(&["decommission", "--site", "plant-c"]);
+    assert!(out.contains("deleted 2 batches"), "{out}");
+    let t0 = Instant::now();
+    while !server.log().contains("(2 revoked)") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "B's revocation not loaded:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(server);
+}
