@@ -1,8 +1,9 @@
 SUMMARY = "osect sensor LTE uplink: bearer, wwan interface, watchdog"
-DESCRIPTION = "Brings up a ModemManager bearer with the provisioned APN, \
-configures the wwan interface and default route with systemd-networkd \
-(raw IP where the modem needs it), keeps mirror ports without addresses, \
-and a watchdog that reconnects and resets a hung USB modem."
+DESCRIPTION = "Units that run the provisioning tool's ModemManager scripts \
+at boot (bearer with the provisioned APN, wwan address and default route) \
+and every minute (reconnect, modem reset), a USB power cycle for a modem \
+that hangs, DNS from the bearer, and networkd configuration that keeps \
+mirror ports without addresses."
 require recipes-osect/include/osect-common.inc
 require recipes-osect/include/osect-overlay.inc
 
@@ -12,7 +13,8 @@ OSECT_OVERLAY_FILES = " \
     usr/lib/systemd/system/osect-uplink-watchdog.service \
     usr/lib/systemd/system/osect-uplink-watchdog.timer \
     usr/lib/systemd/system/osect-uplink.service \
-    usr/libexec/osect/uplink \
+    usr/libexec/osect/modem-dns \
+    usr/libexec/osect/modem-usb-reset \
 "
 
 inherit allarch systemd
@@ -25,4 +27,4 @@ do_install() {
 
 SYSTEMD_SERVICE:${PN} = "osect-uplink.service osect-uplink-watchdog.timer"
 FILES:${PN} += "${nonarch_libdir}"
-RDEPENDS:${PN} = "coreutils iproute2 iputils-ping libmbim libqmi modemmanager systemd"
+RDEPENDS:${PN} = "coreutils iproute2 libmbim libqmi modemmanager osect-provision systemd"
