@@ -34,6 +34,8 @@ pub mod ssh;
 pub mod text;
 pub mod tls;
 pub mod dnp3;
+pub mod bacnet;
+pub mod session;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -89,6 +91,7 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    bacnet::probe,
     dnp3::probe,
     s7comm::probe,
     enip::probe,
