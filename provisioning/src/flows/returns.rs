@@ -1,7 +1,8 @@
 //! `receive-return`: a unit comes back. What it still holds is read first:
 //! un-sent spool batches go to the collector through the operator's
-//! authenticated import, so a dead sensor's last records are kept. Then keys,
-//! certificates, config and spool are wiped (overwritten, then unlinked), its
+//! authenticated import, so a dead sensor's last records are kept. Then the
+//! whole data directory (keys, certificates, config, spool, agent state) is
+//! wiped (overwritten, then unlinked), its
 //! SIM is listed for deactivation, and it goes back to stock (a new identity
 //! at its next `factory`) or is retired.
 
@@ -11,7 +12,7 @@ use crate::external::CollectorAdmin;
 use crate::modem::Locator;
 use crate::registry::DeviceState;
 use crate::wipe::{wipe_tree, WipeReport};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct Args {
     pub serial: String,
@@ -24,18 +25,37 @@ pub struct Args {
     pub token_file: Option<PathBuf>,
 }
 
+/// The wipe empties the whole data directory; a mistyped `--device-dir /`
+/// or a system tree must never be taken for one.
+fn looks_like_system_root(dir: &Path) -> bool {
+    let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    canon == Path::new("/") || (canon.join("etc").is_dir() && canon.join("usr").is_dir())
+}
+
 pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
     atomically(ctx, "receive-return", |tx, files| {
         let mut report = Report::default();
         let d = tx.device(&a.serial).at("device")?;
         let dev = DeviceDir::new(&a.device_dir);
+        if looks_like_system_root(&dev.root) {
+            return refuse(
+                "read unit",
+                format!(
+                    "{} looks like a system root, not a unit's data directory; refusing to wipe it",
+                    dev.root.display()
+                ),
+            );
+        }
         let target = if a.retire {
             DeviceState::Retired
         } else {
             DeviceState::Stock
         };
         if matches!(d.state, DeviceState::Stock | DeviceState::Retired) {
-            if dev.has_identity() || !dev.spool_files().at("read unit")?.is_empty() {
+            let holds_data = std::fs::read_dir(&dev.root)
+                .map(|mut r| r.next().is_some())
+                .unwrap_or(false);
+            if holds_data {
                 return refuse(
                     "read unit",
                     format!(
@@ -144,14 +164,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
         // The wipe cannot be undone, so it is the last step before commit; a
         // re-run after a failure finds the unit wiped and completes.
         let mut w = WipeReport::default();
-        for dir in [
-            dev.identity(),
-            dev.config_dir(),
-            dev.spool(),
-            dev.root.join(".selftest"),
-        ] {
-            wipe_tree(&dir, &mut w).at("wipe")?;
-        }
+        wipe_tree(&dev.root, &mut w).at("wipe")?;
         report.say(format!(
             "wiped {} file(s), {} byte(s) overwritten",
             w.files, w.bytes
