@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target in fuzz/ and fuzzes each one briefly,
+# seeded from the corpus captures (made at run time, never committed).
+# Expected time: 3-4 min to build (instrumented release build of the agent
+# and a plain build of the seed writer), then at most FUZZ_BUDGET_SECS
+# (default 240 s) of fuzzing shared by the targets, 8-20 s each.
+# A crash fails the stage and prints the input in base64: save it as
+# fuzz/regressions/<target>/<name> and `cargo test` replays it from then on.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CORPUS=${OSECT_CORPUS:-$(realpath -m "$ROOT/../shared/corpus")}
+if [ ! -d "$CORPUS" ]; then
+  echo "20-fuzz: corpus not found at $CORPUS (set OSECT_CORPUS)" >&2
+  exit 1
+fi
+command -v cargo-fuzz >/dev/null || { echo "20-fuzz: cargo-fuzz missing (ci/deps/cargo-fuzz.txt)" >&2; exit 1; }
+# cargo-fuzz passes flags that stable rustc accepts only this way.
+export RUSTC_BOOTSTRAP=1
+BUDGET=${FUZZ_BUDGET_SECS:-240}
+TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cd fuzz
+# The agent's dependencies at the workspace's exact versions.
+cp ../Cargo.lock Cargo.lock
+# No sanitizer: the agent is safe Rust; overflow checks and assertions stay on.
+timeout 900 cargo fuzz build -s none --target-dir "$TARGET_DIR"
+timeout 600 cargo run -q --target-dir "$TARGET_DIR/seeds" --example seeds -- "$CORPUS" "$WORK/seeds"
+
+mapfile -t targets < <(cargo fuzz list)
+((${#targets[@]})) || { echo "20-fuzz: no targets" >&2; exit 1; }
+secs=$((BUDGET / ${#targets[@]}))
+((secs > 20)) && secs=20
+((secs < 8)) && secs=8
+failed=()
+for t in "${targets[@]}"; do
+  mkdir -p "$WORK/corpus/$t" "$WORK/artifacts/$t"
+  seeds=()
+  [ -d "$WORK/seeds/$t" ] && seeds+=("$WORK/seeds/$t")
+  [ -d "regressions/$t" ] && seeds+=("regressions/$t")
+  echo "--- fuzz $t for ${secs}s (seeds: ${seeds[*]:-none})"
+  if ! timeout $((secs + 120)) cargo fuzz run -s none --target-dir "$TARGET_DIR" "$t" \
+      "$WORK/corpus/$t" "${seeds[@]}" -- \
+      -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \
+      -artifact_prefix="$WORK/artifacts/$t/" -print_final_stats=1 2>"$WORK/$t.log"; then
+    tail -n 40 "$WORK/$t.log"
+    for a in "$WORK/artifacts/$t"/*; do
+      [ -e "$a" ] || continue
+      echo "crash input for target $t ($(basename "$a")), base64:"
+      base64 -w0 "$a"
+      echo
+    done
+    failed+=("$t")
+  else
+    grep -E "^(stat::number_of_executed_units|Done )" "$WORK/$t.log" || true
+  fi
+done
+if ((${#failed[@]})); then
+  echo "20-fuzz: crashes in: ${failed[*]}" >&2
+  exit 1
+fi
+echo "20-fuzz: ${#targets[@]} targets fuzzed for ${secs}s each, no crash"
