@@ -19,13 +19,7 @@ target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_direc
 export OSECT_COLLECTOR_BIN="$target/debug/osect-collector"
 export OSECT_AGENT_BIN="$target/debug/osect-agent"
 
-tests=(collector_reads_the_crl_imports_returns_and_deletes_sites)
-if "$OSECT_AGENT_BIN" selftest --help >/dev/null 2>&1; then
-  tests+=(swap_revokes_the_failed_unit_and_keeps_the_site_history)
-else
-  echo "40-provisioning: NOT RUN swap_revokes_the_failed_unit_and_keeps_the_site_history:" \
-    "osect-agent has no 'selftest' subcommand yet" >&2
-fi
+tests=(collector_reads_the_crl_imports_returns_and_deletes_sites swap_revokes_the_failed_unit_and_keeps_the_site_history)
 for t in "${tests[@]}"; do
   timeout 600 cargo test --locked -q -p osect-provision --test e2e -- --ignored --exact "$t"
 done

@@ -552,6 +552,18 @@ fn collector_reads_the_crl_imports_returns_and_deletes_sites() {
 
     let out = s.ok(&["decommission", "--site", "plant-c"]);
     assert!(out.contains("deleted 2 batches"), "{out}");
+    // B comes back after the contract ended: its spool is not imported into
+    // the deleted site, and the unit is wiped.
+    spool_batch(&ub, "OSD-000084", "plant-c", 1);
+    let out = s.ok(&[
+        "receive-return",
+        "OSD-000084",
+        "--device-dir",
+        ub.to_str().unwrap(),
+    ]);
+    assert!(out.contains("1 spool file(s) discarded"), "{out}");
+    assert!(all_bytes(&ub).is_empty());
+    assert!(collector_device(&collector, &store, "OSD-000084").is_none());
     let t0 = Instant::now();
     while !server.log().contains("(2 revoked)") {
         assert!(

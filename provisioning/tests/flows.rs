@@ -436,6 +436,23 @@ fn assign_ship_swap_and_their_refusals() {
         "{hist}"
     );
 
+    // A unit that is not a spare in stock cannot replace anything.
+    let before = s.snapshot(&[&ua, &ub]);
+    let e = s.fail(&[
+        "swap",
+        "--site",
+        "plant-7",
+        "--replacement",
+        "OSD-000021",
+        "--device-dir",
+        a,
+    ]);
+    assert!(
+        e.contains("OSD-000021 is not a spare in stock (state failed)"),
+        "{e}"
+    );
+    assert_eq!(before, s.snapshot(&[&ua, &ub]));
+
     // The same failure cannot be swapped twice.
     let m4 = script_modem(&s, Script::Normal, 24);
     let ud = s.unit("d");
