@@ -15,9 +15,10 @@
 //! Row::flow(ctx, &MODBUS).push("READ_COILS").emit(ctx);
 //! ```
 
-use crate::app::{Ctx, Dir};
+use crate::app::{Ctx, Dir, Output};
 use crate::asset::HostRef;
 use crate::flow::id::fmt_mac;
+use crate::l2::Frame;
 use osect_wire::{LogSchema, Record, Value};
 use std::net::IpAddr;
 
@@ -53,6 +54,21 @@ macro_rules! flow_dir_fields {
             osect_wire::record::field("source_p", osect_wire::FieldType::Port),
             osect_wire::record::field("destination_h", osect_wire::FieldType::Addr),
             osect_wire::record::field("destination_p", osect_wire::FieldType::Port),
+            $($f,)*
+        ]
+    };
+}
+
+/// The field list of a layer-2 log (no IP): time, MAC addresses and VLAN,
+/// then the given fields.
+#[macro_export]
+macro_rules! l2_fields {
+    ($($f:expr),* $(,)?) => {
+        &[
+            osect_wire::record::field("ts", osect_wire::FieldType::Time),
+            osect_wire::record::field("src_mac", osect_wire::FieldType::String),
+            osect_wire::record::field("dst_mac", osect_wire::FieldType::String),
+            osect_wire::record::field("vlan", osect_wire::FieldType::Count),
             $($f,)*
         ]
     };
@@ -101,6 +117,34 @@ impl Row {
         row
     }
 
+    /// Starts a row of an [`l2_fields!`] log for a frame.
+    pub fn l2(frame: &Frame<'_>, schema: &'static LogSchema) -> Row {
+        let mut values = Vec::with_capacity(schema.fields.len());
+        values.extend([
+            Value::Time(frame.ts),
+            Value::Str(fmt_mac(&frame.src)),
+            Value::Str(fmt_mac(&frame.dst)),
+            frame
+                .vlan
+                .map_or(Value::Unset, |v| Value::Count(u64::from(v))),
+        ]);
+        Row { schema, values }
+    }
+
+    /// Hands a row of an [`l2_fields!`] log to the sink.
+    pub fn emit_l2(self, out: &mut Output<'_>) {
+        debug_assert_eq!(
+            self.values.len(),
+            self.schema.fields.len(),
+            "row of {} does not match its schema",
+            self.schema.path
+        );
+        out.records.push(Record {
+            schema: self.schema,
+            values: self.values,
+        });
+    }
+
     /// Appends the next field.
     pub fn push(mut self, v: impl Into<Value>) -> Row {
         self.values.push(v.into());
@@ -143,6 +187,15 @@ pub fn receiver(ctx: &Ctx<'_, '_>, dir: Dir) -> HostRef {
     match dir {
         Dir::Orig => resp_host(ctx),
         Dir::Resp => orig_host(ctx),
+    }
+}
+
+/// The sender of a layer-2 frame.
+pub fn frame_sender(frame: &Frame<'_>) -> HostRef {
+    HostRef {
+        mac: Some(frame.src),
+        ip: None,
+        vlan: frame.vlan,
     }
 }
 

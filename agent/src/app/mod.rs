@@ -36,6 +36,9 @@ pub mod tls;
 pub mod dnp3;
 pub mod bacnet;
 pub mod session;
+pub mod cclink_ief_basic;
+pub mod slmp;
+pub mod fins;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -91,6 +94,9 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    cclink_ief_basic::probe,
+    slmp::probe,
+    fins::probe,
     bacnet::probe,
     dnp3::probe,
     s7comm::probe,

@@ -2,6 +2,7 @@
 //! PROFINET DCP, CC-Link IE Field/Control). The engine hands every frame
 //! whose EtherType (or LLC/SNAP header) is not IP or ARP to [`handle`].
 
+pub mod cclink_ie;
 pub mod lldp;
 
 use crate::app::Output;
@@ -22,5 +23,5 @@ pub struct Frame<'a> {
 /// Decodes a non-IP frame into records and asset facts. Returns whether a
 /// decoder recognised it.
 pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
-    lldp::handle(frame, out)
+    cclink_ie::handle(frame, out) || lldp::handle(frame, out)
 }
