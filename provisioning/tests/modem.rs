@@ -227,3 +227,25 @@ fn auto_finds_the_modem_with_the_expected_imei() {
         "{e}"
     );
 }
+
+#[test]
+fn modem_resetting_while_being_opened_is_found_again() {
+    let d = tempfile::tempdir().unwrap();
+    let mut p = Profile::new(Script::Vanish, IMEI, ICCID, IMSI);
+    // Gone in the middle of identification (AT, ATE0, AT+CMEE=1, AT+CGMI, ...).
+    p.vanish_after = 4;
+    let sim = ModemSim::start(p, d.path()).unwrap();
+    let first = sim.tty();
+    let patterns = vec![format!("{}/ttyUSB*", d.path().display())];
+    let mut s = Session::connect(
+        &Locator::Path(first.clone()),
+        &patterns,
+        Some(IMEI),
+        &timing(1000),
+    )
+    .unwrap();
+    assert!(sim.has_vanished());
+    assert_eq!(s.info().imei, IMEI);
+    assert_ne!(s.path(), first.as_path());
+    assert_eq!(s.step(|m| m.imsi()).unwrap(), IMSI);
+}

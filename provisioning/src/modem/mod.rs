@@ -208,8 +208,15 @@ impl Session {
     ) -> Result<Session, ModemError> {
         let (modem, info) = match locator {
             Locator::Path(p) => {
-                let mut m = Modem::open(p, timing)?;
-                let info = m.identify()?;
+                let opened = Modem::open(p, timing).and_then(|mut m| m.identify().map(|i| (m, i)));
+                let (m, info) = match opened {
+                    // Reset while being opened: look for it on the candidate ttys.
+                    Err(AtError::Gone { .. }) => {
+                        let deadline = Instant::now() + timing.reappear;
+                        scan(patterns, expected_imei, timing, deadline)?
+                    }
+                    r => r?,
+                };
                 if let Some(want) = expected_imei {
                     if info.imei != want {
                         return Err(ModemError::Refused(format!(
