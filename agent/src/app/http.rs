@@ -258,33 +258,33 @@ pub struct Http {
 }
 
 impl Http {
-    fn log(ctx: &mut Ctx<'_, '_>, tx: &Tx) {
+    fn log(ctx: &mut Ctx<'_, '_>, tx: Tx) {
         let mut at = text::at_time(ctx, tx.ts);
         Row::flow(&at, &HTTP_LOG)
             .push(Value::Count(tx.depth))
-            .push(tx.method.clone())
-            .push(tx.host.clone())
-            .push(tx.uri.clone())
-            .push(tx.referrer.clone())
-            .push(tx.version.clone())
-            .push(tx.user_agent.clone())
-            .push(tx.origin.clone())
+            .push(tx.method)
+            .push(tx.host)
+            .push(tx.uri)
+            .push(tx.referrer)
+            .push(tx.version)
+            .push(tx.user_agent)
+            .push(tx.origin)
             .push(Value::Count(tx.request_body_len))
             .push(Value::Count(tx.response_body_len))
             .push(
                 tx.status_code
                     .map_or(Value::Unset, |c| Value::Count(u64::from(c))),
             )
-            .push(tx.status_msg.clone())
+            .push(tx.status_msg)
             .push(
                 tx.info_code
                     .map_or(Value::Unset, |c| Value::Count(u64::from(c))),
             )
-            .push(tx.info_msg.clone())
+            .push(tx.info_msg)
             .push(if tx.proxied.is_empty() {
                 Value::Unset
             } else {
-                Value::Strings(tx.proxied.clone())
+                Value::Strings(tx.proxied)
             })
             .emit(&mut at);
     }
@@ -321,7 +321,7 @@ impl Http {
         if self.pending.len() >= MAX_PENDING {
             if let Some(old) = self.pending.pop_front() {
                 PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
-                Self::log(ctx, &old);
+                Self::log(ctx, old);
             }
         }
         self.depth += 1;
@@ -545,7 +545,7 @@ impl Http {
     fn response_done(&mut self, ctx: &mut Ctx<'_, '_>) {
         if let Some(i) = self.pending.iter().position(|t| t.has_response) {
             if let Some(tx) = self.pending.remove(i) {
-                Self::log(ctx, &tx);
+                Self::log(ctx, tx);
             }
         }
     }
@@ -706,7 +706,7 @@ impl AppParser for Http {
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         while let Some(tx) = self.pending.pop_front() {
-            Self::log(ctx, &tx);
+            Self::log(ctx, tx);
         }
     }
 }

@@ -193,7 +193,7 @@ impl Dns {
             // message is its own row, as Zeek logs them.
             let mut one = Session::new(ctx.ts, &h);
             apply(&mut one, ctx.ts, &m);
-            self.log(ctx, &one);
+            self.log(ctx, one);
             if h.qr {
                 announce(ctx, dir, &m);
             }
@@ -216,7 +216,7 @@ impl Dns {
                 if self.pending.len() >= MAX_PENDING {
                     if let Some(old) = self.pending.pop_front() {
                         PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
-                        self.log(ctx, &old);
+                        self.log(ctx, old);
                     }
                 }
                 self.pending.push_back(Session::new(ctx.ts, &h));
@@ -228,7 +228,7 @@ impl Dns {
         }
         if found.is_some() {
             if let Some(done) = self.pending.remove(idx) {
-                self.log(ctx, &done);
+                self.log(ctx, done);
             }
         }
         if h.qr && [MDNS_PORT, LLMNR_PORT].contains(&ctx.flow.id.orig_p) {
@@ -236,13 +236,13 @@ impl Dns {
         }
     }
 
-    fn log(&self, ctx: &mut Ctx<'_, '_>, s: &Session) {
+    fn log(&self, ctx: &mut Ctx<'_, '_>, s: Session) {
         let mut at = text::at_time(ctx, s.ts);
         Row::flow(&at, &DNS_LOG)
             .push(Value::Str(self.transport.as_str().to_owned()))
             .push(Value::Count(u64::from(s.trans_id)))
             .push(s.rtt.map_or(Value::Unset, Value::Interval))
-            .push(s.query.clone())
+            .push(s.query)
             .push(opt_count(s.qclass))
             .push(s.qclass.map(|c| consts::qclass_name(c).into_owned()))
             .push(opt_count(s.qtype))
@@ -257,12 +257,12 @@ impl Dns {
             .push(if s.answers.is_empty() {
                 Value::Unset
             } else {
-                Value::Strings(s.answers.clone())
+                Value::Strings(s.answers)
             })
             .push(if s.ttls.is_empty() {
                 Value::Unset
             } else {
-                Value::Intervals(s.ttls.clone())
+                Value::Intervals(s.ttls)
             })
             .push(s.rejected)
             .push(Value::Count(u64::from(s.opcode)))
@@ -278,6 +278,17 @@ fn opt_count<N: Into<u64>>(v: Option<N>) -> Value {
 /// Fills a transaction from one message, as Zeek's DNS scripts do.
 fn apply(s: &mut Session, ts: i64, m: &Message<'_>) {
     let h = m.header;
+    if h.opcode == OPCODE_UPDATE {
+        if h.qr {
+            s.rcode = Some(h.rcode);
+            if s.rtt.is_none() && ts != s.ts {
+                s.rtt = Some(ts - s.ts);
+            }
+        } else {
+            update(s, m);
+        }
+        return;
+    }
     if !h.qr {
         for q in m.questions() {
             let Ok(q) = q else { break };
@@ -317,6 +328,49 @@ fn apply(s: &mut Session, ts: i64, m: &Message<'_>) {
             } else {
                 ANSWERS_TRUNCATED.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+}
+
+const OPCODE_UPDATE: u8 = 5;
+const CLASS_NONE: u16 = 254;
+const CLASS_ANY: u16 = 255;
+const TYPE_ANY: u16 = 255;
+
+/// An UPDATE request (RFC 2136) as Zeek summarises it: the zone section is
+/// not a question; each prerequisite becomes `pre: ...` and each update
+/// `add: ...` or `del: ...` in `answers`, and the first record names the
+/// query.
+fn update(s: &mut Session, m: &Message<'_>) {
+    let prereqs = usize::from(m.header.ancount);
+    let updates = usize::from(m.header.nscount);
+    for (i, rr) in m.records().take(prereqs + updates).enumerate() {
+        let Ok(rr) = rr else { break };
+        let mut name = bounded_name(&rr.name);
+        name.make_ascii_lowercase();
+        let ty = consts::qtype_name(rr.rtype);
+        let line = match (i < prereqs, rr.class, rr.rtype) {
+            (true, CLASS_ANY, TYPE_ANY) => format!("pre: NameInUse {name}"),
+            (true, CLASS_NONE, TYPE_ANY) => format!("pre: NameNotInUse {name}"),
+            (true, CLASS_ANY, _) => format!("pre: RRSetExists {ty} {name}"),
+            (true, CLASS_NONE, _) => format!("pre: NoRRSet {ty} {name}"),
+            (true, _, _) => format!("pre: RRSetExistsValue {ty} {name}"),
+            (false, CLASS_ANY, TYPE_ANY) => format!("del: AllRRSets {name}"),
+            (false, CLASS_ANY, _) => format!("del: RRSet {ty}"),
+            (false, CLASS_NONE, _) => format!("del: RR {ty} {name}"),
+            (false, _, _) => match render(&rr) {
+                Some(data) if !data.is_empty() => format!("add: {ty} {name} {data}"),
+                _ => format!("add: {ty} {name}"),
+            },
+        };
+        if s.query.is_none() {
+            s.query = Some(name);
+        }
+        if s.answers.len() < MAX_ANSWERS {
+            s.answers.push(line);
+            s.ttls.push(i64::from(rr.ttl) * 1_000_000);
+        } else {
+            ANSWERS_TRUNCATED.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -449,7 +503,7 @@ impl AppParser for Dns {
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         while let Some(s) = self.pending.pop_front() {
-            self.log(ctx, &s);
+            self.log(ctx, s);
         }
     }
 }
