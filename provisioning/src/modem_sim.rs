@@ -66,6 +66,11 @@ pub struct Profile {
     pub vanish_after: usize,
     /// How long the modem stays away.
     pub away: Duration,
+    /// The modem's ICCID command: `AT+QCCID` (Quectel) or `AT^ICCID?` (Huawei);
+    /// the other ICCID commands answer ERROR.
+    pub iccid_command: &'static str,
+    /// Whether the modem knows `AT+CEREG` (LTE); without it only `AT+CREG`.
+    pub eps: bool,
 }
 
 impl Profile {
@@ -82,6 +87,8 @@ impl Profile {
             delay: Duration::from_millis(700),
             vanish_after: 10,
             away: Duration::from_millis(400),
+            iccid_command: "AT+QCCID",
+            eps: true,
         }
     }
 }
@@ -419,10 +426,13 @@ fn respond(p: &Profile, s: &mut State, cmd: &str) -> (Vec<String>, Result<(), u1
             None if s.pin_locked => ok(vec!["+CPIN: SIM PIN".into()]),
             None => ok(vec!["+CPIN: READY".into()]),
         },
-        "AT+CCID" => (vec![], Err(0)),
-        "AT+QCCID" => match sim_gate(s, false) {
+        "AT+CCID" | "AT+QCCID" | "AT^ICCID?" | "AT+ICCID" if up != p.iccid_command => {
+            (vec![], Err(0))
+        }
+        "AT+QCCID" | "AT^ICCID?" => match sim_gate(s, false) {
             Some(code) => (vec![], Err(code)),
-            None => ok(vec![format!("+QCCID: {}F", s.iccid)]),
+            None if up == "AT+QCCID" => ok(vec![format!("+QCCID: {}F", s.iccid)]),
+            None => ok(vec![format!("^ICCID: {}", s.iccid)]),
         },
         "AT+CIMI" => match sim_gate(s, true) {
             Some(code) => (vec![], Err(code)),
@@ -435,6 +445,7 @@ fn respond(p: &Profile, s: &mut State, cmd: &str) -> (Vec<String>, Result<(), u1
                 format!("+CGDCONT: {cid},\"{pdp}\",\"{apn}\",\"0.0.0.0\",0,0,0,0")
             })
             .collect()),
+        "AT+CEREG?" if !p.eps => (vec![], Err(0)),
         "AT+CEREG?" | "AT+CREG?" => {
             let stat = if registered {
                 1

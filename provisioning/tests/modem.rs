@@ -249,3 +249,20 @@ fn modem_resetting_while_being_opened_is_found_again() {
     assert_ne!(s.path(), first.as_path());
     assert_eq!(s.step(|m| m.imsi()).unwrap(), IMSI);
 }
+
+#[test]
+fn huawei_iccid_and_creg_fallbacks() {
+    let d = tempfile::tempdir().unwrap();
+    let mut p = Profile::new(Script::Normal, IMEI, ICCID, IMSI);
+    p.manufacturer = "huawei".into();
+    p.iccid_command = "AT^ICCID?";
+    p.eps = false;
+    let sim = ModemSim::start(p, d.path()).unwrap();
+    let mut m = Modem::open(&sim.tty(), &timing(2000)).unwrap();
+    assert_eq!(m.iccid().unwrap(), ICCID);
+    assert_eq!(m.registration().unwrap(), Registration::Home);
+    let cmds = sim.commands();
+    for c in ["AT+CCID", "AT+QCCID", "AT^ICCID?", "AT+CEREG?", "AT+CREG?"] {
+        assert!(cmds.iter().any(|x| x == c), "{c} not tried: {cmds:?}");
+    }
+}
