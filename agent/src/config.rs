@@ -98,7 +98,7 @@ impl Default for Limits {
             app_flows: 65_536,
             assets: 65_536,
             arp_entries: 65_536,
-            records_per_interval: 2_000_000,
+            records_per_interval: 250_000,
         }
     }
 }

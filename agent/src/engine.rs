@@ -178,11 +178,22 @@ impl Engine {
 
     /// The end of input: every connection is logged.
     pub fn finish(&mut self, ts: i64) {
+        while !self.finish_some(ts, usize::MAX) {}
+    }
+
+    /// The end of input in steps: logs up to `max` connections and returns
+    /// whether everything is done, so the caller can write records between
+    /// steps instead of holding them all.
+    pub fn finish_some(&mut self, ts: i64, max: usize) -> bool {
         let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
         self.conns
-            .drain(|c| close_conn(c, ts, false, sink, assets, app_live));
+            .drain_some(max, |c| close_conn(c, ts, false, sink, assets, app_live));
+        if !self.conns.is_empty() {
+            return false;
+        }
         self.neighbors.emit(|r| sink.push(r));
         self.assets.emit(ts, sink);
+        true
     }
 
     fn expire(&mut self, now: i64) {

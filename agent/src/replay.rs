@@ -161,8 +161,13 @@ pub fn replay(
         }
     }
     let end = summary.last_ts.unwrap_or(0);
-    engine.finish(end);
-    logs.write(engine.take_records())?;
+    loop {
+        let done = engine.finish_some(end, DRAIN_EVERY as usize);
+        logs.write(engine.take_records())?;
+        if done {
+            break;
+        }
+    }
     summary.records = logs.close(end)?;
     summary.stats = engine.stats();
     summary.packets = summary.stats.packets;

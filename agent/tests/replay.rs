@@ -33,7 +33,16 @@ fn udp_flood(n: u32) -> Capture {
     let mut cap = Capture::new();
     for i in 0..n {
         let (a, b) = (host(2 * i + 1), host(2 * i + 2));
-        let f = frame::udp_frame(&a, &b, b.mac, None, 40_000 + (i % 1000) as u16, 9999, i as u16, &[0u8; 10]);
+        let f = frame::udp_frame(
+            &a,
+            &b,
+            b.mac,
+            None,
+            40_000 + (i % 1000) as u16,
+            9999,
+            i as u16,
+            &[0u8; 10],
+        );
         cap.push(1_700_000_000_000_000 + i64::from(i) * 10, f);
     }
     cap
@@ -65,8 +74,15 @@ fn full_table_evicts_least_recent_and_logs_it() {
     assert_eq!(s.stats.packets, 5000);
     assert_eq!(s.stats.conns_evicted, 4900);
     let conn = rows(&out.join("conn.log"));
-    assert_eq!(conn.len(), 5000, "every connection is logged, evicted or not");
-    let evicted = conn.iter().filter(|r| r.last().map(String::as_str) == Some("T")).count();
+    assert_eq!(
+        conn.len(),
+        5000,
+        "every connection is logged, evicted or not"
+    );
+    let evicted = conn
+        .iter()
+        .filter(|r| r.last().map(String::as_str) == Some("T"))
+        .count();
     assert_eq!(evicted, 4900);
 }
 
@@ -77,7 +93,10 @@ fn intervals_give_interim_records() {
     let (a, b) = (host(1), host(2));
     // One datagram a second for 5 s: one connection spanning 5 intervals.
     for i in 0..5 {
-        cap.push(1_700_000_000_000_000 + i * 1_000_000, frame::udp_frame(&a, &b, b.mac, None, 40_000, 502, i as u16, &[1, 2, 3]));
+        cap.push(
+            1_700_000_000_000_000 + i * 1_000_000,
+            frame::udp_frame(&a, &b, b.mac, None, 40_000, 502, i as u16, &[1, 2, 3]),
+        );
     }
     let pcap = write(dir.path(), "slow.pcap", &cap.to_pcap());
     let out = dir.path().join("out");
@@ -110,7 +129,10 @@ fn json_lines_use_zeek_names() {
         assert!(line.starts_with("{\"ts\":1700000000.0"), "{line}");
         assert!(line.contains("\"id.orig_h\":\"10.0.0."), "{line}");
         assert!(line.contains("\"proto\":\"udp\""), "{line}");
-        assert!(line.contains("\"orig_l2_addr\":\"02:00:00:00:00:"), "{line}");
+        assert!(
+            line.contains("\"orig_l2_addr\":\"02:00:00:00:00:"),
+            "{line}"
+        );
     }
 }
 
@@ -125,16 +147,31 @@ fn truncated_file_names_file_and_offset_and_keeps_earlier_records() {
     let err = replay(&[pcap.clone()], &Config::default(), &opts(&out)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ReplayError::Read(_)));
-    assert!(msg.contains("cut.pcap") && msg.contains("byte offset"), "{msg}");
-    assert_eq!(rows(&out.join("conn.log")).len(), 49, "records before the damage are written");
+    assert!(
+        msg.contains("cut.pcap") && msg.contains("byte offset"),
+        "{msg}"
+    );
+    assert_eq!(
+        rows(&out.join("conn.log")).len(),
+        49,
+        "records before the damage are written"
+    );
 }
 
 #[test]
 fn not_a_capture_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "notes.txt", b"this is not a capture file at all");
+    let f = write(
+        dir.path(),
+        "notes.txt",
+        b"this is not a capture file at all",
+    );
     let err = replay(&[f], &Config::default(), &opts(&dir.path().join("out"))).unwrap_err();
-    assert!(err.to_string().contains("notes.txt: not a pcap or pcapng file"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("notes.txt: not a pcap or pcapng file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,8 +192,59 @@ fn corpus_pcapng_and_link_types_replay() {
     // its link type (Ethernet, SLL, raw IP, loopback, PPP, 802.11).
     for case in support::cases_with("conn.log") {
         let out = tempfile::tempdir().unwrap();
-        let s = replay(std::slice::from_ref(&case.trace), &Config::default(), &opts(out.path()));
+        let s = replay(
+            std::slice::from_ref(&case.trace),
+            &Config::default(),
+            &opts(out.path()),
+        );
         let s = s.unwrap_or_else(|e| panic!("{}: {e}", case.name));
         assert_eq!(s.stats.unsupported_link, 0, "{}", case.name);
     }
+}
+
+#[test]
+fn arp_exchanges_are_aggregated_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (host(1), host(2));
+    let mut cap = Capture::new();
+    // Three identical requests and one reply, tagged VLAN 10.
+    for i in 0..3 {
+        cap.push(
+            1_700_000_000_000_000 + i * 1000,
+            frame::arp(&a, &b, false, Some(10)),
+        );
+    }
+    cap.push(1_700_000_000_010_000, frame::arp(&b, &a, true, Some(10)));
+    let pcap = write(dir.path(), "arp.pcap", &cap.to_pcap());
+    let out = dir.path().join("out");
+    replay(&[pcap], &Config::default(), &opts(&out)).unwrap();
+    let arp = rows(&out.join("arp.log"));
+    assert_eq!(arp.len(), 2, "{arp:?}");
+    // ts ts_end operation orig_mac orig_ip resp_mac resp_ip who_has vlan pkts
+    assert_eq!(
+        arp[0][2..],
+        [
+            "request",
+            "02:00:00:00:00:01",
+            "10.0.0.1",
+            "-",
+            "-",
+            "10.0.0.2",
+            "10",
+            "3"
+        ]
+    );
+    assert_eq!(
+        arp[1][2..],
+        [
+            "reply",
+            "02:00:00:00:00:01",
+            "10.0.0.1",
+            "02:00:00:00:00:02",
+            "10.0.0.2",
+            "10.0.0.2",
+            "10",
+            "1"
+        ]
+    );
 }

@@ -231,3 +231,13 @@ mod tests {
         assert_eq!(uid_string(62), "C01");
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The table holds up to `limits.connections` of these: keep them small.
+    #[test]
+    fn connection_state_stays_small() {
+        assert!(std::mem::size_of::<super::Conn>() <= 304);
+        assert!(std::mem::size_of::<crate::flow::history::History>() <= 96);
+    }
+}

@@ -220,10 +220,14 @@ impl ConnTable {
         }
     }
 
-    /// Removes every connection (end of input).
-    pub fn drain(&mut self, mut done: impl FnMut(Conn)) {
-        let all: Vec<u32> = self.table.indices().collect();
-        for idx in all {
+    /// Removes up to `max` connections, least recently active first (end of
+    /// input, in steps so their records can be written as they come).
+    pub fn drain_some(&mut self, max: usize, mut done: impl FnMut(Conn)) {
+        for _ in 0..max {
+            let oldest = (0..LISTS)
+                .filter_map(|l| self.table.tail(l))
+                .min_by_key(|&i| self.table.get(i).map_or(i64::MIN, |c| c.last));
+            let Some(idx) = oldest else { break };
             if let Some(c) = self.remove(idx) {
                 done(c);
             }
