@@ -1,7 +1,7 @@
 //! `osect-provision`: the provisioning station's tool.
 use clap::{Parser, Subcommand};
 use osect_provision::config::Station;
-use osect_provision::flows::{self, Ctx, Report};
+use osect_provision::flows::{self, At, Ctx, Report};
 use osect_provision::modem::{self, Locator};
 use osect_provision::modem_sim::{self, ModemSim, Script};
 use osect_provision::pki;
@@ -293,7 +293,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Pki(PkiCmd::Crl) => {
             let n = flows::atomically(&ctx, "pki crl", |tx, files| {
-                flows::write_crl(&ctx, tx, files)
+                let n = flows::write_crl(&ctx, tx, files)?;
+                tx.audit("crl", None, None, &format!("re-issued with {n} entries"))
+                    .at("registry")?;
+                Ok(n)
             })
             .map_err(e)?;
             println!(

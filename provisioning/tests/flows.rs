@@ -773,3 +773,33 @@ fn a_corrupted_registry_is_refused_and_left_alone() {
     assert!(e.contains("does not exist"), "{e}");
     assert!(!s.path("missing.sqlite").exists());
 }
+
+#[test]
+fn the_device_key_belongs_to_the_agent_user() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Station::with(Options {
+        agent_user: "nobody",
+        ..Options::default()
+    });
+    let m = script_modem(&s, Script::Normal, 95);
+    let unit = s.unit("u");
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody");
+    if nix::unistd::geteuid().is_root() {
+        factory(&s, "OSD-000095", &unit, &m.tty());
+        let key = std::fs::metadata(unit.join("identity/device.key")).unwrap();
+        assert_eq!(key.uid(), nobody.uid.as_raw());
+        assert_eq!(key.mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(unit.join("spool")).unwrap().uid(),
+            nobody.uid.as_raw()
+        );
+    } else {
+        // Without root the key cannot be given away: the flow stops and undoes itself.
+        let before = s.snapshot(&[&unit]);
+        let e = factory_fails(&s, "OSD-000095", &unit, m.tty().to_str().unwrap());
+        assert!(e.contains("cannot give") && e.contains("to nobody"), "{e}");
+        assert_eq!(before, s.snapshot(&[&unit]));
+    }
+}

@@ -19,6 +19,7 @@ pub struct Options {
     pub collector_store: PathBuf,
     pub token_file: PathBuf,
     pub agent: String,
+    pub agent_user: &'static str,
     pub selftest_endpoint: String,
     pub core_endpoint: String,
 }
@@ -31,6 +32,7 @@ impl Default for Options {
             collector_store: PathBuf::from("/nonexistent/store"),
             token_file: PathBuf::new(),
             agent: "/nonexistent/osect-agent".into(),
+            agent_user: "",
             selftest_endpoint: String::new(),
             core_endpoint: "core.invalid:4433".into(),
         }
@@ -86,6 +88,9 @@ apn = "iot.osect.test"
 auth = "chap"
 user = "sensor"
 password = "pw"
+
+[device]
+agent_user = "{agent_user}"
 "#,
                 reg = p.join("registry.sqlite").display(),
                 pki = p.join("pki").display(),
@@ -97,6 +102,7 @@ password = "pw"
                 token = o.token_file.display(),
                 ttys = p.join("ttys").display(),
                 pin = o.pin,
+                agent_user = o.agent_user,
             ),
         )
         .unwrap();
