@@ -110,7 +110,8 @@ tar -C "$ROOT" -xf "$base"
 for r in "${OVERLAY_RECIPES[@]}"; do
     cp -a "$LAYER/$r/files/." "$ROOT/"
 done
-install -m 0755 "$BIN/osect-agent" "$BIN/osect-provision" "$ROOT/usr/bin/"
+# Stripped, as the Yocto packaging does.
+install -s -m 0755 "$BIN/osect-agent" "$BIN/osect-provision" "$ROOT/usr/bin/"
 if [ -d "$REPO/provisioning/scripts" ]; then
     install -d "$ROOT/usr/libexec/osect/provision"
     find "$REPO/provisioning/scripts" -maxdepth 1 -type f -exec install -m 0755 {} "$ROOT/usr/libexec/osect/provision/" \;

@@ -64,7 +64,10 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 # --- binaries
 if [ -z "${OSECT_BIN:-}" ]; then
     echo "--- building the agent, provisioning tool and collector (release)"
-    (cd "$REPO" && cargo build --release --locked --bin osect-agent --bin osect-provision --bin osect-collector)
+    # The release profile without its link-time optimisation and debug
+    # info: the same code, built in half the time on CI's two cores.
+    (cd "$REPO" && CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        cargo build --release --locked --bin osect-agent --bin osect-provision --bin osect-collector)
     OSECT_BIN=${CARGO_TARGET_DIR:-$REPO/target}/release
 fi
 BIN=$OSECT_BIN
