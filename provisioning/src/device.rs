@@ -147,17 +147,15 @@ impl DeviceDir {
     }
 }
 
-fn section<'a>(t: &'a mut Table, name: &str) -> &'a mut Table {
-    let v = t
-        .entry(name.to_string())
-        .or_insert_with(|| Value::Table(Table::new()));
-    if !v.is_table() {
-        *v = Value::Table(Table::new());
-    }
-    match v {
-        Value::Table(t) => t,
-        _ => unreachable!("replaced by a table above"),
-    }
+/// Edits one `[section]` of a config table, creating it if needed (a
+/// non-table value under that name is replaced).
+fn edit(t: &mut Table, name: &str, f: impl FnOnce(&mut Table)) {
+    let mut sec = match t.remove(name) {
+        Some(Value::Table(s)) => s,
+        _ => Table::new(),
+    };
+    f(&mut sec);
+    t.insert(name.to_string(), Value::Table(sec));
 }
 
 fn path_value(p: &Path) -> Value {
@@ -168,36 +166,46 @@ fn path_value(p: &Path) -> Value {
 /// identity, its files, and the core (uplink off until the unit has a site).
 pub fn factory_config(dev: &DeviceDir, serial: &str, endpoint: &str, server_name: &str) -> Table {
     let mut t = Table::new();
-    let d = section(&mut t, "device");
-    d.insert("id".into(), Value::String(serial.into()));
-    d.insert("data_dir".into(), path_value(&dev.root));
-    section(&mut t, "spool").insert("dir".into(), path_value(&dev.spool()));
-    let u = section(&mut t, "uplink");
-    u.insert("enabled".into(), Value::Boolean(false));
-    u.insert("endpoint".into(), Value::String(endpoint.into()));
-    u.insert("server_name".into(), Value::String(server_name.into()));
-    u.insert("ca".into(), path_value(&dev.core_ca()));
-    u.insert("cert".into(), path_value(&dev.cert()));
-    u.insert("key".into(), path_value(&dev.key()));
+    edit(&mut t, "device", |d| {
+        d.insert("id".into(), Value::String(serial.into()));
+        d.insert("data_dir".into(), path_value(&dev.root));
+    });
+    edit(&mut t, "spool", |s| {
+        s.insert("dir".into(), path_value(&dev.spool()));
+    });
+    edit(&mut t, "uplink", |u| {
+        u.insert("enabled".into(), Value::Boolean(false));
+        u.insert("endpoint".into(), Value::String(endpoint.into()));
+        u.insert("server_name".into(), Value::String(server_name.into()));
+        u.insert("ca".into(), path_value(&dev.core_ca()));
+        u.insert("cert".into(), path_value(&dev.cert()));
+        u.insert("key".into(), path_value(&dev.key()));
+    });
     t
 }
 
 /// Adds a site's settings to a device's configuration and turns the uplink on.
 pub fn apply_site(t: &mut Table, site: &Site) {
-    let d = section(t, "device");
-    d.insert("site".into(), Value::String(site.site_id.clone()));
-    d.insert(
-        "labels".into(),
-        Value::Array(site.labels.iter().cloned().map(Value::String).collect()),
-    );
-    section(t, "capture").insert("interface".into(), Value::String(site.interface.clone()));
-    section(t, "batch").insert(
-        "interval_secs".into(),
-        Value::Integer(i64::try_from(site.batch_interval_secs).unwrap_or(i64::MAX)),
-    );
-    let u = section(t, "uplink");
-    u.insert("endpoint".into(), Value::String(site.core_endpoint.clone()));
-    u.insert("enabled".into(), Value::Boolean(true));
+    edit(t, "device", |d| {
+        d.insert("site".into(), Value::String(site.site_id.clone()));
+        d.insert(
+            "labels".into(),
+            Value::Array(site.labels.iter().cloned().map(Value::String).collect()),
+        );
+    });
+    edit(t, "capture", |c| {
+        c.insert("interface".into(), Value::String(site.interface.clone()));
+    });
+    edit(t, "batch", |b| {
+        b.insert(
+            "interval_secs".into(),
+            Value::Integer(i64::try_from(site.batch_interval_secs).unwrap_or(i64::MAX)),
+        );
+    });
+    edit(t, "uplink", |u| {
+        u.insert("endpoint".into(), Value::String(site.core_endpoint.clone()));
+        u.insert("enabled".into(), Value::Boolean(true));
+    });
 }
 
 /// The settings `osect-modem-setup` reads (KEY=VALUE lines, never executed
