@@ -257,6 +257,10 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
             m.tty().to_str().unwrap(),
         ]);
         assert!(out.contains("self-test passed"), "{out}");
+        // The agent accepts the site-independent config as written.
+        let cfg = unit.join("config/agent.toml");
+        let o = run(&agent, &["check-config", "--config", cfg.to_str().unwrap()]);
+        assert!(o.status.success(), "{serial}: {}", text(&o));
     }
 
     // A serves the site and ships records.
