@@ -229,11 +229,15 @@ impl AssetTable {
         );
     }
 
-    /// A device described itself; known parts replace earlier values.
+    /// A device described itself. Known parts replace earlier values from a
+    /// source as specific or less; a less specific source (a discovery
+    /// broadcast) only fills parts still unknown.
     pub fn observe_identity(&mut self, ts: i64, host: HostRef, id: &Identity<'_>) {
         let Some(d) = self.device(ts, host) else {
             return;
         };
+        let rank = source_rank(id.source);
+        let weaker = d.identity_source.is_some_and(|s| source_rank(s) > rank);
         let mut any = false;
         for (slot, v) in [
             (&mut d.vendor, id.vendor),
@@ -243,11 +247,13 @@ impl AssetTable {
             (&mut d.serial, id.serial),
         ] {
             if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
-                set_text(slot, v);
-                any = true;
+                if !weaker || slot.is_none() {
+                    set_text(slot, v);
+                    any = true;
+                }
             }
         }
-        if any {
+        if any && !weaker {
             d.identity_source = Some(id.source);
         }
     }
@@ -360,6 +366,16 @@ pub fn oui_vendor(mac: &Mac) -> Option<&'static str> {
     oui::vendor(mac)
 }
 
+/// How specific an identity source is: a device's answer to a read of its
+/// identity (CIP, S7 SZL, FINS, SLMP, BACnet properties) outranks a
+/// discovery broadcast.
+fn source_rank(source: &str) -> u8 {
+    match source {
+        "profinet_dcp" => 1,
+        _ => 2,
+    }
+}
+
 /// `s` cut to at most [`MAX_TEXT`] bytes on a character boundary.
 fn bounded(s: &str) -> &str {
     if s.len() <= MAX_TEXT {
@@ -454,6 +470,18 @@ mod tests {
                 ..Identity::default()
             },
         );
+        // A discovery answer does not override what the PLC said, but fills
+        // what is unknown.
+        t.observe_identity(
+            1_600,
+            h,
+            &Identity {
+                source: "profinet_dcp",
+                model: Some("vendor 0x002a device 0x0101"),
+                product: Some("S7-300"),
+                ..Identity::default()
+            },
+        );
         let mut sink = RecordSink::new(10);
         t.emit(2_000, &mut sink);
         let recs = sink.take();
@@ -466,7 +494,9 @@ mod tests {
         assert_eq!(r.get("roles"), Some(&Value::Strings(vec!["s7_plc".into()])));
         assert_eq!(r.get("oui_vendor"), Some(&Value::from("Siemens AG")));
         assert_eq!(r.get("first_seen"), Some(&Value::Time(1_000)));
-        assert_eq!(r.get("last_seen"), Some(&Value::Time(1_500)));
+        assert_eq!(r.get("last_seen"), Some(&Value::Time(1_600)));
+        assert_eq!(r.get("product"), Some(&Value::from("S7-300")));
+        assert_eq!(r.get("identity_source"), Some(&Value::from("s7comm")));
 
         // Quiet in the next interval: no record; seen again: identity kept.
         t.emit(3_000, &mut sink);

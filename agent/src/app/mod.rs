@@ -39,6 +39,8 @@ pub mod session;
 pub mod cclink_ief_basic;
 pub mod slmp;
 pub mod fins;
+pub mod iec104;
+pub mod opcua;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -94,6 +96,8 @@ pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) ->
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
+    iec104::probe,
+    opcua::probe,
     cclink_ief_basic::probe,
     slmp::probe,
     fins::probe,

@@ -4,6 +4,7 @@
 
 pub mod cclink_ie;
 pub mod lldp;
+pub mod profinet_dcp;
 
 use crate::app::Output;
 use crate::flow::id::Mac;
@@ -23,5 +24,5 @@ pub struct Frame<'a> {
 /// Decodes a non-IP frame into records and asset facts. Returns whether a
 /// decoder recognised it.
 pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
-    cclink_ie::handle(frame, out) || lldp::handle(frame, out)
+    cclink_ie::handle(frame, out) || profinet_dcp::handle(frame, out) || lldp::handle(frame, out)
 }

@@ -421,3 +421,10 @@ fn ip_layer(ethertype: u16, d: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
         _ => None,
     }
 }
+
+/// Frames of a generated capture, as [`read_frames`] returns them.
+pub fn capture_frames(cap: &osect_trafficgen::pcap::Capture) -> Vec<(i64, i32, Vec<u8>)> {
+    let mut f: Vec<_> = cap.frames().map(|(t, b)| (t, 1, b.to_vec())).collect();
+    f.sort_by_key(|x| x.0);
+    f
+}

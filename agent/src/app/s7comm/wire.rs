@@ -22,8 +22,8 @@ pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
         return Err(Error::Malformed);
     }
     if b.len() < len {
-        // The COTP header is checked as soon as it is visible.
-        if b.len() >= 6 && cotp(&b[4..]).is_none() {
+        // The COTP TPDU code is checked as soon as it is visible.
+        if b.len() >= 6 && !cotp_code(b[5] >> 4) {
             return Err(Error::Malformed);
         }
         return Err(Error::Incomplete);
@@ -40,6 +40,11 @@ pub struct Cotp<'a> {
     pub src_tsap: Option<u16>,
     pub dst_tsap: Option<u16>,
     pub data: &'a [u8],
+}
+
+/// Whether `code` is a TPDU code of ISO 8073.
+fn cotp_code(code: u8) -> bool {
+    matches!(code, 0x1 | 0x2 | 0x5 | 0x6 | 0x7 | 0x8 | 0xc | 0xd | 0xe | 0xf)
 }
 
 pub fn cotp(b: &[u8]) -> Option<Cotp<'_>> {

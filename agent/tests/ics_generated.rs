@@ -1,0 +1,445 @@
+//! The industrial decoders on captures built by `osect-trafficgen` from the
+//! specifications: reads, writes, errors, run/stop, identity exchanges,
+//! messages split across TCP segments and sessions joined mid-stream.
+//! Where Debian's tshark has a dissector, its decoding of the same capture
+//! must agree with the logs.
+
+mod ics_support;
+
+use osect_agent::sink::RecordSink;
+use osect_trafficgen::pcap::Capture;
+use osect_trafficgen::scenario;
+use osect_wire::zeek::tsv_row;
+use osect_wire::Record;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+type Row = BTreeMap<&'static str, String>;
+
+fn rows(records: &[Record], log: &str) -> Vec<Row> {
+    records
+        .iter()
+        .filter(|r| r.schema.path == log)
+        .map(|r| {
+            let mut line = String::new();
+            tsv_row(&mut line, r);
+            r.schema
+                .fields
+                .iter()
+                .map(|f| f.name)
+                .zip(line.trim_end_matches('\n').split('\t').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+fn get<'a>(r: &'a Row, f: &str) -> &'a str {
+    r.get(f).map_or("?", String::as_str)
+}
+
+fn scenario_run(name: &str) -> (Capture, ics_support::Run) {
+    let cap = scenario::by_name(name, 30, 1).expect("scenario exists");
+    let run = ics_support::run(&ics_support::capture_frames(&cap));
+    (cap, run)
+}
+
+/// tshark's fields for every frame matching `filter`, one line per frame.
+fn tshark(cap: &Capture, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.pcap");
+    std::fs::write(&path, cap.to_pcap()).expect("write capture");
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r")
+        .arg(&path)
+        .args(["-Y", filter, "-T", "fields", "-E", "occurrence=a"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tshark (Debian package tshark): {e}"));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn modbus_read_write_exception_and_split_request() {
+    let (_, run) = scenario_run("modbus");
+    let m = rows(&run.records, "modbus");
+    assert!(m
+        .iter()
+        .any(|r| get(r, "func") == "READ_HOLDING_REGISTERS" && get(r, "pdu_type") == "RESP"));
+    assert!(m
+        .iter()
+        .any(|r| get(r, "func") == "READ_HOLDING_REGISTERS_EXCEPTION"
+            && get(r, "exception") == "ILLEGAL_DATA_ADDRESS"));
+    let d = rows(&run.records, "modbus_detailed");
+    let read = d.iter().find(|r| get(r, "tid") == "1").expect("first read");
+    assert_eq!((get(read, "address"), get(read, "quantity")), ("100", "4"));
+    assert_eq!(get(read, "response_values"), "215,1013,42,0");
+    let write = d
+        .iter()
+        .find(|r| get(r, "func") == "WRITE_SINGLE_REGISTER")
+        .expect("write");
+    assert_eq!(get(write, "request_values"), "1500");
+    // Sent as two segments (the MBAP header cut after five bytes).
+    let split = d
+        .iter()
+        .find(|r| get(r, "func") == "WRITE_MULTIPLE_REGISTERS")
+        .expect("split write");
+    assert_eq!(
+        (get(split, "address"), get(split, "request_values")),
+        ("300", "1,2,3,4")
+    );
+    assert_eq!(get(split, "matched"), "T");
+    assert_eq!(run.services.iter().filter(|s| s.1 == "modbus").count(), 1);
+}
+
+#[test]
+fn s7_identity_and_plc_stop() {
+    let (_, run) = scenario_run("s7comm");
+    let known = rows(&run.records, "s7comm_known_devices");
+    let by_name = known
+        .iter()
+        .find(|r| get(r, "module_name") != "-")
+        .expect("SZL 0x001c row");
+    assert_eq!(get(by_name, "module_name"), "CPU 315-2 PN/DP");
+    assert_eq!(
+        get(by_name, "automation_system_name"),
+        "SIMATIC 300(Line 2)"
+    );
+    assert_eq!(get(by_name, "module_serial"), "S C-X4U421302009");
+    let by_order = known
+        .iter()
+        .find(|r| get(r, "module_order_number") != "-")
+        .expect("SZL 0x0011 row");
+    assert_eq!(get(by_order, "module_order_number"), "6ES7 315-2EH14-0AB0");
+    assert_eq!(get(by_order, "firmware"), "V3.2.6");
+    let s7 = rows(&run.records, "s7comm");
+    assert!(s7
+        .iter()
+        .any(|r| get(r, "function_name") == "PLC Stop" && get(r, "rosctr_name") == "Job-Request"));
+    assert!(
+        s7.iter()
+            .any(|r| get(r, "function_name") == "Read Variable"
+                && get(r, "rosctr_name") == "ACK-Data")
+    );
+}
+
+#[test]
+fn enip_list_identity_and_cip_error() {
+    let (_, run) = scenario_run("enip");
+    let id = rows(&run.records, "cip_identity");
+    assert_eq!(id.len(), 2, "ListIdentity and Get_Attributes_All replies");
+    for r in &id {
+        assert_eq!(get(r, "product_name"), "1769-L33ER/A LOGIX5333ER");
+        assert_eq!(get(r, "vendor_name"), "Rockwell Automation/Allen-Bradley");
+        assert_eq!(get(r, "revision"), "32.11");
+        assert_eq!(get(r, "serial_number"), "0x00c0ffee");
+    }
+    let cip = rows(&run.records, "cip");
+    assert!(cip
+        .iter()
+        .any(|r| get(r, "cip_status") == "Attribute Not Supported"));
+}
+
+#[test]
+fn bacnet_discovery_property_and_error() {
+    let (cap, run) = scenario_run("bacnet");
+    let disc = rows(&run.records, "bacnet_discovery");
+    assert!(disc
+        .iter()
+        .any(|r| get(r, "pdu_service") == "who-is" && get(r, "range") == "All"));
+    let iam = disc
+        .iter()
+        .find(|r| get(r, "pdu_service") == "i-am")
+        .expect("i-am");
+    assert_eq!(get(iam, "instance_number"), "260001");
+    let prop = rows(&run.records, "bacnet_property");
+    let ack = prop
+        .iter()
+        .find(|r| get(r, "pdu_service") == "read-property-ack")
+        .expect("ack");
+    assert_eq!(
+        (get(ack, "property"), get(ack, "value")),
+        ("present-value", "21.500000")
+    );
+    let b = rows(&run.records, "bacnet");
+    assert!(b
+        .iter()
+        .any(|r| get(r, "pdu_type") == "ERROR_PDU" && get(r, "result_code") == "unknown-object"));
+    // tshark agrees on the services of the same capture.
+    let ts = tshark(&cap, "bacapp", &["bacapp.type", "bacapp.invoke_id"]);
+    assert_eq!(ts.len(), b.len());
+}
+
+#[test]
+fn dnp3_polls_and_controls() {
+    let (_, run) = scenario_run("dnp3");
+    let d = rows(&run.records, "dnp3");
+    assert_eq!(
+        d.iter().filter(|r| get(r, "fc_request") == "READ").count(),
+        2
+    );
+    assert!(d
+        .iter()
+        .any(|r| get(r, "fc_request") == "OPERATE" && get(r, "fc_reply") == "RESPONSE"));
+    let c = rows(&run.records, "dnp3_control");
+    assert!(c
+        .iter()
+        .any(|r| get(r, "function_code") == "SELECT" && get(r, "operation_type") == "Latch On"));
+    let o = rows(&run.records, "dnp3_objects");
+    assert!(o.iter().any(
+        |r| get(r, "object_type") == "Binary Input With Status" && get(r, "range_high") == "3"
+    ));
+}
+
+#[test]
+fn iec104_agrees_with_tshark() {
+    let (cap, run) = scenario_run("iec104");
+    let ours: Vec<(String, String, String)> = rows(&run.records, "iec104")
+        .iter()
+        .filter(|r| get(r, "apci_type") == "I")
+        .map(|r| {
+            (
+                get(r, "type_id").into(),
+                get(r, "cot").into(),
+                get(r, "ioa").into(),
+            )
+        })
+        .collect();
+    let theirs: Vec<(String, String, String)> = tshark(
+        &cap,
+        "iec60870_asdu",
+        &[
+            "iec60870_asdu.typeid",
+            "iec60870_asdu.causetx",
+            "iec60870_asdu.ioa",
+        ],
+    )
+    .into_iter()
+    .map(|f| (f[0].clone(), f[1].clone(), f[2].clone()))
+    .collect();
+    assert!(!ours.is_empty());
+    assert_eq!(ours, theirs);
+    let u: Vec<String> = rows(&run.records, "iec104")
+        .iter()
+        .filter(|r| get(r, "apci_type") == "U")
+        .map(|r| get(r, "u_function").to_owned())
+        .collect();
+    assert_eq!(
+        u,
+        ["STARTDT act", "STARTDT con", "TESTFR act", "TESTFR con"]
+    );
+}
+
+#[test]
+fn opcua_agrees_with_tshark() {
+    let (cap, run) = scenario_run("opcua");
+    let o = rows(&run.records, "opcua");
+    let hel = o
+        .iter()
+        .find(|r| get(r, "msg_type") == "HEL")
+        .expect("hello");
+    assert_eq!(
+        get(hel, "endpoint_url"),
+        "opc.tcp://192.168.10.109:4840/plant"
+    );
+    let opn = o
+        .iter()
+        .find(|r| get(r, "msg_type") == "OPN" && get(r, "is_orig") == "T")
+        .expect("open");
+    assert_eq!(
+        get(opn, "security_policy"),
+        "http://opcfoundation.org/UA/SecurityPolicy#None"
+    );
+    assert_eq!(get(opn, "security_mode"), "None");
+    assert!(o.iter().any(|r| get(r, "service") == "ReadRequest"));
+    let ours: Vec<String> = o.iter().map(|r| get(r, "msg_type").to_owned()).collect();
+    let theirs: Vec<String> = tshark(&cap, "opcua", &["opcua.transport.type"])
+        .into_iter()
+        .map(|f| f[0].clone())
+        .collect();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn slmp_identity_reads_errors_and_run_stop() {
+    let (_, run) = scenario_run("slmp");
+    let s = rows(&run.records, "slmp");
+    let model = s
+        .iter()
+        .find(|r| get(r, "model") != "-")
+        .expect("type name reply");
+    assert_eq!(get(model, "model"), "Q03UDVCPU");
+    let read = s
+        .iter()
+        .find(|r| get(r, "command") == "0x0401" && get(r, "pdu_type") == "request")
+        .expect("read");
+    assert_eq!(
+        (
+            get(read, "device"),
+            get(read, "head_device"),
+            get(read, "points")
+        ),
+        ("D", "100", "2")
+    );
+    assert!(s
+        .iter()
+        .any(|r| get(r, "frame_type") == "4E binary" && get(r, "pdu_type") == "response"));
+    assert!(s
+        .iter()
+        .any(|r| get(r, "end_code") == "0xc056" && get(r, "command") == "0x0401"));
+    let ops: Vec<&str> = s
+        .iter()
+        .filter(|r| get(r, "pdu_type") == "request")
+        .map(|r| get(r, "remote_operation"))
+        .filter(|o| *o != "-")
+        .collect();
+    assert_eq!(ops, ["STOP", "RUN"]);
+}
+
+#[test]
+fn fins_agrees_with_tshark() {
+    let (cap, run) = scenario_run("fins");
+    let f = rows(&run.records, "fins");
+    let cd = f
+        .iter()
+        .find(|r| get(r, "controller_model") != "-")
+        .expect("controller data");
+    assert_eq!(
+        (get(cd, "controller_model"), get(cd, "controller_version")),
+        ("CJ2M-CPU31", "02.01")
+    );
+    let read = f
+        .iter()
+        .find(|r| get(r, "command") == "0x0101" && get(r, "icf_type") == "command")
+        .expect("read");
+    assert_eq!(
+        (
+            get(read, "memory_area"),
+            get(read, "address"),
+            get(read, "count")
+        ),
+        ("DM word", "100", "2")
+    );
+    assert!(f.iter().any(|r| get(r, "run_stop") == "STOP"));
+    let ours: Vec<(String, String)> = f
+        .iter()
+        .map(|r| (get(r, "command").to_owned(), get(r, "sid").to_owned()))
+        .collect();
+    let theirs: Vec<(String, String)> = tshark(&cap, "omron", &["omron.command", "omron.sid"])
+        .into_iter()
+        .map(|x| {
+            (
+                x[0].clone(),
+                u64::from_str_radix(x[1].trim_start_matches("0x"), 16)
+                    .map_or(x[1].clone(), |v| v.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn profinet_dcp_agrees_with_tshark() {
+    let (cap, run) = scenario_run("profinet");
+    let p = rows(&run.records, "profinet_dcp");
+    assert_eq!(p.len(), 2);
+    let a = &p[1];
+    assert_eq!(
+        (get(a, "service"), get(a, "service_type")),
+        ("identify", "response")
+    );
+    assert_eq!(
+        (get(a, "station_name"), get(a, "type_of_station")),
+        ("plc-line2", "S7-300")
+    );
+    assert_eq!(
+        (get(a, "vendor_id"), get(a, "device_id"), get(a, "ip")),
+        ("0x002a", "0x0101", "192.168.10.102")
+    );
+    let ts = tshark(
+        &cap,
+        "pn_dcp",
+        &[
+            "pn_dcp.suboption_device_nameofstation",
+            "pn_dcp.suboption_vendor_id",
+            "pn_dcp.suboption_ip_ip",
+        ],
+    );
+    assert_eq!(ts.len(), 2);
+    assert_eq!(ts[1], ["plc-line2", "0x002a", "192.168.10.102"]);
+}
+
+#[test]
+fn plant_yields_every_log_and_the_asset_ledger() {
+    let cap = scenario::plant(60, 3);
+    let mut run = ics_support::run(&ics_support::capture_frames(&cap));
+    for log in [
+        "modbus",
+        "modbus_detailed",
+        "s7comm",
+        "s7comm_known_devices",
+        "cotp",
+        "enip",
+        "cip",
+        "cip_identity",
+        "bacnet",
+        "bacnet_discovery",
+        "bacnet_property",
+        "dnp3",
+        "iec104",
+        "opcua",
+        "slmp",
+        "fins",
+        "profinet_dcp",
+    ] {
+        assert!(
+            run.records.iter().any(|r| r.schema.path == log),
+            "plant gave no {log} rows"
+        );
+    }
+    // Joined mid-stream: the Modbus poll never shows a handshake, yet every
+    // poll is decoded.
+    let polls = rows(&run.records, "modbus_detailed")
+        .iter()
+        .filter(|r| get(r, "func") == "READ_HOLDING_REGISTERS" && get(r, "exception_code") == "-")
+        .count();
+    assert_eq!(polls, 60);
+    let mut sink = RecordSink::new(1000);
+    run.assets.emit(i64::MAX, &mut sink);
+    let assets = rows(&sink.take(), "asset");
+    let s7 = assets
+        .iter()
+        .find(|r| get(r, "mac") == "00:1b:1b:01:00:66")
+        .expect("S7 PLC asset");
+    assert_eq!(get(s7, "model"), "6ES7 315-2EH14-0AB0");
+    assert_eq!(get(s7, "firmware"), "V3.2.6");
+    assert!(get(s7, "roles").contains("s7_plc"));
+    assert!(get(s7, "hostnames").contains("plc-line2"));
+    let enip = assets
+        .iter()
+        .find(|r| get(r, "mac") == "00:00:bc:01:00:67")
+        .expect("ENIP PLC asset");
+    assert_eq!(get(enip, "oui_vendor"), "Rockwell Automation");
+    assert_eq!(get(enip, "product"), "1769-L33ER/A LOGIX5333ER");
+    let fins = assets
+        .iter()
+        .find(|r| get(r, "mac") == "00:00:0a:01:00:69")
+        .expect("FINS PLC asset");
+    assert_eq!(get(fins, "model"), "CJ2M-CPU31");
+    let slmp = assets
+        .iter()
+        .find(|r| get(r, "mac") == "38:e0:8e:01:00:68")
+        .expect("SLMP PLC asset");
+    assert_eq!(get(slmp, "model"), "Q03UDVCPU");
+    assert!(get(slmp, "roles").contains("slmp_server"));
+}
