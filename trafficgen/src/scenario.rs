@@ -791,7 +791,7 @@ pub fn profinet_identify(cap: &mut Capture, net: &Net, t: i64, xid: u32) -> i64 
     let q = profinet::identify_request(xid);
     cap.push(
         t,
-        ethernet(profinet::DCP_MULTICAST, net.eng.mac, None, 0x8892, &q),
+        ethernet(profinet::DCP_MULTICAST, net.eng.mac, net.vlan, 0x8892, &q),
     );
     let a = profinet::identify_response(
         xid,
@@ -802,7 +802,7 @@ pub fn profinet_identify(cap: &mut Capture, net: &Net, t: i64, xid: u32) -> i64 
     );
     cap.push(
         t + 20 * MS,
-        ethernet(net.eng.mac, net.s7_plc.mac, None, 0x8892, &a),
+        ethernet(net.eng.mac, net.s7_plc.mac, net.vlan, 0x8892, &a),
     );
     t + 50 * MS
 }
