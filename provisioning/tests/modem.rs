@@ -144,6 +144,12 @@ fn slow_replies_in_pieces_are_waited_for_and_time_out() {
         .unwrap_err();
     assert!(matches!(e, AtError::Timeout { .. }), "{e}");
     assert!(e.to_string().contains("no reply to AT+CGSN"), "{e}");
+    // The late reply to AT+CGSN is not taken for the next command's.
+    let t = Duration::from_secs(3);
+    assert_eq!(
+        p.command("AT+CIMI", Expect::Text(&[]), t).unwrap(),
+        vec![IMSI]
+    );
 }
 
 #[test]

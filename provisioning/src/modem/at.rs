@@ -23,6 +23,11 @@ const MAX_LINE: usize = 4096;
 const MAX_INFO_LINES: usize = 64;
 /// URCs remembered for diagnostics (oldest dropped first).
 const MAX_URCS: usize = 32;
+/// After a timeout, the late reply must be over before the next command, or
+/// its `OK` would be taken for the next command's: the port must stay quiet
+/// this long (reading at most `SETTLE_LIMIT`).
+const SETTLE_QUIET: Duration = Duration::from_secs(1);
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AtError {
@@ -241,6 +246,8 @@ pub struct AtPort {
     path: PathBuf,
     buf: Vec<u8>,
     urcs: VecDeque<String>,
+    /// A command timed out: its reply may still come.
+    unsettled: bool,
 }
 
 impl AtPort {
@@ -268,6 +275,7 @@ impl AtPort {
             path: path.to_owned(),
             buf: Vec::with_capacity(256),
             urcs: VecDeque::new(),
+            unsettled: false,
         })
     }
 
@@ -360,14 +368,24 @@ impl AtPort {
         }
     }
 
-    /// Drops unread input (URCs sent between commands), keeping the URCs.
+    /// Sets aside unread input (URCs sent between commands, or the late reply
+    /// to a command that timed out).
     fn drain_pending(&mut self) -> Result<(), AtError> {
+        if self.unsettled {
+            let end = Instant::now() + SETTLE_LIMIT;
+            while let Some(left) = end.checked_duration_since(Instant::now()) {
+                if !self.fill(SETTLE_QUIET.min(left))? {
+                    break;
+                }
+            }
+            self.unsettled = false;
+        }
         while self.fill(Duration::ZERO)? {}
         while let Some(line) = self.next_line("")? {
             self.note_urc(line);
         }
-        // A partial line left over belongs to nothing we asked for.
-        self.buf.clear();
+        // A partial line left over is a URC still arriving; its line end will
+        // come and it is set aside then.
         Ok(())
     }
 
@@ -409,6 +427,7 @@ impl AtPort {
             }
             let now = Instant::now();
             if now >= deadline {
+                self.unsettled = true;
                 return Err(AtError::Timeout {
                     path: self.path.clone(),
                     cmd: cmd.into(),
