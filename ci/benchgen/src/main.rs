@@ -1,0 +1,128 @@
+//! `osect-benchgen`: writes the benchmark's captures (see `ci/bench`).
+
+use clap::{Parser, Subcommand};
+use osect_benchgen::{write_flood, Base};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The corpus captures (Ethernet ones, `<case>/trace.pcap*` directly
+    /// under CORPUS) repeated until both minimums are reached.
+    Mix {
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 5_000_000)]
+        min_packets: u64,
+        #[arg(long, default_value_t = 200_000)]
+        min_flows: u64,
+        /// Cases whose name starts with this are left out (link-layer and
+        /// tunnel oddities rather than plant traffic).
+        #[arg(long, default_value = "zeek-core-")]
+        exclude_prefix: String,
+    },
+    /// PACKETS frames between random addresses and ports.
+    Flood {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        packets: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn cases(corpus: &Path, exclude: &str) -> Result<Vec<PathBuf>, String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .map_err(|e| format!("{}: {e}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| exclude.is_empty() || !n.starts_with(exclude))
+        })
+        .collect();
+    dirs.sort();
+    Ok(dirs
+        .iter()
+        .filter_map(|d| {
+            ["trace.pcap", "trace.pcapng"]
+                .iter()
+                .map(|n| d.join(n))
+                .find(|p| p.is_file())
+        })
+        .collect())
+}
+
+fn create(path: &Path) -> Result<File, String> {
+    File::create(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.cmd {
+        Cmd::Mix {
+            corpus,
+            out,
+            min_packets,
+            min_flows,
+            exclude_prefix,
+        } => {
+            let files = cases(&corpus, &exclude_prefix)?;
+            let (base, skipped) = Base::load(&files)?;
+            if base.packets() == 0 {
+                return Err(format!("no Ethernet captures under {}", corpus.display()));
+            }
+            let by_packets = min_packets.div_ceil(base.packets() as u64);
+            let by_flows = min_flows.div_ceil(base.flows.max(1) as u64);
+            let reps = by_packets.max(by_flows).max(1);
+            let w = base
+                .write_repeated(reps, create(&out)?)
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "mix: {} captures ({} skipped: not Ethernet), {} packets, {} flows, {} bytes per repetition; \
+                 {reps} repetitions -> {} packets, ~{} flows, {} bytes in {}",
+                base.files,
+                skipped.len(),
+                base.packets(),
+                base.flows,
+                base.bytes,
+                w.packets,
+                reps * base.flows as u64,
+                w.bytes,
+                out.display()
+            );
+        }
+        Cmd::Flood { out, packets, seed } => {
+            let w = write_flood(packets, seed, create(&out)?)
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "flood: {} packets, {} bytes in {}",
+                w.packets,
+                w.bytes,
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("osect-benchgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,197 @@
+use super::*;
+use std::path::Path;
+
+fn corpus() -> PathBuf {
+    let root = std::env::var_os("OSECT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
+    assert!(
+        root.is_dir(),
+        "corpus not found at {}: set OSECT_CORPUS",
+        root.display()
+    );
+    root
+}
+
+/// Corpus cases with IPv4 and IPv6, TCP, UDP, ICMPv6, ARP, VLAN tags and
+/// deliberately bad checksums.
+fn sample() -> Vec<PathBuf> {
+    let root = corpus();
+    let mut files = Vec::new();
+    for case in [
+        "icsnpp-modbus-modbus_example",
+        "zeek-ftp-ftp-ipv6",
+        "zeek-core-tcp-bad-checksum-syn",
+        "zeek-core-udp-corrupt",
+        "zeek-core-q-in-q",
+        "zeek-icmp-icmp6-nd-short-options",
+        "nttcom-bacnet",
+    ] {
+        let dir = root.join(case);
+        let f = ["trace.pcap", "trace.pcapng"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no trace in {}", dir.display()));
+        files.push(f);
+    }
+    files
+}
+
+/// (IP header checksum ok, transport checksum ok) of a frame, where the
+/// frame holds them.
+fn validity(frame: &[u8]) -> (Option<bool>, Option<bool>) {
+    let Ok(Some(l2)) = ethernet::decode(LinkType::ETHERNET, frame) else {
+        return (None, None);
+    };
+    let seg_ok = |src: IpAddr, dst: IpAddr, proto: u8, seg: &[u8], complete: bool, first: bool| {
+        let udp_none = proto == PROTO_UDP && seg.get(6..8) == Some(&[0, 0]);
+        (complete && first && !udp_none && matches!(proto, PROTO_TCP | PROTO_UDP | PROTO_ICMPV6))
+            .then(|| checksum::transport_ok(src, dst, proto, seg))
+    };
+    match l2.ethertype {
+        ethernet::ETHERTYPE_IPV4 => match ipv4::Packet::parse(l2.payload) {
+            Ok(p) => (
+                Some(p.header_checksum_ok()),
+                seg_ok(
+                    p.src.into(),
+                    p.dst.into(),
+                    p.proto,
+                    p.payload,
+                    p.complete,
+                    p.frag_offset == 0,
+                ),
+            ),
+            Err(_) => (None, None),
+        },
+        ethernet::ETHERTYPE_IPV6 => match ipv6::Packet::parse(l2.payload) {
+            Ok(p) => (
+                None,
+                seg_ok(
+                    p.src.into(),
+                    p.dst.into(),
+                    p.proto,
+                    p.payload,
+                    p.complete,
+                    p.fragment.is_none(),
+                ),
+            ),
+            Err(_) => (None, None),
+        },
+        _ => (None, None),
+    }
+}
+
+fn unicast_ips(frame: &[u8]) -> Vec<IpAddr> {
+    let Ok(Some(l2)) = ethernet::decode(LinkType::ETHERNET, frame) else {
+        return Vec::new();
+    };
+    let ips: Vec<IpAddr> = match l2.ethertype {
+        ethernet::ETHERTYPE_IPV4 => ipv4::Packet::parse(l2.payload)
+            .map(|p| vec![p.src.into(), p.dst.into()])
+            .unwrap_or_default(),
+        ethernet::ETHERTYPE_IPV6 => ipv6::Packet::parse(l2.payload)
+            .map(|p| vec![p.src.into(), p.dst.into()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    ips.into_iter()
+        .filter(|a| match a {
+            IpAddr::V4(v) => is_unicast_v4(v.octets()),
+            IpAddr::V6(v) => is_unicast_v6(v.octets()),
+        })
+        .collect()
+}
+
+fn read_back(bytes: &[u8]) -> Vec<(i64, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.pcap");
+    std::fs::write(&path, bytes).unwrap();
+    let mut frames = Vec::new();
+    pcap::read_file(&path, |ts, link, f| {
+        assert_eq!(link, LinkType::ETHERNET);
+        frames.push((ts, f.to_vec()));
+    })
+    .unwrap();
+    frames
+}
+
+#[test]
+fn repetitions_keep_checksum_validity_and_get_their_own_addresses() {
+    let (base, skipped) = Base::load(&sample()).unwrap();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let reps = 3;
+    let mut out = Vec::new();
+    let w = base.write_repeated(reps, &mut out).unwrap();
+    assert_eq!(w.packets, reps * base.packets() as u64);
+    assert_eq!(w.bytes, out.len() as u64);
+    let frames = read_back(&out);
+    assert_eq!(frames.len(), reps as usize * base.packets());
+
+    let (mut bad_before, mut checked) = (0, 0);
+    let mut per_rep: Vec<HashSet<IpAddr>> = vec![HashSet::new(); reps as usize];
+    for (i, (ts, f)) in frames.iter().enumerate() {
+        let orig = &base.frames[i % base.packets()];
+        let k = i / base.packets();
+        assert_eq!(
+            *ts,
+            START_US + k as i64 * base.period_us + orig.ts,
+            "packet {i}"
+        );
+        assert_eq!(f.len(), orig.data.len());
+        let (was, is) = (validity(&orig.data), validity(f));
+        assert_eq!(
+            was, is,
+            "packet {i} (repetition {k}): checksum validity changed"
+        );
+        checked += usize::from(was.1.is_some());
+        bad_before += usize::from(was.1 == Some(false)) + usize::from(was.0 == Some(false));
+        per_rep[k].extend(unicast_ips(f));
+        if k > 0 {
+            assert_ne!(f, &orig.data, "packet {i}: repetition {k} not rewritten");
+        }
+    }
+    assert!(checked > 100, "only {checked} transport checksums checked");
+    assert!(
+        bad_before > 0,
+        "the sample has bad checksums: they must stay bad"
+    );
+    for a in 0..per_rep.len() {
+        for b in a + 1..per_rep.len() {
+            let shared: Vec<_> = per_rep[a].intersection(&per_rep[b]).collect();
+            assert!(
+                shared.is_empty(),
+                "repetitions {a} and {b} share {shared:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn too_many_repetitions_are_refused() {
+    let (base, _) = Base::load(&sample()[..1]).unwrap();
+    let e = base
+        .write_repeated(base.max_repetitions() + 1, io::sink())
+        .unwrap_err();
+    assert!(e.to_string().contains("reuse addresses"), "{e}");
+}
+
+#[test]
+fn a_flood_is_distinct_tuples_with_valid_checksums() {
+    let mut out = Vec::new();
+    let w = write_flood(2000, 7, &mut out).unwrap();
+    assert_eq!(w.packets, 2000);
+    let frames = read_back(&out);
+    let mut tuples = HashSet::new();
+    for (_, f) in &frames {
+        let (ip, l4) = validity(f);
+        assert_eq!((ip, l4), (Some(true), Some(true)), "{f:02x?}");
+        let l2 = ethernet::decode(LinkType::ETHERNET, f).unwrap().unwrap();
+        let p = ipv4::Packet::parse(l2.payload).unwrap();
+        tuples.insert((p.src, p.dst, p.proto, p.payload[..4].to_vec()));
+    }
+    assert_eq!(tuples.len(), 2000);
+    let mut again = Vec::new();
+    write_flood(2000, 7, &mut again).unwrap();
+    assert_eq!(out, again, "same seed, same file");
+}
