@@ -332,7 +332,9 @@ impl Registry {
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
             .map_err(|e| corrupt(path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Flows run one at a time (each holds its transaction from start to
+        // end); a second one waits for the first rather than failing.
+        conn.busy_timeout(std::time::Duration::from_secs(300))?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| corrupt(path, e))?;

@@ -803,3 +803,36 @@ fn the_device_key_belongs_to_the_agent_user() {
         assert_eq!(before, s.snapshot(&[&unit]));
     }
 }
+
+#[test]
+fn flows_started_together_wait_for_each_other() {
+    let s = Station::new();
+    let (m1, m2) = (
+        script_modem(&s, Script::Normal, 96),
+        script_modem(&s, Script::Normal, 97),
+    );
+    let (u1, u2) = (s.unit("u1"), s.unit("u2"));
+    let spawn = |serial: &str, unit: &Path, tty: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_osect-provision"))
+            .args([
+                "--config",
+                s.config.to_str().unwrap(),
+                "--operator",
+                "tester",
+                "factory",
+            ])
+            .args(["--serial", serial, "--device-dir", unit.to_str().unwrap()])
+            .args(["--modem", tty.to_str().unwrap(), "--no-selftest"])
+            .output()
+    };
+    let (a, b) = std::thread::scope(|sc| {
+        let a = sc.spawn(|| spawn("OSD-000096", &u1, &m1.tty()).unwrap());
+        let b = sc.spawn(|| spawn("OSD-000097", &u2, &m2.tty()).unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(device_line(&s, "OSD-000096").contains("provisioned"));
+    assert!(device_line(&s, "OSD-000097").contains("provisioned"));
+}
