@@ -3,15 +3,34 @@
 use std::net::IpAddr;
 
 /// One's-complement sum of `data` added to `acc`, not yet folded.
-pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
+pub fn sum(acc: u32, data: &[u8]) -> u32 {
+    // Eight bytes at a time in a wide accumulator: the one's-complement sum
+    // is the same whatever the word size, once folded (RFC 1071, 2.B).
+    let mut wide = u64::from(acc);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
+        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let (s, carry) = wide.overflowing_add(w);
+        wide = s + u64::from(carry);
+    }
+    let mut acc = fold64(wide);
+    let mut rest = chunks.remainder().chunks_exact(2);
+    for c in &mut rest {
         acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    if let [last] = chunks.remainder() {
+    if let [last] = rest.remainder() {
         acc += u32::from(*last) << 8;
     }
     acc
+}
+
+/// Folds a 64-bit one's-complement sum to 16 bits (kept in a u32 so more
+/// can be added).
+fn fold64(mut w: u64) -> u32 {
+    while w > 0xffff {
+        w = (w & 0xffff) + (w >> 16);
+    }
+    w as u32
 }
 
 pub fn fold(mut acc: u32) -> u16 {
@@ -55,6 +74,19 @@ pub fn transport_ok(src: IpAddr, dst: IpAddr, proto: u8, segment: &[u8]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_sum_equals_word_sum() {
+        let data: Vec<u8> = (0..1001u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for len in [0, 1, 2, 7, 8, 9, 15, 16, 17, 64, 999, 1001] {
+            let d = &data[..len];
+            let mut words = 0u32;
+            for c in d.chunks(2) {
+                words += u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0));
+            }
+            assert_eq!(fold(sum(0, d)), fold(words), "length {len}");
+        }
+    }
 
     #[test]
     fn rfc1071_example() {
