@@ -40,8 +40,16 @@ fn key(r: &Row) -> String {
 
 /// Direction-independent key, so a row whose roles differ still pairs up.
 fn pair_key(r: &Row) -> String {
-    let a = format!("{}:{}", r.get("id.orig_h").map_or("?", |s| s), r.get("id.orig_p").map_or("?", |s| s));
-    let b = format!("{}:{}", r.get("id.resp_h").map_or("?", |s| s), r.get("id.resp_p").map_or("?", |s| s));
+    let a = format!(
+        "{}:{}",
+        r.get("id.orig_h").map_or("?", |s| s),
+        r.get("id.orig_p").map_or("?", |s| s)
+    );
+    let b = format!(
+        "{}:{}",
+        r.get("id.resp_h").map_or("?", |s| s),
+        r.get("id.resp_p").map_or("?", |s| s)
+    );
     let (a, b) = if a <= b { (a, b) } else { (b, a) };
     format!("{a}-{b}/{}", r.get("proto").map_or("?", |s| s))
 }
@@ -96,12 +104,21 @@ fn conn_log_matches_zeek() {
             rows += 1;
             let k = key(b);
             let matched = if has_ids {
-                pool.get_mut(&pair_key(b)).and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+                pool.get_mut(&pair_key(b))
+                    .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
             } else {
                 // No endpoints to pair on: take the closest unused row.
                 let best = (0..ours_sorted.len())
                     .filter(|j| !taken.contains(j))
-                    .max_by_key(|&j| FIELDS.iter().filter(|f| b.get(**f).is_some_and(|v| ours_sorted[j].get(**f) == Some(v))).count());
+                    .max_by_key(|&j| {
+                        FIELDS
+                            .iter()
+                            .filter(|f| {
+                                b.get(**f)
+                                    .is_some_and(|v| ours_sorted[j].get(**f) == Some(v))
+                            })
+                            .count()
+                    });
                 best.map(|j| {
                     taken.push(j);
                     ours_sorted[j]
@@ -130,9 +147,11 @@ fn conn_log_matches_zeek() {
             }
             let mut all_known = true;
             for (f, text) in &diffs {
-                let hit = known
-                    .iter()
-                    .position(|kd| kd.case == case.name && (kd.key == k || kd.key == "*") && (kd.field == *f || kd.field == "*"));
+                let hit = known.iter().position(|kd| {
+                    kd.case == case.name
+                        && (kd.key == k || kd.key == "*")
+                        && (kd.field == *f || kd.field == "*")
+                });
                 match hit {
                     Some(i) => used_known[i] = true,
                     None => {
@@ -152,7 +171,10 @@ fn conn_log_matches_zeek() {
     }
     for (i, kd) in known.iter().enumerate() {
         if !used_known[i] {
-            println!("  known difference no longer seen: {} {} {}", kd.case, kd.key, kd.field);
+            println!(
+                "  known difference no longer seen: {} {} {}",
+                kd.case, kd.key, kd.field
+            );
         }
     }
     for u in &unexplained {
@@ -160,6 +182,14 @@ fn conn_log_matches_zeek() {
     }
     let share = rows_equal as f64 / rows.max(1) as f64;
     println!("  equal share: {:.2}%", share * 100.0);
-    assert!(unexplained.is_empty(), "{} differences not in tests/known-differences/conn.toml", unexplained.len());
-    assert!(share >= 0.99, "only {:.2}% of rows equal (goal 99%)", share * 100.0);
+    assert!(
+        unexplained.is_empty(),
+        "{} differences not in tests/known-differences/conn.toml",
+        unexplained.len()
+    );
+    assert!(
+        share >= 0.99,
+        "only {:.2}% of rows equal (goal 99%)",
+        share * 100.0
+    );
 }

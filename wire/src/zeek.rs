@@ -39,7 +39,9 @@ impl<W: Write> LogWriter<W> {
     ) -> io::Result<Self> {
         if format == Format::Tsv {
             let mut h = String::new();
-            h.push_str("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n");
+            h.push_str(
+                "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n",
+            );
             let _ = writeln!(h, "#path\t{}", schema.path);
             let _ = writeln!(h, "#open\t{}", zeek_date(open_ts));
             h.push_str("#fields");
@@ -188,8 +190,7 @@ fn tsv_str(out: &mut String, s: &str, in_set: bool) {
         return;
     }
     // Most values are plain printable ASCII: copy them at once.
-    if s
-        .bytes()
+    if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && !(in_set && b == b','))
     {
         out.push_str(s);
@@ -355,9 +356,11 @@ pub fn parse_tsv_value(ty: FieldType, s: &str) -> Option<Value> {
     Some(match ty {
         FieldType::Time => Value::Time(micros(s)?),
         FieldType::Interval => Value::Interval(micros(s)?),
-        FieldType::String | FieldType::Enum => {
-            Value::Str(if s == "(empty)" { String::new() } else { s.to_owned() })
-        }
+        FieldType::String | FieldType::Enum => Value::Str(if s == "(empty)" {
+            String::new()
+        } else {
+            s.to_owned()
+        }),
         FieldType::Addr => Value::Addr(s.parse().ok()?),
         FieldType::Port => Value::Port(s.parse().ok()?),
         FieldType::Count => Value::Count(s.parse().ok()?),

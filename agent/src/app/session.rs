@@ -75,7 +75,14 @@ impl Session {
         if self.bufs[i].is_empty() {
             // Common case: parse straight from the segment, keep the rest.
             let used = p.parse(ctx, dir, data).min(data.len());
-            keep(&mut self.bufs[i], &data[used..], limit, &mut self.overflowed, p.as_mut(), dir);
+            keep(
+                &mut self.bufs[i],
+                &data[used..],
+                limit,
+                &mut self.overflowed,
+                p.as_mut(),
+                dir,
+            );
             return;
         }
         let buf = &mut self.bufs[i];
@@ -84,7 +91,14 @@ impl Session {
             buf.clear();
             p.gap(dir);
             let used = p.parse(ctx, dir, data).min(data.len());
-            keep(buf, &data[used..], limit, &mut self.overflowed, p.as_mut(), dir);
+            keep(
+                buf,
+                &data[used..],
+                limit,
+                &mut self.overflowed,
+                p.as_mut(),
+                dir,
+            );
             return;
         }
         buf.extend_from_slice(data);
@@ -109,7 +123,14 @@ impl Session {
 
 /// Keeps an unconsumed tail for the next segment, unless it outgrows the
 /// window (then it is dropped and the parser resynchronises).
-fn keep(buf: &mut Vec<u8>, rest: &[u8], limit: usize, overflowed: &mut u64, p: &mut dyn AppParser, dir: Dir) {
+fn keep(
+    buf: &mut Vec<u8>,
+    rest: &[u8],
+    limit: usize,
+    overflowed: &mut u64,
+    p: &mut dyn AppParser,
+    dir: Dir,
+) {
     if rest.is_empty() {
         return;
     }
