@@ -27,6 +27,9 @@ struct Cli {
     /// Who is acting, for the audit log (default $SUDO_USER or $USER).
     #[arg(long, global = true)]
     operator: Option<String>,
+    /// Registry listings as JSON.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -304,7 +307,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 ctx.pki().crl_path().display()
             );
         }
-        Cmd::Registry(c) => registry_cmd(&ctx, c)?,
+        Cmd::Registry(c) => registry_cmd(&ctx, c, cli.json)?,
         Cmd::Site(SiteCmd::Add {
             site,
             interface,
@@ -481,7 +484,7 @@ fn modem_info(ctx: &Ctx, loc: &Locator) -> Result<(), String> {
     Ok(())
 }
 
-fn registry_cmd(ctx: &Ctx, c: RegistryCmd) -> Result<(), String> {
+fn registry_cmd(ctx: &Ctx, c: RegistryCmd, json: bool) -> Result<(), String> {
     let path = &ctx.station.registry;
     if let RegistryCmd::Init = c {
         if Registry::create(path).map_err(|e| e.to_string())? {
@@ -496,6 +499,23 @@ fn registry_cmd(ctx: &Ctx, c: RegistryCmd) -> Result<(), String> {
     }
     let reg = Registry::open(path).map_err(|e| e.to_string())?;
     let s = |e: osect_provision::registry::RegistryError| e.to_string();
+    if json {
+        let v = match c {
+            RegistryCmd::Audit { limit } => serde_json::to_value(reg.audit(limit).map_err(s)?),
+            RegistryCmd::Devices => serde_json::to_value(reg.devices().map_err(s)?),
+            RegistryCmd::History { site } => {
+                serde_json::to_value(reg.assignments(site.as_deref()).map_err(s)?)
+            }
+            RegistryCmd::Sims => serde_json::to_value(reg.sims().map_err(s)?),
+            RegistryCmd::Revoked => serde_json::to_value(reg.revoked().map_err(s)?),
+            RegistryCmd::Init | RegistryCmd::Check => return Err("--json is for listings".into()),
+        };
+        let text = v
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .map_err(|e| e.to_string())?;
+        println!("{text}");
+        return Ok(());
+    }
     match c {
         RegistryCmd::Init => {}
         RegistryCmd::Check => println!("registry {} is intact", path.display()),

@@ -14,7 +14,7 @@ use std::path::Path;
 const CHUNK: usize = 64 * 1024;
 
 /// What a wipe did.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone)]
 pub struct WipeReport {
     pub files: u64,
     pub bytes: u64,

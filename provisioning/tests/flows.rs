@@ -113,6 +113,11 @@ fn factory_gives_identity_config_and_record() {
         "{line}"
     );
     assert!(line.contains(&info.fingerprint[..16]), "{line}");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["registry", "devices", "--json"])).unwrap();
+    assert_eq!(json[0]["serial"], "OSD-000001");
+    assert_eq!(json[0]["state"], "provisioned");
+    assert_eq!(json[0]["iccid"], "89882390000000000001");
     let audit = s.ok(&["registry", "audit"]);
     assert!(
         audit.contains("tester") && audit.contains("factory"),

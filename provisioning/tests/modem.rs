@@ -169,6 +169,18 @@ fn urcs_in_the_middle_of_replies_are_set_aside() {
         m.apn().unwrap(),
         Some(("IPV4V6".into(), "iot.example".into()))
     );
+    drop(m);
+    let mut p = AtPort::open(&sim.tty()).unwrap();
+    let t = Duration::from_secs(2);
+    assert_eq!(
+        p.command("AT+CIMI", Expect::Text(&[]), t).unwrap(),
+        vec![IMSI]
+    );
+    let urcs: Vec<&str> = p.urcs().collect();
+    assert!(
+        urcs.iter().any(|u| u.starts_with("+QIND") || u == &"RING"),
+        "{urcs:?}"
+    );
 }
 
 #[test]

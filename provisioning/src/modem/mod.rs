@@ -10,7 +10,6 @@ pub mod net;
 pub mod sim;
 
 use at::{AtError, AtPort, Expect};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ pub struct Timing {
 }
 
 /// What identifies the modem hardware.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModemInfo {
     pub manufacturer: String,
     pub model: String,

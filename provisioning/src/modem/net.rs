@@ -3,12 +3,12 @@
 
 use super::at::{self, AtError, Expect};
 use super::Modem;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The PDP context used for data.
 pub const CID: u8 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Auth {
     #[default]
@@ -28,7 +28,7 @@ impl Auth {
 }
 
 /// The APN settings of the data context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Apn {
     pub apn: String,
     #[serde(default)]
@@ -47,7 +47,7 @@ fn default_pdp() -> String {
 }
 
 /// Registration status (`+CEREG`/`+CREG` `<stat>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
     NotSearching,
     Home,
@@ -91,7 +91,7 @@ impl std::fmt::Display for Registration {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
     /// From `AT+CSQ`, in dBm; None when the modem does not know.
     pub rssi_dbm: Option<i32>,

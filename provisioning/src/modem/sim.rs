@@ -3,9 +3,8 @@
 
 use super::at::{self, AtError, CmeCode, Expect};
 use super::Modem;
-use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimState {
     Ready,
     PinRequired,
