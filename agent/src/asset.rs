@@ -322,7 +322,13 @@ impl AssetTable {
             ..Device::default()
         });
         d.last_seen = d.last_seen.max(ts);
-        if let Some(ip) = host.ip {
+        // A host without an address yet (DHCP) or a broadcast is no address
+        // of the device.
+        let real = |ip: &IpAddr| match ip {
+            IpAddr::V4(a) => !a.is_unspecified() && !a.is_broadcast(),
+            IpAddr::V6(a) => !a.is_unspecified(),
+        };
+        if let Some(ip) = host.ip.filter(real) {
             if d.ips.len() < MAX_IPS && !d.ips.contains(&ip) {
                 d.ips.push(ip);
             }

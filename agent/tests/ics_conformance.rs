@@ -412,3 +412,137 @@ fn omron_fins_capture() {
     assert_eq!(field(r, "end_code"), "0x0000");
     assert_eq!(field(r, "sid"), "84");
 }
+
+/// Service names the industrial decoders put in conn.log.
+const ICS_SERVICES: &[&str] = &[
+    "modbus",
+    "dnp3_tcp",
+    "dnp3_udp",
+    "enip",
+    "cip",
+    "bacnet",
+    "cotp",
+    "cotp,s7comm",
+    "cotp,s7comm-plus",
+];
+
+/// conn.log's `service` through the engine (`replay`), against the peers':
+/// every connection the peer gave an industrial service has the same one,
+/// and no connection the peer left without one is claimed.
+#[test]
+fn conn_service_matches_the_peers() {
+    let corpus = ics_support::corpus();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus readable")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("conn.log").is_file())
+        .collect();
+    cases.sort();
+    for case in cases {
+        let peer = std::fs::read_to_string(case.join("conn.log")).unwrap_or_default();
+        let mut names: Vec<String> = Vec::new();
+        let mut peer_rows = Vec::new();
+        for line in peer.lines() {
+            if let Some(f) = line.strip_prefix("#fields\t") {
+                names = f.split('\t').map(str::to_owned).collect();
+            } else if !line.starts_with('#') {
+                peer_rows.push(line.split('\t').map(str::to_owned).collect::<Vec<_>>());
+            }
+        }
+        let col = |n: &str| names.iter().position(|x| x == n);
+        let (Some(oh), Some(op), Some(rh), Some(rp), Some(sv)) = (
+            col("id.orig_h"),
+            col("id.orig_p"),
+            col("id.resp_h"),
+            col("id.resp_p"),
+            col("service"),
+        ) else {
+            continue;
+        };
+        if !peer_rows.iter().any(|r| {
+            r.get(sv)
+                .is_some_and(|s| ICS_SERVICES.contains(&s.as_str()))
+        }) {
+            continue;
+        }
+        let Some(trace) = ["trace.pcap", "trace.pcapng"]
+            .iter()
+            .map(|t| case.join(t))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let out = tempfile::tempdir().expect("temp dir");
+        let flags = std::fs::read_to_string(case.join("case.toml")).unwrap_or_default();
+        // ICSNPP's test suite analyses loopback captures whose TCP checksums
+        // were never filled in (offload): it runs without checksum checks.
+        let icsnpp = case
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("icsnpp-"));
+        let opts = osect_agent::replay::ReplayOptions {
+            out: out.path().to_owned(),
+            format: osect_wire::zeek::Format::Tsv,
+            ignore_checksums: icsnpp || flags.contains(" -C"),
+            interval_secs: None,
+            app_layer: true,
+        };
+        osect_agent::replay::replay(&[trace], &osect_agent::config::Config::default(), &opts)
+            .expect("replay");
+        let ours = std::fs::read_to_string(out.path().join("conn.log")).unwrap_or_default();
+        let mut our_names: Vec<String> = Vec::new();
+        let mut services: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
+        for line in ours.lines() {
+            if let Some(f) = line.strip_prefix("#fields\t") {
+                our_names = f.split('\t').map(str::to_owned).collect();
+            } else if !line.starts_with('#') {
+                let v: Vec<&str> = line.split('\t').collect();
+                let g = |n: &str| {
+                    our_names
+                        .iter()
+                        .position(|x| x == n)
+                        .and_then(|i| v.get(i))
+                        .map_or("", |s| *s)
+                };
+                services.insert(
+                    (
+                        g("id.orig_h").into(),
+                        g("id.orig_p").into(),
+                        g("id.resp_h").into(),
+                        g("id.resp_p").into(),
+                    ),
+                    g("service").into(),
+                );
+            }
+        }
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for r in &peer_rows {
+            let key = (r[oh].clone(), r[op].clone(), r[rh].clone(), r[rp].clone());
+            let theirs = r[sv].as_str();
+            let mine = services.get(&key).map_or("?", String::as_str);
+            let ics_theirs = ICS_SERVICES.contains(&theirs);
+            let ics_mine = ICS_SERVICES.contains(&mine);
+            if ics_theirs || (theirs == "-" && ics_mine) {
+                checked += 1;
+                if theirs != mine {
+                    wrong.push(format!("{name} {key:?}: peer {theirs:?} ours {mine:?}"));
+                }
+            }
+        }
+    }
+    println!(
+        "conn service: {checked} connections checked, {} differ",
+        wrong.len()
+    );
+    for w in &wrong {
+        println!("    {w}");
+    }
+    assert!(checked > 0, "no industrial connections in the corpus");
+    assert!(wrong.is_empty(), "conn.log service differs from the peers");
+}

@@ -70,7 +70,10 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
     }
     match wire::frame_len(data) {
         Ok(_) | Err(wire::Error::Incomplete) if data.len() >= wire::LINK_HEADER_LEN => {
-            Some(Box::new(Dnp3::default()))
+            Some(Box::new(Dnp3 {
+                udp: t == Transport::Udp,
+                ..Dnp3::default()
+            }))
         }
         _ => None,
     }
@@ -84,6 +87,7 @@ pub struct Dnp3 {
     building: [bool; 2],
     pending_request: Option<u8>,
     roles_seen: bool,
+    udp: bool,
 }
 
 fn frame_len(b: &[u8]) -> Result<usize, Framing> {
@@ -95,8 +99,13 @@ fn frame_len(b: &[u8]) -> Result<usize, Framing> {
 }
 
 impl AppParser for Dnp3 {
+    /// Zeek's names for DNP3 over each transport.
     fn service(&self) -> &'static str {
-        "dnp3"
+        if self.udp {
+            "dnp3_udp"
+        } else {
+            "dnp3_tcp"
+        }
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {

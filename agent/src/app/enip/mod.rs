@@ -349,7 +349,7 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, id: &wire::Identity<'_>, from_list:
         .push(name.clone())
         .push(id.state.map(|s| hex(u64::from(s), 4)))
         .emit(ctx);
-    let firmware = format!("{}.{:03}", id.revision.0, id.revision.1);
+    let firmware = format!("{}.{}", id.revision.0, id.revision.1);
     let serial = hex(u64::from(id.serial), 8);
     let model = format!("product code {}", id.product_code);
     let host = common::sender(ctx, dir);

@@ -91,8 +91,14 @@ pub struct S7comm {
 }
 
 impl AppParser for S7comm {
+    /// The transport and what it carried, as ICSNPP names them. A session
+    /// is taken for S7comm until S7comm-plus is seen.
     fn service(&self) -> &'static str {
-        "s7comm"
+        if self.plus {
+            "cotp,s7comm-plus"
+        } else {
+            "cotp,s7comm"
+        }
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
