@@ -443,3 +443,282 @@ fn plant_yields_every_log_and_the_asset_ledger() {
     assert_eq!(get(slmp, "model"), "Q03UDVCPU");
     assert!(get(slmp, "roles").contains("slmp_server"));
 }
+
+mod streaming {
+    //! The TCP streaming contract: the same records whether a message
+    //! arrives whole, cut into pieces of any size, or several to a segment;
+    //! and decoding resumes after a gap.
+
+    use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
+    use osect_agent::asset::AssetTable;
+    use osect_agent::flow::id::{ConnId, FlowRef, Transport};
+    use osect_agent::sink::RecordSink;
+    use osect_trafficgen::proto::{dnp3, enip, fins, iec104, modbus, opcua, s7, slmp};
+    use osect_wire::Record;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const ID: ConnId = ConnId {
+        orig_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        orig_p: 50000,
+        resp_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        resp_p: 12345,
+        proto: Transport::Tcp,
+    };
+
+    /// A conversation of each protocol: (direction, message) in order.
+    fn conversations() -> Vec<(&'static str, Vec<(Dir, Vec<u8>)>)> {
+        use Dir::{Orig, Resp};
+        let mb = |t: u16, p: Vec<u8>| modbus::frame(t, 1, &p);
+        let s7d = |r: u8, p: Vec<u8>, d: &[u8]| s7::cotp_data(&s7::pdu(r, 7, &p, d, None));
+        let dn = |m: bool, a: Vec<u8>| dnp3::frame(m, 10, 1, &a);
+        let id = enip::Identity {
+            vendor: 1,
+            device_type: 14,
+            product_code: 1,
+            revision: (1, 2),
+            status: 0,
+            serial: 9,
+            name: "PLC",
+        };
+        let rr = |c: Vec<u8>| enip::encap(enip::SEND_RR_DATA, 5, 0, &enip::send_rr_data(&c));
+        let fr =
+            |resp: bool, body: &[u8]| fins::tcp(2, &fins::frame(resp, 1, 2, 3, 0x01, 0x01, body));
+        vec![
+            (
+                "modbus",
+                vec![
+                    (Orig, mb(1, modbus::read_request(3, 0, 10))),
+                    (Resp, mb(1, modbus::registers_response(3, &[1; 10]))),
+                    (Orig, mb(2, modbus::write_multiple_registers(7, &[5; 40]))),
+                    (Resp, mb(2, vec![0x10, 0, 7, 0, 40])),
+                    (Orig, mb(3, modbus::read_request(4, 9, 1))),
+                    (Resp, mb(3, modbus::exception(4, 2))),
+                ],
+            ),
+            (
+                "s7comm",
+                vec![
+                    (Orig, s7::cotp_connect(false, 0x100, 0x102)),
+                    (Resp, s7::cotp_connect(true, 0x102, 0x100)),
+                    (Orig, s7d(1, s7::read_var_param(1, 0, 4), &[])),
+                    (Resp, s7d(3, vec![4, 1], &s7::read_var_data(&[1, 2, 3, 4]))),
+                    (Orig, s7d(1, s7::plc_stop_param(), &[])),
+                ],
+            ),
+            (
+                "dnp3",
+                vec![
+                    (Orig, dn(true, dnp3::request(0, 1, &dnp3::CLASS0))),
+                    (
+                        Resp,
+                        dn(
+                            false,
+                            dnp3::response(0, 0x81, 0, &dnp3::binary_inputs(&[true; 20])),
+                        ),
+                    ),
+                    (Orig, dn(true, dnp3::request(1, 3, &dnp3::crob(1, 3)))),
+                    (
+                        Resp,
+                        dn(false, dnp3::response(1, 0x81, 0, &dnp3::crob(1, 3))),
+                    ),
+                ],
+            ),
+            (
+                "iec104",
+                vec![
+                    (Orig, iec104::u_frame(0x04)),
+                    (Resp, iec104::u_frame(0x08)),
+                    (
+                        Orig,
+                        iec104::i_frame(0, 0, iec104::C_IC_NA_1, 6, 1, 0, &[20]),
+                    ),
+                    (
+                        Resp,
+                        iec104::i_frame(0, 1, iec104::M_ME_NC_1, 3, 1, 7, &[0, 0, 0x80, 0x3f, 0]),
+                    ),
+                    (Orig, iec104::s_frame(1)),
+                ],
+            ),
+            (
+                "opcua",
+                vec![
+                    (Orig, opcua::hello("opc.tcp://x:4840")),
+                    (Resp, opcua::ack()),
+                    (
+                        Orig,
+                        opcua::open(
+                            false,
+                            0,
+                            "http://opcfoundation.org/UA/SecurityPolicy#None",
+                            1,
+                        ),
+                    ),
+                    (
+                        Resp,
+                        opcua::open(
+                            true,
+                            3,
+                            "http://opcfoundation.org/UA/SecurityPolicy#None",
+                            1,
+                        ),
+                    ),
+                    (Orig, opcua::msg(3, 2, opcua::READ_REQUEST, &[0; 30])),
+                ],
+            ),
+            (
+                "enip",
+                vec![
+                    (
+                        Orig,
+                        enip::encap(enip::REGISTER_SESSION, 0, 0, &enip::register_session_data()),
+                    ),
+                    (
+                        Resp,
+                        enip::encap(enip::REGISTER_SESSION, 5, 0, &enip::register_session_data()),
+                    ),
+                    (Orig, rr(enip::cip_request(1, 1, 1, None, &[]))),
+                    (
+                        Resp,
+                        rr(enip::cip_response(1, 0, &enip::identity_get_all(&id))),
+                    ),
+                ],
+            ),
+            (
+                "slmp",
+                vec![
+                    (
+                        Orig,
+                        slmp::request(
+                            None,
+                            slmp::BATCH_READ,
+                            0,
+                            &slmp::device_range(0, slmp::DEV_M, 16),
+                        ),
+                    ),
+                    (Resp, slmp::response(None, 0, &[0, 0])),
+                    (Orig, slmp::request(Some(4), slmp::REMOTE_STOP, 0, &[1, 0])),
+                    (Resp, slmp::response(Some(4), 0, &[])),
+                ],
+            ),
+            (
+                "fins",
+                vec![
+                    (Orig, fins::tcp(0, &[0, 0, 0, 0])),
+                    (Resp, fins::tcp(1, &[0, 0, 0, 1, 0, 0, 0, 2])),
+                    (Orig, fr(false, &fins::area(fins::AREA_DM, 0, 4))),
+                    (Resp, fr(true, &fins::response_body(0, &[0; 8]))),
+                ],
+            ),
+        ]
+    }
+
+    /// Feeds the conversation in pieces of `chunk` bytes (the unconsumed
+    /// rest is presented again, as the engine does); `gap_at` drops the
+    /// second half of that message and reports a gap.
+    fn feed(conv: &[(Dir, Vec<u8>)], chunk: usize, gap_at: Option<usize>) -> Vec<Record> {
+        let mut sink = RecordSink::new(10_000);
+        let mut assets = AssetTable::new(16);
+        let mut parser: Option<Box<dyn AppParser>> = None;
+        let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+        for (i, (dir, msg)) in conv.iter().enumerate() {
+            let d = usize::from(!dir.is_orig());
+            let msg = if gap_at == Some(i) {
+                &msg[..msg.len() / 2]
+            } else {
+                &msg[..]
+            };
+            for piece in msg.chunks(chunk.max(1)) {
+                bufs[d].extend_from_slice(piece);
+                // Like the engine, probe again as more of the stream arrives.
+                if parser.is_none() {
+                    parser = app::probe(Transport::Tcp, &ID, *dir, &bufs[d]);
+                }
+                let Some(p) = parser.as_mut() else {
+                    continue;
+                };
+                let mut out = Output {
+                    records: &mut sink,
+                    assets: &mut assets,
+                };
+                let mut ctx = Ctx {
+                    ts: 1,
+                    flow: FlowRef {
+                        uid: "C1",
+                        id: &ID,
+                        orig_mac: None,
+                        resp_mac: None,
+                        vlan: None,
+                    },
+                    out: &mut out,
+                };
+                let used = p.parse(&mut ctx, *dir, &bufs[d]);
+                assert!(used <= bufs[d].len(), "consumed more than given");
+                bufs[d].drain(..used);
+            }
+            assert!(parser.is_some(), "not recognised from its first message");
+            if gap_at == Some(i) {
+                bufs[d].clear();
+                if let Some(p) = parser.as_mut() {
+                    p.gap(*dir);
+                }
+            }
+        }
+        sink.take()
+    }
+
+    #[test]
+    fn same_records_whatever_the_segmentation() {
+        for (name, conv) in conversations() {
+            let whole = feed(&conv, usize::MAX, None);
+            assert!(
+                whole.len() >= conv.len() / 2,
+                "{name}: {} records for {} messages",
+                whole.len(),
+                conv.len()
+            );
+            for chunk in [1, 2, 3, 7, 64] {
+                assert_eq!(
+                    feed(&conv, chunk, None),
+                    whole,
+                    "{name} in {chunk}-byte pieces"
+                );
+            }
+            // Several messages in one segment: both directions coalesced.
+            let mut orig = Vec::new();
+            for (d, m) in &conv {
+                if d.is_orig() {
+                    orig.extend_from_slice(m);
+                }
+            }
+            let coalesced = feed(&[(Dir::Orig, orig)], usize::MAX, None);
+            let requests = feed(
+                &conv
+                    .iter()
+                    .filter(|(d, _)| d.is_orig())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                usize::MAX,
+                None,
+            );
+            assert_eq!(coalesced, requests, "{name}: messages sharing a segment");
+        }
+    }
+
+    #[test]
+    fn decoding_resumes_after_a_gap() {
+        for (name, conv) in conversations() {
+            let last = conv.len() - 1;
+            let whole = feed(&conv, usize::MAX, None);
+            // Lose half of the second message: the last message must still
+            // give the same final record.
+            let cut = feed(&conv, 5, Some(1));
+            let tail = |r: &[Record]| r.last().map(|x| (x.schema.path, x.values.clone()));
+            assert_eq!(tail(&cut), tail(&whole), "{name}: last message after a gap");
+            assert!(
+                cut.len() >= last - 1,
+                "{name}: only {} records after a gap",
+                cut.len()
+            );
+        }
+    }
+}
