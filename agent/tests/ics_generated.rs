@@ -465,8 +465,11 @@ mod streaming {
         proto: Transport::Tcp,
     };
 
-    /// A conversation of each protocol: (direction, message) in order.
-    fn conversations() -> Vec<(&'static str, Vec<(Dir, Vec<u8>)>)> {
+    /// Messages of a conversation, in order, with who sent them.
+    type Conversation = Vec<(Dir, Vec<u8>)>;
+
+    /// A conversation of each protocol.
+    fn conversations() -> Vec<(&'static str, Conversation)> {
         use Dir::{Orig, Resp};
         let mb = |t: u16, p: Vec<u8>| modbus::frame(t, 1, &p);
         let s7d = |r: u8, p: Vec<u8>, d: &[u8]| s7::cotp_data(&s7::pdu(r, 7, &p, d, None));
