@@ -546,3 +546,49 @@ fn conn_service_matches_the_peers() {
     assert!(checked > 0, "no industrial connections in the corpus");
     assert!(wrong.is_empty(), "conn.log service differs from the peers");
 }
+
+/// The corpus's malformed and fuzzer-found captures go through every
+/// decoder without a panic, and every record matches its schema.
+#[test]
+fn robustness_captures() {
+    let dir = ics_support::corpus().join("robustness");
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d)
+            .expect("corpus/robustness readable")
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "trace")
+            {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty(), "no captures in {}", dir.display());
+    let mut records = 0;
+    for f in &files {
+        let Ok(frames) = std::panic::catch_unwind(|| ics_support::read_frames(f)) else {
+            // A capture the reader rejects is not the decoders' input.
+            continue;
+        };
+        let run = ics_support::run(&frames);
+        for r in &run.records {
+            assert_eq!(
+                r.values.len(),
+                r.schema.fields.len(),
+                "{}: {} row",
+                f.display(),
+                r.schema.path
+            );
+        }
+        records += run.records.len();
+    }
+    println!("{} captures, {records} records", files.len());
+}

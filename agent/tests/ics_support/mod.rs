@@ -403,6 +403,9 @@ fn ip_layer(ethertype: u16, d: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
             }
             let src = Ipv4Addr::new(d[12], d[13], d[14], d[15]);
             let dst = Ipv4Addr::new(*d.get(16)?, d[17], d[18], d[19]);
+            if ihl < 20 || d.len() < ihl {
+                return None;
+            }
             let end = total.clamp(ihl, d.len());
             Some((src.into(), dst.into(), d[9], d.get(ihl..end)?))
         }
