@@ -380,6 +380,28 @@ fn profinet_dcp_agrees_with_tshark() {
 }
 
 #[test]
+fn cclink_ie_field_basic_cycles() {
+    let (_, run) = scenario_run("cclink");
+    let c = rows(&run.records, "cclink_ief_basic");
+    assert_eq!(c.len(), 20, "ten cycles of request and response");
+    let (q, r) = (&c[0], &c[1]);
+    assert_eq!(
+        (
+            get(q, "pdu_type"),
+            get(q, "master_ip"),
+            get(q, "slave_count")
+        ),
+        ("cyclic_request", "192.168.10.104", "1")
+    );
+    assert_eq!(
+        (get(r, "pdu_type"), get(r, "slave_ip"), get(r, "end_code")),
+        ("cyclic_response", "192.168.10.110", "0x0000")
+    );
+    assert_eq!(get(q, "frame_sequence"), get(r, "frame_sequence"));
+    assert_eq!(get(&c[2], "frame_sequence"), "257");
+}
+
+#[test]
 fn plant_yields_every_log_and_the_asset_ledger() {
     let cap = scenario::plant(60, 3);
     let mut run = ics_support::run(&ics_support::capture_frames(&cap));
@@ -395,6 +417,7 @@ fn plant_yields_every_log_and_the_asset_ledger() {
         "bacnet",
         "bacnet_discovery",
         "bacnet_property",
+        "cclink_ief_basic",
         "dnp3",
         "iec104",
         "opcua",

@@ -2,7 +2,9 @@
 
 use crate::frame::{arp, ethernet, udp_frame, Host, Mac, BROADCAST};
 use crate::pcap::Capture;
-use crate::proto::{bacnet, dnp3, enip, fins, iec104, it, modbus, opcua, profinet, s7, slmp};
+use crate::proto::{
+    bacnet, cclink, dnp3, enip, fins, iec104, it, modbus, opcua, profinet, s7, slmp,
+};
 use crate::rng::Rng;
 use crate::tcp::TcpConn;
 use std::net::Ipv4Addr;
@@ -33,6 +35,7 @@ pub struct Net {
     pub dnp3_rtu: Host,
     pub iec104_rtu: Host,
     pub opcua_srv: Host,
+    pub remote_io: Host,
     pub vlan: Option<u16>,
 }
 
@@ -51,6 +54,7 @@ impl Default for Net {
             dnp3_rtu: host([0x00, 0x30, 0xa7, 0x01, 0x00, 0x6b], [192, 168, 10, 107]),
             iec104_rtu: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6c], [192, 168, 10, 108]),
             opcua_srv: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6d], [192, 168, 10, 109]),
+            remote_io: host([0x38, 0xe0, 0x8e, 0x01, 0x00, 0x6e], [192, 168, 10, 110]),
             vlan: Some(10),
         }
     }
@@ -58,8 +62,8 @@ impl Default for Net {
 
 /// The names [`by_name`] knows.
 pub const NAMES: &[&str] = &[
-    "plant", "modbus", "s7comm", "enip", "bacnet", "dnp3", "iec104", "opcua", "slmp", "fins",
-    "profinet",
+    "plant", "cclink", "modbus", "s7comm", "enip", "bacnet", "dnp3", "iec104", "opcua", "slmp",
+    "fins", "profinet",
 ];
 
 /// Builds the named scenario. `seconds` and `seed` matter for `plant` only.
@@ -95,6 +99,9 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "fins" => {
             fins_exchange(&mut cap, &net, t, 1);
+        }
+        "cclink" => {
+            cclink_cycles(&mut cap, &net, t, t + SEC, 100 * MS);
         }
         "profinet" => {
             profinet_identify(&mut cap, &net, t, 1);
@@ -150,7 +157,14 @@ pub fn modbus_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, pol
 /// S7comm: COTP connect, setup communication, SZL identity read, data
 /// block reads, PLC stop.
 pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: u16) -> i64 {
-    let mut c = TcpConn::new(net.eng, 49_200, net.s7_plc, 102, net.vlan, (7000, 9000));
+    // The engineering station connects for its session; the HMI's polling
+    // session was open before the capture began.
+    let (client, port) = if handshake {
+        (net.eng, 49_200)
+    } else {
+        (net.hmi, 49_201)
+    };
+    let mut c = TcpConn::new(client, port, net.s7_plc, 102, net.vlan, (7000, 9000));
     let mut t = if handshake { c.handshake(cap, t) } else { t };
     let mut r = 0x0100;
     if handshake {
@@ -786,6 +800,38 @@ pub fn fins_exchange(cap: &mut Capture, net: &Net, t: i64, sid: u8) -> i64 {
     t + 50 * MS
 }
 
+/// CC-Link IE Field Basic: the SLMP PLC as master broadcasting cyclic
+/// requests every `period`, the remote I/O station answering each one.
+pub fn cclink_cycles(cap: &mut Capture, net: &Net, start: i64, end: i64, period: i64) {
+    let bcast = host(BROADCAST, [192, 168, 10, 255]);
+    let mut t = start;
+    let mut seq: u16 = 0x0100;
+    while t < end {
+        let q = cclink::request(net.slmp_plc.ip, seq, &[net.remote_io.ip]);
+        cap.push(
+            t,
+            udp_frame(
+                &net.slmp_plc,
+                &bcast,
+                BROADCAST,
+                net.vlan,
+                61450,
+                61450,
+                seq,
+                &q,
+            ),
+        );
+        let r = cclink::response(net.remote_io.ip, seq);
+        let (io, plc) = (&net.remote_io, &net.slmp_plc);
+        cap.push(
+            t + 2 * MS,
+            udp_frame(io, plc, plc.mac, net.vlan, 61450, 61450, seq, &r),
+        );
+        seq = seq.wrapping_add(1);
+        t += period.max(1);
+    }
+}
+
 /// PROFINET DCP: identify-all multicast and the device's answer.
 pub fn profinet_identify(cap: &mut Capture, net: &Net, t: i64, xid: u32) -> i64 {
     let q = profinet::identify_request(xid);
@@ -807,7 +853,8 @@ pub fn profinet_identify(cap: &mut Capture, net: &Net, t: i64, xid: u32) -> i64 
     t + 50 * MS
 }
 
-/// A small factory over `seconds`: an HMI polling a Modbus PLC, an S7 PLC,
+/// A small factory over `seconds`: a Mitsubishi PLC cycling a CC-Link IE
+/// Field Basic remote I/O station, an HMI polling a Modbus PLC, an S7 PLC,
 /// a BACnet controller, a DNP3 and an IEC 104 outstation and an OPC UA
 /// server; an engineering station reading identities (S7 SZL, CIP, FINS,
 /// SLMP, PROFINET DCP) and stopping and starting PLCs; DHCP, DNS and ARP
@@ -882,6 +929,9 @@ pub fn plant(seconds: u64, seed: u64) -> Capture {
     let polls = u16::try_from(seconds.min(3600)).unwrap_or(1).max(1);
     modbus_session(&mut cap, &net, START + jitter(&mut rng), false, polls);
     s7_session(&mut cap, &net, START + 500 * MS, false, polls / 2 + 1);
+
+    // CC-Link IE Field Basic cyclic exchange, five times a second.
+    cclink_cycles(&mut cap, &net, START + 300 * MS, end, 200 * MS);
 
     // Periodic exchanges with fresh sessions.
     let mut t = START + SEC;

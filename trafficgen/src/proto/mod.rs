@@ -2,6 +2,7 @@
 //! Each function returns the bytes one side puts on the wire.
 
 pub mod bacnet;
+pub mod cclink;
 pub mod dnp3;
 pub mod enip;
 pub mod fins;
