@@ -123,7 +123,8 @@ wait_for_batches() {
             --out "$WORK/export" >/dev/null 2>&1 && [ -n "$(find "$WORK/export" -name '*.log' -size +0 2>/dev/null)" ]; then
             [ -n "$t_first_ack" ] || t_first_ack=$(elapsed "$t_power" "$(now)")
             local sum
-            sum=$(find "$WORK/export" -name '*.log' -exec cat {} + | sha256sum)
+            # Records only: the export's header lines carry its own time.
+            sum=$(find "$WORK/export" -name '*.log' -exec grep -hv '^#' {} + | sort | sha256sum)
             if [ "$sum" = "$last" ]; then
                 stable=$((stable + 1))
                 ((stable >= 3)) && grep -aq 'OSECT-FED' "$WORK/serial.log" && break
