@@ -126,10 +126,12 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
             )
             .at("registry")?;
         } else if !spool.is_empty() {
-            report.say(format!(
-                "{} spool file(s) discarded: the unit's site was decommissioned and its data deleted",
-                spool.len()
-            ));
+            let why = if last.is_some() {
+                "the unit's site was decommissioned and its data deleted"
+            } else {
+                "the unit never served a site"
+            };
+            report.say(format!("{} spool file(s) discarded: {why}", spool.len()));
         }
 
         if let Some(loc) = &a.modem {
