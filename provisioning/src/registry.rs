@@ -310,6 +310,11 @@ impl Registry {
             Registry::open(path)?;
             return Ok(false);
         }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                RegistryError::Refused(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
