@@ -117,3 +117,52 @@ pub fn field(rec: &Record, name: &str) -> String {
 pub fn rows<'a>(recs: &'a [Record], path: &str) -> Vec<&'a Record> {
     recs.iter().filter(|r| r.schema.path == path).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mutated copies of real messages, cut at random places, fed to every
+    /// parser through the streaming contract: nothing may panic and no
+    /// parser may consume more than it was given (checked in `run`).
+    #[test]
+    fn mutated_messages_never_panic() {
+        let seeds: &[(Transport, u16, &[u8])] = &[
+            (Transport::Udp, 53, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03plc\x00\x00\x01\x00\x01"),
+            (Transport::Tcp, 80, b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+            (Transport::Tcp, 443, b"\x16\x03\x01\x00\x30\x01\x00\x00\x2c\x03\x03"),
+            (Transport::Tcp, 22, b"SSH-2.0-x\r\n\x00\x00\x00\x0c\x04\x14\x01\x02\x03\x04\x05\x06\x00\x00\x00\x00"),
+            (Transport::Udp, 123, b"\xe3\x00\x06\xec\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+            (Transport::Udp, 67, &[0u8; 300]),
+            (Transport::Udp, 161, b"\x30\x0c\x02\x01\x01\x04\x01p\xa0\x04\x02\x02\x00\x01"),
+            (Transport::Udp, 1900, b"M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\n\r\n"),
+            (Transport::Udp, 137, b"\x00\x01\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00\x20EBEBEBEBEBEBEBEBEBEBEBEBEBEBEBAA\x00\x00\x20\x00\x01"),
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for &(proto, port, seed) in seeds {
+            for _ in 0..300 {
+                let mut m = seed.to_vec();
+                for _ in 0..(next() % 6) {
+                    let i = (next() as usize) % m.len();
+                    m[i] = next() as u8;
+                }
+                m.truncate(1 + (next() as usize) % m.len());
+                let cut = (next() as usize) % m.len();
+                let id = conn(proto, 40000, port);
+                let steps = [
+                    Step::Data(Dir::Orig, &m[..cut]),
+                    Step::Data(Dir::Orig, &m[cut..]),
+                    Step::Gap(Dir::Resp),
+                    Step::Data(Dir::Resp, &m),
+                ];
+                let _ = run(&id, &steps);
+            }
+        }
+    }
+}
