@@ -54,8 +54,8 @@ struct Logs {
     dir: PathBuf,
     format: Format,
     open_ts: i64,
-    writers: BTreeMap<&'static str, LogWriter<BufWriter<File>>>,
-    counts: BTreeMap<&'static str, u64>,
+    /// One writer and row count per log; a handful, so a list is fastest.
+    writers: Vec<(LogWriter<BufWriter<File>>, u64)>,
 }
 
 impl Logs {
@@ -66,33 +66,43 @@ impl Logs {
                 path: self.dir.join(format!("{path}.log")),
                 source,
             };
-            if !self.writers.contains_key(path) {
-                let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
-                let w = LogWriter::new(
-                    BufWriter::with_capacity(1 << 16, f),
-                    r.schema,
-                    self.format,
-                    self.open_ts,
-                )
-                .map_err(err)?;
-                self.writers.insert(path, w);
-            }
-            if let Some(w) = self.writers.get_mut(path) {
-                w.write(&r).map_err(err)?;
-            }
-            *self.counts.entry(path).or_default() += 1;
+            let i = match self
+                .writers
+                .iter()
+                .position(|(w, _)| std::ptr::eq(w.schema(), r.schema))
+            {
+                Some(i) => i,
+                None => {
+                    let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
+                    let w = LogWriter::new(
+                        BufWriter::with_capacity(1 << 16, f),
+                        r.schema,
+                        self.format,
+                        self.open_ts,
+                    )
+                    .map_err(err)?;
+                    self.writers.push((w, 0));
+                    self.writers.len() - 1
+                }
+            };
+            let (w, n) = &mut self.writers[i];
+            w.write(&r).map_err(err)?;
+            *n += 1;
         }
         Ok(())
     }
 
     fn close(self, close_ts: i64) -> Result<BTreeMap<&'static str, u64>, ReplayError> {
-        for (path, w) in self.writers {
+        let mut counts = BTreeMap::new();
+        for (w, n) in self.writers {
+            let path = w.schema().path;
+            *counts.entry(path).or_default() += n;
             w.close(close_ts).map_err(|source| ReplayError::Write {
                 path: self.dir.join(format!("{path}.log")),
                 source,
             })?;
         }
-        Ok(self.counts)
+        Ok(counts)
     }
 }
 
@@ -118,8 +128,7 @@ pub fn replay(
         dir: opts.out.clone(),
         format: opts.format,
         open_ts: 0,
-        writers: BTreeMap::new(),
-        counts: BTreeMap::new(),
+        writers: Vec::new(),
     };
     let mut summary = Summary::default();
     let interval = opts.interval_secs.map(|s| s.max(1) as i64 * 1_000_000);
