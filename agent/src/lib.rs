@@ -16,6 +16,8 @@ pub mod l2;
 pub mod neighbor;
 pub mod pcap;
 pub mod replay;
+pub mod run;
+pub mod selftest;
 pub mod sink;
 pub mod spool;
 pub mod uplink;

@@ -122,7 +122,12 @@ fn main() -> ExitCode {
                 drain: std::time::Duration::from_secs(drain_secs),
             };
             osect_agent::run::run(&cfg, &opts)
-                .map(|s| println!("{} batches closed, {} left in the spool", s.batches_closed, s.spool_left))
+                .map(|s| {
+                    println!(
+                        "{} batches closed, {} left in the spool",
+                        s.batches_closed, s.spool_left
+                    )
+                })
                 .map_err(|e| e.to_string())
         }),
         Cmd::Selftest {

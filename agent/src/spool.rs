@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 const EXT: &str = "osb";
 const TMP_PREFIX: &str = ".tmp-";
@@ -30,6 +31,8 @@ const MAX_QUARANTINED_FILES: usize = 64;
 struct Entry {
     bytes: u64,
     interval_end_us: i64,
+    /// When the batch entered the spool (the file's mtime after a restart).
+    queued: SystemTime,
 }
 
 /// Evictions and quarantines not yet reported in a batch header.
@@ -88,6 +91,10 @@ impl Spool {
             else {
                 continue;
             };
+            let queued = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|_| SystemTime::now());
             match fs::read(e.path()).map_err(|e| e.to_string()).and_then(|b| {
                 batch::read_frame_info(&b)
                     .map(|i| (b.len() as u64, i))
@@ -100,6 +107,7 @@ impl Spool {
                         Entry {
                             bytes,
                             interval_end_us: info.header.interval_end_us,
+                            queued,
                         },
                     );
                 }
@@ -161,6 +169,7 @@ impl Spool {
             Entry {
                 bytes: bytes.len() as u64,
                 interval_end_us,
+                queued: SystemTime::now(),
             },
         ) {
             self.total_bytes -= old.bytes;
@@ -251,6 +260,16 @@ impl Spool {
 
     pub fn bytes(&self) -> u64 {
         self.total_bytes
+    }
+
+    /// When a held batch entered the spool.
+    pub fn queued_at(&self, seq: u64) -> Option<SystemTime> {
+        self.entries.get(&seq).map(|e| e.queued)
+    }
+
+    /// When the interval of a held batch ended.
+    pub fn interval_end(&self, seq: u64) -> Option<i64> {
+        self.entries.get(&seq).map(|e| e.interval_end_us)
     }
 
     /// The highest sequence number held, if any.

@@ -3,7 +3,7 @@
 
 use crate::store::{Store, StoreError};
 use osect_wire::{Format, LogSchema, LogWriter, Record, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -108,6 +108,9 @@ pub fn export(
     Ok(n)
 }
 
+/// Connection uids remembered per device by the summary.
+const MAX_UIDS: usize = 1_000_000;
+
 /// Logs that carry industrial operations, for the summary.
 const INDUSTRIAL_PREFIXES: &[&str] = &[
     "modbus", "dnp3", "enip", "cip", "bacnet", "s7comm", "cotp", "cclink", "slmp", "fins",
@@ -165,6 +168,7 @@ pub fn summary(
     struct Dev {
         logs: BTreeMap<String, u64>,
         conns: BTreeMap<(String, String), u64>,
+        uids: HashSet<String>,
         ops: BTreeMap<(String, String), u64>,
         vendors: BTreeMap<String, String>,
     }
@@ -173,7 +177,13 @@ pub fn summary(
         let d = devs.entry(device.to_owned()).or_default();
         let path = rec.schema.path;
         *d.logs.entry(path.to_owned()).or_default() += 1;
-        if path == "conn" {
+        // A long connection is reported every interval: count it once.
+        let uid = rec.get("uid").map(value_text);
+        let first_seen = match uid {
+            Some(u) => d.uids.len() >= MAX_UIDS || d.uids.insert(u),
+            None => true,
+        };
+        if path == "conn" && first_seen {
             let proto = rec.get("proto").map(value_text).unwrap_or_default();
             let service = rec.get("service").map(value_text).unwrap_or_default();
             *d.conns.entry((proto, service)).or_default() += 1;

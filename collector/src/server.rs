@@ -94,9 +94,15 @@ async fn serve_connection(conn: quinn::Connection, shared: Arc<Shared>) {
         return;
     };
     log::info!("device {} connected from {remote}", peer.cn);
+    let mut addr = remote;
     loop {
         match conn.accept_bi().await {
             Ok((send, recv)) => {
+                // QUIC migration: the modem reconnected with a new address.
+                if conn.remote_address() != addr {
+                    log::info!("device {}: address changed from {addr} to {}", peer.cn, conn.remote_address());
+                    addr = conn.remote_address();
+                }
                 let shared = shared.clone();
                 let peer = peer.clone();
                 tokio::spawn(async move {

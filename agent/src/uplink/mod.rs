@@ -338,8 +338,12 @@ impl Uplink {
                             backoff.reset();
                             self.budget.spent(n as u64);
                             self.bump(|s| { s.acked += 1; s.acked_bytes += n as u64; });
-                            log::debug!("uplink: batch {seq} acknowledged");
                             if let Ok(mut spool) = self.spool.lock() {
+                                let waited = spool
+                                    .queued_at(seq)
+                                    .and_then(|t| t.elapsed().ok())
+                                    .unwrap_or_default();
+                                log::info!("uplink: batch {seq} acknowledged {} ms after it was spooled", waited.as_millis());
                                 if let Err(e) = spool.remove(seq) {
                                     log::error!("uplink: cannot remove acknowledged batch {seq}: {e}");
                                 }
