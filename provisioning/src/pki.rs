@@ -230,9 +230,10 @@ impl Pki {
         Ok((cert, key))
     }
 
-    /// Creates the root, device and core CAs. Returns false (and changes
-    /// nothing) if they already exist.
-    pub fn init(&self) -> Result<bool, PkiError> {
+    /// Creates the root, device and core CAs, and an empty CRL (number 0) so
+    /// the collector can start with `--crl` at once. Returns false (and
+    /// changes nothing) if they already exist.
+    pub fn init(&self, crl_valid_hours: u32) -> Result<bool, PkiError> {
         let names = [
             ROOT_CRT,
             ROOT_KEY,
@@ -293,6 +294,8 @@ impl Pki {
             txn.write(&self.path(CORE_CA_CRT), core.pem().as_bytes(), 0o644)?;
             let bundle = format!("{}{}", dev.pem(), root.pem());
             txn.write(&self.path(CLIENT_CA_BUNDLE), bundle.as_bytes(), 0o644)?;
+            let crl = self.make_crl(&[], 0, crl_valid_hours)?;
+            txn.write(&self.crl_path(), crl.as_bytes(), 0o644)?;
             Ok(())
         })();
         match r {
@@ -444,8 +447,10 @@ mod tests {
     fn device_certificate_chain_and_crl() {
         let d = tempfile::tempdir().unwrap();
         let pki = Pki::new(&d.path().join("pki"));
-        assert!(pki.init().unwrap());
-        assert!(!pki.init().unwrap(), "second init changes nothing");
+        assert!(pki.init(24).unwrap());
+        assert!(!pki.init(24).unwrap(), "second init changes nothing");
+        let empty = std::fs::read_to_string(pki.crl_path()).unwrap();
+        assert!(crl_serials(&empty).unwrap().is_empty());
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         let csr = make_csr(&key, "OSD-000001").unwrap();
         let e = pki.sign_device_csr(&csr, "OSD-000002", 30).err().unwrap();

@@ -421,9 +421,21 @@ fn assign_ship_swap_and_their_refusals() {
     );
     assert_eq!(
         crl_serials(&s),
-        vec![old_serial],
+        vec![old_serial.clone()],
         "the failed unit is revoked at once"
     );
+    // Re-issuing the CRL keeps its entries and is audited.
+    let crl_before = std::fs::read(s.path("pki/devices.crl")).unwrap();
+    let out = s.ok(&["pki", "crl"]);
+    assert!(out.contains("with 1 revoked certificate"), "{out}");
+    assert_ne!(
+        std::fs::read(s.path("pki/devices.crl")).unwrap(),
+        crl_before
+    );
+    assert_eq!(crl_serials(&s), vec![old_serial]);
+    assert!(s
+        .ok(&["registry", "audit"])
+        .contains("re-issued with 1 entries"));
     let cfg: toml::Table = std::fs::read_to_string(ub.join("config/agent.toml"))
         .unwrap()
         .parse()

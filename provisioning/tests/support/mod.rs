@@ -109,7 +109,6 @@ agent_user = "{agent_user}"
         let s = Station { dir, config };
         s.ok(&["pki", "init"]);
         s.ok(&["registry", "init"]);
-        s.ok(&["pki", "crl"]);
         s
     }
 
