@@ -4,9 +4,31 @@
 //! station configuration.
 
 use crate::config;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Output kept from a child (the tail; the rest is read and dropped so the
+/// child never blocks on a full pipe).
+const KEEP_OUTPUT: usize = 64 * 1024;
+
+fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            kept.extend_from_slice(&buf[..n]);
+            if kept.len() > 2 * KEEP_OUTPUT {
+                kept.drain(..kept.len() - KEEP_OUTPUT);
+            }
+        }
+        kept
+    })
+}
 
 /// Runs a command with a deadline; returns its standard output, or an error
 /// with its standard error when it fails.
@@ -18,10 +40,16 @@ fn run(what: &str, cmd: &mut Command, timeout: Duration) -> Result<String, Strin
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{what}: cannot run {program}: {e}"))?;
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("{what}: {program}: no output pipes"));
+    };
+    let (out, err) = (drain(out), drain(err));
     let deadline = Instant::now() + timeout;
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -33,20 +61,18 @@ fn run(what: &str, cmd: &mut Command, timeout: Duration) -> Result<String, Strin
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => return Err(format!("{what}: waiting for {program}: {e}")),
         }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("{what}: {program}: {e}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if out.status.success() {
+    };
+    let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default())
+        .trim()
+        .to_string();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    if status.success() {
         Ok(stdout)
     } else {
-        let stderr = String::from_utf8_lossy(&out.stderr);
         let last: Vec<&str> = stderr.lines().rev().take(5).collect();
         let last: Vec<&str> = last.into_iter().rev().collect();
         Err(format!(
-            "{what}: {program} failed ({}): {}",
-            out.status,
+            "{what}: {program} failed ({status}): {}",
             if last.is_empty() {
                 stdout
             } else {
@@ -113,4 +139,36 @@ pub fn agent_selftest(cfg: &config::Selftest, agent_config: &Path) -> Result<Str
         &mut c,
         Duration::from_secs(cfg.timeout_secs.max(1)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_output_does_not_block_and_failures_carry_stderr() {
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            "head -c 400000 /dev/zero | tr '\\0' x; echo broken >&2; exit 3",
+        ]);
+        let e = run("probe", &mut c, Duration::from_secs(20)).unwrap_err();
+        assert!(e.contains("failed (exit status: 3): broken"), "{e}");
+        let mut c = Command::new("sh");
+        c.args(["-c", "head -c 400000 /dev/zero | tr '\\0' y >&2; echo done"]);
+        assert_eq!(
+            run("probe", &mut c, Duration::from_secs(20)).unwrap(),
+            "done"
+        );
+    }
+
+    #[test]
+    fn a_hanging_command_is_stopped() {
+        let mut c = Command::new("sleep");
+        c.arg("30");
+        let t0 = Instant::now();
+        let e = run("probe", &mut c, Duration::from_secs(1)).unwrap_err();
+        assert!(e.contains("did not finish within 1 s"), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
 }
