@@ -28,6 +28,7 @@ pub mod harness;
 pub mod http;
 pub mod nbns;
 pub mod ntp;
+pub mod quic;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
@@ -115,6 +116,7 @@ pub static PROBES: &[Probe] = &[
     ssh::probe,
     http::probe,
     ntp::probe,
+    quic::probe,
     snmp::probe,
     ssdp::probe,
 ];

@@ -48,6 +48,11 @@ pub fn probe(
 /// The JA4 client fingerprint (FoxIO, BSD-3-Clause specification) of a
 /// ClientHello seen over TCP.
 pub fn ja4(ch: &ClientHello<'_>) -> String {
+    ja4_for(ch, 't')
+}
+
+/// JA4 with its transport letter: `t` for TCP, `q` for QUIC.
+pub fn ja4_for(ch: &ClientHello<'_>, transport: char) -> String {
     let version = match ch.max_version() {
         0x0304 => "13",
         0x0303 => "12",
@@ -72,7 +77,7 @@ pub fn ja4(ch: &ClientHello<'_>) -> String {
         }
     };
     let mut out = format!(
-        "t{version}{sni}{:02}{:02}{alpn}_",
+        "{transport}{version}{sni}{:02}{:02}{alpn}_",
         ciphers.len().min(99),
         exts.len().min(99)
     );
