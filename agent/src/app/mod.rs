@@ -14,34 +14,34 @@
 //! direction (and the ports as a hint only) and returns a parser when the
 //! bytes look like its protocol.
 
+pub mod bacnet;
 pub mod browser;
+pub mod cclink_ief_basic;
 pub mod common;
-pub mod modbus;
-pub mod enip;
-pub mod s7comm;
 pub mod dhcp;
 pub mod dhcpv6;
+pub mod dnp3;
 pub mod dns;
+pub mod enip;
 pub mod fingerprint;
+pub mod fins;
 #[cfg(test)]
 pub mod harness;
 pub mod http;
+pub mod iec104;
+pub mod modbus;
 pub mod nbns;
 pub mod ntp;
+pub mod opcua;
 pub mod quic;
+pub mod s7comm;
+pub mod session;
+pub mod slmp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
 pub mod text;
 pub mod tls;
-pub mod dnp3;
-pub mod bacnet;
-pub mod session;
-pub mod cclink_ief_basic;
-pub mod slmp;
-pub mod fins;
-pub mod iec104;
-pub mod opcua;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -93,7 +93,8 @@ pub trait AppParser: Send {
 
 /// A protocol recogniser: given the first payload seen in `dir`, returns a
 /// parser if the data is this protocol.
-pub type Probe = fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>>;
+pub type Probe =
+    fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>>;
 
 /// Every recogniser, most specific first.
 pub static PROBES: &[Probe] = &[
@@ -122,6 +123,11 @@ pub static PROBES: &[Probe] = &[
 ];
 
 /// Finds the parser for a connection from its first payload.
-pub fn probe(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+pub fn probe(
+    transport: Transport,
+    id: &ConnId,
+    dir: Dir,
+    data: &[u8],
+) -> Option<Box<dyn AppParser>> {
     PROBES.iter().find_map(|p| p(transport, id, dir, data))
 }
