@@ -82,6 +82,9 @@ fn run(what: &str, cmd: &mut Command, timeout: Duration) -> Result<String, Strin
     }
 }
 
+/// Spool files handed to one `import` run.
+const IMPORT_CHUNK: usize = 256;
+
 pub struct CollectorAdmin<'a> {
     pub cfg: &'a config::Collector,
 }
@@ -101,18 +104,23 @@ impl CollectorAdmin<'_> {
         serial: &str,
         files: &[PathBuf],
     ) -> Result<String, String> {
-        let mut c = Command::new(&self.cfg.command);
-        c.arg("import")
-            .arg("--store")
-            .arg(&self.cfg.store)
-            .arg("--operator")
-            .arg(operator)
-            .arg("--token-file")
-            .arg(token_file)
-            .arg("--device")
-            .arg(serial)
-            .args(files);
-        run("spool import", &mut c, self.timeout())
+        // In chunks, to stay far below the kernel's limit on arguments.
+        let mut out = Vec::new();
+        for chunk in files.chunks(IMPORT_CHUNK) {
+            let mut c = Command::new(&self.cfg.command);
+            c.arg("import")
+                .arg("--store")
+                .arg(&self.cfg.store)
+                .arg("--operator")
+                .arg(operator)
+                .arg("--token-file")
+                .arg(token_file)
+                .arg("--device")
+                .arg(serial)
+                .args(chunk);
+            out.push(run("spool import", &mut c, self.timeout())?);
+        }
+        Ok(out.join("; "))
     }
 
     /// Deletes everything the collector stored for a site.
