@@ -62,6 +62,8 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
 pub struct Slmp {
     pending: VecDeque<(Option<u16>, u16, u16)>,
     roles_seen: bool,
+    /// Requests forgotten unanswered because [`MAX_PENDING`] were waiting.
+    pub dropped: u64,
 }
 
 fn frame_len(b: &[u8]) -> Result<usize, Framing> {
@@ -132,6 +134,7 @@ impl Slmp {
             if let (Some(c), Some(s)) = (h.command, h.subcommand) {
                 if self.pending.len() >= MAX_PENDING {
                     self.pending.pop_front();
+                    self.dropped += 1;
                 }
                 self.pending.push_back((h.serial, c, s));
             }
