@@ -418,7 +418,7 @@ fn respond(p: &Profile, s: &mut State, cmd: &str) -> (Vec<String>, Result<(), u1
         }
         "AT+CGMI" => ok(vec![p.manufacturer.clone()]),
         "AT+CGMM" => ok(vec![p.model.clone()]),
-        "AT+CGMR" => ok(vec![p.firmware.clone()]),
+        "AT+CGMR" => ok(vec![format!("Revision: {}", p.firmware)]),
         "AT+CGSN" => ok(vec![p.imei.clone()]),
         "AT+CPIN?" => match sim_gate(s, false) {
             Some(code) => (vec![], Err(code)),

@@ -106,7 +106,8 @@ impl Modem {
         };
         let manufacturer = text("AT+CGMI", &["+CGMI:"])?;
         let model = text("AT+CGMM", &["+CGMM:"])?;
-        let firmware = text("AT+CGMR", &["+CGMR:"])?;
+        // Quectel and others prefix the revision with "Revision:".
+        let firmware = text("AT+CGMR", &["+CGMR:", "Revision:"])?;
         Ok(ModemInfo {
             manufacturer,
             model,
