@@ -1,7 +1,11 @@
 //! SSH (RFC 4253): the cleartext part of a session, the version banners
-//! and the key exchange offers, as Zeek's `ssh.log`. What Zeek infers
-//! from encrypted packet sizes (authentication success and attempts) is
-//! not logged.
+//! and the key exchange offers, as Zeek's `ssh.log`. Whether the client
+//! authenticated, and in how many attempts, is inferred from the sizes of
+//! the server's first encrypted segments, as Zeek does: the reply to the
+//! service request sets the scale, an authentication failure is a
+//! repeated size, and success is 16 bytes less than the service reply.
+//! A row is written once authentication is decided, or when the
+//! connection ends.
 
 use crate::app::common::{be32, Row};
 use crate::app::text::{self, MAX_NAME};
@@ -16,6 +20,8 @@ pub static SSH_LOG: LogSchema = LogSchema {
     path: "ssh",
     fields: flow_fields![
         field("version", T::Count),
+        field("auth_success", T::Bool),
+        field("auth_attempts", T::Count),
         field("client", T::String),
         field("server", T::String),
         field("cipher_alg", T::String),
@@ -120,12 +126,64 @@ struct Side {
     kexinit: Option<KexInit>,
     /// Past NEWKEYS, or lost: nothing more is cleartext.
     done: bool,
+    /// Past NEWKEYS: what follows is encrypted packets.
+    encrypted: bool,
+}
+
+/// Zeek's authentication inference from encrypted segment sizes.
+#[derive(Default)]
+struct Auth {
+    saw_client_data: bool,
+    service_accept_size: Option<usize>,
+    failure_size: Option<usize>,
+    skipped_banner: bool,
+    decided: bool,
+    attempts: u64,
+    success: Option<bool>,
+}
+
+impl Auth {
+    /// One encrypted segment of `len` bytes from the client or the server.
+    fn segment(&mut self, from_client: bool, len: usize) {
+        if self.decided || len == 0 {
+            return;
+        }
+        if from_client {
+            self.saw_client_data = true;
+            return;
+        }
+        if !self.saw_client_data {
+            return;
+        }
+        let Some(accept) = self.service_accept_size else {
+            self.service_accept_size = Some(len);
+            return;
+        };
+        let succeeded = len + 16 == accept;
+        match self.failure_size {
+            None if succeeded => self.decide(),
+            None if !self.skipped_banner && len > accept + 256 => self.skipped_banner = true,
+            None => self.failure_size = Some(len),
+            Some(f) if f == len => self.attempts += 1,
+            Some(_) if succeeded => self.decide(),
+            Some(_) => {}
+        }
+    }
+
+    fn decide(&mut self) {
+        self.decided = true;
+        self.attempts += 1;
+        self.success = Some(true);
+    }
 }
 
 #[derive(Default)]
 pub struct Ssh {
     sides: [Side; 2],
     host_key: Option<String>,
+    auth: Auth,
+    /// A gap: segment sizes no longer tell anything.
+    lost: bool,
     logged: bool,
 }
 
@@ -196,6 +254,13 @@ impl Ssh {
         let [cipher, mac, comp, kex, hk] = algs;
         Row::flow(ctx, &SSH_LOG)
             .push(version.map_or(Value::Unset, Value::Count))
+            // Attempts without a success are a failure, as Zeek reports it.
+            .push(
+                self.auth
+                    .success
+                    .or((self.auth.attempts > 0).then_some(false)),
+            )
+            .push(Value::Count(self.auth.attempts))
             .push(c.banner.clone())
             .push(s.banner.clone())
             .push(cipher)
@@ -205,6 +270,14 @@ impl Ssh {
             .push(hk)
             .push(self.host_key.clone())
             .emit(ctx);
+    }
+
+    /// The negotiated client-to-server compression.
+    fn compression(&self) -> Option<String> {
+        match (&self.sides[0].kexinit, &self.sides[1].kexinit) {
+            (Some(c), Some(s)) => negotiate(&c.lists[6], &s.lists[6]),
+            _ => None,
+        }
     }
 
     /// Group exchange (RFC 4419) uses message 31 for the group and 33 for
@@ -224,7 +297,10 @@ impl Ssh {
     fn packet(&mut self, side: usize, ty: u8, payload: &[u8]) {
         match ty {
             MSG_KEXINIT => self.sides[side].kexinit = KexInit::parse(payload),
-            MSG_NEWKEYS => self.sides[side].done = true,
+            MSG_NEWKEYS => {
+                self.sides[side].done = true;
+                self.sides[side].encrypted = true;
+            }
             MSG_KEX_REPLY | MSG_KEX_DH_GEX_REPLY
                 if side == 1 && self.host_key.is_none() && ty == self.kex_reply_type() =>
             {
@@ -272,8 +348,20 @@ impl AppParser for Ssh {
                 Err(NotPacket) => self.sides[side].done = true,
             }
         }
-        if self.sides.iter().all(|s| s.done) {
-            self.log(ctx);
+        let version2 = self.sides[0]
+            .banner
+            .as_deref()
+            .is_some_and(|b| b.as_bytes().get(4) == Some(&b'2'));
+        // Compressed packets break the size arithmetic; Zeek does not
+        // infer anything then either.
+        let compressed = self.compression().is_some_and(|c| c != "none");
+        if self.sides[side].encrypted && !self.lost && version2 && !compressed {
+            // The encrypted bytes of this segment (after NEWKEYS, if it
+            // arrived in the same segment).
+            self.auth.segment(side == 0, data.len() - used);
+            if self.auth.decided {
+                self.log(ctx);
+            }
         }
         data.len()
     }
@@ -282,6 +370,7 @@ impl AppParser for Ssh {
         // Packet boundaries are lost for good (there is no marker to find
         // them again); the banners and offers already seen stay.
         self.sides[usize::from(!dir.is_orig())].done = true;
+        self.lost = true;
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
