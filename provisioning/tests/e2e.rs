@@ -52,6 +52,105 @@ impl Drop for Collector {
     }
 }
 
+/// A station and a running collector that trusts its PKI.
+struct Core {
+    // Dropped first: the collector stops before its files go.
+    server: Collector,
+    station: Station,
+    store: PathBuf,
+    endpoint: String,
+    work: tempfile::TempDir,
+}
+
+impl Core {
+    fn start(collector: &Path, agent: Option<&Path>) -> Core {
+        let work = tempfile::tempdir().unwrap();
+        let store = work.path().join("store");
+        let token = work.path().join("operator.token");
+        let endpoint = format!("127.0.0.1:{}", free_udp_port());
+        let mut o = Options {
+            collector: collector.display().to_string(),
+            collector_store: store.clone(),
+            token_file: token.clone(),
+            core_endpoint: endpoint.clone(),
+            ..Options::default()
+        };
+        if let Some(agent) = agent {
+            o.agent = agent.display().to_string();
+            o.selftest_endpoint = endpoint.clone();
+        }
+        let s = Station::with(o);
+        let (cert, key) = (
+            work.path().join("server.crt"),
+            work.path().join("server.key"),
+        );
+        s.ok(&[
+            "pki",
+            "server-cert",
+            "--name",
+            "collector.osect",
+            "--ip",
+            "127.0.0.1",
+            "--out-cert",
+            cert.to_str().unwrap(),
+            "--out-key",
+            key.to_str().unwrap(),
+        ]);
+        let o = run(
+            collector,
+            &[
+                "operator-add",
+                "--store",
+                store.to_str().unwrap(),
+                "--name",
+                "tester",
+                "--token-out",
+                token.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "operator-add: {}", text(&o));
+        let log = work.path().join("collector.log");
+        let child = Command::new(collector)
+            .args([
+                "serve",
+                "--listen",
+                &endpoint,
+                "--store",
+                store.to_str().unwrap(),
+                "--cert",
+                cert.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--client-ca",
+                s.path("pki/client-ca.pem").to_str().unwrap(),
+                "--crl",
+                s.path("pki/devices.crl").to_str().unwrap(),
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Collector { child, log };
+        let t0 = Instant::now();
+        while !server.log().contains("listening") {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "collector did not start:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Core {
+            server,
+            station: s,
+            store,
+            endpoint,
+            work,
+        }
+    }
+}
+
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -163,82 +262,13 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
     let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
     let agent = binary("OSECT_AGENT_BIN", "osect-agent");
-    let work = tempfile::tempdir().unwrap();
-    let store = work.path().join("store");
-    let token = work.path().join("operator.token");
-    let port = free_udp_port();
-    let endpoint = format!("127.0.0.1:{port}");
-    let s = Station::with(Options {
-        collector: collector.display().to_string(),
-        collector_store: store.clone(),
-        token_file: token.clone(),
-        agent: agent.display().to_string(),
-        selftest_endpoint: endpoint.clone(),
-        core_endpoint: endpoint.clone(),
-        ..Options::default()
-    });
-    let (cert, key) = (
-        work.path().join("server.crt"),
-        work.path().join("server.key"),
-    );
-    s.ok(&[
-        "pki",
-        "server-cert",
-        "--name",
-        "collector.osect",
-        "--ip",
-        "127.0.0.1",
-        "--out-cert",
-        cert.to_str().unwrap(),
-        "--out-key",
-        key.to_str().unwrap(),
-    ]);
-    let o = run(
-        &collector,
-        &[
-            "operator-add",
-            "--store",
-            store.to_str().unwrap(),
-            "--name",
-            "tester",
-            "--token-out",
-            token.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "operator-add: {}", text(&o));
-
-    let log = work.path().join("collector.log");
-    let child = Command::new(&collector)
-        .args([
-            "serve",
-            "--listen",
-            &endpoint,
-            "--store",
-            store.to_str().unwrap(),
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--client-ca",
-            s.path("pki/client-ca.pem").to_str().unwrap(),
-            "--crl",
-            s.path("pki/devices.crl").to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Collector { child, log };
-    let t0 = Instant::now();
-    while !server.log().contains("listening") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "collector did not start:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let Core {
+        server,
+        station: s,
+        store,
+        endpoint,
+        work: _work,
+    } = Core::start(&collector, Some(&agent));
 
     // Factory: both units pass the self-test against the collector.
     let (ma, mb) = (
@@ -396,79 +426,13 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
 #[ignore = "needs the osect-collector binary; run by ci/stages/40-provisioning.sh"]
 fn collector_reads_the_crl_imports_returns_and_deletes_sites() {
     let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
-    let work = tempfile::tempdir().unwrap();
-    let store = work.path().join("store");
-    let token = work.path().join("operator.token");
-    let port = free_udp_port();
-    let endpoint = format!("127.0.0.1:{port}");
-    let s = Station::with(Options {
-        collector: collector.display().to_string(),
-        collector_store: store.clone(),
-        token_file: token.clone(),
-        core_endpoint: endpoint.clone(),
-        ..Options::default()
-    });
-    let (cert, key) = (
-        work.path().join("server.crt"),
-        work.path().join("server.key"),
-    );
-    s.ok(&[
-        "pki",
-        "server-cert",
-        "--name",
-        "collector.osect",
-        "--ip",
-        "127.0.0.1",
-        "--out-cert",
-        cert.to_str().unwrap(),
-        "--out-key",
-        key.to_str().unwrap(),
-    ]);
-    let o = run(
-        &collector,
-        &[
-            "operator-add",
-            "--store",
-            store.to_str().unwrap(),
-            "--name",
-            "tester",
-            "--token-out",
-            token.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "operator-add: {}", text(&o));
-    let log = work.path().join("collector.log");
-    let child = Command::new(&collector)
-        .args([
-            "serve",
-            "--listen",
-            &endpoint,
-            "--store",
-            store.to_str().unwrap(),
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-            "--client-ca",
-            s.path("pki/client-ca.pem").to_str().unwrap(),
-            "--crl",
-            s.path("pki/devices.crl").to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let server = Collector { child, log };
-    let t0 = Instant::now();
-    while !server.log().contains("listening") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "collector did not start:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let Core {
+        server,
+        station: s,
+        store,
+        endpoint,
+        work,
+    } = Core::start(&collector, None);
 
     let (ma, mb) = (
         script_modem(&s, Script::Normal, 83),
