@@ -8,7 +8,6 @@
 use crate::app::common::{be16, be32, sender, Row};
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::HostRef;
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
 use crate::flow_fields;
 use osect_wire::record::field;
@@ -178,13 +177,11 @@ impl AppParser for Dhcpv6 {
         }
         let hostname = r.fqdn.map(wire_name);
         if let Some(h) = &hostname {
+            // The sender's frame address, not the DUID's: a DUID outlives
+            // the interface it was made from (cloned machines keep it).
             let me = sender(ctx, dir);
-            let host = HostRef {
-                mac: r.duid_mac.or(me.mac),
-                ..me
-            };
             let short = h.split('.').next().unwrap_or(h);
-            ctx.out.assets.observe_hostname(ctx.ts, host, short);
+            ctx.out.assets.observe_hostname(ctx.ts, me, short);
         }
         let fingerprint = r.oro.map(|o| {
             o.chunks_exact(2)
