@@ -340,7 +340,8 @@ impl Http {
                     continue;
                 };
                 let v = || Some(text::bytes(value, MAX_TEXT));
-                match name.to_ascii_uppercase().as_slice() {
+                let mut buf = [0u8; 32];
+                match upper(name, &mut buf) {
                     b"HOST" => tx.host = v(),
                     b"REFERER" => tx.referrer = v(),
                     b"USER-AGENT" => tx.user_agent = v(),
@@ -393,7 +394,8 @@ impl Http {
             let Some((name, value)) = header(l) else {
                 continue;
             };
-            if let Some(b) = framing(&name.to_ascii_uppercase(), value) {
+            let mut buf = [0u8; 32];
+            if let Some(b) = framing(upper(name, &mut buf), value) {
                 body = merge(body, b);
             }
         }
@@ -576,6 +578,17 @@ pub fn unescape_uri(uri: &[u8]) -> String {
     text::bytes(&out, MAX_TEXT)
 }
 
+/// A header name in upper case, without allocating: names longer than the
+/// buffer are none of the ones looked at, and come back empty.
+pub fn upper<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> &'b [u8] {
+    let Some(dst) = buf.get_mut(..name.len()) else {
+        return &[];
+    };
+    dst.copy_from_slice(name);
+    dst.make_ascii_uppercase();
+    dst
+}
+
 /// How a header frames the body, if it does.
 fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
     match upper_name {
@@ -585,7 +598,9 @@ fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
             .parse()
             .ok()
             .map(Body::Length),
-        b"TRANSFER-ENCODING" if value.to_ascii_lowercase().ends_with(b"chunked") => {
+        b"TRANSFER-ENCODING"
+            if value.len() >= 7 && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
+        {
             Some(Body::ChunkSize)
         }
         _ => None,

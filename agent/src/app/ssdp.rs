@@ -4,7 +4,7 @@
 //! announced.
 
 use crate::app::common::Row;
-use crate::app::http::{split_head, RequestLine, StatusLine};
+use crate::app::http::{split_head, upper, RequestLine, StatusLine};
 use crate::app::text::{self, MAX_TEXT};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
@@ -57,7 +57,8 @@ impl<'a> Repr<'a> {
                 continue;
             };
             let v = l[colon + 1..].trim_ascii();
-            match l[..colon].to_ascii_uppercase().as_slice() {
+            let mut buf = [0u8; 32];
+            match upper(&l[..colon], &mut buf) {
                 b"SERVER" | b"USER-AGENT" => r.agent = Some(v),
                 b"ST" | b"NT" => r.target = Some(v),
                 b"USN" => r.usn = Some(v),
