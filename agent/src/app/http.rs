@@ -255,6 +255,8 @@ pub struct Http {
     pending: VecDeque<Tx>,
     depth: u64,
     modes: [Mode; 2],
+    /// TLS through a CONNECT tunnel, decoded like TLS on its own port.
+    tunnel_tls: Option<Box<crate::app::tls::Tls>>,
 }
 
 impl Http {
@@ -543,6 +545,17 @@ impl Http {
         }
     }
 
+    /// Bytes inside a CONNECT tunnel: TLS is decoded, anything else skipped.
+    fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if self.tunnel_tls.is_none() && crate::app::tls::wire::is_handshake_record(data) {
+            self.tunnel_tls = Some(Box::default());
+        }
+        match self.tunnel_tls.as_mut() {
+            Some(t) => t.parse(ctx, dir, data),
+            None => data.len(),
+        }
+    }
+
     /// A response is complete: its transaction is written.
     fn response_done(&mut self, ctx: &mut Ctx<'_, '_>) {
         if let Some(i) = self.pending.iter().position(|t| t.has_response) {
@@ -618,7 +631,11 @@ fn merge(old: Body, new: Body) -> Body {
 
 impl AppParser for Http {
     fn service(&self) -> &'static str {
-        "http"
+        if self.tunnel_tls.is_some() {
+            "http,ssl"
+        } else {
+            "http"
+        }
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
@@ -627,7 +644,7 @@ impl AppParser for Http {
         loop {
             let rest = &data[used..];
             match self.modes[side] {
-                Mode::Tunnel => return data.len(),
+                Mode::Tunnel => return used + self.tunnel(ctx, dir, &data[used..]),
                 Mode::Resync => {
                     // Skip to the next line that starts a message.
                     let mut i = 0;
@@ -716,12 +733,17 @@ impl AppParser for Http {
         let side = usize::from(!dir.is_orig());
         if self.modes[side] != Mode::Tunnel {
             self.modes[side] = Mode::Resync;
+        } else if let Some(t) = self.tunnel_tls.as_mut() {
+            t.gap(dir);
         }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         while let Some(tx) = self.pending.pop_front() {
             Self::log(ctx, tx);
+        }
+        if let Some(t) = self.tunnel_tls.as_mut() {
+            t.finish(ctx);
         }
     }
 }

@@ -267,3 +267,120 @@ mod tests {
         assert!(is_grease(0x1a1a) && !is_grease(0x1a2a));
     }
 }
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::app::harness::{conn, field, rows, run, Step};
+    use crate::app::Dir::{Orig, Resp};
+    use crate::flow::id::Transport;
+
+    /// A ClientHello for `plc.example` offering TLS 1.3 and 1.2.
+    pub fn client_hello() -> Vec<u8> {
+        let sni = b"plc.example";
+        let mut ext = Vec::new();
+        // server_name: list length, type host_name, name length, name
+        ext.extend_from_slice(&[0x00, 0x00, 0x00, 16, 0x00, 14, 0x00, 0x00, 11]);
+        ext.extend_from_slice(sni);
+        // supported_versions: TLS 1.3, TLS 1.2
+        ext.extend_from_slice(&[0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03]);
+        // signature_algorithms: ecdsa_secp256r1_sha256
+        ext.extend_from_slice(&[0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03]);
+        let mut body = vec![0x03, 0x03]; // legacy version
+        body.extend_from_slice(&[7; 32]); // random
+        body.push(0); // session id
+        body.extend_from_slice(&[0x00, 0x04, 0x13, 0x01, 0xc0, 0x2f]); // ciphers
+        body.extend_from_slice(&[0x01, 0x00]); // compression: null
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut hs = vec![0x01, 0x00];
+        hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 0x03, 0x01];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    /// A ServerHello choosing TLS 1.3, TLS_AES_128_GCM_SHA256 and x25519.
+    fn server_hello() -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[9; 32]);
+        body.push(0);
+        body.extend_from_slice(&[0x13, 0x01, 0x00]); // cipher, compression
+        let ext = [
+            0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, // supported_versions: TLS 1.3
+            0x00, 0x33, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x00, // key_share: x25519
+        ];
+        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        body.extend_from_slice(&ext);
+        let mut hs = vec![0x02, 0x00];
+        hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 0x03, 0x03];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    #[test]
+    fn hellos_split_across_segments() {
+        let id = conn(Transport::Tcp, 40000, 8443);
+        let ch = client_hello();
+        let sh = server_hello();
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &ch[..9]),
+                Step::Data(Orig, &ch[9..40]),
+                Step::Data(Orig, &ch[40..]),
+                Step::Data(Resp, &sh),
+            ],
+        );
+        // Recognised from the record header in the first segment; the
+        // hello is decoded once the record is whole.
+        let tls = rows(&recs, "tls");
+        assert_eq!(tls.len(), 1);
+        assert_eq!(field(tls[0], "version"), "TLSv13");
+        assert_eq!(field(tls[0], "cipher"), "TLS_AES_128_GCM_SHA256");
+        assert_eq!(field(tls[0], "curve"), "x25519");
+        assert_eq!(service, Some("ssl"));
+        assert_eq!(field(tls[0], "server_name"), "plc.example");
+    }
+
+    #[test]
+    fn client_hello_gives_sni_and_ja4() {
+        let id = conn(Transport::Tcp, 40000, 443);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &client_hello()),
+                Step::Data(Resp, &server_hello()),
+            ],
+        );
+        let tls = rows(&recs, "tls");
+        assert_eq!(service, Some("ssl"));
+        assert_eq!(field(tls[0], "server_name"), "plc.example");
+        // t, TLS 1.3, SNI, 2 ciphers, 3 extensions, no ALPN.
+        assert!(field(tls[0], "ja4").starts_with("t13d020300_"));
+    }
+
+    #[test]
+    fn tls_through_an_http_connect_tunnel() {
+        let id = conn(Transport::Tcp, 40000, 3128);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(
+                    Orig,
+                    b"CONNECT plc.example:443 HTTP/1.1\r\nHost: plc.example:443\r\n\r\n",
+                ),
+                Step::Data(Resp, b"HTTP/1.1 200 Connection Established\r\n\r\n"),
+                Step::Data(Orig, &client_hello()),
+                Step::Data(Resp, &server_hello()),
+            ],
+        );
+        assert_eq!(service, Some("http,ssl"));
+        assert_eq!(field(rows(&recs, "http")[0], "method"), "CONNECT");
+        assert_eq!(field(rows(&recs, "tls")[0], "server_name"), "plc.example");
+    }
+}
