@@ -149,6 +149,21 @@ impl Tls {
             .emit(ctx);
     }
 
+    /// Handles the whole handshake messages at the start of `buf`; returns
+    /// the bytes they took.
+    fn messages(&mut self, ctx: &mut Ctx<'_, '_>, side: usize, buf: &[u8]) -> usize {
+        let mut at = 0;
+        while let (Some(&mt), Some(l)) = (buf.get(at), buf.get(at + 1..at + 4)) {
+            let l = usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]);
+            let Some(m) = buf.get(at + 4..at + 4 + l) else {
+                break;
+            };
+            self.handshake(ctx, side, mt, m);
+            at += 4 + l;
+        }
+        at
+    }
+
     /// One whole handshake message from `side`.
     fn handshake(&mut self, ctx: &mut Ctx<'_, '_>, side: usize, ty: u8, body: &[u8]) {
         match (side, ty) {
@@ -206,24 +221,20 @@ impl AppParser for Tls {
             used += RECORD_HEADER_LEN + len;
             match ty {
                 CONTENT_HANDSHAKE => {
-                    let s = &mut self.sides[side];
-                    if s.hs.len() + body.len() > MAX_HANDSHAKE {
-                        s.done = true;
+                    let mut hs = std::mem::take(&mut self.sides[side].hs);
+                    if hs.is_empty() {
+                        // Usual case: whole messages in one record, no copy.
+                        let at = self.messages(ctx, side, body);
+                        hs.extend_from_slice(&body[at..]);
+                    } else {
+                        hs.extend_from_slice(body);
+                        let at = self.messages(ctx, side, &hs);
+                        hs.drain(..at);
+                    }
+                    if hs.len() > MAX_HANDSHAKE {
+                        self.sides[side].done = true;
                         break;
                     }
-                    s.hs.extend_from_slice(body);
-                    let mut hs = std::mem::take(&mut self.sides[side].hs);
-                    let mut at = 0;
-                    while let (Some(&mt), Some(l)) = (hs.get(at), hs.get(at + 1..at + 4)) {
-                        let l =
-                            usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]);
-                        let Some(m) = hs.get(at + 4..at + 4 + l) else {
-                            break;
-                        };
-                        self.handshake(ctx, side, mt, m);
-                        at += 4 + l;
-                    }
-                    hs.drain(..at);
                     if !self.sides[side].done {
                         self.sides[side].hs = hs;
                     }
