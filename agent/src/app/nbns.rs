@@ -149,3 +149,45 @@ mod tests {
         assert!(decode_name(b"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz").is_none());
     }
 }
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::app::harness::{conn, field, rows, run, Step};
+    use crate::app::Dir::Orig;
+    use crate::flow::id::Transport;
+
+    #[test]
+    fn a_registration_names_its_sender() {
+        // A name registration for "PLC-01" <00> at 10.0.0.1 (the sender).
+        let mut m = vec![
+            0x81, 0x23, // transaction id
+            0x29, 0x10, // registration request, RD, broadcast
+            0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // counts
+            0x20, // encoded name length
+        ];
+        let mut name = *b"PLC-01         \x00";
+        name[15] = 0;
+        for b in name {
+            m.push(b'A' + (b >> 4));
+            m.push(b'A' + (b & 0xf));
+        }
+        m.extend_from_slice(&[0x00, 0x00, 0x20, 0x00, 0x01]); // end, NB, IN
+        m.extend_from_slice(&[0xc0, 0x0c, 0x00, 0x20, 0x00, 0x01]); // pointer, NB, IN
+        m.extend_from_slice(&[0x00, 0x04, 0x93, 0xe0]); // TTL 300000
+        m.extend_from_slice(&[0x00, 0x06, 0x00, 0x00, 10, 0, 0, 1]); // flags, address
+        let id = conn(Transport::Udp, 137, 137);
+        let (recs, service, mut assets) = run(&id, &[Step::Data(Orig, &m)]);
+        assert_eq!(service, Some("dns"));
+        let r = rows(&recs, "netbios_ns");
+        assert_eq!(field(r[0], "opcode"), "registration");
+        assert_eq!(field(r[0], "name"), "PLC-01");
+        assert_eq!(field(r[0], "service_type"), "0");
+        assert_eq!(field(r[0], "ttl"), "300000.000000");
+        assert_eq!(field(r[0], "addr"), "10.0.0.1");
+        let mut sink = crate::sink::RecordSink::new(10);
+        assets.emit(i64::MAX / 2, &mut sink);
+        let devices = sink.take();
+        assert_eq!(devices.len(), 1, "the sender is in the asset ledger");
+        assert_eq!(field(&devices[0], "hostnames"), "PLC-01");
+    }
+}
