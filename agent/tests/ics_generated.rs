@@ -938,3 +938,16 @@ fn function_codes_agree_with_tshark() {
         .collect();
     assert_eq!(ours, theirs, "enip");
 }
+
+/// The generated plant is what real stacks send: tshark finds no bad
+/// checksum, no malformed packet and no warning in it.
+#[test]
+fn plant_is_clean_for_tshark() {
+    let cap = scenario::plant(60, 4);
+    let bad = tshark(
+        &cap,
+        "_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0",
+        &["frame.number", "_ws.col.protocol"],
+    );
+    assert!(bad.is_empty(), "tshark objects to frames {bad:?}");
+}

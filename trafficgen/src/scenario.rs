@@ -589,13 +589,18 @@ pub fn opcua_session(cap: &mut Capture, net: &Net, t: i64, reads: u32) -> i64 {
             cap,
             t + 100 * MS,
             true,
-            &opcua::msg(7, 2 + i, opcua::READ_REQUEST, &[0; 16]),
+            &opcua::msg(7, 2 + i, opcua::READ_REQUEST, &opcua::read_request(1001)),
         );
         t = c.send(
             cap,
             t + 2 * MS,
             false,
-            &opcua::msg(7, 2 + i, opcua::READ_RESPONSE, &[0; 16]),
+            &opcua::msg(
+                7,
+                2 + i,
+                opcua::READ_RESPONSE,
+                &opcua::read_response(21.5 + f64::from(i)),
+            ),
         );
     }
     c.close(cap, t + 50 * MS)
@@ -693,7 +698,7 @@ pub fn fins_exchange(cap: &mut Capture, net: &Net, t: i64, sid: u8) -> i64 {
         cap,
         t,
         true,
-        fins::frame(false, 0x69, 0x0a, sid, 0x05, 0x01, &[]),
+        fins::frame(false, 0x69, 0x0a, sid, 0x05, 0x01, &[0x01]),
     );
     let cd = fins::controller_data("CJ2M-CPU31", "02.01");
     send(
@@ -744,15 +749,7 @@ pub fn fins_exchange(cap: &mut Capture, net: &Net, t: i64, sid: u8) -> i64 {
         cap,
         t,
         true,
-        fins::frame(
-            false,
-            0x69,
-            0x0a,
-            sid.wrapping_add(2),
-            0x04,
-            0x02,
-            &[0xff, 0xff],
-        ),
+        fins::frame(false, 0x69, 0x0a, sid.wrapping_add(2), 0x04, 0x02, &[]),
     );
     send(
         cap,

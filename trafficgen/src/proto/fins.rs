@@ -33,13 +33,15 @@ pub fn response_body(end_code: u16, data: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Controller data read reply: 20-byte model and 20-byte version.
+/// Controller data read reply: 20-byte model, 20-byte version, 40 bytes
+/// for system use and 12 bytes of area data (left zero).
 pub fn controller_data(model: &str, version: &str) -> Vec<u8> {
     let mut v = model.as_bytes().to_vec();
     v.resize(20, b' ');
     let mut ver = version.as_bytes().to_vec();
     ver.resize(20, b' ');
     v.extend_from_slice(&ver);
+    v.resize(92, 0);
     v
 }
 

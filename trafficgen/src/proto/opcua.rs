@@ -53,8 +53,10 @@ pub fn open(response: bool, channel: u32, policy: &str, mode: u32) -> Vec<u8> {
     // Response 449 (binary encodings).
     b.extend_from_slice(&[0x01, 0]);
     b.extend_from_slice(&(if response { 449u16 } else { 446 }).to_le_bytes());
-    // Request/response header: node id, timestamp, handle, then the rest.
-    b.extend_from_slice(&[0, 0]);
+    // A request header starts with the (null) authentication token.
+    if !response {
+        b.extend_from_slice(&[0, 0]);
+    }
     b.extend_from_slice(&0u64.to_le_bytes());
     le32(&mut b, 1);
     if response {
@@ -93,6 +95,42 @@ pub fn msg(channel: u32, seq: u32, type_id: u16, body: &[u8]) -> Vec<u8> {
     b.extend_from_slice(&type_id.to_le_bytes());
     b.extend_from_slice(body);
     message(b"MSG", &b)
+}
+
+/// A ReadRequest body for attribute 13 (Value) of node ns=2;i=`node`.
+pub fn read_request(node: u16) -> Vec<u8> {
+    let mut b = vec![0, 0];
+    b.extend_from_slice(&0u64.to_le_bytes());
+    le32(&mut b, 7);
+    le32(&mut b, 0);
+    ua_string(&mut b, None);
+    le32(&mut b, 10000);
+    b.extend_from_slice(&[0, 0, 0]);
+    b.extend_from_slice(&0f64.to_le_bytes());
+    le32(&mut b, 2);
+    le32(&mut b, 1);
+    b.extend_from_slice(&[0x01, 0x02]);
+    b.extend_from_slice(&node.to_le_bytes());
+    le32(&mut b, 13);
+    ua_string(&mut b, None);
+    b.extend_from_slice(&[0, 0]);
+    ua_string(&mut b, None);
+    b
+}
+
+/// A ReadResponse body with one Double value.
+pub fn read_response(value: f64) -> Vec<u8> {
+    let mut b = 0u64.to_le_bytes().to_vec();
+    le32(&mut b, 7);
+    le32(&mut b, 0);
+    b.push(0);
+    le32(&mut b, u32::MAX);
+    b.extend_from_slice(&[0, 0, 0]);
+    le32(&mut b, 1);
+    b.extend_from_slice(&[0x01, 11]);
+    b.extend_from_slice(&value.to_le_bytes());
+    le32(&mut b, u32::MAX);
+    b
 }
 
 /// ReadRequest binary encoding id.
