@@ -51,6 +51,14 @@ fn tshark(cap: &Capture, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r")
         .arg(&path)
+        // Checksums are verified, so a bad one shows as status 0.
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+        ])
+        .args(["-o", "udp.check_checksum:TRUE"])
         .args(["-Y", filter, "-T", "fields", "-E", "occurrence=a"]);
     for f in fields {
         cmd.args(["-e", f]);
