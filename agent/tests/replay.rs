@@ -248,3 +248,98 @@ fn arp_exchanges_are_aggregated_per_interval() {
         ]
     );
 }
+
+/// An Ethernet frame with an ICMPv6 neighbor solicitation (135) or
+/// advertisement (136) for `target`, with a link-layer address option.
+fn nd_frame(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    src: [u8; 16],
+    dst: [u8; 16],
+    ty: u8,
+    target: [u8; 16],
+) -> Vec<u8> {
+    use osect_agent::decode::checksum;
+    let mut icmp = vec![ty, 0, 0, 0, if ty == 136 { 0x60 } else { 0 }, 0, 0, 0];
+    icmp.extend_from_slice(&target);
+    // Source (1) or target (2) link-layer address option.
+    icmp.extend_from_slice(&[if ty == 135 { 1 } else { 2 }, 1]);
+    icmp.extend_from_slice(&src_mac);
+    let (s, d) = (std::net::IpAddr::from(src), std::net::IpAddr::from(dst));
+    let sum = checksum::fold(checksum::sum(
+        checksum::pseudo_header(s, d, 58, icmp.len() as u32),
+        &icmp,
+    ));
+    icmp[2..4].copy_from_slice(&(!sum).to_be_bytes());
+    let mut f = dst_mac.to_vec();
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, icmp.len() as u8, 58, 255]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&icmp);
+    f
+}
+
+#[test]
+fn neighbor_discovery_feeds_ns() {
+    let dir = tempfile::tempdir().unwrap();
+    let ll = |last: u8| {
+        let mut a = [0u8; 16];
+        a[0] = 0xfe;
+        a[1] = 0x80;
+        a[15] = last;
+        a
+    };
+    let (ma, mb) = ([2, 0, 0, 0, 0, 0xa], [2, 0, 0, 0, 0, 0xb]);
+    let mut solicited = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
+    solicited[15] = 2;
+    let mut cap = Capture::new();
+    cap.push(
+        1_700_000_000_000_000,
+        nd_frame(
+            ma,
+            [0x33, 0x33, 0xff, 0, 0, 2],
+            ll(1),
+            solicited,
+            135,
+            ll(2),
+        ),
+    );
+    cap.push(
+        1_700_000_000_000_500,
+        nd_frame(mb, ma, ll(2), ll(1), 136, ll(2)),
+    );
+    let pcap = write(dir.path(), "nd.pcap", &cap.to_pcap());
+    let out = dir.path().join("out");
+    let s = replay(&[pcap], &Config::default(), &opts(&out)).unwrap();
+    assert_eq!(s.stats.bad_transport_checksum, 0);
+    let ns = rows(&out.join("ns.log"));
+    // ts ts_end operation orig_mac orig_ip resp_mac resp_ip who_has vlan pkts
+    assert_eq!(ns.len(), 2, "{ns:?}");
+    assert_eq!(
+        ns[0][2..],
+        [
+            "request",
+            "02:00:00:00:00:0a",
+            "fe80::1",
+            "-",
+            "-",
+            "fe80::2",
+            "-",
+            "1"
+        ]
+    );
+    assert_eq!(
+        ns[1][2..],
+        [
+            "reply",
+            "02:00:00:00:00:0a",
+            "fe80::1",
+            "02:00:00:00:00:0b",
+            "fe80::2",
+            "fe80::2",
+            "-",
+            "1"
+        ]
+    );
+}
