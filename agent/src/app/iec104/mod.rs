@@ -143,10 +143,19 @@ pub fn parse(f: &[u8]) -> Option<Apdu> {
     Some(apci)
 }
 
-/// Recognises an IEC 104 APDU.
+/// Recognises an IEC 104 APDU: a whole U or S frame, or an I frame whose
+/// ASDU has a type id of the standard (text starting with "h" and a
+/// plausible length byte is not enough).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
-    (t == Transport::Tcp && frame_len(data).is_ok())
-        .then(|| Box::new(Iec104::default()) as Box<dyn AppParser>)
+    if t != Transport::Tcp {
+        return None;
+    }
+    let n = frame_len(data).ok()?;
+    let known = match parse(&data[..n])? {
+        Apdu::I { asdu, .. } => asdu.is_some_and(|a| !type_name(a.type_id).starts_with("unknown")),
+        _ => true,
+    };
+    known.then(|| Box::new(Iec104::default()) as Box<dyn AppParser>)
 }
 
 #[derive(Default)]
