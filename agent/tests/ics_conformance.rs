@@ -1,8 +1,10 @@
-//! Industrial protocol logs compared with the peer logs of the corpus
-//! (ICSNPP and Zeek), field by field on the fields both have, ignoring
-//! `uid`, masked timestamps and per-run random link ids. A baseline row
-//! that has no equal row of ours must be explained in
-//! `tests/known-differences/ics.toml`; at least 95% must be equal.
+//! Industrial protocol logs, written by the whole engine (`replay`),
+//! compared with the peer logs of the corpus (ICSNPP and Zeek), field by
+//! field on the fields both have, ignoring `uid`, masked timestamps and
+//! per-run random link ids. A baseline row that has no equal row of ours
+//! must be explained in `tests/known-differences/ics.toml`; at least 95%
+//! must be equal. The NTT captures, which have no peer log, are checked
+//! against values decoded from the specifications.
 
 mod ics_support;
 
@@ -123,6 +125,60 @@ fn our_rows(records: &[Record], path: &str) -> Vec<BTreeMap<&'static str, String
         .collect()
 }
 
+/// Runs a case's capture through the whole engine (`replay`, as the
+/// sensor does) and reads back every log it wrote: log name to rows of
+/// field name and TSV text.
+fn replay_logs(case: &Path, trace: &Path) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
+    let out = tempfile::tempdir().expect("temp dir");
+    let flags = std::fs::read_to_string(case.join("case.toml")).unwrap_or_default();
+    // ICSNPP's test suite analyses loopback captures whose TCP checksums
+    // were never filled in (offload): it runs without checksum checks.
+    let icsnpp = case
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("icsnpp-"));
+    let opts = osect_agent::replay::ReplayOptions {
+        out: out.path().to_owned(),
+        format: osect_wire::zeek::Format::Tsv,
+        ignore_checksums: icsnpp || flags.contains(" -C"),
+        interval_secs: None,
+        app_layer: true,
+    };
+    osect_agent::replay::replay(
+        &[trace.to_owned()],
+        &osect_agent::config::Config::default(),
+        &opts,
+    )
+    .expect("replay");
+    let mut logs = BTreeMap::new();
+    for e in std::fs::read_dir(out.path())
+        .expect("replay output")
+        .filter_map(Result::ok)
+    {
+        let path = e.path();
+        let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut names: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        for line in text.lines() {
+            if let Some(f) = line.strip_prefix("#fields\t") {
+                names = f.split('\t').map(str::to_owned).collect();
+            } else if !line.starts_with('#') {
+                rows.push(
+                    names
+                        .iter()
+                        .cloned()
+                        .zip(line.split('\t').map(str::to_owned))
+                        .collect(),
+                );
+            }
+        }
+        logs.insert(name, rows);
+    }
+    logs
+}
+
 /// The peer's test suite masks anything that looks like a timestamp as
 /// `XXXXXXXXXX.XXXXXX`, keeping digits before it: those compare as a prefix.
 const MASK: &str = "XXXXXXXXXX.XXXXXX";
@@ -178,13 +234,26 @@ fn industrial_logs_match_the_peers() {
         else {
             continue;
         };
-        let run = ics_support::run(&ics_support::read_frames(&trace));
+        let replayed = replay_logs(&case, &trace);
         for schema in logs {
             let Some(base) = read_baseline(&case.join(format!("{}.log", schema.path)), schema)
             else {
                 panic!("{name}/{}.log: cannot map its columns", schema.path);
             };
-            let ours = our_rows(&run.records, schema.path);
+            let ours: Vec<BTreeMap<&'static str, String>> = replayed
+                .get(schema.path)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| {
+                            schema
+                                .fields
+                                .iter()
+                                .filter_map(|f| r.get(f.name).map(|v| (f.name, v.clone())))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let tally = tallies
                 .entry(format!("{name}/{}", schema.path))
                 .or_default();
@@ -475,47 +544,21 @@ fn conn_service_matches_the_peers() {
         else {
             continue;
         };
-        let out = tempfile::tempdir().expect("temp dir");
-        let flags = std::fs::read_to_string(case.join("case.toml")).unwrap_or_default();
-        // ICSNPP's test suite analyses loopback captures whose TCP checksums
-        // were never filled in (offload): it runs without checksum checks.
-        let icsnpp = case
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("icsnpp-"));
-        let opts = osect_agent::replay::ReplayOptions {
-            out: out.path().to_owned(),
-            format: osect_wire::zeek::Format::Tsv,
-            ignore_checksums: icsnpp || flags.contains(" -C"),
-            interval_secs: None,
-            app_layer: true,
-        };
-        osect_agent::replay::replay(&[trace], &osect_agent::config::Config::default(), &opts)
-            .expect("replay");
-        let ours = std::fs::read_to_string(out.path().join("conn.log")).unwrap_or_default();
-        let mut our_names: Vec<String> = Vec::new();
         let mut services: BTreeMap<(String, String, String, String), String> = BTreeMap::new();
-        for line in ours.lines() {
-            if let Some(f) = line.strip_prefix("#fields\t") {
-                our_names = f.split('\t').map(str::to_owned).collect();
-            } else if !line.starts_with('#') {
-                let v: Vec<&str> = line.split('\t').collect();
-                let g = |n: &str| {
-                    our_names
-                        .iter()
-                        .position(|x| x == n)
-                        .and_then(|i| v.get(i))
-                        .map_or("", |s| *s)
-                };
-                services.insert(
-                    (
-                        g("id.orig_h").into(),
-                        g("id.orig_p").into(),
-                        g("id.resp_h").into(),
-                        g("id.resp_p").into(),
-                    ),
-                    g("service").into(),
-                );
-            }
+        for r in replay_logs(&case, &trace)
+            .remove("conn")
+            .unwrap_or_default()
+        {
+            let g = |n: &str| r.get(n).cloned().unwrap_or_default();
+            services.insert(
+                (
+                    g("id.orig_h"),
+                    g("id.orig_p"),
+                    g("id.resp_h"),
+                    g("id.resp_p"),
+                ),
+                g("service"),
+            );
         }
         let name = case
             .file_name()
