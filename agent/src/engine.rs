@@ -25,6 +25,8 @@ use std::net::IpAddr;
 
 /// How deep tunnels may nest before the rest is ignored.
 const MAX_TUNNEL_DEPTH: u8 = 3;
+/// How often (in capture time) idle connections are looked for.
+const EXPIRY_CHECK_US: i64 = 1000;
 
 /// Counters over the engine's life; the batch header reports them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,6 +106,7 @@ pub struct Engine {
     app_limit: usize,
     app_live: usize,
     reassembly_limit: usize,
+    next_expiry_check: i64,
     stats: Stats,
 }
 
@@ -119,6 +122,7 @@ impl Engine {
             app_limit: l.app_flows,
             app_live: 0,
             reassembly_limit: l.reassembly_bytes_per_flow,
+            next_expiry_check: i64::MIN,
             stats: Stats::default(),
             opts,
         }
@@ -169,6 +173,7 @@ impl Engine {
     /// Interim records for open connections and the interval's address and
     /// asset records.
     pub fn end_interval(&mut self, ts: i64) {
+        self.next_expiry_check = i64::MIN;
         self.expire(ts);
         let sink = &mut self.sink;
         self.conns.for_each(|c| sink.push(c.record(true, false)));
@@ -197,6 +202,13 @@ impl Engine {
     }
 
     fn expire(&mut self, now: i64) {
+        // Timeouts are whole seconds: checking once per millisecond of
+        // capture time is exact enough and keeps busy links cheap.
+        let since = now.wrapping_sub(self.next_expiry_check);
+        if (-EXPIRY_CHECK_US..0).contains(&since) {
+            return;
+        }
+        self.next_expiry_check = now + EXPIRY_CHECK_US;
         let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
         self.conns
             .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
