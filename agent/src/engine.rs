@@ -883,8 +883,9 @@ fn app_data(
     feed(session, &mut ctx, data);
     session.uid = uid;
     stats.app_bytes_overflowed += session.overflowed - before;
-    if c.service.is_none() {
-        c.service = session.service();
+    // A parser may learn more as it goes (cotp, then s7comm-plus).
+    if let Some(s) = session.service() {
+        c.service = Some(s);
     }
 }
 
@@ -916,8 +917,8 @@ fn close_conn(
             out: &mut out,
         };
         s.finish(&mut ctx);
-        if c.service.is_none() {
-            c.service = s.service();
+        if let Some(name) = s.service() {
+            c.service = Some(name);
         }
     }
     if let Some(m) = c.orig_mac {
