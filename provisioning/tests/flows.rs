@@ -231,6 +231,21 @@ fn identities_and_sims_are_not_shared() {
     let m = script_modem(&s, Script::Normal, 11);
     let u1 = s.unit("u1");
     factory(&s, "OSD-000011", &u1, &m.tty());
+    // `auto` passes over the modem of a unit already provisioned.
+    let u3 = s.unit("u3");
+    let before = s.snapshot(&[&u3]);
+    let e = s.fail(&[
+        "factory",
+        "--serial",
+        "OSD-000014",
+        "--device-dir",
+        u3.to_str().unwrap(),
+        "--modem",
+        "auto",
+        "--no-selftest",
+    ]);
+    assert!(e.contains("no modem found"), "{e}");
+    assert_eq!(before, s.snapshot(&[&u3]));
     // The same modem and SIM in another unit is refused.
     let u2 = s.unit("u2");
     let before = s.snapshot(&[&u2]);

@@ -4,13 +4,13 @@
 //! collector accepts a batch from it.
 
 use super::{
-    atomically, check_network, connect, refuse, restore_apn, setup_apn, sim_ready, At, Ctx,
-    FlowError, Report,
+    atomically, check_network, refuse, restore_apn, setup_apn, sim_ready, At, Ctx, FlowError,
+    Report,
 };
 use crate::device::{self, DeviceDir};
 use crate::external;
 use crate::files::{ensure_dir, FileTxn};
-use crate::modem::Locator;
+use crate::modem::{Locator, Session};
 use crate::pki;
 use crate::registry::{DeviceState, Tx};
 use std::path::PathBuf;
@@ -73,7 +73,11 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
             );
         }
 
-        let mut session = connect(ctx, &a.modem, None)?;
+        // With several units at the station, `auto` skips the modems of others.
+        let taken = |imei: &str| matches!(tx.holder_of("imei", imei, &a.serial), Ok(Some(_)));
+        let m = &ctx.station.modem;
+        let mut session =
+            Session::connect_free(&a.modem, &m.candidates, &taken, &m.timing()).at("modem")?;
         let info = session.info().clone();
         report.say(format!(
             "modem {} {} firmware {} IMEI {} on {}",

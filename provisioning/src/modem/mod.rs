@@ -206,6 +206,32 @@ impl Session {
         expected_imei: Option<&str>,
         timing: &Timing,
     ) -> Result<Session, ModemError> {
+        Session::open(locator, patterns, expected_imei, &|_| false, timing)
+    }
+
+    /// Like `connect` without an expected IMEI, but `auto` passes over the
+    /// modems for which `taken(imei)` is true (those of other units, when
+    /// several are plugged into the station).
+    pub fn connect_free(
+        locator: &Locator,
+        patterns: &[String],
+        taken: &dyn Fn(&str) -> bool,
+        timing: &Timing,
+    ) -> Result<Session, ModemError> {
+        Session::open(locator, patterns, None, taken, timing)
+    }
+
+    fn open(
+        locator: &Locator,
+        patterns: &[String],
+        expected_imei: Option<&str>,
+        taken: &dyn Fn(&str) -> bool,
+        timing: &Timing,
+    ) -> Result<Session, ModemError> {
+        let wanted = Wanted {
+            imei: expected_imei,
+            taken,
+        };
         let (modem, info) = match locator {
             Locator::Path(p) => {
                 let opened = Modem::open(p, timing).and_then(|mut m| m.identify().map(|i| (m, i)));
@@ -213,7 +239,7 @@ impl Session {
                     // Reset while being opened: look for it on the candidate ttys.
                     Err(AtError::Gone { .. }) => {
                         let deadline = Instant::now() + timing.reappear;
-                        scan(patterns, expected_imei, timing, deadline)?
+                        scan(patterns, &wanted, timing, deadline)?
                     }
                     r => r?,
                 };
@@ -228,7 +254,7 @@ impl Session {
                 }
                 (m, info)
             }
-            Locator::Auto => scan(patterns, expected_imei, timing, Instant::now())?,
+            Locator::Auto => scan(patterns, &wanted, timing, Instant::now())?,
         };
         Ok(Session {
             modem,
@@ -265,7 +291,11 @@ impl Session {
                         path.display()
                     );
                     let deadline = Instant::now() + self.timing.reappear;
-                    let (m, _) = scan(&self.patterns, Some(&self.imei), &self.timing, deadline)?;
+                    let wanted = Wanted {
+                        imei: Some(&self.imei),
+                        taken: &|_| false,
+                    };
+                    let (m, _) = scan(&self.patterns, &wanted, &self.timing, deadline)?;
                     log::info!("modem {} is back on {}", self.imei, m.path().display());
                     self.modem = m;
                 }
@@ -277,9 +307,15 @@ impl Session {
 
 /// Tries every candidate tty until one answers (with the expected IMEI),
 /// retrying until `deadline`.
+/// Which modem a scan looks for.
+struct Wanted<'a> {
+    imei: Option<&'a str>,
+    taken: &'a dyn Fn(&str) -> bool,
+}
+
 fn scan(
     patterns: &[String],
-    imei: Option<&str>,
+    wanted: &Wanted<'_>,
     timing: &Timing,
     deadline: Instant,
 ) -> Result<(Modem, ModemInfo), ModemError> {
@@ -304,9 +340,16 @@ fn scan(
                     continue;
                 }
             };
-            match imei {
+            match wanted.imei {
                 Some(want) if want != info.imei => {
                     log::debug!("{}: IMEI {} is not {want}", path.display(), info.imei)
+                }
+                None if (wanted.taken)(&info.imei) => {
+                    log::debug!(
+                        "{}: IMEI {} belongs to another unit",
+                        path.display(),
+                        info.imei
+                    )
                 }
                 _ => {
                     m.timing = timing.clone();
@@ -317,7 +360,7 @@ fn scan(
         if Instant::now() >= deadline {
             return Err(ModemError::NotFound {
                 patterns: patterns.join(", "),
-                imei: imei.map(str::to_string),
+                imei: wanted.imei.map(str::to_string),
             });
         }
         std::thread::sleep(Duration::from_millis(200));
