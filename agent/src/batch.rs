@@ -55,6 +55,10 @@ pub const PER_EVENT_FIELDS: &[&str] = &[
     "serial",
     "pdu_reference",
     "sid",
+    "apci_tx",
+    "apci_rx",
+    "cip_sequence_count",
+    "sender_context",
 ];
 
 /// Builds batches for one device.

@@ -110,6 +110,9 @@ pub struct Batch {
     pub zstd_level: i32,
     /// Aggregate cyclic industrial operations per interval on the uplink.
     pub aggregate: bool,
+    /// The zstd dictionary for batch bodies (`osect_wire::batch::DICTIONARIES`);
+    /// 0 compresses without one.
+    pub dictionary: u32,
 }
 
 impl Default for Batch {
@@ -118,6 +121,7 @@ impl Default for Batch {
             interval_secs: 60,
             zstd_level: 9,
             aggregate: true,
+            dictionary: 1,
         }
     }
 }
@@ -241,6 +245,18 @@ impl Config {
             return Err(format!(
                 "batch.zstd_level = {}: must be between 1 and 22",
                 self.batch.zstd_level
+            ));
+        }
+        if self.batch.dictionary != 0
+            && osect_wire::batch::dictionary(self.batch.dictionary).is_none()
+        {
+            return Err(format!(
+                "batch.dictionary = {}: unknown (0 for none, or one of {:?})",
+                self.batch.dictionary,
+                osect_wire::batch::DICTIONARIES
+                    .iter()
+                    .map(|d| d.id)
+                    .collect::<Vec<_>>()
             ));
         }
         if self.uplink.enabled && self.uplink.endpoint.is_empty() {

@@ -263,6 +263,7 @@ enum Msg {
 struct Closer {
     batcher: Batcher,
     level: i32,
+    dict: Option<&'static batch::Dictionary>,
     spool: Arc<Mutex<Spool>>,
     state_path: PathBuf,
     state: State,
@@ -306,7 +307,7 @@ impl Closer {
         }
         let (start, end) = (c.start_us, c.end_us);
         let b = self.batcher.close(seq, start, end, c.records, c.health);
-        let bytes = match batch::encode(&b, self.level, None) {
+        let bytes = match batch::encode(&b, self.level, self.dict) {
             Ok(b) => b,
             Err(e) => {
                 log::error!(
@@ -627,6 +628,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let closer = Closer {
         batcher: Batcher::new(cfg),
         level: cfg.batch.zstd_level,
+        dict: batch::dictionary(cfg.batch.dictionary),
         spool: spool.clone(),
         state_path,
         state,
@@ -709,12 +711,16 @@ pub fn write_batches(cfg: &Config, files: &[PathBuf], out: &Path) -> Result<u64,
         |c| {
             seq += 1;
             let b: Batch = batcher.close(seq, c.start_us, c.end_us, c.records, c.health);
-            let r = batch::encode(&b, cfg.batch.zstd_level, None)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    let p = out.join(format!("{seq:020}.osb"));
-                    std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
-                });
+            let r = batch::encode(
+                &b,
+                cfg.batch.zstd_level,
+                batch::dictionary(cfg.batch.dictionary),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let p = out.join(format!("{seq:020}.osb"));
+                std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+            });
             if let Err(e) = r {
                 err.get_or_insert(e);
             }

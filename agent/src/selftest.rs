@@ -36,7 +36,11 @@ pub fn selftest(cfg: &Config, timeout: Duration) -> Result<Duration, SelftestErr
         },
         records: Vec::new(),
     };
-    let bytes = batch::encode(&b, cfg.batch.zstd_level, None)?;
+    let bytes = batch::encode(
+        &b,
+        cfg.batch.zstd_level,
+        batch::dictionary(cfg.batch.dictionary),
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

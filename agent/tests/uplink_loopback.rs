@@ -273,3 +273,36 @@ async fn no_client_cert(pki: &pki::Files, port: u16) -> bool {
         .await
         .is_err()
 }
+
+/// Revoking a device while the collector runs: the changed CRL file is
+/// reloaded, and the device's next batch is refused and kept.
+#[test]
+fn crl_change_is_picked_up_while_running() {
+    let work = tempfile::tempdir().unwrap();
+    let pki = pki::make(&work.path().join("pki"), &["OSS-0001"]).unwrap();
+    let live_crl = pki.path("live.crl");
+    std::fs::copy(pki.path("devices.crl"), &live_crl).unwrap();
+    let col = start_collector(&pki, work.path(), "live.crl");
+    let data = work.path().join("agent-REVOKED");
+    let cfg = agent_config(&pki, "REVOKED", &data, col.port);
+    fill_spool(&cfg, "REVOKED", 1..=1);
+    assert!(
+        run_uplink(&cfg, 30).lock().unwrap().is_empty(),
+        "not yet revoked: sent"
+    );
+    std::fs::copy(pki.path("devices-revoked.crl"), &live_crl).unwrap();
+    wait_for("CRL reload", Duration::from_secs(10), || {
+        std::fs::read_to_string(&col.log)
+            .ok()
+            .filter(|l| l.contains("(1 revoked)"))
+    });
+    fill_spool(&cfg, "REVOKED", 2..=2);
+    let spool = run_uplink(&cfg, 4);
+    assert_eq!(spool.lock().unwrap().pending().collect::<Vec<_>>(), vec![2]);
+    let log = std::fs::read_to_string(&col.log).unwrap();
+    assert!(
+        log.contains("Revoked") || log.contains("is revoked"),
+        "{log}"
+    );
+    println!("REVOKED: batch 1 stored before the CRL changed, batch 2 refused after and kept");
+}

@@ -100,7 +100,11 @@ async fn serve_connection(conn: quinn::Connection, shared: Arc<Shared>) {
             Ok((send, recv)) => {
                 // QUIC migration: the modem reconnected with a new address.
                 if conn.remote_address() != addr {
-                    log::info!("device {}: address changed from {addr} to {}", peer.cn, conn.remote_address());
+                    log::info!(
+                        "device {}: address changed from {addr} to {}",
+                        peer.cn,
+                        conn.remote_address()
+                    );
                     addr = conn.remote_address();
                 }
                 let shared = shared.clone();

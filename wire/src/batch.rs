@@ -23,7 +23,8 @@
 //! its fields (name and Zeek type), then holds its rows column by column;
 //! every value carries a one-byte tag (its variant) and a compact payload
 //! (LEB128 varints, zigzag for signed numbers, times delta-coded within a
-//! column). Columns of similar values make zstd's job easy.
+//! column), or is the one-byte tag "same as the row above". Columns of
+//! similar values make zstd's job easy.
 //!
 //! Records of one log keep their order; a decoded batch lists its records
 //! grouped by log, in the order each log first appeared.
@@ -132,8 +133,13 @@ pub struct Dictionary {
     pub bytes: &'static [u8],
 }
 
-/// Dictionaries this build knows (see `wire/dict/README.md`).
-pub static DICTIONARIES: &[Dictionary] = &[];
+/// Dictionaries this build knows (see `wire/dict/README.md`). A
+/// dictionary is never changed once shipped: a new one gets a new id, and
+/// collectors keep the old ones for the devices not yet updated.
+pub static DICTIONARIES: &[Dictionary] = &[Dictionary {
+    id: 1,
+    bytes: include_bytes!("../dict/records-v1.zdict"),
+}];
 
 pub fn dictionary(id: u32) -> Option<&'static Dictionary> {
     DICTIONARIES.iter().find(|d| d.id == id)
@@ -538,6 +544,8 @@ mod tag {
     pub const STRINGS: u8 = 12;
     pub const COUNTS: u8 = 13;
     pub const INTERVALS: u8 = 14;
+    /// The same value as the row before in this column.
+    pub const SAME: u8 = 15;
 }
 
 const FIELD_TYPES: [FieldType; 14] = [
@@ -598,9 +606,15 @@ pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
         put_varint(&mut o, rows.len() as u64);
         for col in 0..schema.fields.len() {
             let mut prev_time = 0i64;
+            let mut prev: Option<&Value> = None;
             for rec in rows {
                 let v = rec.values.get(col).unwrap_or(&Value::Unset);
-                put_value(&mut o, v, &mut prev_time)?;
+                if prev == Some(v) {
+                    o.push(tag::SAME);
+                } else {
+                    put_value(&mut o, v, &mut prev_time)?;
+                }
+                prev = Some(v);
             }
         }
     }
@@ -709,10 +723,21 @@ fn decode_body(body: &[u8]) -> Result<Vec<Record>, DecodeError> {
             return Err(r.truncated("section rows"));
         }
         let mut rows: Vec<Vec<Value>> = (0..nrows).map(|_| Vec::with_capacity(nf)).collect();
-        for _ in 0..nf {
+        for col in 0..nf {
             let mut prev_time = 0i64;
-            for row in &mut rows {
-                row.push(get_value(&mut r, &mut prev_time)?);
+            for i in 0..rows.len() {
+                let v = if r.buf.get(r.pos) == Some(&tag::SAME) {
+                    r.pos += 1;
+                    match i.checked_sub(1).and_then(|p| rows[p].get(col)) {
+                        Some(prev) => prev.clone(),
+                        None => {
+                            return r.invalid("repeat of a value in a column's first row".into())
+                        }
+                    }
+                } else {
+                    get_value(&mut r, &mut prev_time)?
+                };
+                rows[i].push(v);
             }
         }
         out.extend(rows.into_iter().map(|values| Record { schema, values }));

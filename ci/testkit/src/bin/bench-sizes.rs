@@ -12,12 +12,13 @@ use osect_wire::{Format, LogWriter};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-fn batches(dir: &Path) -> Result<Vec<(u64, Vec<u8>)>, Box<dyn std::error::Error>> {
+/// The encoded batches in `dir`.
+fn batches(dir: &Path) -> std::io::Result<Vec<Vec<u8>>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
         if p.extension().is_some_and(|x| x == "osb") {
-            v.push((std::fs::metadata(&p)?.len(), std::fs::read(&p)?));
+            v.push(std::fs::read(&p)?);
         }
     }
     Ok(v)
@@ -49,11 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: bench-sizes OURS_DIR PER_EVENT_DIR".into());
     };
     let ours = batches(Path::new(ours))?;
-    let ours_bytes: u64 = ours.iter().map(|(n, _)| n).sum();
+    let ours_bytes: u64 = ours.iter().map(|b| b.len() as u64).sum();
     let mut first = i64::MAX;
     let mut last = i64::MIN;
     let mut ours_records = 0u64;
-    for (_, b) in &ours {
+    for b in &ours {
         let info = batch::read_frame_info(b)?;
         first = first.min(info.header.interval_start_us);
         last = last.max(info.header.interval_end_us);
@@ -62,13 +63,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut original = 0u64;
     let mut tsv_raw = 0u64;
     let mut rows = 0u64;
-    for (_, bytes) in batches(Path::new(per_event))? {
+    for bytes in batches(Path::new(per_event))? {
         let b = batch::decode(&bytes)?;
         let (open, close) = (b.header.interval_start_us, b.header.interval_end_us);
         let mut logs: BTreeMap<&str, LogWriter<Vec<u8>>> = BTreeMap::new();
         for r in &b.records {
             if !logs.contains_key(r.schema.path) {
-                logs.insert(r.schema.path, LogWriter::new(Vec::new(), r.schema, Format::Tsv, open)?);
+                logs.insert(
+                    r.schema.path,
+                    LogWriter::new(Vec::new(), r.schema, Format::Tsv, open)?,
+                );
             }
             if let Some(w) = logs.get_mut(r.schema.path) {
                 w.write(r)?;
