@@ -1,0 +1,431 @@
+//! Live capture end to end: two network namespaces joined by a veth pair,
+//! `tcpreplay` sends corpus captures into one end, `osect-agent run`
+//! captures on the other (AF_PACKET ring, uplink off) and spools its
+//! batches. Timestamps aside:
+//! - every record equals what the engine makes of the file when stopped at
+//!   its end the way `run` stops (open connections reported as interim);
+//! - conn.log equals `replay`'s. The records `replay` writes at the end of
+//!   input that a stop does not (application logs and asset facts of
+//!   connections still open) are counted and printed.
+//!
+//! A second run at `tcpreplay --topspeed` prints the rate reached and the
+//! kernel drops the agent reported.
+//!
+//! Needs root (namespaces, raw sockets), `ip` (iproute2) and `tcpreplay`.
+
+use osect_agent::config::Config;
+use osect_agent::pcap;
+use osect_agent::replay::{self, ReplayOptions};
+use osect_agent::run::Intervals;
+use osect_agent::spool::{self, Spool};
+use osect_wire::batch::Batch;
+use osect_wire::zeek::tsv_row;
+use osect_wire::{Format, Record};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const AGENT: &str = env!("CARGO_BIN_EXE_osect-agent");
+/// Ethernet captures (industrial first) that last at most a few seconds:
+/// `tcpreplay` sends them at their recorded pace, so the engine's timeouts
+/// see the same gaps live as in the file.
+const CASES: &[&str] = &[
+    "nttcom-omronfins",
+    "nttcom-cclinkfield-cclinkcontrol",
+    "icsnpp-s7comm-s7ident",
+    "icsnpp-enip-multiple_service_packet_cip",
+    "zeek-dnp3-dnp3_udp_write",
+    "zeek-dhcp-inform",
+    "zeek-dns-mdns-no-assoc",
+    "zeek-ntp-ntp3",
+    "zeek-http-concurrent-range-requests",
+    "zeek-ssh-dh_group18_kex",
+    "zeek-ssl-ecdhe",
+];
+/// One interval for the whole test (a year: the run never crosses a boundary).
+const INTERVAL_SECS: u64 = 365 * 24 * 3600;
+/// Field types that depend on when packets were seen, not on what they were.
+const TIME_TYPES: &[&str] = &["time", "interval", "vector[interval]"];
+
+fn corpus() -> PathBuf {
+    let root = std::env::var_os("OSECT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    assert!(
+        root.is_dir(),
+        "corpus not found at {}: set OSECT_CORPUS",
+        root.display()
+    );
+    root
+}
+
+fn trace(case: &str) -> PathBuf {
+    let dir = corpus().join(case);
+    ["trace.pcap", "trace.pcapng"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no trace in {}", dir.display()))
+}
+
+fn sh(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Two namespaces `<tag>-tx` and `<tag>-rx` joined by veth `tx0`–`rx0`,
+/// removed (with the pair) when dropped.
+struct Netns {
+    tx: String,
+    rx: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let base = format!("osect-{tag}-{}", std::process::id());
+        let n = Netns {
+            tx: format!("{base}-tx"),
+            rx: format!("{base}-rx"),
+        };
+        for ns in [&n.tx, &n.rx] {
+            sh(Command::new("ip").args(["netns", "add", ns]));
+        }
+        sh(Command::new("ip").args([
+            "-n", &n.tx, "link", "add", "tx0", "type", "veth", "peer", "name", "rx0", "netns",
+            &n.rx,
+        ]));
+        for (ns, dev) in [(&n.tx, "tx0"), (&n.rx, "rx0")] {
+            // No IPv6: no router solicitations or MLD reports in the capture.
+            sh(Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
+                .arg(format!("net.ipv6.conf.{dev}.disable_ipv6=1")));
+            sh(Command::new("ip").args(["-n", ns, "link", "set", dev, "mtu", "9000", "up"]));
+        }
+        n
+    }
+
+    fn exec(&self, ns: &str, prog: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, prog]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for ns in [&self.tx, &self.rx] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// The agent running live on `rx0`, killed if the test fails.
+struct Agent {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn start(net: &Netns) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = format!(
+            "[device]\nid = \"live-test\"\ndata_dir = \"{data}\"\n\
+             [capture]\ninterface = \"rx0\"\nblock_size = 1048576\nblock_count = 64\nframe_size = 16384\nblock_timeout_ms = 10\n\
+             [batch]\ninterval_secs = {INTERVAL_SECS}\naggregate = false\n\
+             [spool]\ndir = \"{data}/spool\"\n\
+             [uplink]\nenabled = false\n",
+            data = dir.path().display()
+        );
+        let path = dir.path().join("agent.toml");
+        std::fs::write(&path, cfg).unwrap();
+        let child = net
+            .exec(&net.rx, AGENT)
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent = Agent { child, dir };
+        // Ready when a packet socket is bound in the namespace.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let sockets = sh(net.exec(&net.rx, "cat").arg("/proc/net/packet"));
+            if sockets.lines().count() > 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent opened no capture socket in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        agent
+    }
+
+    /// SIGTERM, wait (10 s at most), then every spooled batch.
+    fn stop(mut self) -> Vec<Batch> {
+        // Frames still in a partly filled ring block reach the agent within
+        // the block timeout.
+        std::thread::sleep(Duration::from_millis(500));
+        sh(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "agent exited with {status}");
+        let mut sp = Spool::open(
+            &self.dir.path().join("spool"),
+            u64::MAX,
+            u64::MAX / 4_000_000,
+        )
+        .unwrap();
+        let seqs: Vec<u64> = sp.pending().collect();
+        seqs.iter()
+            .map(|&s| spool::verify(&sp.load(s).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rows per log, as TSV without the time-dependent columns and uids.
+type Rows = BTreeMap<String, Vec<String>>;
+
+/// Kept columns: not time-dependent, not a uid (random), and not
+/// `interim`: a stop reports the connections still open as interim (they
+/// live on on the wire), where the end of a file closes them.
+fn keep(name: &str, ty: &str) -> bool {
+    !TIME_TYPES.contains(&ty) && !name.contains("uid") && name != "interim"
+}
+
+fn live_rows(batches: &[Batch]) -> Rows {
+    record_rows(batches.iter().flat_map(|b| &b.records))
+}
+
+fn record_rows<'a>(records: impl Iterator<Item = &'a Record>) -> Rows {
+    let mut rows = Rows::new();
+    let mut line = String::new();
+    for r in records {
+        line.clear();
+        tsv_row(&mut line, r);
+        let row: Vec<&str> = line
+            .trim_end_matches('\n')
+            .split('\t')
+            .zip(r.schema.fields)
+            .filter(|(_, f)| keep(f.name, f.ty.zeek_name()))
+            .map(|(v, _)| v)
+            .collect();
+        rows.entry(r.schema.path.to_owned())
+            .or_default()
+            .push(row.join("\t"));
+    }
+    rows.values_mut().for_each(|v| v.sort());
+    rows
+}
+
+/// The file through the engine as `run` drives it, stopped after its last
+/// packet.
+fn stopped_rows(file: &Path) -> Rows {
+    let mut cfg = Config::default();
+    cfg.batch.interval_secs = INTERVAL_SECS;
+    let mut iv = Intervals::new(&cfg, false);
+    let mut records = Vec::new();
+    let mut last = 0;
+    pcap::read_file(file, |ts, link, frame| {
+        iv.packet(ts, link, frame, &mut |c| records.extend(c.records));
+        last = ts;
+    })
+    .unwrap();
+    iv.close_now(last, &mut |c| records.extend(c.records));
+    record_rows(records.iter())
+}
+
+fn replay_rows(file: &Path) -> Rows {
+    let out = tempfile::tempdir().unwrap();
+    let opts = ReplayOptions {
+        out: out.path().to_owned(),
+        format: Format::Tsv,
+        ignore_checksums: false,
+        interval_secs: None,
+        app_layer: true,
+    };
+    replay::replay(&[file.to_owned()], &Config::default(), &opts).unwrap();
+    let mut rows = Rows::new();
+    for e in std::fs::read_dir(out.path()).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let header = |tag: &str| -> Vec<String> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(tag))
+                .map(|l| l.split('\t').map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let (names, types) = (header("#fields\t"), header("#types\t"));
+        let path = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let v = rows.entry(path).or_default();
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let row: Vec<&str> = l
+                .split('\t')
+                .zip(names.iter().zip(&types))
+                .filter(|(_, (n, t))| keep(n, t))
+                .map(|(v, _)| v)
+                .collect();
+            v.push(row.join("\t"));
+        }
+    }
+    rows.values_mut().for_each(|v| v.sort());
+    rows
+}
+
+/// Lines of `a` not in `b` (multisets of sorted rows).
+fn missing(a: &[String], b: &[String]) -> Vec<String> {
+    let mut b = b.to_vec();
+    a.iter()
+        .filter(|r| match b.iter().position(|x| x == *r) {
+            Some(i) => {
+                b.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
+fn tcpreplay(net: &Netns, file: &Path, extra: &[&str]) -> String {
+    sh(net
+        .exec(&net.tx, "tcpreplay")
+        .args(["-q", "-i", "tx0"])
+        .args(extra)
+        .arg(file))
+}
+
+/// Differences between two sets of rows, one line each.
+fn diff(case: &str, what: &str, live: &Rows, want: &Rows, out: &mut Vec<String>) {
+    let empty = Vec::new();
+    for log in want
+        .keys()
+        .chain(live.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (l, w) = (
+            live.get(log).unwrap_or(&empty),
+            want.get(log).unwrap_or(&empty),
+        );
+        for r in missing(w, l) {
+            out.push(format!("{case} {log}.log only in {what}: {r}"));
+        }
+        for r in missing(l, w) {
+            out.push(format!("{case} {log}.log only live: {r}"));
+        }
+    }
+}
+
+#[test]
+fn live_capture_records_equal_replay_records() {
+    let net = Netns::new("live");
+    let (mut diffs, mut unflushed) = (Vec::new(), Vec::new());
+    for case in CASES {
+        let file = trace(case);
+        let agent = Agent::start(&net);
+        tcpreplay(&net, &file, &[]);
+        let batches = agent.stop();
+        let live = live_rows(&batches);
+        let packets: u64 = batches.iter().map(|b| b.header.health.packets).sum();
+        println!(
+            "{case}: {} batches, {packets} packets, logs {:?}",
+            batches.len(),
+            live.keys().collect::<Vec<_>>()
+        );
+        diff(
+            case,
+            "the stopped engine",
+            &live,
+            &stopped_rows(&file),
+            &mut diffs,
+        );
+        let replayed = replay_rows(&file);
+        let conn = |r: &Rows| {
+            r.iter()
+                .filter(|(k, _)| *k == "conn")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Rows>()
+        };
+        diff(case, "replay", &conn(&live), &conn(&replayed), &mut diffs);
+        diff(case, "replay", &live, &replayed, &mut unflushed);
+    }
+    // Straight to stderr, past the test harness's capture.
+    let _ = writeln!(
+        std::io::stderr(),
+        "live capture: {} cases; {} records written by replay at the end of input but not by a stop:\n{}",
+        CASES.len(),
+        unflushed.len(),
+        unflushed.join("\n")
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn topspeed_replay_reports_rate_and_kernel_drops() {
+    let net = Netns::new("speed");
+    let agent = Agent::start(&net);
+    let files: Vec<PathBuf> = CASES.iter().map(|c| trace(c)).collect();
+    let mut args: Vec<String> = vec!["--topspeed".into(), "--loop=100".into()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let out = sh(net
+        .exec(&net.tx, "tcpreplay")
+        .args(["-i", "tx0"])
+        .args(&args));
+    let batches = agent.stop();
+    let h = |f: fn(&osect_wire::batch::Health) -> u64| -> u64 {
+        batches.iter().map(|b| f(&b.header.health)).sum()
+    };
+    let rate = out
+        .lines()
+        .find(|l| l.contains("Rated:"))
+        .unwrap_or("Rated: unknown")
+        .trim()
+        .to_owned();
+    let sent = out
+        .lines()
+        .find(|l| l.contains("Actual:"))
+        .unwrap_or("Actual: unknown")
+        .trim()
+        .to_owned();
+    // Straight to stderr, past the test harness's capture: the figures are
+    // the point, not only the verdict.
+    let _ = writeln!(
+        std::io::stderr(),
+        "live topspeed: {sent}; {rate}; agent saw {} packets, kernel drops {}, freezes {}",
+        h(|x| x.packets),
+        h(|x| x.kernel_drops),
+        h(|x| x.kernel_freezes)
+    );
+    assert!(h(|x| x.packets) > 0, "the agent saw nothing:\n{out}");
+}
