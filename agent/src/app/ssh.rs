@@ -282,16 +282,17 @@ impl Ssh {
 
     /// Group exchange (RFC 4419) uses message 31 for the group and 33 for
     /// the reply that carries the host key; other methods reply with 31.
-    fn kex_reply_type(&self) -> u8 {
+    /// Without both offers the method, and so the message, is unknown.
+    fn kex_reply_type(&self) -> Option<u8> {
         let kex = match (&self.sides[0].kexinit, &self.sides[1].kexinit) {
-            (Some(c), Some(s)) => negotiate(&c.lists[0], &s.lists[0]),
-            _ => None,
+            (Some(c), Some(s)) => negotiate(&c.lists[0], &s.lists[0])?,
+            _ => return None,
         };
-        if kex.is_some_and(|k| k.contains("group-exchange")) {
+        Some(if kex.contains("group-exchange") {
             MSG_KEX_DH_GEX_REPLY
         } else {
             MSG_KEX_REPLY
-        }
+        })
     }
 
     fn packet(&mut self, side: usize, ty: u8, payload: &[u8]) {
@@ -302,7 +303,7 @@ impl Ssh {
                 self.sides[side].encrypted = true;
             }
             MSG_KEX_REPLY | MSG_KEX_DH_GEX_REPLY
-                if side == 1 && self.host_key.is_none() && ty == self.kex_reply_type() =>
+                if side == 1 && self.host_key.is_none() && Some(ty) == self.kex_reply_type() =>
             {
                 if let Some((key, _)) = string(payload, 0) {
                     self.host_key = Some(fingerprint(key));
