@@ -94,6 +94,8 @@ struct Ip<'a> {
     payload: &'a [u8],
     complete: bool,
     v6: bool,
+    /// The IP header (IPv6: the fixed header), for passive fingerprints.
+    header: &'a [u8],
 }
 
 pub struct Engine {
@@ -309,6 +311,7 @@ impl Engine {
                             payload: &w.payload,
                             complete: true,
                             v6: false,
+                            header: p.header,
                         };
                         self.transport(ts, &ip, meta);
                     }
@@ -323,6 +326,7 @@ impl Engine {
                     payload: p.payload,
                     complete: p.complete,
                     v6: false,
+                    header: p.header,
                 };
                 self.transport(ts, &ip, meta);
             }
@@ -355,6 +359,7 @@ impl Engine {
                             payload: &w.payload,
                             complete: true,
                             v6: true,
+                            header: &b[..ipv6::HEADER_LEN],
                         };
                         self.transport(ts, &ip, meta);
                     }
@@ -369,6 +374,7 @@ impl Engine {
                     payload: p.payload,
                     complete: p.complete,
                     v6: true,
+                    header: &b[..ipv6::HEADER_LEN],
                 };
                 self.transport(ts, &ip, meta);
             }
@@ -538,6 +544,20 @@ impl Engine {
             window: seg.window,
         };
         let out = t.segment(is_orig, &s, &mut c.history);
+        if self.opts.app_layer && s.syn {
+            let mut o = Output {
+                records: &mut self.sink,
+                assets: &mut self.assets,
+            };
+            app::fingerprint::observe_syn(
+                ts,
+                ip.header,
+                seg.header,
+                meta.src_mac,
+                meta.vlan,
+                &mut o,
+            );
+        }
         if self.opts.app_layer {
             let dir = if is_orig { Dir::Orig } else { Dir::Resp };
             if out.peer_gap > 0 {
@@ -883,8 +903,9 @@ fn app_data(
     feed(session, &mut ctx, data);
     session.uid = uid;
     stats.app_bytes_overflowed += session.overflowed - before;
-    // A parser may learn more as it goes (cotp, then s7comm-plus).
-    if let Some(s) = session.service() {
+    // A parser may learn more as it goes (cotp, then s7comm-plus); an
+    // empty name means not confirmed yet.
+    if let Some(s) = session.service().filter(|s| !s.is_empty()) {
         c.service = Some(s);
     }
 }
@@ -917,7 +938,7 @@ fn close_conn(
             out: &mut out,
         };
         s.finish(&mut ctx);
-        if let Some(name) = s.service() {
+        if let Some(name) = s.service().filter(|s| !s.is_empty()) {
             c.service = Some(name);
         }
     }

@@ -35,13 +35,14 @@ pub mod ntp;
 pub mod opcua;
 pub mod quic;
 pub mod s7comm;
-pub mod session;
 pub mod slmp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
 pub mod text;
 pub mod tls;
+
+pub mod session;
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
@@ -76,7 +77,7 @@ pub struct Ctx<'a, 'b> {
 
 pub trait AppParser: Send {
     /// The name for conn.log's `service` field (Zeek's spelling, e.g. "dns",
-    /// "modbus", "ssl").
+    /// "modbus", "ssl"); empty while the protocol is not confirmed.
     fn service(&self) -> &'static str;
 
     /// Parses payload sent in `dir`. For TCP `data` is the unconsumed stream

@@ -315,8 +315,14 @@ impl Ssh {
 }
 
 impl AppParser for Ssh {
+    /// Named once both sides' banners were seen, as Zeek confirms SSH; a
+    /// one-sided capture stays unnamed.
     fn service(&self) -> &'static str {
-        "ssh"
+        if self.sides.iter().all(|s| s.banner.is_some()) {
+            "ssh"
+        } else {
+            ""
+        }
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
