@@ -138,9 +138,10 @@ mod tests {
         h.once(true, 'S');
         h.once(true, 'R');
         assert!(h.is_syn_then_reset());
+        // An ACK from the originator between SYN and RST breaks the pattern.
         let mut h = History::default();
         h.once(true, 'S');
-        h.once(false, 'H');
+        h.once(true, 'A');
         h.once(true, 'R');
         assert!(!h.is_syn_then_reset());
     }
