@@ -610,6 +610,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let wake = uplink
         .as_ref()
         .map_or_else(|| Arc::new(tokio::sync::Notify::new()), Uplink::waker);
+    let uplink_stats = uplink.as_ref().map(|u| u.stats.clone());
     let uplink_thread = match uplink {
         Some(up) => {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -687,6 +688,15 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         "stopped: {} batches closed, {left} left in the spool",
         closer.closed
     );
+    if let Some(st) = uplink_stats.and_then(|s| s.lock().ok().map(|s| *s)) {
+        log::info!(
+            "uplink: {} batches ({} bytes) acknowledged, {} connections, {} failures",
+            st.acked,
+            st.acked_bytes,
+            st.connects,
+            st.failures
+        );
+    }
     if let Some(e) = failures.into_iter().next() {
         return Err(RunError::Capture(e));
     }

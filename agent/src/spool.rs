@@ -13,7 +13,7 @@
 //! either bound the oldest batches are evicted and counted. Counts since the
 //! last report go into the next batch header ([`Spool::take_report`]).
 
-use osect_wire::batch::{self, DecodeError};
+use osect_wire::batch;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -209,10 +209,6 @@ impl Spool {
         self.entries.keys().copied()
     }
 
-    pub fn contains(&self, seq: u64) -> bool {
-        self.entries.contains_key(&seq)
-    }
-
     /// Reads and fully verifies a batch. A batch that fails verification is
     /// quarantined and reported in the next header.
     pub fn load(&mut self, seq: u64) -> Result<Vec<u8>, LoadError> {
@@ -281,11 +277,6 @@ impl Spool {
     pub fn take_report(&mut self) -> Report {
         std::mem::take(&mut self.report)
     }
-}
-
-/// Checks a spool file without a spool (tests and `selftest`).
-pub fn verify(bytes: &[u8]) -> Result<batch::Batch, DecodeError> {
-    batch::decode(bytes)
 }
 
 fn remove_if_present(p: &Path) -> io::Result<()> {

@@ -306,3 +306,52 @@ fn crl_change_is_picked_up_while_running() {
     );
     println!("REVOKED: batch 1 stored before the CRL changed, batch 2 refused after and kept");
 }
+
+/// A batch that does not decode, and one over the collector's size limit,
+/// are answered with a clear error and logged; nothing is stored.
+#[test]
+fn malformed_and_oversized_batches_get_a_clear_error() {
+    use osect_wire::batch::Reply;
+    let work = tempfile::tempdir().unwrap();
+    let pki = pki::make(&work.path().join("pki"), &["OSS-0001"]).unwrap();
+    let col = start_collector(&pki, work.path(), "devices.crl");
+    let cfg = agent_config(&pki, "OSS-0001", &work.path().join("agent"), col.port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (garbled, oversized) = rt.block_on(async {
+        let client = osect_agent::uplink::tls::client_config(&cfg.uplink).unwrap();
+        let link = osect_agent::uplink::connect(&cfg.uplink, &client)
+            .await
+            .unwrap();
+        let mut bytes = batch_bytes("OSS-0001", 1);
+        let n = bytes.len();
+        bytes[n - 40] ^= 0xff;
+        let t = Duration::from_secs(10);
+        let garbled = osect_agent::uplink::send_batch(&link.conn, &bytes, t)
+            .await
+            .unwrap();
+        let big = vec![0u8; (16 << 20) + 1];
+        let oversized = osect_agent::uplink::send_batch(&link.conn, &big, Duration::from_secs(60))
+            .await
+            .unwrap();
+        (garbled, oversized)
+    });
+    assert!(
+        matches!(&garbled, Reply::Malformed(m) if m.contains("batch 1")),
+        "{garbled:?}"
+    );
+    assert!(
+        matches!(&oversized, Reply::Malformed(m) if m.contains("over the collector's limit")),
+        "{oversized:?}"
+    );
+    let log = std::fs::read_to_string(&col.log).unwrap();
+    assert_eq!(log.matches("malformed batch rejected").count(), 2, "{log}");
+    assert!(Store::open(&col.store)
+        .unwrap()
+        .devices()
+        .unwrap()
+        .is_empty());
+    println!("garbled: {garbled:?}\noversized: {oversized:?}");
+}

@@ -139,10 +139,14 @@ async fn serve_stream(
             let peer = peer.clone();
             tokio::task::spawn_blocking(move || check_and_store(&data, &peer, &shared)).await?
         }
-        Err(quinn::ReadToEndError::TooLong) => Reply::Malformed(format!(
-            "batch over the collector's limit of {} bytes",
-            shared.max_batch_bytes
-        )),
+        Err(quinn::ReadToEndError::TooLong) => {
+            // Tell the device to stop sending the rest.
+            let _ = recv.stop(0u32.into());
+            Reply::Malformed(format!(
+                "batch over the collector's limit of {} bytes",
+                shared.max_batch_bytes
+            ))
+        }
         Err(e) => return Err(e.into()),
     };
     match &reply {

@@ -97,6 +97,8 @@ pub async fn connect(
 }
 
 /// Sends one batch on its own stream and waits for the collector's reply.
+/// The reply is read while the batch is still being written, so a batch
+/// the collector refuses early (too large) gets its answer at once.
 pub async fn send_batch(
     conn: &quinn::Connection,
     bytes: &[u8],
@@ -104,10 +106,24 @@ pub async fn send_batch(
 ) -> Result<Reply, UplinkError> {
     let exchange = async {
         let (mut send, mut recv) = conn.open_bi().await?;
-        send.write_all(bytes).await?;
-        send.finish()?;
-        let reply = recv.read_to_end(MAX_REPLY_BYTES + 16).await?;
-        Ok(Reply::decode(&reply)?)
+        let write = async {
+            send.write_all(bytes).await?;
+            send.finish()?;
+            Ok::<(), UplinkError>(())
+        };
+        let read = async {
+            let reply = recv.read_to_end(MAX_REPLY_BYTES + 16).await?;
+            Ok::<Reply, UplinkError>(Reply::decode(&reply)?)
+        };
+        tokio::pin!(write, read);
+        tokio::select! {
+            w = &mut write => match w {
+                Ok(()) => read.await,
+                // The collector stopped reading: its reply says why.
+                Err(e) => read.await.map_err(|_| e),
+            },
+            r = &mut read => r,
+        }
     };
     tokio::time::timeout(timeout, exchange)
         .await
