@@ -1,9 +1,13 @@
 //! Inputs that once crashed a fuzz target (or that pin an edge case) live in
 //! `fuzz/regressions/<target>/`; each goes through the same harness as the
-//! fuzzer with every `cargo test`, so a fixed crash stays fixed.
+//! fuzzer with every `cargo test`, so a fixed crash stays fixed. Crashes not
+//! fixed yet wait in `fuzz/known-crashes/<target>/` (listed with their
+//! reason in `fuzz/known-crashes.txt`); they must still crash, so the list
+//! never claims a bug that is gone.
 
+use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 // The harnesses are shared with the cargo-fuzz crate; the seed helpers in
 // it are used only there.
@@ -11,20 +15,33 @@ use std::path::Path;
 #[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
-#[test]
-fn saved_fuzz_inputs_still_pass() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+fn names(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for dir in dirs {
-        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let run = harness::harness(&target)
-            .unwrap_or_else(|| panic!("{}: no fuzz target named {target}", dir.display()));
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn every_harness_has_a_fuzz_target_file() {
+    let files = names(&fuzz_dir().join("fuzz_targets"));
+    let harnesses: BTreeSet<String> = harness::targets().map(str::to_owned).collect();
+    assert_eq!(
+        files, harnesses,
+        "fuzz_targets/*.rs and the harness table differ"
+    );
+}
+
+/// Runs every saved input under `root`: (`target/file`, whether it panicked).
+fn replay_saved(root: &Path) -> Vec<(String, bool)> {
+    let mut results = Vec::new();
+    for target in names(root) {
+        let dir = root.join(&target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -32,18 +49,43 @@ fn saved_fuzz_inputs_still_pass() {
         files.sort();
         for file in files {
             let data = std::fs::read(&file).unwrap();
-            if catch_unwind(AssertUnwindSafe(|| run(&data))).is_err() {
-                failures.push(format!(
-                    "{target}/{}",
-                    file.file_name().unwrap().to_string_lossy()
-                ));
+            let name = format!("{target}/{}", file.file_name().unwrap().to_string_lossy());
+            match catch_unwind(AssertUnwindSafe(|| harness::run(&target, &data))) {
+                Ok(true) => results.push((name, false)),
+                Ok(false) => panic!("{}: no fuzz target named {target}", dir.display()),
+                Err(_) => results.push((name, true)),
             }
-            replayed += 1;
         }
     }
-    assert!(replayed > 0, "no saved inputs under {}", root.display());
+    results
+}
+
+#[test]
+fn saved_fuzz_inputs_still_pass() {
+    let root = fuzz_dir().join("regressions");
+    let results = replay_saved(&root);
+    assert!(
+        !results.is_empty(),
+        "no saved inputs under {}",
+        root.display()
+    );
+    let failures: Vec<_> = results.iter().filter(|r| r.1).map(|r| &r.0).collect();
     assert!(
         failures.is_empty(),
         "saved fuzz inputs fail again: {failures:?}"
+    );
+}
+
+#[test]
+fn known_crashes_still_crash() {
+    let fixed: Vec<_> = replay_saved(&fuzz_dir().join("known-crashes"))
+        .into_iter()
+        .filter(|r| !r.1)
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        fixed.is_empty(),
+        "fixed: move {fixed:?} from fuzz/known-crashes/ to fuzz/regressions/ \
+         and delete their lines in fuzz/known-crashes.txt"
     );
 }

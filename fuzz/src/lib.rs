@@ -14,12 +14,33 @@
 //! eviction runs. `gap` advances the clock by `gap² × 10 ms` (up to 11
 //! minutes, so timeouts and interval ends happen); `gap = 255` steps back
 //! one second instead (clocks do that).
+//!
+//! # Conversation input (one target per application decoder)
+//!
+//! The same records: `[hdr] [len] [bytes]`. `hdr & 1` says the responder
+//! sent the bytes, `hdr & 2` that bytes of that direction were lost before
+//! them. The driver follows the engine's streaming contract: over TCP a
+//! direction's unconsumed bytes come again with its next data, bounded by
+//! the per-flow window (overflow is a gap); over UDP each record is one
+//! datagram. The parser comes from the recogniser (`app::probe`), as in the
+//! engine, for a connection to the decoder's usual port.
+//!
+//! # Frame payload input (one target per link-layer decoder)
+//!
+//! The bytes after the Ethernet header of a frame with the decoder's
+//! EtherType (0: an 802.3 frame, the bytes start with the LLC header).
 
+use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
+use osect_agent::asset::AssetTable;
 use osect_agent::config::Config;
 use osect_agent::decode::LinkType;
 use osect_agent::engine::{Engine, Options};
+use osect_agent::flow::id::{ConnId, FlowRef, Transport};
+use osect_agent::l2;
+use osect_agent::sink::RecordSink;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Every link type the engine knows, and one it does not.
 pub const LINKS: &[LinkType] = &[
@@ -156,13 +177,159 @@ pub fn check_records(recs: &[Record]) {
     }
 }
 
-/// A harness by target name, for replaying saved inputs.
-pub fn harness(target: &str) -> Option<Harness> {
-    TARGETS.iter().find(|(n, _)| *n == target).map(|(_, f)| *f)
+pub const HDR_RESP: u8 = 1;
+pub const HDR_GAP: u8 = 2;
+
+/// Application decoders: target name, transport and the usual port.
+pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
+    ("modbus", Transport::Tcp, 502),
+    ("dnp3", Transport::Tcp, 20000),
+    ("dnp3_udp", Transport::Udp, 20000),
+    ("enip", Transport::Tcp, 44818),
+    ("enip_udp", Transport::Udp, 44818),
+    ("s7comm", Transport::Tcp, 102),
+    ("bacnet", Transport::Udp, 47808),
+    ("iec104", Transport::Tcp, 2404),
+    ("opcua", Transport::Tcp, 4840),
+    ("fins", Transport::Udp, 9600),
+    ("fins_tcp", Transport::Tcp, 9600),
+    ("slmp", Transport::Udp, 45238),
+    ("cclink_ief_basic", Transport::Udp, 61450),
+    ("dns", Transport::Udp, 53),
+    ("dns_tcp", Transport::Tcp, 53),
+    ("http", Transport::Tcp, 80),
+    ("tls", Transport::Tcp, 443),
+    ("ssh", Transport::Tcp, 22),
+    ("ntp", Transport::Udp, 123),
+    ("dhcp", Transport::Udp, 67),
+    ("dhcpv6", Transport::Udp, 547),
+    ("nbns", Transport::Udp, 137),
+    ("browser", Transport::Udp, 138),
+    ("snmp", Transport::Udp, 161),
+    ("ssdp", Transport::Udp, 1900),
+];
+
+/// Link-layer decoders: target name and EtherType.
+pub const L2_TARGETS: &[(&str, u16)] = &[
+    ("lldp", 0x88cc),
+    ("llc", 0),
+    ("profinet_dcp", 0x8892),
+    ("cclink_ie", 0x890f),
+];
+
+/// Every target name (each is a file in `fuzz_targets/`).
+pub fn targets() -> impl Iterator<Item = &'static str> {
+    std::iter::once("packet")
+        .chain(APP_TARGETS.iter().map(|t| t.0))
+        .chain(L2_TARGETS.iter().map(|t| t.0))
 }
 
-/// A harness: panics when an invariant breaks.
-pub type Harness = fn(&[u8]);
+/// Runs the harness of `target` on `data`; false if there is no such target.
+pub fn run(target: &str, data: &[u8]) -> bool {
+    if target == "packet" {
+        packet(data);
+    } else if let Some(&(_, transport, port)) = APP_TARGETS.iter().find(|t| t.0 == target) {
+        conversation(transport, port, data);
+    } else if let Some(&(_, ethertype)) = L2_TARGETS.iter().find(|t| t.0 == target) {
+        frame_payload(ethertype, data);
+    } else {
+        return false;
+    }
+    true
+}
 
-/// Every target: its name (the file in `fuzz_targets/`) and its harness.
-pub const TARGETS: &[(&str, Harness)] = &[("packet", packet)];
+/// One conversation through the parser the recogniser picks.
+pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
+    let window = Config::default().limits.reassembly_bytes_per_flow;
+    let id = ConnId {
+        orig_h: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        orig_p: 49152,
+        resp_h: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+        resp_p: port,
+        proto: transport,
+    };
+    let mut records = RecordSink::new(1 << 16);
+    let mut assets = AssetTable::new(64);
+    let mut out = Output {
+        records: &mut records,
+        assets: &mut assets,
+    };
+    let mut parser: Option<Box<dyn AppParser>> = None;
+    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut ts = START_US;
+    fn flow(id: &ConnId) -> FlowRef<'_> {
+        FlowRef {
+            uid: "Cfuzz",
+            id,
+            orig_mac: Some([2, 0, 0, 0, 0, 1]),
+            resp_mac: Some([2, 0, 0, 0, 0, 2]),
+            vlan: None,
+        }
+    }
+    for (hdr, chunk) in frames(data) {
+        ts += 1_000_000;
+        let dir = if hdr & HDR_RESP == 0 {
+            Dir::Orig
+        } else {
+            Dir::Resp
+        };
+        let buf = &mut bufs[usize::from(hdr & HDR_RESP)];
+        if hdr & HDR_GAP != 0 {
+            buf.clear();
+            if let Some(p) = parser.as_mut() {
+                p.gap(dir);
+            }
+        }
+        if parser.is_none() {
+            parser = app::probe(transport, &id, dir, chunk);
+        }
+        let Some(p) = parser.as_mut() else { continue };
+        let mut ctx = Ctx {
+            ts,
+            flow: flow(&id),
+            out: &mut out,
+        };
+        if transport == Transport::Tcp {
+            buf.extend_from_slice(chunk);
+            if buf.len() > window {
+                buf.clear();
+                p.gap(dir);
+                continue;
+            }
+            let used = p.parse(&mut ctx, dir, buf);
+            assert!(used <= buf.len(), "consumed {used} of {} bytes", buf.len());
+            buf.drain(..used);
+        } else {
+            p.parse(&mut ctx, dir, chunk);
+        }
+    }
+    if let Some(p) = parser.as_mut() {
+        let mut ctx = Ctx {
+            ts: ts + 1_000_000,
+            flow: flow(&id),
+            out: &mut out,
+        };
+        p.finish(&mut ctx);
+    }
+    check_records(&records.take());
+}
+
+/// One non-IP frame's payload through the link-layer decoders.
+pub fn frame_payload(ethertype: u16, data: &[u8]) {
+    let mut records = RecordSink::new(1 << 16);
+    let mut assets = AssetTable::new(64);
+    let mut out = Output {
+        records: &mut records,
+        assets: &mut assets,
+    };
+    let frame = l2::Frame {
+        ts: START_US,
+        src: [2, 0, 0, 0, 0, 1],
+        dst: [1, 0x80, 0xc2, 0, 0, 0x0e],
+        vlan: None,
+        ethertype,
+        payload: data,
+    };
+    l2::handle(&frame, &mut out);
+    check_records(&records.take());
+}

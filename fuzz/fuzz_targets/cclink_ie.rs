@@ -1,0 +1,5 @@
+//! The cclink_ie link-layer decoder on a frame's payload.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    osect_fuzz::run("cclink_ie", data);
+});
