@@ -208,16 +208,17 @@ fn lte_link_delivers_exactly_the_closed_batches_with_replay_records() {
             "90",
         ],
     );
-    // Mid-run: the modem reconnects with a new address twice, and the link
-    // goes down for 6 s once.
-    std::thread::sleep(Duration::from_secs(6));
-    relay_cmd(&mut relay, "rebind");
-    std::thread::sleep(Duration::from_secs(4));
-    relay_cmd(&mut relay, "down");
-    std::thread::sleep(Duration::from_secs(6));
-    relay_cmd(&mut relay, "up");
+    // Mid-run: the modem reconnects with a new address twice, then the link
+    // is down for 25 s (longer than the connection's idle timeout, so the
+    // agent reconnects afresh and sends its backlog oldest first).
     std::thread::sleep(Duration::from_secs(3));
     relay_cmd(&mut relay, "rebind");
+    std::thread::sleep(Duration::from_secs(3));
+    relay_cmd(&mut relay, "rebind");
+    std::thread::sleep(Duration::from_secs(2));
+    relay_cmd(&mut relay, "down");
+    std::thread::sleep(Duration::from_secs(25));
+    relay_cmd(&mut relay, "up");
     let st = wait_for(
         "agent to finish and drain",
         Duration::from_secs(150),
@@ -229,7 +230,7 @@ fn lte_link_delivers_exactly_the_closed_batches_with_replay_records() {
         std::fs::read_to_string(env.path("agent.log")).unwrap()
     );
     let counters = finish_relay(&env, &mut relay);
-    println!("seed {seed}; injected: 50-400 ms one-way delay, 8 % loss in bursts of 3, 3 % reordering, 1 Mbit/s, 2 address changes, one 6 s outage");
+    println!("seed {seed}; injected: 50-400 ms one-way delay, 8 % loss in bursts of 3, 3 % reordering, 1 Mbit/s, 2 address changes, one 25 s outage");
     println!("relay (agent->collector, back): {counters}");
     println!("wall time {:?}", t0.elapsed());
 
