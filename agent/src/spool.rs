@@ -279,6 +279,11 @@ impl Spool {
     }
 }
 
+/// Checks and decodes a spool file's bytes outside a spool (tests, tools).
+pub fn verify(bytes: &[u8]) -> Result<batch::Batch, batch::DecodeError> {
+    batch::decode(bytes)
+}
+
 fn remove_if_present(p: &Path) -> io::Result<()> {
     match fs::remove_file(p) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
