@@ -152,8 +152,7 @@ fn finish_relay(env: &Env, relay: &mut Proc) -> String {
     std::fs::read_to_string(env.path("relay.log"))
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.starts_with("forwarded"))
-        .last()
+        .rfind(|l| l.starts_with("forwarded"))
         .unwrap_or("")
         .to_owned()
 }
