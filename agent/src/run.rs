@@ -220,6 +220,11 @@ struct State {
     /// clean stop.
     open_start_us: i64,
     open_packets: u64,
+    /// Lost intervals not yet reported in a batch header: how many, the
+    /// start of the last one, the packets they had seen.
+    lost_intervals: u64,
+    lost_start_us: i64,
+    lost_packets: u64,
 }
 
 impl State {
@@ -234,6 +239,9 @@ impl State {
                 (Some("last_seq"), Some(v)) => s.last_seq = v.max(0) as u64,
                 (Some("open_start_us"), Some(v)) => s.open_start_us = v,
                 (Some("open_packets"), Some(v)) => s.open_packets = v.max(0) as u64,
+                (Some("lost_intervals"), Some(v)) => s.lost_intervals = v.max(0) as u64,
+                (Some("lost_start_us"), Some(v)) => s.lost_start_us = v,
+                (Some("lost_packets"), Some(v)) => s.lost_packets = v.max(0) as u64,
                 _ => log::warn!("{}: ignoring line {line:?}", path.display()),
             }
         }
@@ -242,8 +250,13 @@ impl State {
 
     fn save(&self, path: &Path) {
         let text = format!(
-            "last_seq {}\nopen_start_us {}\nopen_packets {}\n",
-            self.last_seq, self.open_start_us, self.open_packets
+            "last_seq {}\nopen_start_us {}\nopen_packets {}\nlost_intervals {}\nlost_start_us {}\nlost_packets {}\n",
+            self.last_seq,
+            self.open_start_us,
+            self.open_packets,
+            self.lost_intervals,
+            self.lost_start_us,
+            self.lost_packets
         );
         if let Err(e) = write_atomic(path, text.as_bytes()) {
             log::error!("cannot write {}: {e}", path.display());
@@ -267,8 +280,6 @@ struct Closer {
     spool: Arc<Mutex<Spool>>,
     state_path: PathBuf,
     state: State,
-    /// Lost intervals to report in the next header.
-    lost: Option<(u64, i64, u64)>,
     /// Intervals dropped at the channel, to report.
     dropped: Health,
     wake: Arc<tokio::sync::Notify>,
@@ -300,11 +311,9 @@ impl Closer {
         c.health.spool_quarantined = report.quarantined;
         c.health.records_dropped += std::mem::take(&mut self.dropped.records_dropped);
         c.health.packets += std::mem::take(&mut self.dropped.packets);
-        if let Some((n, start, packets)) = self.lost.take() {
-            c.health.lost_intervals = n;
-            c.health.lost_interval_start_us = start;
-            c.health.lost_packets = packets;
-        }
+        c.health.lost_intervals = self.state.lost_intervals;
+        c.health.lost_interval_start_us = self.state.lost_start_us;
+        c.health.lost_packets = self.state.lost_packets;
         let (start, end) = (c.start_us, c.end_us);
         let b = self.batcher.close(seq, start, end, c.records, c.health);
         let bytes = match batch::encode(&b, self.level, self.dict) {
@@ -329,7 +338,7 @@ impl Closer {
         self.state = State {
             last_seq: seq,
             open_start_us: end,
-            open_packets: 0,
+            ..State::default()
         };
         self.state.save(&self.state_path);
         drop(spool);
@@ -587,7 +596,10 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let state_path = data.join("agent-state");
     let state = State::load(&state_path);
     let spool_max = spool.max_seq().unwrap_or(0);
-    let mut lost = None;
+    let mut state = State {
+        last_seq: state.last_seq.max(spool_max),
+        ..state
+    };
     if state.open_start_us != 0 {
         // A batch spooled after the state was last written covers the
         // interval the state calls open: the lost one began at its end.
@@ -596,12 +608,15 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
             _ => (state.open_start_us, state.open_packets),
         };
         log::warn!("the previous run stopped without closing the interval from {start} ({packets} packets seen): reported as lost");
-        lost = Some((1, start, packets));
+        state.lost_intervals += 1;
+        state.lost_start_us = start;
+        state.lost_packets += packets;
     }
-    let state = State {
-        last_seq: state.last_seq.max(spool_max),
-        ..state
-    };
+    // From now on an interval is open: a kill before the first batch
+    // closes is a lost interval too.
+    state.open_start_us = now_us();
+    state.open_packets = 0;
+    state.save(&state_path);
     let spool = Arc::new(Mutex::new(spool));
 
     // The uplink, on its own runtime thread.
@@ -633,7 +648,6 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         spool: spool.clone(),
         state_path,
         state,
-        lost,
         dropped: Health::default(),
         wake: wake.clone(),
         closed: 0,
@@ -756,6 +770,9 @@ mod tests {
             last_seq: 41,
             open_start_us: 1_700_000_000_000_000,
             open_packets: 77,
+            lost_intervals: 2,
+            lost_start_us: 1_699_999_940_000_000,
+            lost_packets: 5,
         };
         s.save(&p);
         assert_eq!(State::load(&p), s);
