@@ -78,7 +78,12 @@ fn saved_fuzz_inputs_still_pass() {
 
 #[test]
 fn known_crashes_still_crash() {
-    let fixed: Vec<_> = replay_saved(&fuzz_dir().join("known-crashes"))
+    let root = fuzz_dir().join("known-crashes");
+    if !root.is_dir() {
+        // No open crash: nothing to check.
+        return;
+    }
+    let fixed: Vec<_> = replay_saved(&root)
         .into_iter()
         .filter(|r| !r.1)
         .map(|r| r.0)

@@ -78,7 +78,7 @@ pub fn probe(
         return None;
     }
     let m = Message::parse(data).ok()?;
-    (m.header.qdcount + m.header.ancount > 0).then(|| Box::new(Nbns) as Box<dyn AppParser>)
+    (m.header.qdcount > 0 || m.header.ancount > 0).then(|| Box::new(Nbns) as Box<dyn AppParser>)
 }
 
 pub struct Nbns;

@@ -416,7 +416,15 @@ pub fn render(rr: &Rr<'_>) -> Option<String> {
 
 fn bounded_name(n: &Name<'_>) -> String {
     let mut s = n.to_string_lossy();
-    s.truncate(MAX_NAME);
+    if s.len() > MAX_NAME {
+        // Cut on a character boundary: a lossy name may hold multi-byte
+        // replacement characters.
+        let mut end = MAX_NAME;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
     s
 }
 
