@@ -146,7 +146,7 @@ wait_serial 'OSECT-CHECKS-DONE' 300 "in-guest check results"
 echo "--- in-guest checks"
 # The guest's lines may carry a console prefix; keep from OSECT- on.
 guest_lines() { sed 's/\x1b\[[0-9;]*[a-zA-Z]//g; s/\r//g' "$WORK/serial.log" | grep -ao 'OSECT-[A-Z-]* .*'; }
-guest_lines | grep -a '^OSECT-\(CHECK\|INFO\|LOG\) ' | sed 's/^/    /'
+guest_lines | grep -a '^OSECT-\(CHECK\|INFO\|LOG\|FED\) ' | sed 's/^/    /'
 checks_failed=$(guest_lines | awk '$1 == "OSECT-CHECK" && $3 != "pass"' | wc -l)
 checks_passed=$(guest_lines | awk '$1 == "OSECT-CHECK" && $3 == "pass"' | wc -l)
 ((checks_passed >= 5)) || die "expected at least 5 in-guest checks, got $checks_passed passed"
