@@ -309,3 +309,23 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_and_print() {
+        assert_eq!(parse_time("1700000000"), Ok(1_700_000_000_000_000));
+        assert_eq!(parse_time("1700000000.5"), Ok(1_700_000_000_500_000));
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z"),
+            Ok(1_700_000_000_000_000)
+        );
+        assert_eq!(parse_time("2024-02-29T00:00:00"), Ok(1_709_164_800_000_000));
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2024-02-29").is_err());
+        assert_eq!(utc(1_700_000_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(utc(1_709_164_800_000_000), "2024-02-29T00:00:00Z");
+    }
+}
