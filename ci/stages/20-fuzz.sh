@@ -3,7 +3,7 @@
 # seeded from the corpus captures (made at run time, never committed).
 # Expected time: 3-4 min to build (instrumented release build of the agent
 # and a plain build of the seed writer), then at most FUZZ_BUDGET_SECS
-# (default 240 s) of fuzzing shared by the targets, 8-20 s each.
+# (default 150 s) of fuzzing shared by the targets, 5-20 s each.
 # A crash fails the stage and prints the input in base64: once fixed, save
 # it as fuzz/regressions/<target>/<name> and `cargo test` replays it from
 # then on. A crash listed in fuzz/known-crashes.txt (not fixed yet) is
@@ -19,7 +19,7 @@ fi
 command -v cargo-fuzz >/dev/null || { echo "20-fuzz: cargo-fuzz missing (ci/deps/cargo-fuzz.txt)" >&2; exit 1; }
 # cargo-fuzz passes flags that stable rustc accepts only this way.
 export RUSTC_BOOTSTRAP=1
-BUDGET=${FUZZ_BUDGET_SECS:-240}
+BUDGET=${FUZZ_BUDGET_SECS:-150}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -35,7 +35,7 @@ mapfile -t targets < <(cargo fuzz list)
 ((${#targets[@]})) || { echo "20-fuzz: no targets" >&2; exit 1; }
 secs=$((BUDGET / ${#targets[@]}))
 ((secs > 20)) && secs=20
-((secs < 8)) && secs=8
+((secs < 5)) && secs=5
 # "<source file>: <panic message>" of the crash in a target's log.
 crash_key() {
   awk '/panicked at / {
