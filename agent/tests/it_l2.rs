@@ -63,7 +63,7 @@ fn lldp_and_cdp_announcements_are_logged() {
         app_layer: true,
     };
     osect_agent::replay::replay(
-        &[trace.clone()],
+        std::slice::from_ref(&trace),
         &osect_agent::config::Config::default(),
         &opts,
     )

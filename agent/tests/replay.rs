@@ -144,7 +144,7 @@ fn truncated_file_names_file_and_offset_and_keeps_earlier_records() {
     let cut = &whole[..whole.len() - 20];
     let pcap = write(dir.path(), "cut.pcap", cut);
     let out = dir.path().join("out");
-    let err = replay(&[pcap.clone()], &Config::default(), &opts(&out)).unwrap_err();
+    let err = replay(&[pcap], &Config::default(), &opts(&out)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ReplayError::Read(_)));
     assert!(
