@@ -155,11 +155,17 @@ impl Agent {
             .spawn()
             .unwrap();
         let agent = Agent { child, dir };
-        // Ready when a packet socket is bound in the namespace.
+        // Ready when a packet socket is bound to an interface and running
+        // (columns Iface and R of /proc/net/packet): frames sent before
+        // that would be missed.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let sockets = sh(net.exec(&net.rx, "cat").arg("/proc/net/packet"));
-            if sockets.lines().count() > 1 {
+            let bound = sockets.lines().skip(1).any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() >= 6 && f[4] != "0" && f[5] == "1"
+            });
+            if bound {
                 break;
             }
             assert!(
