@@ -77,4 +77,4 @@ if ((${#failed[@]})); then
   echo "20-fuzz: crashes in: ${failed[*]}" >&2
   exit 1
 fi
-echo "20-fuzz: ${#targets[@]} targets fuzzed for ${secs}s each, no crash"
+echo "20-fuzz: ${#targets[@]} targets fuzzed for ${secs}s each, no new crash"
