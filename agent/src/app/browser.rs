@@ -53,7 +53,7 @@ pub fn mailslot_payload(b: &[u8]) -> Option<&[u8]> {
     let dgm_len = usize::from(be16(b, 10)?);
     let b = b.get(..(14 + dgm_len).min(b.len()))?;
     let smb = b.get(SMB_AT..)?;
-    if smb.get(..4)? != b"\xffSMB" || smb[4] != SMB_COM_TRANSACTION {
+    if smb.get(..4)? != b"\xffSMB" || *smb.get(4)? != SMB_COM_TRANSACTION {
         return None;
     }
     let words = smb.get(SMB_HEADER_LEN + 1..)?;
