@@ -145,6 +145,11 @@ pub fn replay(
                 while ts >= b {
                     engine.end_interval(b);
                     b += iv;
+                    if ts >= b {
+                        // Empty intervals in a traffic gap have nothing to
+                        // report: go straight to the one holding `ts`.
+                        b = (ts.div_euclid(iv) + 1) * iv;
+                    }
                 }
                 boundary = Some(b);
             }

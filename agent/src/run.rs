@@ -159,6 +159,11 @@ impl Intervals {
             self.engine.end_interval(b);
             self.close(b, out);
             b += self.iv;
+            if now >= b {
+                // A gap in the traffic: the empty intervals in between have
+                // nothing to report, go straight to the one holding `now`.
+                b = (now.div_euclid(self.iv) + 1) * self.iv;
+            }
             self.boundary = Some(b);
         }
     }
@@ -168,18 +173,12 @@ impl Intervals {
         self.engine.handle_packet(ts, link, frame);
     }
 
-    /// The end of a file: every connection is logged in the last interval.
+    /// The end of a file or a stop: every connection is logged in the last
+    /// interval, and the parsers write what they still held (a request
+    /// waiting for its reply, an undecided session), so nothing is lost.
     pub fn finish(&mut self, end: i64, out: &mut impl FnMut(Closed)) {
         self.engine.finish(end);
         self.close(end, out);
-        self.boundary = None;
-    }
-
-    /// A stop: the open interval is closed at `now`, open connections are
-    /// reported as interim records (they are still alive on the wire).
-    pub fn close_now(&mut self, now: i64, out: &mut impl FnMut(Closed)) {
-        self.engine.end_interval(now);
-        self.close(now, out);
         self.boundary = None;
     }
 }
@@ -516,7 +515,7 @@ fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<
             }
         }
     }
-    iv.close_now(now_us(), &mut |c| closed.push(c));
+    iv.finish(now_us(), &mut |c| closed.push(c));
     hand_over(&ring, &mut kernel, &mut closed, &mut lost, tx);
     Ok(())
 }

@@ -263,7 +263,7 @@ fn stopped_rows(file: &Path) -> Rows {
         last = ts;
     })
     .unwrap();
-    iv.close_now(last, &mut |c| records.extend(c.records));
+    iv.finish(last, &mut |c| records.extend(c.records));
     record_rows(records.iter())
 }
 
