@@ -20,6 +20,11 @@ command -v cargo-fuzz >/dev/null || { echo "20-fuzz: cargo-fuzz missing (ci/deps
 # cargo-fuzz passes flags that stable rustc accepts only this way.
 export RUSTC_BOOTSTRAP=1
 BUDGET=${FUZZ_BUDGET_SECS:-150}
+# A fixed seed and run count make the stage repeatable: the same mutations
+# every time, so a result here is the result in CI. Longer exploration is
+# done by hand (fuzz/README.md) with other seeds.
+SEED=${FUZZ_SEED:-1}
+RUNS=${FUZZ_RUNS:-20000}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -53,7 +58,7 @@ for t in "${targets[@]}"; do
   echo "--- fuzz $t for ${secs}s (seeds: ${seeds[*]:-none})"
   if ! timeout $((secs + 120)) cargo fuzz run -s none --target-dir "$TARGET_DIR" "$t" \
       "$WORK/corpus/$t" "${seeds[@]}" -- \
-      -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \
+      -seed="$SEED" -runs="$RUNS" -max_total_time="$secs" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \
       -artifact_prefix="$WORK/artifacts/$t/" -print_final_stats=1 2>"$WORK/$t.log"; then
     key=$(crash_key "$WORK/$t.log")
     grep -B2 -A30 "panicked at " "$WORK/$t.log" | head -n 40 || tail -n 40 "$WORK/$t.log"
