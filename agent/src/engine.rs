@@ -772,6 +772,17 @@ impl Engine {
     }
 }
 
+/// Steps the interval grid to packet time `ts`: calls `close(b)` for the
+/// boundary `b` it passed, if any. A gap in the traffic closes one interval,
+/// not every empty one in it: the grid jumps to the interval holding `ts`.
+pub fn step_intervals(boundary: &mut Option<i64>, iv: i64, ts: i64, mut close: impl FnMut(i64)) {
+    let b = *boundary.get_or_insert((ts.div_euclid(iv) + 1) * iv);
+    if ts >= b {
+        close(b);
+        *boundary = Some((ts.div_euclid(iv) + 1) * iv);
+    }
+}
+
 /// Link facts for a packet that came out of a tunnel.
 fn inner(meta: Meta, parent: u64, l2: Option<&L2<'_>>) -> Meta {
     Meta {

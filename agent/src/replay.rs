@@ -140,18 +140,7 @@ pub fn replay(
         let mut n = 0u64;
         let res = pcap::read_file(path, |ts, link, frame| {
             if let Some(iv) = interval {
-                let b = *boundary.get_or_insert((ts.div_euclid(iv) + 1) * iv);
-                let mut b = b;
-                while ts >= b {
-                    engine.end_interval(b);
-                    b += iv;
-                    if ts >= b {
-                        // Empty intervals in a traffic gap have nothing to
-                        // report: go straight to the one holding `ts`.
-                        b = (ts.div_euclid(iv) + 1) * iv;
-                    }
-                }
-                boundary = Some(b);
+                crate::engine::step_intervals(&mut boundary, iv, ts, |b| engine.end_interval(b));
             }
             if summary.first_ts.is_none() {
                 summary.first_ts = Some(ts);

@@ -149,23 +149,18 @@ impl Intervals {
         });
     }
 
-    /// Closes every interval whose end is at or before `now`.
+    /// Closes the interval whose end is at or before `now`, if any.
     pub fn tick(&mut self, now: i64, out: &mut impl FnMut(Closed)) {
-        let b = *self
-            .boundary
-            .get_or_insert((now.div_euclid(self.iv) + 1) * self.iv);
-        let mut b = b;
-        while now >= b {
+        let mut next = self.boundary;
+        let mut passed = None;
+        crate::engine::step_intervals(&mut next, self.iv, now, |b| passed = Some(b));
+        if let Some(b) = passed {
+            // `close` reads the interval being closed from `boundary`.
+            self.boundary = Some(b);
             self.engine.end_interval(b);
             self.close(b, out);
-            b += self.iv;
-            if now >= b {
-                // A gap in the traffic: the empty intervals in between have
-                // nothing to report, go straight to the one holding `now`.
-                b = (now.div_euclid(self.iv) + 1) * self.iv;
-            }
-            self.boundary = Some(b);
         }
+        self.boundary = next;
     }
 
     pub fn packet(&mut self, ts: i64, link: LinkType, frame: &[u8], out: &mut impl FnMut(Closed)) {

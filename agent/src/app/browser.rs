@@ -129,9 +129,7 @@ pub fn probe(
     _dir: Dir,
     data: &[u8],
 ) -> Option<Box<dyn AppParser>> {
-    let ok = transport == Transport::Udp
-        && (id.resp_p == PORT || id.orig_p == PORT)
-        && Repr::parse(data).is_some();
+    let ok = transport == Transport::Udp && id.has_port(PORT) && Repr::parse(data).is_some();
     ok.then(|| Box::new(Browser) as Box<dyn AppParser>)
 }
 

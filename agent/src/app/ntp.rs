@@ -154,7 +154,7 @@ pub fn probe(
     _dir: Dir,
     data: &[u8],
 ) -> Option<Box<dyn AppParser>> {
-    if transport != Transport::Udp || (id.resp_p != PORT && id.orig_p != PORT) {
+    if transport != Transport::Udp || !id.has_port(PORT) {
         return None;
     }
     Repr::parse(data)

@@ -34,6 +34,13 @@ pub struct ConnId {
     pub proto: Transport,
 }
 
+impl ConnId {
+    /// Whether either endpoint uses `port`.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.orig_p == port || self.resp_p == port
+    }
+}
+
 /// A MAC address.
 pub type Mac = [u8; 6];
 
