@@ -10,6 +10,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash ci/install-deps.sh || { echo "dependency installation failed"; exit 1; }
 
+# Free space where the build and the image work happen, for the step lines.
+free_space() { df -Ph . "${TMPDIR:-/var/tmp}" | awk 'NR > 1 { printf "%s%s on %s", sep, $4, $6; sep = ", " }'; }
+
 passed=0
 failed=0
 failed_names=()
@@ -20,11 +23,11 @@ step() {
   echo "=== $name"
   if "$@"; then
     passed=$((passed + 1))
-    echo "=== $name: ok ($((SECONDS - t0)) s)"
+    echo "=== $name: ok ($((SECONDS - t0)) s, $(free_space) free)"
   else
     failed=$((failed + 1))
     failed_names+=("$name")
-    echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+    echo "=== $name: FAILED ($((SECONDS - t0)) s, $(free_space) free)"
   fi
 }
 

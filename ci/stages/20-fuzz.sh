@@ -27,7 +27,13 @@ SEED=${FUZZ_SEED:-1}
 RUNS=${FUZZ_RUNS:-20000}
 TARGET_DIR=${FUZZ_TARGET_DIR:-$ROOT/fuzz/target}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+# The instrumented build serves only this stage; it goes at the end unless a
+# target directory was given to keep it (disk space on CI machines is tight).
+cleanup() {
+  rm -rf "$WORK"
+  [ -n "${FUZZ_TARGET_DIR:-}" ] || rm -rf "$TARGET_DIR"
+}
+trap cleanup EXIT
 
 cd fuzz
 # The agent's dependencies at the workspace's exact versions.

@@ -104,7 +104,22 @@ t_base=$((SECONDS - t0))
 ROOT=$WORK/root
 ESP=$WORK/esp
 mkdir -p "$ROOT" "$ESP/EFI/BOOT" "$ESP/loader/entries" "$WORK/data"
-tar -C "$ROOT" -xf "$base"
+# Drivers a sensor never needs stay out of the root slot (and off the build
+# disk: they are never unpacked).
+DROP_MODULES=(sound drivers/gpu drivers/media drivers/infiniband drivers/net/wireless drivers/staging
+              drivers/bluetooth drivers/isdn drivers/iio drivers/input/touchscreen net/bluetooth net/wireless
+              net/mac80211 fs/btrfs fs/xfs fs/ocfs2 fs/gfs2 fs/nfs fs/smb fs/ceph drivers/md)
+excludes=()
+for d in "${DROP_MODULES[@]}"; do
+    excludes+=("--exclude=./usr/lib/modules/*/kernel/$d")
+done
+# The unpacked root, the partition images and the disk need about 2.5 GiB.
+free_kib=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+if ((free_kib < 2621440)); then
+    echo "build.sh: only $((free_kib / 1024)) MiB free in $WORK; the image build needs about 2560 MiB (set TMPDIR to a roomier disk)" >&2
+    exit 1
+fi
+tar -C "$ROOT" "${excludes[@]}" -xf "$base"
 
 # --- the overlay, once, from the layer
 for r in "${OVERLAY_RECIPES[@]}"; do
@@ -168,12 +183,6 @@ linux /vmlinuz
 initrd /initrd.img
 options root=PARTLABEL=root-a ro rootwait console=ttyS0,115200 panic=10 systemd.gpt_auto=0 systemd.show_status=1 ${OSECT_EXTRA_CMDLINE:-}
 ENTRY
-# Drivers a sensor never needs; keeps the root slot small.
-for d in sound drivers/gpu drivers/media drivers/infiniband drivers/net/wireless drivers/staging \
-         drivers/bluetooth drivers/isdn drivers/iio drivers/input/touchscreen net/bluetooth net/wireless \
-         net/mac80211 fs/btrfs fs/xfs fs/ocfs2 fs/gfs2 fs/nfs fs/smb fs/ceph drivers/md; do
-    rm -rf "$ROOT/usr/lib/modules/$kver/kernel/$d"
-done
 chroot "$ROOT" depmod -a "$kver"
 rm -f "$ROOT"/boot/initrd.img-* "$ROOT"/boot/vmlinuz-* "$ROOT"/vmlinuz* "$ROOT"/initrd.img*
 
