@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks kas files without fetching anything: each must be valid for kas's
-own schema, its includes must exist in this repository, every remote
-repository must name its url and branch, and a pinned 'commit' must be a
-full 40-hex revision. Prints which repositories are pinned by commit.
+own schema, its includes must exist in this repository, and every remote
+repository must name its url, its branch and the commit built from it, a
+full 40-hex revision (kas checks at checkout that the branch contains it).
+Prints the revision of each repository.
 
   check-kas.py FILE.yml...
 """
@@ -30,12 +31,13 @@ def main() -> int:
             print(f"{path}: {str(e).splitlines()[0]}", file=sys.stderr)
             failed += 1
             continue
+        before = failed
         for inc in doc["header"].get("includes", []):
             target = inc if isinstance(inc, str) else inc.get("file")
             if not (REPO / target).is_file():
                 print(f"{path}: include {target} not found", file=sys.stderr)
                 failed += 1
-        pinned, floating = [], []
+        pinned = []
         for repo, spec in (doc.get("repos") or {}).items():
             spec = spec or {}
             if "url" not in spec:
@@ -45,14 +47,15 @@ def main() -> int:
                 failed += 1
             commit = spec.get("commit")
             if commit is None:
-                floating.append(repo)
+                print(f"{path}: repo {repo} is not pinned: it has no commit", file=sys.stderr)
+                failed += 1
             elif not re.fullmatch(r"[0-9a-f]{40}", str(commit)):
                 print(f"{path}: repo {repo} commit {commit!r} is not a full revision", file=sys.stderr)
                 failed += 1
             else:
-                pinned.append(repo)
-        note = f"pinned: {', '.join(pinned) or '-'}; by branch only: {', '.join(floating) or '-'}"
-        print(f"{path}: valid ({note})")
+                pinned.append(f"{repo} {spec.get('branch')}@{commit[:12]}")
+        if failed == before:
+            print(f"{path}: valid (pinned: {', '.join(pinned) or 'no remote repository'})")
     return 1 if failed else 0
 
 
