@@ -5,7 +5,7 @@
 # pseudo-terminals; everything lives in temp dirs; the collector the tests
 # start is stopped by them.
 # Expected time: under 1 min when `cargo test --workspace` has already built
-# the binaries (up to 4 min from cold), tests about 10 s.
+# the binaries (up to 4 min from cold), tests about 30 s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,11 +22,14 @@ export OSECT_COLLECTOR_BIN="$target/debug/osect-collector"
 export OSECT_AGENT_BIN="$target/debug/osect-agent"
 
 tests=(collector_reads_the_crl_imports_returns_and_deletes_sites)
-# The full flow needs the agent's self-test and uplink (`selftest`, `run`).
+# The full flows need the agent's self-test and uplink (`selftest`, `run`).
+with_agent=(swap_revokes_the_failed_unit_and_keeps_the_site_history
+  a_unit_provisioned_again_ships_under_its_new_key_beside_its_old_batches
+  self_tests_repeat_after_assign_and_after_provisioning_again)
 if ((agent_built)) && "$OSECT_AGENT_BIN" selftest --help >/dev/null 2>&1 && "$OSECT_AGENT_BIN" run --help >/dev/null 2>&1; then
-  tests+=(swap_revokes_the_failed_unit_and_keeps_the_site_history)
+  tests+=("${with_agent[@]}")
 else
-  echo "40-provisioning: NOT RUN swap_revokes_the_failed_unit_and_keeps_the_site_history:" \
+  echo "40-provisioning: NOT RUN ${with_agent[*]}:" \
     "osect-agent does not build or has no 'selftest' or 'run' subcommand" >&2
 fi
 for t in "${tests[@]}"; do

@@ -44,7 +44,7 @@ pub fn for_each_record(
 ) -> Result<usize, ExportError> {
     let mut n = 0;
     for b in store.list(sel.device, sel.site, sel.from_us, sel.to_us)? {
-        let batch = store.load(&b.device, b.seq)?;
+        let batch = store.load_stored(&b)?;
         for rec in batch.records.iter().filter(|r| in_range(r, sel)) {
             each(&b.device, rec)?;
             n += 1;

@@ -86,6 +86,10 @@ enum Cmd {
         /// The device serial the files must belong to.
         #[arg(long)]
         device: String,
+        /// SHA-256 (hex) of the SubjectPublicKeyInfo of the certificate the
+        /// unit sent under: batches deduplicate per device and key.
+        #[arg(long, value_parser = operator::parse_key_sha256)]
+        key_sha256: [u8; 32],
         files: Vec<PathBuf>,
     },
     /// Delete every stored batch of a device or a site (contract end).
@@ -250,11 +254,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             operator: op,
             token_file,
             device,
+            key_sha256,
             files,
         } => {
             let mut store = Store::open(&store)?;
             operator::authenticate(&store, &op, &token_file)?;
-            let r = operator::import(&mut store, &op, &device, &files)?;
+            let r = operator::import(&mut store, &op, &device, &key_sha256, &files)?;
             println!(
                 "imported {} new, {} already stored, {} refused",
                 r.new, r.duplicate, r.refused

@@ -73,12 +73,17 @@ pub struct ImportReport {
     pub refused: usize,
 }
 
-/// Stores spool files of `device`: each must decode, verify and belong to
-/// that device; anything else is refused and logged.
+/// Stores spool files of `device` sent under the key whose
+/// SubjectPublicKeyInfo hashes to `key_sha256` (the unit's certificate, as
+/// the operator read it from the returned unit or the fleet registry), so
+/// they deduplicate against what that key already sent. Each file must
+/// decode, verify and belong to that device; anything else is refused and
+/// logged.
 pub fn import(
     store: &mut Store,
     operator: &str,
     device: &str,
+    key_sha256: &[u8; 32],
     files: &[PathBuf],
 ) -> Result<ImportReport, OperatorError> {
     let mut r = ImportReport::default();
@@ -99,10 +104,10 @@ pub fn import(
             });
         match checked.and_then(|(info, data)| {
             store
-                .insert(&info, &data, store::now_us(), &source)
+                .insert(&info, key_sha256, &data, store::now_us(), &source)
                 .map_err(|e| e.to_string())
         }) {
-            Ok(Inserted::New) => r.new += 1,
+            Ok(Inserted::New | Inserted::SelftestReplaced) => r.new += 1,
             Ok(Inserted::Duplicate) => r.duplicate += 1,
             Err(e) => {
                 log::warn!("import {}: refused: {e}", f.display());
@@ -114,9 +119,26 @@ pub fn import(
         operator,
         "import",
         &format!(
-            "device={device} new={} duplicate={} refused={}",
-            r.new, r.duplicate, r.refused
+            "device={device} key={} new={} duplicate={} refused={}",
+            batch::hex(key_sha256),
+            r.new,
+            r.duplicate,
+            r.refused
         ),
     )?;
     Ok(r)
+}
+
+/// A key hash as given on the command line: 64 hex digits.
+pub fn parse_key_sha256(s: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("{s:?}: expected the SHA-256 of a public key as 64 hex digits");
+    if s.len() != 64 || !s.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks(2)) {
+        let digits = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *o = u8::from_str_radix(digits, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
 }

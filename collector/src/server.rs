@@ -93,7 +93,11 @@ async fn serve_connection(conn: quinn::Connection, shared: Arc<Shared>) {
         conn.close(1u32.into(), b"no device identity");
         return;
     };
-    log::info!("device {} connected from {remote}", peer.cn);
+    log::info!(
+        "device {} connected from {remote} (key sha256 {})",
+        peer.cn,
+        batch::hex(&peer.key_sha256)
+    );
     let mut addr = remote;
     loop {
         match conn.accept_bi().await {
@@ -187,7 +191,7 @@ fn check_and_store(data: &[u8], peer: &PeerId, shared: &Shared) -> Reply {
     let Ok(mut store) = shared.store.lock() else {
         return Reply::Retry("store lock poisoned".into());
     };
-    match store.insert(&info, data, store::now_us(), "uplink") {
+    match store.insert(&info, &peer.key_sha256, data, store::now_us(), "uplink") {
         Ok(Inserted::New) => {
             log::info!(
                 "device {} batch {} stored ({} records, {} bytes, digest {})",
@@ -196,6 +200,13 @@ fn check_and_store(data: &[u8], peer: &PeerId, shared: &Shared) -> Reply {
                 info.header.record_count,
                 data.len(),
                 batch::hex(&info.digest)
+            );
+            Reply::Stored
+        }
+        Ok(Inserted::SelftestReplaced) => {
+            log::info!(
+                "device {} self-test batch stored in place of the previous one",
+                peer.cn
             );
             Reply::Stored
         }

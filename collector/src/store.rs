@@ -1,13 +1,72 @@
 //! The durable batch store: one SQLite database, WAL journal with
 //! `synchronous = FULL`, so a committed batch survives a power cut. A batch
-//! is acknowledged only after its insert has committed. The key is
-//! (device, seq): the same batch sent twice is stored once.
+//! is acknowledged only after its insert has committed.
+//!
+//! The dedup key is (device, key, seq): `key` is the SHA-256 of the
+//! SubjectPublicKeyInfo of the certificate the batch came under, so a unit
+//! wiped and provisioned again under the same serial (a new key, sequence
+//! numbers from 1 again) never collides with its earlier life, while a
+//! certificate renewal (same key) keeps deduplicating. The same batch sent
+//! twice under one key is stored once.
 
-use osect_wire::batch::{self, FrameInfo, Health};
-use rusqlite::{params, Connection, OptionalExtension};
+use osect_wire::batch::{self, FrameInfo, Header, Health};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 
 const DB_FILE: &str = "collector.sqlite";
+
+/// The schema this collector writes (`PRAGMA user_version`). Version 1 is
+/// the first layout (no version recorded, batches keyed by device and seq).
+const SCHEMA_VERSION: i64 = 2;
+
+/// The key recorded for batches stored by schema version 1, which did not
+/// record the sender's key.
+pub const UNKNOWN_KEY: &[u8] = &[];
+
+/// The agent's self-test sends sequence 0 with no records (real batches
+/// start at 1).
+pub const SELFTEST_SEQ: u64 = 0;
+
+const CREATE_BATCHES: &str = "CREATE TABLE batches (
+    device TEXT NOT NULL,
+    key_sha256 BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    interval_start INTEGER NOT NULL,
+    interval_end INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    agent_version TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    health TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    source TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (device, key_sha256, seq)
+);
+CREATE INDEX batches_site ON batches (site, interval_start);";
+
+const CREATE_OTHERS: &str = "CREATE TABLE IF NOT EXISTS audit (
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operators (
+    name TEXT PRIMARY KEY,
+    token_sha256 BLOB NOT NULL
+);";
+
+/// Version 1 to 2: the key joins the primary key; rows kept from version 1
+/// get [`UNKNOWN_KEY`]. The new table is [`CREATE_BATCHES`] between these two.
+const MIGRATE_1_TO_2: [&str; 2] = [
+    "ALTER TABLE batches RENAME TO batches_v1;
+     DROP INDEX IF EXISTS batches_site;",
+    "INSERT INTO batches (device, key_sha256, seq, site, interval_start, interval_end, received,
+         agent_version, records, health, digest, source, data)
+       SELECT device, X'', seq, site, interval_start, interval_end, received,
+         agent_version, records, health, digest, source, data FROM batches_v1;
+     DROP TABLE batches_v1;",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -17,8 +76,14 @@ pub enum StoreError {
     /// The store directory could not be created.
     #[error("store directory {0}: {1}")]
     Dir(String, std::io::Error),
-    /// The sequence number is already stored with other content.
-    #[error("device {device} batch {seq} already stored with a different digest")]
+    /// The database file cannot be opened, is not a store, or has a schema
+    /// this collector cannot use.
+    #[error("store {file}: {message}")]
+    Open { file: String, message: String },
+    /// The sequence number is already stored under the same key with other content.
+    #[error(
+        "device {device} batch {seq} already stored from the same key with a different digest"
+    )]
     Conflict { device: String, seq: u64 },
     /// A stored batch no longer decodes.
     #[error("stored batch {device}/{seq} is damaged: {message}")]
@@ -38,12 +103,18 @@ pub struct Store {
 pub enum Inserted {
     New,
     Duplicate,
+    /// A self-test batch (sequence 0, no records) took the place of the
+    /// previous self-test of the same key.
+    SelftestReplaced,
 }
 
 /// One stored batch's metadata.
 #[derive(Debug, Clone)]
 pub struct StoredBatch {
     pub device: String,
+    /// SHA-256 of the sender's SubjectPublicKeyInfo ([`UNKNOWN_KEY`] for
+    /// batches stored by schema version 1).
+    pub key_sha256: Vec<u8>,
     pub seq: u64,
     pub site: String,
     pub interval_start_us: i64,
@@ -65,78 +136,126 @@ pub struct DeviceRow {
     pub health: Health,
 }
 
+fn is_selftest(h: &Header) -> bool {
+    h.seq == SELFTEST_SEQ && h.record_count == 0
+}
+
 impl Store {
+    /// Opens the store in `dir`, creating it, or bringing a store of an
+    /// earlier schema to the current one.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
-        let db = Connection::open(dir.join(DB_FILE))?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.pragma_update(None, "synchronous", "FULL")?;
+        let path = dir.join(DB_FILE);
+        let fail = |message: String| StoreError::Open {
+            file: path.display().to_string(),
+            message,
+        };
+        let mut db = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         db.busy_timeout(std::time::Duration::from_secs(10))?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS batches (
-                device TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                site TEXT NOT NULL,
-                interval_start INTEGER NOT NULL,
-                interval_end INTEGER NOT NULL,
-                received INTEGER NOT NULL,
-                agent_version TEXT NOT NULL,
-                records INTEGER NOT NULL,
-                health TEXT NOT NULL,
-                digest BLOB NOT NULL,
-                source TEXT NOT NULL,
-                data BLOB NOT NULL,
-                PRIMARY KEY (device, seq)
-            );
-            CREATE INDEX IF NOT EXISTS batches_site ON batches (site, interval_start);
-            CREATE TABLE IF NOT EXISTS audit (
-                at INTEGER NOT NULL,
-                who TEXT NOT NULL,
-                action TEXT NOT NULL,
-                detail TEXT NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS operators (
-                name TEXT PRIMARY KEY,
-                token_sha256 BLOB NOT NULL
-            );",
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(e.to_string()))?;
+        db.pragma_update(None, "synchronous", "FULL")?;
+        // One process creates or migrates; others wait and find it done.
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let recorded: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has_batches: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batches')",
+            [],
+            |r| r.get(0),
         )?;
+        let version = match (recorded, has_batches) {
+            (0, false) => 0,
+            (0, true) => 1,
+            (v, _) => v,
+        };
+        let step = |sql: &str, from: i64| {
+            tx.execute_batch(sql).map_err(|e| {
+                fail(format!(
+                    "cannot bring schema version {from} to {SCHEMA_VERSION}: {e}"
+                ))
+            })
+        };
+        match version {
+            0 => step(CREATE_BATCHES, 0)?,
+            1 => {
+                step(MIGRATE_1_TO_2[0], 1)?;
+                step(CREATE_BATCHES, 1)?;
+                step(MIGRATE_1_TO_2[1], 1)?;
+                log::info!(
+                    "store {}: schema version 1 brought to {SCHEMA_VERSION}",
+                    path.display()
+                );
+            }
+            SCHEMA_VERSION => {}
+            v => {
+                return Err(fail(format!(
+                    "schema version {v} is not one this collector knows (1 to {SCHEMA_VERSION}); \
+                     it was written by another osect-collector version"
+                )))
+            }
+        }
+        step(CREATE_OTHERS, version)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
         Ok(Store { db })
     }
 
-    /// Stores a verified batch; `source` says how it came (`uplink` or
+    /// Stores a verified batch sent under the key whose SubjectPublicKeyInfo
+    /// hashes to `key_sha256`; `source` says how it came (`uplink` or
     /// `import:<operator>`). Returns once the row is durable.
     pub fn insert(
         &mut self,
         info: &FrameInfo,
+        key_sha256: &[u8],
         data: &[u8],
         received_us: i64,
         source: &str,
     ) -> Result<Inserted, StoreError> {
         let h = &info.header;
         let tx = self.db.transaction()?;
-        let existing: Option<Vec<u8>> = tx
+        let existing: Option<(Vec<u8>, i64)> = tx
             .query_row(
-                "SELECT digest FROM batches WHERE device = ?1 AND seq = ?2",
-                params![h.device_id, h.seq as i64],
-                |r| r.get(0),
+                "SELECT digest, records FROM batches
+                 WHERE device = ?1 AND key_sha256 = ?2 AND seq = ?3",
+                params![h.device_id, key_sha256, h.seq as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(d) = existing {
-            return if d == info.digest {
-                Ok(Inserted::Duplicate)
-            } else {
-                Err(StoreError::Conflict {
+        let replace = match existing {
+            Some((d, _)) if d == info.digest => return Ok(Inserted::Duplicate),
+            // A self-test holds no records: a later one (another site, another
+            // agent version) takes its place instead of conflicting.
+            Some((_, 0)) if is_selftest(h) => true,
+            Some(_) => {
+                return Err(StoreError::Conflict {
                     device: h.device_id.clone(),
                     seq: h.seq,
                 })
-            };
-        }
-        tx.execute(
-            "INSERT INTO batches (device, seq, site, interval_start, interval_end, received,
-                agent_version, records, health, digest, source, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            }
+            None => false,
+        };
+        // Stored before keys were recorded: the same content is the same batch.
+        let stored_unkeyed: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM batches
+                WHERE device = ?1 AND key_sha256 = ?2 AND seq = ?3 AND digest = ?4)",
             params![
                 h.device_id,
+                UNKNOWN_KEY,
+                h.seq as i64,
+                info.digest.as_slice()
+            ],
+            |r| r.get(0),
+        )?;
+        if stored_unkeyed {
+            return Ok(Inserted::Duplicate);
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO batches (device, key_sha256, seq, site, interval_start,
+                interval_end, received, agent_version, records, health, digest, source, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                h.device_id,
+                key_sha256,
                 h.seq as i64,
                 h.site,
                 h.interval_start_us,
@@ -151,11 +270,16 @@ impl Store {
             ],
         )?;
         tx.commit()?;
-        Ok(Inserted::New)
+        Ok(if replace {
+            Inserted::SelftestReplaced
+        } else {
+            Inserted::New
+        })
     }
 
     /// Batches of a device or a site whose interval overlaps `[from, to)`,
-    /// oldest first, without their data.
+    /// without their data: per device, each key's batches in sequence
+    /// order, keys in the order they were first seen.
     pub fn list(
         &self,
         device: Option<&str>,
@@ -164,46 +288,64 @@ impl Store {
         to_us: i64,
     ) -> Result<Vec<StoredBatch>, StoreError> {
         let mut q = self.db.prepare(
-            "SELECT device, seq, site, interval_start, interval_end, received, digest FROM batches
+            "SELECT device, key_sha256, seq, site, interval_start, interval_end, received, digest,
+                    MIN(received) OVER (PARTITION BY device, key_sha256) AS key_first
+             FROM batches
              WHERE (?1 IS NULL OR device = ?1) AND (?2 IS NULL OR site = ?2)
                AND interval_end >= ?3 AND interval_start < ?4
-             ORDER BY device, seq",
+             ORDER BY device, key_first, key_sha256, seq",
         )?;
         let rows = q.query_map(params![device, site, from_us, to_us], |r| {
             Ok(StoredBatch {
                 device: r.get(0)?,
-                seq: r.get::<_, i64>(1)? as u64,
-                site: r.get(2)?,
-                interval_start_us: r.get(3)?,
-                interval_end_us: r.get(4)?,
-                received_us: r.get(5)?,
-                digest: r.get(6)?,
+                key_sha256: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                site: r.get(3)?,
+                interval_start_us: r.get(4)?,
+                interval_end_us: r.get(5)?,
+                received_us: r.get(6)?,
+                digest: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A stored batch, decoded.
+    /// A listed batch, decoded.
+    pub fn load_stored(&self, b: &StoredBatch) -> Result<batch::Batch, StoreError> {
+        let data: Vec<u8> = self.db.query_row(
+            "SELECT data FROM batches WHERE device = ?1 AND key_sha256 = ?2 AND seq = ?3",
+            params![b.device, b.key_sha256, b.seq as i64],
+            |r| r.get(0),
+        )?;
+        decode_stored(&b.device, b.seq, &data)
+    }
+
+    /// Batch `seq` of a device, decoded; when several of the device's keys
+    /// sent that number, the one received last.
     pub fn load(&self, device: &str, seq: u64) -> Result<batch::Batch, StoreError> {
         let data: Vec<u8> = self.db.query_row(
-            "SELECT data FROM batches WHERE device = ?1 AND seq = ?2",
+            "SELECT data FROM batches WHERE device = ?1 AND seq = ?2
+             ORDER BY received DESC LIMIT 1",
             params![device, seq as i64],
             |r| r.get(0),
         )?;
-        batch::decode(&data).map_err(|e| StoreError::Damaged {
-            device: device.to_owned(),
-            seq,
-            message: e.to_string(),
-        })
+        decode_stored(device, seq, &data)
     }
 
+    /// One row per device: the batch with the highest sequence number of the
+    /// key it was last provisioned with (the key first seen last).
     pub fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
         let mut q = self.db.prepare(
-            "SELECT b.device, b.site, b.agent_version, c.n, b.seq, b.interval_end, c.last, b.health
-             FROM (SELECT device, COUNT(*) AS n, MAX(seq) AS maxseq, MAX(received) AS last
-                   FROM batches GROUP BY device) c
-             JOIN batches b ON b.device = c.device AND b.seq = c.maxseq
-             ORDER BY b.device",
+            "SELECT device, site, agent_version, n, seq, interval_end, last, health FROM (
+                SELECT device, site, agent_version, seq, interval_end, health,
+                       COUNT(*) OVER (PARTITION BY device) AS n,
+                       MAX(received) OVER (PARTITION BY device) AS last,
+                       ROW_NUMBER() OVER (PARTITION BY device
+                           ORDER BY key_first DESC, key_sha256 DESC, seq DESC) AS pick
+                FROM (SELECT *, MIN(received) OVER (PARTITION BY device, key_sha256) AS key_first
+                      FROM batches))
+             WHERE pick = 1
+             ORDER BY device",
         )?;
         let rows = q.query_map([], |r| {
             let health: String = r.get(7)?;
@@ -277,6 +419,14 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+fn decode_stored(device: &str, seq: u64, data: &[u8]) -> Result<batch::Batch, StoreError> {
+    batch::decode(data).map_err(|e| StoreError::Damaged {
+        device: device.to_owned(),
+        seq,
+        message: e.to_string(),
+    })
 }
 
 pub fn now_us() -> i64 {

@@ -4,6 +4,7 @@
 use quinn::crypto::rustls::QuicServerConfig;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,11 +104,15 @@ fn trim_serial(s: &[u8]) -> Vec<u8> {
     s[start..].to_vec()
 }
 
-/// The peer's identity: subject CN and serial of its end-entity certificate.
+/// The peer's identity: subject CN, serial and key of its end-entity
+/// certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerId {
     pub cn: String,
     pub serial: Vec<u8>,
+    /// SHA-256 of the SubjectPublicKeyInfo: changes when a unit is
+    /// provisioned again (new key), not when its certificate is renewed.
+    pub key_sha256: Vec<u8>,
 }
 
 pub fn peer_id(cert: &CertificateDer<'_>) -> Option<PeerId> {
@@ -122,6 +127,7 @@ pub fn peer_id(cert: &CertificateDer<'_>) -> Option<PeerId> {
     Some(PeerId {
         cn,
         serial: trim_serial(c.raw_serial()),
+        key_sha256: Sha256::digest(c.public_key().raw).to_vec(),
     })
 }
 

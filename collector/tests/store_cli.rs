@@ -1,10 +1,12 @@
 //! The collector's store and commands on real batches: idempotent insert,
-//! export per device and time range (TSV and JSON), sites across a device
-//! swap, operator-authenticated import, deletion, SILENT devices.
+//! dedup per device and key (a unit provisioned again, a renewal, repeated
+//! self-tests), the migration of a version 1 store, export per device and
+//! time range (TSV and JSON), sites across a device swap,
+//! operator-authenticated import, deletion, SILENT devices.
 
 use osect_collector::export::{self, Selection};
 use osect_collector::operator;
-use osect_collector::store::{Inserted, Store};
+use osect_collector::store::{Inserted, Store, StoreError, UNKNOWN_KEY};
 use osect_wire::batch::{self, Batch, Header};
 use osect_wire::record::{field, FieldType, LogSchema, Record, Value};
 use osect_wire::Format;
@@ -20,8 +22,17 @@ static MODBUS: LogSchema = LogSchema {
 
 const T0: i64 = 1_700_000_000_000_000;
 
+/// Two keys of one unit: before and after it was wiped and provisioned again.
+const KEY_1: [u8; 32] = [1; 32];
+const KEY_2: [u8; 32] = [2; 32];
+
 fn frame(device: &str, site: &str, seq: u64) -> Vec<u8> {
-    let start = T0 + seq as i64 * 60_000_000;
+    frame_at(device, site, seq, T0)
+}
+
+/// A batch whose interval starts `seq` minutes after `t0`.
+fn frame_at(device: &str, site: &str, seq: u64, t0: i64) -> Vec<u8> {
+    let start = t0 + seq as i64 * 60_000_000;
     let b = Batch {
         header: Header {
             device_id: device.into(),
@@ -41,10 +52,27 @@ fn frame(device: &str, site: &str, seq: u64) -> Vec<u8> {
 }
 
 fn insert(store: &mut Store, data: &[u8]) -> Inserted {
+    insert_as(store, &KEY_1, data).unwrap()
+}
+
+fn insert_as(store: &mut Store, key: &[u8], data: &[u8]) -> Result<Inserted, StoreError> {
     let info = batch::read_frame_info(data).unwrap();
-    store
-        .insert(&info, data, osect_collector::store::now_us(), "test")
-        .unwrap()
+    store.insert(&info, key, data, osect_collector::store::now_us(), "test")
+}
+
+/// The agent's self-test batch: sequence 0, no records.
+fn selftest(device: &str, site: &str, agent_version: &str) -> Vec<u8> {
+    let b = Batch {
+        header: Header {
+            device_id: device.into(),
+            site: site.into(),
+            seq: 0,
+            agent_version: agent_version.into(),
+            ..Header::default()
+        },
+        records: Vec::new(),
+    };
+    batch::encode(&b, 3, None).unwrap()
 }
 
 #[test]
@@ -56,9 +84,181 @@ fn insert_is_idempotent_and_refuses_a_reused_seq() {
     assert_eq!(insert(&mut s, &a), Inserted::Duplicate);
     // Same (device, seq), other content.
     let other = frame("OSS-1", "site-b", 1);
-    let info = batch::read_frame_info(&other).unwrap();
-    assert!(s.insert(&info, &other, 0, "test").is_err());
+    let e = insert_as(&mut s, &KEY_1, &other).unwrap_err();
+    assert!(matches!(e, StoreError::Conflict { seq: 1, .. }), "{e}");
     assert_eq!(s.list(None, None, i64::MIN, i64::MAX).unwrap().len(), 1);
+}
+
+#[test]
+fn a_unit_provisioned_again_starts_a_new_sequence_under_its_new_key() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Store::open(d.path()).unwrap();
+    // First life: 1..=3 under KEY_1. Second life, a day later: 1..=2 again
+    // under KEY_2, with other content.
+    let day = 86_400_000_000;
+    let first: Vec<_> = (1..=3).map(|q| frame("OSS-1", "site-a", q)).collect();
+    let second: Vec<_> = (1..=2)
+        .map(|q| frame_at("OSS-1", "site-b", q, T0 + day))
+        .collect();
+    for f in &first {
+        assert_eq!(insert_as(&mut s, &KEY_1, f).unwrap(), Inserted::New);
+    }
+    for f in &second {
+        assert_eq!(insert_as(&mut s, &KEY_2, f).unwrap(), Inserted::New);
+    }
+    // Retransmissions of either life are recognised; a reused number under
+    // one key with other content still conflicts.
+    assert_eq!(
+        insert_as(&mut s, &KEY_1, &first[0]).unwrap(),
+        Inserted::Duplicate
+    );
+    assert_eq!(
+        insert_as(&mut s, &KEY_2, &second[1]).unwrap(),
+        Inserted::Duplicate
+    );
+    assert!(matches!(
+        insert_as(&mut s, &KEY_2, &first[0]),
+        Err(StoreError::Conflict { seq: 1, .. })
+    ));
+    let all = s.list(Some("OSS-1"), None, i64::MIN, i64::MAX).unwrap();
+    let order: Vec<(u8, u64)> = all.iter().map(|b| (b.key_sha256[0], b.seq)).collect();
+    assert_eq!(order, vec![(1, 1), (1, 2), (1, 3), (2, 1), (2, 2)]);
+    // Both lives export; the device's row follows the newer key.
+    let out = d.path().join("out");
+    let sel = Selection {
+        device: Some("OSS-1"),
+        site: None,
+        from_us: i64::MIN,
+        to_us: i64::MAX,
+    };
+    assert_eq!(export::export(&s, &sel, Format::Tsv, &out).unwrap(), 5);
+    let row = &s.devices().unwrap()[0];
+    assert_eq!((row.batches, row.last_seq), (5, 2));
+    assert_eq!(row.site, "site-b");
+    // `load` by number alone gives the most recent life's batch.
+    assert_eq!(s.load("OSS-1", 1).unwrap().header.site, "site-b");
+}
+
+#[test]
+fn a_self_test_repeats_under_the_same_key() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Store::open(d.path()).unwrap();
+    let factory = selftest("OSS-1", "", "0.1.0");
+    assert_eq!(insert_as(&mut s, &KEY_1, &factory).unwrap(), Inserted::New);
+    assert_eq!(
+        insert_as(&mut s, &KEY_1, &factory).unwrap(),
+        Inserted::Duplicate
+    );
+    // After `assign` (a site) or an agent update the test batch differs.
+    let assigned = selftest("OSS-1", "site-a", "0.2.0");
+    assert_eq!(
+        insert_as(&mut s, &KEY_1, &assigned).unwrap(),
+        Inserted::SelftestReplaced
+    );
+    // Provisioned again: the new key's self-test is its own.
+    assert_eq!(insert_as(&mut s, &KEY_2, &factory).unwrap(), Inserted::New);
+    let tests = s.list(Some("OSS-1"), None, i64::MIN, i64::MAX).unwrap();
+    let sites: Vec<(u8, &str)> = tests
+        .iter()
+        .map(|b| (b.key_sha256[0], b.site.as_str()))
+        .collect();
+    assert_eq!(sites, vec![(1, "site-a"), (2, "")]);
+    // Sequence 0 with records is not a self-test: it is never replaced.
+    insert_as(&mut s, &KEY_1, &frame("OSS-2", "site-a", 0)).unwrap();
+    assert!(matches!(
+        insert_as(&mut s, &KEY_1, &selftest("OSS-2", "site-a", "0.1.0")),
+        Err(StoreError::Conflict { seq: 0, .. })
+    ));
+}
+
+/// The first schema, as collectors before the key was recorded wrote it.
+const SCHEMA_V1: &str = "CREATE TABLE batches (
+    device TEXT NOT NULL, seq INTEGER NOT NULL, site TEXT NOT NULL,
+    interval_start INTEGER NOT NULL, interval_end INTEGER NOT NULL,
+    received INTEGER NOT NULL, agent_version TEXT NOT NULL, records INTEGER NOT NULL,
+    health TEXT NOT NULL, digest BLOB NOT NULL, source TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (device, seq));
+CREATE INDEX batches_site ON batches (site, interval_start);
+CREATE TABLE audit (at INTEGER NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    detail TEXT NOT NULL);
+CREATE TABLE operators (name TEXT PRIMARY KEY, token_sha256 BLOB NOT NULL);";
+
+#[test]
+fn a_version_1_store_is_migrated_and_keeps_deduplicating() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("collector.sqlite");
+    let old: Vec<_> = (1..=2).map(|q| frame("OSS-1", "site-a", q)).collect();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(SCHEMA_V1).unwrap();
+        for f in &old {
+            let info = batch::read_frame_info(f).unwrap();
+            c.execute(
+                "INSERT INTO batches VALUES (?1, ?2, 'site-a', ?3, ?4, 5, '0.1.0', 1, '{}', ?5,
+                 'uplink', ?6)",
+                rusqlite::params![
+                    "OSS-1",
+                    info.header.seq as i64,
+                    info.header.interval_start_us,
+                    info.header.interval_end_us,
+                    info.digest.as_slice(),
+                    f
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut s = Store::open(d.path()).unwrap();
+    let kept = s.list(None, None, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|b| b.key_sha256 == UNKNOWN_KEY));
+    assert_eq!(s.load("OSS-1", 2).unwrap().header.seq, 2);
+    // The unit retransmits a batch stored before the upgrade: stored once.
+    assert_eq!(
+        insert_as(&mut s, &KEY_1, &old[1]).unwrap(),
+        Inserted::Duplicate
+    );
+    // The unit provisioned again reuses 1 with other content: a new batch.
+    let again = frame_at("OSS-1", "site-b", 1, T0 + 86_400_000_000);
+    assert_eq!(insert_as(&mut s, &KEY_2, &again).unwrap(), Inserted::New);
+    assert_eq!(s.list(None, None, i64::MIN, i64::MAX).unwrap().len(), 3);
+    drop(s);
+    // Opening again changes nothing.
+    assert_eq!(
+        Store::open(d.path())
+            .unwrap()
+            .list(None, None, i64::MIN, i64::MAX)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_collector_or_not_a_store_is_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("collector.sqlite");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(SCHEMA_V1).unwrap();
+        c.pragma_update(None, "user_version", 9).unwrap();
+    }
+    let e = Store::open(d.path()).err().unwrap().to_string();
+    assert!(
+        e.contains(&db.display().to_string()) && e.contains("schema version 9"),
+        "{e}"
+    );
+    // Left as it was.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 9);
+    let junk = tempfile::tempdir().unwrap();
+    let file = junk.path().join("collector.sqlite");
+    std::fs::write(&file, vec![b'x'; 4096]).unwrap();
+    let e = Store::open(junk.path()).err().unwrap().to_string();
+    assert!(e.contains(&file.display().to_string()), "{e}");
 }
 
 #[test]
@@ -127,10 +327,14 @@ fn import_needs_the_operator_token_and_the_right_device() {
         p
     })
     .collect();
-    let r = operator::import(&mut s, "alice", "OSS-9", &files).unwrap();
+    let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files).unwrap();
     assert_eq!((r.new, r.duplicate, r.refused), (2, 0, 1));
-    let r = operator::import(&mut s, "alice", "OSS-9", &files[..1]).unwrap();
+    let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files[..1]).unwrap();
     assert_eq!((r.new, r.duplicate, r.refused), (0, 1, 0));
+    assert!(operator::parse_key_sha256(&"ab".repeat(32)).is_ok());
+    for bad in ["ab", &"zz".repeat(32), &"é".repeat(32)] {
+        assert!(operator::parse_key_sha256(bad).is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -140,7 +344,7 @@ fn devices_flags_silent_ones() {
     let data = frame("OSS-1", "site-a", 1);
     let info = batch::read_frame_info(&data).unwrap();
     let hour_ago = osect_collector::store::now_us() - 3_600_000_000;
-    s.insert(&info, &data, hour_ago, "test").unwrap();
+    s.insert(&info, &KEY_1, &data, hour_ago, "test").unwrap();
     insert(&mut s, &frame("OSS-2", "site-a", 1));
     drop(s);
     let out = Command::new(env!("CARGO_BIN_EXE_osect-collector"))

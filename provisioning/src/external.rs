@@ -95,13 +95,16 @@ impl CollectorAdmin<'_> {
     }
 
     /// Hands a returned unit's spool files to the collector, authenticated as
-    /// the operator. The collector stores each batch once (by device and
-    /// sequence), so repeating an import is harmless.
+    /// the operator, as sent under the key `key_sha256` (hex SHA-256 of the
+    /// unit's certificate's SubjectPublicKeyInfo). The collector stores each
+    /// batch once (by device, key and sequence), so repeating an import is
+    /// harmless.
     pub fn import(
         &self,
         operator: &str,
         token_file: &Path,
         serial: &str,
+        key_sha256: &str,
         files: &[PathBuf],
     ) -> Result<String, String> {
         // In chunks, to stay far below the kernel's limit on arguments.
@@ -117,6 +120,8 @@ impl CollectorAdmin<'_> {
                 .arg(token_file)
                 .arg("--device")
                 .arg(serial)
+                .arg("--key-sha256")
+                .arg(key_sha256)
                 .args(chunk);
             out.push(run("spool import", &mut c, self.timeout())?);
         }

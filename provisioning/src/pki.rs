@@ -61,6 +61,10 @@ pub struct CertInfo {
     pub serial: String,
     /// SHA-256 of the DER encoding, hex.
     pub fingerprint: String,
+    /// SHA-256 of the SubjectPublicKeyInfo, hex: the key's identity, kept
+    /// by a renewal, new when a unit is provisioned again. The collector
+    /// deduplicates batches per device and key.
+    pub key_sha256: String,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
 }
@@ -130,6 +134,7 @@ pub fn cert_info(pem: &str) -> Result<CertInfo, PkiError> {
         subject_cn,
         serial: hex(c.tbs_certificate.raw_serial()),
         fingerprint: hex(&Sha256::digest(&p.contents)),
+        key_sha256: hex(&Sha256::digest(c.tbs_certificate.subject_pki.raw)),
         not_before: c.validity().not_before.to_datetime(),
         not_after: c.validity().not_after.to_datetime(),
     })
@@ -461,6 +466,10 @@ mod tests {
         assert_eq!(
             cert_public_key(&issued.chain_pem).unwrap(),
             key.public_key_der()
+        );
+        assert_eq!(
+            issued.info.key_sha256,
+            hex(&Sha256::digest(key.public_key_der()))
         );
         let days = (issued.info.not_after - OffsetDateTime::now_utc()).whole_days();
         assert!((29..=30).contains(&days), "{days}");

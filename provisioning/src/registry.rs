@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 const APPLICATION_ID: i64 = 0x4f53_4543;
 
 /// Schema migrations; entry `i` brings version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sites (
     site_id TEXT PRIMARY KEY,
     interface TEXT NOT NULL,
@@ -99,7 +100,11 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta (key, value) VALUES ('crl_number', 0);
-"#];
+"#,
+    // The certificate's key (SHA-256 of its SubjectPublicKeyInfo), which the
+    // collector's dedup key includes; unknown for certificates recorded before.
+    "ALTER TABLE certificates ADD COLUMN key_sha256 TEXT;",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -631,15 +636,17 @@ impl Tx<'_> {
     /// Records a newly issued certificate as the device's current one.
     pub fn add_certificate(&self, serial: &str, cert: &CertInfo) -> Result<()> {
         self.tx.execute(
-            "INSERT INTO certificates (cert_serial, device, fingerprint, not_before, not_after, issued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO certificates (cert_serial, device, fingerprint, not_before, not_after,
+                issued_at, key_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 cert.serial,
                 serial,
                 cert.fingerprint,
                 format_time(cert.not_before),
                 format_time(cert.not_after),
-                now()
+                now(),
+                cert.key_sha256
             ],
         )?;
         self.tx.execute(
@@ -664,6 +671,20 @@ impl Tx<'_> {
                 format_time(cert.not_after)
             ),
         )
+    }
+
+    /// The key (SHA-256 of the SubjectPublicKeyInfo, hex) of the certificate
+    /// with this fingerprint, if it was recorded.
+    pub fn cert_key_sha256(&self, fingerprint: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT key_sha256 FROM certificates WHERE fingerprint = ?1",
+                [fingerprint],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// Revokes every certificate of the device not yet revoked. Returns how many.
@@ -1019,5 +1040,47 @@ mod tests {
         let e = Registry::open(&missing).err().unwrap().to_string();
         assert!(e.contains("does not exist"), "{e}");
         assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_version_1_registry_gains_certificate_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute_batch(
+                "INSERT INTO devices (serial, state, created_at, updated_at)
+                   VALUES ('OSD-1', 'provisioned', 'then', 'then');
+                 INSERT INTO certificates (cert_serial, device, fingerprint, not_before,
+                   not_after, issued_at) VALUES ('01', 'OSD-1', 'aa', 'a', 'b', 'c');",
+            )
+            .unwrap();
+        }
+        let mut r = Registry::open(&p).unwrap();
+        let v: i64 = r
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let tx = r.begin("alice").unwrap();
+        assert_eq!(tx.cert_key_sha256("aa").unwrap(), None);
+        let now = OffsetDateTime::now_utc();
+        tx.add_certificate(
+            "OSD-1",
+            &CertInfo {
+                subject_cn: "OSD-1".into(),
+                serial: "02".into(),
+                fingerprint: "bb".into(),
+                key_sha256: "cc".into(),
+                not_before: now,
+                not_after: now,
+            },
+        )
+        .unwrap();
+        assert_eq!(tx.cert_key_sha256("bb").unwrap().as_deref(), Some("cc"));
     }
 }

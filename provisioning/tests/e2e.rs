@@ -2,7 +2,9 @@
 //! temp directories (modems simulated on ptys), one assigned to a site and
 //! sending, then swapped for the other. The first must be refused (revoked),
 //! the second's batches land under the same site; the first comes back, its
-//! un-sent spool is imported and it is wiped.
+//! un-sent spool is imported and it is wiped. A unit wiped and provisioned
+//! again under its serial ships again under its new key (its sequence
+//! starts again at 1) while its earlier batches stay, and self-tests repeat.
 //!
 //! Needs the `osect-collector` and `osect-agent` binaries: from
 //! `OSECT_COLLECTOR_BIN` / `OSECT_AGENT_BIN`, or beside this test's
@@ -11,6 +13,7 @@
 
 mod support;
 
+use osect_collector::store::{Store, StoredBatch};
 use osect_provision::modem_sim::Script;
 use osect_wire::batch::{self, Batch, Header};
 use std::io::Read;
@@ -213,6 +216,50 @@ fn collector_device(collector: &Path, store: &Path, serial: &str) -> Option<Stri
         .map(str::to_string)
 }
 
+/// What the collector stored for a serial, every key.
+fn stored(store: &Path, serial: &str) -> Vec<StoredBatch> {
+    Store::open(store)
+        .unwrap()
+        .list(Some(serial), None, i64::MIN, i64::MAX)
+        .unwrap()
+}
+
+/// The unit's key as the collector keys batches by it (SHA-256 of the
+/// certificate's SubjectPublicKeyInfo).
+fn unit_key(unit: &Path) -> Vec<u8> {
+    let pem = std::fs::read_to_string(unit.join("identity/device.crt")).unwrap();
+    let hex = osect_provision::pki::cert_info(&pem).unwrap().key_sha256;
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Records from a corpus capture, sent with `osect-agent run --pcap`.
+fn ship(agent: &Path, config: &Path, what: &str) {
+    let pcap = corpus_pcap();
+    let o = run(
+        agent,
+        &[
+            "run",
+            "--config",
+            config.to_str().unwrap(),
+            "--pcap",
+            pcap.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{what}: {}", text(&o));
+}
+
+/// Spool files the agent has not had acknowledged.
+fn unsent(unit: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(unit.join("spool"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "osb"))
+        .collect()
+}
+
 /// Every file's bytes under `dir`, concatenated.
 fn all_bytes(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();
@@ -316,18 +363,7 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
     ]);
     s.ok(&["ship", "OSD-000081"]);
     let cfg_a = ua.join("config/agent.toml");
-    let pcap = corpus_pcap();
-    let o = run(
-        &agent,
-        &[
-            "run",
-            "--config",
-            cfg_a.to_str().unwrap(),
-            "--pcap",
-            pcap.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "A before the swap: {}", text(&o));
+    ship(&agent, &cfg_a, "A before the swap");
     let line =
         collector_device(&collector, &store, "OSD-000081").expect("A is known to the collector");
     assert!(line.contains("plant-e2e"), "{line}");
@@ -352,17 +388,7 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
         "the collector logs the refused handshake as revoked:\n{log}\nagent: {refused}"
     );
     let cfg_b = ub.join("config/agent.toml");
-    let o = run(
-        &agent,
-        &[
-            "run",
-            "--config",
-            cfg_b.to_str().unwrap(),
-            "--pcap",
-            pcap.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "B after the swap: {}", text(&o));
+    ship(&agent, &cfg_b, "B after the swap");
     let line =
         collector_device(&collector, &store, "OSD-000082").expect("B is known to the collector");
     assert!(line.contains("plant-e2e"), "{line}");
@@ -541,5 +567,236 @@ fn collector_reads_the_crl_imports_returns_and_deletes_sites() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    drop(server);
+}
+
+/// A unit comes back, is wiped and provisioned again under its serial: its
+/// new key starts a new sequence at 1, which the collector acknowledges and
+/// stores beside the first life's batches; retransmissions of either life
+/// (the first through the operator's import, the second across a
+/// certificate renewal, which keeps the key) are still stored once.
+#[test]
+#[ignore = "needs the osect-collector and osect-agent binaries; run by ci/stages/40-provisioning.sh"]
+fn a_unit_provisioned_again_ships_under_its_new_key_beside_its_old_batches() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let agent = binary("OSECT_AGENT_BIN", "osect-agent");
+    let Core {
+        server,
+        station: s,
+        store,
+        endpoint,
+        work,
+    } = Core::start(&collector, Some(&agent));
+    let serial = "OSD-000085";
+    let m = script_modem(&s, Script::Normal, 85);
+    let u = s.unit("unit-r");
+    let dir = u.to_str().unwrap();
+    let tty = m.tty();
+    let factory = || {
+        let out = s.ok(&[
+            "factory",
+            "--serial",
+            serial,
+            "--device-dir",
+            dir,
+            "--modem",
+            tty.to_str().unwrap(),
+        ]);
+        assert!(out.contains("self-test passed"), "{out}");
+    };
+    let assign_and_ship = || {
+        s.ok(&["assign", serial, "--site", "plant-r", "--device-dir", dir]);
+        s.ok(&["ship", serial]);
+    };
+    s.ok(&[
+        "site",
+        "add",
+        "--site",
+        "plant-r",
+        "--interface",
+        "eth1",
+        "--batch-interval",
+        "10",
+        "--endpoint",
+        &endpoint,
+    ]);
+    let cfg = u.join("config/agent.toml");
+
+    // First life: ships records; two batches are still un-sent at return.
+    factory();
+    assign_and_ship();
+    let key_1 = unit_key(&u);
+    ship(&agent, &cfg, "first life");
+    let first = stored(&store, serial);
+    let top = first.iter().map(|b| b.seq).max().unwrap();
+    assert!(top >= 1, "the first life stored real batches: {first:?}");
+    assert!(first.iter().all(|b| b.key_sha256 == key_1));
+    for seq in [top + 1, top + 2] {
+        spool_batch(&u, serial, "plant-r", seq);
+    }
+    let kept = work.path().join("kept.osb");
+    std::fs::copy(u.join(format!("spool/{:020}.osb", top + 1)), &kept).unwrap();
+    let out = s.ok(&["receive-return", serial, "--device-dir", dir]);
+    assert!(out.contains("imported 2 new"), "{out}");
+    let returned = stored(&store, serial);
+    assert_eq!(returned.len(), first.len() + 2);
+    assert!(returned.iter().all(|b| b.key_sha256 == key_1));
+
+    // Second life: same serial and modem, a new SIM, a new key.
+    m.insert_sim("89882390000000000185", "901280000000185");
+    factory();
+    let key_2 = unit_key(&u);
+    assert_ne!(key_1, key_2);
+    assign_and_ship();
+    ship(&agent, &cfg, "second life");
+    assert!(
+        unsent(&u).is_empty(),
+        "the second life's batches were all acknowledged"
+    );
+    let after = stored(&store, serial);
+    let second: Vec<u64> = after
+        .iter()
+        .filter(|b| b.key_sha256 == key_2)
+        .map(|b| b.seq)
+        .collect();
+    // The self-test (0), then the sequence from 1 again: numbers the first
+    // life used too.
+    assert_eq!(second[..2], [0, 1], "{second:?}");
+    assert!(second.windows(2).all(|w| w[1] == w[0] + 1), "{second:?}");
+    let has = |b: &StoredBatch| {
+        after
+            .iter()
+            .any(|a| a.key_sha256 == b.key_sha256 && a.seq == b.seq && a.digest == b.digest)
+    };
+    assert!(returned.iter().all(has), "the first life's batches stay");
+    assert_eq!(after.len(), returned.len() + second.len());
+    let log = server.log();
+    assert!(!log.contains("batch refused"), "{log}");
+
+    // A first-life batch handed in again (a second import of the returned
+    // unit's spool) is recognised under the first key.
+    let token = work.path().join("operator.token");
+    let hex = batch::hex(&key_1);
+    let o = run(
+        &collector,
+        &[
+            "import",
+            "--store",
+            store.to_str().unwrap(),
+            "--operator",
+            "tester",
+            "--token-file",
+            token.to_str().unwrap(),
+            "--device",
+            serial,
+            "--key-sha256",
+            &hex,
+            kept.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("imported 0 new, 1 already stored"),
+        "{}",
+        text(&o)
+    );
+
+    // A renewal keeps the key: a batch acknowledged before it and sent
+    // again after it is stored once.
+    spool_batch(&u, serial, "plant-r", 900);
+    let resend = std::fs::read(u.join(format!("spool/{:020}.osb", 900))).unwrap();
+    ship(&agent, &cfg, "before the renewal");
+    s.ok(&["renew", serial, "--device-dir", dir, "--force"]);
+    assert_eq!(unit_key(&u), key_2);
+    std::fs::write(u.join(format!("spool/{:020}.osb", 900)), &resend).unwrap();
+    ship(&agent, &cfg, "after the renewal");
+    assert!(unsent(&u).is_empty());
+    let log = server.log();
+    assert!(
+        log.contains(&format!("device {serial} batch 900 already stored")),
+        "{log}"
+    );
+    let once = stored(&store, serial)
+        .iter()
+        .filter(|b| b.key_sha256 == key_2 && b.seq == 900)
+        .count();
+    assert_eq!(once, 1);
+    drop(server);
+}
+
+/// The self-test can be run again: after `assign` (its batch now names the
+/// site), and after the unit was wiped and provisioned again.
+#[test]
+#[ignore = "needs the osect-collector and osect-agent binaries; run by ci/stages/40-provisioning.sh"]
+fn self_tests_repeat_after_assign_and_after_provisioning_again() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let agent = binary("OSECT_AGENT_BIN", "osect-agent");
+    let Core {
+        server,
+        station: s,
+        store,
+        endpoint,
+        work: _work,
+    } = Core::start(&collector, Some(&agent));
+    let serial = "OSD-000086";
+    let m = script_modem(&s, Script::Normal, 86);
+    let u = s.unit("unit-t");
+    let dir = u.to_str().unwrap();
+    let cfg = u.join("config/agent.toml");
+    let factory = || {
+        let out = s.ok(&[
+            "factory",
+            "--serial",
+            serial,
+            "--device-dir",
+            dir,
+            "--modem",
+            m.tty().to_str().unwrap(),
+        ]);
+        assert!(out.contains("self-test passed"), "{out}");
+    };
+    let selftest = || {
+        let o = run(&agent, &["selftest", "--config", cfg.to_str().unwrap()]);
+        assert!(o.status.success(), "self-test again: {}", text(&o));
+    };
+    factory();
+    let key_1 = unit_key(&u);
+    // The same test batch again: already stored.
+    selftest();
+    s.ok(&[
+        "site",
+        "add",
+        "--site",
+        "plant-t",
+        "--interface",
+        "eth1",
+        "--endpoint",
+        &endpoint,
+    ]);
+    s.ok(&["assign", serial, "--site", "plant-t", "--device-dir", dir]);
+    // Now it names the site: it takes the earlier test's place.
+    selftest();
+    let log = server.log();
+    assert!(
+        log.contains(&format!("device {serial} batch 0 already stored")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "device {serial} self-test batch stored in place of the previous one"
+        )),
+        "{log}"
+    );
+    s.ok(&["receive-return", serial, "--device-dir", dir]);
+    m.insert_sim("89882390000000000186", "901280000000186");
+    factory();
+    let tests: Vec<(bool, u64, String)> = stored(&store, serial)
+        .into_iter()
+        .map(|b| (b.key_sha256 == key_1, b.seq, b.site))
+        .collect();
+    assert_eq!(
+        tests,
+        vec![(true, 0, "plant-t".to_string()), (false, 0, String::new())]
+    );
     drop(server);
 }

@@ -112,10 +112,26 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
                     "the unit has un-sent batches; give the operator's collector token with --token-file",
                 );
             }
+            // The batches were sent under the unit's key: the collector
+            // deduplicates them against what that key already delivered.
+            let recorded = match &d.cert_fingerprint {
+                Some(fp) => tx.cert_key_sha256(fp).at("registry")?,
+                None => None,
+            };
+            let Some(key) = cert.as_ref().map(|c| c.key_sha256.clone()).or(recorded) else {
+                return refuse(
+                    "import",
+                    format!(
+                        "{} holds no certificate and the registry has no key on record for {}, so its un-sent batches cannot be attributed to the identity that made them",
+                        dev.root.display(),
+                        a.serial
+                    ),
+                );
+            };
             let out = CollectorAdmin {
                 cfg: &ctx.station.collector,
             }
-            .import(&ctx.operator, &token, &a.serial, &spool)
+            .import(&ctx.operator, &token, &a.serial, &key, &spool)
             .at("import")?;
             report.say(format!("spool handed to the collector: {out}"));
             tx.audit(
