@@ -4,8 +4,9 @@
 //! time so a long round trip does not idle the link. A batch leaves the
 //! spool only when the collector replies [`Reply::Stored`], which it sends
 //! after its durable write. On any connection failure the uplink backs off
-//! (exponential, full jitter) and connects afresh from a new local socket,
-//! which also survives the modem's address changing; batches that were in
+//! (exponential, full jitter) and connects afresh from a new local socket
+//! connected to the collector's freshly resolved address, which also
+//! survives the modem's address changing; batches that were in
 //! flight are still in the spool and are sent again (the collector
 //! deduplicates by sequence number).
 //!
@@ -30,6 +31,9 @@ use tokio::task::JoinSet;
 const MAX_IN_FLIGHT: usize = 8;
 /// How often a paused uplink (cap reached) looks again.
 const CAP_RECHECK: Duration = Duration::from_secs(60);
+/// How often a live link checks that the route to the collector still
+/// leaves from the address its socket was connected from.
+const SOURCE_RECHECK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum UplinkError {
@@ -68,11 +72,54 @@ pub enum UplinkError {
 /// A live connection to the collector.
 pub struct Link {
     /// Kept so the socket lives as long as the connection.
-    _endpoint: quinn::Endpoint,
+    endpoint: quinn::Endpoint,
     pub conn: quinn::Connection,
 }
 
-/// Connects to the collector from a fresh local socket.
+impl Link {
+    /// Whether the route to the collector now leaves from another local
+    /// address than the one the socket was connected from (the modem came
+    /// back with a new address). A connected socket keeps its old source,
+    /// so the link is rebuilt rather than left to its idle timeout.
+    pub fn source_moved(&self) -> bool {
+        self.endpoint
+            .local_addr()
+            .is_ok_and(|local| source_moved(local, self.conn.remote_address()))
+    }
+}
+
+/// The wildcard address of `peer`'s family, any port.
+fn wildcard_for(peer: SocketAddr) -> SocketAddr {
+    if peer.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    }
+}
+
+/// Whether the kernel would now send to `peer` from another address than
+/// `local`'s. Connecting a UDP socket only looks up the route and sends
+/// nothing; no route at all is not a move (the link may come back as it was).
+fn source_moved(local: SocketAddr, peer: SocketAddr) -> bool {
+    let now = std::net::UdpSocket::bind(wildcard_for(peer))
+        .and_then(|s| s.connect(peer).and_then(|()| s.local_addr()));
+    now.is_ok_and(|now| now.ip() != local.ip())
+}
+
+/// A new UDP socket connected to `peer`. quinn-udp sends with sendmsg naming
+/// the destination; Linux accepts an address on a connected UDP socket, and
+/// here it is always the peer.
+fn connected_socket(peer: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(wildcard_for(peer))?;
+    socket.connect(peer)?;
+    Ok(socket)
+}
+
+/// Connects to the collector from a fresh local socket, `connect()`ed to
+/// the address just resolved: the kernel then hands it only the collector's
+/// datagrams and lists it as a connection, not as a socket open to anyone
+/// (nothing shows in `ss -lu`). A socket is never reused, so a reconnect
+/// resolves the collector again and takes the sensor's current address.
 pub async fn connect(
     cfg: &config::Uplink,
     client: &quinn::ClientConfig,
@@ -82,18 +129,15 @@ pub async fn connect(
         .map_err(|e| UplinkError::Resolve(format!("{}: {e}", cfg.endpoint)))?
         .next()
         .ok_or_else(|| UplinkError::Resolve(cfg.endpoint.clone()))?;
-    let bind: SocketAddr = if addr.is_ipv4() {
-        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let mut endpoint = quinn::Endpoint::client(bind)?;
+    let mut endpoint = quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        connected_socket(addr)?,
+        Arc::new(quinn::TokioRuntime),
+    )?;
     endpoint.set_default_client_config(client.clone());
     let conn = endpoint.connect(addr, &cfg.server_name)?.await?;
-    Ok(Link {
-        _endpoint: endpoint,
-        conn,
-    })
+    Ok(Link { endpoint, conn })
 }
 
 /// Sends one batch on its own stream and waits for the collector's reply.
@@ -244,9 +288,9 @@ impl Uplink {
                     log::info!(
                         "uplink: connected to {} from {:?}",
                         self.cfg.endpoint,
-                        link._endpoint.local_addr().ok()
+                        link.endpoint.local_addr().ok()
                     );
-                    match self.drain(&link.conn, &mut stop, &mut backoff).await {
+                    match self.drain(&link, &mut stop, &mut backoff).await {
                         Outcome::Stop => {
                             link.conn.close(0u32.into(), b"agent stopping");
                             return Ok(());
@@ -303,10 +347,13 @@ impl Uplink {
 
     async fn drain(
         &mut self,
-        conn: &quinn::Connection,
+        link: &Link,
         stop: &mut watch::Receiver<bool>,
         backoff: &mut Backoff,
     ) -> Outcome {
+        let conn = &link.conn;
+        let mut source_check = tokio::time::interval(SOURCE_RECHECK);
+        source_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut in_flight: HashSet<u64> = HashSet::new();
         let mut tasks: JoinSet<(u64, usize, Result<Reply, UplinkError>)> = JoinSet::new();
         let mut capped = false;
@@ -390,6 +437,16 @@ impl Uplink {
                 }
                 _ = self.wake.notified() => {}
                 _ = sleep, if delay.is_some() => {}
+                _ = source_check.tick() => {
+                    if link.source_moved() {
+                        log::warn!(
+                            "uplink: the route to {} no longer leaves from {:?}: reconnecting",
+                            self.cfg.endpoint,
+                            link.endpoint.local_addr().ok()
+                        );
+                        return Outcome::Backoff;
+                    }
+                }
                 e = conn.closed() => {
                     self.bump(|s| s.failures += 1);
                     log::warn!("uplink: connection lost: {e}");
@@ -404,6 +461,39 @@ impl Uplink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uplink_socket_takes_datagrams_from_its_peer_only() {
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let s = connected_socket(peer.local_addr().unwrap()).unwrap();
+        assert_eq!(s.peer_addr().unwrap(), peer.local_addr().unwrap());
+        let local = s.local_addr().unwrap();
+        assert_eq!(local.ip(), std::net::Ipv4Addr::LOCALHOST);
+        stranger.send_to(b"stranger", local).unwrap();
+        peer.send_to(b"peer", local).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = s.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], from),
+            (&b"peer"[..], peer.local_addr().unwrap())
+        );
+        // quinn-udp names the destination in each sendmsg: accepted.
+        s.send_to(b"reply", peer.local_addr().unwrap()).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let (n, from) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&b"reply"[..], local));
+    }
+
+    #[test]
+    fn source_moves_when_the_route_leaves_from_another_address() {
+        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        // The route to 127.0.0.1 leaves from 127.0.0.1.
+        assert!(!source_moved("127.0.0.1:40000".parse().unwrap(), peer));
+        // A socket connected from 127.0.0.2 (an address gone stale) has moved.
+        assert!(source_moved("127.0.0.2:40000".parse().unwrap(), peer));
+    }
 
     #[test]
     fn backoff_grows_and_stays_within_bounds() {
