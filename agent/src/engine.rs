@@ -12,11 +12,11 @@ use crate::asset::AssetTable;
 use crate::config::Config;
 use crate::decode::ethernet::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, L2};
 use crate::decode::{arp, checksum, icmp, ipv4, ipv6, tcp, tunnel, udp, LinkType};
-use crate::flow::conn::{uid_string, Conn};
+use crate::flow::conn::{uid_string, Conn, Effect, LinkFacts, Observation};
 use crate::flow::frag::{FragKey, FragTable};
 use crate::flow::id::{ConnId, FlowRef, Mac, Transport};
-use crate::flow::tcp::{Seg, State};
-use crate::flow::{likely_server_port, ConnKey, ConnTable};
+use crate::flow::tcp::Seg;
+use crate::flow::{likely_server_port, ConnKey, ConnTable, Created};
 use crate::neighbor::{Exchange, Neighbors};
 use crate::sink::RecordSink;
 use crate::{app, l2};
@@ -79,6 +79,27 @@ struct Meta {
     /// uid of the tunnel this packet came out of.
     parent: Option<u64>,
     depth: u8,
+}
+
+impl Meta {
+    fn link(&self) -> LinkFacts {
+        LinkFacts {
+            src_mac: self.src_mac,
+            dst_mac: self.dst_mac,
+            vlan: self.vlan,
+            inner_vlan: self.inner_vlan,
+            parent: self.parent,
+        }
+    }
+}
+
+/// The connection a packet belongs to.
+struct Found {
+    idx: u32,
+    /// The sender is the originator.
+    is_orig: bool,
+    /// Set when this packet created the connection.
+    created: Option<Created>,
 }
 
 /// An IP packet after its header (and any reassembly).
@@ -423,8 +444,7 @@ impl Engine {
         }
     }
 
-    /// Finds or creates the connection for a packet; returns its index and
-    /// whether the sender is the originator.
+    /// Finds or creates the connection for a packet.
     fn lookup(
         &mut self,
         ts: i64,
@@ -433,7 +453,7 @@ impl Engine {
         proto: Transport,
         flip: impl Fn() -> bool,
         reuse: impl Fn(&Conn) -> bool,
-    ) -> (u32, bool) {
+    ) -> Found {
         let key = ConnKey::new(ip.src, sport, ip.dst, dport, proto);
         let mut found = self.conns.find(&key);
         if let Some(idx) = found {
@@ -451,8 +471,8 @@ impl Engine {
                 found = None;
             }
         }
-        let idx = match found {
-            Some(i) => i,
+        let (idx, created) = match found {
+            Some(i) => (i, None),
             None => {
                 let id = ConnId {
                     orig_h: ip.src,
@@ -461,7 +481,7 @@ impl Engine {
                     resp_p: dport,
                     proto,
                 };
-                let (idx, evicted) = self.conns.create(key, id, ip.proto, ts);
+                let (idx, uid_counter, evicted) = self.conns.create(key, id, ip.proto, ts);
                 if let Some(c) = evicted {
                     close_conn(
                         c,
@@ -472,19 +492,39 @@ impl Engine {
                         &mut self.app_live,
                     );
                 }
-                if flip() {
+                let flipped = flip();
+                if flipped {
                     if let Some(c) = self.conns.get_mut(idx) {
                         c.flip();
                     }
                 }
-                idx
+                (
+                    idx,
+                    Some(Created {
+                        uid_counter,
+                        flipped,
+                    }),
+                )
             }
         };
         let is_orig = self
             .conns
             .get(idx)
             .is_some_and(|c| c.id.orig_h == ip.src && c.id.orig_p == sport);
-        (idx, is_orig)
+        Found {
+            idx,
+            is_orig,
+            created,
+        }
+    }
+
+    /// A packet's connection is up to date: note the activity, and keep a
+    /// connection this packet created compact if that is all it holds.
+    fn done(&mut self, f: &Found, obs: &Observation) {
+        match f.created {
+            Some(created) => self.conns.settle(f.idx, created, obs),
+            None => self.conns.touch(f.idx),
+        }
     }
 
     fn tcp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
@@ -500,7 +540,7 @@ impl Engine {
             || checksum::transport_ok(ip.src, ip.dst, 6, &ip.payload[..ip.l4_len as usize]);
         let flags = seg.flags;
         let (sp, dp) = (seg.src_port, seg.dst_port);
-        let (idx, is_orig) = self.lookup(
+        let f = self.lookup(
             ts,
             ip,
             (sp, dp),
@@ -512,26 +552,6 @@ impl Engine {
                     && c.tcp.as_ref().is_some_and(|t| t.is_finished())
             },
         );
-        let Some(c) = self.conns.get_mut(idx) else {
-            return;
-        };
-        if !checksum_ok {
-            self.stats.bad_transport_checksum += 1;
-            if let Some(t) = c.tcp.as_mut() {
-                t.bad_checksum(is_orig, &mut c.history);
-            }
-            self.conns.touch(idx);
-            return;
-        }
-        note_packet(c, is_orig, ip, &meta);
-        let Some(t) = c.tcp.as_mut() else {
-            return;
-        };
-        let both_closed = matches!(t.orig.state, State::Closed | State::Reset)
-            && matches!(t.resp.state, State::Closed | State::Reset);
-        if !both_closed {
-            c.last = ts;
-        }
         let s = Seg {
             seq: seg.seq,
             ack: seg.ack,
@@ -543,7 +563,25 @@ impl Engine {
             complete: seg.payload.len() >= seg.payload_len as usize,
             window: seg.window,
         };
-        let out = t.segment(is_orig, &s, &mut c.history);
+        let obs = Observation {
+            ts,
+            is_orig: f.is_orig,
+            ip_len: ip.total_len,
+            link: meta.link(),
+            effect: if checksum_ok {
+                Effect::Tcp(s)
+            } else {
+                self.stats.bad_transport_checksum += 1;
+                Effect::BadChecksum
+            },
+        };
+        let Some(c) = self.conns.get_mut(f.idx) else {
+            return;
+        };
+        let Some(out) = c.apply(&obs) else {
+            self.done(&f, &obs);
+            return;
+        };
         if self.opts.app_layer && s.syn {
             let mut o = Output {
                 records: &mut self.sink,
@@ -559,10 +597,10 @@ impl Engine {
             );
         }
         if self.opts.app_layer {
-            let dir = if is_orig { Dir::Orig } else { Dir::Resp };
+            let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
             if out.peer_gap > 0 {
                 if let Some(a) = c.app.as_mut() {
-                    a.gap(if is_orig { Dir::Resp } else { Dir::Orig });
+                    a.gap(if f.is_orig { Dir::Resp } else { Dir::Orig });
                 }
             }
             if let Some((off, len)) = out.deliver {
@@ -583,7 +621,7 @@ impl Engine {
                 }
             }
         }
-        self.conns.touch(idx);
+        self.done(&f, &obs);
     }
 
     fn udp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
@@ -600,7 +638,7 @@ impl Engine {
             || (!ip.v6 && d.checksum == 0)
             || checksum::transport_ok(ip.src, ip.dst, 17, &ip.payload[..usize::from(d.length)]);
         let (sp, dp) = (d.src_port, d.dst_port);
-        let (idx, is_orig) = self.lookup(
+        let f = self.lookup(
             ts,
             ip,
             (sp, dp),
@@ -614,24 +652,26 @@ impl Engine {
             },
             |_| false,
         );
-        let Some(c) = self.conns.get_mut(idx) else {
+        let obs = Observation {
+            ts,
+            is_orig: f.is_orig,
+            ip_len: ip.total_len,
+            link: meta.link(),
+            effect: if checksum_ok {
+                Effect::Udp(u32::from(d.length) - udp::HEADER_LEN as u32)
+            } else {
+                self.stats.bad_transport_checksum += 1;
+                Effect::BadChecksum
+            },
+        };
+        let Some(c) = self.conns.get_mut(f.idx) else {
             return;
         };
+        c.apply(&obs);
         if !checksum_ok {
-            self.stats.bad_transport_checksum += 1;
-            c.history.scaled(is_orig, 'C');
-            self.conns.touch(idx);
+            self.done(&f, &obs);
             return;
         }
-        note_packet(c, is_orig, ip, &meta);
-        c.last = ts;
-        let plen = u64::from(d.length) - udp::HEADER_LEN as u64;
-        if is_orig {
-            c.orig.payload += plen;
-        } else {
-            c.resp.payload += plen;
-        }
-        c.history.once(is_orig, 'D');
         let uid = c.uid;
         // Tunnels over UDP: the outer connection names the tunnel, the inner
         // packets are decoded with it as their parent.
@@ -642,12 +682,12 @@ impl Engine {
         };
         if let Some((service, t)) = tun {
             c.tunnel_service = Some(service);
-            self.conns.touch(idx);
+            self.conns.touch(f.idx);
             self.decapsulated(ts, t, meta, uid);
             return;
         }
         if self.opts.app_layer {
-            let dir = if is_orig { Dir::Orig } else { Dir::Resp };
+            let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
             app_data(
                 c,
                 ts,
@@ -658,10 +698,10 @@ impl Engine {
                 &mut self.app_live,
                 self.app_limit,
                 &mut self.stats,
-                |s, ctx, data| s.datagram(ctx, Transport::Udp, dir, data),
+                |s, ctx, data| s.datagram(ctx, dir, data),
             );
         }
-        self.conns.touch(idx);
+        self.done(&f, &obs);
     }
 
     fn icmp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
@@ -686,19 +726,18 @@ impl Engine {
             return;
         }
         let (sp, dp) = icmp::conn_ports(v6, ty, code);
-        let (idx, is_orig) = self.lookup(ts, ip, (sp, dp), Transport::Icmp, || false, |_| false);
-        let Some(c) = self.conns.get_mut(idx) else {
-            return;
+        let f = self.lookup(ts, ip, (sp, dp), Transport::Icmp, || false, |_| false);
+        let obs = Observation {
+            ts,
+            is_orig: f.is_orig,
+            ip_len: ip.total_len,
+            link: meta.link(),
+            effect: Effect::Datagram(ip.l4_len.saturating_sub(8)),
         };
-        note_packet(c, is_orig, ip, &meta);
-        c.last = ts;
-        let plen = u64::from(ip.l4_len.saturating_sub(8));
-        if is_orig {
-            c.orig.payload += plen;
-        } else {
-            c.resp.payload += plen;
+        if let Some(c) = self.conns.get_mut(f.idx) {
+            c.apply(&obs);
+            self.done(&f, &obs);
         }
-        self.conns.touch(idx);
         if v6 && (ty == 135 || ty == 136) {
             self.neighbor_discovery(ts, ip, ty, b, &meta);
         }
@@ -757,18 +796,18 @@ impl Engine {
     }
 
     fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta) {
-        let (idx, is_orig) =
-            self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
-        if let Some(c) = self.conns.get_mut(idx) {
-            note_packet(c, is_orig, ip, &meta);
-            c.last = ts;
-            if is_orig {
-                c.orig.payload += u64::from(ip.l4_len);
-            } else {
-                c.resp.payload += u64::from(ip.l4_len);
-            }
+        let f = self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
+        let obs = Observation {
+            ts,
+            is_orig: f.is_orig,
+            ip_len: ip.total_len,
+            link: meta.link(),
+            effect: Effect::Datagram(ip.l4_len),
+        };
+        if let Some(c) = self.conns.get_mut(f.idx) {
+            c.apply(&obs);
+            self.done(&f, &obs);
         }
-        self.conns.touch(idx);
     }
 }
 
@@ -834,40 +873,13 @@ fn udp_tunnel(sport: u16, dport: u16, payload: &[u8]) -> Option<(&'static str, t
     r.ok()
 }
 
-/// Counts a valid packet on its side of the connection.
-fn note_packet(c: &mut Conn, is_orig: bool, ip: &Ip<'_>, meta: &Meta) {
-    let side = if is_orig { &mut c.orig } else { &mut c.resp };
-    side.pkts += 1;
-    side.ip_bytes += u64::from(ip.total_len);
-    if c.orig_mac.is_none() || c.resp_mac.is_none() {
-        let (own, peer) = if is_orig {
-            (&mut c.orig_mac, &mut c.resp_mac)
-        } else {
-            (&mut c.resp_mac, &mut c.orig_mac)
-        };
-        if own.is_none() {
-            *own = meta.src_mac;
-        }
-        if peer.is_none() {
-            *peer = meta.dst_mac;
-        }
-    }
-    if c.vlan.is_none() {
-        c.vlan = meta.vlan;
-        c.inner_vlan = meta.inner_vlan;
-    }
-    if c.tunnel_parent.is_none() {
-        c.tunnel_parent = meta.parent;
-    }
-}
-
-/// Hands payload to the connection's application session, creating it on
-/// first payload while `limits.app_flows` allows.
+/// Hands payload to the connection's application session, creating it when
+/// a parser recognises the payload and `limits.app_flows` allows.
 #[allow(clippy::too_many_arguments)]
 fn app_data(
     c: &mut Conn,
     ts: i64,
-    _dir: Dir,
+    dir: Dir,
     data: &[u8],
     sink: &mut RecordSink,
     assets: &mut AssetTable,
@@ -880,19 +892,25 @@ fn app_data(
         return;
     }
     if c.app.is_none() {
+        // Recognised on the first payloads of either direction (possibly
+        // the middle of a session whose start the sensor never saw).
+        if c.app_probes_left == 0 {
+            return;
+        }
+        c.app_probes_left -= 1;
+        let Some(parser) = app::probe(c.id.proto, &c.id, dir, data) else {
+            return;
+        };
         if *app_live >= app_limit {
             stats.app_flows_denied += 1;
             return;
         }
         *app_live += 1;
-        c.app = Some(Box::new(Session::new(uid_string(c.uid))));
+        c.app = Some(Box::new(Session::new(parser, uid_string(c.uid))));
     }
     let Some(session) = c.app.as_mut() else {
         return;
     };
-    if !session.active() {
-        return;
-    }
     let mut out = Output {
         records: sink,
         assets,
@@ -916,7 +934,7 @@ fn app_data(
     stats.app_bytes_overflowed += session.overflowed - before;
     // A parser may learn more as it goes (cotp, then s7comm-plus); an
     // empty name means not confirmed yet.
-    if let Some(s) = session.service().filter(|s| !s.is_empty()) {
+    if let Some(s) = Some(session.service()).filter(|s| !s.is_empty()) {
         c.service = Some(s);
     }
 }
@@ -949,7 +967,7 @@ fn close_conn(
             out: &mut out,
         };
         s.finish(&mut ctx);
-        if let Some(name) = s.service().filter(|s| !s.is_empty()) {
+        if let Some(name) = Some(s.service()).filter(|s| !s.is_empty()) {
             c.service = Some(name);
         }
     }

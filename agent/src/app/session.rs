@@ -1,17 +1,14 @@
 //! One connection's application-layer state: the recognised parser and the
-//! unconsumed stream bytes of each direction, bounded per flow.
+//! unconsumed stream bytes of each direction, bounded per flow. A session
+//! exists only once a parser recognised the connection; until then the
+//! connection just counts its probes.
 
-use super::{probe, AppParser, Ctx, Dir};
-use crate::flow::id::{ConnId, Transport};
-
-/// Payloads looked at per connection before giving up on recognising it.
-const PROBE_ATTEMPTS: u8 = 4;
+use super::{AppParser, Ctx, Dir};
 
 pub struct Session {
-    parser: Option<Box<dyn AppParser>>,
+    parser: Box<dyn AppParser>,
     /// Unconsumed TCP stream bytes, per direction.
     bufs: [Vec<u8>; 2],
-    probes_left: u8,
     /// The connection's uid as logs print it.
     pub uid: String,
     /// Stream bytes discarded because a message outgrew the window.
@@ -23,55 +20,29 @@ fn slot(dir: Dir) -> usize {
 }
 
 impl Session {
-    pub fn new(uid: String) -> Self {
+    pub fn new(parser: Box<dyn AppParser>, uid: String) -> Self {
         Session {
-            parser: None,
+            parser,
             bufs: [Vec::new(), Vec::new()],
-            probes_left: PROBE_ATTEMPTS,
             uid,
             overflowed: 0,
         }
     }
 
-    pub fn service(&self) -> Option<&'static str> {
-        self.parser.as_ref().map(|p| p.service())
-    }
-
-    /// Whether the session still wants payload.
-    pub fn active(&self) -> bool {
-        self.parser.is_some() || self.probes_left > 0
-    }
-
-    fn recognise(&mut self, transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> bool {
-        if self.parser.is_none() && self.probes_left > 0 && !data.is_empty() {
-            self.probes_left -= 1;
-            self.parser = probe(transport, id, dir, data);
-        }
-        self.parser.is_some()
+    /// conn.log's `service`; empty while the parser has not confirmed it.
+    pub fn service(&self) -> &'static str {
+        self.parser.service()
     }
 
     /// One UDP datagram (or other message-oriented payload).
-    pub fn datagram(&mut self, ctx: &mut Ctx<'_, '_>, transport: Transport, dir: Dir, data: &[u8]) {
-        if self.recognise(transport, ctx.flow.id, dir, data) {
-            if let Some(p) = self.parser.as_mut() {
-                p.parse(ctx, dir, data);
-            }
-        }
+    pub fn datagram(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
+        self.parser.parse(ctx, dir, data);
     }
 
     /// In-order TCP bytes of `dir`. `limit` bounds what is kept unconsumed.
     pub fn stream(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8], limit: usize) {
         let i = slot(dir);
-        if self.parser.is_none() {
-            // Recognise on the first payload of the direction (possibly the
-            // middle of a session whose start the sensor never saw).
-            if !self.recognise(Transport::Tcp, ctx.flow.id, dir, data) {
-                return;
-            }
-        }
-        let Some(p) = self.parser.as_mut() else {
-            return;
-        };
+        let p = &mut self.parser;
         if self.bufs[i].is_empty() {
             // Common case: parse straight from the segment, keep the rest.
             let used = p.parse(ctx, dir, data).min(data.len());
@@ -109,15 +80,11 @@ impl Session {
     /// Bytes of `dir` were lost: drop what was pending and tell the parser.
     pub fn gap(&mut self, dir: Dir) {
         self.bufs[slot(dir)].clear();
-        if let Some(p) = self.parser.as_mut() {
-            p.gap(dir);
-        }
+        self.parser.gap(dir);
     }
 
     pub fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
-        if let Some(p) = self.parser.as_mut() {
-            p.finish(ctx);
-        }
+        self.parser.finish(ctx);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::history::History;
 use super::id::{fmt_mac, ConnId, Mac, Transport};
-use super::tcp::TcpConn;
+use super::tcp::{Outcome, Seg, State, TcpConn};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};
 
@@ -71,6 +71,47 @@ pub struct Conn {
     pub tunnel_service: Option<&'static str>,
     /// The application parser following this connection, once found.
     pub app: Option<Box<crate::app::session::Session>>,
+    /// Payloads still to try recognising an application parser on.
+    pub app_probes_left: u8,
+}
+
+/// Payloads looked at per connection before giving up on recognising it.
+pub const APP_PROBES: u8 = 4;
+
+/// The link facts a packet brings to its connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct LinkFacts {
+    pub src_mac: Option<Mac>,
+    pub dst_mac: Option<Mac>,
+    pub vlan: Option<u16>,
+    pub inner_vlan: Option<u16>,
+    /// uid of the tunnel the packet came out of.
+    pub parent: Option<u64>,
+}
+
+/// What a packet's transport header does to its connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Effect {
+    Tcp(Seg),
+    /// A UDP datagram and its payload length.
+    Udp(u32),
+    /// ICMP or another IP protocol, and its payload length.
+    Datagram(u32),
+    /// A transport checksum that did not verify: only history notes it.
+    BadChecksum,
+}
+
+/// One packet as its connection sees it: [`Conn::apply`] of the same
+/// observation always has the same result, so a one-packet connection can
+/// be kept as its observation (see `flow::compact`).
+#[derive(Clone, Copy, Debug)]
+pub struct Observation {
+    pub ts: i64,
+    pub is_orig: bool,
+    /// The IP packet's total length.
+    pub ip_len: u32,
+    pub link: LinkFacts,
+    pub effect: Effect,
 }
 
 impl Conn {
@@ -97,6 +138,73 @@ impl Conn {
             service: None,
             tunnel_service: None,
             app: None,
+            app_probes_left: APP_PROBES,
+        }
+    }
+
+    /// Applies one packet; for TCP, what the stream reassembly made of it.
+    pub fn apply(&mut self, o: &Observation) -> Option<Outcome> {
+        if let Effect::BadChecksum = o.effect {
+            self.history.scaled(o.is_orig, 'C');
+            return None;
+        }
+        self.note_packet(o);
+        let plen = match o.effect {
+            Effect::Tcp(s) => {
+                let t = self.tcp.as_mut()?;
+                let both_closed = matches!(t.orig.state, State::Closed | State::Reset)
+                    && matches!(t.resp.state, State::Closed | State::Reset);
+                if !both_closed {
+                    self.last = o.ts;
+                }
+                return Some(t.segment(o.is_orig, &s, &mut self.history));
+            }
+            Effect::Udp(plen) => {
+                self.history.once(o.is_orig, 'D');
+                plen
+            }
+            Effect::Datagram(plen) => plen,
+            Effect::BadChecksum => 0,
+        };
+        self.last = o.ts;
+        let side = if o.is_orig {
+            &mut self.orig
+        } else {
+            &mut self.resp
+        };
+        side.payload += u64::from(plen);
+        None
+    }
+
+    /// Counts a valid packet on its side of the connection.
+    fn note_packet(&mut self, o: &Observation) {
+        let side = if o.is_orig {
+            &mut self.orig
+        } else {
+            &mut self.resp
+        };
+        side.pkts += 1;
+        side.ip_bytes += u64::from(o.ip_len);
+        let l = &o.link;
+        if self.orig_mac.is_none() || self.resp_mac.is_none() {
+            let (own, peer) = if o.is_orig {
+                (&mut self.orig_mac, &mut self.resp_mac)
+            } else {
+                (&mut self.resp_mac, &mut self.orig_mac)
+            };
+            if own.is_none() {
+                *own = l.src_mac;
+            }
+            if peer.is_none() {
+                *peer = l.dst_mac;
+            }
+        }
+        if self.vlan.is_none() {
+            self.vlan = l.vlan;
+            self.inner_vlan = l.inner_vlan;
+        }
+        if self.tunnel_parent.is_none() {
+            self.tunnel_parent = l.parent;
         }
     }
 

@@ -1,5 +1,6 @@
 //! Connection tracking with Zeek's conn.log semantics, in bounded tables.
 
+pub mod compact;
 pub mod conn;
 pub mod frag;
 pub mod history;
@@ -7,7 +8,8 @@ pub mod id;
 pub mod table;
 pub mod tcp;
 
-use conn::Conn;
+use compact::{CompactTable, Frozen};
+use conn::{Conn, Observation};
 use id::{ConnId, Transport};
 use std::net::IpAddr;
 use table::Table;
@@ -32,9 +34,9 @@ const LISTS: usize = 4;
 /// A direction-independent key: the two endpoints in a fixed order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConnKey {
-    a: (IpAddr, u16),
-    b: (IpAddr, u16),
-    proto: Transport,
+    pub a: (IpAddr, u16),
+    pub b: (IpAddr, u16),
+    pub proto: Transport,
 }
 
 impl ConnKey {
@@ -102,10 +104,23 @@ pub fn likely_server_port(proto: Transport, port: u16) -> bool {
 
 /// Every open connection, bounded; expired and evicted connections come out
 /// through the callback given to [`ConnTable::expire`] and the return values.
+/// One-packet connections are kept compact (see [`compact`]); `capacity`
+/// bounds both kinds together.
 pub struct ConnTable {
     table: Table<ConnKey, Conn, LISTS>,
+    compact: CompactTable<LISTS>,
+    capacity: usize,
+    evicted: u64,
     next_uid: u64,
     uid_seed: u64,
+}
+
+/// A connection just created by [`ConnTable::create`].
+#[derive(Clone, Copy, Debug)]
+pub struct Created {
+    pub uid_counter: u64,
+    /// Whether its roles were flipped at creation.
+    pub flipped: bool,
 }
 
 /// Each list holds entries of one timeout, so its tail is always the next
@@ -131,29 +146,69 @@ fn timeout_of(list: usize) -> i64 {
     }
 }
 
+/// A connection's uid from its creation counter: deterministic for a given
+/// seed and order of connections, scrambled so uids do not look sequential.
+fn uid_of(counter: u64, seed: u64) -> u64 {
+    let mut x = counter ^ seed;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The connection a compact entry stands for: created, flipped as it was,
+/// and its one packet applied again.
+fn thaw(f: &Frozen, seed: u64) -> Conn {
+    let mut c = Conn::new(
+        f.id,
+        f.ip_proto,
+        uid_of(u64::from(f.uid_counter), seed),
+        f.obs.ts,
+    );
+    if f.flipped {
+        c.flip();
+    }
+    c.app_probes_left = f.probes_left;
+    c.apply(&f.obs);
+    c
+}
+
 impl ConnTable {
     pub fn new(capacity: usize, uid_seed: u64) -> Self {
         ConnTable {
             table: Table::new(capacity),
+            compact: CompactTable::new(capacity),
+            capacity: capacity.max(1),
+            evicted: 0,
             next_uid: 0,
             uid_seed,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len() + self.compact.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len() == 0
     }
 
     pub fn evicted(&self) -> u64 {
-        self.table.evicted
+        self.evicted
     }
 
-    pub fn find(&self, key: &ConnKey) -> Option<u32> {
-        self.table.find(key)
+    /// The full entry for `key`; a compact one is made full first.
+    pub fn find(&mut self, key: &ConnKey) -> Option<u32> {
+        if let Some(i) = self.table.find(key) {
+            return Some(i);
+        }
+        if self.compact.is_empty() {
+            return None;
+        }
+        let c = thaw(&self.compact.take(key)?, self.uid_seed);
+        let list = list_of(&c);
+        // The compact entry's place is free: nothing is evicted.
+        let (idx, _) = self.table.insert(*key, c, list, |c| c.last);
+        Some(idx)
     }
 
     pub fn get(&self, idx: u32) -> Option<&Conn> {
@@ -164,30 +219,73 @@ impl ConnTable {
         self.table.get_mut(idx)
     }
 
-    /// A fresh uid: deterministic for a given seed and order of connections,
-    /// scrambled so uids do not look sequential.
-    fn uid(&mut self) -> u64 {
-        self.next_uid += 1;
-        let mut x = self.next_uid ^ self.uid_seed;
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        x ^ (x >> 31)
-    }
-
-    /// Creates a connection; returns its index and the connection evicted to
-    /// make room, if any.
+    /// Creates a connection; returns its index, how it was created, and the
+    /// connection evicted to make room, if any.
     pub fn create(
         &mut self,
         key: ConnKey,
         id: ConnId,
         ip_proto: u8,
         ts: i64,
-    ) -> (u32, Option<Conn>) {
-        let uid = self.uid();
-        let conn = Conn::new(id, ip_proto, uid, ts);
+    ) -> (u32, u64, Option<Conn>) {
+        let evicted = if self.len() >= self.capacity {
+            let c = self.take_oldest();
+            self.evicted += u64::from(c.is_some());
+            c
+        } else {
+            None
+        };
+        self.next_uid += 1;
+        let conn = Conn::new(id, ip_proto, uid_of(self.next_uid, self.uid_seed), ts);
         let list = list_of(&conn);
-        let (idx, ev) = self.table.insert(key, conn, list, |c| c.last);
-        (idx, ev.map(|(_, c)| c))
+        let (idx, _) = self.table.insert(key, conn, list, |c| c.last);
+        (idx, self.next_uid, evicted)
+    }
+
+    /// Keeps a connection created by the packet `obs` compact, when that
+    /// packet is all it holds.
+    pub fn settle(&mut self, idx: u32, created: Created, obs: &Observation) {
+        let Some(c) = self.table.get(idx) else {
+            return;
+        };
+        let Ok(uid_counter) = u32::try_from(created.uid_counter) else {
+            return;
+        };
+        if c.app.is_some()
+            || c.service.is_some()
+            || c.tunnel_service.is_some()
+            || c.tunnel_parent.is_some()
+            || c.orig.pkts + c.resp.pkts > 1
+        {
+            return;
+        }
+        let id = if created.flipped {
+            ConnId {
+                orig_h: c.id.resp_h,
+                orig_p: c.id.resp_p,
+                resp_h: c.id.orig_h,
+                resp_p: c.id.orig_p,
+                proto: c.id.proto,
+            }
+        } else {
+            c.id
+        };
+        let f = Frozen {
+            id,
+            ip_proto: c.ip_proto,
+            uid_counter,
+            flipped: created.flipped,
+            probes_left: c.app_probes_left,
+            obs: *obs,
+        };
+        debug_assert_eq!(
+            thaw(&f, self.uid_seed).record(false, false).values,
+            c.record(false, false).values,
+            "a compact entry rebuilds its connection"
+        );
+        if self.compact.insert(&f, list_of(c)) {
+            self.table.remove(idx);
+        }
     }
 
     /// Records activity on a connection (after its state was updated).
@@ -202,20 +300,37 @@ impl ConnTable {
         self.table.remove(idx).map(|(_, c)| c)
     }
 
+    /// Takes out the least recently active connection of either kind.
+    fn take_oldest(&mut self) -> Option<Conn> {
+        let full = self.table.oldest(|c| c.last);
+        let full_last = full.and_then(|i| self.table.get(i)).map(|c| c.last);
+        match (full_last, self.compact.oldest_ts()) {
+            (Some(f), Some(c)) if c < f => self.compact_oldest(),
+            (None, Some(_)) => self.compact_oldest(),
+            _ => full.and_then(|i| self.remove(i)),
+        }
+    }
+
+    fn compact_oldest(&mut self) -> Option<Conn> {
+        let f = self.compact.pop_oldest()?;
+        Some(thaw(&f, self.uid_seed))
+    }
+
     /// Removes every connection idle past its timeout at `now`.
     pub fn expire(&mut self, now: i64, mut done: impl FnMut(Conn)) {
         for list in 0..LISTS {
+            let timeout = timeout_of(list);
             while let Some(idx) = self.table.tail(list) {
-                let expired = self
-                    .table
-                    .get(idx)
-                    .is_some_and(|c| c.last + timeout_of(list) <= now);
+                let expired = self.table.get(idx).is_some_and(|c| c.last + timeout <= now);
                 if !expired {
                     break;
                 }
                 if let Some(c) = self.remove(idx) {
                     done(c);
                 }
+            }
+            while let Some(f) = self.compact.pop_expired(list, now, timeout) {
+                done(thaw(&f, self.uid_seed));
             }
         }
     }
@@ -224,13 +339,8 @@ impl ConnTable {
     /// input, in steps so their records can be written as they come).
     pub fn drain_some(&mut self, max: usize, mut done: impl FnMut(Conn)) {
         for _ in 0..max {
-            let oldest = (0..LISTS)
-                .filter_map(|l| self.table.tail(l))
-                .min_by_key(|&i| self.table.get(i).map_or(i64::MIN, |c| c.last));
-            let Some(idx) = oldest else { break };
-            if let Some(c) = self.remove(idx) {
-                done(c);
-            }
+            let Some(c) = self.take_oldest() else { break };
+            done(c);
         }
     }
 
@@ -241,5 +351,6 @@ impl ConnTable {
                 f(c);
             }
         }
+        self.compact.for_each(|fr| f(&thaw(&fr, self.uid_seed)));
     }
 }

@@ -86,10 +86,7 @@ impl<K: Hash + Eq + Copy, V, const LISTS: usize> Table<K, V, LISTS> {
     ) -> (u32, Option<(K, V)>) {
         let mut evicted = None;
         if self.map.len() >= self.capacity {
-            let oldest = (0..LISTS)
-                .filter_map(|l| self.tail(l))
-                .min_by_key(|&i| self.get(i).map_or(i64::MIN, &last_active));
-            if let Some(idx) = oldest {
+            if let Some(idx) = self.oldest(last_active) {
                 evicted = self.remove(idx);
                 self.evicted += 1;
             }
@@ -129,6 +126,14 @@ impl<K: Hash + Eq + Copy, V, const LISTS: usize> Table<K, V, LISTS> {
         self.map.remove(&slot.key);
         self.free.push(idx);
         Some((slot.key, slot.val))
+    }
+
+    /// The least recently active entry: the list tail with the smallest
+    /// `last_active`.
+    pub fn oldest(&self, last_active: impl Fn(&V) -> i64) -> Option<u32> {
+        (0..LISTS)
+            .filter_map(|l| self.tail(l))
+            .min_by_key(|&i| self.get(i).map_or(i64::MIN, &last_active))
     }
 
     /// The least recently active entry of `list`.

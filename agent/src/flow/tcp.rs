@@ -178,6 +178,7 @@ pub struct TcpConn {
 }
 
 /// A segment as the state machine needs it.
+#[derive(Clone, Copy, Debug)]
 pub struct Seg {
     pub seq: u32,
     pub ack: u32,
@@ -254,10 +255,6 @@ impl TcpConn {
     }
 
     /// A segment failed its checksum: only the history notes it.
-    pub fn bad_checksum(&mut self, is_orig: bool, history: &mut History) {
-        history.scaled(is_orig, 'C');
-    }
-
     /// Processes one segment from `is_orig`'s side.
     pub fn segment(&mut self, is_orig: bool, s: &Seg, history: &mut History) -> Outcome {
         let mut out = Outcome::default();
