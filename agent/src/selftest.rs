@@ -2,9 +2,9 @@
 //! identity, send one small batch, wait for the acknowledgement. The
 //! provisioning station runs it before a device leaves the factory.
 //!
-//! The test batch has sequence number 0 (real batches start at 1), no
-//! records and a fixed interval, so it is the same batch every time and the
-//! collector stores it once however often the test runs.
+//! The test batch has sequence number 0 (real batches start at 1) and no
+//! records; the collector keeps the latest one per device key, so the test
+//! can run again at any time.
 
 use crate::config::Config;
 use crate::uplink::{self, tls, UplinkError};

@@ -347,5 +347,6 @@ mod size {
     fn connection_state_stays_small() {
         assert!(std::mem::size_of::<super::Conn>() <= 304);
         assert!(std::mem::size_of::<crate::flow::history::History>() <= 96);
+        assert!(std::mem::size_of::<crate::flow::tcp::TcpConn>() <= 168);
     }
 }

@@ -28,6 +28,9 @@ pub fn seq_delta(a: u32, b: u32) -> i32 {
     a.wrapping_sub(b) as i32
 }
 
+/// Received ranges beyond a hole; more holes than this are not tracked.
+type Pending = heapless::Vec<(u64, u64), 4>;
+
 /// One side of a TCP connection.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
@@ -46,9 +49,9 @@ pub struct Endpoint {
     hist_last_rst: u64,
     /// Next relative sequence number the reassembly expects.
     pub next_seq: u64,
-    /// Ranges received beyond a hole, kept until acknowledged or filled.
-    pending: [(u64, u64); 4],
-    pending_len: u8,
+    /// Ranges received beyond a hole, kept until acknowledged or filled;
+    /// allocated only while there is a hole.
+    pending: Option<Box<Pending>>,
     pub window_scale: u8,
 }
 
@@ -68,8 +71,7 @@ impl Default for Endpoint {
             hist_last_fin: u64::MAX,
             hist_last_rst: u64::MAX,
             next_seq: 1,
-            pending: [(0, 0); 4],
-            pending_len: 0,
+            pending: None,
             window_scale: 0,
         }
     }
@@ -90,7 +92,7 @@ impl Endpoint {
         self.last_seq = last;
         self.last_wraps = 0;
         self.next_seq = 1;
-        self.pending_len = 0;
+        self.pending = None;
     }
 
     fn update_last_seq(&mut self, seq: u32) {
@@ -404,10 +406,10 @@ impl Endpoint {
         }
         if seq > self.next_seq {
             // Beyond a hole: remember the range until it is acked or filled.
-            if (self.pending_len as usize) < self.pending.len() {
-                self.pending[self.pending_len as usize] = (seq, end);
-                self.pending_len += 1;
-            }
+            let _ = self
+                .pending
+                .get_or_insert_with(Default::default)
+                .push((seq, end));
             return None;
         }
         let off = (self.next_seq - seq) as usize;
@@ -418,15 +420,17 @@ impl Endpoint {
 
     /// Moves `next_seq` over pending ranges that now touch it.
     fn absorb_pending(&mut self) {
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
         loop {
             let mut moved = false;
             let mut i = 0;
-            while i < self.pending_len as usize {
-                let (s, e) = self.pending[i];
+            while i < p.len() {
+                let (s, e) = p[i];
                 if s <= self.next_seq {
                     self.next_seq = self.next_seq.max(e);
-                    self.pending[i] = self.pending[self.pending_len as usize - 1];
-                    self.pending_len -= 1;
+                    p.swap_remove(i);
                     moved = true;
                 } else {
                     i += 1;
@@ -436,6 +440,9 @@ impl Endpoint {
                 break;
             }
         }
+        if p.is_empty() {
+            self.pending = None;
+        }
     }
 
     /// Declares everything below `up_to` received; returns the bytes that
@@ -444,8 +451,10 @@ impl Endpoint {
         let mut missing = 0;
         while self.next_seq < up_to {
             // The nearest pending range above next_seq, if below up_to.
-            let next = (0..self.pending_len as usize)
-                .map(|i| self.pending[i])
+            let next = self
+                .pending
+                .iter()
+                .flat_map(|p| p.iter().copied())
                 .filter(|&(s, _)| s < up_to)
                 .min_by_key(|&(s, _)| s);
             match next {
