@@ -174,9 +174,16 @@ struct Device {
     first_seen: i64,
     last_seen: i64,
     ips: Vec<IpAddr>,
+    roles: u32,
+    /// Only devices that named or described themselves have these: most
+    /// of a large table is just addresses.
+    details: Option<Box<Details>>,
+}
+
+#[derive(Debug, Default)]
+struct Details {
     hostnames: Vec<String>,
     os: Option<String>,
-    roles: u32,
     vendor: Option<String>,
     product: Option<String>,
     model: Option<String>,
@@ -185,12 +192,25 @@ struct Device {
     identity_source: Option<&'static str>,
 }
 
+static NO_DETAILS: Details = Details {
+    hostnames: Vec::new(),
+    os: None,
+    vendor: None,
+    product: None,
+    model: None,
+    firmware: None,
+    serial: None,
+    identity_source: None,
+};
+
 /// Devices seen so far, bounded by `limits.assets`.
 pub struct AssetTable {
     capacity: usize,
     devices: HashMap<DevKey, Device>,
     /// End of the last emitted interval: devices seen after it are reported.
     last_emit: i64,
+    /// Devices of a report still to be written, last first.
+    to_emit: Vec<DevKey>,
     evicted: u64,
 }
 
@@ -200,6 +220,7 @@ impl AssetTable {
             capacity: capacity.max(1),
             devices: HashMap::new(),
             last_emit: i64::MIN,
+            to_emit: Vec::new(),
             evicted: 0,
         }
     }
@@ -233,9 +254,10 @@ impl AssetTable {
     /// source as specific or less; a less specific source (a discovery
     /// broadcast) only fills parts still unknown.
     pub fn observe_identity(&mut self, ts: i64, host: HostRef, id: &Identity<'_>) {
-        let Some(d) = self.device(ts, host) else {
+        let Some(dev) = self.device(ts, host) else {
             return;
         };
+        let d = dev.details.get_or_insert_with(Box::default);
         let rank = source_rank(id.source);
         let weaker = d.identity_source.is_some_and(|s| source_rank(s) > rank);
         let mut any = false;
@@ -272,7 +294,8 @@ impl AssetTable {
         if name.is_empty() {
             return;
         }
-        if let Some(d) = self.device(ts, host) {
+        if let Some(dev) = self.device(ts, host) {
+            let d = dev.details.get_or_insert_with(Box::default);
             let name = bounded(name);
             if d.hostnames.len() < MAX_HOSTNAMES && !d.hostnames.iter().any(|h| h == name) {
                 d.hostnames.push(name.to_owned());
@@ -287,23 +310,45 @@ impl AssetTable {
             return;
         }
         if let Some(d) = self.device(ts, host) {
-            set_text(&mut d.os, os);
+            set_text(&mut d.details.get_or_insert_with(Box::default).os, os);
         }
     }
 
-    /// Writes one `asset` record per device seen since the previous call.
+    /// Writes one `asset` record per device seen since the previous report.
     pub fn emit(&mut self, ts: i64, out: &mut RecordSink) {
-        let since = self.last_emit;
-        let mut seen: Vec<(&DevKey, &Device)> = self
-            .devices
-            .iter()
-            .filter(|(_, d)| d.last_seen > since)
-            .collect();
-        seen.sort_by_key(|(k, _)| **k);
-        for (k, d) in seen {
-            out.push(record(ts, k, d));
+        while !self.emit_some(ts, out, usize::MAX) {}
+    }
+
+    /// A report in steps of at most `max` records, so a caller can write
+    /// them between steps instead of holding a record per device at once;
+    /// returns whether the report is complete.
+    pub fn emit_some(&mut self, ts: i64, out: &mut RecordSink, max: usize) -> bool {
+        if !self.emitting() {
+            let since = self.last_emit;
+            self.to_emit.extend(
+                self.devices
+                    .iter()
+                    .filter(|(_, d)| d.last_seen > since)
+                    .map(|(k, _)| *k),
+            );
+            self.to_emit.sort_unstable_by(|a, b| b.cmp(a));
+            self.last_emit = ts;
         }
-        self.last_emit = ts;
+        for _ in 0..max {
+            let Some(k) = self.to_emit.pop() else { break };
+            if let Some(d) = self.devices.get(&k) {
+                out.push(record(ts, &k, d));
+            }
+        }
+        if self.to_emit.is_empty() {
+            self.to_emit = Vec::new();
+        }
+        !self.emitting()
+    }
+
+    /// Whether a report is under way.
+    pub fn emitting(&self) -> bool {
+        !self.to_emit.is_empty()
     }
 
     /// Finds or makes the device for `host`; `None` when neither MAC nor IP is
@@ -330,6 +375,8 @@ impl AssetTable {
         };
         if let Some(ip) = host.ip.filter(real) {
             if d.ips.len() < MAX_IPS && !d.ips.contains(&ip) {
+                // Most devices have one address: no room for more until then.
+                d.ips.reserve_exact(1);
                 d.ips.push(ip);
             }
         }
@@ -401,7 +448,8 @@ fn set_text(slot: &mut Option<String>, v: &str) {
     }
 }
 
-fn record(ts: i64, key: &DevKey, d: &Device) -> Record {
+fn record(ts: i64, key: &DevKey, dev: &Device) -> Record {
+    let d = dev.details.as_deref().unwrap_or(&NO_DETAILS);
     let (mac, vlan) = match key {
         DevKey::Mac(m, v) => (Some(*m), *v),
         DevKey::Ip(_, v) => (None, *v),
@@ -415,13 +463,13 @@ fn record(ts: i64, key: &DevKey, d: &Device) -> Record {
             mac.and_then(|m| oui_vendor(&m))
                 .map_or(Value::Unset, Value::from),
             vlan.map_or(Value::Unset, |v| Value::Count(u64::from(v))),
-            Value::Strings(d.ips.iter().map(ToString::to_string).collect()),
+            Value::Strings(dev.ips.iter().map(ToString::to_string).collect()),
             Value::Strings(d.hostnames.clone()),
             text(&d.os),
             Value::Strings(
                 Role::ALL
                     .iter()
-                    .filter(|r| d.roles & r.bit() != 0)
+                    .filter(|r| dev.roles & r.bit() != 0)
                     .map(|r| r.as_str().to_owned())
                     .collect(),
             ),
@@ -431,8 +479,8 @@ fn record(ts: i64, key: &DevKey, d: &Device) -> Record {
             text(&d.firmware),
             text(&d.serial),
             d.identity_source.map_or(Value::Unset, Value::from),
-            Value::Time(d.first_seen),
-            Value::Time(d.last_seen),
+            Value::Time(dev.first_seen),
+            Value::Time(dev.last_seen),
         ],
     }
 }

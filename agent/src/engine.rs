@@ -219,9 +219,10 @@ impl Engine {
         if !self.conns.is_empty() {
             return false;
         }
-        self.neighbors.emit(|r| sink.push(r));
-        self.assets.emit(ts, sink);
-        true
+        if !assets.emitting() {
+            self.neighbors.emit(|r| sink.push(r));
+        }
+        assets.emit_some(ts, sink, max)
     }
 
     fn expire(&mut self, now: i64) {
