@@ -519,6 +519,33 @@ impl Engine {
         }
     }
 
+    /// What a packet does to its connection `f`; a failed transport
+    /// checksum leaves only its mark in history.
+    fn observation(
+        &mut self,
+        ts: i64,
+        f: &Found,
+        ip: &Ip<'_>,
+        meta: &Meta,
+        checksum_ok: bool,
+        effect: Effect,
+    ) -> Observation {
+        if !checksum_ok {
+            self.stats.bad_transport_checksum += 1;
+        }
+        Observation {
+            ts,
+            is_orig: f.is_orig,
+            ip_len: ip.total_len,
+            link: meta.link(),
+            effect: if checksum_ok {
+                effect
+            } else {
+                Effect::BadChecksum
+            },
+        }
+    }
+
     /// A packet's connection is up to date: note the activity, and keep a
     /// connection this packet created compact if that is all it holds.
     fn done(&mut self, f: &Found, obs: &Observation) {
@@ -564,18 +591,7 @@ impl Engine {
             complete: seg.payload.len() >= seg.payload_len as usize,
             window: seg.window,
         };
-        let obs = Observation {
-            ts,
-            is_orig: f.is_orig,
-            ip_len: ip.total_len,
-            link: meta.link(),
-            effect: if checksum_ok {
-                Effect::Tcp(s)
-            } else {
-                self.stats.bad_transport_checksum += 1;
-                Effect::BadChecksum
-            },
-        };
+        let obs = self.observation(ts, &f, ip, &meta, checksum_ok, Effect::Tcp(s));
         let Some(c) = self.conns.get_mut(f.idx) else {
             return;
         };
@@ -653,18 +669,8 @@ impl Engine {
             },
             |_| false,
         );
-        let obs = Observation {
-            ts,
-            is_orig: f.is_orig,
-            ip_len: ip.total_len,
-            link: meta.link(),
-            effect: if checksum_ok {
-                Effect::Udp(u32::from(d.length) - udp::HEADER_LEN as u32)
-            } else {
-                self.stats.bad_transport_checksum += 1;
-                Effect::BadChecksum
-            },
-        };
+        let plen = u32::from(d.length) - udp::HEADER_LEN as u32;
+        let obs = self.observation(ts, &f, ip, &meta, checksum_ok, Effect::Udp(plen));
         let Some(c) = self.conns.get_mut(f.idx) else {
             return;
         };
@@ -728,13 +734,8 @@ impl Engine {
         }
         let (sp, dp) = icmp::conn_ports(v6, ty, code);
         let f = self.lookup(ts, ip, (sp, dp), Transport::Icmp, || false, |_| false);
-        let obs = Observation {
-            ts,
-            is_orig: f.is_orig,
-            ip_len: ip.total_len,
-            link: meta.link(),
-            effect: Effect::Datagram(ip.l4_len.saturating_sub(8)),
-        };
+        let plen = ip.l4_len.saturating_sub(8);
+        let obs = self.observation(ts, &f, ip, &meta, true, Effect::Datagram(plen));
         if let Some(c) = self.conns.get_mut(f.idx) {
             c.apply(&obs);
             self.done(&f, &obs);
@@ -798,13 +799,7 @@ impl Engine {
 
     fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta) {
         let f = self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
-        let obs = Observation {
-            ts,
-            is_orig: f.is_orig,
-            ip_len: ip.total_len,
-            link: meta.link(),
-            effect: Effect::Datagram(ip.l4_len),
-        };
+        let obs = self.observation(ts, &f, ip, &meta, true, Effect::Datagram(ip.l4_len));
         if let Some(c) = self.conns.get_mut(f.idx) {
             c.apply(&obs);
             self.done(&f, &obs);
