@@ -30,8 +30,9 @@ use crate::engine::{Engine, Options, Stats};
 use crate::spool::{write_atomic, Spool};
 use crate::uplink::Uplink;
 use osect_wire::batch::{self, Batch, Health};
-use osect_wire::Record;
-use std::collections::BTreeMap;
+use osect_wire::{Record, Value};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -97,12 +98,18 @@ pub struct Intervals {
 }
 
 impl Intervals {
-    pub fn new(cfg: &Config, skip_empty: bool) -> Intervals {
+    /// The engine of capture worker `worker` (0 for a file). Workers number
+    /// their connections independently: the worker index in the top bits of
+    /// the uid seed keeps their uids apart (a uid is a bijection of
+    /// `counter ^ seed`, so counters below 2^48 never meet).
+    pub fn new(cfg: &Config, skip_empty: bool, worker: u16) -> Intervals {
+        let defaults = Options::default();
         let engine = Engine::new(
             cfg,
             Options {
                 ignore_checksums: cfg.capture.ignore_checksums,
-                ..Options::default()
+                uid_seed: defaults.uid_seed ^ (u64::from(worker) << 48),
+                ..defaults
             },
         );
         Intervals {
@@ -112,6 +119,11 @@ impl Intervals {
             last: Stats::default(),
             skip_empty,
         }
+    }
+
+    /// Packets seen since the start.
+    pub fn packets(&self) -> u64 {
+        self.engine.stats().packets
     }
 
     /// Packets seen in the open interval so far.
@@ -186,7 +198,7 @@ pub fn file_intervals(
     mut pace: impl FnMut(i64),
     mut out: impl FnMut(Closed),
 ) -> Result<(), crate::pcap::ReadError> {
-    let mut iv = Intervals::new(cfg, true);
+    let mut iv = Intervals::new(cfg, true, 0);
     let mut last = None;
     for f in files {
         crate::pcap::read_file(f, |ts, link, frame| {
@@ -262,7 +274,12 @@ impl State {
 
 enum Msg {
     Closed(Closed),
-    Progress { start_us: i64, packets: u64 },
+    /// Worker `worker` has seen `packets` in the interval open from `start_us`.
+    Progress {
+        worker: u16,
+        start_us: i64,
+        packets: u64,
+    },
     Done,
 }
 
@@ -364,6 +381,8 @@ impl Closer {
 
 fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer {
     let mut pending: BTreeMap<i64, (usize, Closed)> = BTreeMap::new();
+    // Each worker's latest progress: a lost interval counts every worker's packets.
+    let mut open = vec![(0i64, 0u64); workers];
     let mut done = 0;
     while done < workers {
         let Ok(msg) = rx.recv() else { break };
@@ -388,19 +407,108 @@ fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer
                         break;
                     }
                     if let Some((_, c)) = pending.remove(&start) {
-                        closer.emit(c);
+                        emit_merged(&mut closer, c);
                     }
                 }
             }
-            Msg::Progress { start_us, packets } => closer.progress(start_us, packets),
+            Msg::Progress {
+                worker,
+                start_us,
+                packets,
+            } => {
+                if let Some(p) = open.get_mut(usize::from(worker)) {
+                    *p = (start_us, packets);
+                }
+                let seen = open.iter().filter(|p| p.0 == start_us).map(|p| p.1).sum();
+                closer.progress(start_us, seen);
+            }
             Msg::Done => done += 1,
         }
     }
     while let Some((_, (_, c))) = pending.pop_first() {
-        closer.emit(c);
+        emit_merged(&mut closer, c);
     }
     closer.clean();
     closer
+}
+
+/// An interval merged from several workers, its asset records joined.
+fn emit_merged(closer: &mut Closer, mut c: Closed) {
+    merge_assets(&mut c.records);
+    closer.emit(c);
+}
+
+/// Each worker's engine keeps its own asset ledger, so a device whose
+/// traffic the fanout hash spread over several workers is reported by each
+/// of them. Its records of one interval become one, as one ledger would
+/// write it: sets joined within their bounds, the earliest first sighting,
+/// the latest last one, and a fact only one worker knew kept. (Past the
+/// bound, the addresses of the record met first are kept: which ones a
+/// single ledger keeps depends on the order of the traffic anyway.)
+fn merge_assets(records: &mut Vec<Record>) {
+    let schema = &crate::asset::ASSET;
+    let (Some(mac), Some(vlan), Some(ips)) = (
+        schema.index_of("mac"),
+        schema.index_of("vlan"),
+        schema.index_of("ips"),
+    ) else {
+        return;
+    };
+    // The ledger's key: MAC and VLAN, or the address when no MAC was seen.
+    let key = |r: &Record| match r.values.get(mac) {
+        Some(Value::Unset) | None => format!("{:?} {:?}", r.values.get(ips), r.values.get(vlan)),
+        Some(m) => format!("{m:?} {:?}", r.values.get(vlan)),
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records.drain(..) {
+        if !std::ptr::eq(r.schema, schema) {
+            out.push(r);
+            continue;
+        }
+        match seen.entry(key(&r)) {
+            Entry::Occupied(e) => join_asset(&mut out[*e.get()], r),
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(r);
+            }
+        }
+    }
+    *records = out;
+}
+
+/// Adds the facts of asset record `r` to `into` (same device).
+fn join_asset(into: &mut Record, r: Record) {
+    use crate::asset::{MAX_HOSTNAMES, MAX_IPS};
+    for ((f, slot), v) in into
+        .schema
+        .fields
+        .iter()
+        .zip(&mut into.values)
+        .zip(r.values)
+    {
+        match (f.name, slot, v) {
+            ("first_seen", Value::Time(a), Value::Time(b)) => *a = (*a).min(b),
+            ("last_seen", Value::Time(a), Value::Time(b)) => *a = (*a).max(b),
+            (name, Value::Strings(a), Value::Strings(b)) => {
+                let bound = match name {
+                    "ips" => MAX_IPS,
+                    "hostnames" => MAX_HOSTNAMES,
+                    _ => usize::MAX,
+                };
+                for s in b {
+                    if a.len() >= bound {
+                        break;
+                    }
+                    if !a.contains(&s) {
+                        a.push(s);
+                    }
+                }
+            }
+            (_, slot, v) if *slot == Value::Unset => *slot = v,
+            _ => {}
+        }
+    }
 }
 
 fn merge(into: &mut Closed, c: Closed) {
@@ -480,15 +588,26 @@ fn pcap_worker(
     r
 }
 
-fn live_worker(cfg: &Config, index: u16, tx: SyncSender<Msg>) -> std::io::Result<()> {
+/// What one live capture worker saw, for the run log: with fanout, an
+/// operator sees whether the hash spreads the traffic and which worker drops.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WorkerStats {
+    pub worker: u16,
+    /// Packets the worker's engine analysed.
+    pub packets: u64,
+    /// Its socket's counters.
+    pub kernel: KernelStats,
+}
+
+fn live_worker(cfg: &Config, index: u16, tx: SyncSender<Msg>) -> std::io::Result<WorkerStats> {
     let res = live_loop(cfg, index, &tx);
     let _ = tx.send(Msg::Done);
     res
 }
 
-fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<()> {
+fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<WorkerStats> {
     let mut ring = AfPacketRing::open(&cfg.capture, index)?;
-    let mut iv = Intervals::new(cfg, false);
+    let mut iv = Intervals::new(cfg, false, index);
     let mut kernel = KernelStats::default();
     let mut closed: Vec<Closed> = Vec::new();
     let mut lost = Health::default();
@@ -500,10 +619,11 @@ fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<
         })?;
         iv.tick(now_us(), &mut |c| closed.push(c));
         hand_over(&ring, &mut kernel, &mut closed, &mut lost, tx);
-        if index == 0 && last_progress.elapsed() >= PROGRESS_EVERY {
+        if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             if let Some(start_us) = iv.open_start() {
                 let _ = tx.try_send(Msg::Progress {
+                    worker: index,
                     start_us,
                     packets: iv.open_packets(),
                 });
@@ -512,7 +632,11 @@ fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<
     }
     iv.finish(now_us(), &mut |c| closed.push(c));
     hand_over(&ring, &mut kernel, &mut closed, &mut lost, tx);
-    Ok(())
+    Ok(WorkerStats {
+        worker: index,
+        packets: iv.packets(),
+        kernel,
+    })
 }
 
 /// Sends closed intervals without waiting; a full channel drops the
@@ -572,6 +696,8 @@ pub enum RunError {
 pub struct RunSummary {
     pub batches_closed: u64,
     pub spool_left: usize,
+    /// Per live capture worker, in worker order; empty for files.
+    pub workers: Vec<WorkerStats>,
 }
 
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
@@ -655,21 +781,26 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH * workers);
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
     let mut failures = Vec::new();
+    let mut worker_stats = Vec::new();
     std::thread::scope(|s| {
         let handles: Vec<_> = if opts.pcap.is_empty() {
             (0..cfg.capture.fanout_workers)
                 .map(|i| {
                     let tx = tx.clone();
-                    s.spawn(move || live_worker(cfg, i, tx).map_err(|e| e.to_string()))
+                    s.spawn(move || live_worker(cfg, i, tx).map(Some).map_err(|e| e.to_string()))
                 })
                 .collect()
         } else {
             let tx = tx.clone();
-            vec![s.spawn(move || pcap_worker(cfg, opts, tx).map_err(|e| e.to_string()))]
+            vec![s.spawn(move || {
+                pcap_worker(cfg, opts, tx)
+                    .map(|()| None)
+                    .map_err(|e| e.to_string())
+            })]
         };
         for h in handles {
             match h.join() {
-                Ok(Ok(())) => {}
+                Ok(Ok(st)) => worker_stats.extend(st),
                 Ok(Err(e)) => failures.push(e),
                 Err(_) => failures.push("capture worker panicked".into()),
             }
@@ -696,6 +827,17 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         "stopped: {} batches closed, {left} left in the spool",
         closer.closed
     );
+    for w in &worker_stats {
+        log::info!(
+            "capture worker {} of {}: {} packets analysed; kernel: {} received, {} dropped, {} freezes",
+            w.worker,
+            cfg.capture.fanout_workers,
+            w.packets,
+            w.kernel.packets,
+            w.kernel.drops,
+            w.kernel.freezes
+        );
+    }
     if let Some(st) = uplink_stats.and_then(|s| s.lock().ok().map(|s| *s)) {
         log::info!(
             "uplink: {} batches ({} bytes) acknowledged, {} connections, {} failures",
@@ -711,6 +853,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     Ok(RunSummary {
         batches_closed: closer.closed,
         spool_left: left,
+        workers: worker_stats,
     })
 }
 
@@ -772,6 +915,73 @@ mod tests {
         assert_eq!(State::load(&p), s);
         std::fs::write(&p, "last_seq 5\ngarbage\nopen_packets x\n").unwrap();
         assert_eq!(State::load(&p).last_seq, 5);
+    }
+
+    fn asset(mac: Option<&str>, ips: &[&str], os: Option<&str>, seen: (i64, i64)) -> Record {
+        use crate::asset::ASSET;
+        let mut values = vec![Value::Unset; ASSET.fields.len()];
+        let mut set = |name: &str, v: Value| values[ASSET.index_of(name).unwrap()] = v;
+        set("ts", Value::Time(1_000));
+        if let Some(m) = mac {
+            set("mac", Value::from(m));
+        }
+        set(
+            "ips",
+            Value::Strings(ips.iter().map(|s| s.to_string()).collect()),
+        );
+        set("hostnames", Value::Strings(Vec::new()));
+        set("roles", Value::Strings(Vec::new()));
+        if let Some(os) = os {
+            set("os", Value::from(os));
+        }
+        set("first_seen", Value::Time(seen.0));
+        set("last_seen", Value::Time(seen.1));
+        Record {
+            schema: &ASSET,
+            values,
+        }
+    }
+
+    #[test]
+    fn workers_asset_records_of_one_device_become_one() {
+        const A: &str = "00:1b:1b:01:02:03";
+        let many: Vec<String> = (2..20).map(|i| format!("10.0.0.{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let other = Record {
+            schema: &crate::neighbor::ARP_LOG,
+            values: Vec::new(),
+        };
+        let mut records = vec![
+            asset(Some(A), &["10.0.0.1", "10.0.0.2"], None, (10, 20)),
+            other,
+            // Devices known by address only: two addresses, two devices.
+            asset(None, &["10.9.0.1"], None, (1, 2)),
+            asset(None, &["10.9.0.2"], None, (1, 2)),
+            // The same device as the first, from another worker.
+            asset(Some(A), &many, Some("Linux"), (5, 15)),
+        ];
+        merge_assets(&mut records);
+        assert_eq!(records.len(), 4);
+        assert_eq!(records[1].schema.path, "arp");
+        let a = &records[0];
+        let want: Vec<String> = ["10.0.0.1"]
+            .into_iter()
+            .chain(many.iter().copied())
+            .take(crate::asset::MAX_IPS)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(a.get("ips"), Some(&Value::Strings(want)));
+        assert_eq!(a.get("os"), Some(&Value::from("Linux")));
+        assert_eq!(a.get("first_seen"), Some(&Value::Time(5)));
+        assert_eq!(a.get("last_seen"), Some(&Value::Time(20)));
+        assert_eq!(
+            records[2].get("ips"),
+            Some(&Value::Strings(vec!["10.9.0.1".into()]))
+        );
+        assert_eq!(
+            records[3].get("ips"),
+            Some(&Value::Strings(vec!["10.9.0.2".into()]))
+        );
     }
 
     #[test]

@@ -8,11 +8,16 @@
 //!   input that a stop does not (application logs and asset facts of
 //!   connections still open) are counted and printed.
 //!
-//! A second run at `tcpreplay --topspeed` prints the rate reached and the
+//! The same cases go to an agent with two capture workers under
+//! PACKET_FANOUT, which must give the same records, distinct connection
+//! uids, no kernel drops, and traffic to both workers.
+//!
+//! Another run at `tcpreplay --topspeed` prints the rate reached and the
 //! kernel drops the agent reported.
 //!
 //! Needs root (namespaces, raw sockets), `ip` (iproute2) and `tcpreplay`.
 
+use osect_agent::asset::{ASSET, MAX_IPS};
 use osect_agent::config::Config;
 use osect_agent::pcap;
 use osect_agent::replay::{self, ReplayOptions};
@@ -133,12 +138,20 @@ struct Agent {
     dir: tempfile::TempDir,
 }
 
+/// What a stopped agent left: its spooled batches and its log.
+struct Stopped {
+    batches: Vec<Batch>,
+    log: String,
+}
+
 impl Agent {
-    fn start(net: &Netns) -> Agent {
+    /// Starts the agent with `workers` capture workers (more than one:
+    /// PACKET_FANOUT) and waits until every worker's socket is bound.
+    fn start(net: &Netns, workers: u16) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let cfg = format!(
             "[device]\nid = \"live-test\"\ndata_dir = \"{data}\"\n\
-             [capture]\ninterface = \"rx0\"\nblock_size = 1048576\nblock_count = 64\nframe_size = 16384\nblock_timeout_ms = 10\n\
+             [capture]\ninterface = \"rx0\"\nblock_size = 1048576\nblock_count = 64\nframe_size = 16384\nblock_timeout_ms = 10\nfanout_workers = {workers}\n\
              [batch]\ninterval_secs = {INTERVAL_SECS}\naggregate = false\n\
              [spool]\ndir = \"{data}/spool\"\n\
              [uplink]\nenabled = false\n",
@@ -146,39 +159,47 @@ impl Agent {
         );
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, cfg).unwrap();
+        let log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
         let child = net
             .exec(&net.rx, AGENT)
             .args(["run", "--config"])
             .arg(&path)
-            .env("RUST_LOG", "warn")
+            // The run summary (per-worker counters) is logged at info.
+            .env("RUST_LOG", "warn,osect_agent::run=info")
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let agent = Agent { child, dir };
-        // Ready when a packet socket is bound to an interface and running
-        // (columns Iface and R of /proc/net/packet): frames sent before
-        // that would be missed.
+        // Ready when every worker's packet socket is bound to an interface
+        // and running (columns Iface and R of /proc/net/packet): frames
+        // sent before that would be missed, or with fanout hashed over
+        // fewer workers than later ones.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let sockets = sh(net.exec(&net.rx, "cat").arg("/proc/net/packet"));
-            let bound = sockets.lines().skip(1).any(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                f.len() >= 6 && f[4] != "0" && f[5] == "1"
-            });
-            if bound {
+            let bound = sockets
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.len() >= 6 && f[4] != "0" && f[5] == "1"
+                })
+                .count();
+            if bound >= usize::from(workers) {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "agent opened no capture socket in 10 s"
+                "agent bound {bound} of {workers} capture sockets in 10 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
         agent
     }
 
-    /// SIGTERM, wait (10 s at most), then every spooled batch.
-    fn stop(mut self) -> Vec<Batch> {
+    /// SIGTERM, wait (10 s at most), then every spooled batch and the log.
+    fn stop(mut self) -> Stopped {
         // Frames still in a partly filled ring block reach the agent within
         // the block timeout.
         std::thread::sleep(Duration::from_millis(500));
@@ -194,7 +215,8 @@ impl Agent {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        assert!(status.success(), "agent exited with {status}");
+        let log = std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap();
+        assert!(status.success(), "agent exited with {status}:\n{log}");
         let mut sp = Spool::open(
             &self.dir.path().join("spool"),
             u64::MAX,
@@ -202,9 +224,11 @@ impl Agent {
         )
         .unwrap();
         let seqs: Vec<u64> = sp.pending().collect();
-        seqs.iter()
+        let batches = seqs
+            .iter()
             .map(|&s| spool::verify(&sp.load(s).unwrap()).unwrap())
-            .collect()
+            .collect();
+        Stopped { batches, log }
     }
 }
 
@@ -225,6 +249,40 @@ fn keep(name: &str, ty: &str) -> bool {
     !TIME_TYPES.contains(&ty) && !name.contains("uid") && name != "interim"
 }
 
+/// A column's text for comparison: a set's elements sorted (a set has no
+/// order, and joining several workers' asset records may reorder one).
+fn cell(v: &str, ty: &str) -> String {
+    if ty.starts_with("set[") {
+        let mut e: Vec<&str> = v.split(',').collect();
+        e.sort_unstable();
+        e.join(",")
+    } else {
+        v.to_owned()
+    }
+}
+
+/// Which addresses a device keeps once it has the most an asset record
+/// holds depends, with several workers, on which worker saw which first:
+/// a full `ips` set is compared as full, not address by address.
+fn full_ips_as_full(rows: &mut Rows) {
+    let col = ASSET
+        .fields
+        .iter()
+        .filter(|f| keep(f.name, f.ty.zeek_name()))
+        .position(|f| f.name == "ips")
+        .unwrap();
+    if let Some(v) = rows.get_mut("asset") {
+        for r in v.iter_mut() {
+            let mut c: Vec<&str> = r.split('\t').collect();
+            if c[col].split(',').count() >= MAX_IPS {
+                c[col] = "(full)";
+            }
+            *r = c.join("\t");
+        }
+        v.sort();
+    }
+}
+
 fn live_rows(batches: &[Batch]) -> Rows {
     record_rows(batches.iter().flat_map(|b| &b.records))
 }
@@ -235,12 +293,12 @@ fn record_rows<'a>(records: impl Iterator<Item = &'a Record>) -> Rows {
     for r in records {
         line.clear();
         tsv_row(&mut line, r);
-        let row: Vec<&str> = line
+        let row: Vec<String> = line
             .trim_end_matches('\n')
             .split('\t')
             .zip(r.schema.fields)
             .filter(|(_, f)| keep(f.name, f.ty.zeek_name()))
-            .map(|(v, _)| v)
+            .map(|(v, f)| cell(v, f.ty.zeek_name()))
             .collect();
         rows.entry(r.schema.path.to_owned())
             .or_default()
@@ -255,7 +313,7 @@ fn record_rows<'a>(records: impl Iterator<Item = &'a Record>) -> Rows {
 fn stopped_rows(file: &Path) -> Rows {
     let mut cfg = Config::default();
     cfg.batch.interval_secs = INTERVAL_SECS;
-    let mut iv = Intervals::new(&cfg, false);
+    let mut iv = Intervals::new(&cfg, false, 0);
     let mut records = Vec::new();
     let mut last = 0;
     pcap::read_file(file, |ts, link, frame| {
@@ -291,11 +349,11 @@ fn replay_rows(file: &Path) -> Rows {
         let path = p.file_stem().unwrap().to_string_lossy().into_owned();
         let v = rows.entry(path).or_default();
         for l in text.lines().filter(|l| !l.starts_with('#')) {
-            let row: Vec<&str> = l
+            let row: Vec<String> = l
                 .split('\t')
                 .zip(names.iter().zip(&types))
                 .filter(|(_, (n, t))| keep(n, t))
-                .map(|(v, _)| v)
+                .map(|(v, (_, t))| cell(v, t))
                 .collect();
             v.push(row.join("\t"));
         }
@@ -348,29 +406,45 @@ fn diff(case: &str, what: &str, live: &Rows, want: &Rows, out: &mut Vec<String>)
     }
 }
 
-#[test]
-fn live_capture_records_equal_replay_records() {
-    let net = Netns::new("live");
-    let (mut diffs, mut unflushed) = (Vec::new(), Vec::new());
+/// Every case of `CASES` sent live to an agent of its own.
+struct LiveRun {
+    /// Records that differ from those required (see the module docs).
+    diffs: Vec<String>,
+    /// Records `replay` writes at the end of input but a stop does not.
+    unflushed: Vec<String>,
+    stopped: Vec<(&'static str, Stopped)>,
+}
+
+/// Sends every case of `CASES` to an agent with `workers` capture workers
+/// and compares its records with the stopped engine's and `replay`'s.
+fn live_cases(net: &Netns, workers: u16) -> LiveRun {
+    let mut run = LiveRun {
+        diffs: Vec::new(),
+        unflushed: Vec::new(),
+        stopped: Vec::new(),
+    };
     for case in CASES {
         let file = trace(case);
-        let agent = Agent::start(&net);
-        tcpreplay(&net, &file, &[]);
-        let batches = agent.stop();
-        let live = live_rows(&batches);
-        let packets: u64 = batches.iter().map(|b| b.header.health.packets).sum();
+        let agent = Agent::start(net, workers);
+        tcpreplay(net, &file, &[]);
+        let stopped = agent.stop();
+        let mut live = live_rows(&stopped.batches);
+        let mut want = stopped_rows(&file);
+        if workers > 1 {
+            full_ips_as_full(&mut live);
+            full_ips_as_full(&mut want);
+        }
+        let packets: u64 = stopped
+            .batches
+            .iter()
+            .map(|b| b.header.health.packets)
+            .sum();
         println!(
             "{case}: {} batches, {packets} packets, logs {:?}",
-            batches.len(),
+            stopped.batches.len(),
             live.keys().collect::<Vec<_>>()
         );
-        diff(
-            case,
-            "the stopped engine",
-            &live,
-            &stopped_rows(&file),
-            &mut diffs,
-        );
+        diff(case, "the stopped engine", &live, &want, &mut run.diffs);
         let replayed = replay_rows(&file);
         let conn = |r: &Rows| {
             r.iter()
@@ -378,29 +452,154 @@ fn live_capture_records_equal_replay_records() {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Rows>()
         };
-        diff(case, "replay", &conn(&live), &conn(&replayed), &mut diffs);
-        diff(case, "replay", &live, &replayed, &mut unflushed);
+        diff(
+            case,
+            "replay",
+            &conn(&live),
+            &conn(&replayed),
+            &mut run.diffs,
+        );
+        diff(case, "replay", &live, &replayed, &mut run.unflushed);
+        run.stopped.push((case, stopped));
     }
+    run
+}
+
+#[test]
+fn live_capture_records_equal_replay_records() {
+    let net = Netns::new("live");
+    let run = live_cases(&net, 1);
     // Straight to stderr, past the test harness's capture.
     let _ = writeln!(
         std::io::stderr(),
         "live capture: {} cases; {} records written by replay at the end of input but not by a stop:\n{}",
         CASES.len(),
-        unflushed.len(),
-        unflushed.join("\n")
+        run.unflushed.len(),
+        run.unflushed.join("\n")
     );
     assert!(
-        diffs.is_empty(),
+        run.diffs.is_empty(),
         "{} differences:\n{}",
-        diffs.len(),
-        diffs.join("\n")
+        run.diffs.len(),
+        run.diffs.join("\n")
+    );
+}
+
+/// One capture worker's counters from the agent's run summary.
+#[derive(Debug, Default, Clone, Copy)]
+struct WorkerCounts {
+    analysed: u64,
+    received: u64,
+    dropped: u64,
+}
+
+/// The `capture worker N of M: ...` lines of an agent's log, by worker.
+fn worker_counts(log: &str) -> BTreeMap<u64, WorkerCounts> {
+    log.lines()
+        .filter_map(|l| l.split_once("capture worker ").map(|(_, r)| r))
+        .map(|r| {
+            // worker, of, analysed, received, dropped, freezes
+            let n: Vec<u64> = r
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|t| !t.is_empty())
+                .map(|t| t.parse().unwrap())
+                .collect();
+            assert_eq!(n.len(), 6, "unexpected worker line: {r}");
+            (
+                n[0],
+                WorkerCounts {
+                    analysed: n[2],
+                    received: n[3],
+                    dropped: n[4],
+                },
+            )
+        })
+        .collect()
+}
+
+/// Two workers under PACKET_FANOUT (hash mode, both directions of a flow
+/// on one worker): the same records as one engine and `replay`, distinct
+/// connection uids, no kernel drops, every frame the kernel gave a worker
+/// analysed by it, and both workers given traffic.
+#[test]
+fn fanout_workers_records_equal_replay_records() {
+    const WORKERS: u16 = 2;
+    let net = Netns::new("fanout");
+    let run = live_cases(&net, WORKERS);
+    let mut totals = vec![WorkerCounts::default(); usize::from(WORKERS)];
+    let mut problems = Vec::new();
+    for (case, stopped) in &run.stopped {
+        let counts = worker_counts(&stopped.log);
+        assert_eq!(
+            counts.keys().copied().collect::<Vec<_>>(),
+            (0..u64::from(WORKERS)).collect::<Vec<_>>(),
+            "{case}: no summary line per worker in the agent's log:\n{}",
+            stopped.log
+        );
+        let h = |f: fn(&osect_wire::batch::Health) -> u64| -> u64 {
+            stopped.batches.iter().map(|b| f(&b.header.health)).sum()
+        };
+        let analysed: u64 = counts.values().map(|c| c.analysed).sum();
+        if analysed != h(|x| x.packets) {
+            problems.push(format!(
+                "{case}: workers analysed {analysed} packets, batches say {}",
+                h(|x| x.packets)
+            ));
+        }
+        if h(|x| x.kernel_drops) != 0 {
+            problems.push(format!("{case}: kernel drops {}", h(|x| x.kernel_drops)));
+        }
+        for (w, c) in &counts {
+            if c.dropped != 0 || c.received != c.analysed {
+                problems.push(format!("{case}: worker {w}: {c:?}"));
+            }
+            let t = &mut totals[*w as usize];
+            t.analysed += c.analysed;
+            t.received += c.received;
+            t.dropped += c.dropped;
+        }
+        // Workers number their connections independently; their uids must
+        // still name one connection each.
+        let mut uids: Vec<String> = stopped
+            .batches
+            .iter()
+            .flat_map(|b| &b.records)
+            .filter(|r| r.schema.path == "conn")
+            .map(|r| format!("{:?}", r.get("uid")))
+            .collect();
+        let conns = uids.len();
+        uids.sort();
+        uids.dedup();
+        if uids.len() != conns {
+            problems.push(format!(
+                "{case}: {conns} conn records share {} uids",
+                uids.len()
+            ));
+        }
+        println!("{case}: per worker {counts:?}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "live fanout: {WORKERS} workers over {} cases: {totals:?}",
+        CASES.len()
+    );
+    assert!(
+        totals.iter().all(|t| t.analysed > 0),
+        "a worker got no traffic: {totals:?}"
+    );
+    assert!(
+        problems.is_empty() && run.diffs.is_empty(),
+        "{}\n{} record differences:\n{}",
+        problems.join("\n"),
+        run.diffs.len(),
+        run.diffs.join("\n")
     );
 }
 
 #[test]
 fn topspeed_replay_reports_rate_and_kernel_drops() {
     let net = Netns::new("speed");
-    let agent = Agent::start(&net);
+    let agent = Agent::start(&net, 1);
     let files: Vec<PathBuf> = CASES.iter().map(|c| trace(c)).collect();
     let mut args: Vec<String> = vec!["--topspeed".into(), "--loop=100".into()];
     args.extend(files.iter().map(|f| f.display().to_string()));
@@ -408,7 +607,7 @@ fn topspeed_replay_reports_rate_and_kernel_drops() {
         .exec(&net.tx, "tcpreplay")
         .args(["-i", "tx0"])
         .args(&args));
-    let batches = agent.stop();
+    let batches = agent.stop().batches;
     let h = |f: fn(&osect_wire::batch::Health) -> u64| -> u64 {
         batches.iter().map(|b| f(&b.header.health)).sum()
     };
