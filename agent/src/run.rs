@@ -599,14 +599,23 @@ pub struct WorkerStats {
     pub kernel: KernelStats,
 }
 
-fn live_worker(cfg: &Config, index: u16, tx: SyncSender<Msg>) -> std::io::Result<WorkerStats> {
-    let res = live_loop(cfg, index, &tx);
+fn live_worker(
+    cfg: &Config,
+    ring: AfPacketRing,
+    index: u16,
+    tx: SyncSender<Msg>,
+) -> std::io::Result<WorkerStats> {
+    let res = live_loop(cfg, ring, index, &tx);
     let _ = tx.send(Msg::Done);
     res
 }
 
-fn live_loop(cfg: &Config, index: u16, tx: &SyncSender<Msg>) -> std::io::Result<WorkerStats> {
-    let mut ring = AfPacketRing::open(&cfg.capture, index)?;
+fn live_loop(
+    cfg: &Config,
+    mut ring: AfPacketRing,
+    index: u16,
+    tx: &SyncSender<Msg>,
+) -> std::io::Result<WorkerStats> {
     let mut iv = Intervals::new(cfg, false, index);
     let mut kernel = KernelStats::default();
     let mut closed: Vec<Closed> = Vec::new();
@@ -732,6 +741,13 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         state.lost_start_us = start;
         state.lost_packets += packets;
     }
+    // Every worker's ring, before an interval counts as open: a capture
+    // that cannot start loses no interval.
+    let rings = if opts.pcap.is_empty() {
+        AfPacketRing::open_all(&cfg.capture).map_err(|e| RunError::Capture(e.to_string()))?
+    } else {
+        Vec::new()
+    };
     // From now on an interval is open: a kill before the first batch
     // closes is a lost interval too.
     state.open_start_us = now_us();
@@ -773,21 +789,23 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         closed: 0,
         capture_time: !opts.pcap.is_empty(),
     };
-    let workers = if opts.pcap.is_empty() {
-        usize::from(cfg.capture.fanout_workers)
-    } else {
-        1
-    };
+    let workers = if opts.pcap.is_empty() { rings.len() } else { 1 };
     let (tx, rx) = mpsc::sync_channel(CHANNEL_DEPTH * workers);
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();
     std::thread::scope(|s| {
         let handles: Vec<_> = if opts.pcap.is_empty() {
-            (0..cfg.capture.fanout_workers)
-                .map(|i| {
+            rings
+                .into_iter()
+                .zip(0..)
+                .map(|(ring, i)| {
                     let tx = tx.clone();
-                    s.spawn(move || live_worker(cfg, i, tx).map(Some).map_err(|e| e.to_string()))
+                    s.spawn(move || {
+                        live_worker(cfg, ring, i, tx)
+                            .map(Some)
+                            .map_err(|e| e.to_string())
+                    })
                 })
                 .collect()
         } else {

@@ -62,17 +62,27 @@ pub struct AfPacketRing {
 unsafe impl Send for AfPacketRing {}
 
 impl AfPacketRing {
-    /// Opens a ring on `cfg.interface` for worker `worker_index` of
-    /// `cfg.fanout_workers`. With several workers the sockets join one
-    /// `PACKET_FANOUT` group (per process) that spreads flows by hash, after
-    /// IP defragmentation, so both directions of a flow reach one worker.
-    pub fn open(cfg: &config::Capture, worker_index: u16) -> io::Result<Self> {
-        if worker_index >= cfg.fanout_workers {
-            return Err(invalid(format!(
-                "capture worker {worker_index} does not exist: capture.fanout_workers = {}",
-                cfg.fanout_workers
-            )));
+    /// Opens one ring on `cfg.interface` per worker of `cfg.fanout_workers`.
+    /// With several workers the sockets join one `PACKET_FANOUT` group (per
+    /// process) that spreads flows by a symmetric hash, after IP
+    /// defragmentation, so both directions of a flow reach one worker.
+    ///
+    /// No ring takes a frame before every socket has joined the group: a
+    /// socket bound but not yet in the group sees every frame (the others'
+    /// too), and a group that grows while capturing moves flows from one
+    /// worker to another in mid-connection.
+    pub fn open_all(cfg: &config::Capture) -> io::Result<Vec<Self>> {
+        let rings = (0..cfg.fanout_workers)
+            .map(|_| Self::open_paused(cfg))
+            .collect::<io::Result<Vec<_>>>()?;
+        for r in &rings {
+            r.set_filter(cfg.frame_size)?;
         }
+        Ok(rings)
+    }
+
+    /// A ring whose socket keeps no frame until [`Self::set_filter`].
+    fn open_paused(cfg: &config::Capture) -> io::Result<Self> {
         let block_size = cfg.block_size as usize;
         let block_count = cfg.block_count as usize;
         let page = page_size()?;
@@ -140,25 +150,8 @@ impl AfPacketRing {
             "PACKET_VERSION",
         )?;
 
-        // The kernel keeps at most `frame_size` bytes of each frame (a V3
-        // ring alone would keep up to a whole block).
-        let truncate = [libc::sock_filter {
-            code: (libc::BPF_RET | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 0,
-            k: cfg.frame_size,
-        }];
-        let prog = libc::sock_fprog {
-            len: 1,
-            filter: truncate.as_ptr() as *mut libc::sock_filter,
-        };
-        set_opt(
-            &fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            &prog,
-            "SO_ATTACH_FILTER",
-        )?;
+        // Nothing enters the ring until `open_all` lets frames in.
+        attach_filter(&fd, 0)?;
 
         let req = libc::tpacket_req3 {
             tp_block_size: cfg.block_size,
@@ -260,6 +253,12 @@ impl AfPacketRing {
             )?;
         }
         Ok(ring)
+    }
+
+    /// Lets frames in, keeping at most `frame_size` bytes of each (a V3 ring
+    /// alone would keep up to a whole block).
+    fn set_filter(&self, frame_size: u32) -> io::Result<()> {
+        attach_filter(&self.fd, frame_size)
     }
 
     /// Waits up to `timeout_ms` (-1: forever) for frames, then hands every
@@ -449,6 +448,27 @@ fn insert_vlan_tag<'a>(scratch: &'a mut [u8], frame: &[u8], tpid: u16, tci: u16)
     &scratch[..len + VLAN_TAG_LEN]
 }
 
+/// A socket filter keeping `snap` bytes of every frame (0: no frame).
+fn attach_filter(fd: &OwnedFd, snap: u32) -> io::Result<()> {
+    let ret = [libc::sock_filter {
+        code: (libc::BPF_RET | libc::BPF_K) as u16,
+        jt: 0,
+        jf: 0,
+        k: snap,
+    }];
+    let prog = libc::sock_fprog {
+        len: 1,
+        filter: ret.as_ptr() as *mut libc::sock_filter,
+    };
+    set_opt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &prog,
+        "SO_ATTACH_FILTER",
+    )
+}
+
 fn page_size() -> io::Result<usize> {
     // SAFETY: sysconf has no preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -521,19 +541,14 @@ mod tests {
             ..Default::default()
         };
         cfg.frame_size = 1000;
-        let e = AfPacketRing::open(&cfg, 0)
+        let e = AfPacketRing::open_all(&cfg)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("capture.frame_size"), "{e}");
         cfg.frame_size = 2048;
-        let e = AfPacketRing::open(&cfg, 1)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.contains("fanout_workers"), "{e}");
         cfg.interface = "no-such-if0".into();
-        let e = AfPacketRing::open(&cfg, 0)
+        let e = AfPacketRing::open_all(&cfg)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -122,6 +122,13 @@ fn ring_cfg(block_size: u32, block_count: u32) -> config::Capture {
     }
 }
 
+/// The ring of a single worker.
+fn open(cfg: &config::Capture) -> AfPacketRing {
+    let mut rings = AfPacketRing::open_all(cfg).unwrap();
+    assert_eq!(rings.len(), 1);
+    rings.remove(0)
+}
+
 /// An Ethernet frame carrying `MAGIC` and `seq`, behind `tags` (TPID, TCI).
 fn test_frame(seq: u32, tags: &[(u16, u16)], payload_len: usize) -> Vec<u8> {
     let mut f = vec![0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02];
@@ -173,7 +180,7 @@ fn now_us() -> i64 {
 #[test]
 fn frames_arrive_whole_with_their_vlan_tags() {
     in_veth_netns(|| {
-        let mut ring = AfPacketRing::open(&ring_cfg(1 << 16, 8), 0).unwrap();
+        let mut ring = open(&ring_cfg(1 << 16, 8));
         let tx = Sender::new(TX);
         let cases: Vec<Vec<u8>> = vec![
             test_frame(0, &[], 50),
@@ -213,7 +220,7 @@ fn frames_longer_than_frame_size_are_truncated_with_their_wire_length() {
     in_veth_netns(|| {
         ip(&["link", "set", TX, "mtu", "4000"]);
         ip(&["link", "set", RX, "mtu", "4000"]);
-        let mut ring = AfPacketRing::open(&ring_cfg(1 << 16, 4), 0).unwrap();
+        let mut ring = open(&ring_cfg(1 << 16, 4));
         let sent = test_frame(9, &[(0x8100, 0x0010)], 3000);
         Sender::new(TX).send(&sent);
         let got = receive(&mut ring, 1, WAIT);
@@ -229,7 +236,7 @@ fn frames_longer_than_frame_size_are_truncated_with_their_wire_length() {
 fn an_unread_ring_drops_and_counts_then_recovers() {
     in_veth_netns(|| {
         // Two 4 KiB blocks hold a handful of 1 KiB frames.
-        let mut ring = AfPacketRing::open(&ring_cfg(4096, 2), 0).unwrap();
+        let mut ring = open(&ring_cfg(4096, 2));
         let tx = Sender::new(TX);
         for seq in 0..200 {
             tx.send(&test_frame(seq, &[], 1000));
@@ -288,8 +295,8 @@ fn fanout_workers_split_flows_and_lose_none() {
     in_veth_netns(|| {
         let mut cfg = ring_cfg(1 << 16, 8);
         cfg.fanout_workers = 2;
-        let mut w0 = AfPacketRing::open(&cfg, 0).unwrap();
-        let mut w1 = AfPacketRing::open(&cfg, 1).unwrap();
+        let mut rings = AfPacketRing::open_all(&cfg).unwrap();
+        let (mut w1, mut w0) = (rings.pop().unwrap(), rings.pop().unwrap());
         let tx = Sender::new(TX);
         let n = 64u32;
         for seq in 0..n {
