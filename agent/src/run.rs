@@ -432,42 +432,50 @@ fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer
     closer
 }
 
-/// An interval merged from several workers, its asset records joined.
+/// An interval merged from several workers, its per-interval summaries joined.
 fn emit_merged(closer: &mut Closer, mut c: Closed) {
-    merge_assets(&mut c.records);
+    join_summaries(&mut c.records);
     closer.emit(c);
 }
 
-/// Each worker's engine keeps its own asset ledger, so a device whose
-/// traffic the fanout hash spread over several workers is reported by each
-/// of them. Its records of one interval become one, as one ledger would
+/// Each worker's engine keeps its own asset ledger and neighbor table, so a
+/// device, or an address exchange, whose packets the fanout hash spread over
+/// several workers is reported by each of them (ARP all reaches one worker;
+/// an IPv6 neighbor solicitation sent to a multicast and a unicast address
+/// does not). Its records of one interval become one, as one engine would
 /// write it: sets joined within their bounds, the earliest first sighting,
-/// the latest last one, and a fact only one worker knew kept. (Past the
-/// bound, the addresses of the record met first are kept: which ones a
-/// single ledger keeps depends on the order of the traffic anyway.)
-fn merge_assets(records: &mut Vec<Record>) {
-    let schema = &crate::asset::ASSET;
-    let (Some(mac), Some(vlan), Some(ips)) = (
-        schema.index_of("mac"),
-        schema.index_of("vlan"),
-        schema.index_of("ips"),
-    ) else {
-        return;
-    };
-    // The ledger's key: MAC and VLAN, or the address when no MAC was seen.
-    let key = |r: &Record| match r.values.get(mac) {
-        Some(Value::Unset) | None => format!("{:?} {:?}", r.values.get(ips), r.values.get(vlan)),
-        Some(m) => format!("{m:?} {:?}", r.values.get(vlan)),
-    };
+/// the latest last one, packets added up, and a fact only one worker knew
+/// kept. (Past the bound, the addresses of the record met first are kept:
+/// which ones a single ledger keeps depends on the order of the traffic
+/// anyway.)
+fn join_summaries(records: &mut Vec<Record>) {
+    use crate::asset::ASSET;
+    use crate::neighbor::{ARP_LOG, NS_LOG};
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     for r in records.drain(..) {
-        if !std::ptr::eq(r.schema, schema) {
+        let key = if std::ptr::eq(r.schema, &ASSET) {
+            // The ledger's key: MAC and VLAN, or the address when no MAC was seen.
+            let (mac, vlan) = (r.get("mac"), r.get("vlan"));
+            match mac {
+                Some(Value::Unset) | None => format!("asset {:?} {vlan:?}", r.get("ips")),
+                Some(m) => format!("asset {m:?} {vlan:?}"),
+            }
+        } else if std::ptr::eq(r.schema, &ARP_LOG) || std::ptr::eq(r.schema, &NS_LOG) {
+            // The exchange: every field but its times and count.
+            let mut k = r.schema.path.to_owned();
+            for (f, v) in r.schema.fields.iter().zip(&r.values) {
+                if !matches!(f.name, "ts" | "ts_end" | "pkts") {
+                    k.push_str(&format!(" {v:?}"));
+                }
+            }
+            k
+        } else {
             out.push(r);
             continue;
-        }
-        match seen.entry(key(&r)) {
-            Entry::Occupied(e) => join_asset(&mut out[*e.get()], r),
+        };
+        match seen.entry(key) {
+            Entry::Occupied(e) => join_summary(&mut out[*e.get()], r),
             Entry::Vacant(e) => {
                 e.insert(out.len());
                 out.push(r);
@@ -477,8 +485,8 @@ fn merge_assets(records: &mut Vec<Record>) {
     *records = out;
 }
 
-/// Adds the facts of asset record `r` to `into` (same device).
-fn join_asset(into: &mut Record, r: Record) {
+/// Adds what record `r` says to `into` (same log, same device or exchange).
+fn join_summary(into: &mut Record, r: Record) {
     use crate::asset::{MAX_HOSTNAMES, MAX_IPS};
     for ((f, slot), v) in into
         .schema
@@ -488,8 +496,9 @@ fn join_asset(into: &mut Record, r: Record) {
         .zip(r.values)
     {
         match (f.name, slot, v) {
-            ("first_seen", Value::Time(a), Value::Time(b)) => *a = (*a).min(b),
-            ("last_seen", Value::Time(a), Value::Time(b)) => *a = (*a).max(b),
+            ("ts" | "first_seen", Value::Time(a), Value::Time(b)) => *a = (*a).min(b),
+            ("ts_end" | "last_seen", Value::Time(a), Value::Time(b)) => *a = (*a).max(b),
+            ("pkts", Value::Count(a), Value::Count(b)) => *a += b,
             (name, Value::Strings(a), Value::Strings(b)) => {
                 let bound = match name {
                     "ips" => MAX_IPS,
@@ -963,10 +972,14 @@ mod tests {
     #[test]
     fn workers_asset_records_of_one_device_become_one() {
         const A: &str = "00:1b:1b:01:02:03";
+        static OTHER: osect_wire::LogSchema = osect_wire::LogSchema {
+            path: "other",
+            fields: &[],
+        };
         let many: Vec<String> = (2..20).map(|i| format!("10.0.0.{i}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         let other = Record {
-            schema: &crate::neighbor::ARP_LOG,
+            schema: &OTHER,
             values: Vec::new(),
         };
         let mut records = vec![
@@ -978,9 +991,9 @@ mod tests {
             // The same device as the first, from another worker.
             asset(Some(A), &many, Some("Linux"), (5, 15)),
         ];
-        merge_assets(&mut records);
+        join_summaries(&mut records);
         assert_eq!(records.len(), 4);
-        assert_eq!(records[1].schema.path, "arp");
+        assert_eq!(records[1].schema.path, "other");
         let a = &records[0];
         let want: Vec<String> = ["10.0.0.1"]
             .into_iter()
@@ -999,6 +1012,63 @@ mod tests {
         assert_eq!(
             records[3].get("ips"),
             Some(&Value::Strings(vec!["10.9.0.2".into()]))
+        );
+    }
+
+    #[test]
+    fn workers_rows_of_one_neighbor_exchange_become_one() {
+        use crate::neighbor::{Exchange, Neighbors};
+        let solicit = |target: u8| Exchange {
+            v6: true,
+            reply: false,
+            orig_mac: Some([2, 0, 0, 0, 0, 1]),
+            orig_ip: Some("fe80::1".parse().unwrap()),
+            resp_mac: None,
+            resp_ip: None,
+            who_has: format!("fe80::{target}").parse().unwrap(),
+            vlan: None,
+        };
+        // Worker 0 saw the multicast solicitation, worker 1 the unicast one.
+        let mut records = Vec::new();
+        for (ts, targets) in [(10, &[3, 4][..]), (30, &[3][..])] {
+            let mut n = Neighbors::new(16);
+            for &t in targets {
+                n.observe(ts, solicit(t));
+                n.observe(ts + 5, solicit(t));
+            }
+            n.emit(|r| records.push(r));
+        }
+        join_summaries(&mut records);
+        // Rows first seen at once come in no particular order.
+        records.sort_by_key(|r| format!("{:?}", r.get("who_has")));
+        let rows: Vec<_> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.get("who_has"),
+                    r.get("ts"),
+                    r.get("ts_end"),
+                    r.get("pkts"),
+                )
+            })
+            .collect();
+        let addr = |t: &str| Value::Addr(t.parse().unwrap());
+        assert_eq!(
+            rows,
+            [
+                (
+                    Some(&addr("fe80::3")),
+                    Some(&Value::Time(10)),
+                    Some(&Value::Time(35)),
+                    Some(&Value::Count(4))
+                ),
+                (
+                    Some(&addr("fe80::4")),
+                    Some(&Value::Time(10)),
+                    Some(&Value::Time(15)),
+                    Some(&Value::Count(2))
+                ),
+            ]
         );
     }
 

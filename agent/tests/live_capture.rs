@@ -45,6 +45,7 @@ const CASES: &[&str] = &[
     "zeek-dhcp-inform",
     "zeek-dns-mdns-no-assoc",
     "zeek-ntp-ntp3",
+    "zeek-icmp-icmp6-nd-short-options",
     "zeek-http-concurrent-range-requests",
     "zeek-ssh-dh_group18_kex",
     "zeek-ssl-ecdhe",
