@@ -904,15 +904,33 @@ fn app_data(
         *app_live += 1;
         c.app = Some(Box::new(Session::new(parser, uid_string(c.uid))));
     }
-    let Some(session) = c.app.as_mut() else {
+    let Some(mut session) = c.app.take() else {
         return;
     };
+    let before = session.overflowed;
+    in_context(c, &mut session, ts, sink, assets, |s, ctx| {
+        feed(s, ctx, data)
+    });
+    stats.app_bytes_overflowed += session.overflowed - before;
+    note_service(c, &session);
+    c.app = Some(session);
+}
+
+/// Runs `f` on a connection's session with the application context; the
+/// session's uid is lent to the context meanwhile.
+fn in_context(
+    c: &Conn,
+    session: &mut Session,
+    ts: i64,
+    sink: &mut RecordSink,
+    assets: &mut AssetTable,
+    f: impl FnOnce(&mut Session, &mut app::Ctx<'_, '_>),
+) {
+    let uid = std::mem::take(&mut session.uid);
     let mut out = Output {
         records: sink,
         assets,
     };
-    // The uid is lent to the context while the session is fed.
-    let uid = std::mem::take(&mut session.uid);
     let mut ctx = app::Ctx {
         ts,
         flow: FlowRef {
@@ -924,14 +942,16 @@ fn app_data(
         },
         out: &mut out,
     };
-    let before = session.overflowed;
-    feed(session, &mut ctx, data);
+    f(session, &mut ctx);
     session.uid = uid;
-    stats.app_bytes_overflowed += session.overflowed - before;
-    // A parser may learn more as it goes (cotp, then s7comm-plus); an
-    // empty name means not confirmed yet.
-    if let Some(s) = Some(session.service()).filter(|s| !s.is_empty()) {
-        c.service = Some(s);
+}
+
+/// A parser may learn more as it goes (cotp, then s7comm-plus); an empty
+/// name means not confirmed yet.
+fn note_service(c: &mut Conn, session: &Session) {
+    let name = session.service();
+    if !name.is_empty() {
+        c.service = Some(name);
     }
 }
 
@@ -946,26 +966,8 @@ fn close_conn(
 ) {
     if let Some(mut s) = c.app.take() {
         *app_live = app_live.saturating_sub(1);
-        let uid = s.uid.clone();
-        let mut out = Output {
-            records: sink,
-            assets,
-        };
-        let mut ctx = app::Ctx {
-            ts,
-            flow: FlowRef {
-                uid: &uid,
-                id: &c.id,
-                orig_mac: c.orig_mac,
-                resp_mac: c.resp_mac,
-                vlan: c.vlan,
-            },
-            out: &mut out,
-        };
-        s.finish(&mut ctx);
-        if let Some(name) = Some(s.service()).filter(|s| !s.is_empty()) {
-            c.service = Some(name);
-        }
+        in_context(&c, &mut s, ts, sink, assets, |s, ctx| s.finish(ctx));
+        note_service(&mut c, &s);
     }
     if let Some(m) = c.orig_mac {
         if c.orig.pkts > 0 {
