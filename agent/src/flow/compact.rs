@@ -273,16 +273,14 @@ impl<const LISTS: usize> CompactTable<LISTS> {
         };
         let epoch = *self.epoch.get_or_insert(o.ts - EPOCH_SLACK_US);
         let rel = o.ts - epoch;
-        let (Ok(len), Ok(ip_len), true, true, true) = (
-            u16::try_from(len),
-            u16::try_from(o.ip_len),
-            (0..1 << 48).contains(&rel),
-            f.probes_left < 8,
-            o.link.parent.is_none() && list < LISTS,
-        ) else {
+        let (Ok(len), Ok(ip_len)) = (u16::try_from(len), u16::try_from(o.ip_len)) else {
             return false;
         };
-        if self.live >= self.capacity || self.find_bucket(k).is_some() {
+        let fits = (0..1 << 48).contains(&rel)
+            && f.probes_left < 8
+            && o.link.parent.is_none()
+            && list < LISTS;
+        if !fits || self.live >= self.capacity || self.find_bucket(k).is_some() {
             return false;
         }
         let Some(slot) = self.alloc() else {

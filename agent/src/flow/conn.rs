@@ -144,13 +144,13 @@ impl Conn {
 
     /// Applies one packet; for TCP, what the stream reassembly made of it.
     pub fn apply(&mut self, o: &Observation) -> Option<Outcome> {
-        if let Effect::BadChecksum = o.effect {
-            self.history.scaled(o.is_orig, 'C');
-            return None;
-        }
-        self.note_packet(o);
         let plen = match o.effect {
+            Effect::BadChecksum => {
+                self.history.scaled(o.is_orig, 'C');
+                return None;
+            }
             Effect::Tcp(s) => {
+                self.note_packet(o);
                 let t = self.tcp.as_mut()?;
                 let both_closed = matches!(t.orig.state, State::Closed | State::Reset)
                     && matches!(t.resp.state, State::Closed | State::Reset);
@@ -160,11 +160,14 @@ impl Conn {
                 return Some(t.segment(o.is_orig, &s, &mut self.history));
             }
             Effect::Udp(plen) => {
+                self.note_packet(o);
                 self.history.once(o.is_orig, 'D');
                 plen
             }
-            Effect::Datagram(plen) => plen,
-            Effect::BadChecksum => 0,
+            Effect::Datagram(plen) => {
+                self.note_packet(o);
+                plen
+            }
         };
         self.last = o.ts;
         let side = if o.is_orig {
