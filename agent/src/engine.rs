@@ -171,6 +171,11 @@ impl Engine {
         self.sink.take()
     }
 
+    /// Hands the records produced so far to `f`, in order.
+    pub fn drain_records<E>(&mut self, f: impl FnMut(Record) -> Result<(), E>) -> Result<(), E> {
+        self.sink.drain(f)
+    }
+
     /// One captured frame at `ts` (microseconds since the epoch).
     pub fn handle_packet(&mut self, ts: i64, link: LinkType, frame: &[u8]) {
         self.stats.packets += 1;

@@ -9,8 +9,9 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-/// Records are written out every this many packets, so memory stays flat.
-const DRAIN_EVERY: u64 = 4096;
+/// At the end of input, connections are closed this many at a time and
+/// their records written, so memory stays flat.
+const FINISH_STEP: usize = 4096;
 
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
@@ -59,36 +60,34 @@ struct Logs {
 }
 
 impl Logs {
-    fn write(&mut self, recs: Vec<Record>) -> Result<(), ReplayError> {
-        for r in recs {
-            let path = r.schema.path;
-            let err = |source| ReplayError::Write {
-                path: self.dir.join(format!("{path}.log")),
-                source,
-            };
-            let i = match self
-                .writers
-                .iter()
-                .position(|(w, _)| std::ptr::eq(w.schema(), r.schema))
-            {
-                Some(i) => i,
-                None => {
-                    let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
-                    let w = LogWriter::new(
-                        BufWriter::with_capacity(1 << 16, f),
-                        r.schema,
-                        self.format,
-                        self.open_ts,
-                    )
-                    .map_err(err)?;
-                    self.writers.push((w, 0));
-                    self.writers.len() - 1
-                }
-            };
-            let (w, n) = &mut self.writers[i];
-            w.write(&r).map_err(err)?;
-            *n += 1;
-        }
+    fn write(&mut self, r: Record) -> Result<(), ReplayError> {
+        let path = r.schema.path;
+        let err = |source| ReplayError::Write {
+            path: self.dir.join(format!("{path}.log")),
+            source,
+        };
+        let i = match self
+            .writers
+            .iter()
+            .position(|(w, _)| std::ptr::eq(w.schema(), r.schema))
+        {
+            Some(i) => i,
+            None => {
+                let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
+                let w = LogWriter::new(
+                    BufWriter::with_capacity(1 << 16, f),
+                    r.schema,
+                    self.format,
+                    self.open_ts,
+                )
+                .map_err(err)?;
+                self.writers.push((w, 0));
+                self.writers.len() - 1
+            }
+        };
+        let (w, n) = &mut self.writers[i];
+        w.write(&r).map_err(err)?;
+        *n += 1;
         Ok(())
     }
 
@@ -137,7 +136,6 @@ pub fn replay(
     for path in files {
         summary.files += 1;
         let mut write_err = None;
-        let mut n = 0u64;
         let res = pcap::read_file(path, |ts, link, frame| {
             if let Some(iv) = interval {
                 crate::engine::step_intervals(&mut boundary, iv, ts, |b| engine.end_interval(b));
@@ -148,11 +146,8 @@ pub fn replay(
             }
             summary.last_ts = Some(ts);
             engine.handle_packet(ts, link, frame);
-            n += 1;
-            if n.is_multiple_of(DRAIN_EVERY) && write_err.is_none() {
-                if let Err(e) = logs.write(engine.take_records()) {
-                    write_err = Some(e);
-                }
+            if write_err.is_none() {
+                write_err = engine.drain_records(|r| logs.write(r)).err();
             }
         });
         if let Some(e) = write_err {
@@ -165,8 +160,8 @@ pub fn replay(
     }
     let end = summary.last_ts.unwrap_or(0);
     loop {
-        let done = engine.finish_some(end, DRAIN_EVERY as usize);
-        logs.write(engine.take_records())?;
+        let done = engine.finish_some(end, FINISH_STEP);
+        engine.drain_records(|r| logs.write(r))?;
         if done {
             break;
         }

@@ -33,6 +33,14 @@ impl RecordSink {
         std::mem::take(&mut self.records)
     }
 
+    /// Hands every buffered record to `f` in order, keeping the buffer's
+    /// capacity (the replay path drains after each packet, so records are
+    /// freed soon after they are made and the allocator reuses them).
+    pub fn drain<E>(&mut self, mut f: impl FnMut(Record) -> Result<(), E>) -> Result<(), E> {
+        let mut recs = self.records.drain(..);
+        recs.try_for_each(&mut f)
+    }
+
     pub fn len(&self) -> usize {
         self.records.len()
     }
