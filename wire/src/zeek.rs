@@ -27,7 +27,7 @@ pub struct LogWriter<W: Write> {
     out: W,
     schema: &'static LogSchema,
     format: Format,
-    line: String,
+    line: Vec<u8>,
 }
 
 impl<W: Write> LogWriter<W> {
@@ -61,17 +61,17 @@ impl<W: Write> LogWriter<W> {
             out,
             schema,
             format,
-            line: String::with_capacity(256),
+            line: Vec::with_capacity(256),
         })
     }
 
     pub fn write(&mut self, rec: &Record) -> io::Result<()> {
         self.line.clear();
         match self.format {
-            Format::Tsv => tsv_row(&mut self.line, rec),
-            Format::Json => json_row(&mut self.line, rec),
+            Format::Tsv => tsv_row_bytes(&mut self.line, rec),
+            Format::Json => json_row_bytes(&mut self.line, rec),
         }
-        self.out.write_all(self.line.as_bytes())
+        self.out.write_all(&self.line)
     }
 
     /// Writes the `#close` line (TSV) and flushes.
@@ -116,46 +116,70 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// Log rows are formatted into bytes: every piece is ASCII or comes from a
+/// `&str`, so a row is valid UTF-8 without checking each digit written.
+type Buf = Vec<u8>;
+
 /// Microseconds as Zeek's fixed six-decimal seconds.
-pub fn fmt_micros(out: &mut String, us: i64) {
+fn fmt_micros(out: &mut Buf, us: i64) {
     if us < 0 {
-        out.push('-');
+        out.push(b'-');
     }
     let a = us.unsigned_abs();
     fmt_uint(out, a / 1_000_000);
-    out.push('.');
-    let frac = a % 1_000_000;
-    let mut digits = [b'0'; 6];
-    let mut f = frac;
-    for d in digits.iter_mut().rev() {
+    let mut frac = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
+    let mut f = a % 1_000_000;
+    for d in frac[1..].iter_mut().rev() {
         *d = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    out.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+    out.extend_from_slice(&frac);
 }
 
 /// Decimal digits without the formatting machinery (the hot path of log
-/// writing).
-fn fmt_uint(out: &mut String, mut n: u64) {
+/// writing), two at a time.
+fn fmt_uint(out: &mut Buf, mut n: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    while n >= 100 {
+        let p = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    if n >= 10 {
+        let p = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
-fn fmt_addr(out: &mut String, a: &std::net::IpAddr) {
+fn fmt_int(out: &mut Buf, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    fmt_uint(out, n.unsigned_abs());
+}
+
+fn fmt_addr(out: &mut Buf, a: &std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v) => {
             for (i, o) in v.octets().iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
                 fmt_uint(out, u64::from(*o));
             }
@@ -167,7 +191,7 @@ fn fmt_addr(out: &mut String, a: &std::net::IpAddr) {
 }
 
 /// Zeek prints doubles with up to six decimals and no trailing zeros.
-fn fmt_double(out: &mut String, d: f64) {
+fn fmt_double(out: &mut Buf, d: f64) {
     if !d.is_finite() {
         let _ = write!(out, "{d}");
         return;
@@ -175,157 +199,155 @@ fn fmt_double(out: &mut String, d: f64) {
     let s = format!("{d:.6}");
     let t = s.trim_end_matches('0');
     let t = t.strip_suffix('.').map_or(t, |t| t);
-    out.push_str(if t == "-0" { "0" } else { t });
+    out.extend_from_slice(if t == "-0" { b"0" } else { t.as_bytes() });
 }
 
 /// Zeek's TSV escaping: non-printable bytes, the backslash and the separators
 /// become `\xHH`; an empty string is `(empty)`, a lone `-` is escaped.
-fn tsv_str(out: &mut String, s: &str, in_set: bool) {
-    if s.is_empty() {
-        out.push_str("(empty)");
-        return;
-    }
-    if s == "-" {
-        out.push_str("\\x2d");
-        return;
+fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
+    match s {
+        "" => return out.extend_from_slice(b"(empty)"),
+        "-" => return out.extend_from_slice(b"\\x2d"),
+        _ => {}
     }
     // Most values are plain printable ASCII: copy them at once.
     if s.bytes()
         .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && !(in_set && b == b','))
     {
-        out.push_str(s);
+        out.extend_from_slice(s.as_bytes());
         return;
     }
+    let mut utf8 = [0u8; 4];
     for c in s.chars() {
         let esc = c.is_control() || c == '\\' || c == '\t' || (in_set && c == ',');
         if esc && (c as u32) < 0x100 {
             let _ = write!(out, "\\x{:02x}", c as u32);
         } else {
-            out.push(c);
+            out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
         }
     }
 }
 
-fn tsv_value(out: &mut String, v: &Value) {
+fn tsv_value(out: &mut Buf, v: &Value) {
     match v {
-        Value::Unset => out.push('-'),
-        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        Value::Unset => out.push(b'-'),
+        Value::Bool(b) => out.push(if *b { b'T' } else { b'F' }),
         Value::Count(n) => fmt_uint(out, *n),
-        Value::Int(n) => {
-            if *n < 0 {
-                out.push('-');
-            }
-            fmt_uint(out, n.unsigned_abs());
-        }
+        Value::Int(n) => fmt_int(out, *n),
         Value::Double(d) => fmt_double(out, *d),
         Value::Time(us) | Value::Interval(us) => fmt_micros(out, *us),
         Value::Str(s) => tsv_str(out, s, false),
         Value::Addr(a) => fmt_addr(out, a),
         Value::Port(p) => fmt_uint(out, u64::from(*p)),
         Value::Strings(v) => tsv_list(out, v, |o, s| tsv_str(o, s, true)),
-        Value::Counts(v) => tsv_list(out, v, |o, n| {
-            let _ = write!(o, "{n}");
-        }),
+        Value::Counts(v) => tsv_list(out, v, |o, n| fmt_uint(o, *n)),
         Value::Intervals(v) => tsv_list(out, v, |o, us| fmt_micros(o, *us)),
     }
 }
 
-fn tsv_list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
+fn tsv_list<T>(out: &mut Buf, items: &[T], mut each: impl FnMut(&mut Buf, &T)) {
     if items.is_empty() {
-        out.push_str("(empty)");
+        out.extend_from_slice(b"(empty)");
         return;
     }
     for (i, it) in items.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         each(out, it);
     }
 }
 
-pub fn tsv_row(out: &mut String, rec: &Record) {
+fn tsv_row_bytes(out: &mut Buf, rec: &Record) {
     for (i, v) in rec.values.iter().enumerate() {
         if i > 0 {
-            out.push('\t');
+            out.push(b'\t');
         }
         tsv_value(out, v);
     }
-    out.push('\n');
+    out.push(b'\n');
 }
 
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
+/// Appends `rec` as one TSV line.
+pub fn tsv_row(out: &mut String, rec: &Record) {
+    let mut b = Vec::with_capacity(256);
+    tsv_row_bytes(&mut b, rec);
+    out.push_str(&String::from_utf8_lossy(&b));
+}
+
+fn json_str(out: &mut Buf, s: &str) {
+    out.push(b'"');
+    let mut utf8 = [0u8; 4];
     for c in s.chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            c => out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
         }
     }
-    out.push('"');
+    out.push(b'"');
 }
 
-fn json_value(out: &mut String, v: &Value) {
+fn json_value(out: &mut Buf, v: &Value) {
     match v {
-        Value::Unset => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Count(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Unset => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Count(n) => fmt_uint(out, *n),
+        Value::Int(n) => fmt_int(out, *n),
         Value::Double(d) if d.is_finite() => fmt_double(out, *d),
-        Value::Double(_) => out.push_str("null"),
+        Value::Double(_) => out.extend_from_slice(b"null"),
         Value::Time(us) | Value::Interval(us) => fmt_micros(out, *us),
         Value::Str(s) => json_str(out, s),
         Value::Addr(a) => json_str(out, &a.to_string()),
-        Value::Port(p) => {
-            let _ = write!(out, "{p}");
-        }
+        Value::Port(p) => fmt_uint(out, u64::from(*p)),
         Value::Strings(v) => json_list(out, v, |o, s| json_str(o, s)),
-        Value::Counts(v) => json_list(out, v, |o, n| {
-            let _ = write!(o, "{n}");
-        }),
+        Value::Counts(v) => json_list(out, v, |o, n| fmt_uint(o, *n)),
         Value::Intervals(v) => json_list(out, v, |o, us| fmt_micros(o, *us)),
     }
 }
 
-fn json_list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
-    out.push('[');
+fn json_list<T>(out: &mut Buf, items: &[T], mut each: impl FnMut(&mut Buf, &T)) {
+    out.push(b'[');
     for (i, it) in items.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         each(out, it);
     }
-    out.push(']');
+    out.push(b']');
 }
 
 /// One JSON object with Zeek's field names; unset fields are left out, as
 /// Zeek's JSON writer does.
-pub fn json_row(out: &mut String, rec: &Record) {
-    out.push('{');
+fn json_row_bytes(out: &mut Buf, rec: &Record) {
+    out.push(b'{');
     let mut first = true;
     for (f, v) in rec.schema.fields.iter().zip(&rec.values) {
         if matches!(v, Value::Unset) {
             continue;
         }
         if !first {
-            out.push(',');
+            out.push(b',');
         }
         first = false;
         json_str(out, f.name);
-        out.push(':');
+        out.push(b':');
         json_value(out, v);
     }
-    out.push_str("}\n");
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `rec` as one JSON line.
+pub fn json_row(out: &mut String, rec: &Record) {
+    let mut b = Vec::with_capacity(256);
+    json_row_bytes(&mut b, rec);
+    out.push_str(&String::from_utf8_lossy(&b));
 }
 
 /// Parses one TSV cell back into a value of the given type (the collector's
@@ -436,9 +458,25 @@ mod tests {
     #[test]
     fn micros_round_trip() {
         for us in [0, 1, -1, 999_999, 1_254_722_767_492_060, -2_500_000] {
-            let mut s = String::new();
-            fmt_micros(&mut s, us);
+            let mut b = Vec::new();
+            fmt_micros(&mut b, us);
+            let s = String::from_utf8(b).unwrap();
             assert_eq!(parse_tsv_value(FieldType::Time, &s), Some(Value::Time(us)));
+        }
+    }
+
+    #[test]
+    fn integers_as_std_formats_them() {
+        let mut b = Vec::new();
+        for n in [0, 9, 10, 99, 100, 101, 65_535, 1_000_000, u64::MAX] {
+            b.clear();
+            fmt_uint(&mut b, n);
+            assert_eq!(b, n.to_string().as_bytes());
+        }
+        for n in [0, -1, -10, 42, i64::MIN, i64::MAX] {
+            b.clear();
+            fmt_int(&mut b, n);
+            assert_eq!(b, n.to_string().as_bytes());
         }
     }
 
