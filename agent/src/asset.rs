@@ -454,7 +454,7 @@ fn record(ts: i64, key: &DevKey, dev: &Device) -> Record {
         DevKey::Mac(m, v) => (Some(*m), *v),
         DevKey::Ip(_, v) => (None, *v),
     };
-    let text = |s: &Option<String>| s.clone().map_or(Value::Unset, Value::Str);
+    let text = |s: &Option<String>| s.as_deref().map_or(Value::Unset, Value::from);
     Record {
         schema: &ASSET,
         values: vec![
@@ -599,6 +599,6 @@ mod tests {
             panic!("hostnames missing")
         };
         assert_eq!(names.len(), MAX_HOSTNAMES);
-        assert_eq!(recs[0].get("os"), Some(&Value::Str("x".repeat(MAX_TEXT))));
+        assert_eq!(recs[0].get("os"), Some(&Value::from("x".repeat(MAX_TEXT))));
     }
 }

@@ -873,7 +873,10 @@ fn function_codes_agree_with_tshark() {
         // tshark keeps the function code and shows the exception apart.
         let exception = if f[2].is_empty() { 0 } else { 0x80 };
         let code = u8::try_from(hex_or_dec(&f[1])).unwrap_or(0) | exception;
-        (f[0].clone(), osect_agent::app::modbus::function_name(code))
+        (
+            f[0].clone(),
+            osect_agent::app::modbus::function_name(code).into(),
+        )
     })
     .collect();
     // tshark does not reassemble a request whose MBAP header is itself cut
@@ -931,6 +934,7 @@ fn function_codes_agree_with_tshark() {
         .iter()
         .map(|f| {
             osect_agent::app::dnp3::names::function(u8::try_from(hex_or_dec(&f[0])).unwrap_or(0))
+                .into()
         })
         .collect();
     assert_eq!(ours, theirs, "dnp3");

@@ -33,7 +33,7 @@ fn batch_bytes(device: &str, seq: u64) -> Vec<u8> {
             values: vec![
                 Value::Time(start + i * 1000),
                 Value::Addr("192.168.1.10".parse().unwrap()),
-                Value::Str(format!("READ_{}", i % 3)),
+                Value::from(format!("READ_{}", i % 3)),
             ],
         })
         .collect();

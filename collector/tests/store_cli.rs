@@ -45,7 +45,7 @@ fn frame_at(device: &str, site: &str, seq: u64, t0: i64) -> Vec<u8> {
         },
         records: vec![Record {
             schema: &MODBUS,
-            values: vec![Value::Time(start + 5), Value::Str(format!("OP{seq}"))],
+            values: vec![Value::Time(start + 5), Value::from(format!("OP{seq}"))],
         }],
     };
     batch::encode(&b, 3, None).unwrap()

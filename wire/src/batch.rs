@@ -766,7 +766,7 @@ fn get_value(r: &mut Reader<'_>, prev_time: &mut i64) -> Result<Value, DecodeErr
             Value::Time(v)
         }
         tag::INTERVAL => Value::Interval(r.zigzag("interval")?),
-        tag::STR => Value::Str(r.string("string value")?),
+        tag::STR => Value::Str(r.string("string value")?.into()),
         tag::ADDR4 => Value::Addr(IpAddr::V4(Ipv4Addr::from(take_array::<4>(
             r,
             "IPv4 address",
@@ -1014,7 +1014,7 @@ mod tests {
             schema: &CONN,
             values: vec![
                 Value::Time(1_700_000_000_000_000 + i * 1_234),
-                Value::Str(format!("C{i}x")),
+                Value::from(format!("C{i}x")),
                 Value::Addr(if i % 2 == 0 {
                     "192.168.0.10".parse().unwrap()
                 } else {

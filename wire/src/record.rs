@@ -2,6 +2,10 @@
 
 use std::net::IpAddr;
 
+/// A string value. Most record strings (uids, MAC addresses, operation
+/// names) are short: they are kept inline, without a heap allocation.
+pub type Text = compact_str::CompactString;
+
 /// A Zeek field type, written verbatim in a TSV log's `#types` line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldType {
@@ -97,7 +101,7 @@ pub enum Value {
     Double(f64),
     Time(i64),
     Interval(i64),
-    Str(String),
+    Str(Text),
     Addr(IpAddr),
     Port(u16),
     /// A set or vector of strings; an empty list is written `(empty)`.
@@ -108,11 +112,16 @@ pub enum Value {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::Str(s.to_owned())
+        Value::Str(Text::from(s))
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::Str(Text::from(s))
+    }
+}
+impl From<Text> for Value {
+    fn from(s: Text) -> Self {
         Value::Str(s)
     }
 }

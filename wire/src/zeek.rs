@@ -1,6 +1,6 @@
 //! Zeek's ASCII log format (TSV with `#` header lines) and JSON lines.
 
-use crate::record::{FieldType, LogSchema, Record, Value};
+use crate::record::{FieldType, LogSchema, Record, Text, Value};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -379,9 +379,9 @@ pub fn parse_tsv_value(ty: FieldType, s: &str) -> Option<Value> {
         FieldType::Time => Value::Time(micros(s)?),
         FieldType::Interval => Value::Interval(micros(s)?),
         FieldType::String | FieldType::Enum => Value::Str(if s == "(empty)" {
-            String::new()
+            Text::default()
         } else {
-            s.to_owned()
+            Text::from(s)
         }),
         FieldType::Addr => Value::Addr(s.parse().ok()?),
         FieldType::Port => Value::Port(s.parse().ok()?),

@@ -19,7 +19,7 @@ use crate::app::{Ctx, Dir, Output};
 use crate::asset::HostRef;
 use crate::flow::id::fmt_mac;
 use crate::l2::Frame;
-use osect_wire::{LogSchema, Record, Value};
+use osect_wire::{LogSchema, Record, Text, Value};
 use std::net::IpAddr;
 
 /// The field list of a flow log: the connection fields, then the given
@@ -90,7 +90,7 @@ impl Row {
         let mut values = Vec::with_capacity(schema.fields.len());
         values.extend([
             Value::Time(ctx.ts),
-            Value::Str(ctx.flow.uid.to_owned()),
+            Value::Str(ctx.flow.uid.into()),
             Value::Addr(id.orig_h),
             Value::Port(id.orig_p),
             Value::Addr(id.resp_h),
@@ -240,8 +240,23 @@ pub fn wire_text(b: &[u8]) -> String {
 
 /// A code as `0x` and `digits` lower-case hex digits (`0x0a`), the ICSNPP
 /// spelling.
-pub fn hex(v: u64, digits: usize) -> String {
-    format!("0x{v:0digits$x}")
+pub fn hex(v: u64, digits: usize) -> Text {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // "0x" and up to 16 digits: kept inline in the Text, no allocation.
+    let mut s = [b'0'; 18];
+    let mut i = s.len();
+    let mut n = v;
+    loop {
+        i -= 1;
+        s[i] = HEX[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 && s.len() - i >= digits.min(16) {
+            break;
+        }
+    }
+    i -= 2;
+    s[i + 1] = b'x';
+    Text::from_utf8(&s[i..]).unwrap_or_default()
 }
 
 /// Why a TCP stream does not start with a whole frame.
@@ -328,6 +343,9 @@ mod tests {
         assert_eq!(be32(&[1, 0, 0], 0), None);
         assert_eq!(le16(&[], usize::MAX), None);
         assert_eq!(hex(10, 2), "0x0a");
+        for (v, d) in [(0, 0), (0, 4), (0x1234, 2), (u64::MAX, 4), (7, 16)] {
+            assert_eq!(hex(v, d), format!("0x{v:0d$x}"), "hex({v}, {d})");
+        }
     }
 
     #[test]

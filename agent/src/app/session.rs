@@ -4,13 +4,14 @@
 //! connection just counts its probes.
 
 use super::{AppParser, Ctx, Dir};
+use osect_wire::Text;
 
 pub struct Session {
     parser: Box<dyn AppParser>,
     /// Unconsumed TCP stream bytes, per direction.
     bufs: [Vec<u8>; 2],
     /// The connection's uid as logs print it.
-    pub uid: String,
+    pub uid: Text,
     /// Stream bytes discarded because a message outgrew the window.
     pub overflowed: u64,
 }
@@ -20,7 +21,7 @@ fn slot(dir: Dir) -> usize {
 }
 
 impl Session {
-    pub fn new(parser: Box<dyn AppParser>, uid: String) -> Self {
+    pub fn new(parser: Box<dyn AppParser>, uid: Text) -> Self {
         Session {
             parser,
             bufs: [Vec::new(), Vec::new()],

@@ -4,7 +4,7 @@ use super::history::History;
 use super::id::{fmt_mac, ConnId, Mac, Transport};
 use super::tcp::{Outcome, Seg, State, TcpConn};
 use osect_wire::record::field;
-use osect_wire::{FieldType as T, LogSchema, Record, Value};
+use osect_wire::{FieldType as T, LogSchema, Record, Text, Value};
 
 pub static CONN_LOG: LogSchema = LogSchema {
     path: "conn",
@@ -256,7 +256,7 @@ impl Conn {
             None => (self.orig.payload, self.resp.payload, 0),
         };
         let service = match (self.tunnel_service, self.service) {
-            (Some(a), Some(b)) => Value::Str(format!("{a},{b}")),
+            (Some(a), Some(b)) => Value::from(format!("{a},{b}")),
             (Some(a), None) | (None, Some(a)) => Value::from(a),
             (None, None) => Value::Unset,
         };
@@ -299,7 +299,7 @@ impl Conn {
                 Value::Count(self.resp.pkts),
                 Value::Count(self.resp.ip_bytes),
                 match self.tunnel_parent {
-                    Some(p) => Value::Strings(vec![uid_string(p)]),
+                    Some(p) => Value::Strings(vec![uid_string(p).into()]),
                     None => Value::Unset,
                 },
                 Value::Count(u64::from(self.ip_proto)),
@@ -316,19 +316,21 @@ impl Conn {
 }
 
 /// Zeek-style connection uid: "C" and base62 digits.
-pub fn uid_string(n: u64) -> String {
+pub fn uid_string(n: u64) -> Text {
     const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut s = String::with_capacity(18);
-    s.push('C');
+    // 'C' and at most 11 base-62 digits: a u64 fits inline in a Text.
+    let mut s = [b'C'; 12];
+    let mut len = 1;
     let mut v = n;
     loop {
-        s.push(DIGITS[(v % 62) as usize] as char);
+        s[len] = DIGITS[(v % 62) as usize];
+        len += 1;
         v /= 62;
         if v == 0 {
             break;
         }
     }
-    s
+    Text::from_utf8(&s[..len]).unwrap_or_default()
 }
 
 #[cfg(test)]

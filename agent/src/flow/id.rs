@@ -1,5 +1,6 @@
 //! Connection identity as Zeek logs it.
 
+use osect_wire::Text;
 use std::net::IpAddr;
 
 /// The transport a connection runs over (`proto` in conn.log).
@@ -44,17 +45,14 @@ impl ConnId {
 /// A MAC address.
 pub type Mac = [u8; 6];
 
-pub fn fmt_mac(m: &Mac) -> String {
+pub fn fmt_mac(m: &Mac) -> Text {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(17);
+    let mut s = [b':'; 17];
     for (i, b) in m.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 0xf)] as char);
+        s[i * 3] = HEX[usize::from(b >> 4)];
+        s[i * 3 + 1] = HEX[usize::from(b & 0xf)];
     }
-    s
+    Text::from_utf8(s).unwrap_or_default()
 }
 
 /// What the application parsers know about the connection they serve.

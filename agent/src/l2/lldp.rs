@@ -85,7 +85,7 @@ fn caps(bits: u32, names: &[&'static str]) -> Vec<&'static str> {
 fn id_text(subtype: u8, mac_subtype: u8, v: &[u8]) -> String {
     if subtype == mac_subtype {
         if let Ok(m) = <[u8; 6]>::try_from(v) {
-            return fmt_mac(&m);
+            return fmt_mac(&m).into();
         }
     }
     if subtype == 5 {

@@ -21,6 +21,7 @@ use crate::asset::{Identity, Role};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
+use osect_wire::Text;
 use osect_wire::{FieldType, LogSchema, Value};
 use wire::{object_id, tag, unsigned, Apdu};
 
@@ -101,10 +102,13 @@ impl AppParser for Bacnet {
                 error_code(a.body).map(names::error_code),
             ),
             6 => (
-                Some("reject".to_owned()),
+                Some(Text::const_new("reject")),
                 Some(names::reject_reason(service)),
             ),
-            7 => (Some("abort".to_owned()), Some(names::abort_reason(service))),
+            7 => (
+                Some(Text::const_new("abort")),
+                Some(names::abort_reason(service)),
+            ),
             _ => (None, None),
         };
         row.push(names::pdu_type(a.pdu_type))

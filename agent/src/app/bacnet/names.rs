@@ -1,11 +1,13 @@
 //! Names of BACnet code points (ASHRAE 135 enumerations), spelled as
 //! ICSNPP logs them.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 fn pick(table: &[&'static str], i: u32) -> Option<&'static str> {
     table.get(i as usize).copied().filter(|s| !s.is_empty())
 }
 
-pub fn bvlc_function(f: u8) -> String {
+pub fn bvlc_function(f: u8) -> Text {
     const T: [&str; 13] = [
         "BVLC_Result",
         "Write_Broadcast_Distribution_Table",
@@ -21,7 +23,7 @@ pub fn bvlc_function(f: u8) -> String {
         "Original_Broadcast_NPDU",
         "Secure_BVLL",
     ];
-    pick(&T, u32::from(f)).map_or_else(|| format!("unknown-{f}"), str::to_owned)
+    pick(&T, u32::from(f)).map_or_else(|| format_compact!("unknown-{f}"), Text::const_new)
 }
 
 pub fn pdu_type(t: u8) -> &'static str {
@@ -93,15 +95,15 @@ const UNCONFIRMED: [&str; 15] = [
     "you_are",
 ];
 
-pub fn confirmed_service(s: u8) -> String {
-    pick(&CONFIRMED, u32::from(s)).map_or_else(|| format!("unknown-{s}"), str::to_owned)
+pub fn confirmed_service(s: u8) -> Text {
+    pick(&CONFIRMED, u32::from(s)).map_or_else(|| format_compact!("unknown-{s}"), Text::const_new)
 }
 
-pub fn unconfirmed_service(s: u8) -> String {
-    pick(&UNCONFIRMED, u32::from(s)).map_or_else(|| format!("unknown-{s}"), str::to_owned)
+pub fn unconfirmed_service(s: u8) -> Text {
+    pick(&UNCONFIRMED, u32::from(s)).map_or_else(|| format_compact!("unknown-{s}"), Text::const_new)
 }
 
-pub fn reject_reason(r: u8) -> String {
+pub fn reject_reason(r: u8) -> Text {
     const T: [&str; 10] = [
         "other",
         "buffer-overflow",
@@ -114,10 +116,10 @@ pub fn reject_reason(r: u8) -> String {
         "undefined-enumeration",
         "unrecognized-service",
     ];
-    pick(&T, u32::from(r)).map_or_else(|| format!("unknown-{r}"), str::to_owned)
+    pick(&T, u32::from(r)).map_or_else(|| format_compact!("unknown-{r}"), Text::const_new)
 }
 
-pub fn abort_reason(r: u8) -> String {
+pub fn abort_reason(r: u8) -> Text {
     const T: [&str; 12] = [
         "other",
         "buffer-overflow",
@@ -132,10 +134,10 @@ pub fn abort_reason(r: u8) -> String {
         "tsm-timeout",
         "apdu-too-long",
     ];
-    pick(&T, u32::from(r)).map_or_else(|| format!("unknown-{r}"), str::to_owned)
+    pick(&T, u32::from(r)).map_or_else(|| format_compact!("unknown-{r}"), Text::const_new)
 }
 
-pub fn error_code(c: u32) -> String {
+pub fn error_code(c: u32) -> Text {
     const T: [&str; 51] = [
         "other",
         "authentication-failed",
@@ -189,10 +191,10 @@ pub fn error_code(c: u32) -> String {
         "duplicate-object-id",
         "property-is-not-an-array",
     ];
-    pick(&T, c).map_or_else(|| format!("unknown-{c}"), str::to_owned)
+    pick(&T, c).map_or_else(|| format_compact!("unknown-{c}"), Text::const_new)
 }
 
-pub fn object_type(t: u16) -> String {
+pub fn object_type(t: u16) -> Text {
     const T: [&str; 60] = [
         "analog-input",
         "analog-output",
@@ -255,10 +257,10 @@ pub fn object_type(t: u16) -> String {
         "escalator",
         "lift",
     ];
-    pick(&T, u32::from(t)).map_or_else(|| format!("unknown-{t}"), str::to_owned)
+    pick(&T, u32::from(t)).map_or_else(|| format_compact!("unknown-{t}"), Text::const_new)
 }
 
-pub fn property(p: u32) -> String {
+pub fn property(p: u32) -> Text {
     const T: [&str; 169] = [
         "acked-transitions",
         "ack-required",
@@ -430,7 +432,7 @@ pub fn property(p: u32) -> String {
         "max-segments-accepted",
         "profile-name",
     ];
-    pick(&T, p).map_or_else(|| format!("unknown-{p}"), str::to_owned)
+    pick(&T, p).map_or_else(|| format_compact!("unknown-{p}"), Text::const_new)
 }
 
 pub fn units(u: u32) -> Option<&'static str> {
@@ -560,7 +562,7 @@ pub fn event_state(s: u32) -> Option<&'static str> {
 
 /// Vendor names from the ASHRAE BACnet vendor registry for a subset of
 /// vendors; others are `Unknown Vendor-0xNNN`.
-pub fn vendor(v: u32) -> String {
+pub fn vendor(v: u32) -> Text {
     let name = match v {
         0 => "ASHRAE",
         1 => "NIST",
@@ -603,7 +605,7 @@ pub fn vendor(v: u32) -> String {
         230 => "Integrated Control Technology Limited",
         240 => "Aricent Ltd.",
         251 => "WILO SE",
-        _ => return format!("Unknown Vendor-0x{v:03x}"),
+        _ => return format_compact!("Unknown Vendor-0x{v:03x}"),
     };
-    name.to_owned()
+    Text::const_new(name)
 }

@@ -1,6 +1,8 @@
 //! Names of DNP3 code points, spelled as Zeek and ICSNPP log them.
 
-pub fn function(f: u8) -> String {
+use compact_str::format_compact;
+use osect_wire::Text;
+pub fn function(f: u8) -> Text {
     const REQ: [&str; 0x22] = [
         "CONFIRM",
         "READ",
@@ -38,16 +40,16 @@ pub fn function(f: u8) -> String {
         "AUTHENTICATE_ERR",
     ];
     match f {
-        0x81 => "RESPONSE".to_owned(),
-        0x82 => "UNSOLICITED_RESPONSE".to_owned(),
-        0x83 => "AUTHENTICATE_RESP".to_owned(),
+        0x81 => Text::const_new("RESPONSE"),
+        0x82 => Text::const_new("UNSOLICITED_RESPONSE"),
+        0x83 => Text::const_new("AUTHENTICATE_RESP"),
         _ => REQ
             .get(usize::from(f))
-            .map_or_else(|| format!("unknown-{f}"), |s| (*s).to_owned()),
+            .map_or_else(|| format_compact!("unknown-{f}"), |s| Text::const_new(s)),
     }
 }
 
-pub fn object(group: u8, variation: u8) -> String {
+pub fn object(group: u8, variation: u8) -> Text {
     let name = match (group, variation) {
         (1, 0) => "Binary Input Default Variation",
         (1, 1) => "Single-Bit Binary Input",
@@ -105,9 +107,9 @@ pub fn object(group: u8, variation: u8) -> String {
         (70, 5) => "File Transport",
         (70, 6) => "File Transport Status",
         (80, 1) => "Internal Indications",
-        _ => return format!("unknown-{group}-{variation}"),
+        _ => return format_compact!("unknown-{group}-{variation}"),
     };
-    name.to_owned()
+    Text::const_new(name)
 }
 
 pub fn trip_control(code: u8) -> &'static str {
@@ -130,7 +132,7 @@ pub fn operation(op: u8) -> &'static str {
     }
 }
 
-pub fn control_status(s: u8) -> String {
+pub fn control_status(s: u8) -> Text {
     const NAMES: [&str; 19] = [
         "Success",
         "Timeout",
@@ -154,5 +156,5 @@ pub fn control_status(s: u8) -> String {
     ];
     NAMES
         .get(usize::from(s))
-        .map_or_else(|| format!("unknown-{s}"), |n| (*n).to_owned())
+        .map_or_else(|| format_compact!("unknown-{s}"), |n| Text::const_new(n))
 }

@@ -239,7 +239,7 @@ impl Dns {
     fn log(&self, ctx: &mut Ctx<'_, '_>, s: Session) {
         let mut at = text::at_time(ctx, s.ts);
         Row::flow(&at, &DNS_LOG)
-            .push(Value::Str(self.transport.as_str().to_owned()))
+            .push(self.transport.as_str())
             .push(Value::Count(u64::from(s.trans_id)))
             .push(s.rtt.map_or(Value::Unset, Value::Interval))
             .push(s.query)

@@ -281,7 +281,7 @@ impl Enip {
 }
 
 fn opt_hex(v: Option<u32>) -> Value {
-    v.map_or(Value::Unset, |v| Value::Str(hex(u64::from(v), 2)))
+    v.map_or(Value::Unset, |v| Value::from(hex(u64::from(v), 2)))
 }
 
 fn cip_row(ctx: &mut Ctx<'_, '_>, dir: Dir, seq: Option<u16>, m: &Message<'_>) {

@@ -1,5 +1,7 @@
 //! Names of ENIP and CIP code points, spelled as ICSNPP logs them.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 pub fn command(c: u16) -> &'static str {
     match c {
         0x00 => "NOP",
@@ -16,7 +18,7 @@ pub fn command(c: u16) -> &'static str {
     }
 }
 
-pub fn enip_status(s: u32) -> String {
+pub fn enip_status(s: u32) -> Text {
     match s {
         0x00 => "Success",
         0x01 => "Invalid/Unsupported Command",
@@ -26,12 +28,12 @@ pub fn enip_status(s: u32) -> String {
         0x65 => "Invalid Length",
         0x69 => "Unsupported Protocol Version",
         0x6a => "CIP Service Not Allowed",
-        _ => return format!("Unknown ENIP Status-0x{s:02x}"),
+        _ => return format_compact!("Unknown ENIP Status-0x{s:02x}"),
     }
-    .to_owned()
+    .into()
 }
 
-pub fn cip_status(s: u8) -> String {
+pub fn cip_status(s: u8) -> Text {
     const NAMES: [&str; 0x2d] = [
         "Success",
         "Connection Failure",
@@ -80,13 +82,13 @@ pub fn cip_status(s: u8) -> String {
         "Attribute Not Gettable",
     ];
     match NAMES.get(usize::from(s)) {
-        Some(n) => (*n).to_owned(),
-        None if s == 0xff => "Still Processing".to_owned(),
-        None => format!("Unknown CIP Status-0x{s:02x}"),
+        Some(n) => Text::const_new(n),
+        None if s == 0xff => Text::const_new("Still Processing"),
+        None => format_compact!("Unknown CIP Status-0x{s:02x}"),
     }
 }
 
-pub fn extended_status(e: u16) -> String {
+pub fn extended_status(e: u16) -> Text {
     match e {
         0x100 => "Connection in use or duplicate Forward Open",
         0x103 => "Transport class and trigger combination not supported",
@@ -107,9 +109,9 @@ pub fn extended_status(e: u16) -> String {
         0x311 => "Port not available",
         0x312 => "Link address not valid",
         0x315 => "Invalid segment in connection path",
-        _ => return format!("Unknown Extended Status-0x{e:04x}"),
+        _ => return format_compact!("Unknown Extended Status-0x{e:04x}"),
     }
-    .to_owned()
+    .into()
 }
 
 pub fn service(s: u8) -> &'static str {

@@ -280,7 +280,7 @@ pub fn observe_syn(
             Value::Addr(shape.src),
             src_mac.map(|m| fmt_mac(&m)).into(),
             os.into(),
-            Value::Str(sig),
+            Value::from(sig),
             vlan.map_or(Value::Unset, |v| Value::Count(u64::from(v))),
         ],
     });

@@ -11,6 +11,8 @@
 //! Uplink aggregation key: `uid icf_type command memory_area address count
 //! end_code`.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
@@ -223,7 +225,7 @@ pub fn command_name(c: u16) -> &'static str {
 }
 
 /// Memory area codes of the CS/CJ series.
-pub fn area_name(a: u8) -> String {
+pub fn area_name(a: u8) -> Text {
     let n = match a {
         0x30 => "CIO bit",
         0x31 => "WR bit",
@@ -239,9 +241,9 @@ pub fn area_name(a: u8) -> String {
         0x89 => "TIM/CNT PV",
         0x98 => "EM current bank word",
         0xbc => "IR",
-        0xa0..=0xac => return format!("EM bank {} word", a - 0xa0),
-        0x20..=0x2c => return format!("EM bank {} bit", a - 0x20),
-        _ => return format!("0x{a:02x}"),
+        0xa0..=0xac => return format_compact!("EM bank {} word", a - 0xa0),
+        0x20..=0x2c => return format_compact!("EM bank {} bit", a - 0x20),
+        _ => return format_compact!("0x{a:02x}"),
     };
-    n.to_owned()
+    Text::const_new(n)
 }

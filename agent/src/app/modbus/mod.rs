@@ -11,6 +11,8 @@
 //! `uid unit func address quantity exception_code`; `modbus` on
 //! `uid unit func pdu_type exception`.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, escape_bytes, next_frame, Framing, Row};
@@ -386,7 +388,7 @@ fn read_write(ctx: &mut Ctx<'_, '_>, dir: Dir, h: &wire::Mbap, p: &Pdu<'_>, link
 
 /// Zeek's names for function codes; an exception response is the name plus
 /// `_EXCEPTION`.
-pub fn function_name(f: u8) -> String {
+pub fn function_name(f: u8) -> Text {
     let name = match f & 0x7f {
         0x01 => "READ_COILS",
         0x02 => "READ_DISCRETE_INPUTS",
@@ -407,16 +409,16 @@ pub fn function_name(f: u8) -> String {
         0x17 => "READ_WRITE_MULTIPLE_REGISTERS",
         0x18 => "READ_FIFO_QUEUE",
         0x2b => "ENCAP_INTERFACE_TRANSPORT",
-        _ => return format!("unknown-{f}"),
+        _ => return format_compact!("unknown-{f}"),
     };
     if f & 0x80 != 0 {
-        format!("{name}_EXCEPTION")
+        format_compact!("{name}_EXCEPTION")
     } else {
-        name.to_owned()
+        Text::const_new(name)
     }
 }
 
-pub fn exception_name(e: u8) -> String {
+pub fn exception_name(e: u8) -> Text {
     match e {
         0x01 => "ILLEGAL_FUNCTION",
         0x02 => "ILLEGAL_DATA_ADDRESS",
@@ -427,12 +429,12 @@ pub fn exception_name(e: u8) -> String {
         0x08 => "MEMORY_PARITY_ERROR",
         0x0a => "GATEWAY_PATH_UNAVAILABLE",
         0x0b => "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND",
-        _ => return format!("unknown-{e}"),
+        _ => return format_compact!("unknown-{e}"),
     }
-    .to_owned()
+    .into()
 }
 
-fn diagnostic_name(s: u16) -> String {
+fn diagnostic_name(s: u16) -> Text {
     match s {
         0x00 => "Return Query Data",
         0x01 => "Restart Communications Option",
@@ -449,15 +451,15 @@ fn diagnostic_name(s: u16) -> String {
         0x11 => "Return Server Busy Count",
         0x12 => "Return Bus Character Overrun Count",
         0x14 => "Clear Overrun Counter and Flag",
-        _ => return format!("unknown-{s}"),
+        _ => return format_compact!("unknown-{s}"),
     }
-    .to_owned()
+    .into()
 }
 
-fn mei_name(m: u8) -> String {
+fn mei_name(m: u8) -> Text {
     match m {
-        0x0d => "CANopen General Reference".to_owned(),
-        0x0e => "Read Device Identification".to_owned(),
-        _ => format!("unknown-{m}"),
+        0x0d => Text::const_new("CANopen General Reference"),
+        0x0e => Text::const_new("Read Device Identification"),
+        _ => format_compact!("unknown-{m}"),
     }
 }

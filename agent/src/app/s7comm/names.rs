@@ -1,5 +1,7 @@
 //! Names of COTP and S7 code points, spelled as ICSNPP logs them.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 pub fn cotp(code: u8) -> &'static str {
     match code {
         0x1 => "ED Expedited Data",
@@ -45,7 +47,7 @@ pub fn job_function(f: u8) -> &'static str {
 }
 
 /// "Request: CPU Functions" and the like, from the type and group byte.
-pub fn userdata_group(tg: u8) -> String {
+pub fn userdata_group(tg: u8) -> Text {
     let kind = match tg >> 4 {
         0x0 => "Push",
         0x4 => "Request",
@@ -64,7 +66,7 @@ pub fn userdata_group(tg: u8) -> String {
         0xf => "NC programming",
         _ => "unknown",
     };
-    format!("{kind}: {group}")
+    format_compact!("{kind}: {group}")
 }
 
 pub fn userdata_subfunction(group: u8, sub: u8) -> &'static str {

@@ -12,6 +12,8 @@
 //! Uplink aggregation key: `uid frame_type pdu_type command subcommand
 //! device head_device points end_code`.
 
+use compact_str::format_compact;
+use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
@@ -192,7 +194,7 @@ fn remote_operation(c: u16) -> Option<&'static str> {
 }
 
 /// Command names of the SLMP specification.
-pub fn command_name(c: u16, sub: u16) -> String {
+pub fn command_name(c: u16, sub: u16) -> Text {
     let n = match (c, sub) {
         (0x0401, _) => "Device Read",
         (0x1401, _) => "Device Write",
@@ -235,13 +237,13 @@ pub fn command_name(c: u16, sub: u16) -> String {
         (0x0e93, 2) => "Cyclic Config Rcv Sub Payload",
         (0x0e93, 3) => "Cyclic Config Rcv Src Info",
         (0x0e94, _) => "Notification",
-        _ => return format!("unknown-0x{c:04x}"),
+        _ => return format_compact!("unknown-0x{c:04x}"),
     };
-    n.to_owned()
+    Text::const_new(n)
 }
 
 /// Device names of binary device codes.
-pub fn device_name(code: u16) -> String {
+pub fn device_name(code: u16) -> Text {
     let n = match code {
         0x9c => "X",
         0x9d => "Y",
@@ -268,7 +270,7 @@ pub fn device_name(code: u16) -> String {
         0xb0 => "ZR",
         0xdc => "DX",
         0xdd => "DY",
-        _ => return format!("0x{code:02x}"),
+        _ => return format_compact!("0x{code:02x}"),
     };
-    n.to_owned()
+    Text::const_new(n)
 }

@@ -18,7 +18,9 @@ use crate::app::Output;
 use crate::asset::Role;
 use crate::l2::Frame;
 use crate::l2_fields;
+use compact_str::format_compact;
 use osect_wire::record::field;
+use osect_wire::Text;
 use osect_wire::{FieldType, LogSchema, Value};
 
 pub static CCLINK_IE: LogSchema = LogSchema {
@@ -118,7 +120,7 @@ fn frame_type(t: u8) -> Option<(&'static str, Middle)> {
     })
 }
 
-fn node_type(network: u8, t: u8) -> String {
+fn node_type(network: u8, t: u8) -> Text {
     let n = match (network, t) {
         (1, 0) => "master node",
         (1, 2) => "local node",
@@ -127,9 +129,9 @@ fn node_type(network: u8, t: u8) -> String {
         (1, 5) => "remote I/O node",
         (0, 0) => "management node",
         (0, 2) => "normal node",
-        _ => return format!("unknown-{t}"),
+        _ => return format_compact!("unknown-{t}"),
     };
-    n.to_owned()
+    Text::const_new(n)
 }
 
 /// Decodes a CC-Link IE Field/Control frame. Returns whether it was one.
