@@ -6,7 +6,6 @@ use crate::pcap::{self, ReadError};
 use osect_wire::{Format, LogWriter, Record};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// At the end of input, connections are closed this many at a time and
@@ -56,7 +55,7 @@ struct Logs {
     format: Format,
     open_ts: i64,
     /// One writer and row count per log; a handful, so a list is fastest.
-    writers: Vec<(LogWriter<BufWriter<File>>, u64)>,
+    writers: Vec<(LogWriter<File>, u64)>,
 }
 
 impl Logs {
@@ -74,13 +73,7 @@ impl Logs {
             Some(i) => i,
             None => {
                 let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
-                let w = LogWriter::new(
-                    BufWriter::with_capacity(1 << 16, f),
-                    r.schema,
-                    self.format,
-                    self.open_ts,
-                )
-                .map_err(err)?;
+                let w = LogWriter::new(f, r.schema, self.format, self.open_ts).map_err(err)?;
                 self.writers.push((w, 0));
                 self.writers.len() - 1
             }

@@ -5,7 +5,7 @@ use crate::store::{Store, StoreError};
 use osect_wire::{Format, LogSchema, LogWriter, Record, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +62,7 @@ pub fn export(
     format: Format,
     out: &Path,
 ) -> Result<usize, ExportError> {
-    type Writer = LogWriter<BufWriter<File>>;
+    type Writer = LogWriter<File>;
     let mut writers: HashMap<(String, *const LogSchema), (PathBuf, Writer)> = HashMap::new();
     let mut names: HashMap<(String, &'static str), usize> = HashMap::new();
     let ext = if format == Format::Tsv { "log" } else { "json" };
@@ -82,9 +82,7 @@ pub fn export(
             let path = dir.join(file);
             let w = std::fs::create_dir_all(&dir)
                 .and_then(|()| File::create(&path))
-                .and_then(|f| {
-                    LogWriter::new(BufWriter::new(f), rec.schema, format, sel.from_us.max(0))
-                })
+                .and_then(|f| LogWriter::new(f, rec.schema, format, sel.from_us.max(0)))
                 .map_err(|source| ExportError::Write {
                     path: path.clone(),
                     source,

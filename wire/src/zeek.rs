@@ -21,13 +21,19 @@ impl std::str::FromStr for Format {
     }
 }
 
+/// Rows are formatted straight into the writer's buffer, handed to the
+/// output once it holds this much.
+const WRITE_CHUNK: usize = 1 << 16;
+
 /// Writes the rows of one log to `out`, header first (TSV) or as one JSON
-/// object per line. `open_ts` is the `#open` time in microseconds.
+/// object per line. `open_ts` is the `#open` time in microseconds. The writer
+/// buffers itself: `out` needs no `BufWriter`, and [`LogWriter::close`]
+/// writes what is buffered.
 pub struct LogWriter<W: Write> {
     out: W,
     schema: &'static LogSchema,
     format: Format,
-    line: Vec<u8>,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> LogWriter<W> {
@@ -61,24 +67,28 @@ impl<W: Write> LogWriter<W> {
             out,
             schema,
             format,
-            line: Vec::with_capacity(256),
+            buf: Vec::with_capacity(WRITE_CHUNK + 4096),
         })
     }
 
     pub fn write(&mut self, rec: &Record) -> io::Result<()> {
-        self.line.clear();
         match self.format {
-            Format::Tsv => tsv_row_bytes(&mut self.line, rec),
-            Format::Json => json_row_bytes(&mut self.line, rec),
+            Format::Tsv => tsv_row_bytes(&mut self.buf, rec),
+            Format::Json => json_row_bytes(&mut self.buf, rec),
         }
-        self.out.write_all(&self.line)
+        if self.buf.len() >= WRITE_CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
     }
 
-    /// Writes the `#close` line (TSV) and flushes.
+    /// Writes what is buffered and the `#close` line (TSV), and flushes.
     pub fn close(mut self, close_ts: i64) -> io::Result<W> {
         if self.format == Format::Tsv {
-            writeln!(self.out, "#close\t{}", zeek_date(close_ts))?;
+            writeln!(self.buf, "#close\t{}", zeek_date(close_ts))?;
         }
+        self.out.write_all(&self.buf)?;
         self.out.flush()?;
         Ok(self.out)
     }
