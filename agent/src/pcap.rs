@@ -1,13 +1,28 @@
-//! Reading pcap and pcapng files in constant memory.
+//! Reading pcap and pcapng files. A regular file is mapped read-only and
+//! parsed in place (no copy into a buffer); anything else (a pipe, a
+//! device) is read through a fixed buffer. Either way memory stays bounded:
+//! the mapped pages already parsed are handed back as reading goes.
 
 use crate::decode::LinkType;
-use pcap_parser::pcapng::Block;
+use nix::sys::mman::{madvise, mmap, munmap, MapFlags, MmapAdvise, ProtFlags};
+use pcap_parser::nom::{self, Needed};
+use pcap_parser::pcap::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
+    LegacyPcapBlock,
+};
+use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+use std::ffi::c_void;
 use std::fs::File;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
 
 /// Largest record accepted; a larger one means a damaged file.
 const MAX_RECORD: usize = 1 << 20;
+/// Mapped bytes parsed past this much are dropped from the process's
+/// resident pages (they stay in the page cache).
+const RELEASE_STEP: usize = 8 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -44,129 +59,443 @@ struct Iface {
     offset: i64,
 }
 
+/// A legacy pcap record parser, for the file's byte order and format.
+type LegacyParse = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+const TRUNCATED: &str = "file ends inside a record (truncated)";
+const TOO_LARGE: &str = "record larger than 1 MiB (damaged length field)";
+
 /// Calls `f(ts_us, link, frame)` for every packet of the file, in file
 /// order. Everything read before a damaged record has been handed to `f`
 /// when the error is returned.
 pub fn read_file(
     path: &Path,
-    mut f: impl FnMut(i64, LinkType, &[u8]),
+    f: impl FnMut(i64, LinkType, &[u8]),
+) -> Result<FileSummary, ReadError> {
+    read(path, f, true)
+}
+
+/// [`read_file`], mapping the file when `map` allows and it can.
+fn read(
+    path: &Path,
+    f: impl FnMut(i64, LinkType, &[u8]),
+    map: bool,
 ) -> Result<FileSummary, ReadError> {
     let file = File::open(path).map_err(|source| ReadError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut reader = match create_reader(65_536, file) {
-        Ok(r) => r,
-        Err(PcapError::HeaderNotRecognized)
-        | Err(PcapError::Eof)
-        | Err(PcapError::UnexpectedEof) => {
-            return Err(ReadError::NotACapture {
-                path: path.to_owned(),
-            })
-        }
-        Err(e) => {
-            return Err(ReadError::Damaged {
-                path: path.to_owned(),
-                offset: 0,
-                what: format!("{e:?}"),
-            })
-        }
+    let mut blocks = Blocks {
+        path,
+        f,
+        summary: FileSummary::default(),
+        legacy_link: LinkType::ETHERNET,
+        nanos: false,
+        ifaces: Vec::new(),
     };
-    let mut summary = FileSummary::default();
-    let mut legacy_link = LinkType::ETHERNET;
-    let mut nanos = false;
-    let mut ifaces: Vec<Iface> = Vec::new();
-    let mut offset: u64 = 0;
-    let mut grown = false;
-    let damaged = |offset: u64, what: &str| ReadError::Damaged {
-        path: path.to_owned(),
-        offset,
-        what: what.to_owned(),
-    };
-    loop {
-        match reader.next() {
-            Ok((len, block)) => {
-                let last_ts = summary.last_ts.unwrap_or(0);
-                let mut packet = |ts: i64, link: LinkType, data: &[u8]| {
-                    summary.packets += 1;
-                    summary.first_ts.get_or_insert(ts);
-                    summary.last_ts = Some(ts);
-                    f(ts, link, data);
+    match Mapped::new(&file).filter(|_| map) {
+        Some(map) => blocks.mapped(&map)?,
+        None => blocks.streamed(file)?,
+    }
+    Ok(blocks.summary)
+}
+
+/// The state carried from block to block, and what packets go to.
+struct Blocks<'p, F> {
+    path: &'p Path,
+    f: F,
+    summary: FileSummary,
+    legacy_link: LinkType,
+    nanos: bool,
+    ifaces: Vec<Iface>,
+}
+
+impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
+    fn damaged(&self, offset: u64, what: &str) -> ReadError {
+        ReadError::Damaged {
+            path: self.path.to_owned(),
+            offset,
+            what: what.to_owned(),
+        }
+    }
+
+    fn not_a_capture(&self) -> ReadError {
+        ReadError::NotACapture {
+            path: self.path.to_owned(),
+        }
+    }
+
+    fn packet(&mut self, ts: i64, link: LinkType, data: &[u8]) {
+        self.summary.packets += 1;
+        self.summary.first_ts.get_or_insert(ts);
+        self.summary.last_ts = Some(ts);
+        (self.f)(ts, link, data);
+    }
+
+    /// One block at byte `offset`.
+    fn block(&mut self, block: PcapBlockOwned<'_>, offset: u64) -> Result<(), ReadError> {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy_link = LinkType(h.network.0 as u32);
+                self.nanos = h.is_nanosecond_precision();
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let frac = if self.nanos {
+                    i64::from(b.ts_usec) / 1000
+                } else {
+                    i64::from(b.ts_usec)
                 };
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        legacy_link = LinkType(h.network.0 as u32);
-                        nanos = h.is_nanosecond_precision();
-                    }
-                    PcapBlockOwned::Legacy(b) => {
-                        let frac = if nanos {
-                            i64::from(b.ts_usec) / 1000
-                        } else {
-                            i64::from(b.ts_usec)
-                        };
-                        let ts = i64::from(b.ts_sec) * 1_000_000 + frac;
-                        let n = (b.caplen as usize).min(b.data.len());
-                        packet(ts, legacy_link, &b.data[..n]);
-                    }
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => ifaces.clear(),
-                    PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                        ifaces.push(Iface {
-                            link: LinkType(idb.linktype.0 as u32),
-                            resolution: idb.ts_resolution().unwrap_or(1_000_000),
-                            offset: idb.ts_offset(),
-                        });
-                    }
-                    PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                        let Some(iface) = ifaces.get(epb.if_id as usize) else {
-                            return Err(damaged(offset, "packet names an undeclared interface"));
-                        };
-                        let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let res = iface.resolution.max(1);
-                        let secs = (raw / res) as i64 + iface.offset;
-                        let frac = ((raw % res) as u128 * 1_000_000 / u128::from(res)) as i64;
-                        let n = (epb.caplen as usize).min(epb.data.len());
-                        packet(secs * 1_000_000 + frac, iface.link, &epb.data[..n]);
-                    }
-                    PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                        let Some(iface) = ifaces.first() else {
-                            return Err(damaged(offset, "packet before any interface description"));
-                        };
-                        // Simple packets carry no time: use the previous one's.
-                        let n = (spb.origlen as usize).min(spb.data.len());
-                        packet(last_ts, iface.link, &spb.data[..n]);
-                    }
-                    PcapBlockOwned::NG(_) => {}
-                }
-                offset += len as u64;
-                reader.consume(len);
+                let ts = i64::from(b.ts_sec) * 1_000_000 + frac;
+                let n = (b.caplen as usize).min(b.data.len());
+                self.packet(ts, self.legacy_link, &b.data[..n]);
             }
-            Err(PcapError::Eof) => return Ok(summary),
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    return Err(damaged(offset, "read error"));
-                }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => self.ifaces.clear(),
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.ifaces.push(Iface {
+                    link: LinkType(idb.linktype.0 as u32),
+                    resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                    offset: idb.ts_offset(),
+                });
             }
-            Err(PcapError::UnexpectedEof) => {
-                return Err(damaged(offset, "file ends inside a record (truncated)"))
-            }
-            Err(PcapError::BufferTooSmall) => {
-                if grown || !reader.grow(MAX_RECORD) {
-                    return Err(damaged(
-                        offset,
-                        "record larger than 1 MiB (damaged length field)",
-                    ));
-                }
-                grown = true;
-            }
-            Err(e) => {
-                let what = match e {
-                    PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
-                        format!("malformed record ({kind:?})")
-                    }
-                    PcapError::HeaderNotRecognized => "unrecognised block".to_owned(),
-                    _ => "read error".to_owned(),
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(iface) = self.ifaces.get(epb.if_id as usize) else {
+                    return Err(self.damaged(offset, "packet names an undeclared interface"));
                 };
-                return Err(damaged(offset, &what));
+                let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let res = iface.resolution.max(1);
+                let secs = (raw / res) as i64 + iface.offset;
+                let frac = ((raw % res) as u128 * 1_000_000 / u128::from(res)) as i64;
+                let n = (epb.caplen as usize).min(epb.data.len());
+                self.packet(secs * 1_000_000 + frac, iface.link, &epb.data[..n]);
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let Some(iface) = self.ifaces.first() else {
+                    return Err(self.damaged(offset, "packet before any interface description"));
+                };
+                // Simple packets carry no time: use the previous one's.
+                let last_ts = self.summary.last_ts.unwrap_or(0);
+                let n = (spb.origlen as usize).min(spb.data.len());
+                self.packet(last_ts, iface.link, &spb.data[..n]);
+            }
+            PcapBlockOwned::NG(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The whole file in memory: every block is parsed where it lies.
+    fn mapped(&mut self, map: &Mapped) -> Result<(), ReadError> {
+        let data = map.bytes();
+        if data.is_empty() {
+            return Err(self.not_a_capture());
+        }
+        let ng = parse_sectionheaderblock(data).is_ok();
+        let mut pos = 0;
+        let mut legacy: LegacyParse = parse_pcap_frame;
+        if !ng {
+            let header = match parse_pcap_header(data) {
+                Ok((_, h)) => h,
+                Err(nom::Err::Incomplete(n)) => {
+                    return Err(self.damaged(0, &format!("{:?}", incomplete(n))))
+                }
+                Err(_) => return Err(self.not_a_capture()),
+            };
+            legacy = if header.is_modified_format() {
+                parse_pcap_frame_modified
+            } else if header.is_bigendian() {
+                parse_pcap_frame_be
+            } else {
+                parse_pcap_frame
+            };
+            pos = header.size();
+            self.block(PcapBlockOwned::from(header), 0)?;
+        }
+        let mut big_endian = false;
+        let mut released = 0;
+        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            let parsed = if ng {
+                let parse = if big_endian {
+                    parse_block_be
+                } else {
+                    parse_block_le
+                };
+                parse(rest).map(|(r, b)| {
+                    if let Block::SectionHeader(shb) = &b {
+                        big_endian = shb.big_endian();
+                    }
+                    (r, PcapBlockOwned::from(b))
+                })
+            } else {
+                legacy(rest).map(|(r, b)| (r, PcapBlockOwned::from(b)))
+            };
+            let offset = pos as u64;
+            match parsed {
+                Ok((r, block)) => {
+                    let len = rest.len() - r.len();
+                    // The same bound as the streamed reader's buffer.
+                    if len >= MAX_RECORD {
+                        return Err(self.damaged(offset, TOO_LARGE));
+                    }
+                    self.block(block, offset)?;
+                    pos += len;
+                }
+                Err(nom::Err::Incomplete(Needed::Size(n)))
+                    if rest.len().saturating_add(n.get()) >= MAX_RECORD =>
+                {
+                    return Err(self.damaged(offset, TOO_LARGE))
+                }
+                Err(nom::Err::Incomplete(_)) => return Err(self.damaged(offset, TRUNCATED)),
+                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
+                    return Err(self.damaged(offset, &malformed(e)))
+                }
+            }
+            if pos - released >= RELEASE_STEP {
+                released = map.release(pos);
+            }
+        }
+        Ok(())
+    }
+
+    /// Through a fixed buffer, for files that cannot be mapped.
+    fn streamed(&mut self, file: File) -> Result<(), ReadError> {
+        let mut reader = match create_reader(65_536, file) {
+            Ok(r) => r,
+            Err(PcapError::HeaderNotRecognized)
+            | Err(PcapError::Eof)
+            | Err(PcapError::UnexpectedEof) => return Err(self.not_a_capture()),
+            Err(e) => return Err(self.damaged(0, &format!("{e:?}"))),
+        };
+        let mut offset: u64 = 0;
+        let mut grown = false;
+        loop {
+            match reader.next() {
+                Ok((len, block)) => {
+                    self.block(block, offset)?;
+                    offset += len as u64;
+                    reader.consume(len);
+                }
+                Err(PcapError::Eof) => return Ok(()),
+                Err(PcapError::Incomplete(_)) => {
+                    if reader.refill().is_err() {
+                        return Err(self.damaged(offset, "read error"));
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => return Err(self.damaged(offset, TRUNCATED)),
+                Err(PcapError::BufferTooSmall) => {
+                    if grown || !reader.grow(MAX_RECORD) {
+                        return Err(self.damaged(offset, TOO_LARGE));
+                    }
+                    grown = true;
+                }
+                Err(e) => return Err(self.damaged(offset, &malformed(e))),
+            }
+        }
+    }
+}
+
+fn incomplete(n: Needed) -> PcapError<&'static [u8]> {
+    match n {
+        Needed::Size(n) => PcapError::Incomplete(n.get()),
+        Needed::Unknown => PcapError::Incomplete(0),
+    }
+}
+
+/// What a parser's error says about the record it stopped on.
+fn malformed<I>(e: PcapError<I>) -> String {
+    match e {
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("malformed record ({kind:?})")
+        }
+        PcapError::HeaderNotRecognized => "unrecognised block".to_owned(),
+        _ => "read error".to_owned(),
+    }
+}
+
+/// A regular file mapped read-only.
+///
+/// Another process truncating the file while it is mapped would make a
+/// read past the new end fault (SIGBUS). Replay reads finished capture
+/// files, which nothing shortens; anything that is not a regular file
+/// (where data may still be arriving) is streamed instead.
+struct Mapped {
+    ptr: NonNull<c_void>,
+    len: usize,
+}
+
+impl Mapped {
+    /// None when the file is not a regular file, is empty or cannot be
+    /// mapped: it is then read as a stream.
+    fn new(file: &File) -> Option<Mapped> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let len = NonZeroUsize::new(usize::try_from(meta.len()).ok()?)?;
+        // SAFETY: a fresh private read-only mapping of `len` bytes of an open
+        // regular file; nothing else refers to that memory.
+        let ptr = unsafe {
+            mmap(
+                None,
+                len,
+                ProtFlags::PROT_READ,
+                MapFlags::MAP_PRIVATE,
+                file,
+                0,
+            )
+        }
+        .ok()?;
+        let map = Mapped {
+            ptr,
+            len: len.get(),
+        };
+        // SAFETY: advice over exactly the mapping made above. Read-ahead
+        // only: a refusal changes nothing.
+        let _ = unsafe { madvise(map.ptr, map.len, MmapAdvise::MADV_SEQUENTIAL) };
+        Some(map)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` is the start of a live read-only mapping of `len`
+        // bytes that lasts until `self` is dropped.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    /// Drops the whole pages before `upto` from the resident set; returns
+    /// where that stopped. Reading them again would fault them back in
+    /// from the page cache with the same contents.
+    fn release(&self, upto: usize) -> usize {
+        let end = upto.min(self.len) & !(page_size() - 1);
+        // SAFETY: [ptr, ptr + end) lies inside the private read-only file
+        // mapping; MADV_DONTNEED only drops its page table entries.
+        let _ = unsafe { madvise(self.ptr, end, MmapAdvise::MADV_DONTNEED) };
+        end
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`; no slice of it outlives `self`.
+        let _ = unsafe { munmap(self.ptr, self.len) };
+    }
+}
+
+fn page_size() -> usize {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|p| usize::try_from(p).ok())
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legacy(records: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&4u16.to_le_bytes());
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&65_535u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        for (i, (caplen, data)) in records.iter().enumerate() {
+            b.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
+            b.extend_from_slice(&(i as u32).to_le_bytes());
+            b.extend_from_slice(&caplen.to_le_bytes());
+            b.extend_from_slice(&caplen.to_le_bytes());
+            b.extend_from_slice(data);
+        }
+        b
+    }
+
+    fn ng_block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()) as u32;
+        let mut b = ty.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn pcapng(frames: &[&[u8]]) -> Vec<u8> {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut b = ng_block(0x0a0d_0d0a, &shb);
+        b.extend(ng_block(1, &[1, 0, 0, 0, 0xff, 0xff, 0, 0]));
+        for (i, f) in frames.iter().enumerate() {
+            let mut epb = 0u32.to_le_bytes().to_vec();
+            let ts = 1_700_000_000_000_000u64 + i as u64;
+            epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(ts as u32).to_le_bytes());
+            epb.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            epb.extend_from_slice(f);
+            epb.resize(epb.len().next_multiple_of(4), 0);
+            b.extend(ng_block(6, &epb));
+        }
+        b
+    }
+
+    /// Every packet seen (time and bytes) and how reading ended.
+    type Outcome = (Vec<(i64, Vec<u8>)>, Result<u64, String>);
+
+    fn outcome(path: &Path, map: bool) -> Outcome {
+        let mut seen = Vec::new();
+        let res = read(path, |ts, _, d| seen.push((ts, d.to_vec())), map);
+        (seen, res.map(|s| s.packets).map_err(|e| e.to_string()))
+    }
+
+    #[test]
+    fn mapped_and_streamed_agree_on_whole_and_damaged_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = [0xabu8; 60];
+        let big = vec![7u8; MAX_RECORD + 10];
+        let whole = legacy(&[(60, &frame), (60, &frame), (60, &frame)]);
+        let ng = pcapng(&[&frame, &frame[..33], &frame]);
+        let mut huge_len = legacy(&[(60, &frame)]);
+        huge_len.extend_from_slice(&legacy(&[(u32::MAX / 2, &frame)])[24..]);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("whole.pcap", whole.clone()),
+            ("cut.pcap", whole[..whole.len() - 20].to_vec()),
+            ("cut-header.pcap", whole[..whole.len() - 70].to_vec()),
+            ("huge-len.pcap", huge_len),
+            (
+                "big.pcap",
+                legacy(&[(60, &frame), (big.len() as u32, &big)]),
+            ),
+            ("whole.pcapng", ng.clone()),
+            ("cut.pcapng", ng[..ng.len() - 9].to_vec()),
+            ("header-only.pcap", whole[..24].to_vec()),
+            ("short.pcap", whole[..3].to_vec()),
+            ("text.txt", b"this is not a capture file at all".to_vec()),
+            ("empty.pcap", Vec::new()),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let mapped = outcome(&path, true);
+            assert_eq!(mapped, outcome(&path, false), "{name}");
+            match name {
+                "whole.pcap" | "whole.pcapng" => assert_eq!(mapped.1, Ok(3), "{name}"),
+                "cut.pcap" | "cut.pcapng" => {
+                    assert_eq!(mapped.0.len(), 2, "{name}");
+                    let err = mapped.1.unwrap_err();
+                    assert!(err.contains("truncated") && err.contains(name), "{err}");
+                }
+                "huge-len.pcap" | "big.pcap" => {
+                    assert_eq!(mapped.0.len(), 1, "{name}");
+                    let err = mapped.1.unwrap_err();
+                    assert!(
+                        err.ends_with(
+                            "larger than 1 MiB (damaged length field) at byte offset 100"
+                        ),
+                        "{err}"
+                    );
+                }
+                _ => {}
             }
         }
     }
