@@ -433,9 +433,15 @@ impl Engine {
 
     /// A stable uid for a non-UDP tunnel (IP-in-IP, GRE) between two hosts.
     fn tunnel_uid(&self, ip: &Ip<'_>) -> u64 {
-        let key = ConnKey::new(ip.src, 0, ip.dst, 0, Transport::Other(ip.proto));
+        // Both ends in address order and the protocol, hashed field by
+        // field as always, so a tunnel keeps its uid.
+        let (a, b) = if ip.src <= ip.dst {
+            (ip.src, ip.dst)
+        } else {
+            (ip.dst, ip.src)
+        };
         let mut h = rustc_hash::FxHasher::default();
-        std::hash::Hash::hash(&key, &mut h);
+        std::hash::Hash::hash(&((a, 0u16), (b, 0u16), Transport::Other(ip.proto)), &mut h);
         std::hash::Hasher::finish(&h)
     }
 

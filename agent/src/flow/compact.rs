@@ -187,13 +187,8 @@ impl Entry {
 type Key = (u32, u16, u32, u16, u16);
 
 fn entry_key(key: &ConnKey) -> Option<Key> {
-    Some((
-        v4(key.a.0)?,
-        key.a.1,
-        v4(key.b.0)?,
-        key.b.1,
-        proto_code(key.proto)?,
-    ))
+    let (a, a_port, b, b_port) = key.v4_endpoints()?;
+    Some((a, a_port, b, b_port, proto_code(key.transport())?))
 }
 
 impl<const LISTS: usize> CompactTable<LISTS> {

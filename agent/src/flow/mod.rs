@@ -31,22 +31,96 @@ const LIST_DATAGRAM: usize = 2;
 const LIST_TCP: usize = 3;
 const LISTS: usize = 4;
 
-/// A direction-independent key: the two endpoints in a fixed order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A direction-independent key: the two endpoints in a fixed order, packed
+/// into integers so that building, comparing and hashing it are a few
+/// word operations per packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnKey {
-    pub a: (IpAddr, u16),
-    pub b: (IpAddr, u16),
-    pub proto: Transport,
+    /// The lower endpoint's address (an IPv4 one as its 32-bit value).
+    a: u128,
+    b: u128,
+    /// `a`'s port in the high half, `b`'s in the low one.
+    ports: u32,
+    /// The transport ([`proto_word`]) and whether the addresses are IPv6.
+    meta: u32,
+}
+
+const KEY_V6: u32 = 1 << 16;
+
+/// A transport as a number: its IP protocol, or 256 and up for one the
+/// engine does not tell apart (so it never equals a named one).
+fn proto_word(p: Transport) -> u32 {
+    match p {
+        Transport::Tcp => 6,
+        Transport::Udp => 17,
+        Transport::Icmp => 1,
+        Transport::Other(n) => 0x100 | u32::from(n),
+    }
+}
+
+fn addr_word(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
 }
 
 impl ConnKey {
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: Transport) -> Self {
-        let (a, b) = if (src, sport) <= (dst, dport) {
-            ((src, sport), (dst, dport))
+        let (s, d) = (addr_word(src), addr_word(dst));
+        // Mixed families cannot occur in one IP header; the flag follows
+        // the source.
+        let v6 = if src.is_ipv6() { KEY_V6 } else { 0 };
+        let meta = proto_word(proto) | v6;
+        if (s, sport) <= (d, dport) {
+            ConnKey {
+                a: s,
+                b: d,
+                ports: u32::from(sport) << 16 | u32::from(dport),
+                meta,
+            }
         } else {
-            ((dst, dport), (src, sport))
-        };
-        ConnKey { a, b, proto }
+            ConnKey {
+                a: d,
+                b: s,
+                ports: u32::from(dport) << 16 | u32::from(sport),
+                meta,
+            }
+        }
+    }
+
+    /// Both endpoints as IPv4 addresses and ports, lower first, for IPv4
+    /// keys.
+    pub fn v4_endpoints(&self) -> Option<(u32, u16, u32, u16)> {
+        if self.meta & KEY_V6 != 0 {
+            return None;
+        }
+        Some((
+            u32::try_from(self.a).ok()?,
+            (self.ports >> 16) as u16,
+            u32::try_from(self.b).ok()?,
+            self.ports as u16,
+        ))
+    }
+
+    pub fn transport(&self) -> Transport {
+        match self.meta & !KEY_V6 {
+            6 => Transport::Tcp,
+            17 => Transport::Udp,
+            1 => Transport::Icmp,
+            n => Transport::Other(n as u8),
+        }
+    }
+}
+
+impl std::hash::Hash for ConnKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // Whole words, so a word-at-a-time hasher takes five steps.
+        h.write_u64(self.a as u64);
+        h.write_u64((self.a >> 64) as u64);
+        h.write_u64(self.b as u64);
+        h.write_u64((self.b >> 64) as u64);
+        h.write_u64(u64::from(self.ports) << 32 | u64::from(self.meta));
     }
 }
 
