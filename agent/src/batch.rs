@@ -17,7 +17,8 @@
 //! pass through unchanged. Locally (`replay`) per-event rows stay available.
 
 use osect_wire::batch::{intern_schema, Batch, Header, Health};
-use osect_wire::{FieldType, LogSchema, Record, Value};
+use osect_wire::{FieldType, Key, LogSchema, Record, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Logs whose rows are folded per interval.
@@ -141,8 +142,7 @@ pub fn aggregate(records: Vec<Record>) -> Vec<Record> {
     let mut forms: HashMap<*const LogSchema, Option<Folded>> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     let mut rows: Vec<Record> = Vec::new();
-    let mut index: HashMap<(*const LogSchema, String), usize> = HashMap::new();
-    let mut key = String::new();
+    let mut index: HashMap<(*const LogSchema, Key), usize> = HashMap::new();
     for rec in records {
         let form = forms
             .entry(rec.schema as *const LogSchema)
@@ -152,31 +152,27 @@ pub fn aggregate(records: Vec<Record>) -> Vec<Record> {
             continue;
         };
         let ts = rec.values.get(f.ts).cloned().unwrap_or(Value::Unset);
-        key.clear();
-        let key_rec = Record {
-            schema: f.schema,
-            values: f.keep[1..]
-                .iter()
-                .map(|i| rec.values.get(*i).cloned().unwrap_or(Value::Unset))
-                .collect(),
-        };
-        osect_wire::zeek::tsv_row(&mut key, &key_rec);
-        match index.get(&(f.schema as *const LogSchema, key.clone())) {
-            Some(&i) => {
-                let row = &mut rows[i];
+        let key = Key(f.keep[1..]
+            .iter()
+            .map(|i| rec.values.get(*i).cloned().unwrap_or(Value::Unset))
+            .collect());
+        match index.entry((f.schema as *const LogSchema, key)) {
+            Entry::Occupied(e) => {
+                let row = &mut rows[*e.get()];
                 let n = row.values.len();
                 row.values[n - 2] = ts;
                 if let Value::Count(c) = &mut row.values[n - 1] {
                     *c += 1;
                 }
             }
-            None => {
-                let mut values = Vec::with_capacity(key_rec.values.len() + 3);
+            Entry::Vacant(e) => {
+                let key = &e.key().1 .0;
+                let mut values = Vec::with_capacity(key.len() + 3);
                 values.push(ts.clone());
-                values.extend(key_rec.values);
+                values.extend_from_slice(key);
                 values.push(ts);
                 values.push(Value::Count(1));
-                index.insert((f.schema as *const LogSchema, key.clone()), rows.len());
+                e.insert(rows.len());
                 rows.push(Record {
                     schema: f.schema,
                     values,

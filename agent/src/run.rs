@@ -30,7 +30,7 @@ use crate::engine::{Engine, Options, Stats};
 use crate::spool::{write_atomic, Spool};
 use crate::uplink::Uplink;
 use osect_wire::batch::{self, Batch, Health};
-use osect_wire::{Record, Value};
+use osect_wire::{Key, Record, Value};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -451,30 +451,33 @@ fn emit_merged(closer: &mut Closer, mut c: Closed) {
 fn join_summaries(records: &mut Vec<Record>) {
     use crate::asset::ASSET;
     use crate::neighbor::{ARP_LOG, NS_LOG};
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<(&'static str, Key), usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
+    let field = |r: &Record, name| r.get(name).cloned().unwrap_or(Value::Unset);
     for r in records.drain(..) {
         let key = if std::ptr::eq(r.schema, &ASSET) {
-            // The ledger's key: MAC and VLAN, or the address when no MAC was seen.
-            let (mac, vlan) = (r.get("mac"), r.get("vlan"));
-            match mac {
-                Some(Value::Unset) | None => format!("asset {:?} {vlan:?}", r.get("ips")),
-                Some(m) => format!("asset {m:?} {vlan:?}"),
-            }
+            // The ledger's key: MAC and VLAN, or the addresses when no MAC was seen.
+            let mac = field(&r, "mac");
+            let who = if mac == Value::Unset {
+                field(&r, "ips")
+            } else {
+                mac
+            };
+            vec![who, field(&r, "vlan")]
         } else if std::ptr::eq(r.schema, &ARP_LOG) || std::ptr::eq(r.schema, &NS_LOG) {
             // The exchange: every field but its times and count.
-            let mut k = r.schema.path.to_owned();
-            for (f, v) in r.schema.fields.iter().zip(&r.values) {
-                if !matches!(f.name, "ts" | "ts_end" | "pkts") {
-                    k.push_str(&format!(" {v:?}"));
-                }
-            }
-            k
+            r.schema
+                .fields
+                .iter()
+                .zip(&r.values)
+                .filter(|(f, _)| !matches!(f.name, "ts" | "ts_end" | "pkts"))
+                .map(|(_, v)| v.clone())
+                .collect()
         } else {
             out.push(r);
             continue;
         };
-        match seen.entry(key) {
+        match seen.entry((r.schema.path, Key(key))) {
             Entry::Occupied(e) => join_summary(&mut out[*e.get()], r),
             Entry::Vacant(e) => {
                 e.insert(out.len());

@@ -9,5 +9,5 @@ pub mod batch;
 pub mod record;
 pub mod zeek;
 
-pub use record::{Field, FieldType, LogSchema, Record, Text, Value};
+pub use record::{Field, FieldType, Key, LogSchema, Record, Text, Value};
 pub use zeek::{Format, LogWriter};

@@ -1,5 +1,6 @@
 //! Typed values and log schemas.
 
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// A string value. Most record strings (uids, MAC addresses, operation
@@ -151,5 +152,82 @@ pub struct Record {
 impl Record {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.schema.index_of(name).and_then(|i| self.values.get(i))
+    }
+}
+
+/// Values used together as a map key (aggregating rows, joining the rows of
+/// several workers): equal and hashed field by field, doubles by their bits.
+#[derive(Clone, Debug)]
+pub struct Key(pub Vec<Value>);
+
+impl Value {
+    fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Double(a), Value::Double(b)) => a.to_bits() == b.to_bits(),
+            (a, b) => a == b,
+        }
+    }
+
+    fn hash_into<H: Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Value::Unset => {}
+            Value::Bool(b) => b.hash(h),
+            Value::Count(n) => n.hash(h),
+            Value::Int(n) | Value::Time(n) | Value::Interval(n) => n.hash(h),
+            Value::Double(d) => d.to_bits().hash(h),
+            Value::Str(s) => s.hash(h),
+            Value::Addr(a) => a.hash(h),
+            Value::Port(p) => p.hash(h),
+            Value::Strings(v) => v.hash(h),
+            Value::Counts(v) => v.hash(h),
+            Value::Intervals(v) => v.hash(h),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.same(b))
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.len().hash(h);
+        for v in &self.0 {
+            v.hash_into(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_compare_by_value_and_doubles_by_bits() {
+        let a = Key(vec![
+            Value::from("READ"),
+            Value::Double(f64::NAN),
+            Value::Count(3),
+        ]);
+        let b = Key(vec![
+            Value::from("READ"),
+            Value::Double(f64::NAN),
+            Value::Count(3),
+        ]);
+        let c = Key(vec![
+            Value::from("READ"),
+            Value::Double(f64::NAN),
+            Value::Int(3),
+        ]);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let set: HashSet<Key> = [a, b, c].into_iter().collect();
+        assert_eq!(set.len(), 2);
     }
 }
