@@ -132,49 +132,61 @@ type Buf = Vec<u8>;
 
 /// Microseconds as Zeek's fixed six-decimal seconds.
 fn fmt_micros(out: &mut Buf, us: i64) {
-    if us < 0 {
-        out.push(b'-');
-    }
+    // Sign, up to 20 digits of seconds, the point and six decimals, copied
+    // out at once.
+    let mut b = [b'0'; 27];
     let a = us.unsigned_abs();
-    fmt_uint(out, a / 1_000_000);
-    let mut frac = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
     let mut f = a % 1_000_000;
-    for d in frac[1..].iter_mut().rev() {
+    for d in b[21..].iter_mut().rev() {
         *d = b'0' + (f % 10) as u8;
         f /= 10;
     }
-    out.extend_from_slice(&frac);
+    b[20] = b'.';
+    let mut i = digits_before(a / 1_000_000, &mut b, 20);
+    if us < 0 {
+        i -= 1;
+        b[i] = b'-';
+    }
+    out.extend_from_slice(&b[i..]);
 }
 
-/// Decimal digits without the formatting machinery (the hot path of log
-/// writing), two at a time.
-fn fmt_uint(out: &mut Buf, mut n: u64) {
+/// Writes the decimal digits of `n` so that they end just before `end` in
+/// `b`, two at a time; returns where they start. `b` must have room: 20
+/// bytes before `end` hold any u64.
+fn digits_before(mut n: u64, b: &mut [u8], end: usize) -> usize {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
-    if n < 10 {
-        out.push(b'0' + n as u8);
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+    let mut i = end;
     while n >= 100 {
         let p = (n % 100) as usize * 2;
         n /= 100;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+        b[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
     }
     if n >= 10 {
         let p = n as usize * 2;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+        b[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
     } else {
         i -= 1;
-        buf[i] = b'0' + n as u8;
+        b[i] = b'0' + n as u8;
     }
-    out.extend_from_slice(&buf[i..]);
+    i
+}
+
+/// Decimal digits without the formatting machinery (the hot path of log
+/// writing).
+fn fmt_uint(out: &mut Buf, n: u64) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+        return;
+    }
+    let mut b = [0u8; 20];
+    let i = digits_before(n, &mut b, 20);
+    out.extend_from_slice(&b[i..]);
 }
 
 fn fmt_int(out: &mut Buf, n: i64) {
@@ -187,12 +199,26 @@ fn fmt_int(out: &mut Buf, n: i64) {
 fn fmt_addr(out: &mut Buf, a: &std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v) => {
-            for (i, o) in v.octets().iter().enumerate() {
+            // Dotted quad built on the stack and copied out at once.
+            let mut b = [0u8; 15];
+            let mut n = 0;
+            for (i, o) in v.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    b[n] = b'.';
+                    n += 1;
                 }
-                fmt_uint(out, u64::from(*o));
+                if o >= 100 {
+                    b[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    b[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                b[n] = b'0' + o % 10;
+                n += 1;
             }
+            out.extend_from_slice(&b[..n]);
         }
         std::net::IpAddr::V6(v) => {
             let _ = write!(out, "{v}");
@@ -472,6 +498,30 @@ mod tests {
             fmt_micros(&mut b, us);
             let s = String::from_utf8(b).unwrap();
             assert_eq!(parse_tsv_value(FieldType::Time, &s), Some(Value::Time(us)));
+        }
+        let text = |us| {
+            let mut b = Vec::new();
+            fmt_micros(&mut b, us);
+            String::from_utf8(b).unwrap()
+        };
+        assert_eq!(text(-1), "-0.000001");
+        assert_eq!(text(12_000_005), "12.000005");
+        assert_eq!(text(i64::MIN), "-9223372036854.775808");
+    }
+
+    #[test]
+    fn addresses_as_std_formats_them() {
+        for a in [
+            "0.0.0.0",
+            "10.0.0.255",
+            "192.168.100.9",
+            "255.255.255.255",
+            "fe80::1",
+        ] {
+            let ip: std::net::IpAddr = a.parse().unwrap();
+            let mut b = Vec::new();
+            fmt_addr(&mut b, &ip);
+            assert_eq!(b, a.as_bytes());
         }
     }
 
