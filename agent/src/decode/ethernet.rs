@@ -138,6 +138,10 @@ pub fn ethernet(frame: &[u8]) -> Result<L2<'_>> {
         ethertype: et,
         payload: &frame[14..],
     };
+    // Most frames carry IP or ARP directly: no tags to look for.
+    if matches!(et, ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP) {
+        return Ok(l2);
+    }
     if et <= 1500 {
         // 802.3 length field: the payload is that long (padding follows).
         let n = usize::from(et).min(l2.payload.len());
