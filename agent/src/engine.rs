@@ -126,6 +126,7 @@ pub struct Engine {
     neighbors: Neighbors,
     sink: RecordSink,
     assets: AssetTable,
+    syn_signatures: app::fingerprint::SynSignatures,
     app_limit: usize,
     app_live: usize,
     reassembly_limit: usize,
@@ -142,6 +143,7 @@ impl Engine {
             neighbors: Neighbors::new(l.arp_entries),
             sink: RecordSink::new(l.records_per_interval),
             assets: AssetTable::new(l.assets),
+            syn_signatures: Default::default(),
             app_limit: l.app_flows,
             app_live: 0,
             reassembly_limit: l.reassembly_bytes_per_flow,
@@ -615,14 +617,8 @@ impl Engine {
                 records: &mut self.sink,
                 assets: &mut self.assets,
             };
-            app::fingerprint::observe_syn(
-                ts,
-                ip.header,
-                seg.header,
-                meta.src_mac,
-                meta.vlan,
-                &mut o,
-            );
+            self.syn_signatures
+                .observe(ts, ip.header, seg.header, meta.src_mac, meta.vlan, &mut o);
         }
         if self.opts.app_layer {
             let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };

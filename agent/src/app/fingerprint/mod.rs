@@ -3,8 +3,8 @@
 //! OS guess for the asset ledger from the signature table in
 //! `signatures.toml`.
 //!
-//! The engine calls [`observe_syn`] for every SYN and SYN-ACK with the raw
-//! IP and TCP headers. A host's signature is logged once per interval of
+//! The engine calls [`SynSignatures::observe`] for every SYN and SYN-ACK with
+//! the raw IP and TCP headers. A host's signature is logged once per
 //! [`MAX_SEEN`] distinct (host, kind, signature) triples, not per packet.
 
 use crate::app::common::be16;
@@ -13,7 +13,6 @@ use crate::asset::HostRef;
 use crate::flow::id::{fmt_mac, Mac};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -234,56 +233,57 @@ impl Shape {
     }
 }
 
-thread_local! {
-    static SEEN: RefCell<HashSet<(IpAddr, bool, String)>> = RefCell::new(HashSet::new());
+/// The signatures one engine has logged, so each is logged once.
+#[derive(Debug, Default)]
+pub struct SynSignatures {
+    seen: HashSet<(IpAddr, bool, String)>,
 }
 
-/// Called by the engine for every TCP SYN and SYN-ACK: logs the sender's
-/// signature (once per distinct signature) and gives the OS guess to the
-/// asset ledger.
-pub fn observe_syn(
-    ts: i64,
-    ip_header: &[u8],
-    tcp_header: &[u8],
-    src_mac: Option<Mac>,
-    vlan: Option<u16>,
-    out: &mut Output<'_>,
-) {
-    let Some(shape) = Shape::parse(ip_header, tcp_header) else {
-        return;
-    };
-    let sig = shape.raw_sig();
-    let fresh = SEEN.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() >= MAX_SEEN {
-            s.clear();
-        }
-        s.insert((shape.src, shape.syn_ack, sig.clone()))
-    });
-    if !fresh {
-        return;
-    }
-    let os = shape.guess();
-    if let Some(os) = os {
-        let host = HostRef {
-            mac: src_mac,
-            ip: Some(shape.src),
-            vlan,
+impl SynSignatures {
+    /// Called by the engine for every TCP SYN and SYN-ACK: logs the sender's
+    /// signature (once per distinct signature) and gives the OS guess to the
+    /// asset ledger.
+    pub fn observe(
+        &mut self,
+        ts: i64,
+        ip_header: &[u8],
+        tcp_header: &[u8],
+        src_mac: Option<Mac>,
+        vlan: Option<u16>,
+        out: &mut Output<'_>,
+    ) {
+        let Some(shape) = Shape::parse(ip_header, tcp_header) else {
+            return;
         };
-        out.assets.observe_os(ts, host, os);
+        let sig = shape.raw_sig();
+        if self.seen.len() >= MAX_SEEN {
+            self.seen.clear();
+        }
+        if !self.seen.insert((shape.src, shape.syn_ack, sig.clone())) {
+            return;
+        }
+        let os = shape.guess();
+        if let Some(os) = os {
+            let host = HostRef {
+                mac: src_mac,
+                ip: Some(shape.src),
+                vlan,
+            };
+            out.assets.observe_os(ts, host, os);
+        }
+        out.records.push(Record {
+            schema: &FINGERPRINT_LOG,
+            values: vec![
+                Value::Time(ts),
+                Value::from(if shape.syn_ack { "syn+ack" } else { "syn" }),
+                Value::Addr(shape.src),
+                src_mac.map(|m| fmt_mac(&m)).into(),
+                os.into(),
+                Value::from(sig),
+                vlan.map_or(Value::Unset, |v| Value::Count(u64::from(v))),
+            ],
+        });
     }
-    out.records.push(Record {
-        schema: &FINGERPRINT_LOG,
-        values: vec![
-            Value::Time(ts),
-            Value::from(if shape.syn_ack { "syn+ack" } else { "syn" }),
-            Value::Addr(shape.src),
-            src_mac.map(|m| fmt_mac(&m)).into(),
-            os.into(),
-            Value::from(sig),
-            vlan.map_or(Value::Unset, |v| Value::Count(u64::from(v))),
-        ],
-    });
 }
 
 #[cfg(test)]
@@ -326,5 +326,23 @@ mod tests {
         assert_eq!(s.guess(), Some("Linux"));
         assert!(!s.syn_ack);
         assert!(Shape::parse(IP, &TCP[..30]).is_none());
+    }
+
+    #[test]
+    fn each_engine_logs_a_signature_once() {
+        let mut records = crate::sink::RecordSink::new(16);
+        let mut assets = crate::asset::AssetTable::new(16);
+        let mut out = Output {
+            records: &mut records,
+            assets: &mut assets,
+        };
+        let (mut first, mut second) = (SynSignatures::default(), SynSignatures::default());
+        first.observe(1, IP, TCP, None, None, &mut out);
+        first.observe(2, IP, TCP, None, None, &mut out);
+        second.observe(3, IP, TCP, None, None, &mut out);
+        let logged = out.records.take();
+        assert_eq!(logged.len(), 2);
+        assert_eq!(logged[1].get("ts"), Some(&Value::Time(3)));
+        assert_eq!(logged[1].get("os"), Some(&Value::from("Linux")));
     }
 }
