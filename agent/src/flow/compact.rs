@@ -364,6 +364,21 @@ impl<const LISTS: usize> CompactTable<LISTS> {
     }
 
     /// Takes out the head of `list` if it has been idle `timeout` at `now`.
+    /// Frees the dead entries at the queue heads (taken out since they were
+    /// queued), with the link facts they held.
+    pub fn reclaim(&mut self) {
+        for l in 0..LISTS {
+            self.live_head(l);
+        }
+    }
+
+    /// The time of the oldest live entry of `list`.
+    pub fn head_ts(&mut self, list: usize) -> Option<i64> {
+        let epoch = self.epoch?;
+        let h = self.live_head(list)?;
+        Some(self.slots[h as usize].ts(epoch))
+    }
+
     pub fn pop_expired(&mut self, list: usize, now: i64, timeout: i64) -> Option<Frozen> {
         let epoch = self.epoch?;
         let s = self.live_head(list)?;
@@ -497,10 +512,7 @@ impl<const LISTS: usize> CompactTable<LISTS> {
 
     fn alloc(&mut self) -> Option<u32> {
         if self.free == NIL && self.slots.len() >= self.capacity {
-            // Dead entries at queue heads can go now.
-            for l in 0..LISTS {
-                self.live_head(l);
-            }
+            self.reclaim();
         }
         if self.free != NIL {
             let s = self.free;

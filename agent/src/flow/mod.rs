@@ -187,6 +187,12 @@ pub struct ConnTable {
     evicted: u64,
     next_uid: u64,
     uid_seed: u64,
+    /// Expiry looks only at list tails: none of them expires before this
+    /// time. Every entry that becomes a tail lowers it to its deadline (an
+    /// entry put into an empty list, the one behind a tail that leaves), and
+    /// [`ConnTable::expire`] raises it to the earliest tail's. Until then
+    /// expiry has nothing to do.
+    due: i64,
 }
 
 /// A connection just created by [`ConnTable::create`].
@@ -255,6 +261,25 @@ impl ConnTable {
             evicted: 0,
             next_uid: 0,
             uid_seed,
+            due: i64::MAX,
+        }
+    }
+
+    /// An entry of `list` last active at `last` was put at that list's head
+    /// (its tail too, if the list was empty).
+    fn listed(&mut self, list: usize, last: i64) {
+        self.due = self.due.min(last.saturating_add(timeout_of(list)));
+    }
+
+    /// The oldest entries of `list` (full and compact) may have changed.
+    fn tail_changed(&mut self, list: usize) {
+        let timeout = timeout_of(list);
+        let tail = self.table.tail(list).and_then(|i| self.table.get(i));
+        for last in [tail.map(|c| c.last), self.compact.head_ts(list)]
+            .into_iter()
+            .flatten()
+        {
+            self.due = self.due.min(last.saturating_add(timeout));
         }
     }
 
@@ -280,7 +305,8 @@ impl ConnTable {
         }
         let c = thaw(&self.compact.take(key)?, self.uid_seed);
         let list = list_of(&c);
-        // The compact entry's place is free: nothing is evicted.
+        // Its deadline is already counted in `due` from when it was
+        // settled. The compact entry's place is free: nothing is evicted.
         let (idx, _) = self.table.insert(*key, c, list, |c| c.last);
         Some(idx)
     }
@@ -312,6 +338,7 @@ impl ConnTable {
         self.next_uid += 1;
         let conn = Conn::new(id, ip_proto, uid_of(self.next_uid, self.uid_seed), ts);
         let list = list_of(&conn);
+        self.listed(list, ts);
         let (idx, _) = self.table.insert(key, conn, list, |c| c.last);
         (idx, self.next_uid, evicted)
     }
@@ -357,20 +384,28 @@ impl ConnTable {
             c.record(false, false).values,
             "a compact entry rebuilds its connection"
         );
-        if self.compact.insert(&f, list_of(c)) {
+        let list = list_of(c);
+        if self.compact.insert(&f, list) {
+            self.listed(list, obs.ts);
             self.table.remove(idx);
+            self.tail_changed(list);
         }
     }
 
     /// Records activity on a connection (after its state was updated).
     pub fn touch(&mut self, idx: u32) {
         if let Some(c) = self.table.get(idx) {
-            let l = list_of(c);
-            self.table.touch(idx, l);
+            let (l, last) = (list_of(c), c.last);
+            self.listed(l, last);
+            if let Some(left) = self.table.touch(idx, l) {
+                self.tail_changed(left);
+            }
         }
     }
 
     pub fn remove(&mut self, idx: u32) -> Option<Conn> {
+        // A tail may have gone: the next expiry looks at every list.
+        self.due = i64::MIN;
         self.table.remove(idx).map(|(_, c)| c)
     }
 
@@ -386,12 +421,19 @@ impl ConnTable {
     }
 
     fn compact_oldest(&mut self) -> Option<Conn> {
+        self.due = i64::MIN;
         let f = self.compact.pop_oldest()?;
         Some(thaw(&f, self.uid_seed))
     }
 
     /// Removes every connection idle past its timeout at `now`.
     pub fn expire(&mut self, now: i64, mut done: impl FnMut(Conn)) {
+        if now < self.due {
+            // What fits the compact table must not depend on whether
+            // expiry had work: its dead entries go at every check.
+            self.compact.reclaim();
+            return;
+        }
         for list in 0..LISTS {
             let timeout = timeout_of(list);
             while let Some(idx) = self.table.tail(list) {
@@ -406,6 +448,10 @@ impl ConnTable {
             while let Some(f) = self.compact.pop_expired(list, now, timeout) {
                 done(thaw(&f, self.uid_seed));
             }
+        }
+        self.due = i64::MAX;
+        for list in 0..LISTS {
+            self.tail_changed(list);
         }
     }
 
@@ -426,5 +472,85 @@ impl ConnTable {
             }
         }
         self.compact.for_each(|fr| f(&thaw(&fr, self.uid_seed)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conn::{Effect, LinkFacts};
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    const S: i64 = 1_000_000;
+
+    /// A UDP connection from 10.0.0.`host`, one packet at `ts`, kept full
+    /// (as one with a second packet would be).
+    fn udp(t: &mut ConnTable, host: u8, ts: i64) -> u32 {
+        let (src, dst) = (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, host)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)),
+        );
+        let key = ConnKey::new(src, 1000, dst, 2000, Transport::Udp);
+        let id = ConnId {
+            orig_h: src,
+            orig_p: 1000,
+            resp_h: dst,
+            resp_p: 2000,
+            proto: Transport::Udp,
+        };
+        let (idx, _, _) = t.create(key, id, 17, ts);
+        see(t, idx, ts, Effect::Udp(10));
+        idx
+    }
+
+    fn see(t: &mut ConnTable, idx: u32, ts: i64, effect: Effect) {
+        let obs = Observation {
+            ts,
+            is_orig: true,
+            ip_len: 38,
+            link: LinkFacts::default(),
+            effect,
+        };
+        if let Some(c) = t.get_mut(idx) {
+            c.apply(&obs);
+        }
+        t.touch(idx);
+    }
+
+    fn expired(t: &mut ConnTable, now: i64) -> Vec<i64> {
+        let mut starts = Vec::new();
+        t.expire(now, |c| starts.push(c.start / S));
+        starts
+    }
+
+    #[test]
+    fn expiry_waits_for_the_earliest_tail() {
+        let mut t = ConnTable::new(16, 1);
+        udp(&mut t, 1, 0);
+        udp(&mut t, 2, 10 * S);
+        assert!(expired(&mut t, 59 * S).is_empty());
+        assert_eq!(expired(&mut t, 60 * S), [0]);
+        assert!(expired(&mut t, 69 * S).is_empty());
+        assert_eq!(expired(&mut t, 70 * S), [10]);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn an_entry_left_behind_a_moved_tail_expires_on_time() {
+        // A packet that does not renew a connection (a bad checksum) still
+        // moves it to the head of its list, so the list is no longer in
+        // order of activity: the entry behind it becomes the tail when it
+        // moves, and its deadline must count although it was listed first.
+        let mut t = ConnTable::new(16, 1);
+        let a = udp(&mut t, 1, 0);
+        let b = udp(&mut t, 2, 30 * S);
+        see(&mut t, b, 31 * S, Effect::BadChecksum);
+        see(&mut t, a, 40 * S, Effect::BadChecksum);
+        // The tail is b now (deadline 90 s); a, at the head, is due at 60 s
+        // but only tails expire, and it expires once it is a tail again.
+        assert!(expired(&mut t, 60 * S).is_empty());
+        see(&mut t, b, 61 * S, Effect::Udp(10));
+        assert_eq!(expired(&mut t, 62 * S), [0]);
+        assert_eq!(expired(&mut t, 121 * S), [30]);
     }
 }

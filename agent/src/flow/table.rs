@@ -114,9 +114,20 @@ impl<K: Hash + Eq + Copy, V, const LISTS: usize> Table<K, V, LISTS> {
     }
 
     /// Marks an entry as just active, moving it to the head of `list`.
-    pub fn touch(&mut self, idx: u32, list: usize) {
+    /// Returns the list it left the tail of, if it was one's tail.
+    pub fn touch(&mut self, idx: u32, list: usize) -> Option<usize> {
+        let Some(Some(s)) = self.slots.get(idx as usize) else {
+            return None;
+        };
+        let from = usize::from(s.list);
+        // A connection's packets often come in runs: already in place.
+        if from == list && self.lists[list].head == idx {
+            return None;
+        }
+        let was_tail = self.lists.get(from).is_some_and(|l| l.tail == idx);
         self.unlink(idx);
         self.link_head(idx, list);
+        was_tail.then_some(from)
     }
 
     pub fn remove(&mut self, idx: u32) -> Option<(K, V)> {
