@@ -132,6 +132,19 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
         (self.f)(ts, link, data);
     }
 
+    /// One legacy pcap record.
+    #[inline]
+    fn legacy(&mut self, b: &LegacyPcapBlock<'_>) {
+        let frac = if self.nanos {
+            i64::from(b.ts_usec) / 1000
+        } else {
+            i64::from(b.ts_usec)
+        };
+        let ts = i64::from(b.ts_sec) * 1_000_000 + frac;
+        let n = (b.caplen as usize).min(b.data.len());
+        self.packet(ts, self.legacy_link, &b.data[..n]);
+    }
+
     /// One block at byte `offset`.
     fn block(&mut self, block: PcapBlockOwned<'_>, offset: u64) -> Result<(), ReadError> {
         match block {
@@ -139,16 +152,7 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                 self.legacy_link = LinkType(h.network.0 as u32);
                 self.nanos = h.is_nanosecond_precision();
             }
-            PcapBlockOwned::Legacy(b) => {
-                let frac = if self.nanos {
-                    i64::from(b.ts_usec) / 1000
-                } else {
-                    i64::from(b.ts_usec)
-                };
-                let ts = i64::from(b.ts_sec) * 1_000_000 + frac;
-                let n = (b.caplen as usize).min(b.data.len());
-                self.packet(ts, self.legacy_link, &b.data[..n]);
-            }
+            PcapBlockOwned::Legacy(b) => self.legacy(&b),
             PcapBlockOwned::NG(Block::SectionHeader(_)) => self.ifaces.clear(),
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                 self.ifaces.push(Iface {
@@ -212,6 +216,9 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
         let mut big_endian = false;
         let mut released = 0;
         while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            let offset = pos as u64;
+            // Legacy records go straight to the packet (the common case: no
+            // block to build and match); pcapng blocks through `block`.
             let parsed = if ng {
                 let parse = if big_endian {
                     parse_block_be
@@ -222,20 +229,26 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                     if let Block::SectionHeader(shb) = &b {
                         big_endian = shb.big_endian();
                     }
-                    (r, PcapBlockOwned::from(b))
+                    (r.len(), Some(PcapBlockOwned::from(b)))
                 })
             } else {
-                legacy(rest).map(|(r, b)| (r, PcapBlockOwned::from(b)))
+                legacy(rest).map(|(r, b)| {
+                    // The same bound as the streamed reader's buffer.
+                    if rest.len() - r.len() < MAX_RECORD {
+                        self.legacy(&b);
+                    }
+                    (r.len(), None)
+                })
             };
-            let offset = pos as u64;
             match parsed {
                 Ok((r, block)) => {
-                    let len = rest.len() - r.len();
-                    // The same bound as the streamed reader's buffer.
+                    let len = rest.len() - r;
                     if len >= MAX_RECORD {
                         return Err(self.damaged(offset, TOO_LARGE));
                     }
-                    self.block(block, offset)?;
+                    if let Some(block) = block {
+                        self.block(block, offset)?;
+                    }
                     pos += len;
                 }
                 Err(nom::Err::Incomplete(Needed::Size(n)))

@@ -15,16 +15,37 @@ pub fn sum(acc: u32, data: &[u8]) -> u32 {
     sum_lanes(acc, data)
 }
 
-/// Short data (headers, small segments): word by word.
-fn sum_words(mut acc: u32, data: &[u8]) -> u32 {
-    let mut words = data.chunks_exact(2);
+/// Short data (headers, small segments) and what a block sum leaves:
+/// eight bytes at a time into a 64-bit one's-complement sum (the carry out
+/// of the top added back in).
+fn sum_words(acc: u32, data: &[u8]) -> u32 {
+    let mut wide = 0u64;
+    let mut add = |w: u64| {
+        let (s, carry) = wide.overflowing_add(w);
+        wide = s + u64::from(carry);
+    };
+    let mut words = data.chunks_exact(8);
     for w in words.by_ref() {
-        acc += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        add(u64::from_ne_bytes([
+            w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+        ]));
     }
-    if let [last] = words.remainder() {
-        acc += u32::from(*last) << 8;
+    // The tail as the native-order 16-bit words it holds; 8, 4 and 2 are
+    // even, so each piece starts on a word.
+    let mut tail = words.remainder();
+    if let [a, b, c, d, rest @ ..] = tail {
+        add(u64::from(u32::from_ne_bytes([*a, *b, *c, *d])));
+        tail = rest;
     }
-    acc
+    if let [a, b, rest @ ..] = tail {
+        add(u64::from(u16::from_ne_bytes([*a, *b])));
+        tail = rest;
+    }
+    if let [last] = tail {
+        // A lone last byte is the high half of a network-order word.
+        add(u64::from(u16::from_ne_bytes([*last, 0])));
+    }
+    acc + u32::from(u16::from_be(fold64(wide) as u16))
 }
 
 /// [`sum_lanes`] compiled for AVX2: twice the lanes per instruction.
@@ -76,22 +97,30 @@ pub fn fold(mut acc: u32) -> u16 {
 
 /// Sum of the pseudo-header for a transport segment of `len` bytes.
 pub fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u32 {
+    // Addresses as integers: their 16-bit words are the network-order ones.
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let acc = u32::from(proto) + (len & 0xffff);
-            sum_words(sum_words(acc, &s.octets()), &d.octets())
+            let (s, d) = (u32::from(s), u32::from(d));
+            (s >> 16) + (s & 0xffff) + (d >> 16) + (d & 0xffff) + u32::from(proto) + (len & 0xffff)
         }
         _ => {
-            let acc = u32::from(proto) + (len >> 16) + (len & 0xffff);
-            sum_words(sum_words(acc, &octets16(src)), &octets16(dst))
+            let words = |a: u128| {
+                let (s, carry) = ((a >> 64) as u64).overflowing_add(a as u64);
+                fold64(s + u64::from(carry))
+            };
+            words(v6_word(src))
+                + words(v6_word(dst))
+                + (len >> 16)
+                + (len & 0xffff)
+                + u32::from(proto)
         }
     }
 }
 
-fn octets16(a: IpAddr) -> [u8; 16] {
+fn v6_word(a: IpAddr) -> u128 {
     match a {
-        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
-        IpAddr::V6(v) => v.octets(),
+        IpAddr::V4(v) => u128::from(v.to_ipv6_mapped()),
+        IpAddr::V6(v) => u128::from(v),
     }
 }
 
@@ -112,13 +141,40 @@ mod tests {
         let lens = (0..=40).chain([63, 64, 65, 127, 128, 129, 999, 1000, 1001]);
         for (data, len) in lens.flat_map(|l| [(&mixed, l), (&ones, l)]) {
             let d = &data[..len];
-            let mut words = 0u32;
-            for c in d.chunks(2) {
-                words += u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0));
-            }
+            let words = word_sum(d);
             assert_eq!(fold(sum(0, d)), fold(words), "length {len}");
             assert_eq!(fold(sum_lanes(0, d)), fold(words), "length {len}, no AVX2");
         }
+    }
+
+    /// The one's-complement sum of `data` as network-order 16-bit words.
+    fn word_sum(data: &[u8]) -> u32 {
+        data.chunks(2)
+            .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+            .sum()
+    }
+
+    #[test]
+    fn pseudo_header_is_the_sum_of_its_bytes() {
+        let v4 = |a: [u8; 4]| IpAddr::from(a);
+        let v6 = |a: [u8; 16]| IpAddr::from(a);
+        let (a4, b4) = ([192, 168, 255, 254], [10, 255, 0, 1]);
+        let (a6, b6) = (
+            [0xfe; 16],
+            [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 1],
+        );
+        let mut bytes4 = [a4, b4].concat();
+        bytes4.extend_from_slice(&[0, 6, 0x05, 0xdc]);
+        assert_eq!(
+            fold(pseudo_header(v4(a4), v4(b4), 6, 1500)),
+            fold(word_sum(&bytes4))
+        );
+        let mut bytes6 = [a6, b6].concat();
+        bytes6.extend_from_slice(&[0, 1, 0x00, 0x10, 0, 0, 0, 17]);
+        assert_eq!(
+            fold(pseudo_header(v6(a6), v6(b6), 17, 65_552)),
+            fold(word_sum(&bytes6))
+        );
     }
 
     #[test]
