@@ -44,6 +44,7 @@ impl<'a> L2<'a> {
 }
 
 /// Decodes the link layer. `Ok(None)` means the link type is not supported.
+#[inline]
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
     let l2 = match link {
         LinkType::ETHERNET => ethernet(frame)?,
@@ -126,6 +127,7 @@ fn ppp_to_ethertype(proto: u16) -> Result<u16> {
 }
 
 /// An Ethernet II or 802.3 frame.
+#[inline]
 pub fn ethernet(frame: &[u8]) -> Result<L2<'_>> {
     let dst = mac(frame, 0)?;
     let src = mac(frame, 6)?;
