@@ -247,9 +247,7 @@ fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
         _ => {}
     }
     // Most values are plain printable ASCII: copy them at once.
-    if s.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && !(in_set && b == b','))
-    {
+    if plain(s.as_bytes(), in_set) {
         out.extend_from_slice(s.as_bytes());
         return;
     }
@@ -262,6 +260,33 @@ fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
             out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
         }
     }
+}
+
+/// Whether `b` is printable ASCII without a backslash (nor a comma in a
+/// set): TSV as it is. Eight bytes at a time with word arithmetic.
+fn plain(b: &[u8], in_set: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A zero byte in `v` (exact as to whether there is one).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let comma = if in_set { b',' } else { b'\\' };
+    let mut words = b.chunks_exact(8);
+    for w in words.by_ref() {
+        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // Below 0x20, 0x80 and up, 0x7f, a backslash, a comma.
+        let bad = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0
+            || v & HIGH != 0
+            || zero(v ^ (ONES * 0x7f))
+            || zero(v ^ (ONES * u64::from(b'\\')))
+            || zero(v ^ (ONES * u64::from(comma)));
+        if bad {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\' && c != comma)
 }
 
 fn tsv_value(out: &mut Buf, v: &Value) {
@@ -443,6 +468,25 @@ pub fn parse_tsv_value(ty: FieldType, s: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plain_matches_the_byte_rule() {
+        let simple = |b: &[u8], in_set: bool| {
+            b.iter()
+                .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\' && !(in_set && c == b','))
+        };
+        for len in [1, 7, 8, 9, 16, 17, 24] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    let mut b = vec![b'a'; len];
+                    b[at] = c;
+                    for in_set in [false, true] {
+                        assert_eq!(plain(&b, in_set), simple(&b, in_set), "{b:?} {in_set}");
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
     use crate::record::field;
 
