@@ -256,7 +256,7 @@ pub fn hex(v: u64, digits: usize) -> Text {
     }
     i -= 2;
     s[i + 1] = b'x';
-    Text::from_utf8(&s[i..]).unwrap_or_default()
+    crate::flow::id::ascii_text(&s[i..])
 }
 
 /// Why a TCP stream does not start with a whole frame.

@@ -330,7 +330,7 @@ pub fn uid_string(n: u64) -> Text {
             break;
         }
     }
-    Text::from_utf8(&s[..len]).unwrap_or_default()
+    super::id::ascii_text(&s[..len])
 }
 
 #[cfg(test)]
