@@ -272,6 +272,7 @@ impl ConnTable {
     }
 
     /// The oldest entries of `list` (full and compact) may have changed.
+    /// One hidden behind dead compact entries counts as due at once.
     fn tail_changed(&mut self, list: usize) {
         let timeout = timeout_of(list);
         let tail = self.table.tail(list).and_then(|i| self.table.get(i));
@@ -305,9 +306,12 @@ impl ConnTable {
         }
         let c = thaw(&self.compact.take(key)?, self.uid_seed);
         let list = list_of(&c);
-        // Its deadline is already counted in `due` from when it was
-        // settled. The compact entry's place is free: nothing is evicted.
+        // It may be the tail of its full list now, and the compact queue
+        // may have a new head.
+        self.listed(list, c.last);
+        // The compact entry's place is free: nothing is evicted.
         let (idx, _) = self.table.insert(*key, c, list, |c| c.last);
+        self.tail_changed(list);
         Some(idx)
     }
 
