@@ -59,6 +59,14 @@ struct Iface {
     offset: i64,
 }
 
+/// A record of a mapped file: legacy records go straight to the packet (the
+/// common case: no block to build and match), pcapng blocks through
+/// [`Blocks::block`].
+enum Parsed<'a> {
+    Legacy(LegacyPcapBlock<'a>),
+    Block(PcapBlockOwned<'a>),
+}
+
 /// A legacy pcap record parser, for the file's byte order and format.
 type LegacyParse = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
@@ -217,8 +225,6 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
         let mut released = 0;
         while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
             let offset = pos as u64;
-            // Legacy records go straight to the packet (the common case: no
-            // block to build and match); pcapng blocks through `block`.
             let parsed = if ng {
                 let parse = if big_endian {
                     parse_block_be
@@ -229,25 +235,21 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                     if let Block::SectionHeader(shb) = &b {
                         big_endian = shb.big_endian();
                     }
-                    (r.len(), Some(PcapBlockOwned::from(b)))
+                    (r.len(), Parsed::Block(PcapBlockOwned::from(b)))
                 })
             } else {
-                legacy(rest).map(|(r, b)| {
-                    // The same bound as the streamed reader's buffer.
-                    if rest.len() - r.len() < MAX_RECORD {
-                        self.legacy(&b);
-                    }
-                    (r.len(), None)
-                })
+                legacy(rest).map(|(r, b)| (r.len(), Parsed::Legacy(b)))
             };
             match parsed {
-                Ok((r, block)) => {
+                Ok((r, parsed)) => {
                     let len = rest.len() - r;
+                    // The same bound as the streamed reader's buffer.
                     if len >= MAX_RECORD {
                         return Err(self.damaged(offset, TOO_LARGE));
                     }
-                    if let Some(block) = block {
-                        self.block(block, offset)?;
+                    match parsed {
+                        Parsed::Legacy(b) => self.legacy(&b),
+                        Parsed::Block(b) => self.block(b, offset)?,
                     }
                     pos += len;
                 }

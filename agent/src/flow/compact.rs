@@ -363,7 +363,6 @@ impl<const LISTS: usize> CompactTable<LISTS> {
         self.pop_head(list)
     }
 
-    /// Takes out the head of `list` if it has been idle `timeout` at `now`.
     /// Frees the dead entries at the queue heads (taken out since they were
     /// queued), with the link facts they held.
     pub fn reclaim(&mut self) {
@@ -390,6 +389,7 @@ impl<const LISTS: usize> CompactTable<LISTS> {
         Some(i64::MIN)
     }
 
+    /// Takes out the head of `list` if it has been idle `timeout` at `now`.
     pub fn pop_expired(&mut self, list: usize, now: i64, timeout: i64) -> Option<Frozen> {
         let epoch = self.epoch?;
         let s = self.live_head(list)?;

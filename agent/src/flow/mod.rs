@@ -266,7 +266,7 @@ impl ConnTable {
     }
 
     /// An entry of `list` last active at `last` was put at that list's head
-    /// (its tail too, if the list was empty).
+    /// (its tail too, if the list was empty), or became its tail.
     fn listed(&mut self, list: usize, last: i64) {
         self.due = self.due.min(last.saturating_add(timeout_of(list)));
     }
@@ -274,13 +274,12 @@ impl ConnTable {
     /// The oldest entries of `list` (full and compact) may have changed.
     /// One hidden behind dead compact entries counts as due at once.
     fn tail_changed(&mut self, list: usize) {
-        let timeout = timeout_of(list);
         let tail = self.table.tail(list).and_then(|i| self.table.get(i));
         for last in [tail.map(|c| c.last), self.compact.head_ts(list)]
             .into_iter()
             .flatten()
         {
-            self.due = self.due.min(last.saturating_add(timeout));
+            self.listed(list, last);
         }
     }
 
@@ -306,11 +305,10 @@ impl ConnTable {
         }
         let c = thaw(&self.compact.take(key)?, self.uid_seed);
         let list = list_of(&c);
-        // It may be the tail of its full list now, and the compact queue
-        // may have a new head.
-        self.listed(list, c.last);
         // The compact entry's place is free: nothing is evicted.
         let (idx, _) = self.table.insert(*key, c, list, |c| c.last);
+        // It may be its full list's tail now, and the compact queue may
+        // have a new head.
         self.tail_changed(list);
         Some(idx)
     }
@@ -390,7 +388,6 @@ impl ConnTable {
         );
         let list = list_of(c);
         if self.compact.insert(&f, list) {
-            self.listed(list, obs.ts);
             self.table.remove(idx);
             self.tail_changed(list);
         }
