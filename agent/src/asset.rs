@@ -12,7 +12,7 @@ use crate::flow::id::{fmt_mac, Mac};
 use crate::sink::RecordSink;
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Record, Value};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// Addresses kept per device; a router answering for a whole subnet stops
@@ -206,7 +206,7 @@ static NO_DETAILS: Details = Details {
 /// Devices seen so far, bounded by `limits.assets`.
 pub struct AssetTable {
     capacity: usize,
-    devices: HashMap<DevKey, Device>,
+    devices: FxHashMap<DevKey, Device>,
     /// End of the last emitted interval: devices seen after it are reported.
     last_emit: i64,
     /// Devices of a report still to be written, last first.
@@ -218,7 +218,7 @@ impl AssetTable {
     pub fn new(capacity: usize) -> Self {
         AssetTable {
             capacity: capacity.max(1),
-            devices: HashMap::new(),
+            devices: FxHashMap::default(),
             last_emit: i64::MIN,
             to_emit: Vec::new(),
             evicted: 0,
@@ -359,7 +359,7 @@ impl AssetTable {
             (None, Some(ip)) => DevKey::Ip(ip, host.vlan),
             (None, None) => return None,
         };
-        if !self.devices.contains_key(&key) && self.devices.len() >= self.capacity {
+        if self.devices.len() >= self.capacity && !self.devices.contains_key(&key) {
             self.evict_oldest();
         }
         let d = self.devices.entry(key).or_insert_with(|| Device {
