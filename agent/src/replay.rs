@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Options, Stats};
 use crate::pcap::{self, ReadError};
 use osect_wire::{Format, LogWriter, Record};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -54,8 +55,11 @@ struct Logs {
     dir: PathBuf,
     format: Format,
     open_ts: i64,
-    /// One writer and row count per log; a handful, so a list is fastest.
+    /// One writer and row count per log, in the order the logs opened.
     writers: Vec<(LogWriter<File>, u64)>,
+    /// Each writer's place in `writers`, by the address of its schema: up
+    /// to some thirty logs, too many to search a list per row.
+    by_schema: FxHashMap<usize, usize>,
 }
 
 impl Logs {
@@ -65,16 +69,14 @@ impl Logs {
             path: self.dir.join(format!("{path}.log")),
             source,
         };
-        let i = match self
-            .writers
-            .iter()
-            .position(|(w, _)| std::ptr::eq(w.schema(), r.schema))
-        {
-            Some(i) => i,
+        let key = std::ptr::from_ref(r.schema) as usize;
+        let i = match self.by_schema.get(&key) {
+            Some(&i) => i,
             None => {
                 let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
                 let w = LogWriter::new(f, r.schema, self.format, self.open_ts).map_err(err)?;
                 self.writers.push((w, 0));
+                self.by_schema.insert(key, self.writers.len() - 1);
                 self.writers.len() - 1
             }
         };
@@ -121,6 +123,7 @@ pub fn replay(
         format: opts.format,
         open_ts: 0,
         writers: Vec::new(),
+        by_schema: FxHashMap::default(),
     };
     let mut summary = Summary::default();
     let interval = opts.interval_secs.map(|s| s.max(1) as i64 * 1_000_000);

@@ -136,10 +136,9 @@ fn fmt_micros(out: &mut Buf, us: i64) {
     // out at once.
     let mut b = [b'0'; 27];
     let a = us.unsigned_abs();
-    let mut f = a % 1_000_000;
-    for d in b[21..].iter_mut().rev() {
-        *d = b'0' + (f % 10) as u8;
-        f /= 10;
+    let f = (a % 1_000_000) as usize;
+    for (k, p) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
+        b[21 + 2 * k..23 + 2 * k].copy_from_slice(&PAIRS[p * 2..p * 2 + 2]);
     }
     b[20] = b'.';
     let mut i = digits_before(a / 1_000_000, &mut b, 20);
@@ -150,15 +149,17 @@ fn fmt_micros(out: &mut Buf, us: i64) {
     out.extend_from_slice(&b[i..]);
 }
 
+/// The two decimal digits of 0 to 99.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// Writes the decimal digits of `n` so that they end just before `end` in
 /// `b`, two at a time; returns where they start. `b` must have room: 20
 /// bytes before `end` hold any u64.
 fn digits_before(mut n: u64, b: &mut [u8], end: usize) -> usize {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
     let mut i = end;
     while n >= 100 {
         let p = (n % 100) as usize * 2;
@@ -199,32 +200,42 @@ fn fmt_int(out: &mut Buf, n: i64) {
 fn fmt_addr(out: &mut Buf, a: &std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v) => {
-            // Dotted quad built on the stack and copied out at once.
-            let mut b = [0u8; 15];
+            // Dotted quad built on the stack and copied out at once; each
+            // octet's digits are copied whole, the dot after them.
+            let mut b = [0u8; 16];
             let mut n = 0;
-            for (i, o) in v.octets().into_iter().enumerate() {
-                if i > 0 {
-                    b[n] = b'.';
-                    n += 1;
-                }
-                if o >= 100 {
-                    b[n] = b'0' + o / 100;
-                    n += 1;
-                }
-                if o >= 10 {
-                    b[n] = b'0' + o / 10 % 10;
-                    n += 1;
-                }
-                b[n] = b'0' + o % 10;
+            for o in v.octets() {
+                let d = OCTETS[usize::from(o)];
+                b[n..n + 4].copy_from_slice(&d);
+                n += usize::from(d[3]);
+                b[n] = b'.';
                 n += 1;
             }
-            out.extend_from_slice(&b[..n]);
+            out.extend_from_slice(&b[..n - 1]);
         }
         std::net::IpAddr::V6(v) => {
             let _ = write!(out, "{v}");
         }
     }
 }
+
+/// The decimal digits of each octet, their count in the last byte.
+const OCTETS: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let (h, te, o) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        t[i] = if i >= 100 {
+            [b'0' + h, b'0' + te, b'0' + o, 3]
+        } else if i >= 10 {
+            [b'0' + te, b'0' + o, 0, 2]
+        } else {
+            [b'0' + o, 0, 0, 1]
+        };
+        i += 1;
+    }
+    t
+};
 
 /// Zeek prints doubles with up to six decimals and no trailing zeros.
 fn fmt_double(out: &mut Buf, d: f64) {
@@ -240,16 +251,24 @@ fn fmt_double(out: &mut Buf, d: f64) {
 
 /// Zeek's TSV escaping: non-printable bytes, the backslash and the separators
 /// become `\xHH`; an empty string is `(empty)`, a lone `-` is escaped.
+#[inline]
 fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
+    // Most values are plain printable ASCII: copied at once.
+    let b = s.as_bytes();
+    if plain(b, in_set) && !b.is_empty() && b != b"-" {
+        out.extend_from_slice(b);
+    } else {
+        tsv_str_escaped(out, s, in_set);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn tsv_str_escaped(out: &mut Buf, s: &str, in_set: bool) {
     match s {
         "" => return out.extend_from_slice(b"(empty)"),
         "-" => return out.extend_from_slice(b"\\x2d"),
         _ => {}
-    }
-    // Most values are plain printable ASCII: copy them at once.
-    if plain(s.as_bytes(), in_set) {
-        out.extend_from_slice(s.as_bytes());
-        return;
     }
     let mut utf8 = [0u8; 4];
     for c in s.chars() {
@@ -263,30 +282,39 @@ fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
 }
 
 /// Whether `b` is printable ASCII without a backslash (nor a comma in a
-/// set): TSV as it is. Eight bytes at a time with word arithmetic.
+/// set): TSV as it is. Eight bytes at a time with word arithmetic; every
+/// byte is tested the same way, so words may overlap or repeat bytes.
 fn plain(b: &[u8], in_set: bool) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // A zero byte in `v` (exact as to whether there is one).
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
     let comma = if in_set { b',' } else { b'\\' };
-    let mut words = b.chunks_exact(8);
-    for w in words.by_ref() {
-        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        // Below 0x20, 0x80 and up, 0x7f, a backslash, a comma.
-        let bad = v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0
+    // Below 0x20, 0x80 and up, 0x7f, a backslash, a comma.
+    let bad = |v: u64| {
+        v.wrapping_sub(ONES * 0x20) & !v & HIGH != 0
             || v & HIGH != 0
             || zero(v ^ (ONES * 0x7f))
             || zero(v ^ (ONES * u64::from(b'\\')))
-            || zero(v ^ (ONES * u64::from(comma)));
-        if bad {
+            || zero(v ^ (ONES * u64::from(comma)))
+    };
+    let word = |w: &[u8]| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let half = |w: &[u8]| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+    let n = b.len();
+    if n >= 8 {
+        // Whole words, then the last eight bytes for what is left.
+        let mut words = b.chunks_exact(8);
+        if words.by_ref().any(|w| bad(word(w))) {
             return false;
         }
+        return words.remainder().is_empty() || !bad(word(&b[n - 8..]));
     }
-    words
-        .remainder()
-        .iter()
-        .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\' && c != comma)
+    let v = match n {
+        0 => return true,
+        1..=3 => u64::from_ne_bytes([b[0], b[n / 2], b[n - 1], b[0], b[0], b[0], b[0], b[0]]),
+        _ => half(b) | half(&b[n - 4..]) << 32,
+    };
+    !bad(v)
 }
 
 fn tsv_value(out: &mut Buf, v: &Value) {
@@ -474,7 +502,8 @@ mod tests {
             b.iter()
                 .all(|&c| (0x20..0x7f).contains(&c) && c != b'\\' && !(in_set && c == b','))
         };
-        for len in [1, 7, 8, 9, 16, 17, 24] {
+        assert!(plain(b"", false));
+        for len in (1..=19).chain([24]) {
             for at in 0..len {
                 for c in 0..=255u8 {
                     let mut b = vec![b'a'; len];
@@ -484,6 +513,40 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn addresses_and_times_as_std_writes_them() {
+        for o in 0..=255u8 {
+            for a in [
+                [o, 0, 9, 255],
+                [10, o, 100, 1],
+                [192, 168, o, 99],
+                [1, 22, 133, o],
+            ] {
+                let ip = std::net::IpAddr::from(a);
+                let mut b = Vec::new();
+                fmt_addr(&mut b, &ip);
+                assert_eq!(b, ip.to_string().as_bytes());
+            }
+        }
+        for us in [
+            0i64,
+            7,
+            -7,
+            999_999,
+            1_000_000,
+            -1_000_001,
+            1_704_067_764_499_776,
+            i64::MIN,
+        ] {
+            let mut b = Vec::new();
+            fmt_micros(&mut b, us);
+            let a = us.unsigned_abs();
+            let sign = if us < 0 { "-" } else { "" };
+            let want = format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000);
+            assert_eq!(String::from_utf8(b).unwrap(), want);
         }
     }
 
