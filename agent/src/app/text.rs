@@ -4,7 +4,6 @@
 //! of the same value, so the writer prints control bytes as `\xNN`.
 
 use crate::app::Ctx;
-use std::fmt::Write as _;
 
 /// The same context with another time: for rows written later than the
 /// message that opened them (a DNS query logged when its reply comes).
@@ -41,9 +40,11 @@ pub fn push_bytes(out: &mut String, b: &[u8]) {
 
 /// Lower-case hex digits of `b`.
 pub fn hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
-    for c in b {
-        let _ = write!(s, "{c:02x}");
+    for &c in b {
+        s.push(char::from(DIGITS[usize::from(c >> 4)]));
+        s.push(char::from(DIGITS[usize::from(c & 0xf)]));
     }
     s
 }
@@ -62,7 +63,7 @@ mod tests {
         assert_eq!(bytes("héllo".as_bytes(), MAX_TEXT), "héllo");
         assert_eq!(bytes(b"a\x00\xffb", MAX_TEXT), "a\u{0}\u{ff}b");
         assert_eq!(bytes(b"abcdef", 3), "abc");
-        assert_eq!(hex(&[0, 0xab]), "00ab");
+        assert_eq!(hex(&[0, 0xab, 0x5f, 0xf0]), "00ab5ff0");
         assert_eq!(secs_to_micros(0.000_000_953_674), 1);
     }
 }

@@ -174,7 +174,7 @@ fn io(ctx: &mut Ctx<'_, '_>, dir: Dir, d: &[u8]) {
     let seq = le32(d, 10).unwrap_or(0);
     let payload = d.get(18..).unwrap_or(&[]);
     let shown = &payload[..payload.len().min(MAX_IO_DATA)];
-    let hexdata: String = shown.iter().map(|b| format!("{b:02x}")).collect();
+    let hexdata = crate::app::text::hex(shown);
     Row::flow_dir(ctx, &CIP_IO, dir)
         .push(hex(u64::from(conn), 8))
         .push(Value::Count(u64::from(seq)))
@@ -185,14 +185,14 @@ fn io(ctx: &mut Ctx<'_, '_>, dir: Dir, d: &[u8]) {
 
 impl Enip {
     fn encap(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, h: &Header, body: &[u8]) {
-        let context: String = h.context.iter().map(|b| format!("{b:02x}")).collect();
         Row::flow_dir(ctx, &ENIP, dir)
             .push(hex(u64::from(h.command), 2))
             .push(names::command(h.command))
             .push(Value::Count(u64::from(h.length)))
             .push(hex(u64::from(h.session), 8))
             .push(names::enip_status(h.status))
-            .push(format!("0x{context}"))
+            // The eight bytes in order: their big-endian number's digits.
+            .push(hex(u64::from_be_bytes(h.context), 16))
             .push(hex(u64::from(h.options), 8))
             .emit(ctx);
         if !self.roles_seen && matches!(h.command, 0x65 | 0x6f | 0x70) && dir.is_orig() {
