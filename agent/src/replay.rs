@@ -83,6 +83,7 @@ impl Logs {
         let (w, n) = &mut self.writers[i];
         w.write(&r).map_err(err)?;
         *n += 1;
+        r.free();
         Ok(())
     }
 
