@@ -806,6 +806,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();
+    let dhcp = crate::app::dhcp::Transactions::default();
     std::thread::scope(|s| {
         let handles: Vec<_> = if opts.pcap.is_empty() {
             rings
@@ -813,7 +814,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
                 .zip(0..)
                 .map(|(ring, i)| {
                     let tx = tx.clone();
+                    let dhcp = &dhcp;
                     s.spawn(move || {
+                        crate::app::dhcp::share_transactions(dhcp);
                         live_worker(cfg, ring, i, tx)
                             .map(Some)
                             .map_err(|e| e.to_string())

@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub static DHCP_LOG: LogSchema = LogSchema {
     path: "dhcp",
@@ -249,15 +250,36 @@ impl Txn {
     }
 }
 
-/// Transactions being joined. The engine runs on one thread; the table is
-/// per thread so that independent engines (tests, replays) never mix.
+/// Transactions being joined.
 #[derive(Default)]
-struct Join {
+pub struct Join {
     txns: VecDeque<Txn>,
 }
 
+/// The transactions of one capture. A lease exchange spans several UDP
+/// flows, which a fanout group may hand to different workers: the workers
+/// of a capture share one table, so each exchange is still one row.
+pub type Transactions = Arc<Mutex<Join>>;
+
 thread_local! {
-    static JOIN: RefCell<Join> = RefCell::new(Join::default());
+    /// The table this thread's engine joins in: its own unless
+    /// [`share_transactions`] gave it a capture's, so that independent
+    /// engines (tests, replays) never mix.
+    static JOIN: RefCell<Transactions> = RefCell::new(Transactions::default());
+}
+
+/// Makes the engine on this thread join DHCP transactions in `t`, the
+/// table of the capture it is a worker of.
+pub fn share_transactions(t: &Transactions) {
+    JOIN.with(|j| *j.borrow_mut() = Arc::clone(t));
+}
+
+fn with_join(f: impl FnOnce(&mut Join)) {
+    let table = JOIN.with(|j| Arc::clone(&j.borrow()));
+    // A worker that panicked holding the lock left the table whole:
+    // every change to it is a push, a remove or a field update.
+    let mut j = table.lock().unwrap_or_else(PoisonError::into_inner);
+    f(&mut j);
 }
 
 /// Recognises DHCP: ports 67/68 and the magic cookie.
@@ -305,9 +327,8 @@ impl AppParser for Dhcp {
                 .assets
                 .observe_role(ctx.ts, server, Role::DhcpServer);
         }
-        JOIN.with(|j| {
-            let mut j = j.borrow_mut();
-            expire(&mut j, ctx);
+        with_join(|j| {
+            expire(j, ctx);
             let idx = match j.txns.iter().position(|t| t.xid == m.xid) {
                 Some(i) => i,
                 None => {
@@ -339,8 +360,7 @@ impl AppParser for Dhcp {
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         let uid = ctx.flow.uid;
-        JOIN.with(|j| {
-            let mut j = j.borrow_mut();
+        with_join(|j| {
             let mut i = 0;
             while i < j.txns.len() {
                 let t = &mut j.txns[i];
@@ -437,5 +457,122 @@ fn apply(t: &mut Txn, ctx: &Ctx<'_, '_>, dir: Dir, is_client: bool, m: &Repr<'_>
         if let Some(l) = m.lease {
             t.lease_time = Some(l);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Output;
+    use crate::asset::AssetTable;
+    use crate::flow::id::FlowRef;
+    use crate::sink::RecordSink;
+
+    const CLIENT: Mac = [2, 0, 0, 0, 0, 9];
+
+    /// A BOOTP message of DHCP type `ty` for the client's transaction.
+    fn message(op: u8, ty: u8, yiaddr: [u8; 4]) -> Vec<u8> {
+        let mut b = vec![0u8; OPTIONS_AT];
+        b[..3].copy_from_slice(&[op, 1, 6]);
+        b[4..8].copy_from_slice(&0x3903_f326u32.to_be_bytes());
+        b[16..20].copy_from_slice(&yiaddr);
+        b[28..34].copy_from_slice(&CLIENT);
+        b[236..240].copy_from_slice(&MAGIC);
+        b.extend_from_slice(&[53, 1, ty, 255]);
+        b
+    }
+
+    /// A lease exchange whose client and server halves are two flows, each
+    /// handled by an engine joining in the table of `tables[flow]`; every
+    /// flow ends after the exchange, as UDP flows do on their timeout.
+    fn exchange(tables: [&Transactions; 2]) -> Vec<Record> {
+        let (any, all) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST);
+        let server = Ipv4Addr::new(10, 0, 0, 1);
+        let flows = [
+            ("Cclient", (any, CLIENT_PORT), (all, SERVER_PORT)),
+            ("Cserver", (server, SERVER_PORT), (all, CLIENT_PORT)),
+        ]
+        .map(|(uid, (oh, op), (rh, rp))| {
+            let id = ConnId {
+                orig_h: IpAddr::V4(oh),
+                orig_p: op,
+                resp_h: IpAddr::V4(rh),
+                resp_p: rp,
+                proto: Transport::Udp,
+            };
+            (uid, id)
+        });
+        let offered = [10, 0, 0, 50];
+        let steps = [
+            (0, message(1, 1, [0; 4])),
+            (1, message(2, 2, offered)),
+            (0, message(1, 3, [0; 4])),
+            (1, message(2, 5, offered)),
+        ];
+        let mut records = RecordSink::new(10);
+        let mut assets = AssetTable::new(10);
+        let mut out = Output {
+            records: &mut records,
+            assets: &mut assets,
+        };
+        let mut ts = 1_700_000_000_000_000;
+        let mut at = |flow: usize, out: &mut Output<'_>, f: &mut dyn FnMut(&mut Ctx<'_, '_>)| {
+            share_transactions(tables[flow]);
+            ts += 1000;
+            let (uid, id) = &flows[flow];
+            let flow = FlowRef {
+                uid,
+                id,
+                orig_mac: None,
+                resp_mac: None,
+                vlan: None,
+            };
+            f(&mut Ctx { ts, flow, out });
+        };
+        for (flow, m) in &steps {
+            at(*flow, &mut out, &mut |ctx| {
+                Dhcp.parse(ctx, Dir::Orig, m);
+            });
+        }
+        for flow in [0, 1] {
+            at(flow, &mut out, &mut |ctx| Dhcp.finish(ctx));
+        }
+        share_transactions(&Transactions::default());
+        records.take()
+    }
+
+    fn field<'r>(r: &'r Record, name: &str) -> &'r Value {
+        r.get(name).unwrap_or(&Value::Unset)
+    }
+
+    #[test]
+    fn workers_sharing_a_table_log_an_exchange_split_over_flows_once() {
+        let own = [Transactions::default(), Transactions::default()];
+        let split = exchange([&own[0], &own[1]]);
+        assert_eq!(
+            split.len(),
+            2,
+            "engines with tables of their own see half each"
+        );
+
+        let shared = Transactions::default();
+        let rows = exchange([&shared, &shared]);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let r = &rows[0];
+        let texts = |v: &[&str]| Value::Strings(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(field(r, "uids"), &texts(&["Cclient", "Cserver"]));
+        assert_eq!(
+            field(r, "msg_types"),
+            &texts(&["DISCOVER", "OFFER", "REQUEST", "ACK"])
+        );
+        assert_eq!(field(r, "mac"), &Value::from("02:00:00:00:00:09"));
+        assert_eq!(
+            field(r, "assigned_addr"),
+            &Value::Addr(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 50)))
+        );
+        assert_eq!(
+            field(r, "server_addr"),
+            &Value::Addr(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+        );
     }
 }
