@@ -326,6 +326,11 @@ impl AppParser for Ssh {
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        // The row is written: the rest of the session (all of it encrypted,
+        // often most of the connection's packets) changes nothing in it.
+        if self.logged {
+            return data.len();
+        }
         let side = usize::from(!dir.is_orig());
         let mut used = 0;
         while self.sides[side].banner.is_none() {
@@ -361,8 +366,8 @@ impl AppParser for Ssh {
             .is_some_and(|b| b.as_bytes().get(4) == Some(&b'2'));
         // Compressed packets break the size arithmetic; Zeek does not
         // infer anything then either.
-        let compressed = self.compression().is_some_and(|c| c != "none");
-        if self.sides[side].encrypted && !self.lost && version2 && !compressed {
+        let compressed = || self.compression().is_some_and(|c| c != "none");
+        if self.sides[side].encrypted && !self.lost && version2 && !compressed() {
             // The encrypted bytes of this segment (after NEWKEYS, if it
             // arrived in the same segment).
             self.auth.segment(side == 0, data.len() - used);
