@@ -46,6 +46,20 @@ impl Collector {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The log once a line of it satisfies `want`, or after 10 s: the
+    /// collector may write an event down after its peer has seen it (a
+    /// refused handshake is over for the agent before it is logged).
+    fn log_once(&self, want: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let log = self.log();
+            if log.lines().any(&want) || t0.elapsed() > Duration::from_secs(10) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 impl Drop for Collector {
@@ -381,10 +395,11 @@ fn swap_revokes_the_failed_unit_and_keeps_the_site_history() {
         ub.to_str().unwrap(),
     ]);
     let refused = refused_within(&agent, &cfg_a, Duration::from_secs(30));
-    let log = server.log();
+    let revoked =
+        |l: &str| l.contains("refused connection") && l.to_lowercase().contains("revoked");
+    let log = server.log_once(revoked);
     assert!(
-        log.lines()
-            .any(|l| l.contains("refused connection") && l.to_lowercase().contains("revoked")),
+        log.lines().any(revoked),
         "the collector logs the refused handshake as revoked:\n{log}\nagent: {refused}"
     );
     let cfg_b = ub.join("config/agent.toml");
