@@ -5,6 +5,7 @@ use crate::engine::{Engine, Options, Stats};
 use crate::pcap::{self, ReadError};
 use osect_wire::{Format, LogWriter, Record};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -55,11 +56,9 @@ struct Logs {
     dir: PathBuf,
     format: Format,
     open_ts: i64,
-    /// One writer and row count per log, in the order the logs opened.
-    writers: Vec<(LogWriter<File>, u64)>,
-    /// Each writer's place in `writers`, by the address of its schema: up
-    /// to some thirty logs, too many to search a list per row.
-    by_schema: FxHashMap<usize, usize>,
+    /// One writer and row count per log, by the address of its schema:
+    /// some thirty logs, too many to search a list per row.
+    writers: FxHashMap<usize, (LogWriter<File>, u64)>,
 }
 
 impl Logs {
@@ -69,18 +68,14 @@ impl Logs {
             path: self.dir.join(format!("{path}.log")),
             source,
         };
-        let key = std::ptr::from_ref(r.schema) as usize;
-        let i = match self.by_schema.get(&key) {
-            Some(&i) => i,
-            None => {
+        let (w, n) = match self.writers.entry(std::ptr::from_ref(r.schema) as usize) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
                 let f = File::create(self.dir.join(format!("{path}.log"))).map_err(err)?;
                 let w = LogWriter::new(f, r.schema, self.format, self.open_ts).map_err(err)?;
-                self.writers.push((w, 0));
-                self.by_schema.insert(key, self.writers.len() - 1);
-                self.writers.len() - 1
+                e.insert((w, 0))
             }
         };
-        let (w, n) = &mut self.writers[i];
         w.write(&r).map_err(err)?;
         *n += 1;
         r.free();
@@ -89,7 +84,7 @@ impl Logs {
 
     fn close(self, close_ts: i64) -> Result<BTreeMap<&'static str, u64>, ReplayError> {
         let mut counts = BTreeMap::new();
-        for (w, n) in self.writers {
+        for (w, n) in self.writers.into_values() {
             let path = w.schema().path;
             *counts.entry(path).or_default() += n;
             w.close(close_ts).map_err(|source| ReplayError::Write {
@@ -123,8 +118,7 @@ pub fn replay(
         dir: opts.out.clone(),
         format: opts.format,
         open_ts: 0,
-        writers: Vec::new(),
-        by_schema: FxHashMap::default(),
+        writers: FxHashMap::default(),
     };
     let mut summary = Summary::default();
     let interval = opts.interval_secs.map(|s| s.max(1) as i64 * 1_000_000);

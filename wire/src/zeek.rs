@@ -496,6 +496,9 @@ pub fn parse_tsv_value(ty: FieldType, s: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::record::field;
+
     #[test]
     fn plain_matches_the_byte_rule() {
         let simple = |b: &[u8], in_set: bool| {
@@ -549,9 +552,6 @@ mod tests {
             assert_eq!(String::from_utf8(b).unwrap(), want);
         }
     }
-
-    use super::*;
-    use crate::record::field;
 
     static SCHEMA: LogSchema = LogSchema {
         path: "test",
