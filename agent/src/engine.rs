@@ -71,9 +71,10 @@ impl Default for Options {
 
 /// Link-layer facts carried down to the connection.
 #[derive(Clone, Copy)]
-struct Meta {
-    src_mac: Option<Mac>,
-    dst_mac: Option<Mac>,
+struct Meta<'a> {
+    /// In the captured frame, not copied (see `decode::mac_ref`).
+    src_mac: Option<&'a Mac>,
+    dst_mac: Option<&'a Mac>,
     vlan: Option<u16>,
     inner_vlan: Option<u16>,
     /// uid of the tunnel this packet came out of.
@@ -81,11 +82,11 @@ struct Meta {
     depth: u8,
 }
 
-impl Meta {
+impl Meta<'_> {
     fn link(&self) -> LinkFacts {
         LinkFacts {
-            src_mac: self.src_mac,
-            dst_mac: self.dst_mac,
+            src_mac: self.src_mac.copied(),
+            dst_mac: self.dst_mac.copied(),
             vlan: self.vlan,
             inner_vlan: self.inner_vlan,
             parent: self.parent,
@@ -183,21 +184,31 @@ impl Engine {
         self.stats.packets += 1;
         self.stats.bytes += frame.len() as u64;
         self.expire(ts);
-        match ethernet::decode(link, frame) {
-            Ok(Some(l2)) => {
-                let meta = Meta {
-                    src_mac: l2.src,
-                    dst_mac: l2.dst,
-                    vlan: l2.vlan,
-                    inner_vlan: l2.inner_vlan,
-                    parent: None,
-                    depth: 0,
-                };
-                self.link(ts, &l2, meta);
+        // The common frame goes straight on: merged with the general
+        // decoder's result, its fields would be stored piecewise and read
+        // back whole, a store-forwarding stall per packet.
+        if link == LinkType::ETHERNET {
+            if let Some(l2) = ethernet::untagged(frame) {
+                return self.frame(ts, &l2);
             }
+        }
+        match ethernet::decode(link, frame) {
+            Ok(Some(l2)) => self.frame(ts, &l2),
             Ok(None) => self.stats.unsupported_link += 1,
             Err(_) => self.stats.malformed += 1,
         }
+    }
+
+    fn frame(&mut self, ts: i64, l2: &L2<'_>) {
+        let meta = Meta {
+            src_mac: l2.src,
+            dst_mac: l2.dst,
+            vlan: l2.vlan,
+            inner_vlan: l2.inner_vlan,
+            parent: None,
+            depth: 0,
+        };
+        self.link(ts, l2, meta);
     }
 
     /// Interim records for open connections and the interval's address and
@@ -245,7 +256,7 @@ impl Engine {
             .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
     }
 
-    fn link(&mut self, ts: i64, l2: &L2<'_>, meta: Meta) {
+    fn link(&mut self, ts: i64, l2: &L2<'_>, meta: Meta<'_>) {
         match l2.ethertype {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => self.ip(ts, l2.payload, meta),
             ETHERTYPE_ARP => match arp::Arp::parse(l2.payload) {
@@ -258,8 +269,8 @@ impl Engine {
                 };
                 let frame = l2::Frame {
                     ts,
-                    src,
-                    dst,
+                    src: *src,
+                    dst: *dst,
                     vlan: l2.vlan,
                     ethertype: et,
                     payload: l2.payload,
@@ -275,7 +286,7 @@ impl Engine {
         }
     }
 
-    fn arp(&mut self, ts: i64, a: &arp::Arp, meta: Meta) {
+    fn arp(&mut self, ts: i64, a: &arp::Arp, meta: Meta<'_>) {
         let nonzero = |m: Mac| (m != [0; 6] && m != [0xff; 6]).then_some(m);
         let ex = if a.op == arp::REPLY {
             Exchange {
@@ -305,7 +316,7 @@ impl Engine {
         self.assets.observe_host(ts, a.sender_mac, ip, meta.vlan);
     }
 
-    fn ip(&mut self, ts: i64, b: &[u8], meta: Meta) {
+    fn ip(&mut self, ts: i64, b: &[u8], meta: Meta<'_>) {
         match b.first().map(|v| v >> 4) {
             Some(4) => {
                 let p = match ipv4::Packet::parse(b) {
@@ -411,7 +422,7 @@ impl Engine {
         }
     }
 
-    fn transport(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+    fn transport(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         match ip.proto {
             6 => self.tcp(ts, ip, meta),
             17 => self.udp(ts, ip, meta),
@@ -447,7 +458,7 @@ impl Engine {
         std::hash::Hasher::finish(&h)
     }
 
-    fn decapsulated(&mut self, ts: i64, t: tunnel::Inner<'_>, meta: Meta, parent: u64) {
+    fn decapsulated(&mut self, ts: i64, t: tunnel::Inner<'_>, meta: Meta<'_>, parent: u64) {
         match t {
             tunnel::Inner::Ip(b) => self.ip(ts, b, inner(meta, parent, None)),
             tunnel::Inner::Ethernet(b) => match ethernet::ethernet(b) {
@@ -539,7 +550,7 @@ impl Engine {
         ts: i64,
         f: &Found,
         ip: &Ip<'_>,
-        meta: &Meta,
+        meta: &Meta<'_>,
         checksum_ok: bool,
         effect: Effect,
     ) -> Observation {
@@ -568,7 +579,7 @@ impl Engine {
         }
     }
 
-    fn tcp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+    fn tcp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         let seg = match tcp::Segment::parse(ip.payload, ip.l4_len) {
             Ok(s) => s,
             Err(_) => {
@@ -617,8 +628,14 @@ impl Engine {
                 records: &mut self.sink,
                 assets: &mut self.assets,
             };
-            self.syn_signatures
-                .observe(ts, ip.header, seg.header, meta.src_mac, meta.vlan, &mut o);
+            self.syn_signatures.observe(
+                ts,
+                ip.header,
+                seg.header,
+                meta.src_mac.copied(),
+                meta.vlan,
+                &mut o,
+            );
         }
         if self.opts.app_layer {
             let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
@@ -648,7 +665,7 @@ impl Engine {
         self.done(&f, &obs);
     }
 
-    fn udp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+    fn udp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         let d = match udp::Datagram::parse(ip.payload) {
             Ok(d) => d,
             Err(_) => {
@@ -718,7 +735,7 @@ impl Engine {
         self.done(&f, &obs);
     }
 
-    fn icmp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta) {
+    fn icmp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         let b = ip.payload;
         if b.len() < 8 {
             self.stats.malformed += 1;
@@ -753,7 +770,7 @@ impl Engine {
     }
 
     /// ICMPv6 neighbor solicitation (135) and advertisement (136).
-    fn neighbor_discovery(&mut self, ts: i64, ip: &Ip<'_>, ty: u8, b: &[u8], meta: &Meta) {
+    fn neighbor_discovery(&mut self, ts: i64, ip: &Ip<'_>, ty: u8, b: &[u8], meta: &Meta<'_>) {
         let Some(t) = b.get(8..24) else {
             self.stats.malformed += 1;
             return;
@@ -782,7 +799,7 @@ impl Engine {
             Exchange {
                 v6: true,
                 reply: false,
-                orig_mac: opt_mac.or(meta.src_mac),
+                orig_mac: opt_mac.or(meta.src_mac.copied()),
                 orig_ip: unspecified(ip.src),
                 resp_mac: None,
                 resp_ip: None,
@@ -793,9 +810,9 @@ impl Engine {
             Exchange {
                 v6: true,
                 reply: true,
-                orig_mac: meta.dst_mac.filter(|m| m[0] & 1 == 0),
+                orig_mac: meta.dst_mac.copied().filter(|m| m[0] & 1 == 0),
                 orig_ip: Some(ip.dst).filter(|d| !d.is_multicast()),
-                resp_mac: opt_mac.or(meta.src_mac),
+                resp_mac: opt_mac.or(meta.src_mac.copied()),
                 resp_ip: Some(ip.src),
                 who_has: target,
                 vlan: meta.vlan,
@@ -804,7 +821,7 @@ impl Engine {
         self.neighbors.observe(ts, ex);
     }
 
-    fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta) {
+    fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta<'_>) {
         let f = self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
         let obs = self.observation(ts, &f, ip, &meta, true, Effect::Datagram(ip.l4_len));
         if let Some(c) = self.conns.get_mut(f.idx) {
@@ -826,7 +843,7 @@ pub fn step_intervals(boundary: &mut Option<i64>, iv: i64, ts: i64, mut close: i
 }
 
 /// Link facts for a packet that came out of a tunnel.
-fn inner(meta: Meta, parent: u64, l2: Option<&L2<'_>>) -> Meta {
+fn inner<'a>(meta: Meta<'a>, parent: u64, l2: Option<&L2<'a>>) -> Meta<'a> {
     Meta {
         src_mac: l2.and_then(|l| l.src),
         dst_mac: l2.and_then(|l| l.dst),

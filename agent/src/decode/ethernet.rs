@@ -2,7 +2,7 @@
 //! QinQ, MPLS, PPPoE, LLC/SNAP, Linux cooked capture, BSD loopback, PPP,
 //! raw IP and 802.11 data frames (with or without radiotap).
 
-use super::{be16, byte, mac, Error, LinkType, Result};
+use super::{be16, byte, mac_ref, Error, LinkType, Result};
 use crate::flow::id::Mac;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -19,8 +19,8 @@ const MAX_TAGS: usize = 8;
 /// What the link layer says about a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct L2<'a> {
-    pub src: Option<Mac>,
-    pub dst: Option<Mac>,
+    pub src: Option<&'a Mac>,
+    pub dst: Option<&'a Mac>,
     /// Outer and inner 802.1Q VLAN ids.
     pub vlan: Option<u16>,
     pub inner_vlan: Option<u16>,
@@ -76,7 +76,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
             let alen = be16(frame, 4)?;
             let mut l2 = L2::bare(proto, &frame[16..]);
             if alen == 6 {
-                l2.src = Some(mac(frame, 6)?);
+                l2.src = Some(mac_ref(frame, 6)?);
             }
             tagged(l2)?
         }
@@ -86,7 +86,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
             let payload = frame.get(20..).ok_or(Error::Truncated)?;
             let mut l2 = L2::bare(proto, payload);
             if alen == 6 {
-                l2.src = Some(mac(frame, 12)?);
+                l2.src = Some(mac_ref(frame, 12)?);
             }
             tagged(l2)?
         }
@@ -126,24 +126,46 @@ fn ppp_to_ethertype(proto: u16) -> Result<u16> {
     }
 }
 
+/// An Ethernet II frame that carries IP or ARP directly, the common case;
+/// `None` for anything else, which [`ethernet`] decodes.
+#[inline(always)]
+pub fn untagged(frame: &[u8]) -> Option<L2<'_>> {
+    let et = be16(frame, 12).ok()?;
+    if !matches!(et, ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP) {
+        return None;
+    }
+    Some(L2 {
+        src: Some(mac_ref(frame, 6).ok()?),
+        dst: Some(mac_ref(frame, 0).ok()?),
+        vlan: None,
+        inner_vlan: None,
+        ethertype: et,
+        payload: &frame[14..],
+    })
+}
+
 /// An Ethernet II or 802.3 frame.
 #[inline]
 pub fn ethernet(frame: &[u8]) -> Result<L2<'_>> {
-    let dst = mac(frame, 0)?;
-    let src = mac(frame, 6)?;
+    if let Some(l2) = untagged(frame) {
+        return Ok(l2);
+    }
+    let dst = mac_ref(frame, 0)?;
+    let src = mac_ref(frame, 6)?;
     let et = be16(frame, 12)?;
-    let mut l2 = L2 {
+    ethernet_framed(L2 {
         src: Some(src),
         dst: Some(dst),
         vlan: None,
         inner_vlan: None,
         ethertype: et,
         payload: &frame[14..],
-    };
-    // Most frames carry IP or ARP directly: no tags to look for.
-    if matches!(et, ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP) {
-        return Ok(l2);
-    }
+    })
+}
+
+/// An 802.3 frame or one with tags.
+fn ethernet_framed(mut l2: L2<'_>) -> Result<L2<'_>> {
+    let et = l2.ethertype;
     if et <= 1500 {
         // 802.3 length field: the payload is that long (padding follows).
         let n = usize::from(et).min(l2.payload.len());
@@ -236,10 +258,10 @@ fn ieee80211(f: &[u8]) -> Result<L2<'_>> {
         }
     }
     let (dst, src) = match (to_ds, from_ds) {
-        (false, false) => (mac(f, 4)?, mac(f, 10)?),
-        (true, false) => (mac(f, 16)?, mac(f, 10)?),
-        (false, true) => (mac(f, 4)?, mac(f, 16)?),
-        (true, true) => (mac(f, 16)?, mac(f, 24)?),
+        (false, false) => (mac_ref(f, 4)?, mac_ref(f, 10)?),
+        (true, false) => (mac_ref(f, 16)?, mac_ref(f, 10)?),
+        (false, true) => (mac_ref(f, 4)?, mac_ref(f, 16)?),
+        (true, true) => (mac_ref(f, 16)?, mac_ref(f, 24)?),
     };
     if subtype & 0x4 != 0 {
         // Null-function frames carry no payload.

@@ -54,3 +54,12 @@ pub(crate) fn mac(b: &[u8], at: usize) -> Result<[u8; 6]> {
     m.copy_from_slice(s);
     Ok(m)
 }
+
+/// The six bytes of a MAC address in place: the link layer hands references
+/// down, so no byte-wise copy is made and read back at another width.
+#[inline]
+pub(crate) fn mac_ref(b: &[u8], at: usize) -> Result<&[u8; 6]> {
+    b.get(at..at + 6)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(Error::Truncated)
+}
