@@ -265,7 +265,7 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                 }
             }
             if pos - released >= RELEASE_STEP {
-                released = map.release(pos);
+                released = map.release(released, pos);
             }
         }
         Ok(())
@@ -375,14 +375,26 @@ impl Mapped {
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast::<u8>(), self.len) }
     }
 
-    /// Drops the whole pages before `upto` from the resident set; returns
-    /// where that stopped. Reading them again would fault them back in
-    /// from the page cache with the same contents.
-    fn release(&self, upto: usize) -> usize {
+    /// Drops the whole pages from `from` (page-aligned, where the last call
+    /// stopped) to before `upto` from the resident set; returns where that
+    /// stopped. Only the new stretch: the kernel walks every page table
+    /// entry of the range it is given. Reading the pages again would fault
+    /// them back in from the page cache with the same contents.
+    fn release(&self, from: usize, upto: usize) -> usize {
         let end = upto.min(self.len) & !(page_size() - 1);
-        // SAFETY: [ptr, ptr + end) lies inside the private read-only file
-        // mapping; MADV_DONTNEED only drops its page table entries.
-        let _ = unsafe { madvise(self.ptr, end, MmapAdvise::MADV_DONTNEED) };
+        if end <= from {
+            return from;
+        }
+        // SAFETY: [ptr + from, ptr + end) lies inside the private read-only
+        // file mapping (`from` is page-aligned and below `end`, which is at
+        // most `len`); MADV_DONTNEED only drops its page table entries.
+        let _ = unsafe {
+            madvise(
+                self.ptr.byte_add(from),
+                end - from,
+                MmapAdvise::MADV_DONTNEED,
+            )
+        };
         end
     }
 }
