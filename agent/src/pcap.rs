@@ -6,10 +6,7 @@
 use crate::decode::LinkType;
 use nix::sys::mman::{madvise, mmap, munmap, MapFlags, MmapAdvise, ProtFlags};
 use pcap_parser::nom::{self, Needed};
-use pcap_parser::pcap::{
-    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
-    LegacyPcapBlock,
-};
+use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::ffi::c_void;
@@ -59,16 +56,55 @@ struct Iface {
     offset: i64,
 }
 
-/// A record of a mapped file: legacy records go straight to the packet (the
-/// common case: no block to build and match), pcapng blocks through
-/// [`Blocks::block`].
-enum Parsed<'a> {
-    Legacy(LegacyPcapBlock<'a>),
-    Block(PcapBlockOwned<'a>),
+/// How a legacy pcap file lays out each record's header. Records of a
+/// mapped file are read here in place: pcap-parser's frame parsers return
+/// through memory, which the caller read back at other widths than they
+/// were written (a store-forwarding stall per packet).
+#[derive(Clone, Copy)]
+struct LegacyFormat {
+    big_endian: bool,
+    /// 16 bytes, or 24 in the modified (Kuznetzov) format.
+    header_len: usize,
 }
 
-/// A legacy pcap record parser, for the file's byte order and format.
-type LegacyParse = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+/// A legacy record's fields as read in place.
+struct LegacyRecord<'a> {
+    ts_sec: u32,
+    ts_usec: u32,
+    caplen: u32,
+    data: &'a [u8],
+}
+
+impl LegacyFormat {
+    /// The record at the start of `b` and its length with the header, or
+    /// how many more bytes it needs.
+    #[inline(always)]
+    fn record<'a>(&self, b: &'a [u8]) -> Result<(usize, LegacyRecord<'a>), Needed> {
+        let h = b
+            .get(..16)
+            .ok_or_else(|| Needed::new(self.header_len - b.len()))?;
+        let word = |at: usize| {
+            let w = [h[at], h[at + 1], h[at + 2], h[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            }
+        };
+        let caplen = word(8);
+        let len = self.header_len + caplen as usize;
+        let data = b
+            .get(self.header_len..len)
+            .ok_or_else(|| Needed::new(len - b.len()))?;
+        let rec = LegacyRecord {
+            ts_sec: word(0),
+            ts_usec: word(4),
+            caplen,
+            data,
+        };
+        Ok((len, rec))
+    }
+}
 
 const TRUNCATED: &str = "file ends inside a record (truncated)";
 const TOO_LARGE: &str = "record larger than 1 MiB (damaged length field)";
@@ -142,7 +178,7 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
 
     /// One legacy pcap record.
     #[inline]
-    fn legacy(&mut self, b: &LegacyPcapBlock<'_>) {
+    fn legacy(&mut self, b: &LegacyRecord<'_>) {
         let frac = if self.nanos {
             i64::from(b.ts_usec) / 1000
         } else {
@@ -160,7 +196,12 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                 self.legacy_link = LinkType(h.network.0 as u32);
                 self.nanos = h.is_nanosecond_precision();
             }
-            PcapBlockOwned::Legacy(b) => self.legacy(&b),
+            PcapBlockOwned::Legacy(b) => self.legacy(&LegacyRecord {
+                ts_sec: b.ts_sec,
+                ts_usec: b.ts_usec,
+                caplen: b.caplen,
+                data: b.data,
+            }),
             PcapBlockOwned::NG(Block::SectionHeader(_)) => self.ifaces.clear(),
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                 self.ifaces.push(Iface {
@@ -200,75 +241,90 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
         if data.is_empty() {
             return Err(self.not_a_capture());
         }
-        let ng = parse_sectionheaderblock(data).is_ok();
-        let mut pos = 0;
-        let mut legacy: LegacyParse = parse_pcap_frame;
-        if !ng {
-            let header = match parse_pcap_header(data) {
-                Ok((_, h)) => h,
-                Err(nom::Err::Incomplete(n)) => {
-                    return Err(self.damaged(0, &format!("{:?}", incomplete(n))))
-                }
-                Err(_) => return Err(self.not_a_capture()),
-            };
-            legacy = if header.is_modified_format() {
-                parse_pcap_frame_modified
-            } else if header.is_bigendian() {
-                parse_pcap_frame_be
-            } else {
-                parse_pcap_frame
-            };
-            pos = header.size();
-            self.block(PcapBlockOwned::from(header), 0)?;
-        }
-        let mut big_endian = false;
-        let mut released = 0;
-        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
-            let offset = pos as u64;
-            let parsed = if ng {
+        if parse_sectionheaderblock(data).is_ok() {
+            let mut big_endian = false;
+            return self.records(map, 0, |s, rest, offset| {
                 let parse = if big_endian {
                     parse_block_be
                 } else {
                     parse_block_le
                 };
-                parse(rest).map(|(r, b)| {
-                    if let Block::SectionHeader(shb) = &b {
-                        big_endian = shb.big_endian();
-                    }
-                    (r.len(), Parsed::Block(PcapBlockOwned::from(b)))
-                })
-            } else {
-                legacy(rest).map(|(r, b)| (r.len(), Parsed::Legacy(b)))
-            };
-            match parsed {
-                Ok((r, parsed)) => {
-                    let len = rest.len() - r;
-                    // The same bound as the streamed reader's buffer.
-                    if len >= MAX_RECORD {
-                        return Err(self.damaged(offset, TOO_LARGE));
-                    }
-                    prefetch(data, pos + PREFETCH_AHEAD, len);
-                    match parsed {
-                        Parsed::Legacy(b) => self.legacy(&b),
-                        Parsed::Block(b) => self.block(b, offset)?,
-                    }
-                    pos += len;
+                let (r, b) = parse(rest).map_err(|e| s.unreadable(e, rest.len(), offset))?;
+                if let Block::SectionHeader(shb) = &b {
+                    big_endian = shb.big_endian();
                 }
-                Err(nom::Err::Incomplete(Needed::Size(n)))
-                    if rest.len().saturating_add(n.get()) >= MAX_RECORD =>
-                {
-                    return Err(self.damaged(offset, TOO_LARGE))
-                }
-                Err(nom::Err::Incomplete(_)) => return Err(self.damaged(offset, TRUNCATED)),
-                Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => {
-                    return Err(self.damaged(offset, &malformed(e)))
-                }
+                let len = s.record_len(rest.len() - r.len(), offset)?;
+                prefetch(rest, PREFETCH_AHEAD, len);
+                s.block(PcapBlockOwned::from(b), offset)?;
+                Ok(len)
+            });
+        }
+        let header = match parse_pcap_header(data) {
+            Ok((_, h)) => h,
+            Err(nom::Err::Incomplete(n)) => {
+                return Err(self.damaged(0, &format!("{:?}", incomplete(n))))
             }
+            Err(_) => return Err(self.not_a_capture()),
+        };
+        let format = LegacyFormat {
+            big_endian: header.is_bigendian(),
+            header_len: if header.is_modified_format() { 24 } else { 16 },
+        };
+        let start = header.size();
+        self.block(PcapBlockOwned::from(header), 0)?;
+        self.records(map, start, |s, rest, offset| {
+            let (len, rec) = format
+                .record(rest)
+                .map_err(|n| s.unreadable(nom::Err::Incomplete(n), rest.len(), offset))?;
+            let len = s.record_len(len, offset)?;
+            prefetch(rest, PREFETCH_AHEAD, len);
+            s.legacy(&rec);
+            Ok(len)
+        })
+    }
+
+    /// Hands each record from byte `start` on to `record` (which returns
+    /// its length), and the pages read to the kernel as reading goes.
+    /// Generic over `record` so that each format's loop is compiled whole.
+    #[inline(always)]
+    fn records(
+        &mut self,
+        map: &Mapped,
+        start: usize,
+        mut record: impl FnMut(&mut Self, &[u8], u64) -> Result<usize, ReadError>,
+    ) -> Result<(), ReadError> {
+        let data = map.bytes();
+        let mut pos = start;
+        let mut released = 0;
+        while let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) {
+            pos += record(self, rest, pos as u64)?;
             if pos - released >= RELEASE_STEP {
                 released = map.release(released, pos);
             }
         }
         Ok(())
+    }
+
+    /// A record's length, refused past the same bound as the streamed
+    /// reader's buffer.
+    fn record_len(&self, len: usize, offset: u64) -> Result<usize, ReadError> {
+        if len >= MAX_RECORD {
+            return Err(self.damaged(offset, TOO_LARGE));
+        }
+        Ok(len)
+    }
+
+    /// The error for a record that could not be parsed from the `rest`
+    /// bytes of the file at `offset`.
+    #[cold]
+    fn unreadable(&self, e: nom::Err<PcapError<&[u8]>>, rest: usize, offset: u64) -> ReadError {
+        match e {
+            nom::Err::Incomplete(Needed::Size(n)) if rest.saturating_add(n.get()) >= MAX_RECORD => {
+                self.damaged(offset, TOO_LARGE)
+            }
+            nom::Err::Incomplete(_) => self.damaged(offset, TRUNCATED),
+            nom::Err::Error(e) | nom::Err::Failure(e) => self.damaged(offset, &malformed(e)),
+        }
     }
 
     /// Through a fixed buffer, for files that cannot be mapped.
@@ -441,22 +497,46 @@ mod tests {
     use super::*;
 
     fn legacy(records: &[(u32, &[u8])]) -> Vec<u8> {
+        legacy_as(0xa1b2_c3d4, false, records)
+    }
+
+    /// A legacy file with the given magic (microseconds, nanoseconds or the
+    /// modified format) in either byte order.
+    fn legacy_as(magic: u32, big_endian: bool, records: &[(u32, &[u8])]) -> Vec<u8> {
         let mut b = Vec::new();
-        b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        b.extend_from_slice(&2u16.to_le_bytes());
-        b.extend_from_slice(&4u16.to_le_bytes());
+        let mut u32s = |b: &mut Vec<u8>, v: u32| {
+            b.extend_from_slice(&if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            })
+        };
+        u32s(&mut b, magic);
+        let version: [u8; 4] = if big_endian {
+            [0, 2, 0, 4]
+        } else {
+            [2, 0, 4, 0]
+        };
+        b.extend_from_slice(&version);
         b.extend_from_slice(&[0; 8]);
-        b.extend_from_slice(&65_535u32.to_le_bytes());
-        b.extend_from_slice(&1u32.to_le_bytes());
+        u32s(&mut b, 65_535);
+        u32s(&mut b, 1);
         for (i, (caplen, data)) in records.iter().enumerate() {
-            b.extend_from_slice(&(1_700_000_000 + i as u32).to_le_bytes());
-            b.extend_from_slice(&(i as u32).to_le_bytes());
-            b.extend_from_slice(&caplen.to_le_bytes());
-            b.extend_from_slice(&caplen.to_le_bytes());
+            u32s(&mut b, 1_700_000_000 + i as u32);
+            u32s(&mut b, 1000 * i as u32 + 7);
+            u32s(&mut b, *caplen);
+            u32s(&mut b, *caplen);
+            if magic == MODIFIED_MAGIC {
+                // Interface index, protocol, packet type, padding.
+                b.extend_from_slice(&[0, 0, 0, 1, 0, 8, 0, 0]);
+            }
             b.extend_from_slice(data);
         }
         b
     }
+
+    const NANOS_MAGIC: u32 = 0xa1b2_3c4d;
+    const MODIFIED_MAGIC: u32 = 0xa1b2_cd34;
 
     fn ng_block(ty: u32, body: &[u8]) -> Vec<u8> {
         let len = (12 + body.len()) as u32;
@@ -515,6 +595,27 @@ mod tests {
                 "big.pcap",
                 legacy(&[(60, &frame), (big.len() as u32, &big)]),
             ),
+            (
+                "big-endian.pcap",
+                legacy_as(0xa1b2_c3d4, true, &[(60, &frame), (33, &frame[..33])]),
+            ),
+            (
+                "nanos.pcap",
+                legacy_as(NANOS_MAGIC, false, &[(60, &frame), (60, &frame)]),
+            ),
+            (
+                "nanos-big-endian.pcap",
+                legacy_as(NANOS_MAGIC, true, &[(60, &frame), (60, &frame)]),
+            ),
+            (
+                "modified.pcap",
+                legacy_as(MODIFIED_MAGIC, false, &[(60, &frame), (60, &frame)]),
+            ),
+            (
+                "modified-cut.pcap",
+                legacy_as(MODIFIED_MAGIC, false, &[(60, &frame), (60, &frame)])[..24 + 84 + 20]
+                    .to_vec(),
+            ),
             ("whole.pcapng", ng.clone()),
             ("cut.pcapng", ng[..ng.len() - 9].to_vec()),
             ("header-only.pcap", whole[..24].to_vec()),
@@ -529,6 +630,19 @@ mod tests {
             assert_eq!(mapped, outcome(&path, false), "{name}");
             match name {
                 "whole.pcap" | "whole.pcapng" => assert_eq!(mapped.1, Ok(3), "{name}"),
+                "big-endian.pcap" | "nanos.pcap" | "nanos-big-endian.pcap" | "modified.pcap" => {
+                    assert_eq!(mapped.1, Ok(2), "{name}");
+                    // The second record's fraction: 1007 microseconds, or
+                    // 1007 nanoseconds cut to one microsecond.
+                    let frac = if name.starts_with("nanos") { 1 } else { 1007 };
+                    assert_eq!(mapped.0[1].0, 1_700_000_001 * 1_000_000 + frac, "{name}");
+                    let second = if name == "big-endian.pcap" { 33 } else { 60 };
+                    assert_eq!(mapped.0[1].1.len(), second, "{name}");
+                }
+                "modified-cut.pcap" => {
+                    assert_eq!(mapped.0.len(), 1, "{name}");
+                    assert!(mapped.1.unwrap_err().contains("truncated"));
+                }
                 "cut.pcap" | "cut.pcapng" => {
                     assert_eq!(mapped.0.len(), 2, "{name}");
                     let err = mapped.1.unwrap_err();
