@@ -504,7 +504,7 @@ mod tests {
     /// modified format) in either byte order.
     fn legacy_as(magic: u32, big_endian: bool, records: &[(u32, &[u8])]) -> Vec<u8> {
         let mut b = Vec::new();
-        let mut u32s = |b: &mut Vec<u8>, v: u32| {
+        let u32s = |b: &mut Vec<u8>, v: u32| {
             b.extend_from_slice(&if big_endian {
                 v.to_be_bytes()
             } else {
