@@ -132,21 +132,56 @@ type Buf = Vec<u8>;
 
 /// Microseconds as Zeek's fixed six-decimal seconds.
 fn fmt_micros(out: &mut Buf, us: i64) {
-    // Sign, up to 20 digits of seconds, the point and six decimals, copied
-    // out at once.
-    let mut b = [b'0'; 27];
     let a = us.unsigned_abs();
+    let secs = a / 1_000_000;
     let f = (a % 1_000_000) as usize;
+    let sign = usize::from(us < 0);
+    let int = digit_count(secs);
+    // Sign, up to 20 digits of seconds, the point and six decimals.
+    let (at, b) = room::<28>(out);
+    b[0] = b'-';
+    digits_before(secs, b, sign + int);
+    b[sign + int] = b'.';
     for (k, p) in [f / 10_000, f / 100 % 100, f % 100].into_iter().enumerate() {
-        b[21 + 2 * k..23 + 2 * k].copy_from_slice(&PAIRS[p * 2..p * 2 + 2]);
+        let d = sign + int + 1 + 2 * k;
+        b[d..d + 2].copy_from_slice(&PAIRS[p * 2..p * 2 + 2]);
     }
-    b[20] = b'.';
-    let mut i = digits_before(a / 1_000_000, &mut b, 20);
-    if us < 0 {
-        i -= 1;
-        b[i] = b'-';
+    out.truncate(at + sign + int + 7);
+}
+
+/// `N` bytes of room at the end of `out`, and where they start. Values are
+/// built where they stay: built on the stack, their pieces (stores of a
+/// few bytes) would be read back as wider words to copy them out, which
+/// the CPU cannot forward from the stores and waits for; and a copy of a
+/// varying size is a call to `memcpy`. The caller cuts `out` back to what
+/// it wrote.
+#[inline(always)]
+fn room<const N: usize>(out: &mut Buf) -> (usize, &mut [u8; N]) {
+    let at = out.len();
+    out.extend_from_slice(&[0u8; N]);
+    match out.last_chunk_mut::<N>() {
+        Some(b) => (at, b),
+        None => unreachable!("room of {N} bytes was just added"),
     }
-    out.extend_from_slice(&b[i..]);
+}
+
+/// Appends `b`: up to 16 bytes as two overlapping words of constant size
+/// (see [`room`]).
+#[inline(always)]
+fn push_short(out: &mut Buf, b: &[u8]) {
+    let n = b.len();
+    if !(4..=16).contains(&n) {
+        return out.extend_from_slice(b);
+    }
+    let (at, r) = room::<16>(out);
+    if n >= 8 {
+        r[..8].copy_from_slice(&b[..8]);
+        r[n - 8..n].copy_from_slice(&b[n - 8..]);
+    } else {
+        r[..4].copy_from_slice(&b[..4]);
+        r[n - 4..n].copy_from_slice(&b[n - 4..]);
+    }
+    out.truncate(at + n);
 }
 
 /// The two decimal digits of 0 to 99.
@@ -155,6 +190,11 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
     4041424344454647484950515253545556575859\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
+
+/// How many decimal digits `n` has.
+fn digit_count(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
 
 /// Writes the decimal digits of `n` so that they end just before `end` in
 /// `b`, two at a time; returns where they start. `b` must have room: 20
@@ -185,9 +225,10 @@ fn fmt_uint(out: &mut Buf, n: u64) {
         out.push(b'0' + n as u8);
         return;
     }
-    let mut b = [0u8; 20];
-    let i = digits_before(n, &mut b, 20);
-    out.extend_from_slice(&b[i..]);
+    let len = digit_count(n);
+    let (at, b) = room::<20>(out);
+    digits_before(n, b, len);
+    out.truncate(at + len);
 }
 
 fn fmt_int(out: &mut Buf, n: i64) {
@@ -200,9 +241,8 @@ fn fmt_int(out: &mut Buf, n: i64) {
 fn fmt_addr(out: &mut Buf, a: &std::net::IpAddr) {
     match a {
         std::net::IpAddr::V4(v) => {
-            // Dotted quad built on the stack and copied out at once; each
-            // octet's digits are copied whole, the dot after them.
-            let mut b = [0u8; 16];
+            // Each octet's digits are copied whole, the dot after them.
+            let (at, b) = room::<16>(out);
             let mut n = 0;
             for o in v.octets() {
                 let d = OCTETS[usize::from(o)];
@@ -211,7 +251,7 @@ fn fmt_addr(out: &mut Buf, a: &std::net::IpAddr) {
                 b[n] = b'.';
                 n += 1;
             }
-            out.extend_from_slice(&b[..n - 1]);
+            out.truncate(at + n - 1);
         }
         std::net::IpAddr::V6(v) => {
             let _ = write!(out, "{v}");
@@ -256,7 +296,7 @@ fn tsv_str(out: &mut Buf, s: &str, in_set: bool) {
     // Most values are plain printable ASCII: copied at once.
     let b = s.as_bytes();
     if plain(b, in_set) && !b.is_empty() && b != b"-" {
-        out.extend_from_slice(b);
+        push_short(out, b);
     } else {
         tsv_str_escaped(out, s, in_set);
     }
@@ -629,6 +669,26 @@ mod tests {
             let mut b = Vec::new();
             fmt_addr(&mut b, &ip);
             assert_eq!(b, a.as_bytes());
+        }
+    }
+
+    #[test]
+    fn values_append_after_what_is_written() {
+        // Formatters write in room made at the end of the row and cut it
+        // back: what came before stays, what they add is exact.
+        let mut b = b"row".to_vec();
+        fmt_uint(&mut b, 1_234_567);
+        fmt_addr(&mut b, &std::net::IpAddr::from([10, 0, 200, 7]));
+        fmt_micros(&mut b, -1_500_000);
+        fmt_uint(&mut b, 5);
+        assert_eq!(b, b"row123456710.0.200.7-1.5000005");
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for n in 0..=text.len() {
+            let mut b = b"|".to_vec();
+            tsv_str(&mut b, &text[..n], false);
+            b.push(b'|');
+            let want = if n == 0 { "(empty)" } else { &text[..n] };
+            assert_eq!(String::from_utf8(b).unwrap(), format!("|{want}|"), "{n}");
         }
     }
 
