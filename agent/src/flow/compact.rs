@@ -21,6 +21,8 @@ use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 const NIL: u32 = u32::MAX;
+/// Buckets the index starts with (16 KiB).
+const MIN_INDEX: usize = 4096;
 
 /// A one-packet connection, as [`super::ConnTable`] rebuilds it.
 #[derive(Clone, Copy, Debug)]
@@ -133,8 +135,12 @@ impl Links {
 pub struct CompactTable<const LISTS: usize> {
     slots: Vec<Entry>,
     free: u32,
-    /// Open addressing by key hash: slot + 1, 0 for an empty bucket.
+    /// Open addressing by key hash: slot + 1, 0 for an empty bucket. It
+    /// starts small and doubles as entries come, up to `max_index`: a
+    /// table sized for a flood would otherwise be probed at random over
+    /// megabytes, a cache miss for every new connection.
     index: Vec<u32>,
+    max_index: usize,
     queues: [Queue; LISTS],
     links: Links,
     live: usize,
@@ -199,7 +205,8 @@ impl<const LISTS: usize> CompactTable<LISTS> {
             // Reserved, not touched: pages become resident as slots fill.
             slots: Vec::with_capacity(capacity),
             free: NIL,
-            index: vec![0; capacity + capacity / 4 + 1],
+            index: vec![0; (capacity + capacity / 4 + 1).min(MIN_INDEX)],
+            max_index: capacity + capacity / 4 + 1,
             queues: [Queue {
                 head: NIL,
                 tail: NIL,
@@ -312,11 +319,12 @@ impl<const LISTS: usize> CompactTable<LISTS> {
             bits,
         };
         self.slots[slot as usize] = e;
-        let mut i = self.bucket(e.hash());
-        while self.index[i] != 0 {
-            i = if i + 1 == self.index.len() { 0 } else { i + 1 };
+        // At most three quarters full before the last doubling; at the
+        // largest size, full entries are 80% (the slots run out first).
+        if (self.live + 1) * 4 > self.index.len() * 3 && self.index.len() < self.max_index {
+            self.grow();
         }
-        self.index[i] = slot + 1;
+        self.place(slot);
         let q = &mut self.queues[list];
         if q.tail == NIL {
             q.head = slot;
@@ -558,6 +566,25 @@ impl<const LISTS: usize> CompactTable<LISTS> {
             e.bits = DEAD;
             e.next = self.free;
             self.free = slot;
+        }
+    }
+
+    /// Puts `slot` in the first free bucket from its home on.
+    fn place(&mut self, slot: u32) {
+        let mut i = self.bucket(self.slots[slot as usize].hash());
+        while self.index[i] != 0 {
+            i = if i + 1 == self.index.len() { 0 } else { i + 1 };
+        }
+        self.index[i] = slot + 1;
+    }
+
+    /// Doubles the index (up to its largest size) and places every entry
+    /// anew.
+    fn grow(&mut self) {
+        let size = (self.index.len() * 2).min(self.max_index);
+        let old = std::mem::replace(&mut self.index, vec![0; size]);
+        for s in old.into_iter().filter(|&s| s != 0) {
+            self.place(s - 1);
         }
     }
 
