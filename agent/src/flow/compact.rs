@@ -709,6 +709,25 @@ mod tests {
     }
 
     #[test]
+    fn index_grows_with_the_entries_up_to_its_size_for_the_capacity() {
+        let cap = 30_000;
+        let mut t: CompactTable<1> = CompactTable::new(cap);
+        assert_eq!(t.index.len(), MIN_INDEX);
+        for i in 0..cap as u32 {
+            assert!(t.insert(&frozen(i, i64::from(i), 9), 0));
+            assert!(t.live * 4 <= t.index.len() * 3 || t.index.len() == t.max_index);
+        }
+        assert_eq!(t.index.len(), cap + cap / 4 + 1);
+        assert!(!t.insert(&frozen(cap as u32, 0, 9), 0), "full at capacity");
+        // Every entry is still found after the moves of each doubling.
+        for i in (0..cap as u32).rev() {
+            let f = t.take(&key(&frozen(i, 0, 9))).expect("stored");
+            assert_eq!(f.uid_counter, i);
+        }
+        assert!(t.is_empty() && t.index.iter().all(|&s| s == 0));
+    }
+
+    #[test]
     fn bounded_and_every_key_stays_findable_through_churn() {
         let mut t: CompactTable<1> = CompactTable::new(64);
         let mut rng = 1u64;
