@@ -187,12 +187,15 @@ impl Engine {
         // The common frame goes straight on: merged with the general
         // decoder's result, its fields would be stored piecewise and read
         // back whole, a store-forwarding stall per packet.
-        if link == LinkType::ETHERNET {
-            if let Some(l2) = ethernet::untagged(frame) {
-                return self.frame(ts, &l2);
+        let decoded = if link == LinkType::ETHERNET {
+            match ethernet::untagged(frame) {
+                Some(l2) => return self.frame(ts, &l2),
+                None => ethernet::framed(frame).map(Some),
             }
-        }
-        match ethernet::decode(link, frame) {
+        } else {
+            ethernet::decode(link, frame)
+        };
+        match decoded {
             Ok(Some(l2)) => self.frame(ts, &l2),
             Ok(None) => self.stats.unsupported_link += 1,
             Err(_) => self.stats.malformed += 1,

@@ -197,9 +197,8 @@ fn digit_count(n: u64) -> usize {
 }
 
 /// Writes the decimal digits of `n` so that they end just before `end` in
-/// `b`, two at a time; returns where they start. `b` must have room: 20
-/// bytes before `end` hold any u64.
-fn digits_before(mut n: u64, b: &mut [u8], end: usize) -> usize {
+/// `b`, two at a time; they start [`digit_count`] bytes earlier.
+fn digits_before(mut n: u64, b: &mut [u8], end: usize) {
     let mut i = end;
     while n >= 100 {
         let p = (n % 100) as usize * 2;
@@ -209,13 +208,10 @@ fn digits_before(mut n: u64, b: &mut [u8], end: usize) -> usize {
     }
     if n >= 10 {
         let p = n as usize * 2;
-        i -= 2;
-        b[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+        b[i - 2..i].copy_from_slice(&PAIRS[p..p + 2]);
     } else {
-        i -= 1;
-        b[i] = b'0' + n as u8;
+        b[i - 1] = b'0' + n as u8;
     }
-    i
 }
 
 /// Decimal digits without the formatting machinery (the hot path of log

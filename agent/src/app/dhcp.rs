@@ -275,11 +275,13 @@ pub fn share_transactions(t: &Transactions) {
 }
 
 fn with_join(f: impl FnOnce(&mut Join)) {
-    let table = JOIN.with(|j| Arc::clone(&j.borrow()));
-    // A worker that panicked holding the lock left the table whole:
-    // every change to it is a push, a remove or a field update.
-    let mut j = table.lock().unwrap_or_else(PoisonError::into_inner);
-    f(&mut j);
+    JOIN.with(|table| {
+        // A worker that panicked holding the lock left the table whole:
+        // every change to it is a push, a remove or a field update.
+        let table = table.borrow();
+        let mut j = table.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut j);
+    });
 }
 
 /// Recognises DHCP: ports 67/68 and the magic cookie.

@@ -127,7 +127,7 @@ fn ppp_to_ethertype(proto: u16) -> Result<u16> {
 }
 
 /// An Ethernet II frame that carries IP or ARP directly, the common case;
-/// `None` for anything else, which [`ethernet`] decodes.
+/// `None` for anything else, which [`framed`] decodes.
 #[inline(always)]
 pub fn untagged(frame: &[u8]) -> Option<L2<'_>> {
     let et = be16(frame, 12).ok()?;
@@ -147,24 +147,22 @@ pub fn untagged(frame: &[u8]) -> Option<L2<'_>> {
 /// An Ethernet II or 802.3 frame.
 #[inline]
 pub fn ethernet(frame: &[u8]) -> Result<L2<'_>> {
-    if let Some(l2) = untagged(frame) {
-        return Ok(l2);
+    match untagged(frame) {
+        Some(l2) => Ok(l2),
+        None => framed(frame),
     }
-    let dst = mac_ref(frame, 0)?;
-    let src = mac_ref(frame, 6)?;
-    let et = be16(frame, 12)?;
-    ethernet_framed(L2 {
-        src: Some(src),
-        dst: Some(dst),
-        vlan: None,
-        inner_vlan: None,
-        ethertype: et,
-        payload: &frame[14..],
-    })
 }
 
-/// An 802.3 frame or one with tags.
-fn ethernet_framed(mut l2: L2<'_>) -> Result<L2<'_>> {
+/// An Ethernet frame that [`untagged`] leaves: 802.3, or with tags.
+pub fn framed(frame: &[u8]) -> Result<L2<'_>> {
+    let mut l2 = L2 {
+        dst: Some(mac_ref(frame, 0)?),
+        src: Some(mac_ref(frame, 6)?),
+        vlan: None,
+        inner_vlan: None,
+        ethertype: be16(frame, 12)?,
+        payload: &frame[14..],
+    };
     let et = l2.ethertype;
     if et <= 1500 {
         // 802.3 length field: the payload is that long (padding follows).

@@ -49,10 +49,7 @@ pub(crate) fn byte(b: &[u8], at: usize) -> Result<u8> {
 
 #[inline]
 pub(crate) fn mac(b: &[u8], at: usize) -> Result<[u8; 6]> {
-    let s = b.get(at..at + 6).ok_or(Error::Truncated)?;
-    let mut m = [0u8; 6];
-    m.copy_from_slice(s);
-    Ok(m)
+    mac_ref(b, at).copied()
 }
 
 /// The six bytes of a MAC address in place: the link layer hands references

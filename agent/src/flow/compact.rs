@@ -201,12 +201,13 @@ impl<const LISTS: usize> CompactTable<LISTS> {
     /// Room for `capacity` entries; memory is taken as entries come.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.clamp(1, NIL as usize - 1);
+        let max_index = capacity + capacity / 4 + 1;
         CompactTable {
             // Reserved, not touched: pages become resident as slots fill.
             slots: Vec::with_capacity(capacity),
             free: NIL,
-            index: vec![0; (capacity + capacity / 4 + 1).min(MIN_INDEX)],
-            max_index: capacity + capacity / 4 + 1,
+            index: vec![0; max_index.min(MIN_INDEX)],
+            max_index,
             queues: [Queue {
                 head: NIL,
                 tail: NIL,
