@@ -246,13 +246,19 @@ impl Engine {
         assets.emit_some(ts, sink, max)
     }
 
+    #[inline(always)]
     fn expire(&mut self, now: i64) {
         // Timeouts are whole seconds: checking once per millisecond of
         // capture time is exact enough and keeps busy links cheap.
         let since = now.wrapping_sub(self.next_expiry_check);
-        if (-EXPIRY_CHECK_US..0).contains(&since) {
-            return;
+        if !(-EXPIRY_CHECK_US..0).contains(&since) {
+            self.expire_now(now);
         }
+    }
+
+    /// The check itself, out of line: most packets skip it.
+    #[inline(never)]
+    fn expire_now(&mut self, now: i64) {
         self.next_expiry_check = now + EXPIRY_CHECK_US;
         let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
         self.conns

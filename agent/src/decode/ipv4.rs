@@ -75,7 +75,7 @@ impl<'a> Packet<'a> {
     }
 
     pub fn header_checksum_ok(&self) -> bool {
-        checksum::fold(checksum::sum(0, self.header)) == 0xffff
+        checksum::header_ok(self.header)
     }
 
     pub fn is_fragment(&self) -> bool {

@@ -296,6 +296,7 @@ impl ConnTable {
     }
 
     /// The full entry for `key`; a compact one is made full first.
+    #[inline]
     pub fn find(&mut self, key: &ConnKey) -> Option<u32> {
         if let Some(i) = self.table.find(key) {
             return Some(i);
@@ -303,6 +304,13 @@ impl ConnTable {
         if self.compact.is_empty() {
             return None;
         }
+        self.find_compact(key)
+    }
+
+    /// A compact entry made full, out of line: a packet of a connection
+    /// seen once before is the rare case.
+    #[inline(never)]
+    fn find_compact(&mut self, key: &ConnKey) -> Option<u32> {
         let c = thaw(&self.compact.take(key)?, self.uid_seed);
         let list = list_of(&c);
         // The compact entry's place is free: nothing is evicted.
