@@ -265,6 +265,7 @@ impl Engine {
             .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
     }
 
+    #[inline]
     fn link(&mut self, ts: i64, l2: &L2<'_>, meta: Meta<'_>) {
         match l2.ethertype {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => self.ip(ts, l2.payload, meta),

@@ -96,6 +96,7 @@ pub fn fold(acc: u32) -> u16 {
 }
 
 /// Sum of the pseudo-header for a transport segment of `len` bytes.
+#[inline]
 pub fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u32 {
     // Addresses as integers: their 16-bit words are the network-order ones.
     match (src, dst) {
@@ -140,6 +141,7 @@ pub fn header_ok(header: &[u8]) -> bool {
 }
 
 /// Whether `segment` (checksum field included) verifies under the pseudo-header.
+#[inline]
 pub fn transport_ok(src: IpAddr, dst: IpAddr, proto: u8, segment: &[u8]) -> bool {
     let acc = pseudo_header(src, dst, proto, segment.len() as u32);
     fold(sum(acc, segment)) == 0xffff
