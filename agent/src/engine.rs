@@ -265,7 +265,7 @@ impl Engine {
             .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
     }
 
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, ts: i64, l2: &L2<'_>, meta: Meta<'_>) {
         match l2.ethertype {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => self.ip(ts, l2.payload, meta),
@@ -326,8 +326,12 @@ impl Engine {
         self.assets.observe_host(ts, a.sender_mac, ip, meta.vlan);
     }
 
+    /// An IP packet: checked, reassembled when a fragment, and handed to
+    /// its transport in one place, so the transport code is inlined once.
     fn ip(&mut self, ts: i64, b: &[u8], meta: Meta<'_>) {
-        match b.first().map(|v| v >> 4) {
+        // A datagram reassembled from fragments, while it is handled.
+        let whole;
+        let ip = match b.first().map(|v| v >> 4) {
             Some(4) => {
                 let p = match ipv4::Packet::parse(b) {
                     Ok(p) => p,
@@ -348,37 +352,40 @@ impl Engine {
                         ident: u32::from(p.ident),
                         proto: p.proto,
                     };
-                    if let Some(w) =
-                        self.frags
-                            .add(ts, key, usize::from(p.frag_offset), p.more_frags, p.payload)
-                    {
-                        let ip = Ip {
-                            src: key.src,
-                            dst: key.dst,
-                            proto: p.proto,
-                            total_len: hlen + w.payload.len() as u32,
-                            l4_len: w.payload.len() as u32,
-                            payload: &w.payload,
-                            complete: true,
-                            v6: false,
-                            header: p.header,
-                        };
-                        self.transport(ts, &ip, meta);
+                    let Some(w) = self.frags.add(
+                        ts,
+                        key,
+                        usize::from(p.frag_offset),
+                        p.more_frags,
+                        p.payload,
+                    ) else {
+                        return;
+                    };
+                    whole = w;
+                    Ip {
+                        src: key.src,
+                        dst: key.dst,
+                        proto: p.proto,
+                        total_len: hlen + whole.payload.len() as u32,
+                        l4_len: whole.payload.len() as u32,
+                        payload: &whole.payload,
+                        complete: true,
+                        v6: false,
+                        header: p.header,
                     }
-                    return;
+                } else {
+                    Ip {
+                        src: IpAddr::V4(p.src),
+                        dst: IpAddr::V4(p.dst),
+                        proto: p.proto,
+                        total_len: u32::from(p.total_len),
+                        l4_len: u32::from(p.total_len) - hlen,
+                        payload: p.payload,
+                        complete: p.complete,
+                        v6: false,
+                        header: p.header,
+                    }
                 }
-                let ip = Ip {
-                    src: IpAddr::V4(p.src),
-                    dst: IpAddr::V4(p.dst),
-                    proto: p.proto,
-                    total_len: u32::from(p.total_len),
-                    l4_len: u32::from(p.total_len) - hlen,
-                    payload: p.payload,
-                    complete: p.complete,
-                    v6: false,
-                    header: p.header,
-                };
-                self.transport(ts, &ip, meta);
             }
             Some(6) => {
                 let p = match ipv6::Packet::parse(b) {
@@ -396,42 +403,47 @@ impl Engine {
                         ident: f.ident,
                         proto: p.proto,
                     };
-                    if let Some(w) =
-                        self.frags
-                            .add(ts, key, usize::from(f.offset), f.more, p.payload)
-                    {
-                        let ip = Ip {
-                            src: key.src,
-                            dst: key.dst,
-                            proto: p.proto,
-                            total_len: ipv6::HEADER_LEN as u32 + ext + w.payload.len() as u32,
-                            l4_len: w.payload.len() as u32,
-                            payload: &w.payload,
-                            complete: true,
-                            v6: true,
-                            header: &b[..ipv6::HEADER_LEN],
-                        };
-                        self.transport(ts, &ip, meta);
+                    let Some(w) = self
+                        .frags
+                        .add(ts, key, usize::from(f.offset), f.more, p.payload)
+                    else {
+                        return;
+                    };
+                    whole = w;
+                    Ip {
+                        src: key.src,
+                        dst: key.dst,
+                        proto: p.proto,
+                        total_len: ipv6::HEADER_LEN as u32 + ext + whole.payload.len() as u32,
+                        l4_len: whole.payload.len() as u32,
+                        payload: &whole.payload,
+                        complete: true,
+                        v6: true,
+                        header: &b[..ipv6::HEADER_LEN],
                     }
-                    return;
+                } else {
+                    Ip {
+                        src: IpAddr::V6(p.src),
+                        dst: IpAddr::V6(p.dst),
+                        proto: p.proto,
+                        total_len: p.total_len,
+                        l4_len: p.total_len.saturating_sub(ipv6::HEADER_LEN as u32 + ext),
+                        payload: p.payload,
+                        complete: p.complete,
+                        v6: true,
+                        header: &b[..ipv6::HEADER_LEN],
+                    }
                 }
-                let ip = Ip {
-                    src: IpAddr::V6(p.src),
-                    dst: IpAddr::V6(p.dst),
-                    proto: p.proto,
-                    total_len: p.total_len,
-                    l4_len: p.total_len.saturating_sub(ipv6::HEADER_LEN as u32 + ext),
-                    payload: p.payload,
-                    complete: p.complete,
-                    v6: true,
-                    header: &b[..ipv6::HEADER_LEN],
-                };
-                self.transport(ts, &ip, meta);
             }
-            _ => self.stats.malformed += 1,
-        }
+            _ => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        self.transport(ts, &ip, meta);
     }
 
+    #[inline(always)]
     fn transport(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         match ip.proto {
             6 => self.tcp(ts, ip, meta),
@@ -439,7 +451,7 @@ impl Engine {
             1 | 58 => self.icmp(ts, ip, meta),
             4 | 41 if meta.depth < MAX_TUNNEL_DEPTH => {
                 let parent = self.tunnel_uid(ip);
-                self.ip(ts, ip.payload, inner(meta, parent, None));
+                self.decapsulated(ts, tunnel::Inner::Ip(ip.payload), meta, parent);
             }
             47 if meta.depth < MAX_TUNNEL_DEPTH => match tunnel::gre(ip.payload) {
                 Ok(t) => {
@@ -468,6 +480,9 @@ impl Engine {
         std::hash::Hasher::finish(&h)
     }
 
+    /// A tunnel's inner packet, out of line: the decoders above it are
+    /// inlined into one another, and a tunnel starts them over.
+    #[inline(never)]
     fn decapsulated(&mut self, ts: i64, t: tunnel::Inner<'_>, meta: Meta<'_>, parent: u64) {
         match t {
             tunnel::Inner::Ip(b) => self.ip(ts, b, inner(meta, parent, None)),

@@ -141,7 +141,7 @@ pub fn header_ok(header: &[u8]) -> bool {
 }
 
 /// Whether `segment` (checksum field included) verifies under the pseudo-header.
-#[inline]
+#[inline(always)]
 pub fn transport_ok(src: IpAddr, dst: IpAddr, proto: u8, segment: &[u8]) -> bool {
     let acc = pseudo_header(src, dst, proto, segment.len() as u32);
     fold(sum(acc, segment)) == 0xffff
