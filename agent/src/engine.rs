@@ -187,11 +187,19 @@ impl Engine {
         // The common frame goes straight on: merged with the general
         // decoder's result, its fields would be stored piecewise and read
         // back whole, a store-forwarding stall per packet.
-        let decoded = if link == LinkType::ETHERNET {
-            match ethernet::untagged(frame) {
-                Some(l2) => return self.frame(ts, &l2),
-                None => ethernet::framed(frame).map(Some),
+        if link == LinkType::ETHERNET {
+            if let Some(l2) = ethernet::untagged(frame) {
+                return self.frame(ts, &l2);
             }
+        }
+        self.other_frame(ts, link, frame);
+    }
+
+    /// Any other frame: tagged, 802.3, or of another link type.
+    #[inline(never)]
+    fn other_frame(&mut self, ts: i64, link: LinkType, frame: &[u8]) {
+        let decoded = if link == LinkType::ETHERNET {
+            ethernet::framed(frame).map(Some)
         } else {
             ethernet::decode(link, frame)
         };
@@ -202,6 +210,7 @@ impl Engine {
         }
     }
 
+    #[inline(always)]
     fn frame(&mut self, ts: i64, l2: &L2<'_>) {
         let meta = Meta {
             src_mac: l2.src,
