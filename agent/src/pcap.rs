@@ -136,6 +136,7 @@ fn read(
         legacy_link: LinkType::ETHERNET,
         nanos: false,
         ifaces: Vec::new(),
+        prefetched: 0,
     };
     match Mapped::new(&file).filter(|_| map) {
         Some(map) => blocks.mapped(&map)?,
@@ -152,6 +153,8 @@ struct Blocks<'p, F> {
     legacy_link: LinkType,
     nanos: bool,
     ifaces: Vec<Iface>,
+    /// How far a mapped file has been asked into the cache.
+    prefetched: usize,
 }
 
 impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
@@ -254,7 +257,7 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                     big_endian = shb.big_endian();
                 }
                 let len = s.record_len(rest.len() - r.len(), offset)?;
-                prefetch(rest, PREFETCH_AHEAD, len);
+                s.prefetch(rest, offset as usize, len);
                 s.block(PcapBlockOwned::from(b), offset)?;
                 Ok(len)
             });
@@ -277,7 +280,7 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
                 .record(rest)
                 .map_err(|n| s.unreadable(nom::Err::Incomplete(n), rest.len(), offset))?;
             let len = s.record_len(len, offset)?;
-            prefetch(rest, PREFETCH_AHEAD, len);
+            s.prefetch(rest, offset as usize, len);
             s.legacy(&rec);
             Ok(len)
         })
@@ -468,18 +471,29 @@ impl Drop for Mapped {
 /// read of a packet (its checksum, mostly) waited on memory.
 const PREFETCH_AHEAD: usize = 1024;
 
-/// Asks for the cache lines of `data[from..from + len]`, as far as the file
-/// goes: each record pulls in as much as it is long, so the prefetch keeps
-/// pace with the reading.
-#[inline(always)]
-fn prefetch(data: &[u8], from: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(ahead) = data.get(from..) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for line in ahead[..len.min(ahead.len())].chunks(64) {
-            // SAFETY: a prefetch only hints; the address lies in `data`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+impl<F> Blocks<'_, F> {
+    /// Asks for the cache lines of a mapped file up to [`PREFETCH_AHEAD`]
+    /// bytes past the record of `len` bytes at `offset` (`rest` is the file
+    /// from there on), each line once: each record pulls in as much as it
+    /// is long, so the prefetch keeps pace with the reading.
+    #[inline(always)]
+    fn prefetch(&mut self, rest: &[u8], offset: usize, len: usize) {
+        let end = offset + (len + PREFETCH_AHEAD).min(rest.len());
+        let mut line = self.prefetched.max(offset);
+        while line < end {
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                // SAFETY: a prefetch only hints, and `line - offset` is
+                // below `end - offset`, within `rest`.
+                unsafe {
+                    _mm_prefetch::<_MM_HINT_T0>(rest.as_ptr().add(line - offset).cast());
+                }
+            }
+            // One address in each line from here on.
+            line += 64;
         }
+        self.prefetched = line;
     }
 }
 
