@@ -72,7 +72,13 @@ impl ConnKey {
         // the source.
         let v6 = if src.is_ipv6() { KEY_V6 } else { 0 };
         let meta = proto_word(proto) | v6;
-        if (s, sport) <= (d, dport) {
+        // Two IPv4 endpoints compare as two 48-bit words.
+        let src_lower = if v6 == 0 {
+            (s << 16 | u128::from(sport)) as u64 <= (d << 16 | u128::from(dport)) as u64
+        } else {
+            (s, sport) <= (d, dport)
+        };
+        if src_lower {
             ConnKey {
                 a: s,
                 b: d,
