@@ -143,7 +143,7 @@ impl Conn {
     }
 
     /// Applies one packet; for TCP, what the stream reassembly made of it.
-    #[inline]
+    #[inline(always)]
     pub fn apply(&mut self, o: &Observation) -> Option<Outcome> {
         let plen = match o.effect {
             Effect::BadChecksum => {
