@@ -19,7 +19,7 @@ use std::ptr::NonNull;
 const MAX_RECORD: usize = 1 << 20;
 /// Mapped bytes parsed past this much are dropped from the process's
 /// resident pages (they stay in the page cache).
-const RELEASE_STEP: usize = 8 << 20;
+const RELEASE_STEP: usize = 2 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
