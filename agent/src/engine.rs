@@ -120,6 +120,24 @@ struct Ip<'a> {
     header: &'a [u8],
 }
 
+impl<'a> Ip<'a> {
+    /// A datagram reassembled from the fragments of `key`: whole, with
+    /// `head` bytes of IP headers before its transport `payload`.
+    fn reassembled(key: &FragKey, payload: &'a [u8], head: u32, header: &'a [u8]) -> Self {
+        Ip {
+            src: key.src,
+            dst: key.dst,
+            proto: key.proto,
+            total_len: head + payload.len() as u32,
+            l4_len: payload.len() as u32,
+            payload,
+            complete: true,
+            v6: key.src.is_ipv6(),
+            header,
+        }
+    }
+}
+
 pub struct Engine {
     opts: Options,
     conns: ConnTable,
@@ -371,17 +389,7 @@ impl Engine {
                         return;
                     };
                     whole = w;
-                    Ip {
-                        src: key.src,
-                        dst: key.dst,
-                        proto: p.proto,
-                        total_len: hlen + whole.payload.len() as u32,
-                        l4_len: whole.payload.len() as u32,
-                        payload: &whole.payload,
-                        complete: true,
-                        v6: false,
-                        header: p.header,
-                    }
+                    Ip::reassembled(&key, &whole.payload, hlen, p.header)
                 } else {
                     Ip {
                         src: IpAddr::V4(p.src),
@@ -419,17 +427,8 @@ impl Engine {
                         return;
                     };
                     whole = w;
-                    Ip {
-                        src: key.src,
-                        dst: key.dst,
-                        proto: p.proto,
-                        total_len: ipv6::HEADER_LEN as u32 + ext + whole.payload.len() as u32,
-                        l4_len: whole.payload.len() as u32,
-                        payload: &whole.payload,
-                        complete: true,
-                        v6: true,
-                        header: &b[..ipv6::HEADER_LEN],
-                    }
+                    let head = ipv6::HEADER_LEN as u32 + ext;
+                    Ip::reassembled(&key, &whole.payload, head, &b[..ipv6::HEADER_LEN])
                 } else {
                     Ip {
                         src: IpAddr::V6(p.src),
