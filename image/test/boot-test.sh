@@ -12,7 +12,8 @@
 # corpus, default below), OSECT_BIN (prebuilt binaries; built when unset),
 # OSECT_BOOT_TIMEOUT (seconds to wait for the guest, default 600).
 # Prints the image build time, the disk size and the time from power-on to
-# the first acknowledged batch.
+# the first acknowledged batch. A guest whose kernel reports a stall under
+# the emulator before the agent captures is powered on once more.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
