@@ -478,22 +478,22 @@ impl<F> Blocks<'_, F> {
     /// is long, so the prefetch keeps pace with the reading.
     #[inline(always)]
     fn prefetch(&mut self, rest: &[u8], offset: usize, len: usize) {
-        let end = offset + (len + PREFETCH_AHEAD).min(rest.len());
-        let mut line = self.prefetched.max(offset);
-        while line < end {
-            #[cfg(target_arch = "x86_64")]
-            {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let end = offset + (len + PREFETCH_AHEAD).min(rest.len());
+            let mut line = self.prefetched.max(offset);
+            while line < end {
                 // SAFETY: a prefetch only hints, and `line - offset` is
                 // below `end - offset`, within `rest`.
                 unsafe {
                     _mm_prefetch::<_MM_HINT_T0>(rest.as_ptr().add(line - offset).cast());
                 }
+                // One address in each line from here on.
+                line += 64;
             }
-            // One address in each line from here on.
-            line += 64;
+            self.prefetched = line;
         }
-        self.prefetched = line;
     }
 }
 

@@ -31,6 +31,8 @@ KEEP=0
 UPLINK_MAC=52:54:00:0a:00:01
 MIRROR_MAC=52:54:00:0a:00:02
 MIRROR_IF=enp0s4
+# A guest kernel's report of a stalled CPU (see the power-on below).
+STALL='rcu: INFO: rcu_preempt detected stalls\|rcu_preempt self-detected stall\|rcu_preempt kthread starved'
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/osect-boot.XXXXXX")
 QEMU_PID="" COLLECTOR_PID="" MODEM_PID="" OK=0
@@ -52,7 +54,7 @@ cleanup() {
 serial_tail() {
     local log=$WORK/serial.log first
     [ -s "$log" ] || return 0
-    first=$(grep -an -m 1 'rcu: INFO\|self-detected stall' "$log" | cut -d: -f1)
+    first=$(grep -an -m 1 "$STALL" "$log" | cut -d: -f1)
     if [ -n "$first" ]; then
         echo "--- boot test failed; guest serial log up to its first stall report (line $first):"
         head -n "$first" "$log" | tail -n 60
@@ -123,7 +125,6 @@ start_collector
 # never comes up; its kernel says so with an RCU stall report. Such a boot
 # is powered off and the guest powered on once more, from the image as
 # built: the stall is the emulator's, not the image's.
-STALL='rcu: INFO: rcu_preempt detected stalls\|rcu_preempt self-detected stall\|rcu_preempt kthread starved'
 BOOT_DISK=$WORK/boot-disk.img
 power_on() {
     cp --sparse=always "$DISK" "$BOOT_DISK"

@@ -129,14 +129,14 @@ fn v6_word(a: IpAddr) -> u128 {
 /// 20-byte one is five 32-bit words added into 64 bits, where no carry is
 /// lost: the general sum's loop and tail are most of its cost otherwise.
 pub fn header_ok(header: &[u8]) -> bool {
-    let wide = match header.first_chunk::<20>() {
-        Some(h) if header.len() == 20 => h
-            .chunks_exact(4)
-            .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
-            .sum(),
-        // 0xffff is the same in either byte order.
-        _ => return fold(sum(0, header)) == 0xffff,
+    // 0xffff is the same in either byte order.
+    let Ok(h) = <&[u8; 20]>::try_from(header) else {
+        return fold(sum(0, header)) == 0xffff;
     };
+    let wide: u64 = h
+        .chunks_exact(4)
+        .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .sum();
     fold(fold64(wide)) == 0xffff
 }
 

@@ -74,7 +74,8 @@ impl ConnKey {
         let meta = proto_word(proto) | v6;
         // Two IPv4 endpoints compare as two 48-bit words.
         let src_lower = if v6 == 0 {
-            (s << 16 | u128::from(sport)) as u64 <= (d << 16 | u128::from(dport)) as u64
+            let word = |a: u128, p: u16| (a as u64) << 16 | u64::from(p);
+            word(s, sport) <= word(d, dport)
         } else {
             (s, sport) <= (d, dport)
         };
