@@ -918,10 +918,12 @@ fn udp_tunnel(sport: u16, dport: u16, payload: &[u8]) -> Option<(&'static str, t
         tunnel::gtpv1(payload).map(|t| ("gtpv1", t))
     } else if on(tunnel::GRE_IN_UDP_PORT) {
         tunnel::gre(payload).map(|t| ("gre", t))
-    } else {
-        // Teredo runs between arbitrary ports once a relay is involved, so it
-        // is recognised by content: a whole IPv6 packet in the datagram.
+    } else if on(tunnel::TEREDO_PORT) || tunnel::looks_like_teredo(payload) {
+        // Teredo runs between arbitrary ports once a relay is involved, so
+        // on other ports it is recognised by content, as Zeek does.
         tunnel::teredo(payload).map(|t| ("teredo", t))
+    } else {
+        return None;
     };
     r.ok()
 }

@@ -462,6 +462,24 @@ fn cclink_ie_tsn_slmp_capture() {
         .any(|r| field(r, "command_name") == "Network Config Tslt"));
 }
 
+/// The same capture through the whole engine: every datagram reaches the
+/// SLMP parser. Some of its 40-byte payloads read as an IPv6 header, which
+/// must not make the connection a Teredo tunnel (Zeek's Teredo detection
+/// does not take them either).
+#[test]
+fn cclink_ie_tsn_slmp_through_the_engine() {
+    let case = ics_support::corpus().join("nttcom-cclinktsnslmp");
+    let mut logs = replay_logs(&case, &case.join("trace.pcap"));
+    let slmp = logs.remove("slmp").unwrap_or_default();
+    assert_eq!(slmp.len(), 7156, "one row per SLMP datagram");
+    let conns = logs.remove("conn").unwrap_or_default();
+    assert!(!conns.is_empty(), "conn.log written");
+    for c in &conns {
+        assert_eq!(c.get("service").map(String::as_str), Some("slmp"), "{c:?}");
+        assert_eq!(c.get("tunnel_parents").map(String::as_str), Some("-"));
+    }
+}
+
 #[test]
 fn omron_fins_capture() {
     let rows = case_rows("nttcom-omronfins", "fins");

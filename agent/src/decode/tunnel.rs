@@ -133,6 +133,45 @@ pub fn teredo(b: &[u8]) -> Result<Inner<'_>> {
     Ok(Inner::Ip(p))
 }
 
+/// The Teredo prefix (RFC 4380, 2001:0::/32) as the first four bytes of an
+/// address.
+const TEREDO_PREFIX: [u8; 4] = [0x20, 0x01, 0x00, 0x00];
+
+/// Whether a UDP payload away from [`TEREDO_PORT`] is taken for Teredo,
+/// by the rule Zeek's Teredo detection applies to every UDP packet: IPv6
+/// from or to a Teredo address, or a payload that opens with an
+/// authentication or origin indication header followed by IPv6. Other
+/// IPv6 in UDP is not Teredo on other ports: many industrial payloads
+/// start with a 0x6 nibble and can read as an IPv6 header.
+pub fn looks_like_teredo(b: &[u8]) -> bool {
+    let (Some(&first), Some(&second)) = (b.first(), b.get(1)) else {
+        return false;
+    };
+    let ipv6 = |p: &[u8]| p.first().is_some_and(|v| v >> 4 == 6);
+    if b.len() < 40 || !(ipv6(b) || first == 0 && second <= 1) {
+        return false;
+    }
+    if ipv6(b) && (b[8..12] == TEREDO_PREFIX || b[24..28] == TEREDO_PREFIX) {
+        return true;
+    }
+    // Zeek reads the second byte as the tag of a header even after an IPv6
+    // version nibble, so IPv6 whose second byte is zero is taken for an
+    // origin indication header.
+    let mut p = b;
+    let mut tag = u16::from(second);
+    if tag == 1 {
+        let skip = 13 + usize::from(p[2]) + usize::from(p[3]);
+        p = match p.get(skip..) {
+            Some(rest) if rest.len() >= 40 => rest,
+            _ => return false,
+        };
+        tag = u16::from_be_bytes([p[0], p[1]]);
+    }
+    tag == 0
+        && p.get(8..)
+            .is_some_and(|rest| rest.len() >= 40 && ipv6(rest))
+}
+
 /// A GTPv1-U payload (3GPP TS 29.281): T-PDUs carry IP.
 pub fn gtpv1(b: &[u8]) -> Result<Inner<'_>> {
     let flags = byte(b, 0)?;
@@ -177,6 +216,55 @@ mod tests {
     fn gre_with_key_carries_ip() {
         let b = [0x20, 0x00, 0x08, 0x00, 0, 0, 0, 1, 0x45, 0];
         assert_eq!(gre(&b), Ok(Inner::Ip(&[0x45, 0])));
+    }
+
+    /// An IPv6 header of `payload` bytes of payload from `src` to `dst`,
+    /// and the payload.
+    fn ipv6(src: [u8; 16], dst: [u8; 16], payload: usize) -> Vec<u8> {
+        let mut b = vec![0x60, 0, 0, 0];
+        b.extend_from_slice(&(payload as u16).to_be_bytes());
+        b.extend_from_slice(&[59, 64]);
+        b.extend_from_slice(&src);
+        b.extend_from_slice(&dst);
+        b.resize(40 + payload, 0xaa);
+        b
+    }
+
+    const TEREDO_ADDR: [u8; 16] = [
+        0x20, 1, 0, 0, 0x41, 0x37, 0x9e, 0x50, 0, 0, 0, 0, 0, 0, 0, 1,
+    ];
+    const LINK_LOCAL: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+    #[test]
+    fn teredo_is_told_by_its_addresses_and_headers() {
+        // From or to a Teredo address: a bubble, or with a payload.
+        assert!(looks_like_teredo(&ipv6(TEREDO_ADDR, LINK_LOCAL, 0)));
+        assert!(looks_like_teredo(&ipv6(LINK_LOCAL, TEREDO_ADDR, 20)));
+        // An origin indication header, then IPv6.
+        let mut b = vec![0, 0, 0xf2, 0x27, 0xbe, 0xc8, 0x61, 0xaf];
+        b.extend(ipv6(LINK_LOCAL, LINK_LOCAL, 8));
+        assert!(looks_like_teredo(&b));
+        // An authentication header (no client id or value), then an origin
+        // indication, then IPv6.
+        let mut a = vec![0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        a.extend_from_slice(&b);
+        assert!(looks_like_teredo(&a));
+        assert_eq!(teredo(&a), Ok(Inner::Ip(&b[8..])));
+    }
+
+    #[test]
+    fn other_ipv6_in_udp_is_not_teredo_by_content() {
+        assert!(!looks_like_teredo(&ipv6(LINK_LOCAL, LINK_LOCAL, 0)));
+        assert!(!looks_like_teredo(&ipv6(LINK_LOCAL, LINK_LOCAL, 20)));
+        assert!(!looks_like_teredo(&[0x60; 39]));
+        // nttcom cclinktsnslmp trace, frame 2: a CC-Link IE TSN SLMP
+        // request whose 40 bytes read as an IPv6 header with no payload.
+        let slmp = [
+            0x68, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x03, 0, 0, 0, 0, 0x18, 0, 0, 0, 0x93, 0x0e, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0x40, 0x02, 0, 0, 0xff, 0xff, 0x0f, 0,
+        ];
+        assert!(teredo(&slmp).is_ok(), "it parses as IPv6");
+        assert!(!looks_like_teredo(&slmp));
     }
 
     #[test]
