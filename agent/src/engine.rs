@@ -207,10 +207,135 @@ impl Engine {
         // back whole, a store-forwarding stall per packet.
         if link == LinkType::ETHERNET {
             if let Some(l2) = ethernet::untagged(frame) {
+                if !self.opts.app_layer && self.known_ipv4(ts, &l2) {
+                    return;
+                }
                 return self.frame(ts, &l2);
             }
         }
         self.other_frame(ts, link, frame);
+    }
+
+    /// With the application parsers off, a packet of a connection already
+    /// in the full table only updates that connection: the common one (a
+    /// whole, unfragmented IPv4 TCP or UDP packet with a plain header in an
+    /// untagged frame) is taken straight from its headers to the
+    /// connection, without the general path's decoder results, address
+    /// enums and lookup. Returns `false`, having changed nothing, for any
+    /// other packet, which the general path then takes.
+    #[inline(always)]
+    fn known_ipv4(&mut self, ts: i64, l2: &L2<'_>) -> bool {
+        if l2.ethertype != ETHERTYPE_IPV4 {
+            return false;
+        }
+        // The plain header checked in place: version 4, five words, no
+        // fragment bits but don't-fragment, all of it captured.
+        let b = l2.payload;
+        let Some(h) = b.first_chunk::<{ ipv4::HEADER_LEN }>() else {
+            return false;
+        };
+        let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if h[0] != 0x45 || h[6] & 0x3f != 0 || h[7] != 0 {
+            return false;
+        }
+        let Some(payload) = b.get(ipv4::HEADER_LEN..total) else {
+            return false;
+        };
+        if !(self.opts.ignore_checksums || checksum::header_ok(h)) {
+            return false;
+        }
+        let src = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+        let dst = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+        let ip = Ip {
+            src: IpAddr::V4(src.into()),
+            dst: IpAddr::V4(dst.into()),
+            proto: h[9],
+            total_len: total as u32,
+            l4_len: payload.len() as u32,
+            payload,
+            complete: true,
+            v6: false,
+            header: h,
+        };
+        let meta = Meta {
+            src_mac: l2.src,
+            dst_mac: l2.dst,
+            vlan: None,
+            inner_vlan: None,
+            parent: None,
+            depth: 0,
+        };
+        match ip.proto {
+            6 => self.known_tcp(ts, &ip, (src, dst), &meta),
+            17 => self.known_udp(ts, &ip, (src, dst), &meta),
+            _ => false,
+        }
+    }
+
+    #[inline(always)]
+    fn known_tcp(&mut self, ts: i64, ip: &Ip<'_>, (src, dst): (u32, u32), meta: &Meta<'_>) -> bool {
+        let Ok(seg) = tcp::Segment::parse(ip.payload, ip.l4_len) else {
+            return false;
+        };
+        let key = ConnKey::v4(src, seg.src_port, dst, seg.dst_port, Transport::Tcp);
+        let Some(f) = self.known(&key, ip, seg.src_port, |c| reopens(seg.flags, c)) else {
+            return false;
+        };
+        let checksum_ok = self.tcp_checksum_ok(ip);
+        let obs = self.observation(ts, &f, ip, meta, checksum_ok, Effect::Tcp(seg_of(&seg)));
+        if let Some(c) = self.conns.get_mut(f.idx) {
+            c.apply(&obs);
+        }
+        self.done(&f, &obs);
+        true
+    }
+
+    #[inline(always)]
+    fn known_udp(&mut self, ts: i64, ip: &Ip<'_>, (src, dst): (u32, u32), meta: &Meta<'_>) -> bool {
+        let Ok(d) = udp::Datagram::parse(ip.payload) else {
+            return false;
+        };
+        // A tunnel's packets go on to their inner packets.
+        if udp_tunnel(d.src_port, d.dst_port, d.payload).is_some() {
+            return false;
+        }
+        let key = ConnKey::v4(src, d.src_port, dst, d.dst_port, Transport::Udp);
+        let Some(f) = self.known(&key, ip, d.src_port, |_| false) else {
+            return false;
+        };
+        let checksum_ok = self.udp_checksum_ok(ip, &d);
+        let obs = self.observation(
+            ts,
+            &f,
+            ip,
+            meta,
+            checksum_ok,
+            Effect::Udp(udp_payload_len(&d)),
+        );
+        if let Some(c) = self.conns.get_mut(f.idx) {
+            c.apply(&obs);
+        }
+        self.done(&f, &obs);
+        true
+    }
+
+    /// The full-table connection of `key` that a packet from `ip.src` port
+    /// `sport` continues, unless the packet starts a new one (`reopens`).
+    #[inline(always)]
+    fn known(
+        &self,
+        key: &ConnKey,
+        ip: &Ip<'_>,
+        sport: u16,
+        reopens: impl Fn(&Conn) -> bool,
+    ) -> Option<Found> {
+        let idx = self.conns.find_full(key)?;
+        let c = self.conns.get(idx).filter(|c| !reopens(c))?;
+        Some(Found {
+            idx,
+            is_orig: c.sent_by(ip.src, sport),
+            created: None,
+        })
     }
 
     /// Any other frame: tagged, 802.3, or of another link type.
@@ -568,7 +693,7 @@ impl Engine {
         let is_orig = self
             .conns
             .get(idx)
-            .is_some_and(|c| c.id.orig_h == ip.src && c.id.orig_p == sport);
+            .is_some_and(|c| c.sent_by(ip.src, sport));
         Found {
             idx,
             is_orig,
@@ -612,6 +737,25 @@ impl Engine {
         }
     }
 
+    /// Whether a TCP segment's checksum verifies, or needs no check (off,
+    /// or the packet not all captured).
+    #[inline(always)]
+    fn tcp_checksum_ok(&self, ip: &Ip<'_>) -> bool {
+        self.opts.ignore_checksums
+            || !ip.complete
+            || checksum::transport_ok(ip.src, ip.dst, 6, &ip.payload[..ip.l4_len as usize])
+    }
+
+    /// The same for a UDP datagram, where IPv4 may leave the checksum out.
+    #[inline(always)]
+    fn udp_checksum_ok(&self, ip: &Ip<'_>, d: &udp::Datagram<'_>) -> bool {
+        let full = ip.payload.len() >= usize::from(d.length) && ip.complete;
+        self.opts.ignore_checksums
+            || !full
+            || (!ip.v6 && d.checksum == 0)
+            || checksum::transport_ok(ip.src, ip.dst, 17, &ip.payload[..usize::from(d.length)])
+    }
+
     fn tcp(&mut self, ts: i64, ip: &Ip<'_>, meta: Meta<'_>) {
         let seg = match tcp::Segment::parse(ip.payload, ip.l4_len) {
             Ok(s) => s,
@@ -620,9 +764,7 @@ impl Engine {
                 return;
             }
         };
-        let checksum_ok = self.opts.ignore_checksums
-            || !ip.complete
-            || checksum::transport_ok(ip.src, ip.dst, 6, &ip.payload[..ip.l4_len as usize]);
+        let checksum_ok = self.tcp_checksum_ok(ip);
         let flags = seg.flags;
         let (sp, dp) = (seg.src_port, seg.dst_port);
         let f = self.lookup(
@@ -631,23 +773,9 @@ impl Engine {
             (sp, dp),
             Transport::Tcp,
             || want_flip_tcp(flags, sp, dp),
-            |c| {
-                flags & tcp::SYN != 0
-                    && flags & tcp::ACK == 0
-                    && c.tcp.as_ref().is_some_and(|t| t.is_finished())
-            },
+            |c| reopens(flags, c),
         );
-        let s = Seg {
-            seq: seg.seq,
-            ack: seg.ack,
-            syn: flags & tcp::SYN != 0,
-            fin: flags & tcp::FIN != 0,
-            rst: flags & tcp::RST != 0,
-            ackf: flags & tcp::ACK != 0,
-            len: seg.payload_len,
-            complete: seg.payload.len() >= seg.payload_len as usize,
-            window: seg.window,
-        };
+        let s = seg_of(&seg);
         let obs = self.observation(ts, &f, ip, &meta, checksum_ok, Effect::Tcp(s));
         let Some(c) = self.conns.get_mut(f.idx) else {
             return;
@@ -706,11 +834,7 @@ impl Engine {
                 return;
             }
         };
-        let full = ip.payload.len() >= usize::from(d.length) && ip.complete;
-        let checksum_ok = self.opts.ignore_checksums
-            || !full
-            || (!ip.v6 && d.checksum == 0)
-            || checksum::transport_ok(ip.src, ip.dst, 17, &ip.payload[..usize::from(d.length)]);
+        let checksum_ok = self.udp_checksum_ok(ip, &d);
         let (sp, dp) = (d.src_port, d.dst_port);
         let f = self.lookup(
             ts,
@@ -726,8 +850,14 @@ impl Engine {
             },
             |_| false,
         );
-        let plen = u32::from(d.length) - udp::HEADER_LEN as u32;
-        let obs = self.observation(ts, &f, ip, &meta, checksum_ok, Effect::Udp(plen));
+        let obs = self.observation(
+            ts,
+            &f,
+            ip,
+            &meta,
+            checksum_ok,
+            Effect::Udp(udp_payload_len(&d)),
+        );
         let Some(c) = self.conns.get_mut(f.idx) else {
             return;
         };
@@ -899,6 +1029,35 @@ fn want_flip_tcp(flags: u8, sport: u16, dport: u16) -> bool {
         return false;
     }
     !likely_server_port(Transport::Tcp, dport) || sport < dport
+}
+
+/// Whether a segment starts a new connection on the tuple of `c`: a SYN
+/// after `c` finished.
+fn reopens(flags: u8, c: &Conn) -> bool {
+    flags & tcp::SYN != 0
+        && flags & tcp::ACK == 0
+        && c.tcp.as_ref().is_some_and(|t| t.is_finished())
+}
+
+/// What the connection's TCP state takes from a segment.
+#[inline(always)]
+fn seg_of(seg: &tcp::Segment<'_>) -> Seg {
+    let flags = seg.flags;
+    Seg {
+        seq: seg.seq,
+        ack: seg.ack,
+        syn: flags & tcp::SYN != 0,
+        fin: flags & tcp::FIN != 0,
+        rst: flags & tcp::RST != 0,
+        ackf: flags & tcp::ACK != 0,
+        len: seg.payload_len,
+        complete: seg.payload.len() >= seg.payload_len as usize,
+        window: seg.window,
+    }
+}
+
+fn udp_payload_len(d: &udp::Datagram<'_>) -> u32 {
+    u32::from(d.length) - udp::HEADER_LEN as u32
 }
 
 fn is_broadcast(a: IpAddr) -> bool {

@@ -9,47 +9,16 @@ use osect_agent::replay::{self, ReplayOptions};
 use osect_wire::Format;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const TIME_LIMIT: Duration = Duration::from_secs(2);
 
-fn corpus() -> PathBuf {
-    let root = std::env::var_os("OSECT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let dir = root.join("robustness");
-    assert!(
-        dir.is_dir(),
-        "robustness corpus not found at {}: set OSECT_CORPUS to the corpus folder",
-        dir.display()
-    );
-    dir
-}
-
-fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            captures(&p, out);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng" | "cap" | "dump" | "trace")
-        ) {
-            out.push(p);
-        }
-    }
-}
+mod support;
 
 #[test]
 fn every_robustness_capture_replays_without_panic_in_time() {
-    let dir = corpus();
-    let mut files = Vec::new();
-    captures(&dir, &mut files);
+    let dir = support::corpus().join("robustness");
+    let files = support::captures(&dir);
     assert!(!files.is_empty(), "no captures under {}", dir.display());
     // Small tables, so eviction paths run too.
     let mut cfg = Config::default();

@@ -212,6 +212,12 @@ impl Conn {
         }
     }
 
+    /// Whether a packet from `addr` port `port` comes from the originator.
+    #[inline(always)]
+    pub fn sent_by(&self, addr: std::net::IpAddr, port: u16) -> bool {
+        self.id.orig_h == addr && self.id.orig_p == port
+    }
+
     /// Swaps originator and responder (Zeek's role flip).
     pub fn flip(&mut self) {
         let id = self.id;

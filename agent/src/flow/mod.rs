@@ -67,32 +67,35 @@ fn addr_word(a: IpAddr) -> u128 {
 
 impl ConnKey {
     pub fn new(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, proto: Transport) -> Self {
+        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) {
+            return ConnKey::v4(u32::from(s), sport, u32::from(d), dport, proto);
+        }
         let (s, d) = (addr_word(src), addr_word(dst));
-        // Mixed families cannot occur in one IP header; the flag follows
-        // the source.
         let v6 = if src.is_ipv6() { KEY_V6 } else { 0 };
-        let meta = proto_word(proto) | v6;
-        // Two IPv4 endpoints compare as two 48-bit words.
-        let src_lower = if v6 == 0 {
-            let word = |a: u128, p: u16| (a as u64) << 16 | u64::from(p);
-            word(s, sport) <= word(d, dport)
-        } else {
-            (s, sport) <= (d, dport)
-        };
-        if src_lower {
-            ConnKey {
-                a: s,
-                b: d,
-                ports: u32::from(sport) << 16 | u32::from(dport),
-                meta,
-            }
-        } else {
-            ConnKey {
-                a: d,
-                b: s,
-                ports: u32::from(dport) << 16 | u32::from(sport),
-                meta,
-            }
+        ConnKey::ordered(
+            (s, sport),
+            (d, dport),
+            (s, sport) <= (d, dport),
+            proto_word(proto) | v6,
+        )
+    }
+
+    #[inline(always)]
+    pub fn v4(src: u32, sport: u16, dst: u32, dport: u16, proto: Transport) -> Self {
+        let word = |a: u32, p: u16| u64::from(a) << 16 | u64::from(p);
+        let src_lower = word(src, sport) <= word(dst, dport);
+        let (s, d) = (u128::from(src), u128::from(dst));
+        ConnKey::ordered((s, sport), (d, dport), src_lower, proto_word(proto))
+    }
+
+    #[inline(always)]
+    fn ordered(src: (u128, u16), dst: (u128, u16), src_lower: bool, meta: u32) -> Self {
+        let (lo, hi) = if src_lower { (src, dst) } else { (dst, src) };
+        ConnKey {
+            a: lo.0,
+            b: hi.0,
+            ports: u32::from(lo.1) << 16 | u32::from(hi.1),
+            meta,
         }
     }
 
@@ -300,6 +303,11 @@ impl ConnTable {
 
     pub fn evicted(&self) -> u64 {
         self.evicted
+    }
+
+    #[inline]
+    pub fn find_full(&self, key: &ConnKey) -> Option<u32> {
+        self.table.find(key)
     }
 
     /// The full entry for `key`; a compact one is made full first.

@@ -19,6 +19,27 @@ pub fn corpus() -> PathBuf {
     p
 }
 
+/// Every capture file under `dir`, at any depth, in name order.
+pub fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(captures(&p));
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng" | "cap" | "dump" | "trace")
+        ) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// A corpus case: its folder, capture and peer flags.
 pub struct Case {
     pub name: String,
