@@ -229,7 +229,7 @@ impl Engine {
             return false;
         }
         // The plain header checked in place: version 4, five words, no
-        // fragment bits but don't-fragment, all of it captured.
+        // more-fragments flag or fragment offset, all of it captured.
         let b = l2.payload;
         let Some(h) = b.first_chunk::<{ ipv4::HEADER_LEN }>() else {
             return false;

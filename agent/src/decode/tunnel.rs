@@ -154,9 +154,9 @@ pub fn looks_like_teredo(b: &[u8]) -> bool {
     if ipv6(b) && (b[8..12] == TEREDO_PREFIX || b[24..28] == TEREDO_PREFIX) {
         return true;
     }
-    // Zeek reads the second byte as the tag of a header even after an IPv6
-    // version nibble, so IPv6 whose second byte is zero is taken for an
-    // origin indication header.
+    // Zeek reads the second byte as a header's tag even after an IPv6
+    // version nibble: IPv6 whose second byte is 1 or 0 is tried as an
+    // authentication or origin indication header too.
     let mut p = b;
     let mut tag = u16::from(second);
     if tag == 1 {
