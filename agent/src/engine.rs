@@ -283,10 +283,7 @@ impl Engine {
         };
         let checksum_ok = self.tcp_checksum_ok(ip);
         let obs = self.observation(ts, &f, ip, meta, checksum_ok, Effect::Tcp(seg_of(&seg)));
-        if let Some(c) = self.conns.get_mut(f.idx) {
-            c.apply(&obs);
-        }
-        self.done(&f, &obs);
+        self.apply(&f, &obs);
         true
     }
 
@@ -312,11 +309,18 @@ impl Engine {
             checksum_ok,
             Effect::Udp(udp_payload_len(&d)),
         );
-        if let Some(c) = self.conns.get_mut(f.idx) {
-            c.apply(&obs);
-        }
-        self.done(&f, &obs);
+        self.apply(&f, &obs);
         true
+    }
+
+    /// A packet's observation applied to its connection, and the activity
+    /// noted.
+    #[inline(always)]
+    fn apply(&mut self, f: &Found, obs: &Observation) {
+        if let Some(c) = self.conns.get_mut(f.idx) {
+            c.apply(obs);
+        }
+        self.done(f, obs);
     }
 
     /// The full-table connection of `key` that a packet from `ip.src` port
@@ -923,10 +927,7 @@ impl Engine {
         let f = self.lookup(ts, ip, (sp, dp), Transport::Icmp, || false, |_| false);
         let plen = ip.l4_len.saturating_sub(8);
         let obs = self.observation(ts, &f, ip, &meta, true, Effect::Datagram(plen));
-        if let Some(c) = self.conns.get_mut(f.idx) {
-            c.apply(&obs);
-            self.done(&f, &obs);
-        }
+        self.apply(&f, &obs);
         if v6 && (ty == 135 || ty == 136) {
             self.neighbor_discovery(ts, ip, ty, b, &meta);
         }
@@ -987,10 +988,7 @@ impl Engine {
     fn other_ip(&mut self, ts: i64, ip: &Ip<'_>, proto: u8, meta: Meta<'_>) {
         let f = self.lookup(ts, ip, (0, 0), Transport::Other(proto), || false, |_| false);
         let obs = self.observation(ts, &f, ip, &meta, true, Effect::Datagram(ip.l4_len));
-        if let Some(c) = self.conns.get_mut(f.idx) {
-            c.apply(&obs);
-            self.done(&f, &obs);
-        }
+        self.apply(&f, &obs);
     }
 }
 

@@ -7,9 +7,6 @@
 
 mod support;
 
-use osect_agent::config::Config;
-use osect_agent::replay::{self, ReplayOptions};
-use osect_wire::Format;
 use std::path::Path;
 
 /// The rows of a log as text, without the columns `skip`, sorted: the
@@ -30,37 +27,23 @@ fn rows(dir: &Path, log: &str, skip: &[&str]) -> Vec<String> {
     out
 }
 
-fn replay_to(trace: &Path, out: &Path, app_layer: bool, ignore_checksums: bool) {
-    let opts = ReplayOptions {
-        out: out.to_owned(),
-        format: Format::Tsv,
-        ignore_checksums,
-        interval_secs: None,
-        app_layer,
-    };
-    // A damaged capture still yields the records read before the damage.
-    let _ = replay::replay(&[trace.to_owned()], &Config::default(), &opts);
-}
-
 #[test]
 fn connection_records_do_not_depend_on_the_parsers() {
     let corpus = support::corpus();
-    let mut traces: Vec<_> = support::captures(&corpus)
+    let traces: Vec<_> = support::captures(&corpus)
         .into_iter()
         .filter(|p| {
             p.file_stem().is_some_and(|s| s == "trace") || p.starts_with(corpus.join("robustness"))
         })
         .collect();
-    traces.sort();
     let (mut files, mut conns) = (0, 0);
     let mut differ = Vec::new();
     for trace in &traces {
         // Both with checksums checked and without, so packets with bad
         // checksums take both paths too.
         for ignore_checksums in [false, true] {
-            let (all, bare) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-            replay_to(trace, all.path(), true, ignore_checksums);
-            replay_to(trace, bare.path(), false, ignore_checksums);
+            let all = support::replay_file(trace, true, ignore_checksums);
+            let bare = support::replay_file(trace, false, ignore_checksums);
             files += 1;
             for (log, skip) in [("conn", &["service"][..]), ("arp", &[]), ("ns", &[])] {
                 let (a, b) = (rows(all.path(), log, skip), rows(bare.path(), log, skip));

@@ -71,6 +71,8 @@ impl ConnKey {
             return ConnKey::v4(u32::from(s), sport, u32::from(d), dport, proto);
         }
         let (s, d) = (addr_word(src), addr_word(dst));
+        // Mixed families cannot occur in one IP header; the flag follows
+        // the source.
         let v6 = if src.is_ipv6() { KEY_V6 } else { 0 };
         ConnKey::ordered(
             (s, sport),
@@ -80,6 +82,7 @@ impl ConnKey {
         )
     }
 
+    /// The key of two IPv4 endpoints, compared as two 48-bit words.
     #[inline(always)]
     pub fn v4(src: u32, sport: u16, dst: u32, dport: u16, proto: Transport) -> Self {
         let word = |a: u32, p: u16| u64::from(a) << 16 | u64::from(p);
@@ -88,6 +91,7 @@ impl ConnKey {
         ConnKey::ordered((s, sport), (d, dport), src_lower, proto_word(proto))
     }
 
+    /// The two endpoints lower first.
     #[inline(always)]
     fn ordered(src: (u128, u16), dst: (u128, u16), src_lower: bool, meta: u32) -> Self {
         let (lo, hi) = if src_lower { (src, dst) } else { (dst, src) };
@@ -305,6 +309,8 @@ impl ConnTable {
         self.evicted
     }
 
+    /// The full entry for `key`, if it has one; compact entries are not
+    /// looked at.
     #[inline]
     pub fn find_full(&self, key: &ConnKey) -> Option<u32> {
         self.table.find(key)

@@ -121,21 +121,26 @@ pub fn read_log(path: &Path) -> Vec<BTreeMap<String, String>> {
 
 /// Replays a case into a fresh temporary folder and returns it.
 pub fn replay_case(case: &Case, app_layer: bool) -> tempfile::TempDir {
+    replay_file(&case.trace, app_layer, case.ignore_checksums())
+}
+
+/// Replays one capture into a fresh temporary folder and returns it.
+pub fn replay_file(trace: &Path, app_layer: bool, ignore_checksums: bool) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("temp dir");
     let opts = osect_agent::replay::ReplayOptions {
         out: out.path().to_owned(),
         format: osect_wire::Format::Tsv,
-        ignore_checksums: case.ignore_checksums(),
+        ignore_checksums,
         interval_secs: None,
         app_layer,
     };
     if let Err(e) = osect_agent::replay::replay(
-        std::slice::from_ref(&case.trace),
+        &[trace.to_owned()],
         &osect_agent::config::Config::default(),
         &opts,
     ) {
         // A damaged capture still yields the records read before the damage.
-        eprintln!("{}: {e}", case.name);
+        eprintln!("{}: {e}", trace.display());
     }
     out
 }
