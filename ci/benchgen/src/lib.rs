@@ -18,7 +18,7 @@ use osect_agent::pcap;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// 2024-01-01T00:00:00Z.
 const START_US: i64 = 1_704_067_200_000_000;
@@ -158,6 +158,33 @@ fn transport(frame: &[u8], at: usize, proto: u8) -> Option<L4> {
         csum_at,
         zero_is_none,
     })
+}
+
+/// The corpus captures (`<case>/trace.pcap` or `trace.pcapng` directly
+/// under `corpus`) of the cases whose name starts with one of `include`
+/// (every case when it is empty) and not with `exclude` (when not empty),
+/// in name order.
+pub fn cases(corpus: &Path, include: &[String], exclude: &str) -> Result<Vec<PathBuf>, String> {
+    let wanted = |name: &str| {
+        (include.is_empty() || include.iter().any(|p| name.starts_with(p.as_str())))
+            && (exclude.is_empty() || !name.starts_with(exclude))
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .map_err(|e| format!("{}: {e}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(wanted))
+        .collect();
+    dirs.sort();
+    Ok(dirs
+        .iter()
+        .filter_map(|d| {
+            ["trace.pcap", "trace.pcapng"]
+                .iter()
+                .map(|n| d.join(n))
+                .find(|p| p.is_file())
+        })
+        .collect())
 }
 
 impl Base {

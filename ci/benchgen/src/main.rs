@@ -1,7 +1,7 @@
 //! `osect-benchgen`: writes the benchmark's captures (see `ci/bench`).
 
 use clap::{Parser, Subcommand};
-use osect_benchgen::{write_flood, Base};
+use osect_benchgen::{cases, write_flood, Base};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +30,10 @@ enum Cmd {
         /// tunnel oddities rather than plant traffic).
         #[arg(long, default_value = "zeek-core-")]
         exclude_prefix: String,
+        /// Only cases whose name starts with one of these (repeatable; none:
+        /// every case), e.g. the industrial ones: icsnpp- and nttcom-.
+        #[arg(long)]
+        include_prefix: Vec<String>,
     },
     /// PACKETS frames between random addresses and ports.
     Flood {
@@ -40,29 +44,6 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-}
-
-fn cases(corpus: &Path, exclude: &str) -> Result<Vec<PathBuf>, String> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus)
-        .map_err(|e| format!("{}: {e}", corpus.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| exclude.is_empty() || !n.starts_with(exclude))
-        })
-        .collect();
-    dirs.sort();
-    Ok(dirs
-        .iter()
-        .filter_map(|d| {
-            ["trace.pcap", "trace.pcapng"]
-                .iter()
-                .map(|n| d.join(n))
-                .find(|p| p.is_file())
-        })
-        .collect())
 }
 
 fn create(path: &Path) -> Result<File, String> {
@@ -77,8 +58,9 @@ fn run(cli: Cli) -> Result<(), String> {
             min_packets,
             min_flows,
             exclude_prefix,
+            include_prefix,
         } => {
-            let files = cases(&corpus, &exclude_prefix)?;
+            let files = cases(&corpus, &include_prefix, &exclude_prefix)?;
             let (base, skipped) = Base::load(&files)?;
             if base.packets() == 0 {
                 return Err(format!("no Ethernet captures under {}", corpus.display()));

@@ -195,3 +195,38 @@ fn a_flood_is_distinct_tuples_with_valid_checksums() {
     write_flood(2000, 7, &mut again).unwrap();
     assert_eq!(out, again, "same seed, same file");
 }
+
+fn case_name(trace: &Path) -> &str {
+    trace
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+}
+
+#[test]
+fn cases_are_selected_by_name_prefix() {
+    let root = corpus();
+    let industrial_prefixes = ["icsnpp-".to_string(), "nttcom-".to_string()];
+    let industrial = cases(&root, &industrial_prefixes, "zeek-core-").unwrap();
+    let every = cases(&root, &[], "zeek-core-").unwrap();
+    assert!(!industrial.is_empty());
+    for t in &industrial {
+        let name = case_name(t);
+        assert!(
+            industrial_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str())),
+            "{name} selected"
+        );
+        assert!(every.contains(t), "{name} missing from every case");
+    }
+    assert!(every.len() > industrial.len());
+    assert!(every
+        .iter()
+        .all(|t| !case_name(t).starts_with("zeek-core-")));
+    assert!(every.windows(2).all(|w| w[0] < w[1]), "name order");
+    let missing = root.join("no-such-folder");
+    let err = cases(&missing, &[], "").unwrap_err();
+    assert!(err.contains("no-such-folder"), "{err}");
+}
