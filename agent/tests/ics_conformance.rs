@@ -52,8 +52,11 @@ struct Known {
 struct Difference {
     case: String,
     log: String,
+    /// The field that differs, or "extra" for rows of ours the peer does
+    /// not log.
     field: String,
-    /// Which rows: a `field=value` condition on the baseline row, or "*".
+    /// Which rows: a `field=value` condition on the baseline row (on our
+    /// row for "extra"), or "*".
     key: String,
     reason: String,
 }
@@ -196,6 +199,9 @@ struct Tally {
     baseline: usize,
     equal: usize,
     explained: usize,
+    /// Rows of ours that match no peer row, and how many of them are explained.
+    extra: usize,
+    extra_explained: usize,
     unexplained: Vec<String>,
 }
 
@@ -258,6 +264,19 @@ fn industrial_logs_match_the_peers() {
                 .entry(format!("{name}/{}", schema.path))
                 .or_default();
             let mut used = vec![false; ours.len()];
+            // Whether a row of ours is one the peer is known not to log.
+            let extra_known = |o: &BTreeMap<&str, String>| {
+                known.difference.iter().any(|d| {
+                    d.case == name
+                        && d.log == schema.path
+                        && d.field == "extra"
+                        && !d.reason.is_empty()
+                        && (d.key == "*"
+                            || d.key
+                                .split_once('=')
+                                .is_some_and(|(k, v)| o.get(k).is_some_and(|x| x == v)))
+                })
+            };
             for row in &base.rows {
                 tally.baseline += 1;
                 let get = |n: &str| {
@@ -282,7 +301,15 @@ fn industrial_logs_match_the_peers() {
                         .map(|(n, _)| *n)
                         .collect()
                 };
-                if let Some(i) = (0..ours.len()).find(|&i| !used[i] && diff(&ours[i]).is_empty()) {
+                // Among equal rows of ours, one that no "extra" entry
+                // explains is paired first, so the explained ones are what
+                // is left over.
+                let equal_row = |extra: bool| {
+                    (0..ours.len()).find(|&i| {
+                        !used[i] && extra_known(&ours[i]) == extra && diff(&ours[i]).is_empty()
+                    })
+                };
+                if let Some(i) = equal_row(false).or_else(|| equal_row(true)) {
                     used[i] = true;
                     tally.equal += 1;
                     continue;
@@ -333,31 +360,48 @@ fn industrial_logs_match_the_peers() {
                     ));
                 }
             }
+            for (o, _) in ours.iter().zip(&used).filter(|(_, u)| !**u) {
+                tally.extra += 1;
+                if extra_known(o) {
+                    tally.extra_explained += 1;
+                } else {
+                    let key: Vec<&str> = ["ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]
+                        .iter()
+                        .map(|k| o.get(k).map_or("-", String::as_str))
+                        .collect();
+                    tally
+                        .unexplained
+                        .push(format!("extra row of ours {key:?}: {o:?}"));
+                }
+            }
         }
     }
-    let (mut total, mut equal, mut bad) = (0, 0, 0);
+    let (mut total, mut equal, mut extra, mut bad) = (0, 0, 0, 0);
     println!(
-        "{:<70} {:>6} {:>6} {:>6} {:>6}",
-        "case/log", "peer", "equal", "known", "other"
+        "{:<70} {:>6} {:>6} {:>6} {:>6} {:>12}",
+        "case/log", "peer", "equal", "known", "other", "extra(known)"
     );
     for (k, t) in &tallies {
         println!(
-            "{k:<70} {:>6} {:>6} {:>6} {:>6}",
+            "{k:<70} {:>6} {:>6} {:>6} {:>6} {:>5} ({:>4})",
             t.baseline,
             t.equal,
             t.explained,
-            t.unexplained.len()
+            t.unexplained.len(),
+            t.extra,
+            t.extra_explained
         );
         for u in t.unexplained.iter().take(5) {
             println!("    {u}");
         }
         total += t.baseline;
         equal += t.equal;
+        extra += t.extra;
         bad += t.unexplained.len();
     }
     let share = equal as f64 / total.max(1) as f64;
     println!(
-        "total: {total} peer rows, {equal} equal ({:.1}%), {bad} unexplained",
+        "total: {total} peer rows, {equal} equal ({:.1}%), {extra} rows of ours the peer lacks, {bad} unexplained",
         share * 100.0
     );
     assert!(total > 0, "no peer logs found in the corpus");
