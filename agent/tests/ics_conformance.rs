@@ -52,13 +52,40 @@ struct Known {
 struct Difference {
     case: String,
     log: String,
-    /// The field that differs, or "extra" for rows of ours the peer does
-    /// not log.
+    /// The field that differs, "*" for every field, or [`EXTRA`] for rows
+    /// of ours the peer does not log.
     field: String,
     /// Which rows: a `field=value` condition on the baseline row (on our
     /// row for "extra"), or "*".
     key: String,
     reason: String,
+}
+
+/// The field name of entries for rows of ours that the peer does not log.
+const EXTRA: &str = "extra";
+
+impl Known {
+    /// Whether an entry with a reason explains `field` (or, as [`EXTRA`],
+    /// the whole row) of a row of `log` in `case`; `value` reads the row's
+    /// fields for the entry's key.
+    fn explains<'a>(
+        &self,
+        case: &str,
+        log: &str,
+        field: &str,
+        value: impl Fn(&str) -> Option<&'a String>,
+    ) -> bool {
+        self.difference.iter().any(|d| {
+            d.case == case
+                && d.log == log
+                && (d.field == field || (d.field == "*" && field != EXTRA))
+                && !d.reason.is_empty()
+                && (d.key == "*"
+                    || d.key
+                        .split_once('=')
+                        .is_some_and(|(k, v)| value(k).is_some_and(|x| x == v)))
+        })
+    }
 }
 
 struct Baseline {
@@ -266,16 +293,7 @@ fn industrial_logs_match_the_peers() {
             let mut used = vec![false; ours.len()];
             // Whether a row of ours is one the peer is known not to log.
             let extra_known = |o: &BTreeMap<&str, String>| {
-                known.difference.iter().any(|d| {
-                    d.case == name
-                        && d.log == schema.path
-                        && d.field == "extra"
-                        && !d.reason.is_empty()
-                        && (d.key == "*"
-                            || d.key
-                                .split_once('=')
-                                .is_some_and(|(k, v)| o.get(k).is_some_and(|x| x == v)))
-                })
+                known.explains(&name, schema.path, EXTRA, |k| o.get(k))
             };
             for row in &base.rows {
                 tally.baseline += 1;
@@ -325,18 +343,9 @@ fn industrial_logs_match_the_peers() {
                     .filter(|&i| !used[i] && same_conn(&ours[i]))
                     .min_by_key(|&i| diff(&ours[i]).len());
                 let fields: Vec<&str> = best.map_or_else(|| vec!["*row*"], |i| diff(&ours[i]));
-                let explained = fields.iter().all(|f| {
-                    known.difference.iter().any(|d| {
-                        d.case == name
-                            && d.log == schema.path
-                            && (d.field == *f || d.field == "*")
-                            && !d.reason.is_empty()
-                            && (d.key == "*"
-                                || d.key
-                                    .split_once('=')
-                                    .is_some_and(|(k, v)| get(k).is_some_and(|x| x == v)))
-                    })
-                });
+                let explained = fields
+                    .iter()
+                    .all(|f| known.explains(&name, schema.path, f, get));
                 if explained {
                     if let Some(i) = best {
                         used[i] = true;

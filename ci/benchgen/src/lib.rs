@@ -176,15 +176,15 @@ pub fn cases(corpus: &Path, include: &[String], exclude: &str) -> Result<Vec<Pat
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(wanted))
         .collect();
     dirs.sort();
-    Ok(dirs
+    Ok(dirs.iter().filter_map(|d| case_trace(d)).collect())
+}
+
+/// A corpus case's capture: `trace.pcap` or `trace.pcapng` in its folder.
+pub fn case_trace(dir: &Path) -> Option<PathBuf> {
+    ["trace.pcap", "trace.pcapng"]
         .iter()
-        .filter_map(|d| {
-            ["trace.pcap", "trace.pcapng"]
-                .iter()
-                .map(|n| d.join(n))
-                .find(|p| p.is_file())
-        })
-        .collect())
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }
 
 impl Base {

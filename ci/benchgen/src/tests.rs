@@ -28,11 +28,7 @@ fn sample() -> Vec<PathBuf> {
         "nttcom-bacnet",
     ] {
         let dir = root.join(case);
-        let f = ["trace.pcap", "trace.pcapng"]
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("no trace in {}", dir.display()));
+        let f = case_trace(&dir).unwrap_or_else(|| panic!("no trace in {}", dir.display()));
         files.push(f);
     }
     files
