@@ -4,6 +4,7 @@
 //! acknowledges it; it exports stored records as Zeek logs.
 
 pub mod export;
+pub mod notify;
 pub mod operator;
 pub mod server;
 pub mod store;

@@ -195,6 +195,7 @@ impl Store {
             }
         }
         step(CREATE_OTHERS, version)?;
+        crate::notify::create_tables(&tx).map_err(|e| fail(format!("notification outbox: {e}")))?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(Store { db })
