@@ -6,6 +6,7 @@
 //! keeping lists of log names of their own.
 
 use crate::record::{LogSchema, Record, Value};
+use serde::{Deserialize, Serialize};
 
 /// One protocol, as the core sees it.
 #[derive(Debug)]
@@ -43,7 +44,8 @@ pub struct OperationSpec {
 }
 
 /// Whether an operation reads or changes data in the device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Access {
     Read,
     Write,
@@ -53,7 +55,8 @@ pub enum Access {
 
 /// A change to a controller's program, configuration or state: what the
 /// core alerts on even where the baseline has seen it before.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Control {
     /// A program or configuration block written to the controller.
     ProgramDownload,
@@ -109,7 +112,7 @@ impl Access {
 }
 
 /// A range of addresses or objects an operation touches.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Area {
     /// The address space (Modbus `holding`, SLMP device `D`, FINS memory
     /// area `DM`, BACnet object type), empty where a protocol has one.
@@ -178,16 +181,8 @@ pub fn text_of(rec: &Record, field: &str) -> Option<String> {
         Value::Double(d) => d.to_string(),
         Value::Time(t) | Value::Interval(t) => t.to_string(),
         Value::Strings(v) => v.join(","),
-        Value::Counts(v) => v
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-        Value::Intervals(v) => v
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
+        Value::Counts(v) => v.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+        Value::Intervals(v) => v.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
     })
 }
 
