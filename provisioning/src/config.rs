@@ -20,6 +20,7 @@ pub struct Station {
     pub certificates: Certificates,
     pub modem: ModemConfig,
     pub device: DeviceFiles,
+    pub terms: Terms,
 }
 
 impl Default for Station {
@@ -33,6 +34,7 @@ impl Default for Station {
             certificates: Certificates::default(),
             modem: ModemConfig::default(),
             device: DeviceFiles::default(),
+            terms: Terms::default(),
         }
     }
 }
@@ -90,6 +92,9 @@ pub struct Collector {
     /// `receive-return --token-file` overrides it.
     pub token_file: PathBuf,
     pub timeout_secs: u64,
+    /// The fleet list the collector reads (device, site, customer, state),
+    /// rewritten on every change to it; empty: not written.
+    pub fleet_list: PathBuf,
 }
 
 impl Default for Collector {
@@ -99,6 +104,7 @@ impl Default for Collector {
             store: PathBuf::from("/var/lib/osect-collector"),
             token_file: PathBuf::new(),
             timeout_secs: 300,
+            fleet_list: PathBuf::new(),
         }
     }
 }
@@ -175,6 +181,24 @@ pub struct DeviceFiles {
     /// The agent's user; the device key and spool are given to it. Empty:
     /// files stay owned by whoever runs the tool.
     pub agent_user: String,
+}
+
+/// The terms of service's calendar.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Terms {
+    /// The operator's closing days besides weekends and national holidays:
+    /// yearly `MM-DD` or `MM-DD..MM-DD` (may wrap the year end), or single
+    /// `YYYY-MM-DD` dates.
+    pub closing_days: Vec<String>,
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        Terms {
+            closing_days: vec!["12-29..01-03".into()],
+        }
+    }
 }
 
 impl Station {

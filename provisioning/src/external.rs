@@ -94,6 +94,25 @@ impl CollectorAdmin<'_> {
         Duration::from_secs(self.cfg.timeout_secs.max(1))
     }
 
+    /// The collector binary: as configured; a bare name not found on PATH
+    /// is looked for beside this program.
+    fn program(&self) -> PathBuf {
+        let c = &self.cfg.command;
+        if c.components().count() != 1 {
+            return c.clone();
+        }
+        let on_path = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(c).is_file()));
+        let beside = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(|d| d.join(c)))
+            .filter(|p| p.is_file());
+        match beside {
+            Some(b) if !on_path => b,
+            _ => c.clone(),
+        }
+    }
+
     /// Hands a returned unit's spool files to the collector, authenticated as
     /// the operator, as sent under the key `key_sha256` (hex SHA-256 of the
     /// unit's certificate's SubjectPublicKeyInfo). The collector stores each
@@ -110,7 +129,7 @@ impl CollectorAdmin<'_> {
         // In chunks, to stay far below the kernel's limit on arguments.
         let mut out = Vec::new();
         for chunk in files.chunks(IMPORT_CHUNK) {
-            let mut c = Command::new(&self.cfg.command);
+            let mut c = Command::new(self.program());
             c.arg("import")
                 .arg("--store")
                 .arg(&self.cfg.store)
@@ -130,7 +149,7 @@ impl CollectorAdmin<'_> {
 
     /// Deletes everything the collector stored for a site.
     pub fn delete_site(&self, operator: &str, site: &str) -> Result<String, String> {
-        let mut c = Command::new(&self.cfg.command);
+        let mut c = Command::new(self.program());
         c.arg("delete")
             .arg("--store")
             .arg(&self.cfg.store)
@@ -139,6 +158,42 @@ impl CollectorAdmin<'_> {
             .arg("--by")
             .arg(operator);
         run("site data deletion", &mut c, self.timeout())
+    }
+
+    /// What the collector still holds of a site: `Ok(None)` when this
+    /// collector has no `residue` command, else its row count and report
+    /// (`{"site": ..., "rows": N, "tables": {...}}`).
+    pub fn residue(&self, site: &str) -> Result<Option<(i64, String)>, String> {
+        let mut c = Command::new(self.program());
+        c.arg("residue")
+            .arg("--store")
+            .arg(&self.cfg.store)
+            .arg("--site")
+            .arg(site)
+            .arg("--json");
+        let out = match run("residue check", &mut c, self.timeout()) {
+            Ok(out) => out,
+            // clap names an unknown subcommand this way.
+            Err(e) if e.contains("unrecognized subcommand") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let v: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+            format!("residue check: the collector's answer is not JSON ({e}): {out}")
+        })?;
+        let (Some(s), Some(rows)) = (
+            v.get("site").and_then(|s| s.as_str()),
+            v.get("rows").and_then(|r| r.as_i64()),
+        ) else {
+            return Err(format!(
+                "residue check: no site or rows in the collector's answer: {out}"
+            ));
+        };
+        if s != site {
+            return Err(format!(
+                "residue check: the collector answered for site {s}, not {site}"
+            ));
+        }
+        Ok(Some((rows, out)))
     }
 }
 

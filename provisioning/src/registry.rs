@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+mod contracts;
+pub use contracts::*;
+
 /// Marks the file as an osect registry ("OSEC").
 const APPLICATION_ID: i64 = 0x4f53_4543;
 
@@ -104,6 +107,109 @@ INSERT INTO meta (key, value) VALUES ('crl_number', 0);
     // The certificate's key (SHA-256 of its SubjectPublicKeyInfo), which the
     // collector's dedup key includes; unknown for certificates recorded before.
     "ALTER TABLE certificates ADD COLUMN key_sha256 TEXT;",
+    // Customers, their contracts (one per sensor) with the dated events of
+    // their life, the price and tax tables, invoices, payments, equipment
+    // charges and the deletions of a terminated customer's data.
+    r#"
+CREATE TABLE customers (
+    customer_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    billing_contact TEXT NOT NULL,
+    delivery_contact TEXT NOT NULL,
+    delivery_address TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE customer_sites (
+    site_id TEXT PRIMARY KEY REFERENCES sites(site_id),
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id)
+);
+CREATE TABLE contracts (
+    id INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+    site_id TEXT NOT NULL REFERENCES sites(site_id),
+    device TEXT REFERENCES devices(serial),
+    state TEXT NOT NULL CHECK (state IN ('applied', 'accepted', 'refused', 'shipped',
+        'delivered', 'installed', 'tested', 'open', 'suspended', 'terminated')),
+    applied_on TEXT NOT NULL,
+    requested_opening TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE contract_events (
+    id INTEGER PRIMARY KEY,
+    contract_id INTEGER NOT NULL REFERENCES contracts(id),
+    event TEXT NOT NULL,
+    on_date TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE prices (
+    item TEXT NOT NULL,
+    effective_from TEXT NOT NULL,
+    yen INTEGER NOT NULL CHECK (yen >= 0),
+    PRIMARY KEY (item, effective_from)
+);
+INSERT INTO prices (item, effective_from, yen) VALUES
+    ('initial', '2000-01-01', 250000), ('monthly', '2000-01-01', 60000);
+CREATE TABLE tax_rates (
+    effective_from TEXT PRIMARY KEY,
+    permille INTEGER NOT NULL CHECK (permille >= 0)
+);
+INSERT INTO tax_rates (effective_from, permille) VALUES ('2014-04-01', 80), ('2019-10-01', 100);
+CREATE TABLE invoices (
+    id INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+    month TEXT NOT NULL,
+    issued_on TEXT NOT NULL,
+    due_on TEXT NOT NULL,
+    subtotal INTEGER NOT NULL,
+    tax INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    UNIQUE (customer_id, month)
+);
+CREATE TABLE invoice_lines (
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    line INTEGER NOT NULL,
+    contract_id INTEGER REFERENCES contracts(id),
+    kind TEXT NOT NULL,
+    description TEXT NOT NULL,
+    yen INTEGER NOT NULL,
+    tax_permille INTEGER NOT NULL,
+    PRIMARY KEY (invoice_id, line)
+);
+CREATE TABLE charges (
+    id INTEGER PRIMARY KEY,
+    contract_id INTEGER NOT NULL REFERENCES contracts(id),
+    on_date TEXT NOT NULL,
+    item TEXT NOT NULL,
+    yen INTEGER NOT NULL CHECK (yen >= 0),
+    detail TEXT NOT NULL,
+    invoice_id INTEGER REFERENCES invoices(id)
+);
+CREATE TABLE payments (
+    id INTEGER PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    paid_on TEXT NOT NULL,
+    yen INTEGER NOT NULL CHECK (yen > 0),
+    interest_days INTEGER NOT NULL,
+    interest_yen INTEGER NOT NULL,
+    interest_invoice_id INTEGER REFERENCES invoices(id),
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE deletions (
+    id INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+    site_id TEXT NOT NULL UNIQUE REFERENCES sites(site_id),
+    scheduled_on TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    executed_at TEXT,
+    executed_by TEXT,
+    collector_output TEXT,
+    residue_rows INTEGER,
+    residue TEXT
+);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -469,21 +575,7 @@ impl Registry {
     }
 
     pub fn sims(&self) -> Result<Vec<SimRecord>> {
-        let mut st = self.conn.prepare(
-            "SELECT device, iccid, imsi, inserted_at, removed_at, deactivation_requested_at
-             FROM sims ORDER BY id",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok(SimRecord {
-                device: r.get(0)?,
-                iccid: r.get(1)?,
-                imsi: r.get(2)?,
-                inserted_at: r.get(3)?,
-                removed_at: r.get(4)?,
-                deactivation_requested_at: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        sims(&self.conn)
     }
 
     /// Revoked certificate serials with their revocation time, for the CRL.
@@ -546,6 +638,24 @@ fn get_device(conn: &Connection, serial: &str) -> Result<Device> {
     )
     .optional()?
     .ok_or_else(|| RegistryError::UnknownDevice(serial.into()))?
+}
+
+fn sims(conn: &Connection) -> Result<Vec<SimRecord>> {
+    let mut st = conn.prepare(
+        "SELECT device, iccid, imsi, inserted_at, removed_at, deactivation_requested_at
+         FROM sims ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(SimRecord {
+            device: r.get(0)?,
+            iccid: r.get(1)?,
+            imsi: r.get(2)?,
+            inserted_at: r.get(3)?,
+            removed_at: r.get(4)?,
+            deactivation_requested_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn revoked(conn: &Connection) -> Result<Vec<(String, String, String)>> {

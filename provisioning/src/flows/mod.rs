@@ -4,6 +4,8 @@
 //! step. Each flow checks first whether its work is already done, so running
 //! it again is harmless.
 
+pub mod billing;
+pub mod contract;
 pub mod factory;
 pub mod fleet;
 pub mod renew;
