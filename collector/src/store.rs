@@ -13,7 +13,7 @@ use osect_wire::batch::{self, FrameInfo, Header, Health};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 
-const DB_FILE: &str = "collector.sqlite";
+pub const DB_FILE: &str = "collector.sqlite";
 
 /// The schema this collector writes (`PRAGMA user_version`). Version 1 is
 /// the first layout (no version recorded, batches keyed by device and seq).
