@@ -11,10 +11,10 @@ use std::net::Ipv4Addr;
 
 /// 2026-01-05 09:00:00 UTC, the start of every capture, in microseconds.
 pub const START: i64 = 1_767_603_600_000_000;
-const MS: i64 = 1_000;
-const SEC: i64 = 1_000_000;
+pub(crate) const MS: i64 = 1_000;
+pub(crate) const SEC: i64 = 1_000_000;
 
-fn host(mac: Mac, ip: [u8; 4]) -> Host {
+pub(crate) fn host(mac: Mac, ip: [u8; 4]) -> Host {
     Host {
         mac,
         ip: Ipv4Addr::from(ip),
@@ -168,60 +168,8 @@ pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: 
     let mut t = if handshake { c.handshake(cap, t) } else { t };
     let mut r = 0x0100;
     if handshake {
-        t = c.send(cap, t, true, &s7::cotp_connect(false, 0x0100, 0x0102));
-        t = c.send(cap, t + MS, false, &s7::cotp_connect(true, 0x0102, 0x0100));
-        t = c.send(
-            cap,
-            t,
-            true,
-            &s7::cotp_data(&s7::pdu(1, r, &s7::setup_param(), &[], None)),
-        );
-        t = c.send(
-            cap,
-            t + MS,
-            false,
-            &s7::cotp_data(&s7::pdu(3, r, &s7::setup_param(), &[], None)),
-        );
-        r += 1;
-        let q = s7::szl_request_data(0x0011, 0x0000);
-        t = c.send(
-            cap,
-            t,
-            true,
-            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_request_param(), &q, None)),
-        );
-        let recs = [
-            s7::szl_0011_record(1, "6ES7 315-2EH14-0AB0", [0, 0, 0]),
-            s7::szl_0011_record(7, "", [3, 2, 6]),
-        ];
-        let a = s7::szl_response_data(0x0011, 0x0000, &recs);
-        t = c.send(
-            cap,
-            t + 2 * MS,
-            false,
-            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_response_param(), &a, None)),
-        );
-        r += 1;
-        let q = s7::szl_request_data(0x001c, 0x0000);
-        t = c.send(
-            cap,
-            t,
-            true,
-            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_request_param(), &q, None)),
-        );
-        let recs = [
-            s7::szl_001c_record(1, "SIMATIC 300(Line 2)"),
-            s7::szl_001c_record(2, "CPU 315-2 PN/DP"),
-            s7::szl_001c_record(3, "Packaging"),
-            s7::szl_001c_record(5, "S C-X4U421302009"),
-        ];
-        let a = s7::szl_response_data(0x001c, 0x0000, &recs);
-        t = c.send(
-            cap,
-            t + 2 * MS,
-            false,
-            &s7::cotp_data(&s7::pdu(7, r, &s7::szl_response_param(), &a, None)),
-        );
+        t = s7_setup(&mut c, cap, t, r);
+        t = s7_identity(&mut c, cap, t, &mut r, (S7_FIRMWARE, S7_MODULE));
     }
     for i in 0..reads {
         r += 1;
@@ -254,7 +202,83 @@ pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: 
     t
 }
 
-fn rockwell_identity() -> enip::Identity<'static> {
+/// The S7 PLC's firmware as its SZL 0x0011 reports it.
+pub(crate) const S7_FIRMWARE: [u8; 3] = [3, 2, 6];
+/// The S7 PLC's module name (SZL 0x001c index 2).
+pub(crate) const S7_MODULE: &str = "CPU 315-2 PN/DP";
+
+/// COTP connection and S7 setup communication (PDU reference `r`) on a
+/// connection just opened by the client.
+pub(crate) fn s7_setup(c: &mut TcpConn, cap: &mut Capture, t: i64, r: u16) -> i64 {
+    let mut t = c.send(cap, t, true, &s7::cotp_connect(false, 0x0100, 0x0102));
+    t = c.send(cap, t + MS, false, &s7::cotp_connect(true, 0x0102, 0x0100));
+    t = c.send(
+        cap,
+        t,
+        true,
+        &s7::cotp_data(&s7::pdu(1, r, &s7::setup_param(), &[], None)),
+    );
+    c.send(
+        cap,
+        t + MS,
+        false,
+        &s7::cotp_data(&s7::pdu(3, r, &s7::setup_param(), &[], None)),
+    )
+}
+
+/// The client reads the PLC's identity: SZL 0x0011 (order number and
+/// `firmware`) and 0x001c (names with `module`, and serial), one PDU
+/// reference each after `r`.
+pub(crate) fn s7_identity(
+    c: &mut TcpConn,
+    cap: &mut Capture,
+    t: i64,
+    r: &mut u16,
+    (firmware, module): ([u8; 3], &str),
+) -> i64 {
+    *r += 1;
+    let q = s7::szl_request_data(0x0011, 0x0000);
+    let mut t = c.send(
+        cap,
+        t,
+        true,
+        &s7::cotp_data(&s7::pdu(7, *r, &s7::szl_request_param(), &q, None)),
+    );
+    let recs = [
+        s7::szl_0011_record(1, "6ES7 315-2EH14-0AB0", [0, 0, 0]),
+        s7::szl_0011_record(7, "", firmware),
+    ];
+    let a = s7::szl_response_data(0x0011, 0x0000, &recs);
+    t = c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &s7::cotp_data(&s7::pdu(7, *r, &s7::szl_response_param(), &a, None)),
+    );
+    *r += 1;
+    let q = s7::szl_request_data(0x001c, 0x0000);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &s7::cotp_data(&s7::pdu(7, *r, &s7::szl_request_param(), &q, None)),
+    );
+    let recs = [
+        s7::szl_001c_record(1, "SIMATIC 300(Line 2)"),
+        s7::szl_001c_record(2, module),
+        s7::szl_001c_record(3, "Packaging"),
+        s7::szl_001c_record(5, "S C-X4U421302009"),
+    ];
+    let a = s7::szl_response_data(0x001c, 0x0000, &recs);
+    c.send(
+        cap,
+        t + 2 * MS,
+        false,
+        &s7::cotp_data(&s7::pdu(7, *r, &s7::szl_response_param(), &a, None)),
+    )
+}
+
+pub(crate) fn rockwell_identity() -> enip::Identity<'static> {
     enip::Identity {
         vendor: 1,
         device_type: 14,
@@ -269,7 +293,18 @@ fn rockwell_identity() -> enip::Identity<'static> {
 /// EtherNet/IP: ListIdentity over UDP, then a TCP session with
 /// RegisterSession and a CIP Get_Attribute_All of the Identity object.
 pub fn enip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
-    let id = rockwell_identity();
+    enip_identity_session(cap, net, t, &rockwell_identity(), 49_300)
+}
+
+/// [`enip_session`] with the PLC answering as `id`, the engineering
+/// station's TCP connection from `port`.
+pub fn enip_identity_session(
+    cap: &mut Capture,
+    net: &Net,
+    t: i64,
+    id: &enip::Identity<'_>,
+    port: u16,
+) -> i64 {
     let bcast = host(BROADCAST, [192, 168, 10, 255]);
     let q = enip::encap(enip::LIST_IDENTITY, 0, 0, &[]);
     cap.push(
@@ -280,7 +315,7 @@ pub fn enip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         enip::LIST_IDENTITY,
         0,
         0,
-        &enip::list_identity_reply(net.enip_plc.ip, &id),
+        &enip::list_identity_reply(net.enip_plc.ip, id),
     );
     cap.push(
         t + 4 * MS,
@@ -297,7 +332,7 @@ pub fn enip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     );
     let mut c = TcpConn::new(
         net.eng,
-        49_300,
+        port,
         net.enip_plc,
         44818,
         net.vlan,
@@ -333,7 +368,7 @@ pub fn enip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
             &enip::send_rr_data(&req),
         ),
     );
-    let resp = enip::cip_response(0x01, 0, &enip::identity_get_all(&id));
+    let resp = enip::cip_response(0x01, 0, &enip::identity_get_all(id));
     t = c.send(
         cap,
         t + 2 * MS,
@@ -688,113 +723,51 @@ pub fn slmp_session(cap: &mut Capture, net: &Net, t: i64, reads: u16) -> i64 {
 
 /// FINS over UDP: controller data read, DM reads, stop and run.
 pub fn fins_exchange(cap: &mut Capture, net: &Net, t: i64, sid: u8) -> i64 {
-    let (plc, eng) = (&net.fins_plc, &net.eng);
+    let (eng, plc) = ((&net.eng, 0x0a), (&net.fins_plc, 0x69));
+    let calls = [
+        (
+            (0x05, 0x01),
+            vec![0x01],
+            fins::controller_data("CJ2M-CPU31", "02.01"),
+        ),
+        (
+            (0x01, 0x01),
+            fins::area(fins::AREA_DM, 100, 2),
+            vec![0, 1, 0, 2],
+        ),
+        ((0x04, 0x02), vec![], vec![]),
+        ((0x04, 0x01), vec![0xff, 0xff, 0x04], vec![]),
+    ];
     let mut t = t;
-    let send = |cap: &mut Capture, t: i64, from_eng: bool, p: Vec<u8>| {
-        let (s, d) = if from_eng { (eng, plc) } else { (plc, eng) };
-        cap.push(t, udp_frame(s, d, d.mac, net.vlan, 9600, 9600, 9, &p));
-    };
-    send(
-        cap,
-        t,
-        true,
-        fins::frame(false, 0x69, 0x0a, sid, 0x05, 0x01, &[0x01]),
-    );
-    let cd = fins::controller_data("CJ2M-CPU31", "02.01");
-    send(
-        cap,
-        t + 3 * MS,
-        false,
-        fins::frame(
-            true,
-            0x0a,
-            0x69,
-            sid,
-            0x05,
-            0x01,
-            &fins::response_body(0, &cd),
-        ),
-    );
-    t += 50 * MS;
-    send(
-        cap,
-        t,
-        true,
-        fins::frame(
-            false,
-            0x69,
-            0x0a,
-            sid.wrapping_add(1),
-            0x01,
-            0x01,
-            &fins::area(fins::AREA_DM, 100, 2),
-        ),
-    );
-    send(
-        cap,
-        t + 3 * MS,
-        false,
-        fins::frame(
-            true,
-            0x0a,
-            0x69,
-            sid.wrapping_add(1),
-            0x01,
-            0x01,
-            &fins::response_body(0, &[0, 1, 0, 2]),
-        ),
-    );
-    t += 50 * MS;
-    send(
-        cap,
-        t,
-        true,
-        fins::frame(false, 0x69, 0x0a, sid.wrapping_add(2), 0x04, 0x02, &[]),
-    );
-    send(
-        cap,
-        t + 3 * MS,
-        false,
-        fins::frame(
-            true,
-            0x0a,
-            0x69,
-            sid.wrapping_add(2),
-            0x04,
-            0x02,
-            &fins::response_body(0, &[]),
-        ),
-    );
-    t += 50 * MS;
-    send(
-        cap,
-        t,
-        true,
-        fins::frame(
-            false,
-            0x69,
-            0x0a,
-            sid.wrapping_add(3),
-            0x04,
-            0x01,
-            &[0xff, 0xff, 0x04],
-        ),
-    );
-    send(
-        cap,
-        t + 3 * MS,
-        false,
-        fins::frame(
-            true,
-            0x0a,
-            0x69,
-            sid.wrapping_add(3),
-            0x04,
-            0x01,
-            &fins::response_body(0, &[]),
-        ),
-    );
-    t + 50 * MS
+    for (i, (command, body, data)) in (0u8..).zip(calls) {
+        let sid = sid.wrapping_add(i);
+        fins_call(cap, net.vlan, eng, plc, t, sid, command, &body, &data);
+        t += 50 * MS;
+    }
+    t
+}
+
+/// One FINS command over UDP 9600 from `client` to `plc` (each a host and
+/// its FINS node number) with `body`, and the PLC's normal-end response
+/// carrying `data` 3 ms later.
+#[allow(clippy::too_many_arguments)]
+pub fn fins_call(
+    cap: &mut Capture,
+    vlan: Option<u16>,
+    client: (&Host, u8),
+    plc: (&Host, u8),
+    t: i64,
+    sid: u8,
+    command: (u8, u8),
+    body: &[u8],
+    data: &[u8],
+) {
+    let ((c, cn), (p, pn)) = (client, plc);
+    let (mrc, src) = command;
+    let q = fins::frame(false, pn, cn, sid, mrc, src, body);
+    cap.push(t, udp_frame(c, p, p.mac, vlan, 9600, 9600, 9, &q));
+    let a = fins::frame(true, cn, pn, sid, mrc, src, &fins::response_body(0, data));
+    cap.push(t + 3 * MS, udp_frame(p, c, c.mac, vlan, 9600, 9600, 9, &a));
 }
 
 /// CC-Link IE Field Basic: the SLMP PLC as master broadcasting cyclic
