@@ -1,0 +1,288 @@
+//! The body codec: log sections, each naming its log path and fields, then
+//! its rows column by column, every value a one-byte tag and a compact
+//! payload or "same as the row above".
+
+use super::codec::{put_str, put_varint, put_zigzag, take_array, Reader};
+use super::schema::intern_schema;
+use super::{DecodeError, EncodeError, MAX_FIELDS, MAX_SECTIONS, MAX_STR_BYTES};
+use crate::record::{FieldType, LogSchema, Record, Value};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+mod tag {
+    pub const UNSET: u8 = 0;
+    pub const FALSE: u8 = 1;
+    pub const TRUE: u8 = 2;
+    pub const COUNT: u8 = 3;
+    pub const INT: u8 = 4;
+    pub const DOUBLE: u8 = 5;
+    pub const TIME: u8 = 6;
+    pub const INTERVAL: u8 = 7;
+    pub const STR: u8 = 8;
+    pub const ADDR4: u8 = 9;
+    pub const ADDR6: u8 = 10;
+    pub const PORT: u8 = 11;
+    pub const STRINGS: u8 = 12;
+    pub const COUNTS: u8 = 13;
+    pub const INTERVALS: u8 = 14;
+    /// The same value as the row before in this column.
+    pub const SAME: u8 = 15;
+}
+
+const FIELD_TYPES: [FieldType; 14] = [
+    FieldType::Time,
+    FieldType::Interval,
+    FieldType::String,
+    FieldType::Addr,
+    FieldType::Port,
+    FieldType::Count,
+    FieldType::Int,
+    FieldType::Double,
+    FieldType::Bool,
+    FieldType::Enum,
+    FieldType::SetString,
+    FieldType::VectorString,
+    FieldType::VectorCount,
+    FieldType::VectorInterval,
+];
+
+fn type_code(t: FieldType) -> u8 {
+    FIELD_TYPES.iter().position(|x| *x == t).unwrap_or(0) as u8
+}
+
+/// The uncompressed body for `records` (public for dictionary training).
+pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
+    // Sections in order of first appearance; a few dozen logs at most, so a
+    // linear search beats hashing.
+    let mut sections: Vec<(&'static LogSchema, Vec<&Record>)> = Vec::new();
+    for rec in records {
+        match sections.iter_mut().find(|(s, _)| *s == rec.schema) {
+            Some((_, rows)) => rows.push(rec),
+            None => sections.push((rec.schema, vec![rec])),
+        }
+    }
+    if sections.len() > MAX_SECTIONS {
+        return Err(EncodeError::TooLarge {
+            what: "section count",
+            len: sections.len(),
+            max: MAX_SECTIONS,
+        });
+    }
+    let mut o = Vec::with_capacity(records.len() * 32 + 64);
+    put_varint(&mut o, sections.len() as u64);
+    for (schema, rows) in &sections {
+        if schema.fields.len() > MAX_FIELDS {
+            return Err(EncodeError::TooLarge {
+                what: "field count",
+                len: schema.fields.len(),
+                max: MAX_FIELDS,
+            });
+        }
+        put_str(&mut o, schema.path);
+        put_varint(&mut o, schema.fields.len() as u64);
+        for f in schema.fields {
+            put_str(&mut o, f.name);
+            o.push(type_code(f.ty));
+        }
+        put_varint(&mut o, rows.len() as u64);
+        for col in 0..schema.fields.len() {
+            let mut prev_time = 0i64;
+            let mut prev: Option<&Value> = None;
+            for rec in rows {
+                let v = rec.values.get(col).unwrap_or(&Value::Unset);
+                if prev == Some(v) {
+                    o.push(tag::SAME);
+                } else {
+                    put_value(&mut o, v, &mut prev_time)?;
+                }
+                prev = Some(v);
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn put_value(o: &mut Vec<u8>, v: &Value, prev_time: &mut i64) -> Result<(), EncodeError> {
+    match v {
+        Value::Unset => o.push(tag::UNSET),
+        Value::Bool(false) => o.push(tag::FALSE),
+        Value::Bool(true) => o.push(tag::TRUE),
+        Value::Count(n) => {
+            o.push(tag::COUNT);
+            put_varint(o, *n);
+        }
+        Value::Int(n) => {
+            o.push(tag::INT);
+            put_zigzag(o, *n);
+        }
+        Value::Double(d) => {
+            o.push(tag::DOUBLE);
+            o.extend_from_slice(&d.to_le_bytes());
+        }
+        Value::Time(t) => {
+            o.push(tag::TIME);
+            put_zigzag(o, t.wrapping_sub(*prev_time));
+            *prev_time = *t;
+        }
+        Value::Interval(t) => {
+            o.push(tag::INTERVAL);
+            put_zigzag(o, *t);
+        }
+        Value::Str(s) => {
+            o.push(tag::STR);
+            put_checked_str(o, s)?;
+        }
+        Value::Addr(IpAddr::V4(a)) => {
+            o.push(tag::ADDR4);
+            o.extend_from_slice(&a.octets());
+        }
+        Value::Addr(IpAddr::V6(a)) => {
+            o.push(tag::ADDR6);
+            o.extend_from_slice(&a.octets());
+        }
+        Value::Port(p) => {
+            o.push(tag::PORT);
+            put_varint(o, u64::from(*p));
+        }
+        Value::Strings(v) => {
+            o.push(tag::STRINGS);
+            put_varint(o, v.len() as u64);
+            for s in v {
+                put_checked_str(o, s)?;
+            }
+        }
+        Value::Counts(v) => {
+            o.push(tag::COUNTS);
+            put_varint(o, v.len() as u64);
+            for n in v {
+                put_varint(o, *n);
+            }
+        }
+        Value::Intervals(v) => {
+            o.push(tag::INTERVALS);
+            put_varint(o, v.len() as u64);
+            for n in v {
+                put_zigzag(o, *n);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn put_checked_str(o: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
+    if s.len() > MAX_STR_BYTES {
+        return Err(EncodeError::TooLarge {
+            what: "string value",
+            len: s.len(),
+            max: MAX_STR_BYTES,
+        });
+    }
+    put_str(o, s);
+    Ok(())
+}
+
+pub(super) fn decode_body(body: &[u8]) -> Result<Vec<Record>, DecodeError> {
+    let mut r = Reader::new(body);
+    let nsec = r.len_unchecked("section count", MAX_SECTIONS)?;
+    let mut out = Vec::new();
+    for _ in 0..nsec {
+        let path = r.string("log path")?;
+        let nf = r.len_unchecked("field count", MAX_FIELDS)?;
+        let mut fields = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            let name = r.string("field name")?;
+            let code = r.u8("field type")?;
+            let ty = *FIELD_TYPES
+                .get(usize::from(code))
+                .ok_or_else(|| r.invalid_err(format!("field type code {code}")))?;
+            fields.push((name, ty));
+        }
+        let schema = intern_schema(&path, &fields).map_err(|what| r.invalid_err(what))?;
+        // Every value takes at least one byte: this bounds the allocation.
+        let nrows = r.len_unchecked("row count", body.len())?;
+        if nrows.saturating_mul(nf) > r.remaining() {
+            return Err(r.truncated("section rows"));
+        }
+        let mut rows: Vec<Vec<Value>> = (0..nrows).map(|_| Vec::with_capacity(nf)).collect();
+        for col in 0..nf {
+            let mut prev_time = 0i64;
+            for i in 0..rows.len() {
+                let v = if r.buf.get(r.pos) == Some(&tag::SAME) {
+                    r.pos += 1;
+                    match i.checked_sub(1).and_then(|p| rows[p].get(col)) {
+                        Some(prev) => prev.clone(),
+                        None => {
+                            return r.invalid("repeat of a value in a column's first row".into())
+                        }
+                    }
+                } else {
+                    get_value(&mut r, &mut prev_time)?
+                };
+                rows[i].push(v);
+            }
+        }
+        out.extend(rows.into_iter().map(|values| Record { schema, values }));
+    }
+    if r.remaining() != 0 {
+        return r.invalid(format!(
+            "{} trailing bytes after the last section",
+            r.remaining()
+        ));
+    }
+    Ok(out)
+}
+
+fn get_value(r: &mut Reader<'_>, prev_time: &mut i64) -> Result<Value, DecodeError> {
+    let t = r.u8("value tag")?;
+    Ok(match t {
+        tag::UNSET => Value::Unset,
+        tag::FALSE => Value::Bool(false),
+        tag::TRUE => Value::Bool(true),
+        tag::COUNT => Value::Count(r.varint("count")?),
+        tag::INT => Value::Int(r.zigzag("int")?),
+        tag::DOUBLE => Value::Double(f64::from_le_bytes(take_array(r, "double")?)),
+        tag::TIME => {
+            let v = prev_time.wrapping_add(r.zigzag("time")?);
+            *prev_time = v;
+            Value::Time(v)
+        }
+        tag::INTERVAL => Value::Interval(r.zigzag("interval")?),
+        tag::STR => Value::Str(r.string("string value")?.into()),
+        tag::ADDR4 => Value::Addr(IpAddr::V4(Ipv4Addr::from(take_array::<4>(
+            r,
+            "IPv4 address",
+        )?))),
+        tag::ADDR6 => Value::Addr(IpAddr::V6(Ipv6Addr::from(take_array::<16>(
+            r,
+            "IPv6 address",
+        )?))),
+        tag::PORT => {
+            let p = r.varint("port")?;
+            Value::Port(u16::try_from(p).map_err(|_| r.invalid_err(format!("port {p}")))?)
+        }
+        tag::STRINGS => {
+            let n = r.len_unchecked("string list length", r.remaining())?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(r.string("string list item")?);
+            }
+            Value::Strings(v)
+        }
+        tag::COUNTS => {
+            let n = r.len_unchecked("count list length", r.remaining())?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(r.varint("count list item")?);
+            }
+            Value::Counts(v)
+        }
+        tag::INTERVALS => {
+            let n = r.len_unchecked("interval list length", r.remaining())?;
+            let mut v = Vec::with_capacity(n);
+            for _ in 0..n {
+                v.push(r.zigzag("interval list item")?);
+            }
+            Value::Intervals(v)
+        }
+        other => return r.invalid(format!("value tag {other}")),
+    })
+}

@@ -1,0 +1,167 @@
+//! The frame around header and body: magic, version, flags, dictionary,
+//! lengths, the compressed body and the content digest.
+
+use super::body::{decode_body, encode_body};
+use super::codec::{put_varint, take_array, Reader};
+use super::dict::{dictionary, Dictionary};
+use super::header::{decode_header, encode_header};
+use super::{
+    Batch, DecodeError, EncodeError, FrameInfo, DIGEST_LEN, FLAG_DICT, FORMAT_VERSION, MAGIC,
+    MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES,
+};
+use sha2::{Digest as _, Sha256};
+
+/// Encodes a batch. `level` is the zstd level; `dict` picks a dictionary.
+/// The header's `record_count` is set from the records.
+pub fn encode(
+    batch: &Batch,
+    level: i32,
+    dict: Option<&Dictionary>,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut header = batch.header.clone();
+    header.record_count = batch.records.len() as u64;
+    let hbytes = encode_header(&header);
+    let body = encode_body(&batch.records)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(EncodeError::TooLarge {
+            what: "body",
+            len: body.len(),
+            max: MAX_BODY_BYTES,
+        });
+    }
+    let z = match dict {
+        Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?.compress(&body)?,
+        None => zstd::bulk::compress(&body, level)?,
+    };
+    let mut out = Vec::with_capacity(z.len() + hbytes.len() + 64);
+    out.extend_from_slice(&MAGIC);
+    out.push(FORMAT_VERSION);
+    out.push(if dict.is_some() { FLAG_DICT } else { 0 });
+    out.extend_from_slice(&dict.map_or(0, |d| d.id).to_le_bytes());
+    put_varint(&mut out, hbytes.len() as u64);
+    out.extend_from_slice(&hbytes);
+    put_varint(&mut out, body.len() as u64);
+    put_varint(&mut out, z.len() as u64);
+    out.extend_from_slice(&z);
+    out.extend_from_slice(&content_digest(&hbytes, &body));
+    if out.len() > MAX_FRAME_BYTES {
+        return Err(EncodeError::TooLarge {
+            what: "frame",
+            len: out.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    Ok(out)
+}
+
+/// The frame's parts, checked for layout but not for content.
+struct Frame<'a> {
+    header_bytes: &'a [u8],
+    dict: Option<u32>,
+    body_len: usize,
+    zbody: &'a [u8],
+    digest: [u8; DIGEST_LEN],
+}
+
+fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge {
+            what: "frame",
+            len: bytes.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    let mut r = Reader::new(bytes);
+    if r.take(4, "magic")? != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let version = r.u8("format version")?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    let flags = r.u8("flags")?;
+    if flags & !FLAG_DICT != 0 {
+        return r.invalid(format!("unknown flags {flags:#04x}"));
+    }
+    let dict_id = u32::from_le_bytes(take_array(&mut r, "dictionary id")?);
+    let dict = if flags & FLAG_DICT != 0 {
+        Some(dict_id)
+    } else if dict_id != 0 {
+        return r.invalid(format!(
+            "dictionary id {dict_id} without the dictionary flag"
+        ));
+    } else {
+        None
+    };
+    let hlen = r.len("header length", MAX_HEADER_BYTES)?;
+    let header_bytes = r.take(hlen, "header")?;
+    let body_len = r.len_unchecked("body length", MAX_BODY_BYTES)?;
+    let zlen = r.len("compressed body length", MAX_FRAME_BYTES)?;
+    let zbody = r.take(zlen, "compressed body")?;
+    let digest = take_array(&mut r, "digest")?;
+    if r.remaining() != 0 {
+        return r.invalid(format!("{} trailing bytes after the digest", r.remaining()));
+    }
+    Ok(Frame {
+        header_bytes,
+        dict,
+        body_len,
+        zbody,
+        digest,
+    })
+}
+
+/// Reads the header and digest without touching the body. The digest is
+/// not verified: only [`decode`] does that.
+pub fn read_frame_info(bytes: &[u8]) -> Result<FrameInfo, DecodeError> {
+    let f = split_frame(bytes)?;
+    Ok(FrameInfo {
+        header: decode_header(f.header_bytes)?,
+        digest: f.digest,
+        compressed_len: f.zbody.len(),
+    })
+}
+
+/// Decodes and verifies a whole batch.
+pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    let f = split_frame(bytes)?;
+    let header = decode_header(f.header_bytes)?;
+    let body = match f.dict {
+        Some(id) => {
+            let d = dictionary(id).ok_or(DecodeError::UnknownDictionary(id))?;
+            zstd::bulk::Decompressor::with_dictionary(d.bytes)
+                .and_then(|mut z| z.decompress(f.zbody, f.body_len))
+        }
+        None => zstd::bulk::decompress(f.zbody, f.body_len),
+    }
+    .map_err(|e| DecodeError::Decompress(e.to_string()))?;
+    if body.len() != f.body_len {
+        return Err(DecodeError::Decompress(format!(
+            "body is {} bytes, header of the frame says {}",
+            body.len(),
+            f.body_len
+        )));
+    }
+    if content_digest(f.header_bytes, &body) != f.digest {
+        return Err(DecodeError::Digest);
+    }
+    let records = decode_body(&body)?;
+    if records.len() as u64 != header.record_count {
+        return Err(DecodeError::Invalid {
+            what: format!(
+                "header says {} records, body holds {}",
+                header.record_count,
+                records.len()
+            ),
+            at: 0,
+        });
+    }
+    Ok(Batch { header, records })
+}
+
+fn content_digest(header: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
+    let mut h = Sha256::new();
+    h.update(header);
+    h.update(body);
+    h.finalize().into()
+}

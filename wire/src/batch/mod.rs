@@ -1,0 +1,141 @@
+//! The uplink batch: one interval's records and the sensor's health, in a
+//! compact, versioned, self-describing binary encoding, zstd-compressed.
+//!
+//! # Frame layout (format version 1)
+//!
+//! ```text
+//! magic        4 bytes  "OSCB"
+//! version      1 byte   FORMAT_VERSION
+//! flags        1 byte   bit 0: the body was compressed with a dictionary
+//! dict id      4 bytes  LE, 0 without dictionary
+//! header len   varint   then the header, uncompressed (see `Header`)
+//! body len     varint   uncompressed body length
+//! zbody len    varint   then the zstd frame of the body
+//! digest       32 bytes sha256(header bytes || uncompressed body)
+//! ```
+//!
+//! The header stays uncompressed so the collector can check the device id
+//! before it spends any work on the body. The digest covers the content, not
+//! the compression, so the agent, the collector and a replay can compare
+//! batches end to end whatever the zstd level.
+//!
+//! The body is a list of log sections. Each section names its log path and
+//! its fields (name and Zeek type), then holds its rows column by column;
+//! every value carries a one-byte tag (its variant) and a compact payload
+//! (LEB128 varints, zigzag for signed numbers, times delta-coded within a
+//! column), or is the one-byte tag "same as the row above". Columns of
+//! similar values make zstd's job easy.
+//!
+//! Records of one log keep their order; a decoded batch lists its records
+//! grouped by log, in the order each log first appeared.
+//!
+//! Decoding is strict: every length is checked against what remains and
+//! against a named limit before anything is allocated, trailing bytes are an
+//! error, and the digest must match.
+
+use crate::record::Record;
+
+mod body;
+mod codec;
+mod dict;
+mod frame;
+mod header;
+mod reply;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use body::encode_body;
+pub use dict::{dictionary, Dictionary, DICTIONARIES};
+pub use frame::{decode, encode, read_frame_info};
+pub use header::{Header, Health};
+pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
+pub use schema::intern_schema;
+
+pub const MAGIC: [u8; 4] = *b"OSCB";
+pub const FORMAT_VERSION: u8 = 1;
+/// Largest encoded batch accepted (compressed frame).
+pub const MAX_FRAME_BYTES: usize = 64 << 20;
+/// Largest uncompressed body accepted.
+pub const MAX_BODY_BYTES: usize = 512 << 20;
+/// Largest header accepted.
+pub const MAX_HEADER_BYTES: usize = 4096;
+pub const MAX_SECTIONS: usize = 1024;
+pub const MAX_FIELDS: usize = 512;
+/// Longest string value, log path or field name.
+pub const MAX_STR_BYTES: usize = 1 << 20;
+/// Distinct log schemas a process keeps (see [`intern_schema`]).
+pub const MAX_SCHEMAS: usize = 4096;
+
+const FLAG_DICT: u8 = 1;
+const DIGEST_LEN: usize = 32;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub header: Header,
+    pub records: Vec<Record>,
+}
+
+/// What can be learnt from a frame without decompressing its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    pub header: Header,
+    pub digest: [u8; DIGEST_LEN],
+    pub compressed_len: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The frame ended inside an item.
+    #[error("batch truncated at byte {at} while reading {what}")]
+    Truncated { what: &'static str, at: usize },
+    /// Not a batch at all.
+    #[error("not a batch: bad magic")]
+    BadMagic,
+    /// A batch of a format this build does not read.
+    #[error("batch format version {0} not supported (this build reads {FORMAT_VERSION})")]
+    Version(u8),
+    /// A length over its limit.
+    #[error("batch {what} is {len} bytes/items, over the limit of {max}")]
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+    /// A value that cannot be what it claims.
+    #[error("batch invalid at byte {at}: {what}")]
+    Invalid { what: String, at: usize },
+    /// The body was compressed with a dictionary this build does not have.
+    #[error("batch compressed with unknown dictionary {0}")]
+    UnknownDictionary(u32),
+    /// zstd refused the body.
+    #[error("batch body does not decompress: {0}")]
+    Decompress(String),
+    /// The content does not match its digest.
+    #[error("batch content digest mismatch")]
+    Digest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// zstd failed (bad level or dictionary).
+    #[error("zstd: {0}")]
+    Compress(#[from] std::io::Error),
+    /// The batch is over a decoding limit, so no collector would take it.
+    #[error("batch {what} is {len}, over the limit of {max}")]
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+}
+
+/// Lower-case hex of a digest, as logs and tests print it.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
