@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod terms_cmd;
+
 const DEFAULT_CONFIG: &str = "/etc/osect/station.toml";
 
 #[derive(Parser)]
@@ -27,9 +29,12 @@ struct Cli {
     /// Who is acting, for the audit log (default $SUDO_USER or $USER).
     #[arg(long, global = true)]
     operator: Option<String>,
-    /// Registry listings as JSON.
+    /// Registry listings and results as JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// The fleet list for the collector (overrides collector.fleet_list).
+    #[arg(long, global = true)]
+    fleet_list: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -87,6 +92,10 @@ enum Cmd {
         device_dir: PathBuf,
         #[arg(long, default_value = "failure reported")]
         reason: String,
+        /// The customer caused the failure: the repair cost charged to their
+        /// contract (annex 1, 2.4).
+        #[arg(long, value_name = "YEN")]
+        customer_caused: Option<i64>,
     },
     /// Receive a returned unit: import its un-sent spool, wipe it, list its
     /// SIM for deactivation, put it back to stock (or retire it).
@@ -138,6 +147,80 @@ enum Cmd {
         #[arg(long)]
         modem: Locator,
     },
+    /// Customers: contacts, delivery address, sites.
+    #[command(subcommand)]
+    Customer(CustomerCmd),
+    /// Contracts (one per sensor) and their life under the terms of service.
+    #[command(subcommand)]
+    Contract(ContractCmd),
+    /// The business-day calendar: holidays and closing days.
+    Calendar {
+        /// List the year's holidays and closing days.
+        #[arg(long)]
+        year: Option<i32>,
+        /// Tell whether a day is a business day, and the terms' days before it.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Deadlines of the terms coming within --days, and those missed.
+    Due {
+        /// The day to count from (default: today in Japan).
+        #[arg(long)]
+        today: Option<String>,
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+    /// Invoices per customer per billing month.
+    #[command(subcommand)]
+    Invoice(InvoiceCmd),
+    /// Payments against invoices.
+    #[command(subcommand)]
+    Payment(PaymentCmd),
+    /// The price and tax tables, with the day each amount takes effect.
+    #[command(subcommand)]
+    Price(PriceCmd),
+    /// Suspend a contract (art. 15-17): the collector refuses its unit's batches.
+    Suspend {
+        contract: i64,
+        #[arg(long)]
+        reason: String,
+        /// The first day of the suspension (default: today).
+        #[arg(long)]
+        on: Option<String>,
+        /// When the customer was notified (art. 16-2).
+        #[arg(long)]
+        notice: Option<String>,
+    },
+    /// Resume a suspended contract.
+    Resume {
+        contract: i64,
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Terminate a contract (art. 13, 14): billing ends on the day, the unit
+    /// is revoked, the site's data deletion is scheduled.
+    Terminate {
+        contract: i64,
+        /// `customer` (art. 13) or `operator` (art. 14).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+        /// When the termination was notified.
+        #[arg(long)]
+        notice: String,
+        /// The termination day (default: today).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Scheduled deletions of terminated customers' data; `--run` deletes
+    /// those due at the collector and checks nothing is left.
+    Deletions {
+        #[arg(long)]
+        run: bool,
+        #[arg(long)]
+        today: Option<String>,
+    },
     /// Run a simulated LTE modem on a pseudo-terminal (tests and demos).
     SimulateModem {
         #[arg(long, value_enum, default_value = "normal")]
@@ -152,6 +235,136 @@ enum Cmd {
         #[arg(long)]
         link_dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum CustomerCmd {
+    /// Add a customer or change their details.
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        billing_contact: String,
+        #[arg(long)]
+        delivery_contact: String,
+        #[arg(long)]
+        delivery_address: String,
+        /// A site of the customer (repeatable).
+        #[arg(long)]
+        site: Vec<String>,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContractCmd {
+    /// An application for one sensor (art. 6; art. 7 for more sensors).
+    Add {
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        site: String,
+        /// The application date.
+        #[arg(long)]
+        applied: String,
+        /// The requested opening date (開通希望日).
+        #[arg(long)]
+        opening: String,
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// Record an event: accept, refuse, ship, deliver, install, test, open.
+    Record {
+        contract: i64,
+        event: String,
+        /// Its date (default: today; for `open`, the date the terms give).
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Tie a sensor to the contract.
+    Device { contract: i64, serial: String },
+    /// A contract with the terms' dates.
+    Show { contract: i64 },
+    List {
+        #[arg(long)]
+        customer: Option<String>,
+    },
+    /// An equipment failure (annex 1, 2) and whether it is charged.
+    Failure {
+        contract: i64,
+        /// sensor, dongle or sim.
+        #[arg(long)]
+        equipment: String,
+        /// initial-defect, natural or customer.
+        #[arg(long)]
+        cause: String,
+        #[arg(long)]
+        on: Option<String>,
+        /// The repair cost of a sensor failure the customer caused.
+        #[arg(long, value_name = "YEN", allow_negative_numbers = true)]
+        charge: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum InvoiceCmd {
+    /// Issue a customer's invoice for a billing month.
+    Make {
+        #[arg(long)]
+        customer: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// The issue date (default: today).
+        #[arg(long)]
+        issued: Option<String>,
+    },
+    /// An invoice as text (or written as CSV and HTML).
+    Show {
+        invoice: i64,
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    List {
+        #[arg(long)]
+        customer: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentCmd {
+    /// Record a payment against an invoice.
+    Add {
+        #[arg(long)]
+        invoice: i64,
+        #[arg(long, allow_negative_numbers = true)]
+        yen: i64,
+        /// The payment date.
+        #[arg(long)]
+        on: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PriceCmd {
+    /// Set an amount from a day: initial, monthly or dongle in yen; tax in per mille (100 = 10%).
+    Set {
+        #[arg(long)]
+        item: String,
+        #[arg(long, allow_negative_numbers = true)]
+        value: i64,
+        #[arg(long)]
+        from: String,
+    },
+    List,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +457,9 @@ fn station(cli: &Cli) -> Result<Station, String> {
     if let Some(p) = &cli.pki {
         s.pki = p.clone();
     }
+    if let Some(p) = &cli.fleet_list {
+        s.collector.fleet_list = p.clone();
+    }
     Ok(s)
 }
 
@@ -262,6 +478,8 @@ fn run(cli: Cli) -> Result<(), String> {
             | Cmd::ModemInfo { .. }
             | Cmd::Pki(PkiCmd::Init | PkiCmd::ServerCert { .. })
             | Cmd::Registry(_)
+            | Cmd::Calendar { .. }
+            | Cmd::Due { .. }
     );
     let operator = match operator(cli.operator.clone()) {
         Ok(o) => o,
@@ -387,6 +605,7 @@ fn run(cli: Cli) -> Result<(), String> {
             failed,
             device_dir,
             reason,
+            customer_caused,
         } => print(
             flows::fleet::swap(
                 &ctx,
@@ -396,6 +615,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     failed: failed.as_deref(),
                     device_dir: &device_dir,
                     reason: &reason,
+                    customer_caused,
                 },
             )
             .map_err(e)?,
@@ -436,6 +656,46 @@ fn run(cli: Cli) -> Result<(), String> {
             force,
         } => print(flows::renew::run(&ctx, &serial, &device_dir, force).map_err(e)?),
         Cmd::ModemInfo { modem } => modem_info(&ctx, &modem)?,
+        Cmd::Customer(c) => terms_cmd::customer(&ctx, c, cli.json)?,
+        Cmd::Contract(c) => terms_cmd::contract(&ctx, c, cli.json)?,
+        Cmd::Calendar { year, date } => terms_cmd::calendar(&ctx, year, date, cli.json)?,
+        Cmd::Due { today, days } => terms_cmd::due(&ctx, today, days, cli.json)?,
+        Cmd::Invoice(c) => terms_cmd::invoice(&ctx, c, cli.json)?,
+        Cmd::Payment(c) => terms_cmd::payment(&ctx, c, cli.json)?,
+        Cmd::Price(c) => terms_cmd::price(&ctx, c, cli.json)?,
+        Cmd::Suspend {
+            contract,
+            reason,
+            on,
+            notice,
+        } => terms_cmd::report(
+            flows::contract::suspend(&ctx, contract, on.as_deref(), &reason, notice.as_deref()),
+            cli.json,
+        )?,
+        Cmd::Resume { contract, on } => terms_cmd::report(
+            flows::contract::resume(&ctx, contract, on.as_deref()),
+            cli.json,
+        )?,
+        Cmd::Terminate {
+            contract,
+            by,
+            reason,
+            notice,
+            on,
+        } => terms_cmd::report(
+            flows::contract::terminate(
+                &ctx,
+                &flows::contract::Termination {
+                    id: contract,
+                    by: &by,
+                    reason: &reason,
+                    notice: &notice,
+                    on: on.as_deref(),
+                },
+            ),
+            cli.json,
+        )?,
+        Cmd::Deletions { run, today } => terms_cmd::deletions(&ctx, run, today, cli.json)?,
         Cmd::SimulateModem {
             script,
             imei,

@@ -244,7 +244,7 @@ fn check_order(c: &Contract, on: Date) -> Result<(), StepErr> {
             ),
         );
     }
-    if let Some(last) = c.events.iter().filter(|e| e.event != "device").last() {
+    if let Some(last) = c.events.iter().rfind(|e| e.event != "device") {
         if on < date(&last.on)? {
             return refuse(
                 "date",

@@ -1,7 +1,9 @@
 //! Sites and the devices serving them: `site add`, `assign`, `ship`,
 //! `activate`, `swap` (send-back replacement) and `decommission`.
 
+use super::contract::{today, write_fleet_list};
 use super::{atomically, refuse, write_crl, At, Ctx, FlowError, Report, StepErr};
+use crate::calendar::fmt_date;
 use crate::device::{self, DeviceDir};
 use crate::external::CollectorAdmin;
 use crate::files::FileTxn;
@@ -124,6 +126,7 @@ pub fn assign(
             "{serial} assigned to {site_id}; settings written to {}",
             dev.agent_config().display()
         ));
+        write_fleet_list(ctx, tx, files)?;
         Ok(report)
     })
 }
@@ -157,6 +160,8 @@ pub struct SwapArgs<'a> {
     pub failed: Option<&'a str>,
     pub device_dir: &'a Path,
     pub reason: &'a str,
+    /// The repair cost, when the customer caused the failure (annex 1, 2.4).
+    pub customer_caused: Option<i64>,
 }
 
 /// Which unit serving the site is being replaced.
@@ -256,6 +261,43 @@ pub fn swap(ctx: &Ctx, a: &SwapArgs<'_>) -> Result<Report, FlowError> {
         tx.set_state(a.replacement, DeviceState::Shipped)
             .at("registry")?;
         let listed = write_crl(ctx, tx, files)?;
+        // The contract the failed unit served goes on with the spare.
+        if let Some(id) = tx.device_contract(&failed.serial).at("registry")? {
+            tx.set_contract_device(id, Some(a.replacement))
+                .at("registry")?;
+            let on = fmt_date(today());
+            let cause = if a.customer_caused.is_some() {
+                "caused by the customer"
+            } else {
+                "at the operator's cost"
+            };
+            tx.contract_event(
+                id,
+                "swap",
+                &on,
+                &format!(
+                    "sensor {} replaced by {} (advance send-back, {cause}): {}",
+                    failed.serial, a.replacement, a.reason
+                ),
+                None,
+            )
+            .at("registry")?;
+            if let Some(yen) = a.customer_caused {
+                tx.add_charge(
+                    id,
+                    &on,
+                    "sensor",
+                    yen,
+                    &format!(
+                        "sensor {} repair, failure caused by the customer (annex 1, 2.4)",
+                        failed.serial
+                    ),
+                )
+                .at("registry")?;
+            }
+            report.say(format!("contract {id} goes on with {}", a.replacement));
+        }
+        write_fleet_list(ctx, tx, files)?;
         tx.audit(
             "swap",
             Some(a.replacement),
@@ -310,6 +352,7 @@ pub fn decommission(ctx: &Ctx, site_id: &str) -> Result<Report, FlowError> {
         }
         write_crl(ctx, tx, files)?;
         tx.close_site(site_id).at("registry")?;
+        write_fleet_list(ctx, tx, files)?;
         tx.audit(
             "decommission",
             None,
