@@ -881,7 +881,7 @@ impl SiteState {
         let end = ts.saturating_add(duration.max(0));
         self.touch(&orig, sensor, ts, seen);
         self.touch(&orig, sensor, end, seen);
-        let service = get_str(rec, "service").map(|s| bounded(s));
+        let service = get_str(rec, "service").map(bounded);
         let Some(resp) = self.endpoint(sensor, ts, e.resp_ip, e.resp_mac.as_deref(), e.vlan, &ev)
         else {
             // Broadcast and multicast: only the sender's protocols.
@@ -1244,31 +1244,30 @@ impl SiteState {
                     cycle: Cycle::default(),
                 },
             );
-            if learned.is_none() && pair_known {
-                if class.control.is_none() {
-                    let (kind, title) = if class.access == Some(Access::Write) && reads_only {
-                        (
-                            AlertKind::WriteAfterReads,
-                            format!("{who}: {protocol} write {name} where only reads were seen"),
-                        )
-                    } else {
-                        (
-                            AlertKind::NewOperation,
-                            format!("{who}: new {protocol} operation {name}"),
-                        )
-                    };
-                    self.raise(Raise {
-                        kind,
-                        item,
-                        ts,
-                        devices: devices.clone(),
-                        title,
-                        detail: detail.clone(),
-                        evidence: Some(ev.clone()),
-                        control: None,
-                        count,
-                    });
-                }
+            // Controller changes alert below, each time.
+            if learned.is_none() && pair_known && class.control.is_none() {
+                let (kind, title) = if class.access == Some(Access::Write) && reads_only {
+                    (
+                        AlertKind::WriteAfterReads,
+                        format!("{who}: {protocol} write {name} where only reads were seen"),
+                    )
+                } else {
+                    (
+                        AlertKind::NewOperation,
+                        format!("{who}: new {protocol} operation {name}"),
+                    )
+                };
+                self.raise(Raise {
+                    kind,
+                    item,
+                    ts,
+                    devices: devices.clone(),
+                    title,
+                    detail: detail.clone(),
+                    evidence: Some(ev.clone()),
+                    control: None,
+                    count,
+                });
             }
         } else if let (Some(area), Some(Access::Write)) = (&class.area, class.access) {
             // A known write operation on a range it has not written before.
@@ -1674,4 +1673,575 @@ fn push_evidence(list: &mut Vec<Evidence>, e: Evidence) {
         list.remove(Alert::MAX_EVIDENCE / 2);
     }
     list.push(e);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each alert kind from records. The schemas here carry the field names
+    //! of the sensor's logs (`conn`, `asset`, `arp`) and one industrial log
+    //! whose operations read, write and stop a controller.
+    use super::*;
+    use osect_wire::protocol::{LogInfo, OpClass, OperationSpec, ProtocolInfo};
+    use osect_wire::record::field;
+    use osect_wire::{FieldType as T, LogSchema};
+
+    static CONN: LogSchema = LogSchema {
+        path: "conn",
+        fields: &[
+            field("ts", T::Time),
+            field("uid", T::String),
+            field("id.orig_h", T::Addr),
+            field("id.orig_p", T::Port),
+            field("id.resp_h", T::Addr),
+            field("id.resp_p", T::Port),
+            field("proto", T::Enum),
+            field("service", T::String),
+            field("duration", T::Interval),
+            field("conn_state", T::String),
+            field("orig_pkts", T::Count),
+            field("orig_ip_bytes", T::Count),
+            field("resp_pkts", T::Count),
+            field("resp_ip_bytes", T::Count),
+            field("orig_l2_addr", T::String),
+            field("resp_l2_addr", T::String),
+            field("vlan", T::Int),
+            field("interim", T::Bool),
+        ],
+    };
+    static ASSET: LogSchema = LogSchema {
+        path: "asset",
+        fields: &[
+            field("ts", T::Time),
+            field("mac", T::String),
+            field("vlan", T::Count),
+            field("ips", T::SetString),
+            field("roles", T::SetString),
+            field("vendor", T::String),
+            field("firmware", T::String),
+            field("first_seen", T::Time),
+            field("last_seen", T::Time),
+        ],
+    };
+    static ARP: LogSchema = LogSchema {
+        path: "arp",
+        fields: &[
+            field("ts", T::Time),
+            field("ts_end", T::Time),
+            field("operation", T::String),
+            field("orig_mac", T::String),
+            field("orig_ip", T::Addr),
+            field("resp_mac", T::String),
+            field("resp_ip", T::Addr),
+            field("vlan", T::Int),
+        ],
+    };
+    static PLC: LogSchema = LogSchema {
+        path: "plc",
+        fields: &[
+            field("ts", T::Time),
+            field("ts_end", T::Time),
+            field("uid", T::String),
+            field("id.orig_h", T::Addr),
+            field("id.resp_h", T::Addr),
+            field("id.resp_p", T::Port),
+            field("func", T::String),
+            field("address", T::Count),
+            field("count", T::Count),
+        ],
+    };
+    fn classify(r: &Record) -> OpClass {
+        let addr = get_count(r, "address").unwrap_or(0);
+        match get_str(r, "func") {
+            Some("READ") => OpClass::read().with_area("holding", addr, 10),
+            Some("WRITE") => OpClass {
+                control: Some(Control::MemoryWrite),
+                ..OpClass::write()
+            }
+            .with_area("holding", addr, 10),
+            Some("STOP") => OpClass::control(Control::Stop),
+            _ => OpClass::default(),
+        }
+    }
+    static PLC_PROTO: ProtocolInfo = ProtocolInfo {
+        name: "plcproto",
+        industrial: true,
+        logs: &[LogInfo {
+            schema: &PLC,
+            fold: true,
+            operation: Some(OperationSpec {
+                key: &["func"],
+                classify,
+            }),
+        }],
+    };
+
+    const T0: Micros = 1_767_603_600_000_000;
+    const HMI: (&str, &str) = ("00:0c:29:00:00:14", "192.168.10.20");
+    const PLC1: (&str, &str) = ("00:1b:1b:00:00:66", "192.168.10.102");
+    const EWS: (&str, &str) = ("00:0c:29:00:00:0a", "192.168.10.10");
+
+    fn reg() -> Registry {
+        Registry::new(&[&PLC_PROTO])
+    }
+    fn s(v: &str) -> Value {
+        Value::from(v)
+    }
+    fn ip(v: &str) -> Value {
+        Value::Addr(v.parse().unwrap())
+    }
+    fn asset(ts: Micros, dev: (&str, &str), firmware: Option<&str>) -> Record {
+        Record {
+            schema: &ASSET,
+            values: vec![
+                Value::Time(ts),
+                s(dev.0),
+                Value::Count(10),
+                Value::Strings(vec![dev.1.to_owned()]),
+                Value::Strings(vec![]),
+                Value::Unset,
+                firmware.map_or(Value::Unset, s),
+                Value::Time(ts),
+                Value::Time(ts),
+            ],
+        }
+    }
+    fn conn(ts: Micros, uid: &str, a: (&str, &str), b: (&str, &str), port: u16) -> Record {
+        Record {
+            schema: &CONN,
+            values: vec![
+                Value::Time(ts),
+                s(uid),
+                ip(a.1),
+                Value::Port(49152),
+                ip(b.1),
+                Value::Port(port),
+                s("tcp"),
+                s("plcproto"),
+                Value::Interval(1_000_000),
+                s("SF"),
+                Value::Count(10),
+                Value::Count(600),
+                Value::Count(10),
+                Value::Count(800),
+                s(a.0),
+                s(b.0),
+                Value::Int(10),
+                Value::Bool(false),
+            ],
+        }
+    }
+    fn op(
+        ts: Micros,
+        uid: &str,
+        a: (&str, &str),
+        b: (&str, &str),
+        func: &str,
+        address: u64,
+        count: u64,
+    ) -> Record {
+        Record {
+            schema: &PLC,
+            values: vec![
+                Value::Time(ts),
+                Value::Time(ts + (count as i64 - 1) * 100_000),
+                s(uid),
+                ip(a.1),
+                ip(b.1),
+                Value::Port(502),
+                s(func),
+                Value::Count(address),
+                Value::Count(count),
+            ],
+        }
+    }
+    fn arp_reply(ts: Micros, asker: (&str, &str), mac: &str, claimed: &str) -> Record {
+        Record {
+            schema: &ARP,
+            values: vec![
+                Value::Time(ts),
+                Value::Time(ts),
+                s("reply"),
+                s(asker.0),
+                ip(asker.1),
+                s(mac),
+                ip(claimed),
+                Value::Int(10),
+            ],
+        }
+    }
+    fn batch(st: &mut SiteState, sensor: &str, start: Micros, records: Vec<Record>) {
+        let h = Health {
+            packets: 1000,
+            ..Health::default()
+        };
+        st.analyse(
+            &reg(),
+            &BatchInput {
+                sensor,
+                seq: 1,
+                interval_start: start,
+                interval_end: start + MINUTE,
+                received: start + MINUTE + SECOND,
+                health: &h,
+                records: &records,
+            },
+        );
+    }
+    /// A normal minute: the HMI reads the PLC, both announce themselves.
+    fn normal(t: Micros) -> Vec<Record> {
+        vec![
+            asset(t, HMI, None),
+            asset(t, PLC1, Some("V3.2.6")),
+            conn(t, "C1", HMI, PLC1, 502),
+            op(t + 1000, "C1", HMI, PLC1, "READ", 100, 600),
+            arp_reply(t, HMI, PLC1.0, PLC1.1),
+        ]
+    }
+    /// A site that learned for an hour of normal minutes.
+    fn learned() -> SiteState {
+        let mut st = SiteState::new("plant");
+        st.meta.config.learning = HOUR;
+        for m in 0..61 {
+            batch(&mut st, "S1", T0 + m * MINUTE, normal(T0 + m * MINUTE));
+        }
+        let c = st.take_changes();
+        assert!(c.alerts.is_empty(), "learning raised {:?}", c.alerts);
+        st
+    }
+    /// Kinds of the alerts the batch opened.
+    fn kinds(c: &Changes) -> Vec<AlertKind> {
+        c.alerts
+            .iter()
+            .filter(|a| c.events.contains(&AlertEvent::New(a.id)))
+            .map(|a| a.kind)
+            .collect()
+    }
+    const AFTER: Micros = T0 + 2 * HOUR;
+
+    #[test]
+    fn learning_is_quiet_and_a_normal_minute_after_it_too() {
+        let mut st = learned();
+        assert_eq!(st.devices.len(), 2);
+        assert_eq!(st.pairs.len(), 1);
+        assert_eq!(st.operations.len(), 1);
+        assert!(st.devices.values().all(|d| d.learned.is_some()));
+        batch(&mut st, "S1", AFTER, normal(AFTER));
+        assert!(st.take_changes().alerts.is_empty());
+        // Folded rows count as the operations they stand for, and give the
+        // cycle: 600 reads a minute, one every 100 ms.
+        let o = st.operations.values().next().unwrap();
+        assert_eq!(o.count, 62 * 600);
+        assert!((o.cycle.period().unwrap() - 100_000.0).abs() < 1.0);
+        assert_eq!(o.cycle.jitter(), Some(0.0));
+        let p = st.pairs.values().next().unwrap();
+        assert_eq!(
+            (p.connections, p.packets, p.bytes),
+            (62, 62 * 20, 62 * 1400)
+        );
+    }
+
+    #[test]
+    fn a_new_device_alerts_once_with_its_evidence_and_repeats_fold() {
+        let mut st = learned();
+        let new = ("00:80:f4:00:00:70", "192.168.10.112");
+        let mut r = normal(AFTER);
+        r.push(asset(AFTER + 5, new, None));
+        r.push(conn(AFTER + 10, "C9", HMI, new, 502));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        // Its pair is part of the device's alert, not one of its own.
+        assert_eq!(kinds(&c), vec![AlertKind::NewDevice]);
+        let a = &c.alerts[0];
+        assert_eq!(a.devices, vec![DeviceKey::mac(new.0, Some(10))]);
+        assert_eq!(a.evidence[0].log, "asset");
+        assert_eq!(a.first_seen, AFTER + 5);
+        assert_eq!(a.severity, Severity::High);
+        assert_eq!(c.events, vec![AlertEvent::New(a.id)]);
+        // Seen again: no new alert.
+        let mut r = normal(AFTER + MINUTE);
+        r.push(conn(AFTER + MINUTE, "C10", HMI, new, 502));
+        batch(&mut st, "S1", AFTER + MINUTE, r);
+        assert!(st.take_changes().alerts.is_empty());
+    }
+
+    #[test]
+    fn a_new_pair_of_known_devices_and_a_new_service() {
+        let mut st = learned();
+        let mut r = normal(AFTER);
+        r.push(conn(AFTER + 7, "C2", PLC1, HMI, 102));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::NewPair, AlertKind::NewService]);
+        assert_eq!(c.alerts[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn controller_stop_alerts_every_time_until_approved() {
+        let mut st = learned();
+        let mut r = normal(AFTER);
+        r.push(op(AFTER + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        r.push(op(AFTER + 10, "C1", HMI, PLC1, "STOP", 0, 1));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
+        let a = &c.alerts[0];
+        assert_eq!((a.severity, a.count), (Severity::Critical, 2));
+        assert_eq!(a.detail.get("control").map(String::as_str), Some("stop"));
+        assert_eq!(a.evidence.len(), 2);
+        // Dismissed, then the controller is stopped again: a new alert.
+        st.act(a.id, AlertState::Dismissed, "alice", AFTER + MINUTE, None)
+            .unwrap();
+        assert_eq!(st.take_changes().alerts[0].state, AlertState::Dismissed);
+        let mut r = normal(AFTER + HOUR);
+        r.push(op(AFTER + HOUR + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        batch(&mut st, "S1", AFTER + HOUR, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
+        assert_ne!(c.alerts[0].id, a.id);
+        // Approved: part of the baseline, no more alerts.
+        st.act(
+            c.alerts[0].id,
+            AlertState::Approved,
+            "alice",
+            AFTER + HOUR,
+            Some("planned".into()),
+        )
+        .unwrap();
+        st.take_changes();
+        let mut r = normal(AFTER + 2 * HOUR);
+        r.push(op(AFTER + 2 * HOUR + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        batch(&mut st, "S1", AFTER + 2 * HOUR, r);
+        assert!(st.take_changes().alerts.is_empty());
+        assert_eq!(
+            st.act(a.id, AlertState::Approved, "bob", AFTER, None),
+            Err(ActError::NotActive(a.id))
+        );
+    }
+
+    #[test]
+    fn writes_where_reads_were_seen_and_to_new_ranges() {
+        let mut st = SiteState::new("plant");
+        st.meta.config.learning = HOUR;
+        for m in 0..61 {
+            let t = T0 + m * MINUTE;
+            let mut r = normal(t);
+            r.push(op(t + 50, "C1", HMI, PLC1, "WRITE", 300, 1));
+            batch(&mut st, "S1", t, r);
+        }
+        st.take_changes();
+        // The learned write, on its learned range: nothing.
+        let mut r = normal(AFTER);
+        r.push(op(AFTER + 50, "C1", HMI, PLC1, "WRITE", 300, 1));
+        batch(&mut st, "S1", AFTER, r);
+        assert!(st.take_changes().alerts.is_empty());
+        // Registers 4000-4009, never written.
+        let mut r = normal(AFTER + MINUTE);
+        r.push(op(AFTER + MINUTE + 50, "C1", HMI, PLC1, "WRITE", 4000, 1));
+        batch(&mut st, "S1", AFTER + MINUTE, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::NewWriteRange]);
+        assert_eq!(c.alerts[0].detail["area"], "holding:4000+10");
+
+        // On a pair that only ever read, a first write is a controller
+        // change (memory write), not just a new operation.
+        let mut st = learned();
+        let mut r = normal(AFTER);
+        r.push(op(AFTER + 50, "C1", HMI, PLC1, "WRITE", 100, 1));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
+        assert_eq!(c.alerts[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn maintenance_learns_but_critical_kinds_still_alert() {
+        let mut st = learned();
+        st.meta
+            .config
+            .add_window(crate::config::Window {
+                start: AFTER,
+                end: AFTER + HOUR,
+                note: "line 2 retrofit".into(),
+                by: "ops".into(),
+            })
+            .unwrap();
+        let new = ("00:80:f4:00:00:70", "192.168.10.112");
+        let mut r = normal(AFTER);
+        r.push(asset(AFTER + 5, new, None));
+        r.push(op(AFTER + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
+        let d = &st.devices[&DeviceKey::mac(new.0, Some(10))];
+        assert_eq!(
+            d.learned.as_ref().map(|l| l.how),
+            Some(LearnedHow::Maintenance)
+        );
+    }
+
+    #[test]
+    fn arp_spoofing_and_a_new_address() {
+        let mut st = learned();
+        let mut r = normal(AFTER);
+        r.push(arp_reply(AFTER + 3, HMI, EWS.0, PLC1.1));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::ArpSpoof]);
+        let a = &c.alerts[0];
+        assert_eq!(a.severity, Severity::Critical);
+        assert_eq!(a.detail["ip"], PLC1.1);
+        // The HMI announcing a second address is a new address.
+        let mut r = normal(AFTER + MINUTE);
+        let mut extra = asset(AFTER + MINUTE, HMI, None);
+        extra.values[3] = Value::Strings(vec![HMI.1.to_owned(), "192.168.10.21".to_owned()]);
+        r.push(extra);
+        batch(&mut st, "S1", AFTER + MINUTE, r);
+        assert_eq!(kinds(&st.take_changes()), vec![AlertKind::NewAddress]);
+    }
+
+    #[test]
+    fn firmware_change_alerts_and_is_in_the_history() {
+        let mut st = learned();
+        let mut r = normal(AFTER);
+        r[1] = asset(AFTER, PLC1, Some("V3.3.0"));
+        batch(&mut st, "S1", AFTER, r);
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::IdentityChange]);
+        assert_eq!(c.alerts[0].detail["old"], "V3.2.6");
+        assert_eq!(c.alerts[0].detail["new"], "V3.3.0");
+        let h: Vec<_> = c
+            .history
+            .iter()
+            .filter(|h| h.attribute == "firmware")
+            .collect();
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].old.as_deref(), Some("V3.2.6"));
+    }
+
+    #[test]
+    fn traffic_across_zones_not_allowed() {
+        let mut st = learned();
+        let zone = |n: &str, s: &str| crate::config::Zone {
+            name: n.into(),
+            subnets: vec![crate::config::Subnet::parse(s).unwrap()],
+            vlans: vec![],
+        };
+        st.meta
+            .config
+            .set_zone(zone("control", "192.168.10.96/27"))
+            .unwrap();
+        st.meta
+            .config
+            .set_zone(zone("ops", "192.168.10.0/27"))
+            .unwrap();
+        batch(&mut st, "S1", AFTER, normal(AFTER));
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::CrossZone]);
+        assert_eq!(c.alerts[0].detail["from_zone"], "ops");
+        st.meta.config.allow("ops", "control").unwrap();
+        batch(&mut st, "S1", AFTER + MINUTE, normal(AFTER + MINUTE));
+        assert!(st.take_changes().alerts.is_empty());
+    }
+
+    #[test]
+    fn sensor_health_and_silence() {
+        let mut st = learned();
+        let h = Health {
+            packets: 900,
+            kernel_drops: 100,
+            spool_evictions: 2,
+            ..Health::default()
+        };
+        let recs = normal(AFTER);
+        st.analyse(
+            &reg(),
+            &BatchInput {
+                sensor: "S1",
+                seq: 99,
+                interval_start: AFTER,
+                interval_end: AFTER + MINUTE,
+                // Received ten minutes before the sensor says it closed.
+                received: AFTER + MINUTE - 10 * MINUTE,
+                health: &h,
+                records: &recs,
+            },
+        );
+        let c = st.take_changes();
+        assert_eq!(
+            kinds(&c),
+            vec![
+                AlertKind::CaptureLoss,
+                AlertKind::RecordsLost,
+                AlertKind::ClockSkew
+            ]
+        );
+        // No batch for 20 minutes: the sensor is silent, once.
+        st.tick(AFTER + 20 * MINUTE);
+        assert_eq!(kinds(&st.take_changes()), vec![AlertKind::SensorSilent]);
+        st.tick(AFTER + 30 * MINUTE);
+        assert!(st.take_changes().alerts.is_empty());
+    }
+
+    #[test]
+    fn a_regular_device_gone_silent() {
+        let mut st = learned();
+        // The PLC stops answering; the HMI's minutes go on.
+        for m in 0..20 {
+            let t = AFTER + m * MINUTE;
+            batch(&mut st, "S1", t, vec![asset(t, HMI, None)]);
+        }
+        let c = st.take_changes();
+        assert_eq!(kinds(&c), vec![AlertKind::SilentDevice]);
+        assert_eq!(c.alerts[0].devices, vec![DeviceKey::mac(PLC1.0, Some(10))]);
+    }
+
+    #[test]
+    fn period_diff_and_coverage() {
+        let mut st = learned();
+        let day2 = T0 + DAY;
+        let new = ("00:80:f4:00:00:70", "192.168.10.112");
+        let mut r = vec![asset(day2, HMI, None), asset(day2, new, None)];
+        r.push(conn(day2, "C7", HMI, new, 502));
+        batch(&mut st, "S1", day2, r);
+        let a = crate::diff::Period {
+            from: T0,
+            to: T0 + HOUR,
+        };
+        let b = crate::diff::Period {
+            from: day2,
+            to: day2 + HOUR,
+        };
+        let d = crate::diff::diff(&st, &[], a, b);
+        assert_eq!(d.devices_added, vec![DeviceKey::mac(new.0, Some(10))]);
+        assert_eq!(d.devices_removed, vec![DeviceKey::mac(PLC1.0, Some(10))]);
+        assert_eq!(d.pairs_added.len(), 1);
+        assert_eq!(d.pairs_removed.len(), 1);
+        assert_eq!(d.operations_removed.len(), 1);
+        let c = crate::coverage::coverage(&st);
+        assert_eq!(c.status, crate::coverage::Status::Settling);
+        assert_eq!(c.devices, 3);
+        assert_eq!(c.devices_learned, 2);
+        assert_eq!(c.curve.iter().map(|(_, n)| n).sum::<u64>(), 4 + 2);
+    }
+
+    #[test]
+    fn tables_are_bounded() {
+        let mut st = learned();
+        let n = MAX_ARP_MACS + 4;
+        let recs: Vec<Record> = (0..n)
+            .map(|i| {
+                arp_reply(
+                    AFTER + i as i64,
+                    HMI,
+                    &format!("02:00:00:00:00:{i:02x}"),
+                    PLC1.1,
+                )
+            })
+            .collect();
+        batch(&mut st, "S1", AFTER, recs);
+        assert!(st.meta.arp_claims[PLC1.1].len() <= MAX_ARP_MACS);
+        let long = "x".repeat(10_000);
+        assert_eq!(bounded(&long).len(), MAX_TEXT);
+        assert_eq!(bounded("日本語のホスト名").len(), "日本語のホスト名".len());
+    }
 }
