@@ -3,8 +3,8 @@
 //! device) is read through a fixed buffer. Either way memory stays bounded:
 //! the mapped pages already parsed are handed back as reading goes.
 
-use crate::decode::LinkType;
 use nix::sys::mman::{madvise, mmap, munmap, MapFlags, MmapAdvise, ProtFlags};
+use osect_engine::decode::LinkType;
 use pcap_parser::nom::{self, Needed};
 use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};

@@ -1,8 +1,8 @@
 //! `osect-agent replay`: capture files in, Zeek log files out.
 
 use crate::config::Config;
-use crate::engine::{Engine, Options, Stats};
 use crate::pcap::{self, ReadError};
+use osect_engine::engine::{Engine, Options, Stats};
 use osect_wire::{Format, LogWriter, Record};
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
@@ -107,7 +107,7 @@ pub fn replay(
         source,
     })?;
     let mut engine = Engine::new(
-        cfg,
+        &cfg.limits,
         Options {
             ignore_checksums: opts.ignore_checksums || cfg.capture.ignore_checksums,
             app_layer: opts.app_layer,
@@ -129,7 +129,9 @@ pub fn replay(
         let mut write_err = None;
         let res = pcap::read_file(path, |ts, link, frame| {
             if let Some(iv) = interval {
-                crate::engine::step_intervals(&mut boundary, iv, ts, |b| engine.end_interval(b));
+                osect_engine::engine::step_intervals(&mut boundary, iv, ts, |b| {
+                    engine.end_interval(b)
+                });
             }
             if summary.first_ts.is_none() {
                 summary.first_ts = Some(ts);

@@ -25,10 +25,10 @@
 use crate::batch::Batcher;
 use crate::capture::{AfPacketRing, KernelStats};
 use crate::config::Config;
-use crate::decode::LinkType;
-use crate::engine::{Engine, Options, Stats};
 use crate::spool::{write_atomic, Spool};
 use crate::uplink::Uplink;
+use osect_engine::decode::LinkType;
+use osect_engine::engine::{Engine, Options, Stats};
 use osect_wire::batch::{self, Batch, Health};
 use osect_wire::{Key, Record, Value};
 use std::collections::hash_map::Entry;
@@ -105,7 +105,7 @@ impl Intervals {
     pub fn new(cfg: &Config, skip_empty: bool, worker: u16) -> Intervals {
         let defaults = Options::default();
         let engine = Engine::new(
-            cfg,
+            &cfg.limits,
             Options {
                 ignore_checksums: cfg.capture.ignore_checksums,
                 uid_seed: defaults.uid_seed ^ (u64::from(worker) << 48),
@@ -165,7 +165,7 @@ impl Intervals {
     pub fn tick(&mut self, now: i64, out: &mut impl FnMut(Closed)) {
         let mut next = self.boundary;
         let mut passed = None;
-        crate::engine::step_intervals(&mut next, self.iv, now, |b| passed = Some(b));
+        osect_engine::engine::step_intervals(&mut next, self.iv, now, |b| passed = Some(b));
         if let Some(b) = passed {
             // `close` reads the interval being closed from `boundary`.
             self.boundary = Some(b);
@@ -449,8 +449,8 @@ fn emit_merged(closer: &mut Closer, mut c: Closed) {
 /// which ones a single ledger keeps depends on the order of the traffic
 /// anyway.)
 fn join_summaries(records: &mut Vec<Record>) {
-    use crate::asset::ASSET;
-    use crate::neighbor::{ARP_LOG, NS_LOG};
+    use osect_engine::asset::ASSET;
+    use osect_engine::neighbor::{ARP_LOG, NS_LOG};
     let mut seen: HashMap<(&'static str, Key), usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     let field = |r: &Record, name| r.get(name).cloned().unwrap_or(Value::Unset);
@@ -490,7 +490,7 @@ fn join_summaries(records: &mut Vec<Record>) {
 
 /// Adds what record `r` says to `into` (same log, same device or exchange).
 fn join_summary(into: &mut Record, r: Record) {
-    use crate::asset::{MAX_HOSTNAMES, MAX_IPS};
+    use osect_engine::asset::{MAX_HOSTNAMES, MAX_IPS};
     for ((f, slot), v) in into
         .schema
         .fields
@@ -806,7 +806,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();
-    let dhcp = crate::app::dhcp::Transactions::default();
+    let dhcp = osect_engine::app::dhcp::Transactions::default();
     std::thread::scope(|s| {
         let handles: Vec<_> = if opts.pcap.is_empty() {
             rings
@@ -816,7 +816,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let tx = tx.clone();
                     let dhcp = &dhcp;
                     s.spawn(move || {
-                        crate::app::dhcp::share_transactions(dhcp);
+                        osect_engine::app::dhcp::share_transactions(dhcp);
                         live_worker(cfg, ring, i, tx)
                             .map(Some)
                             .map_err(|e| e.to_string())
@@ -951,7 +951,7 @@ mod tests {
     }
 
     fn asset(mac: Option<&str>, ips: &[&str], os: Option<&str>, seen: (i64, i64)) -> Record {
-        use crate::asset::ASSET;
+        use osect_engine::asset::ASSET;
         let mut values = vec![Value::Unset; ASSET.fields.len()];
         let mut set = |name: &str, v: Value| values[ASSET.index_of(name).unwrap()] = v;
         set("ts", Value::Time(1_000));
@@ -1004,7 +1004,7 @@ mod tests {
         let want: Vec<String> = ["10.0.0.1"]
             .into_iter()
             .chain(many.iter().copied())
-            .take(crate::asset::MAX_IPS)
+            .take(osect_engine::asset::MAX_IPS)
             .map(str::to_owned)
             .collect();
         assert_eq!(a.get("ips"), Some(&Value::Strings(want)));
@@ -1023,7 +1023,7 @@ mod tests {
 
     #[test]
     fn workers_rows_of_one_neighbor_exchange_become_one() {
-        use crate::neighbor::{Exchange, Neighbors};
+        use osect_engine::neighbor::{Exchange, Neighbors};
         let solicit = |target: u8| Exchange {
             v6: true,
             reply: false,

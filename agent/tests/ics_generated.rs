@@ -6,7 +6,7 @@
 
 mod ics_support;
 
-use osect_agent::sink::RecordSink;
+use osect_engine::sink::RecordSink;
 use osect_trafficgen::pcap::Capture;
 use osect_trafficgen::scenario;
 use osect_wire::zeek::tsv_row;
@@ -480,10 +480,10 @@ mod streaming {
     //! arrives whole, cut into pieces of any size, or several to a segment;
     //! and decoding resumes after a gap.
 
-    use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
-    use osect_agent::asset::AssetTable;
-    use osect_agent::flow::id::{ConnId, FlowRef, Transport};
-    use osect_agent::sink::RecordSink;
+    use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
+    use osect_engine::asset::AssetTable;
+    use osect_engine::flow::id::{ConnId, FlowRef, Transport};
+    use osect_engine::sink::RecordSink;
     use osect_trafficgen::proto::{dnp3, enip, fins, iec104, modbus, opcua, s7, slmp};
     use osect_wire::Record;
     use std::net::{IpAddr, Ipv4Addr};
@@ -875,7 +875,7 @@ fn function_codes_agree_with_tshark() {
         let code = u8::try_from(hex_or_dec(&f[1])).unwrap_or(0) | exception;
         (
             f[0].clone(),
-            osect_agent::app::modbus::function_name(code).into(),
+            osect_engine::app::modbus::function_name(code).into(),
         )
     })
     .collect();
@@ -933,7 +933,7 @@ fn function_codes_agree_with_tshark() {
     let theirs: Vec<String> = tshark(&cap, "dnp3.al.func", &["dnp3.al.func"])
         .iter()
         .map(|f| {
-            osect_agent::app::dnp3::names::function(u8::try_from(hex_or_dec(&f[0])).unwrap_or(0))
+            osect_engine::app::dnp3::names::function(u8::try_from(hex_or_dec(&f[0])).unwrap_or(0))
                 .into()
         })
         .collect();

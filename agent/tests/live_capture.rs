@@ -17,12 +17,12 @@
 //!
 //! Needs root (namespaces, raw sockets), `ip` (iproute2) and `tcpreplay`.
 
-use osect_agent::asset::{ASSET, MAX_IPS};
 use osect_agent::config::Config;
 use osect_agent::pcap;
 use osect_agent::replay::{self, ReplayOptions};
 use osect_agent::run::Intervals;
 use osect_agent::spool::{self, Spool};
+use osect_engine::asset::{ASSET, MAX_IPS};
 use osect_wire::batch::Batch;
 use osect_wire::zeek::tsv_row;
 use osect_wire::{Format, Record};

@@ -1,5 +1,4 @@
-//! Interval batches: an interval's records, aggregated for the uplink, with
-//! the header that says who sent them and how the sensor fared.
+//! The folding of an interval's records for its batch.
 //!
 //! # Aggregation of cyclic industrial operations
 //!
@@ -16,7 +15,7 @@
 //! `count` field, like the CC-Link logs) and every IT log (conn, dns, ...)
 //! pass through unchanged. Locally (`replay`) per-event rows stay available.
 
-use osect_wire::batch::{intern_schema, Batch, Header, Health};
+use osect_wire::batch::intern_schema;
 use osect_wire::{FieldType, Key, LogSchema, Record, Value};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -61,53 +60,6 @@ pub const PER_EVENT_FIELDS: &[&str] = &[
     "cip_sequence_count",
     "sender_context",
 ];
-
-/// Builds batches for one device.
-pub struct Batcher {
-    pub device_id: String,
-    pub site: String,
-    pub aggregate: bool,
-}
-
-impl Batcher {
-    pub fn new(cfg: &crate::config::Config) -> Self {
-        Batcher {
-            device_id: cfg.device.id.clone(),
-            site: cfg.device.site.clone().unwrap_or_default(),
-            aggregate: cfg.batch.aggregate,
-        }
-    }
-
-    /// The batch for one closed interval.
-    pub fn close(
-        &self,
-        seq: u64,
-        start_us: i64,
-        end_us: i64,
-        records: Vec<Record>,
-        health: Health,
-    ) -> Batch {
-        let records = if self.aggregate {
-            aggregate(records)
-        } else {
-            records
-        };
-        Batch {
-            header: Header {
-                device_id: self.device_id.clone(),
-                site: self.site.clone(),
-                seq,
-                interval_start_us: start_us,
-                interval_end_us: end_us,
-                agent_version: env!("CARGO_PKG_VERSION").into(),
-                aggregated: self.aggregate,
-                record_count: records.len() as u64,
-                health,
-            },
-            records,
-        }
-    }
-}
 
 /// The folded form of a schema: key fields, then `ts_end` and `count`.
 struct Folded {

@@ -9,7 +9,6 @@
 use crate::app::session::Session;
 use crate::app::{Dir, Output};
 use crate::asset::AssetTable;
-use crate::config::Config;
 use crate::decode::ethernet::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, L2};
 use crate::decode::{arp, checksum, icmp, ipv4, ipv6, tcp, tunnel, udp, LinkType};
 use crate::flow::conn::{uid_string, Conn, Effect, LinkFacts, Observation};
@@ -17,6 +16,7 @@ use crate::flow::frag::{FragKey, FragTable};
 use crate::flow::id::{ConnId, FlowRef, Mac, Transport};
 use crate::flow::tcp::Seg;
 use crate::flow::{likely_server_port, ConnKey, ConnTable, Created};
+use crate::limits::Limits;
 use crate::neighbor::{Exchange, Neighbors};
 use crate::sink::RecordSink;
 use crate::{app, l2};
@@ -154,8 +154,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(cfg: &Config, opts: Options) -> Engine {
-        let l = &cfg.limits;
+    pub fn new(l: &Limits, opts: Options) -> Engine {
         Engine {
             conns: ConnTable::new(l.connections, opts.uid_seed),
             frags: FragTable::new(l.fragments),

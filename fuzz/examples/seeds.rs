@@ -3,9 +3,9 @@
 //! fills `OUT_DIR/<target>/`. The seeds are made at run time and never
 //! committed: the corpus stays outside the repository.
 
-use osect_agent::decode::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
-use osect_agent::flow::id::Transport;
 use osect_agent::pcap;
+use osect_engine::decode::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
+use osect_engine::flow::id::Transport;
 use osect_fuzz::{push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! cargo-fuzz targets in `fuzz_targets/` are one-line wrappers; the agent's
 //! test `agent/tests/fuzz_regressions.rs` includes this file to replay the
 //! crash cases kept in `fuzz/regressions/<target>/` with every `cargo test`.
-//! So this file depends only on `osect_agent` and `osect_wire`.
+//! So this file depends only on `osect_engine` and `osect_wire`.
 //!
 //! # Packet input (`packet` target)
 //!
@@ -30,14 +30,14 @@
 //! The bytes after the Ethernet header of a frame with the decoder's
 //! EtherType (0: an 802.3 frame, the bytes start with the LLC header).
 
-use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
-use osect_agent::asset::AssetTable;
-use osect_agent::config::Config;
-use osect_agent::decode::LinkType;
-use osect_agent::engine::{Engine, Options};
-use osect_agent::flow::id::{ConnId, FlowRef, Transport};
-use osect_agent::l2;
-use osect_agent::sink::RecordSink;
+use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::asset::AssetTable;
+use osect_engine::decode::LinkType;
+use osect_engine::engine::{Engine, Options};
+use osect_engine::flow::id::{ConnId, FlowRef, Transport};
+use osect_engine::l2;
+use osect_engine::limits::Limits;
+use osect_engine::sink::RecordSink;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
@@ -98,23 +98,23 @@ pub fn packet(data: &[u8]) {
         return;
     };
     let link = LINKS[usize::from(flags & 0x0f) % LINKS.len()];
-    let mut cfg = Config::default();
+    let mut limits = Limits::default();
     if flags & FLAG_TINY_TABLES != 0 {
-        cfg.limits.connections = 4;
-        cfg.limits.fragments = 2;
-        cfg.limits.app_flows = 2;
-        cfg.limits.assets = 4;
-        cfg.limits.arp_entries = 4;
-        cfg.limits.reassembly_bytes_per_flow = 64;
-        cfg.limits.records_per_interval = 16;
+        limits.connections = 4;
+        limits.fragments = 2;
+        limits.app_flows = 2;
+        limits.assets = 4;
+        limits.arp_entries = 4;
+        limits.reassembly_bytes_per_flow = 64;
+        limits.records_per_interval = 16;
     } else {
         // Large enough for any input the fuzzer makes, small enough to
         // allocate quickly on every run.
-        cfg.limits.connections = 4096;
-        cfg.limits.records_per_interval = 1 << 16;
+        limits.connections = 4096;
+        limits.records_per_interval = 1 << 16;
     }
     let mut engine = Engine::new(
-        &cfg,
+        &limits,
         Options {
             ignore_checksums: flags & FLAG_VERIFY_CHECKSUMS == 0,
             app_layer: flags & FLAG_NO_APP == 0,
@@ -137,10 +137,10 @@ pub fn packet(data: &[u8]) {
         engine.handle_packet(ts, link, frame);
         fed += 1;
         assert!(
-            engine.open_connections() <= cfg.limits.connections,
+            engine.open_connections() <= limits.connections,
             "{} connections open, limit {}",
             engine.open_connections(),
-            cfg.limits.connections
+            limits.connections
         );
         check_records(&engine.take_records());
     }
@@ -240,7 +240,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
 
 /// One conversation through the parser the recogniser picks.
 pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
-    let window = Config::default().limits.reassembly_bytes_per_flow;
+    let window = Limits::default().reassembly_bytes_per_flow;
     let id = ConnId {
         orig_h: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
         orig_p: 49152,

@@ -4,11 +4,11 @@
 
 #![allow(dead_code)]
 
-use osect_agent::app::{self, AppParser, Ctx, Dir, Output};
-use osect_agent::asset::AssetTable;
-use osect_agent::flow::id::{ConnId, FlowRef, Mac, Transport};
-use osect_agent::l2::{self, Frame};
-use osect_agent::sink::RecordSink;
+use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::asset::AssetTable;
+use osect_engine::flow::id::{ConnId, FlowRef, Mac, Transport};
+use osect_engine::l2::{self, Frame};
+use osect_engine::sink::RecordSink;
 use osect_wire::Record;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::collections::HashMap;

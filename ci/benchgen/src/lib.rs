@@ -12,9 +12,9 @@
 //! [`write_flood`] writes TCP SYNs and UDP datagrams between random
 //! addresses and ports: millions of distinct tuples, each a new connection.
 
-use osect_agent::decode::checksum;
-use osect_agent::decode::{ethernet, ipv4, ipv6, LinkType};
 use osect_agent::pcap;
+use osect_engine::decode::checksum;
+use osect_engine::decode::{ethernet, ipv4, ipv6, LinkType};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;
