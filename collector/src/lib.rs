@@ -3,7 +3,10 @@
 //! checks each batch against its sender, stores it durably, and only then
 //! acknowledges it; it exports stored records as Zeek logs.
 
+pub mod analyse;
+pub mod cli;
 pub mod export;
+pub mod ledger;
 pub mod notify;
 pub mod operator;
 pub mod server;

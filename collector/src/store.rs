@@ -141,6 +141,15 @@ fn is_selftest(h: &Header) -> bool {
 }
 
 impl Store {
+    /// The connection, for the analysis' tables ([`crate::ledger`]).
+    pub(crate) fn db(&self) -> &Connection {
+        &self.db
+    }
+
+    pub(crate) fn db_mut(&mut self) -> &mut Connection {
+        &mut self.db
+    }
+
     /// Opens the store in `dir`, creating it, or bringing a store of an
     /// earlier schema to the current one.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -196,6 +205,7 @@ impl Store {
         }
         step(CREATE_OTHERS, version)?;
         crate::notify::create_tables(&tx).map_err(|e| fail(format!("notification outbox: {e}")))?;
+        step(crate::ledger::CREATE, version)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(Store { db })
