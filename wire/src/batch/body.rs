@@ -3,7 +3,7 @@
 //! payload or "same as the row above".
 
 use super::codec::{put_str, put_varint, put_zigzag, take_array, Reader};
-use super::schema::intern_schema;
+use super::policy::{Limits, SchemaPolicy};
 use super::{DecodeError, EncodeError, MAX_FIELDS, MAX_SECTIONS, MAX_STR_BYTES};
 use crate::record::{FieldType, LogSchema, Record, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -180,25 +180,40 @@ fn put_checked_str(o: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
     Ok(())
 }
 
-pub(super) fn decode_body(body: &[u8]) -> Result<Vec<Record>, DecodeError> {
+/// Decodes a body, each section under the schema `schemas` gives it, within
+/// `limits`.
+pub(super) fn decode_body(
+    body: &[u8],
+    limits: &Limits,
+    schemas: &dyn SchemaPolicy,
+) -> Result<Vec<Record>, DecodeError> {
     let mut r = Reader::new(body);
     let nsec = r.len_unchecked("section count", MAX_SECTIONS)?;
     let mut out = Vec::new();
     for _ in 0..nsec {
-        let path = r.string("log path")?;
+        let path = r.string("log path", MAX_STR_BYTES)?;
         let nf = r.len_unchecked("field count", MAX_FIELDS)?;
         let mut fields = Vec::with_capacity(nf);
         for _ in 0..nf {
-            let name = r.string("field name")?;
+            let name = r.string("field name", MAX_STR_BYTES)?;
             let code = r.u8("field type")?;
             let ty = *FIELD_TYPES
                 .get(usize::from(code))
                 .ok_or_else(|| r.invalid_err(format!("field type code {code}")))?;
             fields.push((name, ty));
         }
-        let schema = intern_schema(&path, &fields).map_err(|what| r.invalid_err(what))?;
+        let schema = schemas
+            .resolve(&path, &fields)
+            .map_err(DecodeError::Refused)?;
         // Every value takes at least one byte: this bounds the allocation.
         let nrows = r.len_unchecked("row count", body.len())?;
+        if out.len() + nrows > limits.records {
+            return Err(DecodeError::TooLarge {
+                what: "record count",
+                len: out.len() + nrows,
+                max: limits.records,
+            });
+        }
         if nrows.saturating_mul(nf) > r.remaining() {
             return Err(r.truncated("section rows"));
         }
@@ -215,7 +230,7 @@ pub(super) fn decode_body(body: &[u8]) -> Result<Vec<Record>, DecodeError> {
                         }
                     }
                 } else {
-                    get_value(&mut r, &mut prev_time)?
+                    get_value(&mut r, &mut prev_time, limits.str_bytes)?
                 };
                 rows[i].push(v);
             }
@@ -231,7 +246,11 @@ pub(super) fn decode_body(body: &[u8]) -> Result<Vec<Record>, DecodeError> {
     Ok(out)
 }
 
-fn get_value(r: &mut Reader<'_>, prev_time: &mut i64) -> Result<Value, DecodeError> {
+fn get_value(
+    r: &mut Reader<'_>,
+    prev_time: &mut i64,
+    max_str: usize,
+) -> Result<Value, DecodeError> {
     let t = r.u8("value tag")?;
     Ok(match t {
         tag::UNSET => Value::Unset,
@@ -246,7 +265,7 @@ fn get_value(r: &mut Reader<'_>, prev_time: &mut i64) -> Result<Value, DecodeErr
             Value::Time(v)
         }
         tag::INTERVAL => Value::Interval(r.zigzag("interval")?),
-        tag::STR => Value::Str(r.string("string value")?.into()),
+        tag::STR => Value::Str(r.string("string value", max_str)?.into()),
         tag::ADDR4 => Value::Addr(IpAddr::V4(Ipv4Addr::from(take_array::<4>(
             r,
             "IPv4 address",
@@ -263,7 +282,7 @@ fn get_value(r: &mut Reader<'_>, prev_time: &mut i64) -> Result<Value, DecodeErr
             let n = r.len_unchecked("string list length", r.remaining())?;
             let mut v = Vec::with_capacity(n);
             for _ in 0..n {
-                v.push(r.string("string list item")?);
+                v.push(r.string("string list item", max_str)?);
             }
             Value::Strings(v)
         }

@@ -2,7 +2,7 @@
 //! length-prefixed strings, and a bounds-checked reader whose every error
 //! names the item and the offset.
 
-use super::{DecodeError, MAX_STR_BYTES};
+use super::DecodeError;
 
 pub(crate) fn put_varint(o: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -119,8 +119,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(crate) fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
-        let n = self.len(what, MAX_STR_BYTES)?;
+    /// A length-prefixed UTF-8 string of at most `max` bytes.
+    pub(crate) fn string(&mut self, what: &'static str, max: usize) -> Result<String, DecodeError> {
+        let n = self.len(what, max)?;
         let at = self.pos;
         let s = self.take(n, what)?;
         String::from_utf8(s.to_vec()).map_err(|_| DecodeError::Invalid {

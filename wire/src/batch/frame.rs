@@ -5,6 +5,7 @@ use super::body::{decode_body, encode_body};
 use super::codec::{put_varint, take_array, Reader};
 use super::dict::{dictionary, Dictionary};
 use super::header::{decode_header, encode_header};
+use super::policy::{AnySchema, Limits, SchemaPolicy};
 use super::{
     Batch, DecodeError, EncodeError, FrameInfo, DIGEST_LEN, FLAG_DICT, FORMAT_VERSION, MAGIC,
     MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES,
@@ -122,10 +123,37 @@ pub fn read_frame_info(bytes: &[u8]) -> Result<FrameInfo, DecodeError> {
     })
 }
 
-/// Decodes and verifies a whole batch.
+/// Decodes and verifies a whole batch, taking any schema within the
+/// format's limits: for batches of a trusted source.
 pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    decode_with(bytes, &Limits::FORMAT, &AnySchema)
+}
+
+/// Decodes and verifies a whole batch whose content must stay within
+/// `limits` and whose sections must have schemas `schemas` takes. The
+/// header's record count and the body length are checked before the body
+/// is decompressed.
+pub fn decode_with(
+    bytes: &[u8],
+    limits: &Limits,
+    schemas: &dyn SchemaPolicy,
+) -> Result<Batch, DecodeError> {
     let f = split_frame(bytes)?;
     let header = decode_header(f.header_bytes)?;
+    if header.record_count > limits.records as u64 {
+        return Err(DecodeError::TooLarge {
+            what: "record count",
+            len: usize::try_from(header.record_count).unwrap_or(usize::MAX),
+            max: limits.records,
+        });
+    }
+    if f.body_len > limits.body_bytes {
+        return Err(DecodeError::TooLarge {
+            what: "body length",
+            len: f.body_len,
+            max: limits.body_bytes,
+        });
+    }
     let body = match f.dict {
         Some(id) => {
             let d = dictionary(id).ok_or(DecodeError::UnknownDictionary(id))?;
@@ -145,7 +173,7 @@ pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
     if content_digest(f.header_bytes, &body) != f.digest {
         return Err(DecodeError::Digest);
     }
-    let records = decode_body(&body)?;
+    let records = decode_body(&body, limits, schemas)?;
     if records.len() as u64 != header.record_count {
         return Err(DecodeError::Invalid {
             what: format!(

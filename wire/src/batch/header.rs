@@ -3,7 +3,7 @@
 //! it before it spends any work on the body.
 
 use super::codec::{put_str, put_varint, put_zigzag, Reader};
-use super::DecodeError;
+use super::{DecodeError, MAX_HEADER_BYTES};
 
 /// The sensor's health for one interval. Counts are for the interval unless
 /// said otherwise.
@@ -101,18 +101,18 @@ fn health_counters(h: &Health) -> [u64; 14] {
 
 pub(super) fn decode_header(bytes: &[u8]) -> Result<Header, DecodeError> {
     let mut r = Reader::new(bytes);
-    let device_id = r.string("device id")?;
+    let device_id = r.string("device id", MAX_HEADER_BYTES)?;
     if device_id.is_empty() {
         return r.invalid("empty device id".into());
     }
-    let site = r.string("site")?;
+    let site = r.string("site", MAX_HEADER_BYTES)?;
     let seq = r.varint("sequence number")?;
     let interval_start_us = r.zigzag("interval start")?;
     let interval_end_us = r.zigzag("interval end")?;
     if interval_end_us < interval_start_us {
         return r.invalid("interval ends before it starts".into());
     }
-    let agent_version = r.string("agent version")?;
+    let agent_version = r.string("agent version", MAX_HEADER_BYTES)?;
     let aggregated = match r.u8("aggregated flag")? {
         0 => false,
         1 => true,

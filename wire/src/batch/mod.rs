@@ -40,6 +40,7 @@ mod codec;
 mod dict;
 mod frame;
 mod header;
+mod policy;
 mod reply;
 mod schema;
 #[cfg(test)]
@@ -47,8 +48,9 @@ mod tests;
 
 pub use body::encode_body;
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
-pub use frame::{decode, encode, read_frame_info};
+pub use frame::{decode, decode_with, encode, read_frame_info};
 pub use header::{Header, Health};
+pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
 
@@ -114,6 +116,9 @@ pub enum DecodeError {
     /// The content does not match its digest.
     #[error("batch content digest mismatch")]
     Digest,
+    /// A section's schema the decoder's policy does not take.
+    #[error("batch refused: {}: {}", .0.reason, .0.detail)]
+    Refused(Refusal),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -182,7 +182,7 @@ fn limits_are_enforced_before_allocation() {
     body.push(0);
     put_varint(&mut body, 1_000_000);
     assert!(matches!(
-        decode_body(&body),
+        decode_body(&body, &Limits::FORMAT, &AnySchema),
         Err(DecodeError::TooLarge {
             what: "row count",
             ..
@@ -192,7 +192,7 @@ fn limits_are_enforced_before_allocation() {
     body.truncate(body.len() - 3);
     put_varint(&mut body, 5);
     assert!(matches!(
-        decode_body(&body),
+        decode_body(&body, &Limits::FORMAT, &AnySchema),
         Err(DecodeError::Truncated { .. })
     ));
 }
@@ -238,4 +238,67 @@ fn encoding_is_stable() {
         hex(&info.digest),
         "6a158c24d8fb3003edfbd4dfe1992b5f8c396db5936eba08f9534d235c58a276"
     );
+}
+
+/// Takes only `modbus` with its two fields, under the test's own schema.
+struct OnlyModbus;
+
+impl SchemaPolicy for OnlyModbus {
+    fn resolve(
+        &self,
+        path: &str,
+        fields: &[(String, FieldType)],
+    ) -> Result<&'static LogSchema, Refusal> {
+        let same = fields.len() == MODBUS.fields.len()
+            && fields
+                .iter()
+                .zip(MODBUS.fields)
+                .all(|((n, t), f)| n == f.name && *t == f.ty);
+        if path == MODBUS.path && same {
+            Ok(&MODBUS)
+        } else {
+            Err(Refusal {
+                reason: "unknown log",
+                detail: path.to_owned(),
+            })
+        }
+    }
+}
+
+#[test]
+fn a_policy_decides_the_schemas_and_the_limits() {
+    let mut b = sample();
+    let bytes = encode(&b, 3, None).unwrap();
+    match decode_with(&bytes, &Limits::FORMAT, &OnlyModbus) {
+        Err(DecodeError::Refused(r)) => {
+            assert_eq!((r.reason, r.detail.as_str()), ("unknown log", "conn"))
+        }
+        other => panic!("conn taken: {other:?}"),
+    }
+    b.records.retain(|r| r.schema.path == "modbus");
+    let bytes = encode(&b, 3, None).unwrap();
+    let d = decode_with(&bytes, &Limits::FORMAT, &OnlyModbus).unwrap();
+    assert!(d.records.iter().all(|r| std::ptr::eq(r.schema, &MODBUS)));
+    let limited = |l: Limits| match decode_with(&bytes, &l, &OnlyModbus) {
+        Err(DecodeError::TooLarge { what, .. }) => what,
+        other => panic!("{l:?} not enforced: {other:?}"),
+    };
+    let f = Limits::FORMAT;
+    assert_eq!(limited(Limits { records: 1, ..f }), "record count");
+    assert_eq!(limited(Limits { str_bytes: 9, ..f }), "string value");
+    assert_eq!(
+        limited(Limits {
+            body_bytes: 10,
+            ..f
+        }),
+        "body length"
+    );
+    // Exactly at each limit is taken.
+    let body = encode_body(&b.records).unwrap().len();
+    let exact = Limits {
+        records: 2,
+        str_bytes: "READ_COILS".len(),
+        body_bytes: body,
+    };
+    assert_eq!(decode_with(&bytes, &exact, &OnlyModbus).unwrap(), d);
 }
