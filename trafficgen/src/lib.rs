@@ -8,7 +8,9 @@
 //! segments, a session joined mid-stream) and `plant`, a small factory over a
 //! chosen duration. Everything is deterministic from a seed.
 
+pub mod day;
 pub mod frame;
+pub mod hostile;
 pub mod lldp;
 pub mod pcap;
 pub mod proto;

@@ -62,8 +62,19 @@ impl Default for Net {
 
 /// The names [`by_name`] knows.
 pub const NAMES: &[&str] = &[
-    "plant", "cclink", "modbus", "s7comm", "enip", "bacnet", "dnp3", "iec104", "opcua", "slmp",
-    "fins", "profinet",
+    "plant",
+    "cclink",
+    "modbus",
+    "s7comm",
+    "enip",
+    "bacnet",
+    "dnp3",
+    "iec104",
+    "opcua",
+    "slmp",
+    "fins",
+    "profinet",
+    "hostile-names",
 ];
 
 /// Builds the named scenario. `seconds` and `seed` matter for `plant` only.
@@ -73,6 +84,7 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
     let t = START;
     match name {
         "plant" => return Some(plant(seconds, seed)),
+        "hostile-names" => return Some(crate::hostile::hostile_names()),
         "modbus" => {
             modbus_session(&mut cap, &net, t, true, 3);
         }
@@ -144,9 +156,7 @@ pub fn modbus_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, pol
         &modbus::write_multiple_registers(300, &[1, 2, 3, 4]),
     );
     t = c.send_split(cap, t, true, &multi, &[5]);
-    let mut echo = vec![0x10];
-    echo.extend_from_slice(&300u16.to_be_bytes());
-    echo.extend_from_slice(&4u16.to_be_bytes());
+    let echo = modbus::write_multiple_response(300, 4);
     t = c.send(cap, t + 2 * MS, false, &modbus::frame(tid + 2, 1, &echo));
     if handshake {
         t = c.close(cap, t + 50 * MS);

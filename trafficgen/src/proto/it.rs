@@ -41,3 +41,35 @@ pub fn dns(id: u16, name: &str, answer: Option<[u8; 4]>) -> Vec<u8> {
     }
     v
 }
+
+/// NetBIOS name registration request (RFC 1002 4.2.2): `name` (up to 15
+/// bytes, suffix 0x00, workstation) for `ip`, broadcast.
+pub fn nbns_registration(id: u16, name: &str, ip: [u8; 4]) -> Vec<u8> {
+    let mut v = id.to_be_bytes().to_vec();
+    // Opcode 5 (registration), recursion desired, broadcast.
+    v.extend_from_slice(&[0x29, 0x10, 0, 1, 0, 0, 0, 0, 0, 1]);
+    let mut raw = name.as_bytes()[..name.len().min(15)].to_vec();
+    raw.resize(15, b' ');
+    raw.push(0x00);
+    v.push(32);
+    for b in raw {
+        v.extend_from_slice(&[b'A' + (b >> 4), b'A' + (b & 0x0f)]);
+    }
+    v.push(0);
+    v.extend_from_slice(&[0, 0x20, 0, 1]); // NB, IN
+                                           // The additional record points back at the question's name.
+    v.extend_from_slice(&[0xc0, 0x0c, 0, 0x20, 0, 1]);
+    v.extend_from_slice(&300_000u32.to_be_bytes());
+    v.extend_from_slice(&[0, 6, 0, 0]); // length, flags: B-node, unique
+    v.extend_from_slice(&ip);
+    v
+}
+
+/// SSDP `NOTIFY * HTTP/1.1` announcing `alive`, with the given headers.
+pub fn ssdp_notify(location: &str, nt: &str, server: &str, usn: &str) -> Vec<u8> {
+    format!(
+        "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n\
+         LOCATION: {location}\r\nNT: {nt}\r\nNTS: ssdp:alive\r\nSERVER: {server}\r\nUSN: {usn}\r\n\r\n"
+    )
+    .into_bytes()
+}

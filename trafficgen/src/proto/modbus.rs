@@ -30,6 +30,13 @@ pub fn registers_response(function: u8, regs: &[u16]) -> Vec<u8> {
     v
 }
 
+/// Function 1/2 response with packed coil or input bits.
+pub fn bits_response(function: u8, bits: &[u8]) -> Vec<u8> {
+    let mut v = vec![function, u8::try_from(bits.len()).unwrap_or(u8::MAX)];
+    v.extend_from_slice(bits);
+    v
+}
+
 /// Function 6 request (and its echoed response).
 pub fn write_single_register(address: u16, value: u16) -> Vec<u8> {
     let mut v = vec![6];
@@ -47,6 +54,14 @@ pub fn write_multiple_registers(address: u16, regs: &[u16]) -> Vec<u8> {
     for &r in regs {
         be16(&mut v, r);
     }
+    v
+}
+
+/// Function 16 response: the address and quantity written.
+pub fn write_multiple_response(address: u16, quantity: u16) -> Vec<u8> {
+    let mut v = vec![0x10];
+    be16(&mut v, address);
+    be16(&mut v, quantity);
     v
 }
 
