@@ -1153,6 +1153,54 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_registry_gains_customers_contracts_and_prices() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("r.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.execute_batch(MIGRATIONS[1]).unwrap();
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute_batch(
+                "INSERT INTO sites (site_id, interface, batch_interval_secs, core_endpoint,
+                   labels, state, created_at) VALUES ('north', 'eth1', 60, 'c:1', '[]', 'open', 't');
+                 INSERT INTO devices (serial, state, site_id, created_at, updated_at)
+                   VALUES ('OSD-1', 'active', 'north', 't', 't');",
+            )
+            .unwrap();
+        }
+        let mut r = Registry::open(&p).unwrap();
+        let tx = r.begin("alice").unwrap();
+        // The existing unit is kept, bound to a site without a customer yet.
+        assert_eq!(tx.device("OSD-1").unwrap().state, Active);
+        let fleet = tx.fleet().unwrap();
+        assert_eq!((fleet.len(), fleet[0].customer.as_deref()), (1, None));
+        // The terms' prices and the tax rates in force are there.
+        let day = crate::calendar::parse_date("2025-01-01").unwrap();
+        assert_eq!(tx.table("initial").unwrap().on(day), Some(250_000));
+        assert_eq!(tx.table("monthly").unwrap().on(day), Some(60_000));
+        assert_eq!(tx.table("tax").unwrap().on(day), Some(100));
+        tx.upsert_customer(&Customer {
+            customer_id: "acme".into(),
+            name: "Acme".into(),
+            billing_contact: "b".into(),
+            delivery_contact: "d".into(),
+            delivery_address: "a".into(),
+            sites: vec![],
+        })
+        .unwrap();
+        tx.attach_site("acme", "north").unwrap();
+        let id = tx
+            .add_contract("acme", "north", "2025-01-06", "2025-02-03")
+            .unwrap();
+        tx.set_contract_device(id, Some("OSD-1")).unwrap();
+        assert_eq!(tx.fleet().unwrap()[0].customer.as_deref(), Some("acme"));
+        assert_eq!(tx.contract(id).unwrap().state, ContractState::Applied);
+    }
+
+    #[test]
     fn a_version_1_registry_gains_certificate_keys() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("r.sqlite");

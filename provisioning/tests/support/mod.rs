@@ -182,6 +182,17 @@ agent_user = "{agent_user}"
             "modems",
             "audit",
             "meta",
+            "customers",
+            "customer_sites",
+            "contracts",
+            "contract_events",
+            "prices",
+            "tax_rates",
+            "invoices",
+            "invoice_lines",
+            "charges",
+            "payments",
+            "deletions",
         ] {
             let mut st = c
                 .prepare(&format!("SELECT * FROM {t} ORDER BY rowid"))
