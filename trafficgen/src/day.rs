@@ -404,9 +404,11 @@ fn modbus_call(s: &mut Stream, cap: &mut Capture, t: i64, tid: &mut u16, q: &[u8
     );
 }
 
-/// The HMI's Modbus polling connection, open before the day began: holding
-/// registers 100-103 every second, coils 0-15 every 5 s, and the routine
-/// write of register 200 every minute. `modbus-write-range` happens here.
+/// The HMI's Modbus polling connection of the day: holding registers
+/// 100-103 every second, coils 0-15 every 5 s, and the routine write of
+/// register 200 every minute. `modbus-write-range` happens here. It opens
+/// with a handshake, as the PLC's other connections (`new-plc`'s excepted)
+/// do, so that the PLC's TCP fingerprint is the same every day.
 fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
     let mut s = Stream::open(
@@ -414,7 +416,7 @@ fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
         (net.modbus_plc, 502),
         net.vlan,
         rng,
-        None,
+        Some(day.d0 + 100 * MS),
         cap,
     );
     let mut tid = rng.u16();
@@ -450,6 +452,7 @@ fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
             }
         }
     }
+    s.close(cap, day.end);
 }
 
 /// The HMI's S7 polling connection, open before the day began: 8 bytes of
