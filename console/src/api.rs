@@ -1,0 +1,122 @@
+//! The JSON API (`/api/v1/...`): the same data and the same tenant rules as
+//! the pages, for SIEMs and scripts with a per-user token. `openapi.json`
+//! documents every route; a test holds the two together.
+
+use crate::db::Role;
+use crate::web::{App, Caller, Failure, SensorView, SiteView};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, MethodRouter};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A failure as JSON: `{"error": "..."}` with the status.
+pub struct ApiError(pub Failure);
+
+impl From<Failure> for ApiError {
+    fn from(f: Failure) -> ApiError {
+        ApiError(f)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0.status,
+            Json(serde_json::json!({ "error": self.0.message })),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The API's router and the (method, path) of every route in it.
+pub fn routes() -> (Router<Arc<App>>, Vec<(&'static str, &'static str)>) {
+    let mut r = Routes {
+        router: Router::new(),
+        listed: Vec::new(),
+    };
+    r.add("get", "/api/v1/me", get(me));
+    r.add("get", "/api/v1/sites", get(sites));
+    r.add("get", "/api/v1/sensors", get(sensors));
+    r.add("get", "/api/v1/sites/{site}/sensors", get(site_sensors));
+    (r.router, r.listed)
+}
+
+struct Routes {
+    router: Router<Arc<App>>,
+    listed: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    fn add(&mut self, method: &'static str, path: &'static str, handler: MethodRouter<Arc<App>>) {
+        self.listed.push((method, path));
+        self.router = std::mem::take(&mut self.router).route(path, handler);
+    }
+}
+
+#[derive(Serialize)]
+struct Me {
+    name: String,
+    role: &'static str,
+    customer: Option<String>,
+    lang: &'static str,
+}
+
+async fn me(caller: Caller) -> ApiResult<Me> {
+    let (role, customer) = match caller.user.role {
+        Role::Operator => ("operator", None),
+        Role::Customer(c) => ("customer", Some(c)),
+    };
+    Ok(Json(Me {
+        name: caller.user.name,
+        role,
+        customer,
+        lang: caller.user.lang.code(),
+    }))
+}
+
+async fn sites(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Vec<SiteView>> {
+    let app2 = app.clone();
+    Ok(Json(app.data(move |d| app2.sites(d, &caller)).await?))
+}
+
+#[derive(Deserialize)]
+struct SiteQuery {
+    site: Option<String>,
+}
+
+async fn sensors(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Query(q): Query<SiteQuery>,
+) -> ApiResult<Vec<SensorView>> {
+    let app2 = app.clone();
+    let site = q.site.filter(|s| !s.is_empty());
+    Ok(Json(
+        app.data(move |d| {
+            if let Some(s) = &site {
+                app2.site(d, &caller, s)?;
+            }
+            app2.sensors(d, &caller, site.as_deref())
+        })
+        .await?,
+    ))
+}
+
+async fn site_sensors(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> ApiResult<Vec<SensorView>> {
+    let app2 = app.clone();
+    Ok(Json(
+        app.data(move |d| {
+            app2.site(d, &caller, &site)?;
+            app2.sensors(d, &caller, Some(&site))
+        })
+        .await?,
+    ))
+}

@@ -1,0 +1,123 @@
+//! Interface strings in Japanese and English (one catalogue file per
+//! language, embedded), and times shown in a site's time zone.
+
+use crate::db::Lang;
+use std::collections::BTreeMap;
+
+const JA: &str = include_str!("../i18n/ja.toml");
+const EN: &str = include_str!("../i18n/en.toml");
+
+pub type Catalogue = BTreeMap<String, String>;
+
+/// Both catalogues, parsed once at start.
+pub struct Catalogues {
+    ja: Catalogue,
+    en: Catalogue,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("message catalogue {lang}: {message}")]
+pub struct CatalogueError {
+    lang: &'static str,
+    message: String,
+}
+
+impl Catalogues {
+    pub fn load() -> Result<Catalogues, CatalogueError> {
+        let parse = |lang: &'static str, text: &str| {
+            toml::from_str::<Catalogue>(text).map_err(|e| CatalogueError {
+                lang,
+                message: e.to_string(),
+            })
+        };
+        Ok(Catalogues {
+            ja: parse("ja", JA)?,
+            en: parse("en", EN)?,
+        })
+    }
+
+    pub fn get(&self, lang: Lang) -> &Catalogue {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+        }
+    }
+}
+
+/// The time zone used where a site has none set.
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
+
+/// A time zone by IANA name, with a clear error for an unknown one.
+pub fn time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
+    jiff::tz::TimeZone::get(name).map_err(|e| format!("time zone {name:?}: {e}"))
+}
+
+/// A time in microseconds since the epoch as local date and time in `tz`;
+/// `-` for none.
+pub fn local_time(us: i64, tz: &jiff::tz::TimeZone) -> String {
+    if us <= 0 {
+        return "-".into();
+    }
+    jiff::Timestamp::from_microsecond(us)
+        .map(|t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "-".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_keys_and_no_empty_string() {
+        let c = Catalogues::load().unwrap();
+        let ja: Vec<_> = c.ja.keys().collect();
+        let en: Vec<_> = c.en.keys().collect();
+        assert_eq!(ja, en, "ja.toml and en.toml must name the same keys");
+        for (k, v) in c.ja.iter().chain(c.en.iter()) {
+            assert!(!v.trim().is_empty(), "{k} is empty");
+        }
+        let differ =
+            c.ja.iter()
+                .filter(|(k, v)| c.en.get(*k) != Some(*v))
+                .count();
+        assert!(
+            differ * 10 > c.ja.len() * 9,
+            "most strings must be translated"
+        );
+    }
+
+    #[test]
+    fn every_key_the_templates_use_is_in_the_catalogues() {
+        let c = Catalogues::load().unwrap();
+        for (name, text) in crate::web::TEMPLATES {
+            let mut rest = *text;
+            while let Some(at) = rest.find("tr.") {
+                rest = &rest[at + 3..];
+                let key: String = rest
+                    .chars()
+                    .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+                    .collect();
+                assert!(
+                    c.ja.contains_key(&key),
+                    "{name} uses tr.{key}, not in ja.toml"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn times_are_shown_in_the_sites_zone() {
+        let tokyo = time_zone(DEFAULT_TIME_ZONE).unwrap();
+        // 2026-01-01T00:00:00Z is 09:00 in Tokyo.
+        let us = 1_767_225_600_000_000;
+        assert_eq!(local_time(us, &tokyo), "2026-01-01 09:00:00 JST");
+        let berlin = time_zone("Europe/Berlin").unwrap();
+        assert_eq!(local_time(us, &berlin), "2026-01-01 01:00:00 CET");
+        assert_eq!(local_time(0, &tokyo), "-");
+        assert!(time_zone("Mars/Olympus").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+// osect console: small enhancements only; every page works without them.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // Filters apply as soon as a choice changes.
+  document.querySelectorAll("form.filters select").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+});

@@ -1,0 +1,242 @@
+//! The console in a real browser: Debian's Chromium, headless, driven over
+//! WebDriver (chromedriver). Logs in, opens every page, filters, downloads a
+//! CSV, switches language, and saves screenshots under target/tmp.
+//! Skips, saying so, only where Chromium or chromedriver is not installed
+//! (CI installs both from ci/deps/apt-console.txt).
+
+mod support;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+const DRIVER: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+fn first_existing(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// chromedriver, ended when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_driver(driver: &Path) -> (Driver, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not answer on {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (Driver(child), url)
+}
+
+struct Shots {
+    dir: PathBuf,
+}
+
+impl Shots {
+    async fn take(&self, b: &Client, name: &str) {
+        let png = b.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+        std::fs::write(self.dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn text_of(b: &Client, css: &str) -> String {
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn wait_for_url(b: &Client, part: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = b.current_url().await.unwrap();
+        if url.as_str().contains(part) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never contained {part}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_works_through_the_console_in_chromium() {
+    let (Some(chromium), Some(driver)) = (first_existing(&CHROMIUM), first_existing(&DRIVER))
+    else {
+        println!(
+            "SKIPPED: the browser test needs Debian's chromium and chromium-driver \
+             (apt-get install chromium chromium-driver; CI installs them from ci/deps/apt-console.txt)"
+        );
+        return;
+    };
+    let c = support::start(|_| {}).await;
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-browser");
+    let downloads = out.join("downloads");
+    let shots = Shots {
+        dir: out.join("screenshots"),
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::create_dir_all(&shots.dir).unwrap();
+
+    let (_driver, url) = start_driver(&driver).await;
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,1000", "--lang=en-US"],
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false
+            }
+        }
+    });
+    let b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps.as_object().unwrap().clone())
+        .connect(&url)
+        .await
+        .expect("a Chromium session through chromedriver");
+
+    // Any page sends the browser to the login page first.
+    b.goto(&c.url("/sites/plant-a")).await.unwrap();
+    wait_for_url(&b, "/login?next=%2Fsites%2Fplant-a").await;
+    b.goto(&c.url("/login?lang=en&next=%2F")).await.unwrap();
+    shots.take(&b, "login").await;
+    b.find(Locator::Css("#name"))
+        .await
+        .unwrap()
+        .send_keys("op")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(support::PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("#login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shots.take(&b, "after-login").await;
+    let who = text_of(&b, "header .user").await;
+    assert!(who.starts_with("op"), "{who}");
+
+    // Overview: both sites, the silent sensor named as text.
+    let sites = text_of(&b, "#sites").await;
+    assert!(
+        sites.contains("plant-a") && sites.contains("plant-b"),
+        "{sites}"
+    );
+    let warn = text_of(&b, "section.warn").await;
+    assert!(warn.contains("SN-EVIL"), "{warn}");
+    shots.take(&b, "overview").await;
+
+    // Sensors, filtered to one site by the select (app.js submits it).
+    b.goto(&c.url("/sensors")).await.unwrap();
+    let all = text_of(&b, "#sensors").await;
+    assert!(all.contains("SN-B1") && all.contains("SN-A1"));
+    let filter = b.find(Locator::Css("#site-filter")).await.unwrap();
+    filter.select_by_value("plant-a").await.unwrap();
+    wait_for_url(&b, "site=plant-a").await;
+    let filtered = text_of(&b, "#sensors").await;
+    assert!(
+        filtered.contains("SN-A1") && !filtered.contains("SN-B1"),
+        "{filtered}"
+    );
+    // The hostile version is text in the cell, and no element came of it.
+    assert!(filtered.contains("<script>alert(2)</script>"), "{filtered}");
+    let imgs = b.find_all(Locator::Css("#sensors img")).await.unwrap();
+    assert!(imgs.is_empty(), "markup from a device became an element");
+    shots.take(&b, "sensors").await;
+
+    // The CSV download, with the formula cell neutralised.
+    b.find(Locator::Css("#sensors-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let csv = downloads.join("sensors.csv");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !csv.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no sensors.csv in {}",
+            downloads.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("SN-A1") && !text.contains("SN-B1"), "{text}");
+    assert!(text.contains("\"'=1+1"), "{text}");
+
+    // A site page and the audit log (the login is in it).
+    b.goto(&c.url("/sites/plant-b")).await.unwrap();
+    let h1 = text_of(&b, "h1").await;
+    assert!(h1.contains("plant-b"), "{h1}");
+    shots.take(&b, "site").await;
+    b.goto(&c.url("/audit")).await.unwrap();
+    let audit = text_of(&b, "#audit").await;
+    assert!(audit.contains("login"), "{audit}");
+
+    // Switch to Japanese: the same page comes back in Japanese, and stays so.
+    b.goto(&c.url("/")).await.unwrap();
+    b.find(Locator::Css("#lang-switch"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = text_of(&b, "h1").await;
+    assert_eq!(heading, "概要");
+    b.goto(&c.url("/sensors")).await.unwrap();
+    assert_eq!(text_of(&b, "h1").await, "センサー");
+    shots.take(&b, "sensors-ja").await;
+
+    // Log out: the session is gone.
+    b.find(Locator::Css("#logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&b, "/login").await;
+    b.goto(&c.url("/sensors")).await.unwrap();
+    wait_for_url(&b, "/login?next=").await;
+
+    b.close().await.unwrap();
+    c.stop().await;
+    println!("screenshots in {}", shots.dir.display());
+}
