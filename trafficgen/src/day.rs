@@ -229,6 +229,18 @@ struct Day {
 }
 
 impl Day {
+    /// A connection on the plant's VLAN; see [`Stream::open`].
+    fn stream(
+        &self,
+        cap: &mut Capture,
+        rng: &mut Rng,
+        client: (Host, u16),
+        server: (Host, u16),
+        at: Option<i64>,
+    ) -> Stream {
+        Stream::open(client, server, self.p.net.vlan, rng, at, cap)
+    }
+
     /// Ticks from `offset` after the day's start every `period`, merged
     /// with those of `events` asked for today, in time order.
     fn plan(&self, offset: i64, period: i64, events: &[Event]) -> Vec<(i64, Step)> {
@@ -284,14 +296,8 @@ impl Stream {
         t: Option<i64>,
         cap: &mut Capture,
     ) -> Stream {
-        let mut c = TcpConn::new(
-            client.0,
-            client.1,
-            server.0,
-            server.1,
-            vlan,
-            (rng.u32(), rng.u32()),
-        );
+        let (isn_c, isn_s) = (rng.u32(), rng.u32());
+        let mut c = TcpConn::new(client.0, client.1, server.0, server.1, vlan, (isn_c, isn_s));
         let now = match t {
             Some(t) => c.handshake(cap, t),
             None => 0,
@@ -411,13 +417,12 @@ fn modbus_call(s: &mut Stream, cap: &mut Capture, t: i64, tid: &mut u16, q: &[u8
 /// do, so that the PLC's TCP fingerprint is the same every day.
 fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.hmi, 49_152),
         (net.modbus_plc, 502),
-        net.vlan,
-        rng,
         Some(day.d0 + 100 * MS),
-        cap,
     );
     let mut tid = rng.u16();
     for (t, step) in day.plan(200 * MS, SEC, &[Event::ModbusWriteRange]) {
@@ -459,14 +464,7 @@ fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
 /// DB1 every 2 s.
 fn s7_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
-        (net.hmi, 49_201),
-        (net.s7_plc, 102),
-        net.vlan,
-        rng,
-        None,
-        cap,
-    );
+    let mut s = day.stream(cap, rng, (net.hmi, 49_201), (net.s7_plc, 102), None);
     let mut r = rng.u16();
     for (k, t) in ticks(day.d0 + 500 * MS, day.end, 2 * SEC).enumerate() {
         r = r.wrapping_add(1);
@@ -487,13 +485,12 @@ const CIP_NEW_REVISION: (u8, u8) = (33, 1);
 /// `s7-stop` and the S7 half of `firmware-change` happen here.
 fn s7_engineering(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.eng, 49_200),
         (net.s7_plc, 102),
-        net.vlan,
-        rng,
         Some(day.d0 + 2 * SEC),
-        cap,
     );
     let mut r = 0x0100;
     s.now = s7_setup(&mut s.c, cap, s.now, r);
@@ -548,13 +545,12 @@ fn enip_identity(cap: &mut Capture, day: &Day) {
 /// start and every 300 s, D100-D101 every 10 s. `slmp-stop` happens here.
 fn slmp_engineering(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.eng, 49_700),
         (net.slmp_plc, 5000),
-        net.vlan,
-        rng,
         Some(day.d0 + 4 * SEC),
-        cap,
     );
     let model = |s: &mut Stream, cap: &mut Capture, t| {
         let q = slmp::request(None, slmp::READ_TYPE_NAME, 0, &[]);
@@ -703,13 +699,12 @@ fn bacnet_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
 /// The HMI's DNP3 connection of the day: a class 0 poll every 5 s.
 fn dnp3_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.hmi, 49_400),
         (net.dnp3_rtu, 20000),
-        net.vlan,
-        rng,
         Some(day.d0 + 7 * SEC),
-        cap,
     );
     for (k, t) in ticks(day.d0 + 7 * SEC, day.end, 5 * SEC).enumerate() {
         let seq = (k % 16) as u8;
@@ -726,13 +721,12 @@ fn dnp3_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
 /// every 5 s acknowledged every 8, a test frame every 60 s.
 fn iec104_link(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.hmi, 49_500),
         (net.iec104_rtu, 2404),
-        net.vlan,
-        rng,
         Some(day.d0 + 8 * SEC),
-        cap,
     );
     s.call(
         cap,
@@ -778,13 +772,12 @@ fn iec104_link(cap: &mut Capture, day: &Day, rng: &mut Rng) {
 /// Read every 5 s.
 fn opcua_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
-    let mut s = Stream::open(
+    let mut s = day.stream(
+        cap,
+        rng,
         (net.hmi, 49_600),
         (net.opcua_srv, 4840),
-        net.vlan,
-        rng,
         Some(day.d0 + 9 * SEC),
-        cap,
     );
     let t = day.d0 + 9 * SEC;
     s.call(
@@ -816,25 +809,25 @@ fn new_plc(cap: &mut Capture, day: &Day, t: i64, rng: &mut Rng) {
     cap.push(t, arp(plc, plc, false, net.vlan));
     cap.push(t + 100 * MS, arp(&net.hmi, plc, false, net.vlan));
     cap.push(t + 101 * MS, arp(plc, &net.hmi, true, net.vlan));
-    let mut s = Stream::open(
-        (net.hmi, 49_160),
-        (*plc, 502),
-        net.vlan,
-        rng,
-        Some(t + 200 * MS),
-        cap,
-    );
+    let s = day.stream(cap, rng, (net.hmi, 49_160), (*plc, 502), Some(t + 200 * MS));
+    modbus_reads(cap, s, t + 300 * MS, 10, (0, 8));
+}
+
+/// `count` reads of `quantity` holding registers from `address`, a second
+/// apart from `t`, on a connection of their own, closed after them.
+fn modbus_reads(
+    cap: &mut Capture,
+    mut s: Stream,
+    t: i64,
+    count: u16,
+    (address, quantity): (u16, u16),
+) {
     let mut tid = 0;
-    for i in 0..10u16 {
-        let a = modbus::registers_response(3, &[1, 2, 3, 4, 5, 6, 7, i]);
-        modbus_call(
-            &mut s,
-            cap,
-            t + 300 * MS + i64::from(i) * SEC,
-            &mut tid,
-            &modbus::read_request(3, 0, 8),
-            &a,
-        );
+    for i in 0..count {
+        let values: Vec<u16> = (0..quantity).map(|v| v.wrapping_add(i)).collect();
+        let a = modbus::registers_response(3, &values);
+        let q = modbus::read_request(3, address, quantity);
+        modbus_call(&mut s, cap, t + i64::from(i) * SEC, &mut tid, &q, &a);
     }
     let end = s.now + SEC;
     s.close(cap, end);
@@ -864,26 +857,6 @@ fn cross_zone(cap: &mut Capture, day: &Day, t: i64, rng: &mut Rng) {
         mac: net.gateway.mac,
         ip: p.office_pc.ip,
     };
-    let mut s = Stream::open(
-        (routed, 50_210),
-        (net.modbus_plc, 502),
-        net.vlan,
-        rng,
-        Some(t),
-        cap,
-    );
-    let mut tid = 0;
-    for i in 0..3u16 {
-        let a = modbus::registers_response(3, &[215, 1000 + i, 42, 0]);
-        modbus_call(
-            &mut s,
-            cap,
-            t + 100 * MS + i64::from(i) * SEC,
-            &mut tid,
-            &modbus::read_request(3, 100, 4),
-            &a,
-        );
-    }
-    let end = s.now + SEC;
-    s.close(cap, end);
+    let s = day.stream(cap, rng, (routed, 50_210), (net.modbus_plc, 502), Some(t));
+    modbus_reads(cap, s, t + 100 * MS, 3, (100, 4));
 }
