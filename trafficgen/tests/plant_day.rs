@@ -429,3 +429,54 @@ fn hostile_names_go_on_the_wire_whole() {
         );
     }
 }
+
+#[test]
+fn the_command_writes_a_day_and_names_what_it_refuses() {
+    let dir = std::env::temp_dir().join(format!("osect-trafficgen-day-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = dir.join("day.pcap");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_osect-trafficgen"))
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let path = out.to_str().expect("utf-8 path");
+    let ok = run(&[
+        "plant-day",
+        "--day",
+        "1",
+        "--seconds",
+        "60",
+        "--seed",
+        "4",
+        "--events",
+        "s7-stop,arp-spoof",
+        "--out",
+        path,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let want = plant_day(1, 60, 4, &[Event::S7Stop, Event::ArpSpoof]).to_pcap();
+    assert_eq!(std::fs::read(&out).expect("written"), want);
+    let bad = run(&[
+        "plant-day",
+        "--day",
+        "1",
+        "--events",
+        "s7-stop,nope",
+        "--out",
+        path,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown event \"nope\""));
+    let short = run(&["plant-day", "--day", "1", "--seconds", "10", "--out", path]);
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 60"));
+    let no_day = run(&["plant-day", "--out", path]);
+    assert!(String::from_utf8_lossy(&no_day.stderr).contains("--day N"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
