@@ -21,7 +21,8 @@ target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_direc
 export OSECT_COLLECTOR_BIN="$target/debug/osect-collector"
 export OSECT_AGENT_BIN="$target/debug/osect-agent"
 
-tests=(collector_reads_the_crl_imports_returns_and_deletes_sites)
+tests=(collector_reads_the_crl_imports_returns_and_deletes_sites
+  terminating_a_customer_deletes_its_data_and_leaves_the_others)
 # The full flows need the agent's self-test and uplink (`selftest`, `run`).
 with_agent=(swap_revokes_the_failed_unit_and_keeps_the_site_history
   a_unit_provisioned_again_ships_under_its_new_key_beside_its_old_batches

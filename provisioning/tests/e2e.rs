@@ -815,3 +815,172 @@ fn self_tests_repeat_after_assign_and_after_provisioning_again() {
     );
     drop(server);
 }
+
+/// Termination (art. 25) with the real collector: one customer's stored
+/// batches are deleted and the deletion proven by the collector's residue
+/// count, while another customer's batches stay. A collector without the
+/// `residue` command leaves the deletion done but unproven, and the command
+/// says so.
+#[test]
+#[ignore = "needs the osect-collector binary; run by ci/stages/40-provisioning.sh"]
+fn terminating_a_customer_deletes_its_data_and_leaves_the_others() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let token = work.path().join("operator.token");
+    let s = Station::with(Options {
+        collector: collector.display().to_string(),
+        collector_store: store.clone(),
+        token_file: token.clone(),
+        ..Options::default()
+    });
+    let o = run(
+        &collector,
+        &[
+            "operator-add",
+            "--store",
+            store.to_str().unwrap(),
+            "--name",
+            "tester",
+            "--token-out",
+            token.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "operator-add: {}", text(&o));
+    let fleet = s.path("fleet.txt");
+    let fl = ["--fleet-list", fleet.to_str().unwrap()];
+    let key = "ab".repeat(32);
+    for (customer, site, serial) in [
+        ("acme", "north", "OSD-000101"),
+        ("zenith", "south", "OSD-000102"),
+    ] {
+        s.ok(&[
+            "site",
+            "add",
+            "--site",
+            site,
+            "--interface",
+            "eth1",
+            "--endpoint",
+            "core.invalid:4433",
+        ]);
+        s.ok(&[
+            "customer",
+            "add",
+            customer,
+            "--name",
+            customer,
+            "--billing-contact",
+            "b",
+            "--delivery-contact",
+            "d",
+            "--delivery-address",
+            "a",
+            "--site",
+            site,
+        ]);
+        let mut r = osect_provision::registry::Registry::open(&s.path("registry.sqlite")).unwrap();
+        let tx = r.begin("tester").unwrap();
+        tx.add_stock(serial).unwrap();
+        tx.set_state(serial, osect_provision::registry::DeviceState::Provisioned)
+            .unwrap();
+        tx.bind(serial, site).unwrap();
+        tx.commit().unwrap();
+        drop(r);
+        let mut args = fl.to_vec();
+        args.extend([
+            "contract",
+            "add",
+            "--customer",
+            customer,
+            "--site",
+            site,
+            "--applied",
+            "2025-01-06",
+            "--opening",
+            "2025-02-03",
+            "--device",
+            serial,
+        ]);
+        s.ok(&args);
+        let unit = s.unit(serial);
+        std::fs::create_dir_all(unit.join("spool")).unwrap();
+        for seq in [1, 2] {
+            spool_batch(&unit, serial, site, seq);
+        }
+        let files: Vec<String> = unsent(&unit)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut args = vec![
+            "import",
+            "--store",
+            store.to_str().unwrap(),
+            "--operator",
+            "tester",
+            "--token-file",
+            token.to_str().unwrap(),
+            "--device",
+            serial,
+            "--key-sha256",
+            &key,
+        ];
+        args.extend(files.iter().map(String::as_str));
+        let o = run(&collector, &args);
+        assert!(o.status.success(), "import: {}", text(&o));
+        assert_eq!(stored(&store, serial).len(), 2);
+    }
+    for id in ["1", "2"] {
+        for (event, on) in [
+            ("accept", "2025-01-07"),
+            ("ship", "2025-01-08"),
+            ("deliver", "2025-01-09"),
+            ("open", "2025-02-03"),
+        ] {
+            s.ok(&["contract", "record", id, event, "--on", on]);
+        }
+    }
+    let mut args = fl.to_vec();
+    args.extend([
+        "terminate",
+        "1",
+        "--by",
+        "customer",
+        "--reason",
+        "plant closed",
+        "--notice",
+        "2025-02-28",
+        "--on",
+        "2025-03-31",
+    ]);
+    s.ok(&args);
+    assert_eq!(
+        std::fs::read_to_string(&fleet)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        ["OSD-000102\tsouth\tzenith\tactive"]
+    );
+    let has_residue = run(&collector, &["residue", "--help"]).status.success();
+    let o = s.run(&["deletions", "--run", "--today", "2025-04-01"]);
+    let out = text(&o);
+    if has_residue {
+        assert!(o.status.success(), "{out}");
+        assert!(
+            out.contains("site north (acme): deleted, nothing left in the store"),
+            "{out}"
+        );
+        let d = s.ok(&["--json", "deletions"]);
+        assert!(d.contains("\"residue_rows\": 0"), "{d}");
+    } else {
+        // Only the proof is missing: the deletion itself ran.
+        assert!(!o.status.success());
+        assert!(
+            out.contains("NOT PROVEN: the collector has no residue command"),
+            "{out}"
+        );
+    }
+    assert!(stored(&store, "OSD-000101").is_empty());
+    assert_eq!(stored(&store, "OSD-000102").len(), 2);
+}
