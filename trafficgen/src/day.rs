@@ -317,7 +317,8 @@ impl Stream {
         self.now = self.c.send(cap, t.max(self.now), from_client, msg);
     }
 
-    /// Closes the connection just before the day ends.
+    /// Closes the connection half a second before `end` (the day's end, or
+    /// an event's), or as soon after as it is free, if that is before `end`.
     fn close(mut self, cap: &mut Capture, end: i64) {
         let t = (end - 500 * MS).max(self.now);
         if t + MS < end {
@@ -413,8 +414,8 @@ fn modbus_call(s: &mut Stream, cap: &mut Capture, t: i64, tid: &mut u16, q: &[u8
 /// The HMI's Modbus polling connection of the day: holding registers
 /// 100-103 every second, coils 0-15 every 5 s, and the routine write of
 /// register 200 every minute. `modbus-write-range` happens here. It opens
-/// with a handshake, as the PLC's other connections (`new-plc`'s excepted)
-/// do, so that the PLC's TCP fingerprint is the same every day.
+/// with a handshake each day, so that the PLC's TCP fingerprint is known on
+/// clean days and the `cross-zone` handshake does not change it.
 fn modbus_polling(cap: &mut Capture, day: &Day, rng: &mut Rng) {
     let net = &day.p.net;
     let mut s = day.stream(
