@@ -872,6 +872,14 @@ fn customers_are_kept_apart_in_the_fleet_list() {
     w.unit("OSD-000012", "spare-site");
     let a = w.contract("acme", "north", "2025-01-06", "2025-02-03", "OSD-000010");
     w.contract("zenith", "south", "2025-01-06", "2025-02-03", "OSD-000011");
+    // Shipping the unit of an accepted contract records the contract's
+    // shipping (dated today).
+    w.record(&a, &[("accept", "2025-01-07")]);
+    w.ok(&["ship", "OSD-000010"]);
+    let c = w.json(&["contract", "show", &a]);
+    assert_eq!(c["state"], "shipped");
+    assert_eq!(c["events"][3]["event"], "ship");
+    assert_eq!(c["events"][3]["detail"], "recorded by ship");
     // A unit already serving a contract cannot serve another.
     let e = w.fail(&["contract", "device", &a, "OSD-000011"]);
     assert!(e.contains("OSD-000011 already serves contract 2"), "{e}");

@@ -7,7 +7,7 @@ use crate::calendar::fmt_date;
 use crate::device::{self, DeviceDir};
 use crate::external::CollectorAdmin;
 use crate::files::FileTxn;
-use crate::registry::{Device, DeviceState, Site, Tx};
+use crate::registry::{ContractState, Device, DeviceState, Site, Tx};
 use std::path::Path;
 
 /// Site ids: letters, digits, '-', '_' and '.'.
@@ -150,6 +150,23 @@ pub fn advance(ctx: &Ctx, serial: &str, to: DeviceState) -> Result<Report, FlowE
         };
         tx.set_state(serial, to).at("registry")?;
         report.say(format!("{serial} ({site}) is now {to}"));
+        // Shipping an accepted contract's sensor is the contract's shipping.
+        if to == DeviceState::Shipped {
+            if let Some(id) = tx.device_contract(serial).at("registry")? {
+                if tx.contract(id).at("registry")?.state == ContractState::Accepted {
+                    let on = fmt_date(today());
+                    tx.contract_event(
+                        id,
+                        "ship",
+                        &on,
+                        "recorded by ship",
+                        Some(ContractState::Shipped),
+                    )
+                    .at("registry")?;
+                    report.say(format!("contract {id}: shipped on {on}"));
+                }
+            }
+        }
         Ok(report)
     })
 }
