@@ -3,7 +3,7 @@ use clap::{Args, Parser, Subcommand};
 use osect_collector::export::{self, Selection};
 use osect_collector::server::Server;
 use osect_collector::store::{self, Store};
-use osect_collector::{operator, tls::ServerTls};
+use osect_collector::{notify, operator, tls::ServerTls};
 use osect_wire::Format;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,10 @@ enum Cmd {
         /// A connection silent this long is closed (the agent sends keep-alives).
         #[arg(long, default_value_t = 60)]
         idle_timeout_secs: u64,
+        /// Send every new alert to the sinks this TOML file names (webhooks,
+        /// syslog receivers), from the store's outbox, at least once.
+        #[arg(long)]
+        notify: Option<PathBuf>,
     },
     /// Write stored records as Zeek logs, one folder per device.
     Export {
@@ -63,6 +67,19 @@ enum Cmd {
         /// A device with no batch for this long is flagged SILENT.
         #[arg(long, default_value_t = 300)]
         silent_after_secs: u64,
+    },
+    /// List the latest alert notifications and each sink's progress on
+    /// them: pending, delivered or failed, attempts, last error.
+    Outbox {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        site: Option<String>,
+        /// How many of the latest notifications.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
     },
     /// Create or replace an operator and write its token to a file.
     OperatorAdd {
@@ -176,8 +193,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             crl,
             max_batch_bytes,
             idle_timeout_secs,
+            notify: notify_file,
         } => {
-            let store = Store::open(&store)?;
+            let opened = Store::open(&store)?;
+            // Set up before serving, so a bad sinks file stops the start.
+            let deliverer = match notify_file {
+                Some(f) => Some(notify::Deliverer::new(&store, &notify::Config::load(&f)?)?),
+                None => None,
+            };
+            let store = opened;
             let server = Server {
                 listen,
                 tls: ServerTls {
@@ -193,7 +217,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?
-                .block_on(server.run(store))?;
+                .block_on(async {
+                    // The deliverer stops when `_stop` is dropped.
+                    let (_stop, stopped) = tokio::sync::watch::channel(false);
+                    if let Some(d) = deliverer {
+                        tokio::spawn(d.run(stopped));
+                    }
+                    server.run(store).await
+                })?;
         }
         Cmd::Export { sel, format, out } => {
             let store = Store::open(&sel.store)?;
@@ -267,6 +298,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             if r.refused > 0 {
                 return Err(format!("{} files refused (see the log)", r.refused).into());
             }
+        }
+        Cmd::Outbox {
+            store,
+            site,
+            limit,
+            json,
+        } => {
+            Store::open(&store)?;
+            let rows = notify::list(&store, site.as_deref(), limit)?;
+            notify::write_outbox(&rows, json, &mut std::io::stdout().lock())?;
         }
         Cmd::Delete {
             store,

@@ -22,7 +22,7 @@ mod webhook;
 
 pub use config::{Config, Delivery, Facility, SyslogConfig, Transport, WebhookConfig};
 pub use outbox::{create_tables, enqueue, list, OutboxRow, State, MAX_PAYLOAD_BYTES, RETAIN_US};
-pub use syslog::{escape_sd_value, syslog_severity, Syslog};
+pub use syslog::Syslog;
 pub use webhook::{sign, Webhook, DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 use crate::store::now_us;

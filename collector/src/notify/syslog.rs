@@ -191,7 +191,7 @@ fn still_open(s: &TcpStream) -> bool {
 /// Alert severities (`critical`, `high`, `medium`, `low`, `info`) as syslog
 /// severities 2 (critical) to 6 (informational); anything else is 4
 /// (warning).
-pub fn syslog_severity(s: Option<&str>) -> u8 {
+fn syslog_severity(s: Option<&str>) -> u8 {
     match s.map(str::to_ascii_lowercase).as_deref() {
         Some("critical") => 2,
         Some("high") => 3,
@@ -241,7 +241,7 @@ fn structured_data(sd_id: &str, params: &[(&str, String)]) -> String {
 }
 
 /// RFC 5424 section 6.3.3: `"`, `\` and `]` are escaped with a backslash.
-pub fn escape_sd_value(v: &str) -> String {
+fn escape_sd_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         if matches!(c, '"' | '\\' | ']') {
