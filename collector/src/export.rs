@@ -1,6 +1,7 @@
 //! Stored records out: Zeek TSV or JSON logs per device and time range, and
 //! the summary the demo prints.
 
+use crate::allow::{shown, AllowList};
 use crate::store::{Store, StoreError};
 use osect_wire::{Format, LogSchema, LogWriter, Record, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -12,6 +13,9 @@ use std::path::{Path, PathBuf};
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The project's log names could not be set up.
+    #[error("{0}")]
+    Names(String),
     /// An output file could not be written.
     #[error("writing {path}: {source}")]
     Write {
@@ -53,7 +57,10 @@ pub fn for_each_record(
     Ok(n)
 }
 
-/// Writes `OUT/<device>/<log>.log` (TSV) or `<log>.json` (JSON lines).
+/// Writes `OUT/<device>/<log>.log` (TSV) or `<log>.json` (JSON lines) and
+/// returns how many records it wrote. Records of a log the project does not
+/// write, or of a device whose serial cannot be a folder name, are skipped
+/// and logged.
 /// When one log arrives with two field lists (aggregated and per-event
 /// rows), the second gets its own file, `<log>-2.log`.
 pub fn export(
@@ -66,7 +73,17 @@ pub fn export(
     let mut writers: HashMap<(String, *const LogSchema), (PathBuf, Writer)> = HashMap::new();
     let mut names: HashMap<(String, &'static str), usize> = HashMap::new();
     let ext = if format == Format::Tsv { "log" } else { "json" };
+    let known = AllowList::project().map_err(ExportError::Names)?;
+    let mut skipped: HashMap<(String, &'static str), usize> = HashMap::new();
     let n = for_each_record(store, sel, |device, rec| {
+        // File names come from the project's log paths and folder names from
+        // serials that are plain names, never from other strings a device sent.
+        if !known.knows(rec.schema.path) || !file_name_ok(device) {
+            *skipped
+                .entry((device.to_owned(), rec.schema.path))
+                .or_default() += 1;
+            return Ok(());
+        }
         let key = (device.to_owned(), rec.schema as *const LogSchema);
         if !writers.contains_key(&key) {
             let k = names
@@ -103,33 +120,30 @@ pub fn export(
             .and_then(|mut f| f.flush())
             .map_err(|source| ExportError::Write { path, source })?;
     }
-    Ok(n)
+    for ((device, path), k) in &skipped {
+        log::warn!(
+            "export: {k} records of device {} in log {} not written: not a name the export \
+             may use for a file or folder",
+            shown(device),
+            shown(path)
+        );
+    }
+    Ok(n - skipped.values().sum::<usize>())
+}
+
+/// Whether `s` may name a file or folder inside the export folder: 1 to 255
+/// of `A-Z a-z 0-9 . _ -`, and not `.` or `..`.
+pub fn file_name_ok(s: &str) -> bool {
+    (1..=255).contains(&s.len())
+        && s != "."
+        && s != ".."
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Connection uids remembered per device by the summary.
 const MAX_UIDS: usize = 1_000_000;
-
-/// Logs that carry industrial operations, for the summary.
-const INDUSTRIAL_PREFIXES: &[&str] = &[
-    "modbus", "dnp3", "enip", "cip", "bacnet", "s7comm", "cotp", "cclink", "slmp", "fins",
-    "iec104", "opcua", "profinet",
-];
-/// The field naming the operation, first match wins.
-const OPERATION_FIELDS: &[&str] = &[
-    "func",
-    "function",
-    "fc_request",
-    "command",
-    "cip_service",
-    "service",
-    "pdu_service",
-    "apdu_type",
-    "rosctr",
-    "pdu_type",
-    "cmd",
-    "command_code",
-    "message_type",
-];
 
 fn value_text(v: &Value) -> String {
     let mut s = String::new();
@@ -186,12 +200,15 @@ pub fn summary(
             let service = rec.get("service").map(value_text).unwrap_or_default();
             *d.conns.entry((proto, service)).or_default() += 1;
         }
-        if INDUSTRIAL_PREFIXES.iter().any(|p| path.starts_with(p)) {
-            let op = OPERATION_FIELDS
-                .iter()
-                .find_map(|f| rec.get(f).filter(|v| !matches!(v, Value::Unset)))
-                .map(value_text)
-                .unwrap_or_else(|| "-".into());
+        // Industrial logs, by their protocol's descriptor: the operation is
+        // what the log's key fields name ("-" for logs that name none).
+        if let Some((_, log)) =
+            osect_engine::protocols::log(path).filter(|(protocol, _)| protocol.info.industrial)
+        {
+            let op = log.operation.as_ref().map_or_else(
+                || "-".to_owned(),
+                |spec| osect_wire::protocol::operation_name(spec, rec),
+            );
             *d.ops.entry((path.to_owned(), op)).or_default() += count_of(rec);
         }
         let vendor = ["vendor", "vendor_name", "vendor_id", "oui_vendor"]

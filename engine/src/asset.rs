@@ -68,98 +68,27 @@ pub struct Identity<'a> {
     pub serial: Option<&'a str>,
 }
 
-/// A role a device played in the traffic.
+/// A role a device played in the traffic (`modbus_server`). Each protocol's
+/// descriptor declares the roles it implies; the registry numbers them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Role {
-    ModbusServer,
-    ModbusClient,
-    Dnp3Outstation,
-    Dnp3Master,
-    EnipAdapter,
-    EnipScanner,
-    BacnetDevice,
-    BacnetClient,
-    S7Plc,
-    S7Client,
-    SlmpServer,
-    SlmpClient,
-    FinsPlc,
-    FinsClient,
-    Iec104Outstation,
-    Iec104Controller,
-    OpcuaServer,
-    OpcuaClient,
-    CclinkMaster,
-    CclinkSlave,
-    ProfinetDevice,
-    ProfinetController,
-    EngineeringStation,
-    DhcpServer,
-    DnsServer,
-}
+pub struct Role(&'static str);
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::ModbusServer => "modbus_server",
-            Role::ModbusClient => "modbus_client",
-            Role::Dnp3Outstation => "dnp3_outstation",
-            Role::Dnp3Master => "dnp3_master",
-            Role::EnipAdapter => "enip_adapter",
-            Role::EnipScanner => "enip_scanner",
-            Role::BacnetDevice => "bacnet_device",
-            Role::BacnetClient => "bacnet_client",
-            Role::S7Plc => "s7_plc",
-            Role::S7Client => "s7_client",
-            Role::SlmpServer => "slmp_server",
-            Role::SlmpClient => "slmp_client",
-            Role::FinsPlc => "fins_plc",
-            Role::FinsClient => "fins_client",
-            Role::Iec104Outstation => "iec104_outstation",
-            Role::Iec104Controller => "iec104_controller",
-            Role::OpcuaServer => "opcua_server",
-            Role::OpcuaClient => "opcua_client",
-            Role::CclinkMaster => "cclink_master",
-            Role::CclinkSlave => "cclink_slave",
-            Role::ProfinetDevice => "profinet_device",
-            Role::ProfinetController => "profinet_controller",
-            Role::EngineeringStation => "engineering_station",
-            Role::DhcpServer => "dhcp_server",
-            Role::DnsServer => "dns_server",
-        }
+    pub const fn new(name: &'static str) -> Role {
+        Role(name)
     }
 
-    const ALL: [Role; 25] = [
-        Role::ModbusServer,
-        Role::ModbusClient,
-        Role::Dnp3Outstation,
-        Role::Dnp3Master,
-        Role::EnipAdapter,
-        Role::EnipScanner,
-        Role::BacnetDevice,
-        Role::BacnetClient,
-        Role::S7Plc,
-        Role::S7Client,
-        Role::SlmpServer,
-        Role::SlmpClient,
-        Role::FinsPlc,
-        Role::FinsClient,
-        Role::Iec104Outstation,
-        Role::Iec104Controller,
-        Role::OpcuaServer,
-        Role::OpcuaClient,
-        Role::CclinkMaster,
-        Role::CclinkSlave,
-        Role::ProfinetDevice,
-        Role::ProfinetController,
-        Role::EngineeringStation,
-        Role::DhcpServer,
-        Role::DnsServer,
-    ];
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
 
+    /// The role's bit in a device's set; 0 for a role no descriptor
+    /// declares (the registry's test finds those).
     fn bit(self) -> u32 {
-        1 << (self as u8)
+        crate::protocols::role_names()
+            .iter()
+            .position(|n| *n == self.0)
+            .map_or(0, |i| 1 << i)
     }
 }
 
@@ -467,10 +396,11 @@ fn record(ts: i64, key: &DevKey, dev: &Device) -> Record {
             Value::Strings(d.hostnames.clone()),
             text(&d.os),
             Value::Strings(
-                Role::ALL
+                crate::protocols::role_names()
                     .iter()
-                    .filter(|r| dev.roles & r.bit() != 0)
-                    .map(|r| r.as_str().to_owned())
+                    .enumerate()
+                    .filter(|(i, _)| dev.roles & (1 << i) != 0)
+                    .map(|(_, r)| (*r).to_owned())
                     .collect(),
             ),
             text(&d.vendor),
@@ -504,7 +434,7 @@ mod tests {
     fn facts_accumulate_and_persist_across_intervals() {
         let mut t = AssetTable::new(16);
         let h = host(PLC, [10, 0, 0, 5]);
-        t.observe_role(1_000, h, Role::S7Plc);
+        t.observe_role(1_000, h, crate::app::s7comm::descriptor::PLC);
         t.observe_identity(
             1_000,
             h,

@@ -3,9 +3,9 @@
 //! # Aggregation of cyclic industrial operations
 //!
 //! A PLC polled ten times a second produces 600 identical-looking rows a
-//! minute. With `batch.aggregate = true`, rows of the logs in
-//! [`AGGREGATED_LOGS`] are folded per interval into one row per distinct
-//! key, where the key is every field of the row except `ts` and the
+//! minute. With `batch.aggregate = true`, rows of the logs whose
+//! descriptor says so ([`crate::protocols::folds`]) are folded per interval
+//! into one row per distinct key, where the key is every field of the row except `ts` and the
 //! per-transaction fields in [`PER_EVENT_FIELDS`] (transaction and invoke
 //! ids, sequence numbers: they change on every poll and say nothing about
 //! the operation). The folded row keeps the key fields, `ts` of the first
@@ -19,29 +19,6 @@ use osect_wire::batch::intern_schema;
 use osect_wire::{FieldType, Key, LogSchema, Record, Value};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-
-/// Logs whose rows are folded per interval.
-pub const AGGREGATED_LOGS: &[&str] = &[
-    "modbus",
-    "modbus_detailed",
-    "modbus_read_write_multiple_registers",
-    "modbus_mask_write_register",
-    "dnp3",
-    "dnp3_control",
-    "dnp3_objects",
-    "enip",
-    "cip",
-    "cip_io",
-    "bacnet",
-    "bacnet_property",
-    "s7comm",
-    "s7comm_plus",
-    "cotp",
-    "slmp",
-    "fins",
-    "iec104",
-    "opcua",
-];
 
 /// Fields left out of the aggregation key: they differ per transaction.
 pub const PER_EVENT_FIELDS: &[&str] = &[
@@ -70,7 +47,9 @@ struct Folded {
 }
 
 fn folded(schema: &'static LogSchema) -> Option<Folded> {
-    if !AGGREGATED_LOGS.contains(&schema.path) || schema.index_of("count").is_some() {
+    // The registry's test holds every folded log to having no `count` of
+    // its own (the CC-Link and FINS logs count their rows already).
+    if !crate::protocols::folds(schema.path) {
         return None;
     }
     let ts = schema.index_of("ts")?;

@@ -16,4 +16,5 @@ pub mod flow;
 pub mod l2;
 pub mod limits;
 pub mod neighbor;
+pub mod protocols;
 pub mod sink;

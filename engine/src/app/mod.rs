@@ -9,10 +9,11 @@
 //! told through [`AppParser::gap`] and must resynchronise on the next message
 //! it recognises, never go silent for the rest of the connection.
 //!
-//! Each protocol lives in its own module with its own logs. A protocol is
-//! found by [`probe`]: each module's `probe` looks at the first payload of a
+//! Each protocol lives in its own folder with its own logs and its
+//! `descriptor.rs` (see [`crate::protocols`]). A protocol is found by
+//! [`probe`]: each module's `probe` looks at the first payload of a
 //! direction (and the ports as a hint only) and returns a parser when the
-//! bytes look like its protocol.
+//! bytes look like its protocol; the registry orders them.
 
 pub mod bacnet;
 pub mod browser;
@@ -97,32 +98,6 @@ pub trait AppParser: Send {
 pub type Probe =
     fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>>;
 
-/// Every recogniser, most specific first.
-pub static PROBES: &[Probe] = &[
-    iec104::probe,
-    opcua::probe,
-    cclink_ief_basic::probe,
-    slmp::probe,
-    fins::probe,
-    bacnet::probe,
-    dnp3::probe,
-    s7comm::probe,
-    enip::probe,
-    modbus::probe,
-    dhcp::probe,
-    browser::probe,
-    dhcpv6::probe,
-    nbns::probe,
-    dns::probe,
-    tls::probe,
-    ssh::probe,
-    http::probe,
-    ntp::probe,
-    quic::probe,
-    snmp::probe,
-    ssdp::probe,
-];
-
 /// Finds the parser for a connection from its first payload.
 pub fn probe(
     transport: Transport,
@@ -130,5 +105,7 @@ pub fn probe(
     dir: Dir,
     data: &[u8],
 ) -> Option<Box<dyn AppParser>> {
-    PROBES.iter().find_map(|p| p(transport, id, dir, data))
+    crate::protocols::probes()
+        .iter()
+        .find_map(|p| p(transport, id, dir, data))
 }

@@ -24,5 +24,7 @@ pub struct Frame<'a> {
 /// Decodes a non-IP frame into records and asset facts. Returns whether a
 /// decoder recognised it.
 pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
-    cclink_ie::handle(frame, out) || profinet_dcp::handle(frame, out) || lldp::handle(frame, out)
+    crate::protocols::ethernet_decoders()
+        .iter()
+        .any(|handle| handle(frame, out))
 }

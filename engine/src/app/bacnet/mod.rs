@@ -12,12 +12,14 @@
 //! pdu_service result_code`; `bacnet_property` on `uid pdu_service
 //! object_type instance_number property`.
 
+pub mod descriptor;
+
 pub mod names;
 pub mod wire;
 
 use crate::app::common::{self, wire_text, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{Identity, Role};
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -209,7 +211,7 @@ fn discovery(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
         let host = common::sender(ctx, dir);
         ctx.out
             .assets
-            .observe_role(ctx.ts, host, Role::BacnetDevice);
+            .observe_role(ctx.ts, host, descriptor::DEVICE);
         let product = object.map(|o| format!("BACnet device {}", o.1));
         ctx.out.assets.observe_identity(
             ctx.ts,

@@ -12,10 +12,11 @@
 //! Uplink aggregation key (as NTT's parser aggregates): `uid pdu_type
 //! master_ip slave_ip end_code`, with `count`, first and last time.
 
+pub mod descriptor;
+
 use crate::app::common::{self, hex, le16, le32, Row};
 use crate::app::slmp::wire as slmp;
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::Role;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -121,9 +122,9 @@ impl AppParser for CclinkIefBasic {
         if !self.roles_seen {
             self.roles_seen = true;
             let role = if c.request {
-                Role::CclinkMaster
+                descriptor::MASTER
             } else {
-                Role::CclinkSlave
+                descriptor::SLAVE
             };
             ctx.out
                 .assets

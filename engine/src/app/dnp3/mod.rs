@@ -11,12 +11,13 @@
 //! Uplink aggregation key: `dnp3` on `uid fc_request fc_reply iin`;
 //! `dnp3_objects` on `uid function_code object_type range_low range_high`.
 
+pub mod descriptor;
+
 pub mod names;
 pub mod wire;
 
 use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::Role;
 use crate::flow::id::{ConnId, Transport};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
@@ -184,10 +185,10 @@ impl Dnp3 {
             };
             ctx.out
                 .assets
-                .observe_role(ctx.ts, outstation, Role::Dnp3Outstation);
+                .observe_role(ctx.ts, outstation, descriptor::OUTSTATION);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, master, Role::Dnp3Master);
+                .observe_role(ctx.ts, master, descriptor::MASTER);
         }
         if is_response {
             Row::flow(ctx, &DNP3)

@@ -9,6 +9,8 @@
 //! Names and addresses that mDNS and LLMNR responders announce for
 //! themselves feed the asset ledger.
 
+pub mod descriptor;
+
 pub mod consts;
 pub mod wire;
 

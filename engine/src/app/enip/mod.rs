@@ -12,12 +12,14 @@
 //! `cip` on `uid direction cip_service_code cip_status_code class_id
 //! instance_id attribute_id`; `enip` on `uid enip_command_code enip_status`.
 
+pub mod descriptor;
+
 pub mod names;
 pub mod wire;
 
 use crate::app::common::{self, hex, le16, le32, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{Identity, Role};
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -198,8 +200,8 @@ impl Enip {
         if !self.roles_seen && matches!(h.command, 0x65 | 0x6f | 0x70) && dir.is_orig() {
             self.roles_seen = true;
             let (c, s) = (common::orig_host(ctx), common::resp_host(ctx));
-            ctx.out.assets.observe_role(ctx.ts, s, Role::EnipAdapter);
-            ctx.out.assets.observe_role(ctx.ts, c, Role::EnipScanner);
+            ctx.out.assets.observe_role(ctx.ts, s, descriptor::ADAPTER);
+            ctx.out.assets.observe_role(ctx.ts, c, descriptor::SCANNER);
         }
         match h.command {
             0x63 if !body.is_empty() => {
@@ -365,5 +367,7 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, id: &wire::Identity<'_>, from_list:
             serial: Some(&serial),
         },
     );
-    ctx.out.assets.observe_role(ctx.ts, host, Role::EnipAdapter);
+    ctx.out
+        .assets
+        .observe_role(ctx.ts, host, descriptor::ADAPTER);
 }

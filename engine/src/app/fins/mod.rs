@@ -11,13 +11,15 @@
 //! Uplink aggregation key: `uid icf_type command memory_area address count
 //! end_code`.
 
+pub mod descriptor;
+
 use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{Identity, Role};
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -103,10 +105,10 @@ impl Fins {
             } else {
                 (common::sender(ctx, dir), common::receiver(ctx, dir))
             };
-            ctx.out.assets.observe_role(ctx.ts, plc, Role::FinsPlc);
+            ctx.out.assets.observe_role(ctx.ts, plc, descriptor::PLC);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, client, Role::FinsClient);
+                .observe_role(ctx.ts, client, descriptor::CLIENT);
         }
         let (end, data) = if response {
             (common::be16(text, 0), text.get(2..).unwrap_or(&[]))

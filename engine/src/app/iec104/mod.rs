@@ -10,9 +10,10 @@
 //! Uplink aggregation key: `uid apci_type u_function type_id cot
 //! common_address`.
 
+pub mod descriptor;
+
 use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::Role;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -186,10 +187,10 @@ impl Iec104 {
             let (c, s) = (common::orig_host(ctx), common::resp_host(ctx));
             ctx.out
                 .assets
-                .observe_role(ctx.ts, s, Role::Iec104Outstation);
+                .observe_role(ctx.ts, s, descriptor::OUTSTATION);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, c, Role::Iec104Controller);
+                .observe_role(ctx.ts, c, descriptor::CONTROLLER);
         }
         let count = |v: u64| Value::Count(v);
         let row = Row::flow_dir(ctx, &IEC104, dir);

@@ -11,13 +11,14 @@
 //! `uid unit func address quantity exception_code`; `modbus` on
 //! `uid unit func pdu_type exception`.
 
+pub mod descriptor;
+
 use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, escape_bytes, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::Role;
 use crate::flow::id::{ConnId, Transport};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
@@ -172,10 +173,10 @@ impl Modbus {
             };
             ctx.out
                 .assets
-                .observe_role(ctx.ts, server, Role::ModbusServer);
+                .observe_role(ctx.ts, server, descriptor::SERVER);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, client, Role::ModbusClient);
+                .observe_role(ctx.ts, client, descriptor::CLIENT);
         }
         // Requests come from the client, which opened the connection.
         let is_request = dir.is_orig();

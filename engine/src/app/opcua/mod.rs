@@ -12,9 +12,10 @@
 //! Uplink aggregation key: `uid msg_type security_policy security_mode
 //! service`.
 
+pub mod descriptor;
+
 use crate::app::common::{self, le32, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::Role;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -244,8 +245,8 @@ impl AppParser for Opcua {
             if !self.roles_seen {
                 self.roles_seen = true;
                 let (cl, s) = (common::orig_host(ctx), common::resp_host(ctx));
-                ctx.out.assets.observe_role(ctx.ts, s, Role::OpcuaServer);
-                ctx.out.assets.observe_role(ctx.ts, cl, Role::OpcuaClient);
+                ctx.out.assets.observe_role(ctx.ts, s, descriptor::SERVER);
+                ctx.out.assets.observe_role(ctx.ts, cl, descriptor::CLIENT);
             }
             Row::flow_dir(ctx, &OPCUA, dir)
                 .push(c.msg_type)

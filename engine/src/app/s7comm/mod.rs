@@ -12,12 +12,14 @@
 //! Uplink aggregation key: `s7comm` on `uid rosctr_code function_code
 //! subfunction_code error_class error_code`; `cotp` on `uid pdu_code`.
 
+pub mod descriptor;
+
 pub mod names;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{Identity, Role};
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
@@ -151,8 +153,8 @@ impl S7comm {
         }
         self.roles_seen = true;
         let (c, s) = (common::orig_host(ctx), common::resp_host(ctx));
-        ctx.out.assets.observe_role(ctx.ts, s, Role::S7Plc);
-        ctx.out.assets.observe_role(ctx.ts, c, Role::S7Client);
+        ctx.out.assets.observe_role(ctx.ts, s, descriptor::PLC);
+        ctx.out.assets.observe_role(ctx.ts, c, descriptor::CLIENT);
     }
 }
 

@@ -12,13 +12,15 @@
 //! Uplink aggregation key: `uid frame_type pdu_type command subcommand
 //! device head_device points end_code`.
 
+pub mod descriptor;
+
 use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{Identity, Role};
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;
@@ -109,10 +111,10 @@ impl Slmp {
             };
             ctx.out
                 .assets
-                .observe_role(ctx.ts, server, Role::SlmpServer);
+                .observe_role(ctx.ts, server, descriptor::SERVER);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, client, Role::SlmpClient);
+                .observe_role(ctx.ts, client, descriptor::CLIENT);
         }
         let binary = matches!(
             h.kind,

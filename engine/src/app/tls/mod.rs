@@ -3,6 +3,8 @@
 //! fingerprint. One row per connection, written when the server's
 //! cleartext part of the handshake ends (or the connection does).
 
+pub mod descriptor;
+
 pub mod consts;
 pub mod wire;
 

@@ -13,9 +13,10 @@
 //! dst_mac service pdu_type node_type node_id connection_info
 //! src_node_number`.
 
+pub mod descriptor;
+
 use crate::app::common::{frame_sender, hex, Row};
 use crate::app::Output;
-use crate::asset::Role;
 use crate::l2::Frame;
 use crate::l2_fields;
 use compact_str::format_compact;
@@ -163,10 +164,10 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
     };
     if h.frame_type == 0x15 || (ntype == Some(0) && h.network == 1) {
         out.assets
-            .observe_role(frame.ts, frame_sender(frame), Role::CclinkMaster);
+            .observe_role(frame.ts, frame_sender(frame), descriptor::MASTER);
     } else if matches!(h.frame_type, 0x84 | 0x85) {
         out.assets
-            .observe_role(frame.ts, frame_sender(frame), Role::CclinkSlave);
+            .observe_role(frame.ts, frame_sender(frame), descriptor::SLAVE);
     }
     Row::l2(frame, &CCLINK_IE)
         .push(service)

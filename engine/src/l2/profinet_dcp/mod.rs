@@ -8,9 +8,11 @@
 //! Uplink aggregation key: `src_mac service service_type station_name
 //! vendor_id device_id ip`.
 
+pub mod descriptor;
+
 use crate::app::common::{frame_sender, hex, wire_text, Row};
 use crate::app::Output;
-use crate::asset::{HostRef, Identity, Role};
+use crate::asset::{HostRef, Identity};
 use crate::l2::Frame;
 use crate::l2_fields;
 use osect_wire::record::field;
@@ -172,9 +174,9 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
             out.assets.observe_hostname(frame.ts, host, name);
         }
         let r = if p.role.unwrap_or(1) & 2 != 0 {
-            Role::ProfinetController
+            descriptor::CONTROLLER
         } else {
-            Role::ProfinetDevice
+            descriptor::DEVICE
         };
         out.assets.observe_role(frame.ts, host, r);
     }

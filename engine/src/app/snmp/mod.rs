@@ -3,6 +3,8 @@
 //! the string itself: it is a password) and the PDU type. SNMPv3 PDUs may
 //! be encrypted; their type is logged when the scoped PDU is in clear.
 
+pub mod descriptor;
+
 use crate::app::common::Row;
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};

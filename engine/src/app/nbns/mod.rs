@@ -5,6 +5,8 @@
 //! DNS message format, so the DNS wire view is reused; conn.log names the
 //! service `dns`, as Zeek does.
 
+pub mod descriptor;
+
 use crate::app::common::{sender, Row};
 use crate::app::dns::{Message, Name};
 use crate::app::text;

@@ -6,10 +6,12 @@
 //! run thirty, or when every connection it was seen on has ended.
 //! Client host names feed the asset ledger.
 
+pub mod descriptor;
+
 use crate::app::common::sender;
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
-use crate::asset::{HostRef, Role};
+use crate::asset::HostRef;
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};
@@ -327,7 +329,7 @@ impl AppParser for Dhcp {
             let server = sender(ctx, dir);
             ctx.out
                 .assets
-                .observe_role(ctx.ts, server, Role::DhcpServer);
+                .observe_role(ctx.ts, server, descriptor::SERVER);
         }
         with_join(|j| {
             expire(j, ctx);

@@ -5,6 +5,8 @@
 //! datagram header, the SMB transaction's data offset and the mailslot
 //! payload, each cut to its declared length.
 
+pub mod descriptor;
+
 use crate::app::common::{be16, le16, le32, sender, Row};
 use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};

@@ -4,6 +4,8 @@
 //! the `tls` log like TLS over TCP; the rest of the connection is
 //! encrypted and ignored. conn.log names the service `quic,ssl`, as Zeek.
 
+pub mod descriptor;
+
 use crate::app::common::Row;
 use crate::app::text::{self, MAX_NAME};
 use crate::app::tls::{consts, ja4_for, ClientHello, ServerHello, TLS_LOG};

@@ -7,6 +7,8 @@
 //! are counted, never kept. After a gap, or bytes that are not HTTP, a
 //! direction waits for the next line that starts a request or a response.
 
+pub mod descriptor;
+
 use crate::app::common::Row;
 use crate::app::text::{self, MAX_NAME, MAX_TEXT};
 use crate::app::{AppParser, Ctx, Dir};

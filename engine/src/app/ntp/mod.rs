@@ -1,5 +1,7 @@
 //! NTP (RFC 5905) on UDP: Zeek's `ntp.log`, one row per message.
 
+pub mod descriptor;
+
 use crate::app::common::{be16, be32, Row};
 use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};

@@ -3,6 +3,8 @@
 //! `SERVER` or the searcher's `USER-AGENT`, and what was searched for or
 //! announced.
 
+pub mod descriptor;
+
 use crate::app::common::Row;
 use crate::app::http::{split_head, upper, RequestLine, StatusLine};
 use crate::app::text::{self, MAX_TEXT};

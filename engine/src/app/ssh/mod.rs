@@ -7,6 +7,8 @@
 //! A row is written once authentication is decided, or when the
 //! connection ends.
 
+pub mod descriptor;
+
 use crate::app::common::{be32, Row};
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};

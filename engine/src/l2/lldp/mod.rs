@@ -4,6 +4,8 @@
 //! the management address and the capabilities. The system name feeds the
 //! asset ledger as the announcing device's host name.
 
+pub mod descriptor;
+
 use crate::app::common::be16;
 use crate::app::text::{self, MAX_NAME};
 use crate::app::Output;

@@ -5,6 +5,8 @@
 //! class (option 16: enterprise number and data). Host names feed the
 //! asset ledger.
 
+pub mod descriptor;
+
 use crate::app::common::{be16, be32, sender, Row};
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};

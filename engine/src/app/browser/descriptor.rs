@@ -1,0 +1,21 @@
+//! What the CIFS browser protocol is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "browser",
+        logs: &[LogInfo {
+            schema: &super::MSWIN_BROWSER_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 120,
+    },
+    roles: &[],
+};

@@ -1,0 +1,25 @@
+//! What DHCP is to the engine and the core.
+
+use crate::asset::Role;
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+/// The device that answered with an address.
+pub const SERVER: Role = Role::new("dhcp_server");
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "dhcp",
+        logs: &[LogInfo {
+            schema: &super::DHCP_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 110,
+    },
+    roles: &[SERVER],
+};

@@ -1,0 +1,21 @@
+//! What DHCPv6 is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "dhcpv6",
+        logs: &[LogInfo {
+            schema: &super::DHCPV6_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 130,
+    },
+    roles: &[],
+};

@@ -1,0 +1,21 @@
+//! What DNS (and mDNS, LLMNR) is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "dns",
+        logs: &[LogInfo {
+            schema: &super::DNS_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 150,
+    },
+    roles: &[],
+};

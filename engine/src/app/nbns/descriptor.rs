@@ -1,0 +1,21 @@
+//! What NetBIOS name service is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "nbns",
+        logs: &[LogInfo {
+            schema: &super::NETBIOS_NS_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 140,
+    },
+    roles: &[],
+};

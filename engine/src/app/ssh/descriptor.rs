@@ -1,0 +1,21 @@
+//! What SSH is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "ssh",
+        logs: &[LogInfo {
+            schema: &super::SSH_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 170,
+    },
+    roles: &[],
+};

@@ -1,0 +1,37 @@
+//! What CC-Link IE (Control, Field, TSN) is to the engine and the core.
+//!
+//! Its rows count cyclic frames (they have their own `count`): nothing is
+//! folded and no PDU is classed as a read or a write.
+
+use crate::asset::Role;
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{Access, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::Record;
+
+pub const MASTER: Role = Role::new("cclink_master");
+pub const SLAVE: Role = Role::new("cclink_slave");
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "cclink_ie",
+        logs: &[LogInfo {
+            schema: &super::CCLINK_IE,
+            fold: false,
+            operation: Some(OperationSpec {
+                key: &["service"],
+                classify,
+            }),
+        }],
+        industrial: true,
+    },
+    recognition: Recognition::Ethernet(super::handle),
+    roles: &[MASTER, SLAVE],
+};
+
+/// Cyclic data exchange: the rows say which PDU, not what it changes.
+fn classify(_: &Record) -> OpClass {
+    OpClass {
+        access: Some(Access::Other),
+        ..OpClass::default()
+    }
+}

@@ -1,0 +1,57 @@
+//! What PROFINET DCP is to the engine and the core.
+//!
+//! DCP Set changes a device's name or address (a write); Identify and Get
+//! read; Hello announces.
+
+use crate::asset::Role;
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{text_of, Access, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::Record;
+
+pub const DEVICE: Role = Role::new("profinet_device");
+pub const CONTROLLER: Role = Role::new("profinet_controller");
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "profinet_dcp",
+        logs: &[LogInfo {
+            schema: &super::PROFINET_DCP,
+            fold: false,
+            operation: Some(OperationSpec {
+                key: &["service", "service_type"],
+                classify,
+            }),
+        }],
+        industrial: true,
+    },
+    recognition: Recognition::Ethernet(super::handle),
+    roles: &[DEVICE, CONTROLLER],
+};
+
+fn classify(rec: &Record) -> OpClass {
+    match text_of(rec, "service").as_deref() {
+        // Set changes a device's name or address.
+        Some("set") => OpClass::write(),
+        Some("get" | "identify") => OpClass::read(),
+        _ => OpClass {
+            access: Some(Access::Other),
+            ..OpClass::default()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::tests::row;
+
+    // profinet_dcp.log rows of the trafficgen profinet capture.
+    #[test]
+    fn services() {
+        let s =
+            |service: &str| classify(&row(&super::super::PROFINET_DCP, &[("service", service)]));
+        assert_eq!(s("identify"), OpClass::read());
+        assert_eq!(s("set"), OpClass::write());
+        assert_eq!(s("hello").access, Some(Access::Other));
+    }
+}

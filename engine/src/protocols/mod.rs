@@ -1,0 +1,169 @@
+//! The registry: every protocol the engine decodes, listed once.
+//!
+//! Each protocol's folder holds a `descriptor.rs` with one [`Descriptor`]:
+//! what the core is told ([`ProtocolInfo`]: its logs, whether batches fold
+//! them, how a row names and classifies an operation), how the engine
+//! recognises the protocol and the asset roles it implies. Everything else
+//! (the recognisers' order, the roles in `asset.log`, batch folding, the
+//! collector's summary, the logs a collector accepts) reads [`REGISTRY`].
+//! Adding a protocol is its folder and one line below.
+//!
+//! The order of [`REGISTRY`] is the order `asset.log` lists a device's
+//! roles in and the order Ethernet decoders are tried in; content probes go
+//! by their [`Recognition::Probe`] precedence instead, because a probe that
+//! accepts loosely must come after stricter ones whatever the listing.
+
+use crate::app::{Output, Probe};
+use crate::asset::Role;
+use crate::l2::Frame;
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::record::Record;
+use osect_wire::LogSchema;
+use std::sync::OnceLock;
+
+/// One protocol, as the engine and the core see it.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// Name, logs, folding and operations: the part the core reads.
+    pub info: ProtocolInfo,
+    pub recognition: Recognition,
+    /// The roles a device can play in this protocol, in the order
+    /// `asset.log` lists them (empty for protocols that say nothing about
+    /// what a device is).
+    pub roles: &'static [Role],
+}
+
+/// How the engine finds a protocol in the traffic.
+#[derive(Debug)]
+pub enum Recognition {
+    /// By the first payload of a TCP or UDP connection. Probes are tried
+    /// by ascending `precedence` (unique across the registry).
+    Probe { probe: Probe, precedence: u16 },
+    /// A decoder of non-IP Ethernet frames: it returns true when the frame
+    /// was its protocol's.
+    Ethernet(fn(&Frame<'_>, &mut Output<'_>) -> bool),
+}
+
+/// Every protocol, one line each (see the module docs for the order).
+pub static REGISTRY: &[&Descriptor] = &[
+    &crate::app::modbus::descriptor::DESCRIPTOR,
+    &crate::app::dnp3::descriptor::DESCRIPTOR,
+    &crate::app::enip::descriptor::DESCRIPTOR,
+    &crate::app::bacnet::descriptor::DESCRIPTOR,
+    &crate::app::s7comm::descriptor::DESCRIPTOR,
+    &crate::app::slmp::descriptor::DESCRIPTOR,
+    &crate::app::fins::descriptor::DESCRIPTOR,
+    &crate::app::iec104::descriptor::DESCRIPTOR,
+    &crate::app::opcua::descriptor::DESCRIPTOR,
+    &crate::app::cclink_ief_basic::descriptor::DESCRIPTOR,
+    &crate::l2::cclink_ie::descriptor::DESCRIPTOR,
+    &crate::l2::profinet_dcp::descriptor::DESCRIPTOR,
+    &crate::app::dhcp::descriptor::DESCRIPTOR,
+    &crate::app::browser::descriptor::DESCRIPTOR,
+    &crate::app::dhcpv6::descriptor::DESCRIPTOR,
+    &crate::app::nbns::descriptor::DESCRIPTOR,
+    &crate::app::dns::descriptor::DESCRIPTOR,
+    &crate::app::tls::descriptor::DESCRIPTOR,
+    &crate::app::ssh::descriptor::DESCRIPTOR,
+    &crate::app::http::descriptor::DESCRIPTOR,
+    &crate::app::ntp::descriptor::DESCRIPTOR,
+    &crate::app::quic::descriptor::DESCRIPTOR,
+    &crate::app::snmp::descriptor::DESCRIPTOR,
+    &crate::app::ssdp::descriptor::DESCRIPTOR,
+    &crate::l2::lldp::descriptor::DESCRIPTOR,
+];
+
+/// The logs the engine writes itself rather than for one protocol.
+pub static ENGINE_LOGS: &[&LogSchema] = &[
+    &crate::flow::conn::CONN_LOG,
+    &crate::asset::ASSET,
+    &crate::neighbor::ARP_LOG,
+    &crate::neighbor::NS_LOG,
+    &crate::app::fingerprint::FINGERPRINT_LOG,
+];
+
+/// Every log the engine can write: its own, then each protocol's. Batches
+/// also carry the folded form of the logs [`folds`] names (the same fields
+/// less the per-transaction ones, plus `ts_end` and `count`).
+pub fn log_schemas() -> Vec<&'static LogSchema> {
+    let protocols = REGISTRY
+        .iter()
+        .flat_map(|d| d.info.logs.iter().map(|l| l.schema));
+    ENGINE_LOGS.iter().copied().chain(protocols).collect()
+}
+
+/// The protocol with this name.
+pub fn protocol(name: &str) -> Option<&'static Descriptor> {
+    REGISTRY.iter().copied().find(|d| d.info.name == name)
+}
+
+/// The protocol that writes the log `path`, and that log's description.
+pub fn log(path: &str) -> Option<(&'static Descriptor, &'static LogInfo)> {
+    REGISTRY
+        .iter()
+        .find_map(|d| d.info.log(path).map(|l| (*d, l)))
+}
+
+/// Whether batches fold the rows of the log `path`.
+pub fn folds(path: &str) -> bool {
+    log(path).is_some_and(|(_, l)| l.fold)
+}
+
+/// What the registry's order gives, worked out once.
+struct Tables {
+    probes: Vec<Probe>,
+    ethernet: Vec<fn(&Frame<'_>, &mut Output<'_>) -> bool>,
+    roles: Vec<&'static str>,
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut probes: Vec<(u16, Probe)> = Vec::new();
+        let mut ethernet = Vec::new();
+        let mut roles: Vec<&'static str> = Vec::new();
+        for d in REGISTRY {
+            match d.recognition {
+                Recognition::Probe { probe, precedence } => probes.push((precedence, probe)),
+                Recognition::Ethernet(handle) => ethernet.push(handle),
+            }
+            for r in d.roles {
+                // CC-Link IE Field Basic and CC-Link IE share master and slave.
+                if !roles.contains(&r.as_str()) {
+                    roles.push(r.as_str());
+                }
+            }
+        }
+        probes.sort_by_key(|(precedence, _)| *precedence);
+        Tables {
+            probes: probes.into_iter().map(|(_, p)| p).collect(),
+            ethernet,
+            roles,
+        }
+    })
+}
+
+/// The content probes, most specific first.
+pub fn probes() -> &'static [Probe] {
+    &tables().probes
+}
+
+/// The Ethernet decoders, in registry order.
+pub fn ethernet_decoders() -> &'static [fn(&Frame<'_>, &mut Output<'_>) -> bool] {
+    &tables().ethernet
+}
+
+/// Every role a descriptor declares, in `asset.log` order (at most 32: the
+/// asset ledger keeps them as bits).
+pub fn role_names() -> &'static [&'static str] {
+    &tables().roles
+}
+
+/// A numeric field written as hexadecimal text (`0x0401`).
+pub fn hex_field(rec: &Record, field: &str) -> Option<u64> {
+    let text = osect_wire::protocol::text_of(rec, field)?;
+    u64::from_str_radix(text.strip_prefix("0x")?, 16).ok()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

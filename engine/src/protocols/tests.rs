@@ -1,0 +1,177 @@
+use super::*;
+use osect_wire::{FieldType, Value};
+use std::collections::HashSet;
+
+/// A row of `schema` with the named fields set from their log text (as a
+/// TSV log writes them) and every other field unset.
+pub(crate) fn row(schema: &'static LogSchema, fields: &[(&str, &str)]) -> Record {
+    let mut values = vec![Value::Unset; schema.fields.len()];
+    for (name, text) in fields {
+        let Some(i) = schema.index_of(name) else {
+            panic!("{} has no field {name}", schema.path);
+        };
+        let parse = |t: &str| -> u64 {
+            t.parse()
+                .unwrap_or_else(|_| panic!("{}.{name}: {t:?} is not a count", schema.path))
+        };
+        values[i] = match schema.fields[i].ty {
+            FieldType::Count => Value::Count(parse(text)),
+            FieldType::Bool => Value::Bool(*text == "T"),
+            FieldType::VectorCount => Value::Counts(text.split(',').map(parse).collect()),
+            FieldType::SetString | FieldType::VectorString => {
+                Value::Strings(text.split(',').map(str::to_owned).collect())
+            }
+            _ => Value::from(*text),
+        };
+    }
+    Record { schema, values }
+}
+
+#[test]
+fn names_logs_and_precedences_are_unique() {
+    let mut names = HashSet::new();
+    let mut precedences = HashSet::new();
+    let mut paths = HashSet::new();
+    for d in REGISTRY {
+        assert!(names.insert(d.info.name), "{} listed twice", d.info.name);
+        if let Recognition::Probe { precedence, .. } = d.recognition {
+            assert!(
+                precedences.insert(precedence),
+                "{}: precedence {precedence} taken",
+                d.info.name
+            );
+        }
+    }
+    for schema in log_schemas() {
+        assert!(
+            paths.insert(schema.path),
+            "log {} written twice",
+            schema.path
+        );
+    }
+}
+
+#[test]
+fn every_log_is_reachable_and_consistent() {
+    for d in REGISTRY {
+        for l in d.info.logs {
+            // The path finds this protocol's log again.
+            let (owner, found) = log(l.schema.path).expect("registered log not found");
+            assert!(
+                std::ptr::eq(owner, *d),
+                "{} found under {}",
+                l.schema.path,
+                owner.info.name
+            );
+            assert!(std::ptr::eq(found, l));
+            let has = |f: &str| l.schema.index_of(f).is_some();
+            if l.fold {
+                // A folded row gains `count` and `ts_end` and is keyed by `ts`.
+                assert!(has("ts"), "{} folds without ts", l.schema.path);
+                assert!(
+                    !has("count"),
+                    "{} folds but has its own count",
+                    l.schema.path
+                );
+                assert!(!has("ts_end"), "{} folds but has ts_end", l.schema.path);
+                assert!(d.info.industrial, "{} folds an IT log", l.schema.path);
+            }
+            if let Some(op) = &l.operation {
+                assert!(!op.key.is_empty(), "{}: empty operation key", l.schema.path);
+                for f in op.key {
+                    assert!(has(f), "{}: key field {f} not in the log", l.schema.path);
+                }
+                assert!(
+                    d.info.industrial,
+                    "{}: operation on an IT log",
+                    l.schema.path
+                );
+                // An empty row classifies without panicking.
+                let empty = Record {
+                    schema: l.schema,
+                    values: vec![Value::Unset; l.schema.fields.len()],
+                };
+                let _ = (op.classify)(&empty);
+            }
+        }
+    }
+}
+
+#[test]
+fn roles_fit_the_ledger_and_are_declared_once() {
+    let names = role_names();
+    assert!(
+        names.len() <= 32,
+        "{} roles: the ledger keeps 32",
+        names.len()
+    );
+    let mut owners: Vec<(&str, &str)> = Vec::new();
+    for d in REGISTRY {
+        for r in d.roles {
+            assert!(names.contains(&r.as_str()));
+            owners.push((r.as_str(), d.info.name));
+        }
+    }
+    // Only the two CC-Link protocols share roles.
+    for (role, owner) in &owners {
+        let others: Vec<_> = owners
+            .iter()
+            .filter(|(r, o)| r == role && o != owner)
+            .map(|(_, o)| *o)
+            .collect();
+        assert!(
+            others.is_empty() || role.starts_with("cclink_"),
+            "{role} declared by {owner} and {others:?}"
+        );
+    }
+}
+
+#[test]
+fn every_recogniser_is_used_once_in_order() {
+    let probes = REGISTRY
+        .iter()
+        .filter(|d| matches!(d.recognition, Recognition::Probe { .. }))
+        .count();
+    let ethernet = REGISTRY.len() - probes;
+    assert_eq!(super::probes().len(), probes);
+    assert_eq!(ethernet_decoders().len(), ethernet);
+    // The loosest probes come last: Modbus (any MBAP frame with a known
+    // function) after every other industrial one.
+    let modbus = crate::app::modbus::descriptor::DESCRIPTOR.recognition_precedence();
+    for d in REGISTRY.iter().filter(|d| d.info.industrial) {
+        if let Some(p) = d.recognition_precedence() {
+            assert!(Some(p) <= modbus, "{} is tried after Modbus", d.info.name);
+        }
+    }
+}
+
+#[test]
+fn the_collector_sees_every_log_the_engine_writes() {
+    let all = log_schemas();
+    for engine_log in [
+        "conn",
+        "asset",
+        "arp",
+        "ns",
+        "fingerprint",
+        "dns",
+        "modbus",
+        "cotp",
+    ] {
+        assert!(
+            all.iter().any(|s| s.path == engine_log),
+            "{engine_log} missing"
+        );
+    }
+    assert!(folds("modbus") && folds("cotp"));
+    assert!(!folds("conn") && !folds("cip_identity") && !folds("fins"));
+}
+
+impl Descriptor {
+    fn recognition_precedence(&self) -> Option<u16> {
+        match self.recognition {
+            Recognition::Probe { precedence, .. } => Some(precedence),
+            Recognition::Ethernet(_) => None,
+        }
+    }
+}
