@@ -11,6 +11,32 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
 SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-600}
 
+# What the build needs besides Rust: the agent's vendor table is compiled
+# from the IEEE OUI registry, Debian's ieee-data package.
+if ! command -v cargo >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+cargo was not found. Install Rust (1.88 or later) with rustup:
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh
+then load it in this shell (. "$HOME/.cargo/env") and run bash demo.sh again.
+MSG
+  exit 1
+fi
+OUI_CSV=${OSECT_OUI_CSV:-/usr/share/ieee-data/oui.csv}
+if [ ! -r "$OUI_CSV" ]; then
+  if [ -z "${OSECT_OUI_CSV:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ieee-data (the IEEE OUI registry the agent's vendor table is built from)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ieee-data >/dev/null
+  else
+    cat >&2 <<MSG
+The build needs the IEEE OUI registry ($OUI_CSV), from Debian's ieee-data package:
+    sudo apt-get install ieee-data
+(or set OSECT_OUI_CSV to a copy of oui.csv), then run bash demo.sh again.
+MSG
+    exit 1
+  fi
+fi
+
 echo "== building release binaries"
 cargo build --release --locked -q -p osect-agent -p osect-collector -p osect-trafficgen -p osect-testkit
 
