@@ -137,8 +137,7 @@ pub fn file_name_ok(s: &str) -> bool {
     (1..=255).contains(&s.len())
         && s != "."
         && s != ".."
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 

@@ -41,6 +41,21 @@ enum Cmd {
         /// A connection silent this long is closed (the agent sends keep-alives).
         #[arg(long, default_value_t = 60)]
         idle_timeout_secs: u64,
+        /// The fleet registry's list (`<device>\t<site>\t<customer>\t<state>`),
+        /// re-read when it changes: a batch is stored under the site it
+        /// assigns the device to; unlisted and suspended devices are refused.
+        /// Without it, the site a batch's header names is taken.
+        #[arg(long)]
+        fleet_list: Option<PathBuf>,
+        /// Most records one batch may hold.
+        #[arg(long, default_value_t = osect_collector::admit::DEFAULT_MAX_RECORDS)]
+        max_batch_records: usize,
+        /// Longest string value a batch may hold, in bytes.
+        #[arg(long, default_value_t = osect_collector::admit::DEFAULT_MAX_STRING_BYTES)]
+        max_string_bytes: usize,
+        /// Largest uncompressed batch body, in bytes.
+        #[arg(long, default_value_t = osect_collector::admit::DEFAULT_MAX_BODY_BYTES)]
+        max_body_bytes: usize,
         /// Send every new alert to the sinks this TOML file names (webhooks,
         /// syslog receivers), from the store's outbox, at least once.
         #[arg(long)]
@@ -109,7 +124,8 @@ enum Cmd {
         key_sha256: [u8; 32],
         files: Vec<PathBuf>,
     },
-    /// Delete every stored batch of a device or a site (contract end).
+    /// Delete everything stored of a site (every table with a `site` column:
+    /// batches, refusals, the analysis) or a device's batches (contract end).
     Delete {
         #[arg(long)]
         store: PathBuf,
@@ -120,6 +136,16 @@ enum Cmd {
         /// Who asked, for the audit log.
         #[arg(long, default_value = "cli")]
         by: String,
+    },
+    /// Rows still stored for a site, per table (0 everywhere after `delete`).
+    Residue {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        site: String,
+        /// `{"site": ..., "rows": N, "tables": {...}}`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -193,6 +219,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             crl,
             max_batch_bytes,
             idle_timeout_secs,
+            fleet_list,
+            max_batch_records,
+            max_string_bytes,
+            max_body_bytes,
             notify: notify_file,
         } => {
             let opened = Store::open(&store)?;
@@ -212,6 +242,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     idle_timeout: Duration::from_secs(idle_timeout_secs),
                 },
                 max_batch_bytes: max_batch_bytes.min(osect_wire::batch::MAX_FRAME_BYTES),
+                fleet_list,
+                policy: osect_collector::admit::Policy {
+                    limits: osect_wire::batch::Limits {
+                        body_bytes: max_body_bytes,
+                        records: max_batch_records,
+                        str_bytes: max_string_bytes,
+                    },
+                    ..osect_collector::admit::Policy::project()?
+                },
             };
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -270,6 +309,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     }
                 );
             }
+            osect_collector::admit::write_refusals(&store.refusals()?, &mut std::io::stdout())?;
         }
         Cmd::OperatorAdd {
             store,
@@ -317,7 +357,23 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             let mut store = Store::open(&store)?;
             let n = store.delete(device.as_deref(), site.as_deref(), &by)?;
-            println!("deleted {n} batches");
+            let per: Vec<String> = n.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            println!(
+                "deleted {} rows ({})",
+                n.values().sum::<u64>(),
+                per.join(", ")
+            );
+        }
+        Cmd::Residue { store, site, json } => {
+            let tables = Store::open(&store)?.residue(&site)?;
+            if json {
+                println!("{}", store::residue_json(&site, &tables));
+            } else {
+                for (t, n) in &tables {
+                    println!("{t:<24} {n:>10}");
+                }
+                println!("{:<24} {:>10}", "total", tables.values().sum::<u64>());
+            }
         }
     }
     Ok(())

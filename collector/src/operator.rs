@@ -2,6 +2,7 @@
 //! operator holds a random token in a file; the store keeps only its
 //! sha256. Every import is written to the audit table.
 
+use crate::admit::{self, Admission, Policy};
 use crate::store::{self, Inserted, Store, StoreError};
 use osect_wire::batch;
 use sha2::{Digest, Sha256};
@@ -21,6 +22,9 @@ pub enum OperatorError {
     /// Unknown operator or wrong token.
     #[error("operator {0:?} not authenticated")]
     Denied(String),
+    /// The schemas batches are checked against could not be set up.
+    #[error("{0}")]
+    Policy(String),
 }
 
 pub fn add(store: &Store, name: &str, token_out: &Path) -> Result<(), OperatorError> {
@@ -77,8 +81,9 @@ pub struct ImportReport {
 /// SubjectPublicKeyInfo hashes to `key_sha256` (the unit's certificate, as
 /// the operator read it from the returned unit or the fleet registry), so
 /// they deduplicate against what that key already sent. Each file must
-/// decode, verify and belong to that device; anything else is refused and
-/// logged.
+/// decode, verify, belong to that device and hold only the project's
+/// schemas within the default limits; anything else is refused, logged and
+/// counted.
 pub fn import(
     store: &mut Store,
     operator: &str,
@@ -88,25 +93,38 @@ pub fn import(
 ) -> Result<ImportReport, OperatorError> {
     let mut r = ImportReport::default();
     let source = format!("import:{operator}");
+    let policy = Policy::project().map_err(OperatorError::Policy)?;
     for f in files {
         let checked = std::fs::read(f)
             .map_err(|e| e.to_string())
             .and_then(|data| {
-                let b = batch::decode(&data).map_err(|e| e.to_string())?;
-                if b.header.device_id != device {
-                    return Err(format!(
-                        "belongs to device {:?}, not {device:?}",
-                        b.header.device_id
-                    ));
-                }
-                let info = batch::read_frame_info(&data).map_err(|e| e.to_string())?;
-                Ok((info, data))
+                let a = Admission {
+                    device,
+                    key_sha256,
+                    data: &data,
+                    fleet: None,
+                    policy: &policy,
+                    source: &source,
+                };
+                // Spool files are what the unit would have sent: the same
+                // checks as the uplink's, the same counters.
+                let c = admit::check(&a).map_err(|refused| {
+                    let reply =
+                        admit::refuse(store, device, &refused.site, &refused.reason, refused.reply);
+                    format!("{reply:?}")
+                })?;
+                store
+                    .insert(
+                        &c.info,
+                        &c.site,
+                        key_sha256,
+                        &data,
+                        store::now_us(),
+                        &source,
+                    )
+                    .map_err(|e| e.to_string())
             });
-        match checked.and_then(|(info, data)| {
-            store
-                .insert(&info, key_sha256, &data, store::now_us(), &source)
-                .map_err(|e| e.to_string())
-        }) {
+        match checked {
             Ok(Inserted::New | Inserted::SelftestReplaced) => r.new += 1,
             Ok(Inserted::Duplicate) => r.duplicate += 1,
             Err(e) => {

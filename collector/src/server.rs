@@ -1,42 +1,79 @@
 //! The QUIC ingest: accepts devices whose certificate chains to the device
-//! CA and is not revoked, reads one batch per stream, checks it, stores it
-//! durably, and only then acknowledges.
+//! CA and is not revoked, reads one batch per stream, checks it (see
+//! [`crate::admit`]), stores it durably under the site the fleet list
+//! assigns its device to, and only then acknowledges.
 
-use crate::store::{self, Inserted, Store, StoreError};
+use crate::admit::{self, Admission, Policy};
+use crate::fleet::FleetList;
+use crate::store::Store;
 use crate::tls::{self, PeerId, ServerTls};
 use osect_wire::batch::{self, Reply};
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-/// How often the CA and CRL files are checked for changes.
+/// How often the CA, CRL and fleet list files are checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 pub struct Server {
     pub listen: SocketAddr,
     pub tls: ServerTls,
     pub max_batch_bytes: usize,
+    /// The fleet registry's list, re-read when it changes; `None` takes
+    /// each batch's header site (the demo, setups without a registry).
+    pub fleet_list: Option<PathBuf>,
+    pub policy: Policy,
 }
 
 struct Shared {
     store: Mutex<Store>,
     revoked: RwLock<HashSet<Vec<u8>>>,
+    fleet: RwLock<Option<Arc<FleetList>>>,
+    policy: Policy,
     max_batch_bytes: usize,
+}
+
+/// What tells that a file changed: modification time, length and inode (the
+/// registry replaces the list by renaming a new file over it).
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.modified().ok()?, m.len(), ino))
 }
 
 impl Server {
     /// Serves until the process is stopped.
     pub async fn run(self, store: Store) -> Result<(), Box<dyn std::error::Error>> {
         let (cfg, revoked) = self.tls.build()?;
+        let fleet = match &self.fleet_list {
+            Some(p) => {
+                let f = FleetList::load(p)?;
+                log::info!("fleet list {}: {} devices", p.display(), f.len());
+                Some(Arc::new(f))
+            }
+            None => {
+                log::warn!("no fleet list: batches are stored under the site their header names");
+                None
+            }
+        };
         let endpoint = quinn::Endpoint::server(cfg, self.listen)?;
         log::info!("listening on {}", endpoint.local_addr()?);
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             revoked: RwLock::new(revoked),
+            fleet: RwLock::new(fleet),
+            policy: self.policy,
             max_batch_bytes: self.max_batch_bytes,
         });
         tokio::spawn(reload(endpoint.clone(), self.tls.clone(), shared.clone()));
+        if let Some(p) = self.fleet_list {
+            tokio::spawn(reload_fleet(p, shared.clone()));
+        }
         while let Some(incoming) = endpoint.accept().await {
             let shared = shared.clone();
             tokio::spawn(async move {
@@ -75,6 +112,33 @@ async fn reload(endpoint: quinn::Endpoint, tls: ServerTls, shared: Arc<Shared>) 
                 }
             }
             Err(e) => log::error!("keeping the previous TLS policy: {e}"),
+        }
+    }
+}
+
+/// Re-reads the fleet list when it changes; a list that does not parse
+/// leaves the previous one in force.
+async fn reload_fleet(path: PathBuf, shared: Arc<Shared>) {
+    let mut stamp = file_stamp(&path);
+    loop {
+        tokio::time::sleep(RELOAD_EVERY).await;
+        let now = file_stamp(&path);
+        if now == stamp {
+            continue;
+        }
+        stamp = now;
+        match FleetList::load(&path) {
+            Ok(f) => {
+                log::info!(
+                    "reloaded fleet list {} ({} devices)",
+                    path.display(),
+                    f.len()
+                );
+                if let Ok(mut w) = shared.fleet.write() {
+                    *w = Some(Arc::new(f));
+                }
+            }
+            Err(e) => log::error!("keeping the previous fleet list: {e}"),
         }
     }
 }
@@ -168,57 +232,38 @@ async fn serve_stream(
 
 /// Verifies a batch against its sender and stores it. Blocking.
 fn check_and_store(data: &[u8], peer: &PeerId, shared: &Shared) -> Reply {
-    if shared
+    let fleet = shared.fleet.read().ok().and_then(|f| f.clone());
+    let a = Admission {
+        device: &peer.cn,
+        key_sha256: &peer.key_sha256,
+        data,
+        fleet: fleet.as_deref(),
+        policy: &shared.policy,
+        source: "uplink",
+    };
+    let revoked = shared
         .revoked
         .read()
-        .is_ok_and(|r| r.contains(&peer.serial))
-    {
-        return Reply::Refused(format!("certificate of {} is revoked", peer.cn));
-    }
-    let info = match batch::read_frame_info(data) {
-        Ok(i) => i,
-        Err(e) => return Reply::Malformed(e.to_string()),
+        .is_ok_and(|r| r.contains(&peer.serial));
+    // Decoded before the store is locked: other devices' batches go on.
+    let checked = if revoked {
+        let site = fleet
+            .as_deref()
+            .and_then(|f| f.get(&peer.cn))
+            .map_or(String::new(), |a| a.site.clone());
+        Err(admit::Refused {
+            site,
+            reason: "revoked".into(),
+            reply: Reply::Refused(format!("certificate of {} is revoked", peer.cn)),
+        })
+    } else {
+        admit::check(&a)
     };
-    if info.header.device_id != peer.cn {
-        return Reply::Refused(format!(
-            "batch {} claims device {:?} but the certificate is {:?}",
-            info.header.seq, info.header.device_id, peer.cn
-        ));
-    }
-    if let Err(e) = batch::decode(data) {
-        return Reply::Malformed(format!("batch {}: {e}", info.header.seq));
-    }
     let Ok(mut store) = shared.store.lock() else {
         return Reply::Retry("store lock poisoned".into());
     };
-    match store.insert(&info, &peer.key_sha256, data, store::now_us(), "uplink") {
-        Ok(Inserted::New) => {
-            log::info!(
-                "device {} batch {} stored ({} records, {} bytes, digest {})",
-                peer.cn,
-                info.header.seq,
-                info.header.record_count,
-                data.len(),
-                batch::hex(&info.digest)
-            );
-            Reply::Stored
-        }
-        Ok(Inserted::SelftestReplaced) => {
-            log::info!(
-                "device {} self-test batch stored in place of the previous one",
-                peer.cn
-            );
-            Reply::Stored
-        }
-        Ok(Inserted::Duplicate) => {
-            log::info!(
-                "device {} batch {} already stored",
-                peer.cn,
-                info.header.seq
-            );
-            Reply::Stored
-        }
-        Err(e @ StoreError::Conflict { .. }) => Reply::Refused(e.to_string()),
-        Err(e) => Reply::Retry(e.to_string()),
+    match checked {
+        Ok(c) => admit::store(&mut store, &a, &c),
+        Err(r) => admit::refuse(&store, &peer.cn, &r.site, &r.reason, r.reply),
     }
 }

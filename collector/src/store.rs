@@ -11,6 +11,7 @@
 
 use osect_wire::batch::{self, FrameInfo, Header, Health};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const DB_FILE: &str = "collector.sqlite";
@@ -54,6 +55,16 @@ const CREATE_OTHERS: &str = "CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS operators (
     name TEXT PRIMARY KEY,
     token_sha256 BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refusals (
+    device TEXT NOT NULL,
+    site TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    last_detail TEXT NOT NULL,
+    PRIMARY KEY (device, site, reason)
 );";
 
 /// Version 1 to 2: the key joins the primary key; rows kept from version 1
@@ -121,6 +132,19 @@ pub struct StoredBatch {
     pub interval_end_us: i64,
     pub received_us: i64,
     pub digest: Vec<u8>,
+}
+
+/// Batches refused from one device for one reason, for `devices`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRow {
+    pub device: String,
+    /// The fleet registry's site for the device, empty when it had none.
+    pub site: String,
+    pub reason: String,
+    pub count: u64,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub last_detail: String,
 }
 
 /// A device's latest state, for `devices`.
@@ -211,12 +235,15 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Stores a verified batch sent under the key whose SubjectPublicKeyInfo
-    /// hashes to `key_sha256`; `source` says how it came (`uplink` or
-    /// `import:<operator>`). Returns once the row is durable.
+    /// Stores a verified batch under `site` (the fleet registry's site for
+    /// its device, not necessarily its header's), sent under the key whose
+    /// SubjectPublicKeyInfo hashes to `key_sha256`; `source` says how it
+    /// came (`uplink` or `import:<operator>`). Returns once the row is
+    /// durable.
     pub fn insert(
         &mut self,
         info: &FrameInfo,
+        site: &str,
         key_sha256: &[u8],
         data: &[u8],
         received_us: i64,
@@ -268,7 +295,7 @@ impl Store {
                 h.device_id,
                 key_sha256,
                 h.seq as i64,
-                h.site,
+                site,
                 h.interval_start_us,
                 h.interval_end_us,
                 received_us,
@@ -374,34 +401,98 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Deletes every batch of a device or of a site; returns how many.
+    /// Deletes everything stored of a site (the rows of every table with a
+    /// `site` column: batches, refusals, and the analysis' tables, whoever
+    /// adds them) or of a device (its batches and refusals), then rewrites
+    /// the database file so the deleted rows are gone from the disk too.
+    /// Returns the rows deleted per table.
     pub fn delete(
         &mut self,
         device: Option<&str>,
         site: Option<&str>,
         who: &str,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
         let tx = self.db.transaction()?;
-        let n = tx.execute(
-            "DELETE FROM batches WHERE (?1 IS NULL OR device = ?1) AND (?2 IS NULL OR site = ?2)",
-            params![device, site],
-        )?;
+        let (column, value, tables) = match (site, device) {
+            (Some(s), _) => ("site", s, tables_with_column(&tx, "site")?),
+            (None, Some(d)) => ("device", d, vec!["batches".into(), "refusals".into()]),
+            (None, None) => return Ok(BTreeMap::new()),
+        };
+        let mut out = BTreeMap::new();
+        for t in tables {
+            let n = tx.execute(
+                &format!("DELETE FROM {} WHERE {column} = ?1", quoted(&t)),
+                params![value],
+            )?;
+            out.insert(t, n as u64);
+        }
+        let summary: Vec<String> = out.iter().map(|(t, n)| format!("{t}={n}")).collect();
         tx.execute(
             "INSERT INTO audit (at, who, action, detail) VALUES (?1, ?2, 'delete', ?3)",
             params![
                 now_us(),
                 who,
-                format!(
-                    "device={} site={} batches={n}",
-                    device.unwrap_or("*"),
-                    site.unwrap_or("*")
-                )
+                format!("{column}={value} {}", summary.join(" "))
             ],
         )?;
         tx.commit()?;
         self.db
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
-        Ok(n)
+        Ok(out)
+    }
+
+    /// The rows each table with a `site` column still holds for `site`.
+    pub fn residue(&self, site: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut out = BTreeMap::new();
+        for t in tables_with_column(&self.db, "site")? {
+            let n: i64 = self.db.query_row(
+                &format!("SELECT COUNT(*) FROM {} WHERE site = ?1", quoted(&t)),
+                params![site],
+                |r| r.get(0),
+            )?;
+            out.insert(t, n as u64);
+        }
+        Ok(out)
+    }
+
+    /// Counts a batch refused from `device` (attributed to `site`, empty
+    /// when unknown) for `reason`, keeping the last refusal's detail.
+    pub fn count_refusal(
+        &self,
+        device: &str,
+        site: &str,
+        reason: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let now = now_us();
+        self.db.execute(
+            "INSERT INTO refusals (device, site, reason, count, first, last, last_detail)
+             VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5)
+             ON CONFLICT (device, site, reason) DO UPDATE
+             SET count = count + 1, last = excluded.last, last_detail = excluded.last_detail",
+            params![device, site, reason, now, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Refused batches per device, site and reason.
+    pub fn refusals(&self) -> Result<Vec<RefusalRow>, StoreError> {
+        let mut q = self.db.prepare(
+            "SELECT device, site, reason, count, first, last, last_detail FROM refusals
+             ORDER BY device, site, reason",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(RefusalRow {
+                device: r.get(0)?,
+                site: r.get(1)?,
+                reason: r.get(2)?,
+                count: r.get::<_, i64>(3)? as u64,
+                first_us: r.get(4)?,
+                last_us: r.get(5)?,
+                last_detail: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn audit(&self, who: &str, action: &str, detail: &str) -> Result<(), StoreError> {
@@ -430,6 +521,43 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+/// `residue`'s report: `{"site": ..., "rows": N, "tables": {"batches": 0, ...}}`.
+pub fn residue_json(site: &str, tables: &BTreeMap<String, u64>) -> serde_json::Value {
+    serde_json::json!({
+        "site": site,
+        "rows": tables.values().sum::<u64>(),
+        "tables": tables,
+    })
+}
+
+/// The tables (not SQLite's own) that have a column named `column`.
+fn tables_with_column(db: &Connection, column: &str) -> Result<Vec<String>, StoreError> {
+    let names: Vec<String> = db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for t in names {
+        let has: bool = db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2)",
+            params![t, column],
+            |r| r.get(0),
+        )?;
+        if has {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// A table name as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn decode_stored(device: &str, seq: u64, data: &[u8]) -> Result<batch::Batch, StoreError> {

@@ -51,13 +51,50 @@ fn frame_at(device: &str, site: &str, seq: u64, t0: i64) -> Vec<u8> {
     batch::encode(&b, 3, None).unwrap()
 }
 
+/// A batch of one row of the project's own modbus schema.
+fn project_frame(device: &str, seq: u64) -> Vec<u8> {
+    let schema = osect_engine::protocols::log_schemas()
+        .into_iter()
+        .find(|s| s.path == "modbus")
+        .unwrap();
+    let start = T0 + seq as i64 * 60_000_000;
+    let values = schema
+        .fields
+        .iter()
+        .map(|f| match f.ty {
+            FieldType::Time => Value::Time(start + 5),
+            _ => Value::Unset,
+        })
+        .collect();
+    let b = Batch {
+        header: Header {
+            device_id: device.into(),
+            site: "x".into(),
+            seq,
+            interval_start_us: start,
+            interval_end_us: start + 60_000_000,
+            agent_version: "0.1.0".into(),
+            ..Header::default()
+        },
+        records: vec![Record { schema, values }],
+    };
+    batch::encode(&b, 3, None).unwrap()
+}
+
 fn insert(store: &mut Store, data: &[u8]) -> Inserted {
     insert_as(store, &KEY_1, data).unwrap()
 }
 
 fn insert_as(store: &mut Store, key: &[u8], data: &[u8]) -> Result<Inserted, StoreError> {
     let info = batch::read_frame_info(data).unwrap();
-    store.insert(&info, key, data, osect_collector::store::now_us(), "test")
+    store.insert(
+        &info,
+        &info.header.site,
+        key,
+        data,
+        osect_collector::store::now_us(),
+        "test",
+    )
 }
 
 /// The agent's self-test batch: sequence 0, no records.
@@ -298,7 +335,10 @@ fn export_by_device_site_and_range_then_delete() {
     let json = std::fs::read_to_string(jout.join("OSS-1/modbus.json")).unwrap();
     assert_eq!(json, "{\"ts\":1700000120.000005,\"func\":\"OP2\"}\n");
     // Contract end at site-a.
-    assert_eq!(s.delete(None, Some("site-a"), "test").unwrap(), 5);
+    assert_eq!(
+        s.delete(None, Some("site-a"), "test").unwrap()["batches"],
+        5
+    );
     let left: Vec<String> = s.devices().unwrap().into_iter().map(|r| r.device).collect();
     assert_eq!(left, vec!["OSS-3"]);
 }
@@ -315,9 +355,11 @@ fn import_needs_the_operator_token_and_the_right_device() {
     assert!(operator::authenticate(&s, "mallory", &token).is_err());
     operator::authenticate(&s, "alice", &token).unwrap();
     let files: Vec<_> = [
-        frame("OSS-9", "x", 1),
-        frame("OSS-9", "x", 2),
-        frame("OSS-8", "x", 1),
+        project_frame("OSS-9", 1),
+        project_frame("OSS-9", 2),
+        project_frame("OSS-8", 1),
+        // Not a schema the project writes: refused like the uplink refuses it.
+        frame("OSS-9", "x", 3),
     ]
     .iter()
     .enumerate()
@@ -328,7 +370,17 @@ fn import_needs_the_operator_token_and_the_right_device() {
     })
     .collect();
     let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files).unwrap();
-    assert_eq!((r.new, r.duplicate, r.refused), (2, 0, 1));
+    assert_eq!((r.new, r.duplicate, r.refused), (2, 0, 2));
+    let reasons: Vec<(String, u64)> = s
+        .refusals()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.reason, r.count))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![("device mismatch".into(), 1), ("field list".into(), 1)]
+    );
     let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files[..1]).unwrap();
     assert_eq!((r.new, r.duplicate, r.refused), (0, 1, 0));
     assert!(operator::parse_key_sha256(&"ab".repeat(32)).is_ok());
@@ -344,7 +396,8 @@ fn devices_flags_silent_ones() {
     let data = frame("OSS-1", "site-a", 1);
     let info = batch::read_frame_info(&data).unwrap();
     let hour_ago = osect_collector::store::now_us() - 3_600_000_000;
-    s.insert(&info, &KEY_1, &data, hour_ago, "test").unwrap();
+    s.insert(&info, &info.header.site, &KEY_1, &data, hour_ago, "test")
+        .unwrap();
     insert(&mut s, &frame("OSS-2", "site-a", 1));
     drop(s);
     let out = Command::new(env!("CARGO_BIN_EXE_osect-collector"))

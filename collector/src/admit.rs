@@ -1,0 +1,249 @@
+//! Taking a batch from a device: whose it is, which site it belongs to,
+//! whether its content is what the project writes, then the durable store.
+//! Every refusal is counted per device and reason (`devices` shows them).
+
+use crate::allow::AllowList;
+use crate::fleet::{self, Attribution, FleetList};
+use crate::store::{Inserted, Store, StoreError};
+use osect_wire::batch::{self, DecodeError, FrameInfo, Limits, Reply};
+
+/// What the collector takes from a device.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub schemas: &'static AllowList,
+    pub limits: Limits,
+}
+
+/// Default bound on records per batch: four times the agent's default
+/// interval buffer (250,000 records), so an agent with several capture
+/// workers stays well inside it.
+pub const DEFAULT_MAX_RECORDS: usize = 1_000_000;
+/// Default bound on one string: the agent cuts free text at 1,024 bytes
+/// (2,048 once non-UTF-8 bytes are widened).
+pub const DEFAULT_MAX_STRING_BYTES: usize = 16 << 10;
+/// Default bound on a batch's uncompressed body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 128 << 20;
+/// Longest refusal detail kept in the store.
+const MAX_DETAIL: usize = 256;
+
+impl Policy {
+    /// The project's schemas with the default bounds.
+    pub fn project() -> Result<Policy, String> {
+        Ok(Policy {
+            schemas: AllowList::project()?,
+            limits: Limits {
+                body_bytes: DEFAULT_MAX_BODY_BYTES,
+                records: DEFAULT_MAX_RECORDS,
+                str_bytes: DEFAULT_MAX_STRING_BYTES,
+            },
+        })
+    }
+}
+
+/// One batch to take.
+pub struct Admission<'a> {
+    /// The sender's identity, its certificate's subject CN.
+    pub device: &'a str,
+    /// SHA-256 of the sender's SubjectPublicKeyInfo.
+    pub key_sha256: &'a [u8],
+    pub data: &'a [u8],
+    /// The fleet registry's assignments; `None` takes the header's site.
+    pub fleet: Option<&'a FleetList>,
+    pub policy: &'a Policy,
+    /// `uplink` or `import:<operator>`.
+    pub source: &'a str,
+}
+
+/// Counts a refusal of a batch from `device` and returns the reply that
+/// says it. A failure to count is logged, never turned into a retry.
+pub fn refuse(store: &Store, device: &str, site: &str, reason: &str, reply: Reply) -> Reply {
+    let detail = match &reply {
+        Reply::Malformed(m) | Reply::Refused(m) | Reply::Retry(m) => m.as_str(),
+        Reply::Stored => "",
+    };
+    let mut end = detail.len().min(MAX_DETAIL);
+    while !detail.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Err(e) = store.count_refusal(device, site, reason, &detail[..end]) {
+        log::error!("device {device}: refusal ({reason}) not counted: {e}");
+    }
+    reply
+}
+
+/// The counter's reason and the reply for a body that does not decode.
+fn decode_refusal(seq: u64, e: &DecodeError) -> (String, Reply) {
+    match e {
+        DecodeError::Refused(r) => (
+            r.reason.to_owned(),
+            Reply::Refused(format!("batch {seq}: {}: {}", r.reason, r.detail)),
+        ),
+        DecodeError::TooLarge { what, .. } => (
+            format!("over limit: {what}"),
+            Reply::Refused(format!("batch {seq}: {e}")),
+        ),
+        _ => (
+            "malformed".to_owned(),
+            Reply::Malformed(format!("batch {seq}: {e}")),
+        ),
+    }
+}
+
+/// A batch that passed [`check`], with the site it belongs to.
+pub struct Checked {
+    pub info: FrameInfo,
+    pub site: String,
+}
+
+/// A batch [`check`] refuses: the site its counter goes under, the
+/// counter's reason and the reply.
+pub struct Refused {
+    pub site: String,
+    pub reason: String,
+    pub reply: Reply,
+}
+
+/// Checks a batch against its sender, the fleet list and the policy; needs
+/// no store, so a large batch is decoded without holding it.
+pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
+    // The registry's site, for the counters of refusals before attribution.
+    let known_site = a
+        .fleet
+        .and_then(|f| f.get(a.device))
+        .map_or(String::new(), |s| s.site.clone());
+    let refused = |site: &str, reason: &str, reply| Refused {
+        site: site.to_owned(),
+        reason: reason.to_owned(),
+        reply,
+    };
+    let info = batch::read_frame_info(a.data)
+        .map_err(|e| refused(&known_site, "malformed", Reply::Malformed(e.to_string())))?;
+    let h = &info.header;
+    if h.device_id != a.device {
+        return Err(refused(
+            &known_site,
+            "device mismatch",
+            Reply::Refused(format!(
+                "batch {} claims device {:?} but the certificate is {:?}",
+                h.seq, h.device_id, a.device
+            )),
+        ));
+    }
+    let site = match fleet::attribute(a.fleet, a.device, &h.site) {
+        Attribution::Unknown => {
+            return Err(refused(
+                "",
+                "unknown device",
+                Reply::Refused(format!(
+                    "device {} is not in the fleet list: batch {} kept until it is assigned",
+                    a.device, h.seq
+                )),
+            ))
+        }
+        Attribution::Suspended => {
+            return Err(refused(
+                &known_site,
+                "suspended",
+                Reply::Refused(format!("device {} suspended", a.device)),
+            ))
+        }
+        Attribution::Site { site, claimed } => {
+            if let Some(claimed) = claimed {
+                log::warn!(
+                    "device {}: batch {} names site {:?} but the fleet list assigns it to {site}: \
+                     stored under {site}",
+                    a.device,
+                    h.seq,
+                    claimed
+                );
+            }
+            site
+        }
+    };
+    if let Err(e) = batch::decode_with(a.data, &a.policy.limits, a.policy.schemas) {
+        let (reason, reply) = decode_refusal(h.seq, &e);
+        return Err(refused(&site, &reason, reply));
+    }
+    Ok(Checked { info, site })
+}
+
+/// Stores a checked batch. Blocking.
+pub fn store(store: &mut Store, a: &Admission<'_>, c: &Checked) -> Reply {
+    let (h, site) = (&c.info.header, &c.site);
+    match store.insert(
+        &c.info,
+        site,
+        a.key_sha256,
+        a.data,
+        crate::store::now_us(),
+        a.source,
+    ) {
+        Ok(Inserted::New) => {
+            log::info!(
+                "device {} batch {} stored under site {site:?} ({} records, {} bytes, digest {})",
+                a.device,
+                h.seq,
+                h.record_count,
+                a.data.len(),
+                batch::hex(&c.info.digest)
+            );
+            Reply::Stored
+        }
+        Ok(Inserted::SelftestReplaced) => {
+            log::info!(
+                "device {} self-test batch stored in place of the previous one",
+                a.device
+            );
+            Reply::Stored
+        }
+        Ok(Inserted::Duplicate) => {
+            log::info!("device {} batch {} already stored", a.device, h.seq);
+            Reply::Stored
+        }
+        Err(e @ StoreError::Conflict { .. }) => refuse(
+            store,
+            a.device,
+            site,
+            "sequence conflict",
+            Reply::Refused(e.to_string()),
+        ),
+        Err(e) => Reply::Retry(e.to_string()),
+    }
+}
+
+/// [`check`], then [`store`] or count the refusal.
+pub fn admit(st: &mut Store, a: &Admission<'_>) -> Reply {
+    match check(a) {
+        Ok(c) => store(st, a, &c),
+        Err(r) => refuse(st, a.device, &r.site, &r.reason, r.reply),
+    }
+}
+
+/// Writes the refused-batches counters as an aligned table (nothing when
+/// there are none).
+pub fn write_refusals(
+    rows: &[crate::store::RefusalRow],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nrefused batches")?;
+    writeln!(
+        out,
+        "{:<20} {:<14} {:<24} {:>8}  last",
+        "device", "site", "reason", "count"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<20} {:<14} {:<24} {:>8}  {}",
+            r.device,
+            if r.site.is_empty() { "-" } else { &r.site },
+            r.reason,
+            r.count,
+            r.last_detail
+        )?;
+    }
+    Ok(())
+}

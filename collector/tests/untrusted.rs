@@ -1,0 +1,440 @@
+//! Devices as untrusted senders, through real QUIC with mutual TLS against a
+//! real `osect-collector serve`: the fleet list decides a batch's site
+//! whatever its header says; suspended and unlisted devices are refused and
+//! their batches stay in the agent's spool until the list lets them in; a
+//! device with a valid certificate sending sections the project does not
+//! write (a path that climbs out of the export folder, unknown fields,
+//! wrong types, huge strings, too many rows) stores nothing, its refusals
+//! are counted, and `export` writes nothing outside its folder.
+
+use osect_agent::config::Config;
+use osect_agent::spool::Spool;
+use osect_agent::uplink::{self, Uplink};
+use osect_collector::store::Store;
+use osect_testkit::pki;
+use osect_testkit::procs::{bin, free_udp_port, wait_for, Proc};
+use osect_wire::batch::{self, intern_schema, Batch, Header, Reply};
+use osect_wire::{FieldType, LogSchema, Record, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const T0: i64 = 1_800_000_000_000_000;
+
+/// The project's schema of the log `path`.
+fn project_schema(path: &str) -> &'static LogSchema {
+    osect_engine::protocols::log_schemas()
+        .into_iter()
+        .find(|s| s.path == path)
+        .unwrap_or_else(|| panic!("the engine writes no {path} log"))
+}
+
+/// A row of `schema`: `ts` at `t`, strings `text`, other fields unset.
+fn row(schema: &'static LogSchema, t: i64, text: &str) -> Record {
+    Record {
+        schema,
+        values: schema
+            .fields
+            .iter()
+            .map(|f| match f.ty {
+                FieldType::Time => Value::Time(t),
+                FieldType::String => Value::from(text),
+                FieldType::Count => Value::Count(7),
+                _ => Value::Unset,
+            })
+            .collect(),
+    }
+}
+
+fn encode(device: &str, site: &str, seq: u64, records: Vec<Record>) -> Vec<u8> {
+    let start = T0 + seq as i64 * 60_000_000;
+    let b = Batch {
+        header: Header {
+            device_id: device.into(),
+            site: site.into(),
+            seq,
+            interval_start_us: start,
+            interval_end_us: start + 60_000_000,
+            agent_version: "0.1.0".into(),
+            ..Header::default()
+        },
+        records,
+    };
+    batch::encode(&b, 3, None).unwrap()
+}
+
+/// An honest batch: two modbus rows.
+fn modbus_batch(device: &str, site: &str, seq: u64) -> Vec<u8> {
+    let s = project_schema("modbus");
+    let t = T0 + seq as i64 * 60_000_000;
+    encode(
+        device,
+        site,
+        seq,
+        vec![
+            row(s, t + 1, "READ_COILS"),
+            row(s, t + 2, "WRITE_SINGLE_COIL"),
+        ],
+    )
+}
+
+struct Collector {
+    _proc: Proc,
+    store: PathBuf,
+    log: PathBuf,
+    port: u16,
+}
+
+fn start_collector(pki: &pki::Files, work: &Path, extra: &[&str]) -> Collector {
+    let port = free_udp_port();
+    let store = work.join("store");
+    let log = work.join("collector.log");
+    let proc = Proc::spawn(
+        "collector",
+        Command::new(bin("osect-collector", "osect-collector"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--store")
+            .arg(&store)
+            .arg("--cert")
+            .arg(pki.path("server.crt"))
+            .arg("--key")
+            .arg(pki.path("server.key"))
+            .arg("--client-ca")
+            .arg(pki.path("client-ca.pem"))
+            .arg("--crl")
+            .arg(pki.path("devices.crl"))
+            .args(extra)
+            .env("RUST_LOG", "info"),
+        &log,
+    );
+    wait_for("collector listening", Duration::from_secs(20), || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .filter(|l| l.contains("listening on"))
+    });
+    Collector {
+        _proc: proc,
+        store,
+        log,
+        port,
+    }
+}
+
+impl Collector {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn wait_log(&self, what: &str) {
+        wait_for(what, Duration::from_secs(20), || {
+            self.log_text().contains(what).then_some(())
+        });
+    }
+
+    /// `(device, site, seq)` of every stored batch.
+    fn stored(&self) -> Vec<(String, String, u64)> {
+        let s = Store::open(&self.store).unwrap();
+        s.list(None, None, i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.device, b.site, b.seq))
+            .collect()
+    }
+
+    /// `(device, reason) -> count` of the refused-batches counters.
+    fn refusals(&self) -> Vec<(String, String, u64)> {
+        let s = Store::open(&self.store).unwrap();
+        s.refusals()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.device, r.reason, r.count))
+            .collect()
+    }
+}
+
+fn agent_config(pki: &pki::Files, identity: &str, data: &Path, port: u16) -> Config {
+    let id = pki.identity(identity);
+    let text = format!(
+        "[device]\nid = \"{identity}\"\ndata_dir = \"{data}\"\n[spool]\ndir = \"{data}/spool\"\n\
+         [uplink]\nenabled = true\nendpoint = \"127.0.0.1:{port}\"\nserver_name = \"{}\"\n\
+         ca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nbackoff_min_ms = 100\nbackoff_max_ms = 500\nkeepalive_secs = 2\n",
+        pki::SERVER_NAME,
+        id.join("core-ca.crt").display(),
+        id.join("device.crt").display(),
+        id.join("device.key").display(),
+        data = data.display(),
+    );
+    Config::parse(&text).unwrap()
+}
+
+fn open_spool(cfg: &Config) -> Spool {
+    Spool::open(&cfg.spool.dir, cfg.spool.max_bytes, cfg.spool.max_age_secs).unwrap()
+}
+
+/// Runs the agent's uplink for `secs` seconds or until its spool is empty;
+/// returns the batches left in the spool.
+fn run_uplink(cfg: &Config, secs: u64) -> usize {
+    let spool = Arc::new(Mutex::new(open_spool(cfg)));
+    let up = Uplink::new(cfg, spool.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = spool.clone();
+    rt.block_on(async move {
+        let task = tokio::spawn(up.run(stop_rx));
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) && !s.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop_tx.send(true).unwrap();
+        task.await.unwrap().unwrap();
+    });
+    let n = spool.lock().unwrap().len();
+    n
+}
+
+/// Sends each batch on its own stream as the agent's uplink does and
+/// returns the collector's replies.
+fn send(cfg: &Config, batches: &[Vec<u8>]) -> Vec<Reply> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = uplink::tls::client_config(&cfg.uplink).unwrap();
+        let link = uplink::connect(&cfg.uplink, &client).await.unwrap();
+        let mut out = Vec::new();
+        for b in batches {
+            out.push(
+                uplink::send_batch(&link.conn, b, Duration::from_secs(20))
+                    .await
+                    .unwrap(),
+            );
+        }
+        link.conn.close(0u32.into(), b"done");
+        out
+    })
+}
+
+fn refused_with(r: &Reply, text: &str) -> bool {
+    matches!(r, Reply::Refused(m) if m.contains(text))
+}
+
+#[test]
+fn the_fleet_list_decides_the_site_and_holds_suspended_batches_in_the_spool() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let pki = pki::make(&w.join("pki"), &["OSS-A", "OSS-B", "OSS-C"]).unwrap();
+    let list = w.join("fleet.list");
+    std::fs::write(
+        &list,
+        "# written by the registry\nOSS-A\tplant-a\tacme\tactive\nOSS-B\tplant-b\tbeta\tsuspended\n",
+    )
+    .unwrap();
+    let c = start_collector(&pki, w, &["--fleet-list", list.to_str().unwrap()]);
+
+    // A's batch names B's site: it lands under A's, with a warning.
+    let a = agent_config(&pki, "OSS-A", &w.join("a"), c.port);
+    let replies = send(&a, &[modbus_batch("OSS-A", "plant-b", 1)]);
+    assert_eq!(replies, vec![Reply::Stored]);
+    assert_eq!(c.stored(), vec![("OSS-A".into(), "plant-a".into(), 1)]);
+    c.wait_log(
+        "device OSS-A: batch 1 names site \"plant-b\" but the fleet list assigns it to plant-a",
+    );
+
+    // C is not in the list: refused, with the reason.
+    let cc = agent_config(&pki, "OSS-C", &w.join("c"), c.port);
+    let replies = send(&cc, &[modbus_batch("OSS-C", "plant-a", 1)]);
+    assert!(
+        refused_with(&replies[0], "OSS-C is not in the fleet list"),
+        "{replies:?}"
+    );
+
+    // B is suspended: its agent's batches are refused and stay in its spool.
+    let b = agent_config(&pki, "OSS-B", &w.join("b"), c.port);
+    {
+        let mut s = open_spool(&b);
+        for seq in 1..=3 {
+            s.push(seq, 0, &modbus_batch("OSS-B", "plant-b", seq))
+                .unwrap();
+        }
+    }
+    assert_eq!(run_uplink(&b, 3), 3);
+    c.wait_log("device OSS-B: batch refused: device OSS-B suspended");
+    assert!(c.stored().iter().all(|(d, _, _)| d != "OSS-B"));
+    let refusals = c.refusals();
+    assert!(
+        refusals
+            .iter()
+            .any(|(d, r, n)| d == "OSS-B" && r == "suspended" && *n >= 1),
+        "{refusals:?}"
+    );
+    assert!(refusals.contains(&("OSS-C".into(), "unknown device".into(), 1)));
+
+    // The registry resumes B: the list is replaced, the collector reloads
+    // it, and the spooled batches arrive under B's site.
+    let tmp = w.join("fleet.list.new");
+    std::fs::write(
+        &tmp,
+        "OSS-A\tplant-a\tacme\tactive\nOSS-B\tplant-b\tbeta\tactive\n",
+    )
+    .unwrap();
+    std::fs::rename(&tmp, &list).unwrap();
+    c.wait_log("reloaded fleet list");
+    assert_eq!(run_uplink(&b, 20), 0);
+    let b_stored: Vec<_> = c
+        .stored()
+        .into_iter()
+        .filter(|(d, _, _)| d == "OSS-B")
+        .collect();
+    assert_eq!(
+        b_stored,
+        (1..=3)
+            .map(|q| ("OSS-B".to_string(), "plant-b".to_string(), q))
+            .collect::<Vec<_>>()
+    );
+
+    // `devices` shows the counters.
+    let out = Command::new(bin("osect-collector", "osect-collector"))
+        .args(["devices", "--store"])
+        .arg(&c.store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("OSS-C") && l.contains("unknown device"))
+        .unwrap_or_else(|| panic!("no OSS-C refusal line in {text}"));
+    assert!(line.contains(" 1 "), "{line}");
+}
+
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_attacker_with_a_device_key_stores_nothing_and_export_stays_in_its_folder() {
+    let work = tempfile::tempdir().unwrap();
+    // Deep enough that four `..` stay inside the test's folder.
+    let w = work.path().join("w1/w2/w3/w4");
+    std::fs::create_dir_all(&w).unwrap();
+    let pki = pki::make(&w.join("pki"), &["OSS-A"]).unwrap();
+    let c = start_collector(&pki, &w, &["--max-batch-records", "1000"]);
+    let a = agent_config(&pki, "OSS-A", &w.join("a"), c.port);
+
+    let modbus = project_schema("modbus");
+    let fields = |s: &LogSchema| -> Vec<(String, FieldType)> {
+        s.fields.iter().map(|f| (f.name.to_owned(), f.ty)).collect()
+    };
+    // The same fields under a path that climbs out of the export folder.
+    let traversal = intern_schema("../../../../osect-traversal-proof", &fields(modbus)).unwrap();
+    let mut extra = fields(modbus);
+    extra.push(("exfil".into(), FieldType::String));
+    let unknown_field = intern_schema("modbus", &extra).unwrap();
+    let mut typed = fields(modbus);
+    let func = modbus.index_of("func").unwrap();
+    typed[func].1 = FieldType::Count;
+    let wrong_type = intern_schema("modbus", &typed).unwrap();
+
+    let t = T0 + 1;
+    let hostile = vec![
+        // The traversal section first, an honest one after it.
+        encode(
+            "OSS-A",
+            "plant-a",
+            1,
+            vec![row(traversal, t, "x"), row(modbus, t, "READ_COILS")],
+        ),
+        encode("OSS-A", "plant-a", 2, vec![row(unknown_field, t, "x")]),
+        encode("OSS-A", "plant-a", 3, vec![row(wrong_type, t, "x")]),
+        encode(
+            "OSS-A",
+            "plant-a",
+            4,
+            vec![row(modbus, t, &"A".repeat(100_000))],
+        ),
+        encode(
+            "OSS-A",
+            "plant-a",
+            5,
+            (0..1001)
+                .map(|i| row(modbus, t + i, "READ_COILS"))
+                .collect(),
+        ),
+    ];
+    let replies = send(&a, &hostile);
+    let want = [
+        "unknown log: \"../../../../osect-traversal-proof\"",
+        "unknown field: modbus: \"exfil\"",
+        "field type: modbus: func is count",
+        "string value is 100000 bytes",
+        "record count is 1001",
+    ];
+    for (r, w) in replies.iter().zip(want) {
+        assert!(refused_with(r, w), "{r:?} is not refused with {w:?}");
+    }
+    assert_eq!(c.stored(), vec![]);
+    let mut refusals = c.refusals();
+    refusals.sort();
+    let mut expected: Vec<(String, String, u64)> = [
+        "field type",
+        "over limit: record count",
+        "over limit: string value",
+        "unknown field",
+        "unknown log",
+    ]
+    .iter()
+    .map(|r| ("OSS-A".to_string(), r.to_string(), 1))
+    .collect();
+    expected.sort();
+    assert_eq!(refusals, expected);
+
+    // One honest batch, then export into A/B.
+    assert_eq!(
+        send(&a, &[modbus_batch("OSS-A", "plant-a", 6)]),
+        vec![Reply::Stored]
+    );
+    let before = files_under(work.path());
+    let out = w.join("A/B");
+    let st = Command::new(bin("osect-collector", "osect-collector"))
+        .args(["export", "--store"])
+        .arg(&c.store)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let after = files_under(work.path());
+    let new: Vec<&PathBuf> = after.iter().filter(|p| !before.contains(p)).collect();
+    let out_rel = out.strip_prefix(work.path()).unwrap();
+    assert!(!new.is_empty());
+    for p in &new {
+        assert!(
+            p.starts_with(out_rel),
+            "export wrote {} outside A/B",
+            p.display()
+        );
+    }
+    assert_eq!(files_under(&out), vec![PathBuf::from("OSS-A/modbus.log")]);
+    assert!(!after
+        .iter()
+        .any(|p| p.to_string_lossy().contains("traversal")));
+}
