@@ -32,7 +32,7 @@ use osect_engine::engine::{Engine, Options, Stats};
 use osect_wire::batch::{self, Batch, Health};
 use osect_wire::{Key, Record, Value};
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -381,6 +381,7 @@ impl Closer {
 
 fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer {
     let mut pending: BTreeMap<i64, (usize, Closed)> = BTreeMap::new();
+    let mut fingerprints = HashSet::new();
     // Each worker's latest progress: a lost interval counts every worker's packets.
     let mut open = vec![(0i64, 0u64); workers];
     let mut done = 0;
@@ -407,7 +408,7 @@ fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer
                         break;
                     }
                     if let Some((_, c)) = pending.remove(&start) {
-                        emit_merged(&mut closer, c);
+                        emit_merged(&mut closer, c, &mut fingerprints);
                     }
                 }
             }
@@ -426,15 +427,15 @@ fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer
         }
     }
     while let Some((_, (_, c))) = pending.pop_first() {
-        emit_merged(&mut closer, c);
+        emit_merged(&mut closer, c, &mut fingerprints);
     }
     closer.clean();
     closer
 }
 
 /// An interval merged from several workers, its per-interval summaries joined.
-fn emit_merged(closer: &mut Closer, mut c: Closed) {
-    join_summaries(&mut c.records);
+fn emit_merged(closer: &mut Closer, mut c: Closed, fingerprints: &mut HashSet<Key>) {
+    join_summaries(&mut c.records, fingerprints);
     closer.emit(c);
 }
 
@@ -448,13 +449,43 @@ fn emit_merged(closer: &mut Closer, mut c: Closed) {
 /// kept. (Past the bound, the addresses of the record met first are kept:
 /// which ones a single ledger keeps depends on the order of the traffic
 /// anyway.)
-fn join_summaries(records: &mut Vec<Record>) {
+///
+/// A passive fingerprint is logged once per host, kind and signature by an
+/// engine; workers each log the ones they see first. `fingerprints` holds
+/// those reported in earlier intervals (bounded as an engine's memory is),
+/// so a worker's later first sighting is dropped, and the rows of one
+/// interval become one with the earliest time.
+fn join_summaries(records: &mut Vec<Record>, fingerprints: &mut HashSet<Key>) {
+    use osect_engine::app::fingerprint::{FINGERPRINT_LOG, MAX_SEEN};
     use osect_engine::asset::ASSET;
     use osect_engine::neighbor::{ARP_LOG, NS_LOG};
     let mut seen: HashMap<(&'static str, Key), usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     let field = |r: &Record, name| r.get(name).cloned().unwrap_or(Value::Unset);
+    let mut new_fingerprints = Vec::new();
     for r in records.drain(..) {
+        if std::ptr::eq(r.schema, &FINGERPRINT_LOG) {
+            let key = Key(r
+                .schema
+                .fields
+                .iter()
+                .zip(&r.values)
+                .filter(|(f, _)| f.name != "ts")
+                .map(|(_, v)| v.clone())
+                .collect());
+            if fingerprints.contains(&key) {
+                continue;
+            }
+            match seen.entry((r.schema.path, key.clone())) {
+                Entry::Occupied(e) => join_summary(&mut out[*e.get()], r),
+                Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push(r);
+                    new_fingerprints.push(key);
+                }
+            }
+            continue;
+        }
         let key = if std::ptr::eq(r.schema, &ASSET) {
             // The ledger's key: MAC and VLAN, or the addresses when no MAC was seen.
             let mac = field(&r, "mac");
@@ -484,6 +515,12 @@ fn join_summaries(records: &mut Vec<Record>) {
                 out.push(r);
             }
         }
+    }
+    for key in new_fingerprints {
+        if fingerprints.len() >= MAX_SEEN {
+            fingerprints.clear();
+        }
+        fingerprints.insert(key);
     }
     *records = out;
 }
@@ -997,7 +1034,7 @@ mod tests {
             // The same device as the first, from another worker.
             asset(Some(A), &many, Some("Linux"), (5, 15)),
         ];
-        join_summaries(&mut records);
+        join_summaries(&mut records, &mut HashSet::new());
         assert_eq!(records.len(), 4);
         assert_eq!(records[1].schema.path, "other");
         let a = &records[0];
@@ -1044,7 +1081,7 @@ mod tests {
             }
             n.emit(|r| records.push(r));
         }
-        join_summaries(&mut records);
+        join_summaries(&mut records, &mut HashSet::new());
         // Rows first seen at once come in no particular order.
         records.sort_by_key(|r| format!("{:?}", r.get("who_has")));
         let rows: Vec<_> = records
@@ -1076,6 +1113,37 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn workers_fingerprints_are_reported_once() {
+        use osect_engine::app::fingerprint::FINGERPRINT_LOG;
+        let fp = |ts: i64, sig: &str| {
+            let mut values = vec![Value::Unset; FINGERPRINT_LOG.fields.len()];
+            let mut set =
+                |name: &str, v: Value| values[FINGERPRINT_LOG.index_of(name).unwrap()] = v;
+            set("ts", Value::Time(ts));
+            set("mod", "syn".into());
+            set("src_ip", Value::Addr("192.168.1.5".parse().unwrap()));
+            set("raw_sig", sig.into());
+            Record {
+                schema: &FINGERPRINT_LOG,
+                values,
+            }
+        };
+        let linux = "4:64:0:1460:64240,7:mss,sok,ts,nop,ws:df,id+:0";
+        let windows = "4:128:0:1460:64240,8:mss,nop,ws,nop,nop,sok:df,id+:0";
+        let mut earlier = HashSet::new();
+        // Both workers saw the host's SYN in the first interval.
+        let mut first = vec![fp(20, linux), fp(10, linux)];
+        join_summaries(&mut first, &mut earlier);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].get("ts"), Some(&Value::Time(10)));
+        // A worker's first sighting in a later interval was already reported.
+        let mut second = vec![fp(70, linux), fp(75, windows)];
+        join_summaries(&mut second, &mut earlier);
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].get("raw_sig"), Some(&Value::from(windows)));
     }
 
     #[test]
