@@ -149,7 +149,7 @@ fn answer(r: &mut Receiver, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     if header(notify::SIGNATURE_HEADER) != expected
         || header("content-type") != "application/json"
         || parsed["delivery_id"] != delivery.as_str()
-        || parsed["sent_at"].to_string() != header(notify::TIMESTAMP_HEADER)
+        || parsed["sent_at"].as_i64() != header(notify::TIMESTAMP_HEADER).parse().ok()
     {
         r.refused.push(String::from_utf8_lossy(body).into_owned());
         return StatusCode::UNAUTHORIZED;
@@ -174,7 +174,9 @@ fn webhook_sink(url: &str) -> String {
 fn accepted_once(dir: &Path, r: &Receiver) -> Result<(), String> {
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for body in &r.accepted {
-        *counts.entry(body["delivery_id"].as_str().unwrap_or("")).or_default() += 1;
+        *counts
+            .entry(body["delivery_id"].as_str().unwrap_or(""))
+            .or_default() += 1;
     }
     let rows = outbox(dir);
     for row in &rows {
@@ -222,7 +224,11 @@ async fn webhook_retries_failed_attempts_and_delivers_each_once() {
             "delivery {id}: retried after {gaps:?}"
         );
     }
-    let mut ids: Vec<i64> = r.accepted.iter().map(|b| b["alert_id"].as_i64().unwrap()).collect();
+    let mut ids: Vec<i64> = r
+        .accepted
+        .iter()
+        .map(|b| b["alert_id"].as_i64().unwrap())
+        .collect();
     ids.sort_unstable();
     assert_eq!(ids, [11, 12, 13]);
     for body in &r.accepted {
@@ -249,7 +255,10 @@ async fn a_restarted_deliverer_delivers_what_the_stopped_one_left_once() {
 
     // The receiver is down: the deliverer tries, records, and is stopped.
     let running = start(dir.path(), &config);
-    wait_until("a first attempt", || !state.lock().unwrap().attempts.is_empty()).await;
+    wait_until("a first attempt", || {
+        !state.lock().unwrap().attempts.is_empty()
+    })
+    .await;
     running.stop().await;
     assert!(state.lock().unwrap().accepted.is_empty());
     let rows = outbox(dir.path());
@@ -257,10 +266,9 @@ async fn a_restarted_deliverer_delivers_what_the_stopped_one_left_once() {
     assert!(rows.iter().all(|r| r.state == State::Pending));
     let tried: Vec<_> = rows.iter().filter(|r| r.attempts > 0).collect();
     assert!(!tried.is_empty());
-    assert!(tried.iter().all(|r| r
-        .last_error
-        .as_deref()
-        .is_some_and(|e| e.contains("503"))));
+    assert!(tried
+        .iter()
+        .all(|r| r.last_error.as_deref().is_some_and(|e| e.contains("503"))));
 
     // Alerts keep coming while it is stopped; the receiver comes back.
     enqueue(dir.path(), 5..=6);
@@ -329,14 +337,20 @@ fn parse_5424(bytes: &[u8]) -> Syslog5424 {
     let text = std::str::from_utf8(bytes).expect("UTF-8");
     let rest = text.strip_prefix('<').expect("PRI opens with <");
     let (pri, rest) = rest.split_once('>').expect("PRI closes with >");
-    assert!(pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()), "PRI {pri:?}");
+    assert!(
+        pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()),
+        "PRI {pri:?}"
+    );
     let rest = rest.strip_prefix("1 ").expect("VERSION 1");
     let mut fields = rest.splitn(6, ' ');
     let mut next = || fields.next().expect("header field").to_owned();
     let (timestamp, hostname, app_name, procid, msgid, rest) =
         (next(), next(), next(), next(), next(), next());
     for f in [&hostname, &app_name, &procid, &msgid] {
-        assert!(!f.is_empty() && f.bytes().all(|b| b.is_ascii_graphic()), "field {f:?}");
+        assert!(
+            !f.is_empty() && f.bytes().all(|b| b.is_ascii_graphic()),
+            "field {f:?}"
+        );
     }
     let sd = rest.strip_prefix('[').expect("one SD element");
     let (sd_id, mut sd) = sd.split_once(' ').expect("SD-ID then params");
@@ -346,7 +360,10 @@ fn parse_5424(bytes: &[u8]) -> Syslog5424 {
             sd = after;
             break;
         }
-        let (name, after) = sd.trim_start_matches(' ').split_once("=\"").expect("PARAM-NAME=\"");
+        let (name, after) = sd
+            .trim_start_matches(' ')
+            .split_once("=\"")
+            .expect("PARAM-NAME=\"");
         let mut value = String::new();
         let mut chars = after.char_indices();
         let end = loop {
@@ -437,7 +454,9 @@ async fn syslog_over_udp_is_rfc_5424_with_escaped_structured_data() {
         seen.push(m.param("alert")[0].to_owned());
     }
     wait_until("both marked delivered", || {
-        outbox(dir.path()).iter().all(|r| r.state == State::Delivered)
+        outbox(dir.path())
+            .iter()
+            .all(|r| r.state == State::Delivered)
     })
     .await;
     running.stop().await;
@@ -454,7 +473,10 @@ async fn read_frame(r: &mut BufReader<tokio::net::TcpStream>) -> Option<Vec<u8>>
         return None;
     }
     let len = std::str::from_utf8(&len[..n - 1]).unwrap();
-    assert!(!len.starts_with('0') && len.bytes().all(|b| b.is_ascii_digit()), "MSG-LEN {len:?}");
+    assert!(
+        !len.starts_with('0') && len.bytes().all(|b| b.is_ascii_digit()),
+        "MSG-LEN {len:?}"
+    );
     let mut frame = vec![0u8; len.parse().unwrap()];
     r.read_exact(&mut frame).await.unwrap();
     Some(frame)
@@ -487,12 +509,18 @@ async fn syslog_over_tcp_is_octet_counted_and_reconnects() {
         check_message(&m, dir.path());
         alerts.push(m.param("alert")[0].to_owned());
     }
-    assert_eq!(alerts, ["31", "32", "33"], "in queue order on one connection");
+    assert_eq!(
+        alerts,
+        ["31", "32", "33"],
+        "in queue order on one connection"
+    );
 
     // The receiver restarts: the next notification comes on a new connection.
     drop(conn);
     wait_until("the first three marked delivered", || {
-        outbox(dir.path()).iter().all(|r| r.state == State::Delivered)
+        outbox(dir.path())
+            .iter()
+            .all(|r| r.state == State::Delivered)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -508,7 +536,9 @@ async fn syslog_over_tcp_is_octet_counted_and_reconnects() {
     running.stop().await;
     let rows = outbox(dir.path());
     assert_eq!(rows.len(), 4);
-    assert!(rows.iter().all(|r| r.state == State::Delivered && r.attempts == 1));
+    assert!(rows
+        .iter()
+        .all(|r| r.state == State::Delivered && r.attempts == 1));
 }
 
 #[test]
@@ -527,7 +557,9 @@ fn a_long_syslog_message_is_cut_to_its_limit_devices_first() {
     let sink = notify::Syslog::new(&config).unwrap();
     let mut p = payload(7);
     p["title"] = json!("ü".repeat(400));
-    p["devices"] = json!((0..40).map(|i| format!("device-{i}-{}", "x".repeat(40))).collect::<Vec<_>>());
+    p["devices"] = json!((0..40)
+        .map(|i| format!("device-{i}-{}", "x".repeat(40)))
+        .collect::<Vec<_>>());
     let n = notify::Notification {
         outbox_id: 1,
         site: SITE.into(),
@@ -546,7 +578,10 @@ fn a_long_syslog_message_is_cut_to_its_limit_devices_first() {
     assert_eq!(m.param("site"), [SITE]);
     let devices = m.param("device");
     assert!(devices.len() < 40, "devices left out to fit");
-    assert!(!m.msg.is_empty() && m.msg.chars().all(|c| c == 'ü'), "the title, cut on a character");
+    assert!(
+        !m.msg.is_empty() && m.msg.chars().all(|c| c == 'ü'),
+        "the title, cut on a character"
+    );
 }
 
 #[test]
@@ -564,7 +599,9 @@ fn a_bad_sinks_file_is_refused_with_its_reason() {
     assert!(refused(&format!("{syslog}facility = 24\n")).contains("24"));
     assert!(refused(&syslog.replace("udp", "sctp")).contains("sctp"));
     assert!(refused(&format!("{syslog}colour = 1\n")).contains("colour"));
-    let err = refused(&format!("{syslog}[delivery]\ngive_up_after_secs = 99999999\n"));
+    let err = refused(&format!(
+        "{syslog}[delivery]\ngive_up_after_secs = 99999999\n"
+    ));
     assert!(err.contains("give_up_after_secs") && err.contains(&file.display().to_string()));
 
     std::fs::write(dir.path().join("empty.secret"), "\n").unwrap();
@@ -578,6 +615,12 @@ fn a_bad_sinks_file_is_refused_with_its_reason() {
     .unwrap();
     let config = Config::load(&file).unwrap();
     let store = store();
-    let err = Deliverer::new(store.path(), &config).err().unwrap().to_string();
-    assert!(err.contains("empty.secret") && err.contains("empty"), "{err}");
+    let err = Deliverer::new(store.path(), &config)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("empty.secret") && err.contains("empty"),
+        "{err}"
+    );
 }
