@@ -191,6 +191,18 @@ fn accepted_once(dir: &Path, r: &Receiver) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs a deliverer until the receiver has accepted `n` notifications, and
+/// a little longer, for a stray repeat to show.
+async fn deliver_until_accepted(dir: &Path, config: &Config, state: &Mutex<Receiver>, n: usize) {
+    let running = start(dir, config);
+    wait_until(&format!("{n} accepted deliveries"), || {
+        state.lock().unwrap().accepted.len() >= n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn webhook_retries_failed_attempts_and_delivers_each_once() {
     let dir = store();
@@ -203,14 +215,7 @@ async fn webhook_retries_failed_attempts_and_delivers_each_once() {
     let config = config(dir.path(), &webhook_sink(&url));
     enqueue(dir.path(), [11, 12, 13]);
 
-    let running = start(dir.path(), &config);
-    wait_until("three accepted deliveries", || {
-        state.lock().unwrap().accepted.len() >= 3
-    })
-    .await;
-    // Time for a stray repeat to show up before looking.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    running.stop().await;
+    deliver_until_accepted(dir.path(), &config, &state, 3).await;
 
     let r = state.lock().unwrap();
     assert!(r.refused.is_empty(), "refused: {:?}", r.refused);
@@ -273,13 +278,7 @@ async fn a_restarted_deliverer_delivers_what_the_stopped_one_left_once() {
     // Alerts keep coming while it is stopped; the receiver comes back.
     enqueue(dir.path(), 5..=6);
     state.lock().unwrap().accepting = true;
-    let running = start(dir.path(), &config);
-    wait_until("six accepted deliveries", || {
-        state.lock().unwrap().accepted.len() >= 6
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    running.stop().await;
+    deliver_until_accepted(dir.path(), &config, &state, 6).await;
 
     // A third start finds nothing left to send.
     let requests = |s: &Receiver| s.attempts.values().map(Vec::len).sum::<usize>();
@@ -622,5 +621,124 @@ fn a_bad_sinks_file_is_refused_with_its_reason() {
     assert!(
         err.contains("empty.secret") && err.contains("empty"),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------- serve
+
+/// `osect-collector serve --notify FILE` on 127.0.0.1, its log in the
+/// store folder. A self-signed certificate serves as the collector's and as
+/// the device CA: no device connects here.
+fn serve(dir: &Path, notify_file: &Path) -> std::process::Child {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("serve.log"))
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_osect-collector"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--store"])
+        .arg(dir)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .arg("--client-ca")
+        .arg(&cert)
+        .arg("--notify")
+        .arg(notify_file)
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// `osect-collector outbox --store DIR [--json]`'s output.
+fn outbox_command(dir: &Path, json: bool) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_osect-collector"))
+        .arg("outbox")
+        .arg("--store")
+        .arg(dir)
+        .args(json.then_some("--json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_delivers_the_outbox_and_a_killed_serve_loses_nothing() {
+    let dir = store();
+    let state = Arc::new(Mutex::new(Receiver {
+        fail_first: 1,
+        ..Receiver::default()
+    }));
+    let url = receiver(state.clone()).await;
+    config(dir.path(), &webhook_sink(&url));
+    let notify_file = dir.path().join("notify.toml");
+    enqueue(dir.path(), 1..=3);
+
+    // The receiver is down; serve tries, and is killed.
+    let mut first = serve(dir.path(), &notify_file);
+    wait_until("a first attempt", || {
+        !state.lock().unwrap().attempts.is_empty()
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let text = outbox_command(dir.path(), false);
+    assert!(text.contains("0 delivered"), "{text}");
+    assert!(text.contains(" soc ") && text.contains("503"), "{text}");
+
+    enqueue(dir.path(), 4..=5);
+    state.lock().unwrap().accepting = true;
+    let mut second = serve(dir.path(), &notify_file);
+    wait_until("five accepted deliveries", || {
+        state.lock().unwrap().accepted.len() >= 5
+    })
+    .await;
+    wait_until("five marked delivered", || {
+        outbox(dir.path())
+            .iter()
+            .all(|r| r.state == State::Delivered)
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    accepted_once(dir.path(), &state.lock().unwrap()).unwrap();
+    let listed: Value = serde_json::from_str(&outbox_command(dir.path(), true)).unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        assert_eq!(row["state"], "delivered");
+        assert_eq!(row["sink"], "soc");
+        assert!(row["attempts"].as_u64().unwrap() >= 2, "{row}");
+    }
+    assert!(outbox_command(dir.path(), false).contains("0 pending, 5 delivered, 0 failed"));
+}
+
+#[test]
+fn serve_refuses_a_sinks_file_it_cannot_use() {
+    let dir = store();
+    let notify_file = dir.path().join("notify.toml");
+    std::fs::write(
+        &notify_file,
+        "[[webhook]]\nname = \"soc\"\nurl = \"http://127.0.0.1:9/\"\nsecret_file = \"/nonexistent/secret\"\n",
+    )
+    .unwrap();
+    let status = serve(dir.path(), &notify_file).wait().unwrap();
+    assert!(!status.success());
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(
+        log.contains("soc") && log.contains("/nonexistent/secret"),
+        "{log}"
     );
 }
