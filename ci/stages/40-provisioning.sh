@@ -26,7 +26,8 @@ tests=(collector_reads_the_crl_imports_returns_and_deletes_sites
 # The full flows need the agent's self-test and uplink (`selftest`, `run`).
 with_agent=(swap_revokes_the_failed_unit_and_keeps_the_site_history
   a_unit_provisioned_again_ships_under_its_new_key_beside_its_old_batches
-  self_tests_repeat_after_assign_and_after_provisioning_again)
+  self_tests_repeat_after_assign_and_after_provisioning_again
+  a_suspended_unit_keeps_its_batches_until_resumed)
 if ((agent_built)) && "$OSECT_AGENT_BIN" selftest --help >/dev/null 2>&1 && "$OSECT_AGENT_BIN" run --help >/dev/null 2>&1; then
   tests+=("${with_agent[@]}")
 else

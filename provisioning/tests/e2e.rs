@@ -81,6 +81,11 @@ struct Core {
 
 impl Core {
     fn start(collector: &Path, agent: Option<&Path>) -> Core {
+        Core::start_with(collector, agent, &[])
+    }
+
+    /// Started with more `serve` options.
+    fn start_with(collector: &Path, agent: Option<&Path>, serve: &[&str]) -> Core {
         let work = tempfile::tempdir().unwrap();
         let store = work.path().join("store");
         let token = work.path().join("operator.token");
@@ -143,6 +148,7 @@ impl Core {
                 "--crl",
                 s.path("pki/devices.crl").to_str().unwrap(),
             ])
+            .args(serve)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -983,4 +989,158 @@ fn terminating_a_customer_deletes_its_data_and_leaves_the_others() {
     }
     assert!(stored(&store, "OSD-000101").is_empty());
     assert_eq!(stored(&store, "OSD-000102").len(), 2);
+}
+
+/// Suspension (art. 15-17) with the real collector and agent: the fleet list
+/// marks the unit suspended, the collector refuses its batches with the
+/// reason and they stay in the unit's spool; after resumption they arrive.
+#[test]
+#[ignore = "needs the osect-collector and osect-agent binaries; run by ci/stages/40-provisioning.sh"]
+fn a_suspended_unit_keeps_its_batches_until_resumed() {
+    let collector = binary("OSECT_COLLECTOR_BIN", "osect-collector");
+    let agent = binary("OSECT_AGENT_BIN", "osect-agent");
+    let lists = tempfile::tempdir().unwrap();
+    let fleet = lists.path().join("fleet.txt");
+    std::fs::write(&fleet, "# no device yet\n").unwrap();
+    let fleet_arg = fleet.to_str().unwrap();
+    let Core {
+        server,
+        station: s,
+        store,
+        endpoint,
+        work: _work,
+    } = Core::start_with(&collector, Some(&agent), &["--fleet-list", fleet_arg]);
+    let with_list = |args: &[&str]| {
+        let mut a = vec!["--fleet-list", fleet_arg];
+        a.extend_from_slice(args);
+        s.ok(&a)
+    };
+    let m = script_modem(&s, Script::Normal, 91);
+    let unit = s.unit("unit-s");
+    let serial = "OSD-000091";
+    s.ok(&[
+        "factory",
+        "--serial",
+        serial,
+        "--device-dir",
+        unit.to_str().unwrap(),
+        "--modem",
+        m.tty().to_str().unwrap(),
+        "--no-selftest",
+    ]);
+    s.ok(&[
+        "site",
+        "add",
+        "--site",
+        "plant-s",
+        "--interface",
+        "eth1",
+        "--batch-interval",
+        "10",
+        "--endpoint",
+        &endpoint,
+    ]);
+    s.ok(&[
+        "customer",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--billing-contact",
+        "b",
+        "--delivery-contact",
+        "d",
+        "--delivery-address",
+        "a",
+        "--site",
+        "plant-s",
+    ]);
+    with_list(&[
+        "assign",
+        serial,
+        "--site",
+        "plant-s",
+        "--device-dir",
+        unit.to_str().unwrap(),
+    ]);
+    with_list(&[
+        "contract",
+        "add",
+        "--customer",
+        "acme",
+        "--site",
+        "plant-s",
+        "--applied",
+        "2025-01-06",
+        "--opening",
+        "2025-02-03",
+        "--device",
+        serial,
+    ]);
+    for (event, on) in [
+        ("accept", "2025-01-07"),
+        ("ship", "2025-01-08"),
+        ("deliver", "2025-01-09"),
+    ] {
+        with_list(&["contract", "record", "1", event, "--on", on]);
+    }
+    // A change is in force once the collector has re-read the list after it.
+    let reloads = || server.log().matches("reloaded fleet list").count();
+    let changed = |args: &[&str]| {
+        let n = reloads();
+        with_list(args);
+        let t0 = Instant::now();
+        while reloads() == n {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "the collector did not re-read the fleet list after {args:?}:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    with_list(&["contract", "record", "1", "open", "--on", "2025-02-03"]);
+    let log = server.log_once(|l| l.contains("reloaded fleet list") && l.contains("(1 devices)"));
+    assert!(
+        log.contains("(1 devices)"),
+        "the unit never reached the collector's list:\n{log}"
+    );
+    let cfg = unit.join("config/agent.toml");
+    ship(&agent, &cfg, "before the suspension");
+    let before = stored(&store, serial).len();
+    assert!(before > 0, "nothing stored before the suspension");
+    assert!(unsent(&unit).is_empty());
+
+    changed(&[
+        "suspend",
+        "1",
+        "--reason",
+        "unpaid fees",
+        "--on",
+        "2025-03-01",
+    ]);
+    let o = run(
+        &agent,
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--pcap",
+            corpus_pcap().to_str().unwrap(),
+        ],
+    );
+    let held = unsent(&unit).len();
+    assert!(held > 0, "no batch held while suspended: {}", text(&o));
+    assert_eq!(stored(&store, serial).len(), before);
+    let log = server.log_once(|l| l.contains("suspended"));
+    assert!(log.contains(&format!("device {serial} suspended")), "{log}");
+
+    changed(&["resume", "1", "--on", "2025-03-10"]);
+    ship(&agent, &cfg, "after the resumption");
+    assert!(
+        unsent(&unit).is_empty(),
+        "batches still held after the resumption"
+    );
+    assert!(stored(&store, serial).len() >= before + held);
+    drop(server);
 }
