@@ -3,7 +3,7 @@
 //! again, and UDP and TCP syslog listeners that parse what they get.
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use hmac::{Hmac, Mac};
 use osect_collector::notify::{self, Config, Deliverer, OutboxRow, State};
 use osect_collector::store::{Store, DB_FILE};
@@ -18,6 +18,8 @@ use tokio::sync::watch;
 
 const SITE: &str = "plant \"A\" ]north[";
 const SECRET: &str = "s3cret shared with the receiver";
+/// A token in the webhook URL's query, as some receivers take one.
+const URL_TOKEN: &str = "t0ken-in-the-url";
 /// Every wait for a delivery gives up after this.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -122,9 +124,9 @@ struct Receiver {
 async fn receiver(state: Arc<Mutex<Receiver>>) -> String {
     let app = axum::Router::new().route(
         "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+        axum::routing::post(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
-            async move { answer(&mut state.lock().unwrap(), &headers, &body) }
+            async move { answer(&mut state.lock().unwrap(), &uri, &headers, &body) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -133,7 +135,7 @@ async fn receiver(state: Arc<Mutex<Receiver>>) -> String {
     url
 }
 
-fn answer(r: &mut Receiver, headers: &HeaderMap, body: &[u8]) -> StatusCode {
+fn answer(r: &mut Receiver, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     let header = |name: &str| {
         headers
             .get(name)
@@ -147,6 +149,7 @@ fn answer(r: &mut Receiver, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let delivery = header(notify::DELIVERY_HEADER);
     if header(notify::SIGNATURE_HEADER) != expected
+        || uri.query() != Some(format!("token={URL_TOKEN}").as_str())
         || header("content-type") != "application/json"
         || parsed["delivery_id"] != delivery.as_str()
         || parsed["sent_at"].as_i64() != header(notify::TIMESTAMP_HEADER).parse().ok()
@@ -167,7 +170,7 @@ fn answer(r: &mut Receiver, headers: &HeaderMap, body: &[u8]) -> StatusCode {
 }
 
 fn webhook_sink(url: &str) -> String {
-    format!("[[webhook]]\nname = \"soc\"\nurl = \"{url}\"\nsecret_file = \"SECRET_FILE\"\ntimeout_ms = 2000\n")
+    format!("[[webhook]]\nname = \"soc\"\nurl = \"{url}?token={URL_TOKEN}\"\nsecret_file = \"SECRET_FILE\"\ntimeout_ms = 2000\n")
 }
 
 /// Delivery ids accepted more than once or never, of those in the outbox.
@@ -271,9 +274,10 @@ async fn a_restarted_deliverer_delivers_what_the_stopped_one_left_once() {
     assert!(rows.iter().all(|r| r.state == State::Pending));
     let tried: Vec<_> = rows.iter().filter(|r| r.attempts > 0).collect();
     assert!(!tried.is_empty());
-    assert!(tried
-        .iter()
-        .all(|r| r.last_error.as_deref().is_some_and(|e| e.contains("503"))));
+    assert!(tried.iter().all(|r| r
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("503") && !e.contains(URL_TOKEN))));
 
     // Alerts keep coming while it is stopped; the receiver comes back.
     enqueue(dir.path(), 5..=6);

@@ -11,7 +11,7 @@
 //!
 //! [[syslog]]
 //! name = "siem"
-//! address = "siem.example.net:6514"
+//! address = "siem.example.net:601"
 //! transport = "tcp"                           # or "udp"
 //! facility = "local4"
 //! app_name = "osect"

@@ -31,6 +31,9 @@ impl std::fmt::Debug for Secret {
 pub struct Webhook {
     name: String,
     url: reqwest::Url,
+    /// The URL as logged and recorded: scheme, host and port only, since
+    /// many receivers take a token in the path or query.
+    shown: String,
     secret: Secret,
     client: reqwest::Client,
 }
@@ -42,7 +45,7 @@ impl Webhook {
             sink: c.name.clone(),
             message,
         };
-        let url = reqwest::Url::parse(&c.url).map_err(|e| fail(format!("url {:?}: {e}", c.url)))?;
+        let url = reqwest::Url::parse(&c.url).map_err(|e| fail(format!("url: {e}")))?;
         let raw = std::fs::read(&c.secret_file)
             .map_err(|e| fail(format!("secret file {}: {e}", c.secret_file.display())))?;
         let secret = raw.trim_ascii().to_vec();
@@ -53,11 +56,16 @@ impl Webhook {
             )));
         }
         warn_if_readable_by_others(&c.name, &c.secret_file);
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or("-"),
+            url.port().map_or(String::new(), |p| format!(":{p}"))
+        );
         if url.scheme() == "http" {
             log::warn!(
-                "webhook {}: {} is plain HTTP; alerts cross the network unencrypted",
-                c.name,
-                url
+                "webhook {}: {shown} is plain HTTP; alerts cross the network unencrypted",
+                c.name
             );
         }
         let client = reqwest::Client::builder()
@@ -69,6 +77,7 @@ impl Webhook {
         Ok(Webhook {
             name: c.name.clone(),
             url,
+            shown,
             secret: Secret(secret),
             client,
         })
@@ -93,15 +102,27 @@ impl Webhook {
             .body(body)
             .send()
             .await
-            // The error names the URL, which holds no secret.
-            .map_err(|e| format!("POST {}: {e}", self.url))?;
+            .map_err(|e| format!("POST {}: {}", self.shown, causes(&e.without_url())))?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
         } else {
-            Err(format!("POST {}: answered {status}", self.url))
+            Err(format!("POST {}: answered {status}", self.shown))
         }
     }
+}
+
+/// An error and its causes, `: `-separated ("error sending request" alone
+/// does not say that the connection was refused).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }
 
 /// `sha256=` and the hex HMAC-SHA256 of `body` under `secret`.
