@@ -10,31 +10,36 @@ use osect_collector::store::Store;
 use osect_testkit::pki;
 use osect_testkit::procs::{bin, free_udp_port, wait_for, Proc};
 use osect_wire::batch::{self, Batch, Header};
-use osect_wire::record::{field, FieldType, LogSchema, Record, Value};
+use osect_wire::record::{LogSchema, Record, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-static MODBUS: LogSchema = LogSchema {
-    path: "modbus",
-    fields: &[
-        field("ts", FieldType::Time),
-        field("id.orig_h", FieldType::Addr),
-        field("func", FieldType::String),
-    ],
-};
+/// The engine's modbus log: the collector takes only the project's schemas.
+fn modbus() -> &'static LogSchema {
+    osect_engine::protocols::log_schemas()
+        .into_iter()
+        .find(|s| s.path == "modbus")
+        .expect("the engine writes a modbus log")
+}
 
 fn batch_bytes(device: &str, seq: u64) -> Vec<u8> {
     let start = 1_700_000_000_000_000 + seq as i64 * 1_000_000;
+    let schema = modbus();
     let records = (0..50)
         .map(|i| Record {
-            schema: &MODBUS,
-            values: vec![
-                Value::Time(start + i * 1000),
-                Value::Addr("192.168.1.10".parse().unwrap()),
-                Value::from(format!("READ_{}", i % 3)),
-            ],
+            schema,
+            values: schema
+                .fields
+                .iter()
+                .map(|f| match f.name {
+                    "ts" => Value::Time(start + i * 1000),
+                    "id.orig_h" => Value::Addr("192.168.1.10".parse().unwrap()),
+                    "func" => Value::from(format!("READ_{}", i % 3)),
+                    _ => Value::Unset,
+                })
+                .collect(),
         })
         .collect();
     let b = Batch {
