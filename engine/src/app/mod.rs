@@ -30,6 +30,7 @@ pub mod fins;
 pub mod harness;
 pub mod http;
 pub mod iec104;
+pub mod iso;
 pub mod modbus;
 pub mod nbns;
 pub mod ntp;

@@ -18,7 +18,7 @@ pub mod names;
 pub mod wire;
 
 use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
-use crate::app::{AppParser, Ctx, Dir};
+use crate::app::{iso, AppParser, Ctx, Dir};
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::{flow_dir_fields, flow_fields};
@@ -76,8 +76,8 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
     if t != Transport::Tcp {
         return None;
     }
-    let n = wire::tpkt_len(data).ok()?;
-    let c = wire::cotp(&data[4..n])?;
+    let n = iso::tpkt_len(data).ok()?;
+    let c = iso::cotp(&data[4..n])?;
     let ok = match c.code {
         0xf => matches!(c.data.first(), Some(0x32 | 0x72)),
         0xe | 0xd => c.src_tsap.is_some() && c.dst_tsap.is_some(),
@@ -106,7 +106,7 @@ impl AppParser for S7comm {
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
         while let Some(frame) = next_frame(data, &mut pos, frame_len) {
-            if let Some(c) = wire::cotp(&frame[4..]) {
+            if let Some(c) = iso::cotp(&frame[4..]) {
                 self.tpdu(ctx, dir, &c);
             }
         }
@@ -115,18 +115,18 @@ impl AppParser for S7comm {
 }
 
 fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match wire::tpkt_len(b) {
+    match iso::tpkt_len(b) {
         Ok(n) => Ok(n),
-        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(wire::Error::Malformed) => Err(Framing::Malformed),
+        Err(iso::Error::Incomplete) => Err(Framing::Incomplete),
+        Err(iso::Error::Malformed) => Err(Framing::Malformed),
     }
 }
 
 impl S7comm {
-    fn tpdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, c: &wire::Cotp<'_>) {
+    fn tpdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, c: &iso::Cotp<'_>) {
         Row::flow_dir(ctx, &COTP, dir)
             .push(hex(u64::from(c.code), 2))
-            .push(names::cotp(c.code))
+            .push(iso::tpdu_name(c.code))
             .emit(ctx);
         if c.code != 0xf {
             return;

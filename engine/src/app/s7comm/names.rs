@@ -1,22 +1,7 @@
-//! Names of COTP and S7 code points, spelled as ICSNPP logs them.
+//! Names of S7 code points, spelled as ICSNPP logs them.
 
 use compact_str::format_compact;
 use osect_wire::Text;
-pub fn cotp(code: u8) -> &'static str {
-    match code {
-        0x1 => "ED Expedited Data",
-        0x2 => "EA Expedited Data Acknowledgement",
-        0x5 => "RJ Reject",
-        0x6 => "AK Data Acknowledgement",
-        0x7 => "ER TPDU Error",
-        0x8 => "DR Disconnect Request",
-        0xc => "DC Disconnect Confirm",
-        0xd => "CC Connection Confirm",
-        0xe => "CR Connection Request",
-        0xf => "DT Data",
-        _ => "unknown",
-    }
-}
 
 pub fn rosctr(r: u8) -> &'static str {
     match r {
