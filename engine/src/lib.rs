@@ -10,6 +10,7 @@
 pub mod app;
 pub mod asset;
 pub mod batch;
+pub mod bytes;
 pub mod decode;
 pub mod engine;
 pub mod flow;

@@ -26,20 +26,16 @@ pub enum Error {
 
 pub type Result<T> = core::result::Result<T, Error>;
 
+/// [`crate::bytes::be16`], past the end a truncated header.
 #[inline]
 pub(crate) fn be16(b: &[u8], at: usize) -> Result<u16> {
-    match b.get(at..at + 2) {
-        Some(s) => Ok(u16::from_be_bytes([s[0], s[1]])),
-        None => Err(Error::Truncated),
-    }
+    crate::bytes::be16(b, at).ok_or(Error::Truncated)
 }
 
+/// [`crate::bytes::be32`], past the end a truncated header.
 #[inline]
 pub(crate) fn be32(b: &[u8], at: usize) -> Result<u32> {
-    match b.get(at..at + 4) {
-        Some(s) => Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]])),
-        None => Err(Error::Truncated),
-    }
+    crate::bytes::be32(b, at).ok_or(Error::Truncated)
 }
 
 #[inline]

@@ -1,7 +1,7 @@
 //! BACnet/IP (ASHRAE 135 Annex J): BVLC, NPDU, APDU headers and BACnet
 //! tags, pure functions over byte slices.
 
-use crate::app::common::be16;
+use crate::bytes::be16;
 
 /// A checked BVLC header and the NPDU it carries (if its function has one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,9 +14,10 @@
 
 pub mod descriptor;
 
-use crate::app::common::{self, hex, le16, le32, Row};
+use crate::app::common::{self, hex, Row};
 use crate::app::slmp::wire as slmp;
 use crate::app::{AppParser, Ctx, Dir};
+use crate::bytes::{le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;

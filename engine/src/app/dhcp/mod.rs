@@ -92,7 +92,7 @@ impl<'a> Repr<'a> {
         let mac = |s: &[u8]| <[u8; 6]>::try_from(s).ok();
         let mut r = Repr {
             op: b[0],
-            xid: crate::app::common::be32(b, 4)?,
+            xid: crate::bytes::be32(b, 4)?,
             ciaddr: ip(12)?,
             yiaddr: ip(16)?,
             chaddr: if b[1] == 1 && b[2] == 6 {
@@ -129,7 +129,7 @@ impl<'a> Repr<'a> {
                 81 => r.client_fqdn = v.get(3..),
                 15 => r.domain = Some(v),
                 50 => r.requested = <[u8; 4]>::try_from(v).ok().map(Ipv4Addr::from),
-                51 => r.lease = crate::app::common::be32(v, 0),
+                51 => r.lease = crate::bytes::be32(v, 0),
                 56 => r.message = Some(v),
                 61 if v.first() == Some(&1) => r.client_id_mac = mac(&v[1..]),
                 55 => r.params = Some(v),

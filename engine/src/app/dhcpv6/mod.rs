@@ -7,9 +7,10 @@
 
 pub mod descriptor;
 
-use crate::app::common::{be16, be32, sender, Row};
+use crate::app::common::{sender, Row};
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
+use crate::bytes::{be16, be32};
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
 use crate::flow_fields;
 use osect_wire::record::field;

@@ -1,7 +1,7 @@
 //! DNP3 (IEEE 1815) link frames, transport segments and application
 //! headers, pure functions over byte slices.
 
-use crate::app::common::{le16, le32};
+use crate::bytes::{le16, le32};
 
 /// Link header: start bytes, length, control, destination, source, CRC.
 pub const LINK_HEADER_LEN: usize = 10;

@@ -86,7 +86,7 @@ pub fn probe(
     let msg = match transport {
         Transport::Udp => data,
         Transport::Tcp => {
-            let len = usize::from(crate::app::common::be16(data, 0)?);
+            let len = usize::from(crate::bytes::be16(data, 0)?);
             data.get(2..2 + len)
                 .or(if well_known { data.get(2..) } else { None })?
         }
@@ -383,7 +383,7 @@ pub fn render(rr: &Rr<'_>) -> Option<String> {
     let d = rr.rdata;
     let name_at = |off: usize| rr.name_at(off).map(|n| bounded_name(&n));
     let byte = |i: usize| d.get(i).copied();
-    let word = |i: usize| crate::app::common::be16(d, i);
+    let word = |i: usize| crate::bytes::be16(d, i);
     Some(match rr.rtype {
         1 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(d).ok()?)).to_string(),
         28 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(d).ok()?)).to_string(),
@@ -496,7 +496,7 @@ impl AppParser for Dns {
                 None => return data.len().saturating_sub(HEADER_MIN),
             }
         }
-        while let Some(len) = crate::app::common::be16(data, used) {
+        while let Some(len) = crate::bytes::be16(data, used) {
             let len = usize::from(len);
             let Some(msg) = data.get(used + 2..used + 2 + len) else {
                 break;
@@ -522,7 +522,7 @@ impl AppParser for Dns {
 const HEADER_MIN: usize = 2 + wire::HEADER_LEN;
 
 fn tcp_message_at(b: &[u8]) -> bool {
-    let Some(len) = crate::app::common::be16(b, 0) else {
+    let Some(len) = crate::bytes::be16(b, 0) else {
         return false;
     };
     b.get(2..2 + usize::from(len))

@@ -5,7 +5,7 @@
 //! they walk. Names are rendered on demand with compression pointers
 //! followed a bounded number of times.
 
-use crate::app::common::{be16, be32};
+use crate::bytes::{be16, be32};
 
 pub const HEADER_LEN: usize = 12;
 /// Compression pointers followed in one name before it is declared a loop.

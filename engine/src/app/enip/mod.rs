@@ -17,9 +17,10 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::app::common::{self, hex, le16, le32, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::asset::Identity;
+use crate::bytes::{le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;

@@ -1,7 +1,7 @@
 //! EtherNet/IP encapsulation, Common Packet Format items and CIP message
 //! framing (ODVA CIP Vol. 1 and 2), pure functions over byte slices.
 
-use crate::app::common::{le16, le32};
+use crate::bytes::{le16, le32};
 
 pub const HEADER_LEN: usize = 24;
 /// Largest encapsulation data length accepted (the specification allows

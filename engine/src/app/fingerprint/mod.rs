@@ -7,9 +7,9 @@
 //! the raw IP and TCP headers. A host's signature is logged once per
 //! [`MAX_SEEN`] distinct (host, kind, signature) triples, not per packet.
 
-use crate::app::common::be16;
 use crate::app::Output;
 use crate::asset::HostRef;
+use crate::bytes::be16;
 use crate::flow::id::{fmt_mac, Mac};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};

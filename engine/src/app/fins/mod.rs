@@ -111,7 +111,7 @@ impl Fins {
                 .observe_role(ctx.ts, client, descriptor::CLIENT);
         }
         let (end, data) = if response {
-            (common::be16(text, 0), text.get(2..).unwrap_or(&[]))
+            (crate::bytes::be16(text, 0), text.get(2..).unwrap_or(&[]))
         } else {
             (None, text)
         };

@@ -1,7 +1,7 @@
 //! Omron FINS frames (UDP, and FINS/TCP encapsulation), pure functions
 //! over byte slices.
 
-use crate::app::common::{be16, be32};
+use crate::bytes::{be16, be32};
 
 /// FINS header (10 bytes) and command code (2).
 pub const HEADER_LEN: usize = 12;

@@ -5,7 +5,7 @@
 //! registry: the protocol on top recognises a connection and writes its
 //! `cotp` rows.
 
-use crate::app::common::be16;
+use crate::bytes::be16;
 
 /// Why bytes are not a TPKT frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

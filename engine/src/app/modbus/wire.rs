@@ -2,7 +2,7 @@
 //! byte slices (Modbus Application Protocol v1.1b3, Modbus Messaging on
 //! TCP/IP v1.0b).
 
-use crate::app::common::be16;
+use crate::bytes::be16;
 
 /// MBAP header: transaction id, protocol id (0), length, unit id.
 pub const MBAP_LEN: usize = 7;

@@ -2,9 +2,10 @@
 
 pub mod descriptor;
 
-use crate::app::common::{be16, be32, Row};
+use crate::app::common::Row;
 use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};
+use crate::bytes::{be16, be32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
 use osect_wire::record::field;

@@ -14,8 +14,9 @@
 
 pub mod descriptor;
 
-use crate::app::common::{self, le32, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, next_frame, wire_text, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
+use crate::bytes::le32;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use osect_wire::record::field;

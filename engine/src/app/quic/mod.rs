@@ -62,7 +62,7 @@ pub fn long_header(d: &[u8], at: usize) -> Result<(Option<Initial<'_>>, usize), 
     if first & 0xc0 != 0xc0 {
         return Err(NotQuic);
     }
-    let version = crate::app::common::be32(b, 1).ok_or(NotQuic)?;
+    let version = crate::bytes::be32(b, 1).ok_or(NotQuic)?;
     let ty = (first >> 4) & 3;
     let initial_type = match version {
         VERSION_1 => 0,

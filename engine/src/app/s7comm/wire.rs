@@ -1,7 +1,7 @@
 //! S7comm and S7comm-plus headers (inside the COTP data TPDUs of
 //! [`crate::app::iso`]), pure functions over byte slices.
 
-use crate::app::common::be16;
+use crate::bytes::be16;
 
 /// An S7comm header (protocol id 0x32).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

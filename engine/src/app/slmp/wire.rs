@@ -2,7 +2,7 @@
 //! the CC-Link IE TSN binary frame (subheader 0x0068/0x00e8), pure
 //! functions over byte slices.
 
-use crate::app::common::le16;
+use crate::bytes::le16;
 
 /// Which frame layout a message uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

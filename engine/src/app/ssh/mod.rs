@@ -9,9 +9,10 @@
 
 pub mod descriptor;
 
-use crate::app::common::{be32, Row};
+use crate::app::common::Row;
 use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
+use crate::bytes::be32;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
 use osect_wire::record::field;

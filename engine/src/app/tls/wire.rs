@@ -1,7 +1,7 @@
 //! TLS records and the two hello messages (RFC 8446 sections 4.1.2,
 //! 4.1.3 and 5.1), as checked views; every length is checked before use.
 
-use crate::app::common::be16;
+use crate::bytes::be16;
 
 pub const RECORD_HEADER_LEN: usize = 5;
 pub const CONTENT_CCS: u8 = 20;

@@ -6,10 +6,10 @@
 
 pub mod descriptor;
 
-use crate::app::common::be16;
 use crate::app::text::{self, MAX_NAME};
 use crate::app::Output;
 use crate::asset::HostRef;
+use crate::bytes::be16;
 use crate::flow::id::fmt_mac;
 use crate::l2::Frame;
 use osect_wire::record::field;
@@ -162,7 +162,7 @@ impl Repr {
                 }
                 0x0002 | 0x0016 if r.mgmt_addr.is_none() => r.mgmt_addr = cdp_address(v),
                 0x0003 => r.port_id = Some(text::bytes(v, MAX_NAME)),
-                0x0004 => r.capabilities = caps(crate::app::common::be32(v, 0)?, &CDP_CAPS),
+                0x0004 => r.capabilities = caps(crate::bytes::be32(v, 0)?, &CDP_CAPS),
                 0x0005 => r.system_desc = Some(text::bytes(v, MAX_NAME)),
                 0x000a => r.port_vlan = be16(v, 0),
                 _ => {}
