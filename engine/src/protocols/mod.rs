@@ -16,7 +16,7 @@
 use crate::app::{Output, Probe};
 use crate::asset::Role;
 use crate::l2::Frame;
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
 use osect_wire::record::Record;
 use osect_wire::LogSchema;
 use std::sync::OnceLock;
@@ -157,6 +157,14 @@ pub fn ethernet_decoders() -> &'static [fn(&Frame<'_>, &mut Output<'_>) -> bool]
 /// asset ledger keeps them as bits).
 pub fn role_names() -> &'static [&'static str] {
     &tables().roles
+}
+
+/// A row that neither reads nor writes the device's data.
+pub fn other() -> OpClass {
+    OpClass {
+        access: Some(Access::Other),
+        ..OpClass::default()
+    }
 }
 
 /// A numeric field written as hexadecimal text (`0x0401`).

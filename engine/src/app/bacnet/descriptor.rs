@@ -6,9 +6,9 @@
 //! switches communication; AtomicReadFile and AtomicWriteFile move files.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
+use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("bacnet_device");
@@ -77,17 +77,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // bacnet.log and bacnet_property.log rows of the corpus
     // (icsnpp-bacnet-bacnet_example).

@@ -4,8 +4,8 @@
 //! folded and no PDU is classed as a read or a write.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{Access, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use crate::protocols::{other, Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const MASTER: Role = Role::new("cclink_master");
@@ -33,8 +33,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
 
 /// Cyclic data exchange: the rows say which PDU, not what it changes.
 fn classify(_: &Record) -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
+    other()
 }

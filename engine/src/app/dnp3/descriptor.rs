@@ -6,9 +6,9 @@
 //! functions (25 to 30) move files. Responses and the rest are neither.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
+use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{text_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const OUTSTATION: Role = Role::new("dnp3_outstation");
@@ -76,17 +76,11 @@ fn classify(rec: &Record) -> OpClass {
     text_of(rec, "function_code").map_or_else(other, |f| function(&f))
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // Rows of dnp3.log and dnp3_control.log from the corpus
     // (icsnpp-dnp3-dnp3_example) and the trafficgen plant.

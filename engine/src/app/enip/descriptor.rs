@@ -6,9 +6,9 @@
 //! (`enip.log`) and identity replies carry no operation on the device's data.
 
 use crate::asset::Role;
-use crate::protocols::{hex_field, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const ADAPTER: Role = Role::new("enip_adapter");
@@ -70,17 +70,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // cip.log rows of the corpus (icsnpp-enip-enip_cip_example,
     // icsnpp-enip-set_attribute_single_service_cip).

@@ -8,9 +8,9 @@
 //! `count` (the words addressed), so batches do not fold them.
 
 use crate::asset::Role;
-use crate::protocols::{hex_field, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("fins_plc");
@@ -57,17 +57,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // fins.log rows of the corpus and the trafficgen plant capture.
     #[test]

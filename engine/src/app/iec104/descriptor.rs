@@ -6,9 +6,9 @@
 //! restarts. Monitor-direction types (`M_*`), U and S frames are neither.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
+use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const OUTSTATION: Role = Role::new("iec104_outstation");
@@ -44,17 +44,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // iec104.log rows of the trafficgen plant capture.
     #[test]

@@ -8,7 +8,7 @@
 //! neither reads nor writes of the device's data.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
+use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::protocol::{Access, ProtocolInfo};
 use osect_wire::Record;
@@ -95,10 +95,7 @@ fn range(rec: &Record) -> Option<(u64, u64)> {
 
 fn classify(rec: &Record) -> OpClass {
     let Some((access, space)) = text_of(rec, "func").and_then(|f| function(&f)) else {
-        return OpClass {
-            access: Some(Access::Other),
-            ..OpClass::default()
-        };
+        return other();
     };
     let class = match access {
         Access::Read => OpClass::read(),

@@ -4,9 +4,9 @@
 //! subscriptions) are neither.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
+use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{text_of, Access, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("opcua_server");
@@ -44,17 +44,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // opcua.log rows of the trafficgen plant capture.
     #[test]

@@ -9,9 +9,9 @@
 //! writes. COTP and S7comm-plus rows name their PDU only.
 
 use crate::asset::Role;
-use crate::protocols::{hex_field, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("s7_plc");
@@ -87,17 +87,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     fn s7(rosctr: &str, code: &str, sub: Option<&str>) -> Record {
         let mut f = vec![("rosctr_code", rosctr), ("function_code", code)];

@@ -5,9 +5,9 @@
 //! clear and RESET restart; file commands (0x18xx) move files.
 
 use crate::asset::Role;
-use crate::protocols::{hex_field, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Access, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("slmp_server");
@@ -54,17 +54,11 @@ fn classify(rec: &Record) -> OpClass {
     }
 }
 
-fn other() -> OpClass {
-    OpClass {
-        access: Some(Access::Other),
-        ..OpClass::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // slmp.log rows of the trafficgen plant capture.
     #[test]

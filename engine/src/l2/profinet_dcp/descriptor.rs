@@ -4,8 +4,8 @@
 //! read; Hello announces.
 
 use crate::asset::Role;
-use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{text_of, Access, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use crate::protocols::{other, Descriptor, Recognition};
+use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("profinet_device");
@@ -33,10 +33,7 @@ fn classify(rec: &Record) -> OpClass {
         // Set changes a device's name or address.
         Some("set") => OpClass::write(),
         Some("get" | "identify") => OpClass::read(),
-        _ => OpClass {
-            access: Some(Access::Other),
-            ..OpClass::default()
-        },
+        _ => other(),
     }
 }
 
@@ -44,6 +41,7 @@ fn classify(rec: &Record) -> OpClass {
 mod tests {
     use super::*;
     use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
 
     // profinet_dcp.log rows of the trafficgen profinet capture.
     #[test]
