@@ -8,7 +8,8 @@
 //! the time the notification was queued, HOSTNAME, APP-NAME, the process
 //! id, the alert kind as MSGID, one structured data element with the site,
 //! alert id, event, delivery id, kind, severity, count, first and last seen
-//! and the devices, then the title as UTF-8 text after a byte order mark.
+//! (RFC 3339 when the payload has them in µs) and the devices, then the
+//! title as UTF-8 text after a byte order mark.
 
 use super::config::{SyslogConfig, Transport};
 use super::{Notification, NotifyError};
@@ -22,6 +23,9 @@ const MAX_SD_VALUE_BYTES: usize = 256;
 /// At most this many devices are named in the structured data.
 const MAX_SD_DEVICES: usize = 16;
 const BOM: &str = "\u{feff}";
+/// Devices are left out of a message that would leave less room than this
+/// for its text.
+const MIN_TEXT_BYTES: usize = 128;
 
 #[derive(Debug)]
 pub struct Syslog {
@@ -138,14 +142,17 @@ impl Syslog {
             ("event", n.event.clone()),
             ("delivery", n.delivery_id.clone()),
         ];
-        for (name, key) in [
-            ("kind", "kind"),
-            ("severity", "severity"),
-            ("count", "count"),
-            ("first_seen", "first_seen"),
-            ("last_seen", "last_seen"),
-        ] {
-            if let Some(v) = p.get(key).and_then(scalar) {
+        for name in ["kind", "severity", "count"] {
+            if let Some(v) = p.get(name).and_then(scalar) {
+                params.push((name, v));
+            }
+        }
+        // The analysis's times are µs since the epoch; a receiver reads RFC 3339.
+        for name in ["first_seen", "last_seen"] {
+            let v = p.get(name);
+            if let Some(t) = v.and_then(Value::as_i64).map(super::rfc3339) {
+                params.push((name, t));
+            } else if let Some(v) = v.and_then(scalar) {
                 params.push((name, v));
             }
         }
@@ -155,16 +162,19 @@ impl Syslog {
                 params.push(("device", scalar(d).unwrap_or_else(|| d.to_string())));
             }
         }
-        // Devices are the part left out first when the message would be too long.
-        let mut sd = structured_data(&self.sd_id, &params);
-        while header.len() + sd.len() > self.max_message_bytes && params.len() > fixed {
-            params.pop();
-            sd = structured_data(&self.sd_id, &params);
-        }
         let title = p
             .get("title")
             .and_then(scalar)
             .unwrap_or_else(|| format!("alert {} of site {}", n.alert_id, n.site));
+        // Devices are left out, last first, until the title has room (up
+        // to MIN_TEXT_BYTES of it).
+        let text_room = (1 + BOM.len() + title.len()).min(MIN_TEXT_BYTES);
+        let mut sd = structured_data(&self.sd_id, &params);
+        let max = self.max_message_bytes;
+        while header.len() + sd.len() + text_room > max && params.len() > fixed {
+            params.pop();
+            sd = structured_data(&self.sd_id, &params);
+        }
         let mut out = header + &sd;
         let room = self
             .max_message_bytes
