@@ -302,6 +302,76 @@ async fn a_restarted_deliverer_delivers_what_the_stopped_one_left_once() {
     assert!(rows.iter().all(|r| r.state == State::Delivered));
 }
 
+#[tokio::test]
+async fn a_notification_not_accepted_in_time_is_marked_failed_and_left() {
+    let dir = store();
+    let state = Arc::new(Mutex::new(Receiver::default()));
+    let url = receiver(state.clone()).await;
+    let mut config = config(dir.path(), &webhook_sink(&url));
+    config.delivery.give_up_after_secs = 0;
+    enqueue(dir.path(), [41, 42]);
+
+    let running = start(dir.path(), &config);
+    wait_until("both given up", || {
+        outbox(dir.path()).iter().all(|r| r.state == State::Failed)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running.stop().await;
+    let r = state.lock().unwrap();
+    assert_eq!(r.attempts.len(), 2);
+    assert!(
+        r.attempts.values().all(|a| a.len() == 1),
+        "no retry once given up"
+    );
+    for row in outbox(dir.path()) {
+        assert_eq!(row.attempts, 1);
+        assert!(row.failed_us.is_some() && row.next_attempt_us.is_none());
+        assert!(row.last_error.unwrap().contains("503"));
+    }
+}
+
+#[tokio::test]
+async fn a_large_payload_goes_without_its_evidence_and_old_ones_are_pruned() {
+    let dir = store();
+    let state = Arc::new(Mutex::new(Receiver {
+        accepting: true,
+        ..Receiver::default()
+    }));
+    let url = receiver(state.clone()).await;
+    let config = config(dir.path(), &webhook_sink(&url));
+    let mut big = payload(51);
+    big["evidence"] = json!((0..2000)
+        .map(|i| json!({"log": "modbus", "uid": format!("C{i:0>60}"), "ts": i}))
+        .collect::<Vec<_>>());
+    assert!(big.to_string().len() > notify::MAX_PAYLOAD_BYTES);
+    let mut db = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let tx = db.transaction().unwrap();
+    notify::enqueue(&tx, SITE, 51, "new", &big).unwrap();
+    tx.commit().unwrap();
+
+    deliver_until_accepted(dir.path(), &config, &state, 1).await;
+    let alert = state.lock().unwrap().accepted[0]["alert"].clone();
+    assert_eq!(alert["evidence_omitted"], 2000);
+    assert!(alert.get("evidence").is_none());
+    assert_eq!(alert["title"], big["title"]);
+
+    // Past the retention, a notification and its deliveries go at the next enqueue.
+    db.execute(
+        "UPDATE notify_outbox SET created = created - ?1",
+        [notify::RETAIN_US + 1],
+    )
+    .unwrap();
+    enqueue(dir.path(), [52]);
+    let rows = outbox(dir.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].alert_id, rows[0].sink.as_deref()), (52, None));
+    let deliveries: i64 = db
+        .query_row("SELECT COUNT(*) FROM notify_delivery", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(deliveries, 0);
+}
+
 #[test]
 fn the_signature_is_hmac_sha256_of_the_body() {
     // RFC 4231 test case 2.
