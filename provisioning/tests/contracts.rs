@@ -880,6 +880,9 @@ fn customers_are_kept_apart_in_the_fleet_list() {
     assert_eq!(c["state"], "shipped");
     assert_eq!(c["events"][3]["event"], "ship");
     assert_eq!(c["events"][3]["detail"], "recorded by ship");
+    // A customer's site is not decommissioned under a live contract.
+    let e = w.fail(&["decommission", "--site", "north"]);
+    assert!(e.contains("site north still has contract(s) 1 (shipped)"), "{e}");
     // A unit already serving a contract cannot serve another.
     let e = w.fail(&["contract", "device", &a, "OSD-000011"]);
     assert!(e.contains("OSD-000011 already serves contract 2"), "{e}");

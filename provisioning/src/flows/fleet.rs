@@ -353,6 +353,27 @@ pub fn decommission(ctx: &Ctx, site_id: &str) -> Result<Report, FlowError> {
             ));
             return Ok(report);
         }
+        // A customer's site ends with its contracts (`terminate`), which
+        // ends their billing and schedules the deletion under the terms.
+        let live: Vec<String> = tx
+            .contracts(None)
+            .at("registry")?
+            .into_iter()
+            .filter(|c| {
+                c.site == site_id
+                    && !matches!(c.state, ContractState::Refused | ContractState::Terminated)
+            })
+            .map(|c| format!("{} ({})", c.id, c.state))
+            .collect();
+        if !live.is_empty() {
+            return refuse(
+                "site",
+                format!(
+                    "site {site_id} still has contract(s) {}: terminate them (osect-provision terminate)",
+                    live.join(", ")
+                ),
+            );
+        }
         for d in tx.site_devices(site_id).at("registry")? {
             tx.unbind(&d.serial, "site decommissioned").at("registry")?;
             if d.state != DeviceState::Failed {
