@@ -415,3 +415,77 @@ fn devices_flags_silent_ones() {
     assert!(line("OSS-1").contains("SILENT for 36"), "{text}");
     assert!(line("OSS-2").ends_with("ok"), "{text}");
 }
+
+/// Runs `osect-collector` with `args`; returns stdout, panicking on failure.
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_osect-collector"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn delete_site_clears_every_table_with_a_site_column_and_residue_proves_it() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("store");
+    let mut s = Store::open(&dir).unwrap();
+    for seq in 1..=3 {
+        insert(&mut s, &frame("OSS-1", "site-a", seq));
+    }
+    insert(&mut s, &frame("OSS-2", "site-b", 1));
+    s.count_refusal("OSS-1", "site-a", "unknown log", "x")
+        .unwrap();
+    s.count_refusal("OSS-2", "site-b", "unknown log", "x")
+        .unwrap();
+    // A table added later by anyone, found by its `site` column.
+    let db = rusqlite::Connection::open(dir.join("collector.sqlite")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE later_findings (site TEXT NOT NULL, what TEXT);
+         INSERT INTO later_findings VALUES ('site-a', 'secret-of-a'), ('site-a', 'b'), ('site-b', 'c');",
+    )
+    .unwrap();
+    drop(db);
+    drop(s);
+    let store = dir.to_str().unwrap();
+    let residue = |site: &str| -> serde_json::Value {
+        serde_json::from_str(&cli(&[
+            "residue", "--store", store, "--site", site, "--json",
+        ]))
+        .unwrap()
+    };
+    let b_before = residue("site-b");
+    assert_eq!(b_before["rows"], 3, "{b_before}");
+    let a = residue("site-a");
+    assert_eq!(a["site"], "site-a");
+    assert_eq!(
+        (
+            &a["tables"]["batches"],
+            &a["tables"]["refusals"],
+            &a["tables"]["later_findings"],
+            &a["rows"]
+        ),
+        (&3.into(), &1.into(), &2.into(), &6.into()),
+        "{a}"
+    );
+    let out = cli(&[
+        "delete", "--store", store, "--site", "site-a", "--by", "registry",
+    ]);
+    assert!(out.starts_with("deleted 6 rows ("), "{out}");
+    let a = residue("site-a");
+    assert_eq!(a["rows"], 0, "{a}");
+    assert!(a["tables"].as_object().unwrap().values().all(|n| n == 0));
+    assert_eq!(residue("site-b"), b_before);
+    // The deleted rows are gone from the file, not only from the tables.
+    for f in ["collector.sqlite", "collector.sqlite-wal"] {
+        let raw = std::fs::read(dir.join(f)).unwrap_or_default();
+        assert!(!raw.windows(11).any(|w| w == b"secret-of-a"), "{f}");
+    }
+    let text = cli(&["residue", "--store", store, "--site", "site-a"]);
+    assert!(text.lines().last().unwrap().ends_with(" 0"), "{text}");
+}
