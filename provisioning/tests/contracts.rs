@@ -342,6 +342,10 @@ fn a_contract_from_application_to_deletion_of_the_data() {
         "2025-08-03",
     ]);
     assert!(out.contains("to be deleted on 2025-08-04"), "{out}");
+    assert!(
+        out.contains("OSD-000001 is the customer's since 2025-05-31: not expected back"),
+        "{out}"
+    );
     assert!(w.fleet().is_empty(), "{:?}", w.fleet());
     let aug = w.invoice("acme", "2025-08", "2025-09-01");
     assert_eq!(
@@ -882,7 +886,10 @@ fn customers_are_kept_apart_in_the_fleet_list() {
     assert_eq!(c["events"][3]["detail"], "recorded by ship");
     // A customer's site is not decommissioned under a live contract.
     let e = w.fail(&["decommission", "--site", "north"]);
-    assert!(e.contains("site north still has contract(s) 1 (shipped)"), "{e}");
+    assert!(
+        e.contains("site north still has contract(s) 1 (shipped)"),
+        "{e}"
+    );
     // A unit already serving a contract cannot serve another.
     let e = w.fail(&["contract", "device", &a, "OSD-000011"]);
     assert!(e.contains("OSD-000011 already serves contract 2"), "{e}");

@@ -479,6 +479,11 @@ pub fn terminate(ctx: &Ctx, t: &Termination<'_>) -> Result<Report, FlowError> {
                 report.say(format!(
                     "{serial}: {n} certificate(s) revoked, out of service"
                 ));
+                // Annex 1, 4.3: a paid-for unit is the customer's.
+                report.say(match super::billing::initial_fee_paid_on(tx, c.id)? {
+                    Some(d) => format!("{serial} is the customer's since {d}: not expected back"),
+                    None => format!("{serial} is not paid for: to come back (receive-return)"),
+                });
             }
         }
         let others = tx
