@@ -19,3 +19,4 @@ pub mod limits;
 pub mod neighbor;
 pub mod protocols;
 pub mod sink;
+pub mod text;

@@ -19,7 +19,7 @@ use crate::app::{Ctx, Dir, Output};
 use crate::asset::HostRef;
 use crate::flow::id::fmt_mac;
 use crate::l2::Frame;
-use osect_wire::{LogSchema, Record, Text, Value};
+use osect_wire::{LogSchema, Record, Value};
 use std::net::IpAddr;
 
 /// The field list of a flow log: the connection fields, then the given
@@ -223,42 +223,6 @@ pub fn sender_ip(ctx: &Ctx<'_, '_>, dir: Dir) -> IpAddr {
     }
 }
 
-/// Longest string taken from the wire into a log field.
-pub const MAX_FIELD_TEXT: usize = 256;
-
-/// Text from the wire for a log: trailing NULs and spaces dropped, one
-/// character per byte (see [`escape_bytes`]), at most [`MAX_FIELD_TEXT`]
-/// bytes of input.
-pub fn wire_text(b: &[u8]) -> String {
-    let b = &b[..b.len().min(MAX_FIELD_TEXT)];
-    let end = b
-        .iter()
-        .rposition(|&c| c != 0 && c != b' ')
-        .map_or(0, |i| i + 1);
-    escape_bytes(&b[..end])
-}
-
-/// A code as `0x` and `digits` lower-case hex digits (`0x0a`), the ICSNPP
-/// spelling.
-pub fn hex(v: u64, digits: usize) -> Text {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // "0x" and up to 16 digits: kept inline in the Text, no allocation.
-    let mut s = [b'0'; 18];
-    let mut i = s.len();
-    let mut n = v;
-    loop {
-        i -= 1;
-        s[i] = HEX[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 && s.len() - i >= digits.min(16) {
-            break;
-        }
-    }
-    i -= 2;
-    s[i + 1] = b'x';
-    crate::flow::id::ascii_text(&s[i..])
-}
-
 /// Why a TCP stream does not start with a whole frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Framing {
@@ -292,34 +256,9 @@ pub fn next_frame<'a>(
     None
 }
 
-/// Bytes from the wire as a string of one character per byte (Latin-1),
-/// at most [`MAX_FIELD_TEXT`] of them: the log writer then escapes control
-/// bytes as `\xNN`, as Zeek prints a binary string.
-pub fn escape_bytes(b: &[u8]) -> String {
-    b[..b.len().min(MAX_FIELD_TEXT)]
-        .iter()
-        .map(|&c| char::from(c))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wire_text_trims_and_escapes() {
-        assert_eq!(wire_text(b"CPU 315-2 PN/DP\0\0\0"), "CPU 315-2 PN/DP");
-        assert_eq!(wire_text(b"a\x01b\\  "), "a\u{1}b\\");
-        assert_eq!(wire_text(&[b'x'; 1000]).len(), MAX_FIELD_TEXT);
-    }
-
-    #[test]
-    fn hex_pads_to_its_digits() {
-        assert_eq!(hex(10, 2), "0x0a");
-        for (v, d) in [(0, 0), (0, 4), (0x1234, 2), (u64::MAX, 4), (7, 16)] {
-            assert_eq!(hex(v, d), format!("0x{v:0d$x}"), "hex({v}, {d})");
-        }
-    }
 
     #[test]
     fn next_frame_skips_garbage_and_stops_at_partial_frames() {

@@ -41,7 +41,6 @@ pub mod slmp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
-pub mod text;
 pub mod tls;
 
 pub mod session;
@@ -109,4 +108,14 @@ pub fn probe(
     crate::protocols::probes()
         .iter()
         .find_map(|p| p(transport, id, dir, data))
+}
+
+/// The same context with another time: for rows written later than the
+/// message that opened them (a DNS query logged when its reply comes).
+pub fn at_time<'c, 'b>(ctx: &'c mut Ctx<'_, 'b>, ts: i64) -> Ctx<'c, 'b> {
+    Ctx {
+        ts,
+        flow: ctx.flow.clone(),
+        out: ctx.out,
+    }
 }

@@ -337,7 +337,7 @@ pub fn uid_string(n: u64) -> Text {
             break;
         }
     }
-    super::id::ascii_text(&s[..len])
+    crate::text::ascii(&s[..len])
 }
 
 #[cfg(test)]

@@ -45,17 +45,6 @@ impl ConnId {
 /// A MAC address.
 pub type Mac = [u8; 6];
 
-/// Text of bytes a formatter wrote from ASCII tables (uids, MACs, hex): the
-/// ASCII check is a few word operations, where UTF-8 validation is a loop.
-/// Bytes that are not ASCII give an empty text.
-pub fn ascii_text(b: &[u8]) -> Text {
-    if !b.is_ascii() {
-        return Text::default();
-    }
-    // SAFETY: ASCII bytes are valid UTF-8.
-    unsafe { Text::from_utf8_unchecked(b) }
-}
-
 pub fn fmt_mac(m: &Mac) -> Text {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = [b':'; 17];
@@ -63,7 +52,7 @@ pub fn fmt_mac(m: &Mac) -> Text {
         s[i * 3] = HEX[usize::from(b >> 4)];
         s[i * 3 + 1] = HEX[usize::from(b & 0xf)];
     }
-    ascii_text(&s)
+    crate::text::ascii(&s)
 }
 
 /// What the application parsers know about the connection they serve.

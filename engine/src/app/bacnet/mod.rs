@@ -17,11 +17,12 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::app::common::{self, wire_text, Row};
+use crate::app::common::{self, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
+use crate::text::wire_text;
 use osect_wire::record::field;
 use osect_wire::Text;
 use osect_wire::{FieldType, LogSchema, Value};

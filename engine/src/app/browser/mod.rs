@@ -8,11 +8,11 @@
 pub mod descriptor;
 
 use crate::app::common::{sender, Row};
-use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::{be16, le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text;
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 

@@ -14,12 +14,13 @@
 
 pub mod descriptor;
 
-use crate::app::common::{self, hex, Row};
+use crate::app::common::{self, Row};
 use crate::app::slmp::wire as slmp;
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::{le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
+use crate::text::hex;
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 use std::net::{IpAddr, Ipv4Addr};

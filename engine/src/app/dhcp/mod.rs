@@ -9,10 +9,10 @@
 pub mod descriptor;
 
 use crate::app::common::sender;
-use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::asset::HostRef;
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
+use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};
 use std::cell::RefCell;

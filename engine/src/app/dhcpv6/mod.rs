@@ -8,11 +8,11 @@
 pub mod descriptor;
 
 use crate::app::common::{sender, Row};
-use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::{be16, be32};
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 

@@ -15,10 +15,10 @@ pub mod consts;
 pub mod wire;
 
 use crate::app::common::{sender, Row};
-use crate::app::text::{self, MAX_NAME, MAX_TEXT};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_NAME, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use std::collections::VecDeque;
@@ -239,7 +239,7 @@ impl Dns {
     }
 
     fn log(&self, ctx: &mut Ctx<'_, '_>, s: Session) {
-        let mut at = text::at_time(ctx, s.ts);
+        let mut at = crate::app::at_time(ctx, s.ts);
         Row::flow(&at, &DNS_LOG)
             .push(self.transport.as_str())
             .push(Value::Count(u64::from(s.trans_id)))
@@ -408,7 +408,7 @@ pub fn render(rr: &Rr<'_>) -> Option<String> {
         50 => "NSEC3".to_owned(),
         51 => "NSEC3PARAM".to_owned(),
         65534 => "BIND9 signing signal".to_owned(),
-        44 => format!("SSHFP: {}", text::hex(d.get(2..)?)),
+        44 => format!("SSHFP: {}", text::hex_bytes(d.get(2..)?)),
         29 => format!("LOC:  {} {} {}", byte(1)?, byte(2)?, byte(3)?),
         // Decoded by Zeek but not summarised in dns.log.
         13 | 35 | 41 | 64 | 65 | 250 | 257 | 38 => return None,

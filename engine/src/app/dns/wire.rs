@@ -92,7 +92,7 @@ impl<'a> Name<'a> {
                     out.push('.');
                 }
                 first = false;
-                crate::app::text::push_bytes(out, label);
+                crate::text::push_bytes(out, label);
             },
             &mut end,
         );

@@ -17,12 +17,13 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::asset::Identity;
 use crate::bytes::{le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
+use crate::text::{hex, wire_text};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 use std::net::{IpAddr, Ipv4Addr};
@@ -177,7 +178,7 @@ fn io(ctx: &mut Ctx<'_, '_>, dir: Dir, d: &[u8]) {
     let seq = le32(d, 10).unwrap_or(0);
     let payload = d.get(18..).unwrap_or(&[]);
     let shown = &payload[..payload.len().min(MAX_IO_DATA)];
-    let hexdata = crate::app::text::hex(shown);
+    let hexdata = crate::text::hex_bytes(shown);
     Row::flow_dir(ctx, &CIP_IO, dir)
         .push(hex(u64::from(conn), 8))
         .push(Value::Count(u64::from(seq)))

@@ -17,11 +17,12 @@ use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
-use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
+use crate::text::{hex, wire_text};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 

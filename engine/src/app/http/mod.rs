@@ -10,10 +10,10 @@
 pub mod descriptor;
 
 use crate::app::common::Row;
-use crate::app::text::{self, MAX_NAME, MAX_TEXT};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_NAME, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use std::collections::VecDeque;
@@ -263,7 +263,7 @@ pub struct Http {
 
 impl Http {
     fn log(ctx: &mut Ctx<'_, '_>, tx: Tx) {
-        let mut at = text::at_time(ctx, tx.ts);
+        let mut at = crate::app::at_time(ctx, tx.ts);
         Row::flow(&at, &HTTP_LOG)
             .push(Value::Count(tx.depth))
             .push(tx.method)

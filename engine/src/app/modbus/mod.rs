@@ -17,9 +17,10 @@ use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
-use crate::app::common::{self, escape_bytes, next_frame, Framing, Row};
+use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
+use crate::text::escape_bytes;
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};

@@ -9,10 +9,10 @@ pub mod descriptor;
 
 use crate::app::common::{sender, Row};
 use crate::app::dns::{Message, Name};
-use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text;
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use std::net::{IpAddr, Ipv4Addr};

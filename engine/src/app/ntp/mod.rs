@@ -3,11 +3,11 @@
 pub mod descriptor;
 
 use crate::app::common::Row;
-use crate::app::text;
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::{be16, be32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text;
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use std::net::Ipv4Addr;

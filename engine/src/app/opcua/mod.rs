@@ -14,11 +14,12 @@
 
 pub mod descriptor;
 
-use crate::app::common::{self, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::le32;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
+use crate::text::wire_text;
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 

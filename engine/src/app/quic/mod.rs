@@ -7,10 +7,10 @@
 pub mod descriptor;
 
 use crate::app::common::Row;
-use crate::app::text::{self, MAX_NAME};
 use crate::app::tls::{consts, ja4_for, ClientHello, ServerHello, TLS_LOG};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
+use crate::text::{self, MAX_NAME};
 use ring::{aead, hkdf};
 
 const VERSION_1: u32 = 1;
@@ -400,16 +400,16 @@ mod tests {
         let mut secret = [0u8; 32];
         expand_label(&initial, "client in", &mut secret).unwrap();
         assert_eq!(
-            text::hex(&secret),
+            text::hex_bytes(&secret),
             "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea"
         );
         let prk = hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, &secret);
         let mut key = [0u8; 16];
         expand_label(&prk, "quic key", &mut key).unwrap();
-        assert_eq!(text::hex(&key), "1f369613dd76d5467730efcbe3b1a22d");
+        assert_eq!(text::hex_bytes(&key), "1f369613dd76d5467730efcbe3b1a22d");
         let mut iv = [0u8; 12];
         expand_label(&prk, "quic iv", &mut iv).unwrap();
-        assert_eq!(text::hex(&iv), "fa044b2f42a3fd3b46fb255c");
+        assert_eq!(text::hex_bytes(&iv), "fa044b2f42a3fd3b46fb255c");
         assert!(Keys::derive(VERSION_1, &dcid, false).is_some());
     }
 

@@ -17,10 +17,11 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::app::common::{self, hex, next_frame, wire_text, Framing, Row};
+use crate::app::common::{self, next_frame, Framing, Row};
 use crate::app::{iso, AppParser, Ctx, Dir};
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
+use crate::text::{hex, wire_text};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};

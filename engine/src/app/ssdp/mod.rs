@@ -7,10 +7,10 @@ pub mod descriptor;
 
 use crate::app::common::Row;
 use crate::app::http::{split_head, upper, RequestLine, StatusLine};
-use crate::app::text::{self, MAX_TEXT};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema};
 

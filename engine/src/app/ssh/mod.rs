@@ -10,11 +10,11 @@
 pub mod descriptor;
 
 use crate::app::common::Row;
-use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::bytes::be32;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use sha2::{Digest, Sha256};

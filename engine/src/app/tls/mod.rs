@@ -9,10 +9,10 @@ pub mod consts;
 pub mod wire;
 
 use crate::app::common::Row;
-use crate::app::text::{self, MAX_NAME};
 use crate::app::{AppParser, Ctx, Dir};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
+use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema};
 use sha2::{Digest, Sha256};
@@ -113,7 +113,7 @@ fn hash12(s: &str, empty: bool) -> String {
     if empty {
         return "000000000000".to_owned();
     }
-    text::hex(&Sha256::digest(s.as_bytes())[..6])
+    text::hex_bytes(&Sha256::digest(s.as_bytes())[..6])
 }
 
 #[derive(Default)]

@@ -15,10 +15,11 @@
 
 pub mod descriptor;
 
-use crate::app::common::{frame_sender, hex, Row};
+use crate::app::common::{frame_sender, Row};
 use crate::app::Output;
 use crate::l2::Frame;
 use crate::l2_fields;
+use crate::text::hex;
 use compact_str::format_compact;
 use osect_wire::record::field;
 use osect_wire::Text;

@@ -6,12 +6,12 @@
 
 pub mod descriptor;
 
-use crate::app::text::{self, MAX_NAME};
 use crate::app::Output;
 use crate::asset::HostRef;
 use crate::bytes::be16;
 use crate::flow::id::fmt_mac;
 use crate::l2::Frame;
+use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Record, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -10,11 +10,12 @@
 
 pub mod descriptor;
 
-use crate::app::common::{frame_sender, hex, wire_text, Row};
+use crate::app::common::{frame_sender, Row};
 use crate::app::Output;
 use crate::asset::{HostRef, Identity};
 use crate::l2::Frame;
 use crate::l2_fields;
+use crate::text::{hex, wire_text};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 use std::net::{IpAddr, Ipv4Addr};
