@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The demo: builds the release binaries, makes a throw-away PKI in a
-# temporary directory, starts the collector on loopback, generates the
-# bundled plant capture, runs the agent on it through the real spool and
-# QUIC/mTLS uplink, and prints what the core received.
+# temporary directory, starts the collector on loopback, generates two days
+# of the bundled plant (a normal day the core learns, then a day with nine
+# injected incidents), runs the agent on them through the real spool and
+# QUIC/mTLS uplink, and prints what the core found: the asset ledger, the
+# busiest communication pairs and the alerts.
 # Takes about 3 minutes on a cold 2-core build, seconds once built.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
-SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-600}
+SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-1200}
+SITE=demo-plant
 
 # What the build needs besides Rust: the agent's vendor table is compiled
 # from the IEEE OUI registry, Debian's ieee-data package.
@@ -51,8 +54,10 @@ trap cleanup EXIT
 echo "== throw-away PKI in $WORK/pki (device DEMO-0001)"
 "$BIN/test-pki" "$WORK/pki" DEMO-0001 >/dev/null
 
-echo "== generating ${SECONDS_OF_TRAFFIC} s of plant traffic"
-"$BIN/osect-trafficgen" plant --seconds "$SECONDS_OF_TRAFFIC" --out "$WORK/plant.pcap"
+EVENTS=new-plc,new-pair,s7-stop,slmp-stop,modbus-write-range,fins-write,arp-spoof,firmware-change,cross-zone
+echo "== generating the plant: day 0 (normal, ${SECONDS_OF_TRAFFIC} s) and day 1 (with $EVENTS)"
+"$BIN/osect-trafficgen" plant-day --day 0 --seconds "$SECONDS_OF_TRAFFIC" --out "$WORK/day0.pcap"
+"$BIN/osect-trafficgen" plant-day --day 1 --seconds "$SECONDS_OF_TRAFFIC" --events "$EVENTS" --out "$WORK/day1.pcap"
 
 echo "== starting the collector on loopback"
 "$BIN/osect-collector" serve --listen 127.0.0.1:0 --store "$WORK/store" \
@@ -67,11 +72,19 @@ ADDR=$(sed -n 's/.*listening on //p' "$WORK/collector.log" | head -1)
 [ -n "$ADDR" ] || { cat "$WORK/collector.log"; echo "collector did not start"; exit 1; }
 echo "   collector at $ADDR"
 
+# The site learns what is normal for as long as day 0 lasts (7 days by
+# default), and knows its zones: the control network and the office.
+COL="$BIN/osect-collector"
+"$COL" baseline --store "$WORK/store" --site "$SITE" \
+  --learning-days "$(awk -v s="$SECONDS_OF_TRAFFIC" 'BEGIN { printf "%.6f", (s + 60) / 86400 }')" >/dev/null
+"$COL" zones --store "$WORK/store" --site "$SITE" --set control --subnet 192.168.10.0/24 >/dev/null
+"$COL" zones --store "$WORK/store" --site "$SITE" --set office --subnet 192.168.20.0/24 >/dev/null
+
 ID=$WORK/pki/identity-DEMO-0001
 cat >"$WORK/agent.toml" <<TOML
 [device]
 id = "DEMO-0001"
-site = "demo-plant"
+site = "$SITE"
 data_dir = "$WORK/data"
 [batch]
 interval_secs = 60
@@ -86,11 +99,25 @@ cert = "$ID/device.crt"
 key = "$ID/device.key"
 TOML
 
-echo "== running the agent on the capture (spool + QUIC uplink)"
-RUST_LOG=warn "$BIN/osect-agent" run --config "$WORK/agent.toml" --pcap "$WORK/plant.pcap" --speed max --drain-secs 60
+for day in 0 1; do
+  echo "== running the agent on day $day (spool + QUIC uplink)"
+  RUST_LOG=warn "$BIN/osect-agent" run --config "$WORK/agent.toml" --pcap "$WORK/day$day.pcap" --speed max --drain-secs 60
+done
+# The collector analyses batches as they arrive; this waits for the last.
+"$COL" analyse --store "$WORK/store" >/dev/null
 
 echo
-echo "== what the core received"
-"$BIN/osect-collector" devices --store "$WORK/store"
+echo "== the sensors"
+"$COL" devices --store "$WORK/store"
 echo
-"$BIN/osect-collector" summary --store "$WORK/store"
+echo "== the asset ledger of $SITE"
+"$COL" assets --store "$WORK/store" --site "$SITE"
+echo
+echo "== the busiest communication pairs"
+"$COL" comms --store "$WORK/store" --site "$SITE" --top 10
+echo
+echo "== the baseline"
+"$COL" baseline --store "$WORK/store" --site "$SITE"
+echo
+echo "== alerts: what changed on day 1"
+"$COL" alerts --store "$WORK/store" --site "$SITE"

@@ -154,11 +154,12 @@ pub struct Device {
     pub last_seen: Micros,
     pub learned: Option<Learned>,
     pub days: DaySet,
-    /// Batches it appeared in, and the largest gap between two of them:
-    /// a device seen often with small gaps is regular, and its silence is
-    /// news.
+    /// Batches it appeared in: a device seen in many batches with a small
+    /// mean gap between them is regular, and its silence is news.
     pub sightings: u64,
-    pub max_gap: Micros,
+    /// When each identity attribute was last set: a record older than that
+    /// (a late batch) does not take it back.
+    pub identity_ts: BTreeMap<String, Micros>,
     /// Alerted as silent and not seen since.
     pub silent: bool,
 }
@@ -189,7 +190,7 @@ impl Device {
             learned: None,
             days: DaySet::default(),
             sightings: 0,
-            max_gap: 0,
+            identity_ts: BTreeMap::new(),
             silent: false,
         }
     }
@@ -202,6 +203,14 @@ impl Device {
             .or(self.ips.iter().next())
             .cloned()
             .unwrap_or_else(|| self.key.0.clone())
+    }
+
+    /// The mean time between the batches it appeared in.
+    pub fn mean_gap(&self) -> Micros {
+        if self.sightings < 2 {
+            return Micros::MAX;
+        }
+        (self.last_seen - self.first_seen) / (self.sightings as i64 - 1)
     }
 
     /// An identity attribute by name, for history and diffs.
@@ -285,28 +294,34 @@ impl Operation {
     }
 }
 
-/// Running mean and variance (Welford) of period estimates, µs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Period estimates from folded rows, µs, kept as integer sums so the
+/// result does not depend on the order batches are analysed in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cycle {
     pub samples: u64,
-    pub mean: f64,
-    pub m2: f64,
+    pub sum: u64,
+    pub sum_squares: u128,
 }
 
 impl Cycle {
-    pub fn add(&mut self, period: f64) {
+    pub fn add(&mut self, period: u64) {
         self.samples += 1;
-        let d = period - self.mean;
-        self.mean += d / self.samples as f64;
-        self.m2 += d * (period - self.mean);
+        self.sum = self.sum.saturating_add(period);
+        self.sum_squares = self
+            .sum_squares
+            .saturating_add(u128::from(period) * u128::from(period));
     }
     /// Mean period, when cyclic.
     pub fn period(&self) -> Option<f64> {
-        (self.samples > 0).then_some(self.mean)
+        (self.samples > 0).then(|| self.sum as f64 / self.samples as f64)
     }
     /// Standard deviation of the period estimates.
     pub fn jitter(&self) -> Option<f64> {
-        (self.samples > 1).then(|| (self.m2 / (self.samples - 1) as f64).sqrt())
+        (self.samples > 1).then(|| {
+            let n = self.samples as f64;
+            let mean = self.sum as f64 / n;
+            ((self.sum_squares as f64 - n * mean * mean).max(0.0) / (n - 1.0)).sqrt()
+        })
     }
 }
 

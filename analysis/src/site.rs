@@ -49,12 +49,12 @@ pub const MAX_CURVE_DAYS: usize = 400;
 
 /// Two MACs claiming one IP within this time are a conflict.
 const ARP_WINDOW: Micros = 10 * MINUTE;
-/// A device seen in this many batches with gaps no larger than
+/// A device seen in this many batches with a mean gap no larger than
 /// [`REGULAR_GAP`] is regular, and its silence alerts.
 const REGULAR_SIGHTINGS: u64 = 10;
 const REGULAR_GAP: Micros = 15 * MINUTE;
-/// A regular device is silent after five times its largest gap, and at
-/// least this long.
+/// A regular device is silent after five times its mean gap, and at least
+/// this long.
 const SILENT_MIN: Micros = 10 * MINUTE;
 
 /// What one sensor of the site has sent.
@@ -274,14 +274,18 @@ fn same_subnet(a: &str, b: IpAddr) -> bool {
     }
 }
 
+/// Whether one of `areas` holds all of `a`.
+fn covers(areas: &[Area], a: &Area) -> bool {
+    let end = a.start.saturating_add(a.count);
+    areas
+        .iter()
+        .any(|x| x.space == a.space && x.start <= a.start && x.start.saturating_add(x.count) >= end)
+}
+
 /// Merges a range into a bounded list of ranges of one space; returns
 /// whether it was already covered.
 fn add_area(areas: &mut Vec<Area>, a: &Area) -> bool {
-    let end = a.start.saturating_add(a.count);
-    if areas
-        .iter()
-        .any(|x| x.space == a.space && x.start <= a.start && x.start.saturating_add(x.count) >= end)
-    {
+    if covers(areas, a) {
         return true;
     }
     if areas.len() < MAX_AREAS {
@@ -547,6 +551,9 @@ impl SiteState {
         let day = self.meta.config.day_of(ts);
         if let Some(d) = self.devices.get_mut(key) {
             d.first_seen = d.first_seen.min(ts);
+            if let Some(l) = d.learned.as_mut().filter(|l| l.how != LearnedHow::Approved) {
+                l.at = l.at.min(ts);
+            }
             if !d.sensors.contains(sensor) {
                 insert_bounded(&mut d.sensors, sensor);
             }
@@ -573,6 +580,11 @@ impl SiteState {
             return;
         }
         let had = !d.ips.is_empty();
+        // An address outside every subnet the device is on is a host behind
+        // it (a router's MAC carries routed traffic), not its own.
+        if had && !d.ips.iter().any(|x| same_subnet(x, ip)) {
+            return;
+        }
         d.ips.insert(ip_s.clone());
         let known = d.learned.is_some();
         let label = d.label();
@@ -691,6 +703,13 @@ impl SiteState {
                 "serial" => &mut d.serial,
                 _ => &mut d.os,
             };
+            // What the device says now wins over what it said before, not
+            // over what it says in a batch analysed earlier but sent later.
+            let as_of = d.identity_ts.get(attr).copied().unwrap_or(Micros::MIN);
+            if last < as_of {
+                continue;
+            }
+            d.identity_ts.insert(attr.to_owned(), last);
             if slot.as_deref() != Some(new.as_str()) {
                 changed.push((attr.to_owned(), slot.clone(), new.clone()));
                 *slot = Some(new);
@@ -706,13 +725,20 @@ impl SiteState {
                 old: old.clone(),
                 new: Some(new.clone()),
             });
-            // A first value is learning about the device, not a change; the
-            // passive OS guess is too soft to alert on.
-            let Some(old) = old else { continue };
+            // A first value is learning about the device, not a change, and
+            // so is every value seen while learning (several devices behind
+            // one gateway take turns); the passive OS guess is too soft to
+            // alert on.
+            let item = format!("ident|{key}|{attr}|{new}");
+            let Some(old) = old else {
+                if self.meta.approved.len() < MAX_APPROVED {
+                    self.meta.approved.insert(item);
+                }
+                continue;
+            };
             if !known || attr == "os" {
                 continue;
             }
-            let item = format!("ident|{key}|{attr}|{new}");
             if self.event_alerts(last, &item, Severity::High) {
                 let mut detail = BTreeMap::new();
                 detail.insert("attribute".to_owned(), attr.clone());
@@ -831,6 +857,13 @@ impl SiteState {
             }
         }
         let ip_s = ip_s?;
+        // Traffic without a usable MAC stays with the device the IP first
+        // named, whoever claims the IP later, so the same traffic always
+        // lands on the same pair.
+        let by_ip = DeviceKey::ip(&ip_s);
+        if self.devices.contains_key(&by_ip) {
+            return Some(by_ip);
+        }
         if let Some(k) = self.ip_owner.get(&ip_s) {
             return Some(k.clone());
         }
@@ -918,6 +951,9 @@ impl SiteState {
         if let Some(p) = self.pairs.get_mut(&id) {
             p.last_seen = p.last_seen.max(end);
             p.first_seen = p.first_seen.min(ts);
+            if let Some(l) = p.learned.as_mut().filter(|l| l.how != LearnedHow::Approved) {
+                l.at = l.at.min(ts);
+            }
             p.days.insert(day);
             if let Some(s) = &service {
                 insert_bounded(&mut p.services, s);
@@ -1244,43 +1280,90 @@ impl SiteState {
                     cycle: Cycle::default(),
                 },
             );
-            // Controller changes alert below, each time.
-            if learned.is_none() && pair_known && class.control.is_none() {
-                let (kind, title) = if class.access == Some(Access::Write) && reads_only {
+            // Controller changes other than memory writes alert below, each
+            // time; a memory write is news when the pair never wrote, or
+            // wrote elsewhere.
+            if learned.is_none() && pair_known {
+                let prior = self.learned_writes(&pair_id, log, &op_id);
+                let range_alert = |a: &Area| {
                     (
-                        AlertKind::WriteAfterReads,
-                        format!("{who}: {protocol} write {name} where only reads were seen"),
-                    )
-                } else {
-                    (
-                        AlertKind::NewOperation,
-                        format!("{who}: new {protocol} operation {name}"),
+                        AlertKind::NewWriteRange,
+                        format!("range|{pair_id}#{log}|{}:{}+{}", a.space, a.start, a.count),
+                        format!(
+                            "{who}: {protocol} {name} writes {} {}-{}, a range not written before",
+                            a.space,
+                            a.start,
+                            a.start + a.count - 1
+                        ),
+                        None,
                     )
                 };
-                self.raise(Raise {
-                    kind,
-                    item,
-                    ts,
-                    devices: devices.clone(),
-                    title,
-                    detail: detail.clone(),
-                    evidence: Some(ev.clone()),
-                    control: None,
-                    count,
-                });
+                let new_op = (
+                    AlertKind::NewOperation,
+                    item.clone(),
+                    format!("{who}: new {protocol} operation {name}"),
+                    None,
+                );
+                let alert = match class.control {
+                    Some(Control::MemoryWrite) if prior.is_none() => Some((
+                        AlertKind::ControllerChange,
+                        format!("ctl|{pair_id}|{}", Control::MemoryWrite.as_str()),
+                        format!(
+                            "{who}: {protocol} {} ({name}) where none was seen",
+                            control_title(Control::MemoryWrite)
+                        ),
+                        Some(Control::MemoryWrite),
+                    )),
+                    Some(Control::MemoryWrite) => match &class.area {
+                        Some(a) if !covers(prior.as_deref().unwrap_or_default(), a) => {
+                            Some(range_alert(a))
+                        }
+                        _ => Some(new_op),
+                    },
+                    Some(_) => None,
+                    None if class.access == Some(Access::Write) && reads_only => Some((
+                        AlertKind::WriteAfterReads,
+                        item,
+                        format!("{who}: {protocol} write {name} where only reads were seen"),
+                        None,
+                    )),
+                    None => Some(new_op),
+                };
+                if let Some((kind, item, title, control)) = alert {
+                    if !self.meta.approved.contains(&item) {
+                        self.raise(Raise {
+                            kind,
+                            item,
+                            ts,
+                            devices: devices.clone(),
+                            title,
+                            detail: detail.clone(),
+                            evidence: Some(ev.clone()),
+                            control,
+                            count,
+                        });
+                    }
+                }
             }
         } else if let (Some(area), Some(Access::Write)) = (&class.area, class.access) {
-            // A known write operation on a range it has not written before.
+            // A learned write operation on a range no learned write of the
+            // pair has written.
             let learned = self
                 .operations
                 .get(&op_id)
                 .is_some_and(|o| o.learned.is_some());
-            let covered = self
-                .operations
-                .get_mut(&op_id)
-                .is_some_and(|o| add_area(&mut o.areas, area));
+            let covered = covers(
+                &self.learned_writes(&pair_id, log, "").unwrap_or_default(),
+                area,
+            );
+            if let Some(o) = self.operations.get_mut(&op_id) {
+                add_area(&mut o.areas, area);
+            }
             if !covered && learned {
-                let item = format!("range|{op_id}|{}:{}+{}", area.space, area.start, area.count);
+                let item = format!(
+                    "range|{pair_id}#{log}|{}:{}+{}",
+                    area.space, area.start, area.count
+                );
                 if self.event_alerts(ts, &item, Severity::High) {
                     self.raise(Raise {
                         kind: AlertKind::NewWriteRange,
@@ -1307,7 +1390,7 @@ impl SiteState {
         }
         // Program and state changes alert whenever they are not in the
         // baseline, each time, not only the first.
-        if let Some(control) = class.control {
+        if let Some(control) = class.control.filter(|c| *c != Control::MemoryWrite) {
             let learned = self
                 .operations
                 .get(&op_id)
@@ -1339,13 +1422,37 @@ impl SiteState {
         if let Some(o) = self.operations.get_mut(&op_id) {
             o.count += count;
             o.first_seen = o.first_seen.min(ts);
+            if let Some(l) = o.learned.as_mut().filter(|l| l.how != LearnedHow::Approved) {
+                l.at = l.at.min(ts);
+            }
             o.last_seen = o.last_seen.max(last);
             o.days.insert(day);
             if count > 1 && last > ts {
-                o.cycle.add((last - ts) as f64 / (count - 1) as f64);
+                o.cycle.add(((last - ts) as u64) / (count - 1));
             }
         }
         self.changes.operations.insert(op_id);
+    }
+
+    /// The ranges the learned write operations of a pair's log wrote,
+    /// `except` one operation; `None` when it has no learned write.
+    fn learned_writes(&self, pair_id: &str, log: &str, except: &str) -> Option<Vec<Area>> {
+        let prefix = format!("{pair_id}#{log}#");
+        let writes: Vec<&Operation> = self
+            .operations
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, o)| {
+                k.as_str() != except && o.learned.is_some() && o.access == Some(Access::Write)
+            })
+            .map(|(_, o)| o)
+            .collect();
+        (!writes.is_empty()).then(|| {
+            writes
+                .iter()
+                .flat_map(|o| o.areas.iter().cloned())
+                .collect()
+        })
     }
 
     // ------------------------------------------------------------ sensors
@@ -1353,9 +1460,6 @@ impl SiteState {
     fn sighted(&mut self, sensor: &str, seen: &BTreeMap<DeviceKey, Micros>) {
         for (key, &ts) in seen {
             if let Some(d) = self.devices.get_mut(key) {
-                if d.sightings > 0 && ts > d.last_seen {
-                    d.max_gap = d.max_gap.max(ts - d.last_seen);
-                }
                 d.sightings += 1;
                 d.last_seen = d.last_seen.max(ts);
                 d.silent = false;
@@ -1376,9 +1480,9 @@ impl SiteState {
                 !d.silent
                     && d.learned.is_some()
                     && d.sightings >= REGULAR_SIGHTINGS
-                    && d.max_gap <= REGULAR_GAP
+                    && d.mean_gap() <= REGULAR_GAP
                     && d.sensors.contains(sensor)
-                    && now - d.last_seen > (5 * d.max_gap).max(SILENT_MIN)
+                    && now - d.last_seen > (5 * d.mean_gap()).max(SILENT_MIN)
             })
             .map(|d| d.key.clone())
             .collect();

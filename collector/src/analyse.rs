@@ -123,9 +123,23 @@ impl Analyser {
         site: &str,
         batches: &[Pending],
     ) -> Result<(), LedgerError> {
-        let tx = store.db_mut().transaction()?;
+        // Immediate: another analyser (a second collector on the same
+        // store, `osect-collector analyse`) waits rather than analysing
+        // from the same state; a batch it analysed meanwhile is skipped.
+        let tx = store
+            .db_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut state = self.state(&tx, site)?;
         for p in batches {
+            let done: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM analysed
+                     WHERE device = ?1 AND key_sha256 = ?2 AND seq = ?3)",
+                )?
+                .query_row(params![p.device, p.key, p.seq], |r| r.get(0))?;
+            if done {
+                continue;
+            }
             match batch::decode(&p.data) {
                 Ok(b) => state.analyse(
                     &self.registry,
@@ -172,7 +186,9 @@ impl Analyser {
     /// gone silent).
     pub fn tick(&mut self, store: &mut Store, now: i64) -> Result<(), LedgerError> {
         for site in store.analysed_sites()? {
-            let tx = store.db_mut().transaction()?;
+            let tx = store
+                .db_mut()
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut state = self.state(&tx, &site)?;
             state.tick(now);
             let changes = state.take_changes();

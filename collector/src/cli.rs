@@ -175,6 +175,15 @@ pub struct SiteArg {
     pub site: String,
 }
 
+/// The analysis' view of the engine's protocol descriptors.
+pub fn registry() -> Registry {
+    let infos: Vec<&'static osect_wire::protocol::ProtocolInfo> = osect_engine::protocols::REGISTRY
+        .iter()
+        .map(|d| &d.info)
+        .collect();
+    Registry::new(&infos)
+}
+
 /// Unix seconds (with an optional fraction) or `YYYY-MM-DDTHH:MM:SS[Z]`, to µs.
 pub fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(f) = s.parse::<f64>() {
@@ -290,10 +299,7 @@ fn state_of(store: &Store, site: &str) -> Result<SiteState, LedgerError> {
     store.site_state(site)
 }
 
-pub fn run(
-    cmd: AnalysisCmd,
-    registry: impl FnOnce() -> Registry,
-) -> Result<(), Box<dyn std::error::Error>> {
+pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
     match cmd {
         AnalysisCmd::Assets {
             site,

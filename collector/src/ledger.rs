@@ -442,7 +442,9 @@ impl Store {
         by: &str,
         note: Option<String>,
     ) -> Result<Alert, LedgerError> {
-        let tx = self.db_mut().transaction()?;
+        let tx = self
+            .db_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let (_, mut s) =
             load(&tx, site)?.ok_or_else(|| LedgerError::UnknownSite(site.to_owned()))?;
         let exists: bool = tx.query_row(
@@ -485,7 +487,9 @@ impl Store {
         what: &str,
         change: impl FnOnce(&mut SiteState) -> Result<(), String>,
     ) -> Result<SiteConfig, LedgerError> {
-        let tx = self.db_mut().transaction()?;
+        let tx = self
+            .db_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut s = match load(&tx, site)? {
             Some((_, s)) => s,
             None => SiteState::new(site),
@@ -507,7 +511,9 @@ impl Store {
     /// Forgets a site's analysis (keeping its settings and what users
     /// approved) so that its batches are analysed again from the first.
     pub fn clear_analysis(&mut self, site: &str, by: &str) -> Result<(), LedgerError> {
-        let tx = self.db_mut().transaction()?;
+        let tx = self
+            .db_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let kept = match load(&tx, site)? {
             Some((_, s)) => {
                 let mut meta = SiteMeta {

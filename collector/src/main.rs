@@ -1,5 +1,6 @@
 //! `osect-collector`: the core's QUIC ingest, store and export.
 use clap::{Args, Parser, Subcommand};
+use osect_collector::cli::{parse_time, utc, AnalysisCmd};
 use osect_collector::export::{self, Selection};
 use osect_collector::server::Server;
 use osect_collector::store::{self, Store};
@@ -124,6 +125,8 @@ enum Cmd {
         key_sha256: [u8; 32],
         files: Vec<PathBuf>,
     },
+    #[command(flatten)]
+    Analysis(AnalysisCmd),
     /// Delete everything stored of a site (every table with a `site` column:
     /// batches, refusals, the analysis) or a device's batches (contract end).
     Delete {
@@ -176,38 +179,6 @@ impl Sel {
     }
 }
 
-/// Unix seconds (with an optional fraction) or `YYYY-MM-DDTHH:MM:SS[Z]`, to µs.
-fn parse_time(s: &str) -> Result<i64, String> {
-    if let Ok(f) = s.parse::<f64>() {
-        return Ok((f * 1e6) as i64);
-    }
-    let bad = || format!("{s:?}: expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ");
-    let t = s.trim_end_matches('Z');
-    let (date, time) = t.split_once('T').ok_or_else(bad)?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let h: Vec<i64> = time
-        .split(':')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad())?;
-    let ([y, m, dd], [hh, mm, ss]) = (d.as_slice(), h.as_slice()) else {
-        return Err(bad());
-    };
-    // Days from civil (H. Hinnant).
-    let y = if *m <= 2 { y - 1 } else { *y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000)
-}
-
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.cmd {
         Cmd::Serve {
@@ -225,6 +196,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             max_body_bytes,
             notify: notify_file,
         } => {
+            // The analysis runs beside ingest on its own connection: a
+            // batch is acknowledged once stored, whatever the analysis does.
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let _analysis = osect_collector::analyse::spawn_worker(
+                store.clone(),
+                osect_collector::cli::registry(),
+                stop,
+            );
             let opened = Store::open(&store)?;
             // Set up before serving, so a bad sinks file stops the start.
             let deliverer = match notify_file {
@@ -265,6 +244,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     server.run(store).await
                 })?;
         }
+        Cmd::Analysis(c) => osect_collector::cli::run(c)?,
         Cmd::Export { sel, format, out } => {
             let store = Store::open(&sel.store)?;
             let n = export::export(&store, &sel.selection(), format, &out)?;
@@ -379,28 +359,6 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a time in µs.
-fn utc(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (H. Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match run(Cli::parse()) {
@@ -409,25 +367,5 @@ fn main() -> ExitCode {
             eprintln!("osect-collector: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_parse_and_print() {
-        assert_eq!(parse_time("1700000000"), Ok(1_700_000_000_000_000));
-        assert_eq!(parse_time("1700000000.5"), Ok(1_700_000_000_500_000));
-        assert_eq!(
-            parse_time("2023-11-14T22:13:20Z"),
-            Ok(1_700_000_000_000_000)
-        );
-        assert_eq!(parse_time("2024-02-29T00:00:00"), Ok(1_709_164_800_000_000));
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("2024-02-29").is_err());
-        assert_eq!(utc(1_700_000_000_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(utc(1_709_164_800_000_000), "2024-02-29T00:00:00Z");
     }
 }
