@@ -3,10 +3,12 @@
 //! documents every route; a test holds the two together.
 
 use crate::db::Role;
+use crate::pages::{self, AlertQuery, DeviceDetail, KeyQuery};
+use crate::site::{self, AlertView, AssetFilter, BaselineView, DeviceView, MapData, PairView};
 use crate::web::{App, Caller, Failure, SensorView, SiteView};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -42,6 +44,13 @@ pub fn routes() -> (Router<Arc<App>>, Vec<(&'static str, &'static str)>) {
     r.add("get", "/api/v1/sites", get(sites));
     r.add("get", "/api/v1/sensors", get(sensors));
     r.add("get", "/api/v1/sites/{site}/sensors", get(site_sensors));
+    r.add("get", "/api/v1/sites/{site}/baseline", get(baseline));
+    r.add("get", "/api/v1/sites/{site}/assets", get(assets));
+    r.add("get", "/api/v1/sites/{site}/device", get(device));
+    r.add("get", "/api/v1/sites/{site}/pairs", get(pairs));
+    r.add("get", "/api/v1/sites/{site}/map", get(map));
+    r.add("get", "/api/v1/sites/{site}/alerts", get(alerts));
+    r.add("post", "/api/v1/sites/{site}/alerts/{id}", post(act));
     (r.router, r.listed)
 }
 
@@ -118,5 +127,93 @@ async fn site_sensors(
             app2.sensors(d, &caller, Some(&site))
         })
         .await?,
+    ))
+}
+
+async fn baseline(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> ApiResult<Option<BaselineView>> {
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(
+        sd.state.as_ref().map(|s| site::baseline_view(s, &sd.tz)),
+    ))
+}
+
+async fn assets(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(filter): Query<AssetFilter>,
+) -> ApiResult<Vec<DeviceView>> {
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(pages::assets(&sd, &filter)?.0))
+}
+
+async fn device(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> ApiResult<DeviceDetail> {
+    Ok(Json(
+        pages::device_detail(&app, &caller, &site, &q.key).await?,
+    ))
+}
+
+async fn pairs(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> ApiResult<Vec<PairView>> {
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(sd.state.as_ref().map_or_else(Vec::new, |s| {
+        s.pairs
+            .values()
+            .map(|p| site::pair_view(s, p, &sd.tz))
+            .collect()
+    })))
+}
+
+async fn map(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> ApiResult<MapData> {
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(sd.state.as_ref().map_or_else(
+        || MapData {
+            groups: Vec::new(),
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        },
+        |s| site::map_data(s),
+    )))
+}
+
+async fn alerts(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<AlertQuery>,
+) -> ApiResult<Vec<AlertView>> {
+    Ok(Json(pages::alerts(&app, &caller, &site, &q).await?))
+}
+
+#[derive(Deserialize)]
+struct Action {
+    action: String,
+    note: Option<String>,
+}
+
+async fn act(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((site, id)): Path<(String, u64)>,
+    Json(a): Json<Action>,
+) -> ApiResult<AlertView> {
+    Ok(Json(
+        pages::act(&app, &caller, &site, id, &a.action, a.note).await?,
     ))
 }

@@ -1,5 +1,4 @@
-//! The console's own tables (users, sessions, API tokens, audit, site
-//! settings), kept in the collector's database beside its batches so that
+//! The console's own tables (users, sessions, API tokens, audit), kept in the collector's database beside its batches so that
 //! one backup holds both. Only this module writes SQL for them, always with
 //! bound parameters.
 
@@ -47,11 +46,7 @@ CREATE TABLE IF NOT EXISTS console_audit (
     action TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS console_audit_at ON console_audit (at);
-CREATE TABLE IF NOT EXISTS console_sites (
-    site TEXT PRIMARY KEY,
-    time_zone TEXT NOT NULL
-);";
+CREATE INDEX IF NOT EXISTS console_audit_at ON console_audit (at);";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -62,6 +57,8 @@ pub enum DbError {
     },
     #[error(transparent)]
     Store(#[from] osect_collector::store::StoreError),
+    #[error("analysis state: {0}")]
+    Ledger(String),
     #[error("user {0} already exists")]
     UserExists(String),
     #[error("no user named {0}")]
@@ -439,24 +436,9 @@ impl ConsoleDb {
         rows.map_err(|e| self.err(e))
     }
 
-    pub fn site_time_zones(&self) -> Result<Vec<(String, String)>, DbError> {
-        let mut q = self
-            .db
-            .prepare("SELECT site, time_zone FROM console_sites ORDER BY site")
-            .map_err(|e| self.err(e))?;
-        let rows = q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-        rows.map_err(|e| self.err(e))
-    }
-
-    pub fn set_site_time_zone(&self, site: &str, time_zone: &str) -> Result<(), DbError> {
-        self.db
-            .execute(
-                "INSERT OR REPLACE INTO console_sites (site, time_zone) VALUES (?1, ?2)",
-                params![site, time_zone],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+    /// The version of a site's analysis (0 before any), which every writer
+    /// bumps: a state read at the same version is still current.
+    pub fn site_version(&self, site: &str) -> Result<i64, DbError> {
+        osect_collector::ledger::version(&self.db, site).map_err(|e| DbError::Ledger(e.to_string()))
     }
 }

@@ -110,6 +110,34 @@ mod tests {
     }
 
     #[test]
+    fn every_alert_kind_severity_and_state_has_its_name() {
+        let c = Catalogues::load().unwrap();
+        let mut keys: Vec<String> = osect_analysis::AlertKind::ALL
+            .iter()
+            .map(|k| format!("kind_{}", k.as_str()))
+            .collect();
+        keys.extend(["low", "medium", "high", "critical"].map(|s| format!("sev_{s}")));
+        keys.extend(
+            [
+                "open",
+                "acknowledged",
+                "approved",
+                "dismissed",
+                "active",
+                "all",
+            ]
+            .map(|s| format!("state_{s}")),
+        );
+        keys.extend(["learning", "settling", "settled"].map(|s| format!("baseline_{s}")));
+        for k in keys {
+            assert!(
+                c.ja.contains_key(&k) && c.en.contains_key(&k),
+                "{k} missing"
+            );
+        }
+    }
+
+    #[test]
     fn times_are_shown_in_the_sites_zone() {
         let tokyo = time_zone(DEFAULT_TIME_ZONE).unwrap();
         // 2026-01-01T00:00:00Z is 09:00 in Tokyo.

@@ -9,5 +9,7 @@ pub mod csv;
 pub mod db;
 pub mod fleet;
 pub mod i18n;
+pub mod pages;
 pub mod server;
+pub mod site;
 pub mod web;

@@ -40,7 +40,8 @@ enum Cmd {
         /// A sensor with no batch for this long is shown as silent.
         #[arg(long, default_value_t = 300)]
         silent_after_secs: u64,
-        /// Time zone of sites that have none set (`site-tz`).
+        /// Time zone of sites without analysis settings (the analysis keeps
+        /// each site's own, set with osect-collector's commands).
         #[arg(long, default_value = osect_console::i18n::DEFAULT_TIME_ZONE)]
         time_zone: String,
         /// Create a throw-away operator login, print it with the URL, and
@@ -52,13 +53,6 @@ enum Cmd {
     User {
         #[command(subcommand)]
         cmd: UserCmd,
-    },
-    /// Set the time zone a site's times are shown in (IANA name).
-    SiteTz {
-        #[arg(long)]
-        store: PathBuf,
-        site: String,
-        zone: String,
     },
 }
 
@@ -177,12 +171,6 @@ fn run(cli: Cli) -> Result<()> {
             served?;
         }
         Cmd::User { cmd } => user(cmd)?,
-        Cmd::SiteTz { store, site, zone } => {
-            name_ok("site", &site)?;
-            osect_console::i18n::time_zone(&zone)?;
-            ConsoleDb::open(&store)?.set_site_time_zone(&site, &zone)?;
-            println!("site {site}: times shown in {zone}");
-        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use crate::auth::{self, Throttle, ThrottleLimits};
 use crate::db::{ConsoleDb, Lang, Role, Session, User};
 use crate::fleet::{Fleet, FleetSource};
 use crate::i18n::{self, Catalogues};
+use crate::site::StateCache;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -13,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use minijinja::context;
+use osect_analysis::SiteState;
 use osect_collector::store::{self, DeviceRow, Store};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -27,6 +29,23 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "sensor_table.html",
         include_str!("../templates/sensor_table.html"),
     ),
+    (
+        "site_tabs.html",
+        include_str!("../templates/site_tabs.html"),
+    ),
+    ("assets.html", include_str!("../templates/assets.html")),
+    ("device.html", include_str!("../templates/device.html")),
+    (
+        "pair_table.html",
+        include_str!("../templates/pair_table.html"),
+    ),
+    (
+        "alert_list.html",
+        include_str!("../templates/alert_list.html"),
+    ),
+    ("alerts.html", include_str!("../templates/alerts.html")),
+    ("map.html", include_str!("../templates/map.html")),
+    ("report.html", include_str!("../templates/report.html")),
     ("overview.html", include_str!("../templates/overview.html")),
     ("sensors.html", include_str!("../templates/sensors.html")),
     ("site.html", include_str!("../templates/site.html")),
@@ -40,6 +59,11 @@ const STATIC: &[(&str, &str, &[u8])] = &[
         "app.js",
         "text/javascript",
         include_bytes!("../static/app.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript",
+        include_bytes!("../static/map.js"),
     ),
     (
         "vendor/cytoscape-3.35.0.min.js",
@@ -132,6 +156,7 @@ pub struct App {
     templates: minijinja::Environment<'static>,
     catalogues: Catalogues,
     throttle: Mutex<Throttle>,
+    states: StateCache,
 }
 
 /// A failure shown to the user: a status and a message that says what was
@@ -293,6 +318,7 @@ impl App {
             templates,
             catalogues: Catalogues::load()?,
             throttle: Mutex::new(Throttle::default()),
+            states: StateCache::default(),
         }))
     }
 
@@ -317,12 +343,30 @@ impl App {
         self.fleet.current()
     }
 
-    /// The time zone of a site: its own setting, else the console's default.
+    /// A site's analysis, `None` before its first analysed batch.
+    pub(crate) fn state(&self, data: &Data, site: &str) -> Result<Option<Arc<SiteState>>, Failure> {
+        let version = data.db.site_version(site)?;
+        if version == 0 {
+            return Ok(None);
+        }
+        if let Some(s) = self.states.get(site, version) {
+            return Ok(Some(s));
+        }
+        let s = Arc::new(data.store.site_state(site).map_err(Failure::internal)?);
+        self.states.put(version, s.clone());
+        Ok(Some(s))
+    }
+
+    /// The time zone of each site: its analysis settings', else the
+    /// console's default.
     pub(crate) fn zones(&self, data: &Data) -> Result<Zones, Failure> {
-        let set = data.db.site_time_zones()?;
         let default = i18n::time_zone(&self.cfg.default_time_zone).map_err(Failure::internal)?;
         let mut by_site = std::collections::HashMap::new();
-        for (site, name) in set {
+        for site in data.store.analysed_sites().map_err(Failure::internal)? {
+            let Some(state) = self.state(data, &site)? else {
+                continue;
+            };
+            let name = state.meta.config.time_zone.clone();
             match i18n::time_zone(&name) {
                 Ok(tz) => {
                     by_site.insert(site, (name, tz));
@@ -405,6 +449,13 @@ impl App {
         let sensors = self.sensors(data, caller, None)?;
         let mut names: Vec<String> = sensors.iter().map(|s| s.site.clone()).collect();
         names.extend(
+            data.store
+                .analysed_sites()
+                .map_err(Failure::internal)?
+                .into_iter()
+                .filter(|s| caller.sees(&fleet, s)),
+        );
+        names.extend(
             fleet
                 .sites()
                 .filter(|s| caller.sees(&fleet, s))
@@ -445,7 +496,7 @@ impl App {
             .ok_or_else(Failure::not_found)
     }
 
-    fn render(
+    pub(crate) fn render(
         &self,
         name: &str,
         caller: Option<&Caller>,
@@ -485,7 +536,7 @@ impl Zones {
         self.by_site.get(site).map_or(&self.default, |(_, tz)| tz)
     }
 
-    fn name_of(&self, site: &str) -> &str {
+    pub(crate) fn name_of(&self, site: &str) -> &str {
         self.by_site
             .get(site)
             .map_or(self.default_name.as_str(), |(n, _)| n.as_str())
@@ -521,7 +572,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(overview))
         .route("/sensors", get(sensors_page))
         .route("/sensors.csv", get(sensors_csv))
-        .route("/sites/{site}", get(site_page))
+        .merge(crate::pages::routes())
         .route("/audit", get(audit_page))
         .route("/settings/lang", post(set_lang))
         .route("/static/{*file}", get(static_file))
@@ -1069,29 +1120,6 @@ async fn sensors_csv(
         ]);
     }
     Ok(out.into_download("sensors.csv"))
-}
-
-async fn site_page(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    Path(site): Path<String>,
-) -> Result<Html<String>, Failure> {
-    let c = caller.clone();
-    let app2 = app.clone();
-    let s = site.clone();
-    let (view, sensors) = app
-        .data(move |d| {
-            let view = app2.site(d, &c, &s)?;
-            Ok((view, app2.sensors(d, &c, Some(&s))?))
-        })
-        .await?;
-    app.render(
-        "site.html",
-        Some(&caller),
-        caller.user.lang,
-        &format!("/sites/{site}"),
-        context! { title => "site", site => view, sensors => sensors },
-    )
 }
 
 async fn audit_page(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<String>, Failure> {

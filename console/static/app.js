@@ -6,3 +6,7 @@ document.addEventListener("DOMContentLoaded", function () {
     sel.addEventListener("change", function () { sel.form.submit(); });
   });
 });
+document.addEventListener("DOMContentLoaded", function () {
+  var print = document.getElementById("print");
+  if (print) { print.addEventListener("click", function () { window.print(); }); }
+});

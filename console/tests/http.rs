@@ -8,7 +8,7 @@ mod support;
 use osect_collector::store::now_us;
 use osect_console::auth;
 use reqwest::{redirect::Policy, Client, StatusCode};
-use support::{hidden, start, Console, HOSTILE_VERSION, PASSWORD};
+use support::{hidden, start, Console, HOSTILE_VERSION, PASSWORD, ROGUE};
 
 fn client() -> Client {
     Client::builder()
@@ -44,15 +44,37 @@ async fn login(c: &Console, user: &str) -> (Client, String) {
     (http, csrf)
 }
 
-/// Every page path (with a site filled in) and every API route.
+/// A device of plant-a (the PLC), as a URL's query value.
+const DEVICE: &str = "mac%3A00%3A1b%3A1b%3A00%3A00%3A66";
+
+/// Every page path (with a site filled in) and every API route that GETs.
 fn protected_paths(site: &str) -> Vec<String> {
     let mut paths: Vec<String> = ["/", "/sensors", "/sensors.csv", "/audit"]
         .iter()
         .map(|p| p.to_string())
         .collect();
-    paths.push(format!("/sites/{site}"));
+    for page in [
+        "",
+        "/assets",
+        "/assets.csv",
+        "/map",
+        "/alerts",
+        "/alerts.csv",
+        "/report",
+    ] {
+        paths.push(format!("/sites/{site}{page}"));
+    }
     let (_, api) = osect_console::api::routes();
-    paths.extend(api.iter().map(|(_, p)| p.replace("{site}", site)));
+    paths.extend(
+        api.iter()
+            .filter(|(m, _)| *m == "get")
+            .map(|(_, p)| p.replace("{site}", site)),
+    );
+    for p in paths.iter_mut().filter(|p| p.ends_with("/device")) {
+        p.push_str("?key=");
+        p.push_str(DEVICE);
+    }
+    paths.push(format!("/sites/{site}/device?key={DEVICE}"));
     paths
 }
 
@@ -428,6 +450,37 @@ async fn what_devices_send_is_shown_as_text_and_csv_cells_are_neutralised() {
             );
         }
     }
+    let rogue = format!(
+        "/sites/plant-a/device?key=mac%3A{}",
+        ROGUE.0.replace(':', "%3A")
+    );
+    for path in [
+        "/sites/plant-a/assets",
+        rogue.as_str(),
+        "/sites/plant-a/report",
+    ] {
+        let res = http.get(c.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(
+            !body.contains("<script>alert"),
+            "{path} lets a script through"
+        );
+        assert!(
+            body.contains("&lt;script&gt;alert(3)&lt;&#x2f;script&gt;"),
+            "{path} does not show the rogue's vendor as text"
+        );
+    }
+    let assets = http
+        .get(c.url("/sites/plant-a/assets.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = assets.lines().find(|l| l.contains(ROGUE.1)).unwrap();
+    assert!(line.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{line}");
     let csv = http.get(c.url("/sensors.csv")).send().await.unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
@@ -524,4 +577,148 @@ fn every_api_route_is_in_openapi_json_and_back() {
         served, documented,
         "router (left) and openapi.json (right) differ"
     );
+}
+
+#[tokio::test]
+async fn alerts_are_acted_on_by_their_tenant_only_and_audited() {
+    let c = start(|_| {}).await;
+    let op = c.token("op");
+    let api = client();
+    let list = |token: String, q: &'static str| {
+        let (api, url) = (
+            api.clone(),
+            c.url(&format!("/api/v1/sites/plant-a/alerts{q}")),
+        );
+        async move {
+            let v: Vec<serde_json::Value> = api
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let open = list(op.clone(), "").await;
+    let kinds: Vec<&str> = open.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"new_device"), "{kinds:?}");
+    assert!(kinds.contains(&"new_pair"), "{kinds:?}");
+    let new_device = open.iter().find(|a| a["kind"] == "new_device").unwrap();
+    let id = new_device["id"].as_u64().unwrap();
+    assert!(!new_device["evidence"].as_array().unwrap().is_empty());
+
+    // Another customer cannot act on it, by form or by token: 404.
+    let (bob, bob_csrf) = login(&c, "bob").await;
+    let res = bob
+        .post(c.url(&format!("/sites/plant-a/alerts/{id}")))
+        .form(&[("action", "approve"), ("csrf", &bob_csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = api
+        .post(c.url(&format!("/api/v1/sites/plant-a/alerts/{id}")))
+        .bearer_auth(c.token("bob"))
+        .json(&serde_json::json!({"action": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Alice approves it with the form; it leaves the active list.
+    let (alice, csrf) = login(&c, "alice").await;
+    let res = alice
+        .post(c.url(&format!("/sites/plant-a/alerts/{id}")))
+        .form(&[("action", "launch"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = alice
+        .post(c.url(&format!("/sites/plant-a/alerts/{id}")))
+        .form(&[("action", "approve"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let after = list(op.clone(), "").await;
+    assert!(after.iter().all(|a| a["id"].as_u64() != Some(id)));
+    let approved = list(op.clone(), "?state=approved").await;
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0]["actions"][0]["by"], "alice");
+    let page = alice
+        .get(c.url("/sites/plant-a/alerts?state=approved"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("id=\"alert-{id}\"")));
+
+    // The operator dismisses another through the API.
+    let other = after[0]["id"].as_u64().unwrap();
+    let res = api
+        .post(c.url(&format!("/api/v1/sites/plant-a/alerts/{other}")))
+        .bearer_auth(&op)
+        .json(&serde_json::json!({"action": "dismiss", "note": "test traffic"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let a: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(a["state"], "dismissed");
+    let res = api
+        .post(c.url("/api/v1/sites/plant-a/alerts/999999"))
+        .bearer_auth(&op)
+        .json(&serde_json::json!({"action": "dismiss"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let audit = c.db().audit_rows(20).unwrap();
+    let acts: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|r| r.action.starts_with("alert-"))
+        .map(|r| (r.who.as_str(), r.action.as_str()))
+        .collect();
+    assert_eq!(acts, [("op", "alert-dismiss"), ("alice", "alert-approve")]);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn the_map_groups_devices_and_marks_new_ones() {
+    let c = start(|_| {}).await;
+    let map: serde_json::Value = client()
+        .get(c.url("/api/v1/sites/plant-a/map"))
+        .bearer_auth(c.token("alice"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nodes = map["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{map}");
+    assert_eq!(map["groups"], serde_json::json!(["192.168.10.0/24"]));
+    let new: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n["new"] == true)
+        .map(|n| n["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(new, [ROGUE.1]);
+    let edges = map["edges"].as_array().unwrap();
+    // One edge per device pair and protocol: HMI-PLC holds the learned
+    // port 502 and the new 503 (so it is new), rogue-PLC is new.
+    assert_eq!(edges.len(), 2, "{map}");
+    assert!(edges
+        .iter()
+        .all(|e| e["protocol"] == "modbus" && e["new"] == true));
+    let pairs: Vec<u64> = edges.iter().map(|e| e["pairs"].as_u64().unwrap()).collect();
+    assert_eq!(pairs, [2, 1]);
+    c.stop().await;
 }

@@ -3,11 +3,13 @@
 //! and helpers to log in.
 #![allow(dead_code)] // each test binary uses a part of it
 
+use osect_collector::analyse::Analyser;
 use osect_collector::store::{now_us, Store};
 use osect_console::auth;
 use osect_console::db::{ConsoleDb, Lang, Role};
 use osect_console::web::{App, Config};
 use osect_wire::batch::{self, Batch, Header, Health};
+use osect_wire::record::{field, FieldType as T, LogSchema, Record, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +57,120 @@ impl Console {
     }
 }
 
+/// The fields of the sensor's `conn` and `asset` logs that the analysis reads.
+static CONN: LogSchema = LogSchema {
+    path: "conn",
+    fields: &[
+        field("ts", T::Time),
+        field("uid", T::String),
+        field("id.orig_h", T::Addr),
+        field("id.orig_p", T::Port),
+        field("id.resp_h", T::Addr),
+        field("id.resp_p", T::Port),
+        field("proto", T::Enum),
+        field("service", T::String),
+        field("duration", T::Interval),
+        field("conn_state", T::String),
+        field("orig_pkts", T::Count),
+        field("orig_ip_bytes", T::Count),
+        field("resp_pkts", T::Count),
+        field("resp_ip_bytes", T::Count),
+        field("orig_l2_addr", T::String),
+        field("resp_l2_addr", T::String),
+    ],
+};
+static ASSET: LogSchema = LogSchema {
+    path: "asset",
+    fields: &[
+        field("ts", T::Time),
+        field("mac", T::String),
+        field("ips", T::SetString),
+        field("roles", T::SetString),
+        field("vendor", T::String),
+        field("firmware", T::String),
+        field("first_seen", T::Time),
+        field("last_seen", T::Time),
+    ],
+};
+
+/// Devices of plant-a: (MAC, IP, role, vendor, firmware).
+pub const HMI: (&str, &str, &str, &str, &str) =
+    ("00:0c:29:00:00:14", "192.168.10.20", "hmi", "VMware", "1.0");
+pub const PLC: (&str, &str, &str, &str, &str) = (
+    "00:1b:1b:00:00:66",
+    "192.168.10.102",
+    "plc",
+    "Siemens",
+    "V4.2",
+);
+/// A device that joins after the baseline settled and announces markup and
+/// a formula as its vendor and firmware.
+pub const ROGUE: (&str, &str, &str, &str, &str) = (
+    "02:00:00:00:00:99",
+    "192.168.10.99",
+    "engineering_workstation",
+    "<script>alert(3)</script>",
+    "=HYPERLINK(\"http://x\")",
+);
+
+fn asset(ts: i64, d: (&str, &str, &str, &str, &str)) -> Record {
+    Record {
+        schema: &ASSET,
+        values: vec![
+            Value::Time(ts),
+            Value::from(d.0),
+            Value::Strings(vec![d.1.to_owned()]),
+            Value::Strings(vec![d.2.to_owned()]),
+            Value::from(d.3),
+            Value::from(d.4),
+            Value::Time(ts),
+            Value::Time(ts),
+        ],
+    }
+}
+
+fn conn(
+    ts: i64,
+    uid: &str,
+    a: (&str, &str, &str, &str, &str),
+    b: (&str, &str, &str, &str, &str),
+    port: u16,
+) -> Record {
+    Record {
+        schema: &CONN,
+        values: vec![
+            Value::Time(ts),
+            Value::from(uid),
+            Value::Addr(a.1.parse().unwrap()),
+            Value::Port(49152),
+            Value::Addr(b.1.parse().unwrap()),
+            Value::Port(port),
+            Value::from("tcp"),
+            Value::from("modbus"),
+            Value::Interval(1_000_000),
+            Value::from("SF"),
+            Value::Count(10),
+            Value::Count(600),
+            Value::Count(10),
+            Value::Count(800),
+            Value::from(a.0),
+            Value::from(b.0),
+        ],
+    }
+}
+
 fn frame(device: &str, site: &str, seq: u64, agent_version: &str, received_ago_s: i64) -> Vec<u8> {
+    frame_with(device, site, seq, agent_version, received_ago_s, Vec::new())
+}
+
+fn frame_with(
+    device: &str,
+    site: &str,
+    seq: u64,
+    agent_version: &str,
+    received_ago_s: i64,
+    records: Vec<Record>,
+) -> Vec<u8> {
     let start = now_us() - received_ago_s * 1_000_000 - 60_000_000;
     let b = Batch {
         header: Header {
@@ -73,24 +188,65 @@ fn frame(device: &str, site: &str, seq: u64, agent_version: &str, received_ago_s
             },
             ..Header::default()
         },
-        records: Vec::new(),
+        records,
     };
     batch::encode(&b, 3, None).unwrap()
 }
 
-/// Stores a batch as the collector would, received `received_ago_s` ago.
-pub fn put(store: &mut Store, device: &str, site: &str, seq: u64, version: &str, ago_s: i64) {
-    let data = frame(device, site, seq, version, ago_s);
-    let info = batch::read_frame_info(&data).unwrap();
+fn store_frame(store: &mut Store, data: &[u8], ago_s: i64) {
+    let info = batch::read_frame_info(data).unwrap();
     store
         .insert(
             &info,
+            &info.header.site,
             &[7; 32],
-            &data,
+            data,
             now_us() - ago_s * 1_000_000,
             "uplink",
         )
         .unwrap();
+}
+
+/// Stores a batch as the collector would, received `received_ago_s` ago.
+pub fn put(store: &mut Store, device: &str, site: &str, seq: u64, version: &str, ago_s: i64) {
+    store_frame(store, &frame(device, site, seq, version, ago_s), ago_s);
+}
+
+/// plant-a's analysis: a minute of learning in which the HMI polls the PLC,
+/// then the HMI opens a new port on the PLC (a new pair alert) and the
+/// rogue device appears and talks to the PLC (a new device alert).
+fn analyse_plant_a(store: &mut Store) {
+    store
+        .change_site("plant-a", "test", "baseline", |s| {
+            s.meta.config.set_learning(60).map_err(|e| e.to_string())
+        })
+        .unwrap();
+    let t1 = now_us() - 1800 * 1_000_000;
+    let learn = vec![
+        asset(t1, HMI),
+        asset(t1, PLC),
+        conn(t1 + 1_000_000, "C1", HMI, PLC, 502),
+    ];
+    store_frame(
+        store,
+        &frame_with("SN-A1", "plant-a", 10, "0.1.0", 1800, learn),
+        1800,
+    );
+    let t2 = now_us() - 600 * 1_000_000;
+    let later = vec![
+        conn(t2, "C2", HMI, PLC, 502),
+        conn(t2 + 500_000, "C4", HMI, PLC, 503),
+        asset(t2, ROGUE),
+        conn(t2 + 1_000_000, "C3", ROGUE, PLC, 502),
+    ];
+    store_frame(
+        store,
+        &frame_with("SN-A1", "plant-a", 11, "0.1.0", 600, later),
+        600,
+    );
+    // conn and asset rows need no protocol descriptor.
+    let mut a = Analyser::new(osect_analysis::Registry::new(&[]));
+    while a.run_pending(store).unwrap() > 0 {}
 }
 
 /// Sites: `plant-a` (customer acme: SN-A1, and SN-EVIL with a hostile agent
@@ -104,6 +260,7 @@ pub fn populate(dir: &Path) -> PathBuf {
     put(&mut store, "SN-EVIL", "plant-a", 1, HOSTILE_VERSION, 3600);
     put(&mut store, "SN-B1", "plant-b", 1, "0.1.0", 20);
     put(&mut store, "SN-MOVED", "plant-a", 1, "0.1.0", 20);
+    analyse_plant_a(&mut store);
     let fleet = dir.join("fleet.tsv");
     std::fs::write(
         &fleet,

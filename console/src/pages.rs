@@ -1,0 +1,602 @@
+//! A site's pages: its summary, assets and device pages, communication
+//! map, alerts with their actions, the printable report and the CSV
+//! downloads. Each reads the site through [`site_data`], which answers 404
+//! for a site the caller may not see.
+
+use crate::csv::Table;
+use crate::site::{self, AlertView, AssetFilter, DeviceView, PairView};
+use crate::web::{check_name, App, Caller, Data, Failure, SiteView};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use osect_analysis::{AlertKind, AlertState, SiteState};
+use osect_collector::ledger::{AlertFilter, LedgerError};
+use osect_collector::store::now_us;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Most alerts one page or download lists.
+const ALERTS_SHOWN: usize = 1000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/sites/{site}", get(site_page))
+        .route("/sites/{site}/assets", get(assets_page))
+        .route("/sites/{site}/assets.csv", get(assets_csv))
+        .route("/sites/{site}/device", get(device_page))
+        .route("/sites/{site}/map", get(map_page))
+        .route("/sites/{site}/alerts", get(alerts_page))
+        .route("/sites/{site}/alerts.csv", get(alerts_csv))
+        .route("/sites/{site}/alerts/{id}", post(alert_action))
+        .route("/sites/{site}/report", get(report_page))
+}
+
+/// A site as one request sees it.
+pub(crate) struct SiteData {
+    pub view: SiteView,
+    pub state: Option<Arc<SiteState>>,
+    pub tz: jiff::tz::TimeZone,
+}
+
+fn read_site(app: &App, d: &Data, caller: &Caller, site: &str) -> Result<SiteData, Failure> {
+    let view = app.site(d, caller, site)?;
+    let state = app.state(d, site)?;
+    let tz = crate::i18n::time_zone(&view.time_zone).map_err(Failure::bad_request)?;
+    Ok(SiteData { view, state, tz })
+}
+
+pub(crate) async fn site_data(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+) -> Result<SiteData, Failure> {
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    app.data(move |d| read_site(&a, d, &c, &s)).await
+}
+
+/// The devices of a site that pass `filter`, and the filters' choices.
+pub(crate) fn assets(
+    sd: &SiteData,
+    filter: &AssetFilter,
+) -> Result<(Vec<DeviceView>, site::FilterChoices), Failure> {
+    let since = filter.since_us(&sd.tz).map_err(Failure::bad_request)?;
+    let Some(s) = &sd.state else {
+        return Ok((Vec::new(), site::FilterChoices::default()));
+    };
+    let all: Vec<DeviceView> = s
+        .devices
+        .values()
+        .map(|d| site::device_view(s, d, &sd.tz))
+        .collect();
+    let choices = site::choices(&all);
+    Ok((
+        all.into_iter()
+            .filter(|v| filter.matches(v, since))
+            .collect(),
+        choices,
+    ))
+}
+
+/// Which alerts: a state (`active` by default: open and acknowledged, or
+/// `all`), a kind, a severity.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub(crate) struct AlertQuery {
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub severity: Option<String>,
+}
+
+impl AlertQuery {
+    fn filter(&self) -> Result<AlertFilter, Failure> {
+        let mut f = AlertFilter {
+            limit: Some(ALERTS_SHOWN),
+            ..AlertFilter::default()
+        };
+        match self.state.as_deref().unwrap_or("active") {
+            "active" | "" => f.active = true,
+            "all" => {}
+            s => {
+                f.state = Some(AlertState::parse(s).ok_or_else(|| {
+                    Failure::bad_request(format!(
+                        "state: active, all, open, acknowledged, approved or dismissed, not {s:?}"
+                    ))
+                })?)
+            }
+        }
+        if let Some(k) = self.kind.as_deref().filter(|k| !k.is_empty()) {
+            f.kind = Some(
+                AlertKind::parse(k)
+                    .ok_or_else(|| Failure::bad_request(format!("kind: no alert kind {k:?}")))?,
+            );
+        }
+        if let Some(sev) = self.severity.as_deref().filter(|k| !k.is_empty()) {
+            if !["low", "medium", "high", "critical"].contains(&sev) {
+                return Err(Failure::bad_request(format!(
+                    "severity: low, medium, high or critical, not {sev:?}"
+                )));
+            }
+        }
+        Ok(f)
+    }
+}
+
+pub(crate) async fn alerts(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    q: &AlertQuery,
+) -> Result<Vec<AlertView>, Failure> {
+    let f = q.filter()?;
+    let severity = q.severity.clone().filter(|s| !s.is_empty());
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    app.data(move |d| {
+        let sd = read_site(&a, d, &c, &s)?;
+        let list = d.store.alerts(Some(&s), &f).map_err(ledger_failure)?;
+        Ok(list
+            .iter()
+            .filter(|al| {
+                severity
+                    .as_deref()
+                    .is_none_or(|x| al.severity.as_str() == x)
+            })
+            .map(|al| site::alert_view(sd.state.as_deref(), al, &sd.tz))
+            .collect())
+    })
+    .await
+}
+
+fn ledger_failure(e: LedgerError) -> Failure {
+    match e {
+        LedgerError::UnknownAlert { .. } | LedgerError::UnknownSite(_) => Failure::not_found(),
+        LedgerError::Rejected { message, .. } => Failure::bad_request(message),
+        other => Failure {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: {
+                log::error!("{other}");
+                "internal error; the console's log has the details".into()
+            },
+        },
+    }
+}
+
+/// Acknowledges, approves or dismisses an alert as `caller`, in the
+/// store's and the console's audit logs.
+pub(crate) async fn act(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    id: u64,
+    action: &str,
+    note: Option<String>,
+) -> Result<AlertView, Failure> {
+    let state = match action {
+        "acknowledge" => AlertState::Acknowledged,
+        "approve" => AlertState::Approved,
+        "dismiss" => AlertState::Dismissed,
+        other => {
+            return Err(Failure::bad_request(format!(
+                "action: acknowledge, approve or dismiss, not {other:?}"
+            )))
+        }
+    };
+    if note.as_ref().is_some_and(|n| n.len() > 1000) {
+        return Err(Failure::bad_request("note: longer than 1000 bytes"));
+    }
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    let action = action.to_owned();
+    app.data(move |d| {
+        let sd = read_site(&a, d, &c, &s)?;
+        let note = note.filter(|n| !n.is_empty());
+        let alert = d
+            .store
+            .act_on_alert(&s, id, state, &c.user.name, note)
+            .map_err(ledger_failure)?;
+        d.db.audit(
+            now_us(),
+            &c.user.name,
+            &c.address,
+            &format!("alert-{action}"),
+            &format!("site={s} alert={id}"),
+        )?;
+        Ok(site::alert_view(sd.state.as_deref(), &alert, &sd.tz))
+    })
+    .await
+}
+
+fn render_site(
+    app: &App,
+    caller: &Caller,
+    template: &str,
+    path: &str,
+    sd: &SiteData,
+    tab: &str,
+    page: minijinja::Value,
+) -> Result<Html<String>, Failure> {
+    app.render(
+        template,
+        Some(caller),
+        caller.user.lang,
+        path,
+        context! { title => tab, site => sd.view, tab => tab, analysed => sd.state.is_some(), ..page },
+    )
+}
+
+async fn site_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let (a, c, s) = (app.clone(), caller.clone(), site.clone());
+    let sensors = app.data(move |d| a.sensors(d, &c, Some(&s))).await?;
+    let baseline = sd.state.as_ref().map(|s| site::baseline_view(s, &sd.tz));
+    let active = alerts(&app, &caller, &site, &AlertQuery::default()).await?;
+    render_site(
+        &app,
+        &caller,
+        "site.html",
+        &format!("/sites/{site}"),
+        &sd,
+        "site",
+        context! { sensors => sensors, baseline => baseline, active_alerts => active.len() },
+    )
+}
+
+async fn assets_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(filter): Query<AssetFilter>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let (devices, choices) = assets(&sd, &filter)?;
+    render_site(
+        &app,
+        &caller,
+        "assets.html",
+        &format!("/sites/{site}/assets"),
+        &sd,
+        "assets",
+        context! { devices => devices, choices => choices, filter => filter },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct KeyQuery {
+    pub key: String,
+}
+
+/// One device with its history, pairs and alerts.
+#[derive(serde::Serialize)]
+pub(crate) struct DeviceDetail {
+    pub device: DeviceView,
+    pub history: Vec<minijinja::Value>,
+    pub pairs: Vec<PairView>,
+    pub alerts: Vec<AlertView>,
+}
+
+pub(crate) async fn device_detail(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    key: &str,
+) -> Result<DeviceDetail, Failure> {
+    check_name("key", key)?;
+    let (a, c, s, k) = (app.clone(), caller.clone(), site.to_owned(), key.to_owned());
+    app.data(move |d| {
+        let sd = read_site(&a, d, &c, &s)?;
+        let state = sd.state.as_ref().ok_or_else(Failure::not_found)?;
+        let dev = state
+            .devices
+            .get(&osect_analysis::DeviceKey(k.clone()))
+            .ok_or_else(Failure::not_found)?;
+        let history = d
+            .store
+            .history(&s, Some(&k))
+            .map_err(ledger_failure)?
+            .iter()
+            .map(|h| {
+                context! {
+                    time => crate::i18n::local_time(h.ts, &sd.tz),
+                    attribute => h.attribute,
+                    old => h.old,
+                    new => h.new,
+                }
+            })
+            .collect();
+        let pairs = state
+            .pairs
+            .values()
+            .filter(|p| p.key.orig == dev.key || p.key.resp == dev.key)
+            .map(|p| site::pair_view(state, p, &sd.tz))
+            .collect();
+        let f = AlertFilter {
+            device: Some(k.clone()),
+            limit: Some(ALERTS_SHOWN),
+            ..AlertFilter::default()
+        };
+        let alerts = d
+            .store
+            .alerts(Some(&s), &f)
+            .map_err(ledger_failure)?
+            .iter()
+            .map(|al| site::alert_view(Some(state), al, &sd.tz))
+            .collect();
+        Ok(DeviceDetail {
+            device: site::device_view(state, dev, &sd.tz),
+            history,
+            pairs,
+            alerts,
+        })
+    })
+    .await
+}
+
+async fn device_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<KeyQuery>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let detail = device_detail(&app, &caller, &site, &q.key).await?;
+    render_site(
+        &app,
+        &caller,
+        "device.html",
+        &format!("/sites/{site}/assets"),
+        &sd,
+        "device",
+        context! { d => detail },
+    )
+}
+
+async fn map_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    render_site(
+        &app,
+        &caller,
+        "map.html",
+        &format!("/sites/{site}/map"),
+        &sd,
+        "map",
+        context! {},
+    )
+}
+
+async fn alerts_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<AlertQuery>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let list = alerts(&app, &caller, &site, &q).await?;
+    let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+    render_site(
+        &app,
+        &caller,
+        "alerts.html",
+        &format!("/sites/{site}/alerts"),
+        &sd,
+        "alerts",
+        context! { alerts => list, q => q, kinds => kinds },
+    )
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    action: String,
+    note: Option<String>,
+}
+
+async fn alert_action(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((site, id)): Path<(String, u64)>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, Failure> {
+    act(&app, &caller, &site, id, &f.action, f.note).await?;
+    let back = format!(
+        "/sites/{}/alerts",
+        serde_urlencoded::to_string([("s", site.as_str())])
+            .map(|s| s.trim_start_matches("s=").to_owned())
+            .unwrap_or_default()
+    );
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Deserialize)]
+struct Period {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn report_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(p): Query<Period>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let day = |v: &Option<String>| -> Result<Option<i64>, Failure> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => site::parse_day(s, &sd.tz)
+                .map(Some)
+                .map_err(Failure::bad_request),
+        }
+    };
+    let to = day(&p.to)?.map_or(i64::MAX, |t| t + 86_400_000_000);
+    let from = day(&p.from)?.unwrap_or(0);
+    let (devices, _) = assets(&sd, &AssetFilter::default())?;
+    let devices: Vec<DeviceView> = devices
+        .into_iter()
+        .filter(|d| d.first_seen_us < to && d.last_seen_us >= from)
+        .collect();
+    let mut protocols: std::collections::BTreeMap<String, usize> = Default::default();
+    for d in &devices {
+        for p in &d.server_protocols {
+            *protocols.entry(p.clone()).or_default() += 1;
+        }
+    }
+    let risky: Vec<(PairView, site::OperationView)> = sd
+        .state
+        .as_ref()
+        .map(|s| {
+            s.pairs
+                .values()
+                .map(|p| site::pair_view(s, p, &sd.tz))
+                .flat_map(|pv| {
+                    pv.operations
+                        .clone()
+                        .into_iter()
+                        .filter(|o| o.access == "write" || !o.control.is_empty())
+                        .map(move |o| (pv.clone(), o))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let all = alerts(
+        &app,
+        &caller,
+        &site,
+        &AlertQuery {
+            state: Some("all".into()),
+            ..AlertQuery::default()
+        },
+    )
+    .await?;
+    let alerts_in: Vec<AlertView> = all.into_iter().filter(|a| a.first_seen_us < to).collect();
+    let baseline = sd.state.as_ref().map(|s| site::baseline_view(s, &sd.tz));
+    render_site(
+        &app,
+        &caller,
+        "report.html",
+        &format!("/sites/{site}/report"),
+        &sd,
+        "report",
+        context! {
+            devices => devices, protocols => protocols, risky => risky, alerts => alerts_in,
+            baseline => baseline, from => p.from, to => p.to,
+            generated => crate::i18n::local_time(now_us(), &sd.tz),
+        },
+    )
+}
+
+async fn assets_csv(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(filter): Query<AssetFilter>,
+) -> Result<Response, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let (devices, _) = assets(&sd, &filter)?;
+    let mut t = Table::new(&[
+        "key",
+        "name",
+        "mac",
+        "vlan",
+        "ips",
+        "hostnames",
+        "vendor",
+        "product",
+        "model",
+        "firmware",
+        "serial",
+        "os",
+        "roles",
+        "zone",
+        "client_protocols",
+        "server_protocols",
+        "first_seen",
+        "last_seen",
+        "baseline",
+    ]);
+    for d in &devices {
+        t.row(&[
+            &d.key,
+            &d.label,
+            &d.mac,
+            &d.vlan,
+            &d.ips.join(" "),
+            &d.hostnames.join(" "),
+            &d.vendor,
+            &d.product,
+            &d.model,
+            &d.firmware,
+            &d.serial,
+            &d.os,
+            &d.roles.join(" "),
+            &d.zone,
+            &d.client_protocols.join(" "),
+            &d.server_protocols.join(" "),
+            &d.first_seen,
+            &d.last_seen,
+            &d.learned,
+        ]);
+    }
+    Ok(t.into_download(&format!("assets-{}.csv", file_safe(&site))))
+}
+
+async fn alerts_csv(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<AlertQuery>,
+) -> Result<Response, Failure> {
+    let list = alerts(&app, &caller, &site, &q).await?;
+    let mut t = Table::new(&[
+        "id",
+        "kind",
+        "severity",
+        "state",
+        "title",
+        "devices",
+        "first_seen",
+        "last_seen",
+        "count",
+        "handling",
+    ]);
+    for a in &list {
+        let devices: Vec<&str> = a.devices.iter().map(|(_, l)| l.as_str()).collect();
+        let handling: Vec<String> = a
+            .actions
+            .iter()
+            .map(|x| format!("{} {} {}", x.state, x.by, x.at))
+            .collect();
+        t.row(&[
+            &a.id.to_string(),
+            &a.kind,
+            &a.severity,
+            &a.state,
+            &a.title,
+            &devices.join(" "),
+            &a.first_seen,
+            &a.last_seen,
+            &a.count.to_string(),
+            &handling.join("; "),
+        ]);
+    }
+    Ok(t.into_download(&format!("alerts-{}.csv", file_safe(&site))))
+}
+
+/// A site name as part of a download's file name.
+fn file_safe(site: &str) -> String {
+    site.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
