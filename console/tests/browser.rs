@@ -6,6 +6,7 @@
 
 mod support;
 
+use fantoccini::actions::InputSource;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -203,10 +204,189 @@ async fn a_user_works_through_the_console_in_chromium() {
     assert!(text.contains("\"'=1+1"), "{text}");
 
     // A site page and the audit log (the login is in it).
-    b.goto(&c.url("/sites/plant-b")).await.unwrap();
+    b.goto(&c.url("/sites/plant-a")).await.unwrap();
     let h1 = text_of(&b, "h1").await;
-    assert!(h1.contains("plant-b"), "{h1}");
+    assert!(h1.contains("plant-a"), "{h1}");
+    assert!(!text_of(&b, "#baseline-status").await.is_empty());
     shots.take(&b, "site").await;
+
+    // Assets, filtered by role: only the PLC stays.
+    b.find(Locator::Css("#tab-assets"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let all = text_of(&b, "#assets").await;
+    assert!(
+        all.contains(support::HMI.1) && all.contains(support::ROGUE.1),
+        "{all}"
+    );
+    assert!(
+        all.contains("<script>alert(3)</script>"),
+        "the rogue's vendor is text"
+    );
+    shots.take(&b, "assets").await;
+    b.find(Locator::Css("#filter-role"))
+        .await
+        .unwrap()
+        .select_by_value("plc")
+        .await
+        .unwrap();
+    wait_for_url(&b, "role=plc").await;
+    let plcs = text_of(&b, "#assets").await;
+    assert!(
+        plcs.contains(support::PLC.1) && !plcs.contains(support::HMI.1),
+        "{plcs}"
+    );
+    // Its device page, through the link.
+    b.find(Locator::Css("#assets a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&b, "/device?key=").await;
+    let identity = text_of(&b, "#identity").await;
+    assert!(
+        identity.contains("V4.2") && identity.contains("Siemens"),
+        "{identity}"
+    );
+    let pairs = text_of(&b, "#pairs").await;
+    assert!(pairs.contains(support::ROGUE.1), "{pairs}");
+    shots.take(&b, "device").await;
+
+    // The map: wait for it to draw, then click the rogue device's node.
+    b.find(Locator::Css("#tab-map"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#map[data-ready='1']"))
+        .await
+        .expect("the map draws");
+    let rogue_key = format!("mac:{}", support::ROGUE.0);
+    let at = b
+        .execute(
+            "var n = window.osectMap.getElementById(arguments[0]); \
+             var p = n.renderedPosition(); var r = document.getElementById('map'); \
+             return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];",
+            vec![serde_json::json!(rogue_key)],
+        )
+        .await
+        .unwrap();
+    let (dx, dy) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let map = b.find(Locator::Css("#map")).await.unwrap();
+    let click = fantoccini::actions::MouseActions::new("mouse".into())
+        .then(fantoccini::actions::PointerAction::MoveToElement {
+            element: map,
+            duration: None,
+            x: dx as i64,
+            y: dy as i64,
+        })
+        .then(fantoccini::actions::PointerAction::Down {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        })
+        .then(fantoccini::actions::PointerAction::Up {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(click).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while text_of(&b, "#map-selected").await != support::ROGUE.1 {
+        assert!(
+            Instant::now() < deadline,
+            "clicking the node did not select it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shots.take(&b, "map").await;
+    b.find(Locator::Css("#map-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&b, "/device?key=mac%3A02").await;
+
+    // Alerts: approve the new device; it leaves the open list.
+    b.find(Locator::Css("#tab-alerts"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let before = b
+        .find_all(Locator::Css("#alert-list > tbody > tr"))
+        .await
+        .unwrap()
+        .len();
+    assert!(before >= 2, "{before} open alerts");
+    shots.take(&b, "alerts").await;
+    let row = b
+        .find(Locator::XPath(
+            "//tr[contains(@id, 'alert-')][.//a[contains(., '192.168.10.99')]]",
+        ))
+        .await
+        .unwrap();
+    let row_id = row.attr("id").await.unwrap().unwrap();
+    row.find(Locator::Css("button.approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_url(&b, "/sites/plant-a/alerts").await;
+    let after = b
+        .find_all(Locator::Css("#alert-list > tbody > tr"))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before - 1);
+    assert!(
+        b.find(Locator::Id(&row_id)).await.is_err(),
+        "{row_id} still open"
+    );
+    b.find(Locator::Css("#filter-state"))
+        .await
+        .unwrap()
+        .select_by_value("approved")
+        .await
+        .unwrap();
+    wait_for_url(&b, "state=approved").await;
+    let approved = text_of(&b, &format!("#{row_id}")).await;
+    assert!(approved.contains("approved"), "{approved}");
+
+    // The alerts CSV and the printable report.
+    b.find(Locator::Css("#alerts-csv"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alerts_csv = downloads.join("alerts-plant-a.csv");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !alerts_csv.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no alerts CSV in {}",
+            downloads.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.find(Locator::Css("#tab-report"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let report = text_of(&b, "#report").await;
+    assert!(
+        report.contains(support::PLC.1) && report.contains("approved op"),
+        "{report}"
+    );
+    shots.take(&b, "report").await;
     b.goto(&c.url("/audit")).await.unwrap();
     let audit = text_of(&b, "#audit").await;
     assert!(audit.contains("login"), "{audit}");
