@@ -268,14 +268,15 @@ impl Calendar {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn d(s: &str) -> Date {
+    pub(crate) fn d(s: &str) -> Date {
         parse_date(s).unwrap()
     }
 
-    fn cal() -> Calendar {
+    /// The calendar with the default year-end closing.
+    pub(crate) fn cal() -> Calendar {
         Calendar::new(&["12-29..01-03".into()]).unwrap()
     }
 

@@ -1152,17 +1152,25 @@ mod tests {
         assert!(!missing.exists());
     }
 
+    /// A registry file as an older version of this tool left it.
+    fn registry_at(p: &Path, version: usize) -> Connection {
+        let c = Connection::open(p).unwrap();
+        c.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for m in &MIGRATIONS[..version] {
+            c.execute_batch(m).unwrap();
+        }
+        c.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        c
+    }
+
     #[test]
     fn a_version_2_registry_gains_customers_contracts_and_prices() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("r.sqlite");
         {
-            let c = Connection::open(&p).unwrap();
-            c.pragma_update(None, "application_id", APPLICATION_ID)
-                .unwrap();
-            c.execute_batch(MIGRATIONS[0]).unwrap();
-            c.execute_batch(MIGRATIONS[1]).unwrap();
-            c.pragma_update(None, "user_version", 2).unwrap();
+            let c = registry_at(&p, 2);
             c.execute_batch(
                 "INSERT INTO sites (site_id, interface, batch_interval_secs, core_endpoint,
                    labels, state, created_at) VALUES ('north', 'eth1', 60, 'c:1', '[]', 'open', 't');
@@ -1205,11 +1213,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("r.sqlite");
         {
-            let c = Connection::open(&p).unwrap();
-            c.pragma_update(None, "application_id", APPLICATION_ID)
-                .unwrap();
-            c.execute_batch(MIGRATIONS[0]).unwrap();
-            c.pragma_update(None, "user_version", 1).unwrap();
+            let c = registry_at(&p, 1);
             c.execute_batch(
                 "INSERT INTO devices (serial, state, created_at, updated_at)
                    VALUES ('OSD-1', 'provisioned', 'then', 'then');

@@ -229,15 +229,7 @@ pub fn yen(v: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::parse_date;
-
-    fn d(s: &str) -> Date {
-        parse_date(s).unwrap()
-    }
-
-    fn cal() -> Calendar {
-        Calendar::new(&["12-29..01-03".into()]).unwrap()
-    }
+    use crate::calendar::tests::{cal, d};
 
     fn prices() -> Table {
         Table::new(vec![(d("2000-01-01"), 60_000)])

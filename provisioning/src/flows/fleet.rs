@@ -10,19 +10,9 @@ use crate::files::FileTxn;
 use crate::registry::{ContractState, Device, DeviceState, Site, Tx};
 use std::path::Path;
 
-/// Site ids: letters, digits, '-', '_' and '.'.
+/// Site ids: letters, digits, '-', '_' and '.' (as in the fleet list).
 pub fn check_site_id(site: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&site.len())
-        && site
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{site:?} is not a site id (1 to 64 of A-Z, a-z, 0-9, '-', '_', '.')"
-        ))
-    }
+    super::contract::check_name("site id", site)
 }
 
 /// Creates a site or updates its settings (devices get them at their next
