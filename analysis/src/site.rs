@@ -1781,64 +1781,27 @@ fn push_evidence(list: &mut Vec<Evidence>, e: Evidence) {
 
 #[cfg(test)]
 mod tests {
-    //! Each alert kind from records. The schemas here carry the field names
-    //! of the sensor's logs (`conn`, `asset`, `arp`) and one industrial log
-    //! whose operations read, write and stop a controller.
+    //! Each alert kind from records of the engine's own `conn`, `asset` and
+    //! `arp` logs, and of one industrial log whose operations read, write
+    //! and stop a controller.
     use super::*;
     use osect_wire::protocol::{LogInfo, OpClass, OperationSpec, ProtocolInfo};
     use osect_wire::record::field;
     use osect_wire::{FieldType as T, LogSchema};
 
-    static CONN: LogSchema = LogSchema {
-        path: "conn",
-        fields: &[
-            field("ts", T::Time),
-            field("uid", T::String),
-            field("id.orig_h", T::Addr),
-            field("id.orig_p", T::Port),
-            field("id.resp_h", T::Addr),
-            field("id.resp_p", T::Port),
-            field("proto", T::Enum),
-            field("service", T::String),
-            field("duration", T::Interval),
-            field("conn_state", T::String),
-            field("orig_pkts", T::Count),
-            field("orig_ip_bytes", T::Count),
-            field("resp_pkts", T::Count),
-            field("resp_ip_bytes", T::Count),
-            field("orig_l2_addr", T::String),
-            field("resp_l2_addr", T::String),
-            field("vlan", T::Int),
-            field("interim", T::Bool),
-        ],
-    };
-    static ASSET: LogSchema = LogSchema {
-        path: "asset",
-        fields: &[
-            field("ts", T::Time),
-            field("mac", T::String),
-            field("vlan", T::Count),
-            field("ips", T::SetString),
-            field("roles", T::SetString),
-            field("vendor", T::String),
-            field("firmware", T::String),
-            field("first_seen", T::Time),
-            field("last_seen", T::Time),
-        ],
-    };
-    static ARP: LogSchema = LogSchema {
-        path: "arp",
-        fields: &[
-            field("ts", T::Time),
-            field("ts_end", T::Time),
-            field("operation", T::String),
-            field("orig_mac", T::String),
-            field("orig_ip", T::Addr),
-            field("resp_mac", T::String),
-            field("resp_ip", T::Addr),
-            field("vlan", T::Int),
-        ],
-    };
+    use osect_engine::{asset::ASSET, flow::conn::CONN_LOG as CONN, neighbor::ARP_LOG as ARP};
+
+    /// A row of `schema` with the named fields set, the others unset.
+    fn row(schema: &'static LogSchema, fields: Vec<(&str, Value)>) -> Record {
+        let mut values = vec![Value::Unset; schema.fields.len()];
+        for (name, v) in fields {
+            let i = schema
+                .index_of(name)
+                .unwrap_or_else(|| panic!("{} has no field {name}", schema.path));
+            values[i] = v;
+        }
+        Record { schema, values }
+    }
     static PLC: LogSchema = LogSchema {
         path: "plc",
         fields: &[
@@ -1894,45 +1857,44 @@ mod tests {
         Value::Addr(v.parse().unwrap())
     }
     fn asset(ts: Micros, dev: (&str, &str), firmware: Option<&str>) -> Record {
-        Record {
-            schema: &ASSET,
-            values: vec![
-                Value::Time(ts),
-                s(dev.0),
-                Value::Count(10),
-                Value::Strings(vec![dev.1.to_owned()]),
-                Value::Strings(vec![]),
-                Value::Unset,
-                firmware.map_or(Value::Unset, s),
-                Value::Time(ts),
-                Value::Time(ts),
+        row(
+            &ASSET,
+            vec![
+                ("ts", Value::Time(ts)),
+                ("mac", s(dev.0)),
+                ("vlan", Value::Count(10)),
+                ("ips", Value::Strings(vec![dev.1.to_owned()])),
+                ("roles", Value::Strings(vec![])),
+                ("firmware", firmware.map_or(Value::Unset, s)),
+                ("first_seen", Value::Time(ts)),
+                ("last_seen", Value::Time(ts)),
             ],
-        }
+        )
     }
     fn conn(ts: Micros, uid: &str, a: (&str, &str), b: (&str, &str), port: u16) -> Record {
-        Record {
-            schema: &CONN,
-            values: vec![
-                Value::Time(ts),
-                s(uid),
-                ip(a.1),
-                Value::Port(49152),
-                ip(b.1),
-                Value::Port(port),
-                s("tcp"),
-                s("plcproto"),
-                Value::Interval(1_000_000),
-                s("SF"),
-                Value::Count(10),
-                Value::Count(600),
-                Value::Count(10),
-                Value::Count(800),
-                s(a.0),
-                s(b.0),
-                Value::Int(10),
-                Value::Bool(false),
+        row(
+            &CONN,
+            vec![
+                ("ts", Value::Time(ts)),
+                ("uid", s(uid)),
+                ("id.orig_h", ip(a.1)),
+                ("id.orig_p", Value::Port(49152)),
+                ("id.resp_h", ip(b.1)),
+                ("id.resp_p", Value::Port(port)),
+                ("proto", s("tcp")),
+                ("service", s("plcproto")),
+                ("duration", Value::Interval(1_000_000)),
+                ("conn_state", s("SF")),
+                ("orig_pkts", Value::Count(10)),
+                ("orig_ip_bytes", Value::Count(600)),
+                ("resp_pkts", Value::Count(10)),
+                ("resp_ip_bytes", Value::Count(800)),
+                ("orig_l2_addr", s(a.0)),
+                ("resp_l2_addr", s(b.0)),
+                ("vlan", Value::Int(10)),
+                ("interim", Value::Bool(false)),
             ],
-        }
+        )
     }
     fn op(
         ts: Micros,
@@ -1959,19 +1921,19 @@ mod tests {
         }
     }
     fn arp_reply(ts: Micros, asker: (&str, &str), mac: &str, claimed: &str) -> Record {
-        Record {
-            schema: &ARP,
-            values: vec![
-                Value::Time(ts),
-                Value::Time(ts),
-                s("reply"),
-                s(asker.0),
-                ip(asker.1),
-                s(mac),
-                ip(claimed),
-                Value::Int(10),
+        row(
+            &ARP,
+            vec![
+                ("ts", Value::Time(ts)),
+                ("ts_end", Value::Time(ts)),
+                ("operation", s("reply")),
+                ("orig_mac", s(asker.0)),
+                ("orig_ip", ip(asker.1)),
+                ("resp_mac", s(mac)),
+                ("resp_ip", ip(claimed)),
+                ("vlan", Value::Int(10)),
             ],
-        }
+        )
     }
     fn batch(st: &mut SiteState, sensor: &str, start: Micros, records: Vec<Record>) {
         let h = Health {
@@ -2197,7 +2159,8 @@ mod tests {
         // The HMI announcing a second address is a new address.
         let mut r = normal(AFTER + MINUTE);
         let mut extra = asset(AFTER + MINUTE, HMI, None);
-        extra.values[3] = Value::Strings(vec![HMI.1.to_owned(), "192.168.10.21".to_owned()]);
+        extra.values[ASSET.index_of("ips").unwrap()] =
+            Value::Strings(vec![HMI.1.to_owned(), "192.168.10.21".to_owned()]);
         r.push(extra);
         batch(&mut st, "S1", AFTER + MINUTE, r);
         assert_eq!(kinds(&st.take_changes()), vec![AlertKind::NewAddress]);
