@@ -14,6 +14,9 @@ use time::{Date, Duration, Month, Weekday};
 
 const LIST: &str = include_str!("../data/holidays-jp.txt");
 
+/// Most yearly closing days the operator may set.
+const MAX_YEARLY_CLOSING: usize = 60;
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, String> {
     let bad = || format!("{s:?} is not a date (YYYY-MM-DD)");
@@ -172,6 +175,13 @@ impl Calendar {
         };
         for spec in closing {
             c.add_closing(spec)?;
+        }
+        // Business days must stay to count in (and counting must end).
+        if c.closing.len() > MAX_YEARLY_CLOSING {
+            return Err(format!(
+                "the closing days cover {} days of every year; at most {MAX_YEARLY_CLOSING}",
+                c.closing.len()
+            ));
         }
         Ok(c)
     }
@@ -388,5 +398,7 @@ pub(crate) mod tests {
             d("2024-08-15")
         );
         assert!(Calendar::new(&["13-01".into()]).is_err());
+        let e = Calendar::new(&["01-01..12-31".into()]).unwrap_err();
+        assert!(e.contains("366 days of every year"), "{e}");
     }
 }
