@@ -7,7 +7,7 @@
 
 mod support;
 
-use osect_provision::registry::{DeviceState, Registry};
+use osect_provision::registry::Registry;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -87,46 +87,15 @@ impl World {
     }
 
     fn site(&self, site: &str) {
-        self.ok(&[
-            "site",
-            "add",
-            "--site",
-            site,
-            "--interface",
-            "eth1",
-            "--endpoint",
-            "core.invalid:4433",
-        ]);
+        self.s.site(site, "core.invalid:4433");
     }
 
     fn customer(&self, id: &str, sites: &[&str]) {
-        let mut a = vec![
-            "customer",
-            "add",
-            id,
-            "--name",
-            "株式会社テスト",
-            "--billing-contact",
-            "経理部 billing@example.jp",
-            "--delivery-contact",
-            "工場 保全課 03-0000-0000",
-            "--delivery-address",
-            "東京都千代田区1-1",
-        ];
-        for s in sites {
-            a.extend_from_slice(&["--site", s]);
-        }
-        self.ok(&a);
+        self.s.customer(id, sites);
     }
 
-    /// A provisioned unit bound to a site, as `factory` and `assign` leave it.
     fn unit(&self, serial: &str, site: &str) {
-        let mut r = Registry::open(&self.s.path("registry.sqlite")).unwrap();
-        let tx = r.begin("tester").unwrap();
-        tx.add_stock(serial).unwrap();
-        tx.set_state(serial, DeviceState::Provisioned).unwrap();
-        tx.bind(serial, site).unwrap();
-        tx.commit().unwrap();
+        self.s.bound_unit(serial, site);
     }
 
     fn contract(
@@ -536,6 +505,25 @@ fn a_price_change_in_mid_month_and_equipment_failures() {
         "--on",
         "2025-07-20",
     ]);
+    // The SIM taken out of the sensor (sim-swap records the new one) is the
+    // customer's from that day (annex 1, 4.4).
+    {
+        let mut r = Registry::open(&w.s.path("registry.sqlite")).unwrap();
+        let tx = r.begin("tester").unwrap();
+        tx.set_sim(
+            "OSD-000003",
+            "8981000000000000001",
+            "440100000000001",
+            false,
+        )
+        .unwrap();
+        tx.set_sim("OSD-000003", "8981000000000000002", "440100000000002", true)
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let c = w.json(&["contract", "show", &id]);
+    assert_eq!(c["sims_owned"][0][0], "8981000000000000001", "{c}");
+    assert_eq!(c["sims_owned"].as_array().unwrap().len(), 1, "{c}");
     let out = w.ok(&[
         "contract",
         "failure",
@@ -609,6 +597,17 @@ fn a_price_change_in_mid_month_and_equipment_failures() {
     );
 }
 
+/// Each command fails with its message and leaves registry and fleet list
+/// as they were.
+fn refused_unchanged(w: &World, cases: &[(Vec<&str>, &str)]) {
+    let before = dump(w);
+    for (args, want) in cases {
+        let e = w.fail(args);
+        assert!(e.contains(want), "{args:?}: {e}");
+        assert_eq!(dump(w), before, "{args:?} changed the registry");
+    }
+}
+
 fn dump(w: &World) -> String {
     let mut s = w.s.registry_dump();
     s.push_str(&std::fs::read_to_string(&w.fleet).unwrap_or_default());
@@ -630,7 +629,6 @@ fn bad_input_is_refused_and_changes_nothing() {
             ("deliver", "2025-05-14"),
         ],
     );
-    let inv_before = dump(&w);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -723,16 +721,11 @@ fn bad_input_is_refused_and_changes_nothing() {
             "negative",
         ),
     ];
-    for (args, want) in &cases {
-        let e = w.fail(args);
-        assert!(e.contains(want), "{args:?}: {e}");
-        assert_eq!(dump(&w), inv_before, "{args:?} changed the registry");
-    }
+    refused_unchanged(&w, &cases);
     // Opened on 06-02: a termination dated before it is refused.
     w.ok(&["contract", "record", &id, "open", "--on", "2025-06-02"]);
     let inv = w.invoice("delta", "2025-06", "2025-07-01");
     let inv_id = inv["id"].as_i64().unwrap().to_string();
-    let before = dump(&w);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -839,11 +832,7 @@ fn bad_input_is_refused_and_changes_nothing() {
             "already issued",
         ),
     ];
-    for (args, want) in &cases {
-        let e = w.fail(args);
-        assert!(e.contains(want), "{args:?}: {e}");
-        assert_eq!(dump(&w), before, "{args:?} changed the registry");
-    }
+    refused_unchanged(&w, &cases);
 }
 
 #[test]

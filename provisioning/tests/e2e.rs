@@ -860,39 +860,9 @@ fn terminating_a_customer_deletes_its_data_and_leaves_the_others() {
         ("acme", "north", "OSD-000101"),
         ("zenith", "south", "OSD-000102"),
     ] {
-        s.ok(&[
-            "site",
-            "add",
-            "--site",
-            site,
-            "--interface",
-            "eth1",
-            "--endpoint",
-            "core.invalid:4433",
-        ]);
-        s.ok(&[
-            "customer",
-            "add",
-            customer,
-            "--name",
-            customer,
-            "--billing-contact",
-            "b",
-            "--delivery-contact",
-            "d",
-            "--delivery-address",
-            "a",
-            "--site",
-            site,
-        ]);
-        let mut r = osect_provision::registry::Registry::open(&s.path("registry.sqlite")).unwrap();
-        let tx = r.begin("tester").unwrap();
-        tx.add_stock(serial).unwrap();
-        tx.set_state(serial, osect_provision::registry::DeviceState::Provisioned)
-            .unwrap();
-        tx.bind(serial, site).unwrap();
-        tx.commit().unwrap();
-        drop(r);
+        s.site(site, "core.invalid:4433");
+        s.customer(customer, &[site]);
+        s.bound_unit(serial, site);
         let mut args = fl.to_vec();
         args.extend([
             "contract",
@@ -1018,43 +988,9 @@ fn a_suspended_unit_keeps_its_batches_until_resumed() {
     let m = script_modem(&s, Script::Normal, 91);
     let unit = s.unit("unit-s");
     let serial = "OSD-000091";
-    s.ok(&[
-        "factory",
-        "--serial",
-        serial,
-        "--device-dir",
-        unit.to_str().unwrap(),
-        "--modem",
-        m.tty().to_str().unwrap(),
-        "--no-selftest",
-    ]);
-    s.ok(&[
-        "site",
-        "add",
-        "--site",
-        "plant-s",
-        "--interface",
-        "eth1",
-        "--batch-interval",
-        "10",
-        "--endpoint",
-        &endpoint,
-    ]);
-    s.ok(&[
-        "customer",
-        "add",
-        "acme",
-        "--name",
-        "Acme",
-        "--billing-contact",
-        "b",
-        "--delivery-contact",
-        "d",
-        "--delivery-address",
-        "a",
-        "--site",
-        "plant-s",
-    ]);
+    s.factory(serial, &unit, &m.tty());
+    s.site("plant-s", &endpoint);
+    s.customer("acme", &["plant-s"]);
     with_list(&[
         "assign",
         serial,

@@ -10,16 +10,7 @@ use std::path::Path;
 use support::{device_line, script_modem, Options, Station};
 
 fn factory(s: &Station, serial: &str, unit: &Path, tty: &Path) -> String {
-    s.ok(&[
-        "factory",
-        "--serial",
-        serial,
-        "--device-dir",
-        unit.to_str().unwrap(),
-        "--modem",
-        tty.to_str().unwrap(),
-        "--no-selftest",
-    ])
+    s.factory(serial, unit, tty)
 }
 
 fn factory_fails(s: &Station, serial: &str, unit: &Path, tty: &str) -> String {

@@ -147,6 +147,69 @@ agent_user = "{agent_user}"
             .unwrap()
     }
 
+    /// `factory` without the self-test.
+    pub fn factory(&self, serial: &str, unit: &Path, tty: &Path) -> String {
+        self.ok(&[
+            "factory",
+            "--serial",
+            serial,
+            "--device-dir",
+            unit.to_str().unwrap(),
+            "--modem",
+            tty.to_str().unwrap(),
+            "--no-selftest",
+        ])
+    }
+
+    /// A site on interface eth1 sending to `endpoint`.
+    pub fn site(&self, site: &str, endpoint: &str) {
+        self.ok(&[
+            "site",
+            "add",
+            "--site",
+            site,
+            "--interface",
+            "eth1",
+            "--batch-interval",
+            "10",
+            "--endpoint",
+            endpoint,
+        ]);
+    }
+
+    /// A customer owning `sites`, with placeholder contacts.
+    pub fn customer(&self, id: &str, sites: &[&str]) {
+        let mut a = vec![
+            "customer",
+            "add",
+            id,
+            "--name",
+            "株式会社テスト",
+            "--billing-contact",
+            "経理部 billing@example.jp",
+            "--delivery-contact",
+            "工場 保全課 03-0000-0000",
+            "--delivery-address",
+            "東京都千代田区1-1",
+        ];
+        for s in sites {
+            a.extend_from_slice(&["--site", s]);
+        }
+        self.ok(&a);
+    }
+
+    /// A provisioned unit bound to a site in the registry, as `factory` and
+    /// `assign` leave it (without a unit directory).
+    pub fn bound_unit(&self, serial: &str, site: &str) {
+        use osect_provision::registry::{DeviceState, Registry};
+        let mut r = Registry::open(&self.path("registry.sqlite")).unwrap();
+        let tx = r.begin("tester").unwrap();
+        tx.add_stock(serial).unwrap();
+        tx.set_state(serial, DeviceState::Provisioned).unwrap();
+        tx.bind(serial, site).unwrap();
+        tx.commit().unwrap();
+    }
+
     /// Runs a command that must succeed; returns its standard output.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
