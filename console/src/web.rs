@@ -1003,10 +1003,63 @@ async fn set_lang(
     Ok(Redirect::to(local_target(f.next.as_deref())).into_response())
 }
 
+/// What changed on one site since a time: the overview's first table.
+#[derive(Debug, Serialize)]
+struct SinceView {
+    site: String,
+    new_alerts: usize,
+    new_devices: usize,
+    changed_devices: usize,
+    new_pairs: usize,
+    baseline: &'static str,
+}
+
+fn since_view(data: &Data, state: &SiteState, since: i64) -> Result<SinceView, Failure> {
+    let site = state.site.clone();
+    let filter = osect_collector::ledger::AlertFilter {
+        from: Some(since),
+        ..Default::default()
+    };
+    let alerts = data
+        .store
+        .alerts(Some(&site), &filter)
+        .map_err(Failure::internal)?;
+    let mut changed: Vec<&str> = Vec::new();
+    let history = data.store.history(&site, None).map_err(Failure::internal)?;
+    for h in history.iter().filter(|h| h.ts > since) {
+        let new = state
+            .devices
+            .get(&h.device)
+            .is_some_and(|d| d.first_seen > since);
+        if !new {
+            changed.push(&h.device.0);
+        }
+    }
+    changed.sort();
+    changed.dedup();
+    Ok(SinceView {
+        new_alerts: alerts.iter().filter(|a| a.first_seen > since).count(),
+        new_devices: state
+            .devices
+            .values()
+            .filter(|d| d.first_seen > since)
+            .count(),
+        changed_devices: changed.len(),
+        new_pairs: state
+            .pairs
+            .values()
+            .filter(|p| p.first_seen > since)
+            .count(),
+        baseline: osect_analysis::coverage::coverage(state).status.as_str(),
+        site,
+    })
+}
+
 async fn overview(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<String>, Failure> {
     let c = caller.clone();
     let app2 = app.clone();
-    let (sites, sensors, prev) = app
+    let since = caller.prev_visit_us.unwrap_or(0);
+    let (sites, sensors, prev, changes) = app
         .data(move |d| {
             let sites = app2.sites(d, &c)?;
             let sensors = app2.sensors(d, &c, None)?;
@@ -1014,12 +1067,17 @@ async fn overview(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<St
             let prev = c
                 .prev_visit_us
                 .map(|us| i18n::local_time(us, &zones.default));
-            Ok((sites, sensors, prev))
+            let mut changes = Vec::new();
+            for s in &sites {
+                if let Some(state) = app2.state(d, &s.site)? {
+                    changes.push(since_view(d, &state, since)?);
+                }
+            }
+            Ok((sites, sensors, prev, changes))
         })
         .await?;
-    let since = caller.prev_visit_us.unwrap_or(0);
     let silent: Vec<&SensorView> = sensors.iter().filter(|s| s.silent).collect();
-    let new_sensors = sensors
+    let reported = sensors
         .iter()
         .filter(|s| since > 0 && s.last_received_us > since)
         .count();
@@ -1033,8 +1091,9 @@ async fn overview(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<St
             sites => sites,
             silent => silent,
             sensor_count => sensors.len(),
-            reporting_since_visit => new_sensors,
+            reporting_since_visit => reported,
             prev_visit => prev,
+            changes => changes,
         },
     )
 }

@@ -691,6 +691,72 @@ async fn alerts_are_acted_on_by_their_tenant_only_and_audited() {
 }
 
 #[tokio::test]
+async fn the_overview_counts_what_changed_since_the_last_visit() {
+    let c = start(|_| {}).await;
+    let row = |page: &str| {
+        let at = page
+            .find("<table class=\"grid\" id=\"changes\">")
+            .expect("changes table");
+        let rest = &page[at..];
+        let row = &rest[rest.find("<tbody>").unwrap()..rest.find("</tbody>").unwrap()];
+        row.split("<td class=\"n")
+            .skip(1)
+            .map(|cell| {
+                let cell = &cell[cell.find('>').unwrap() + 1..];
+                let cell = cell.trim_start_matches(|ch: char| ch != '>' && cell.starts_with("<a"));
+                let text: String = cell
+                    .trim_start_matches('>')
+                    .chars()
+                    .take_while(|ch| ch.is_ascii_digit())
+                    .collect();
+                text.parse::<usize>().unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let alerts: Vec<serde_json::Value> = client()
+        .get(c.url("/api/v1/sites/plant-a/alerts?state=all"))
+        .bearer_auth(c.token("alice"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(
+        kinds.contains(&"new_device") && kinds.contains(&"new_pair"),
+        "{kinds:?}"
+    );
+    // First visit: everything is new (every alert, three devices, three pairs).
+    let (http, _) = login(&c, "alice").await;
+    let first = http
+        .get(c.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        row(&first),
+        [alerts.len(), 3, 0, 3],
+        "new alerts, devices, changed, pairs"
+    );
+    // A later visit: nothing happened in between.
+    let (again, _) = login(&c, "alice").await;
+    let second = again
+        .get(c.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(row(&second), [0, 0, 0, 0]);
+    c.stop().await;
+}
+
+#[tokio::test]
 async fn the_map_groups_devices_and_marks_new_ones() {
     let c = start(|_| {}).await;
     let map: serde_json::Value = client()
