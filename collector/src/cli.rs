@@ -30,6 +30,8 @@ pub enum AnalysisCmd {
         /// Only devices speaking this protocol, as client or server.
         #[arg(long)]
         protocol: Option<String>,
+        #[command(flatten)]
+        when: Between,
         #[arg(long)]
         json: bool,
     },
@@ -43,6 +45,8 @@ pub enum AnalysisCmd {
         /// At most this many pairs.
         #[arg(long, default_value_t = 50)]
         top: usize,
+        #[command(flatten)]
+        when: Between,
         #[arg(long)]
         json: bool,
     },
@@ -165,6 +169,23 @@ pub enum AnalysisCmd {
         #[arg(long, default_value = "cli")]
         by: String,
     },
+}
+
+/// Only items active between two times.
+#[derive(Args)]
+pub struct Between {
+    /// Seen at or after this time (Unix seconds or YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// Seen before this time.
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<i64>,
+}
+
+impl Between {
+    fn holds(&self, first_seen: i64, last_seen: i64) -> bool {
+        self.from.is_none_or(|f| last_seen >= f) && self.to.is_none_or(|t| first_seen < t)
+    }
 }
 
 #[derive(Args)]
@@ -307,6 +328,7 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
             role,
             vendor,
             protocol,
+            when,
             json,
         } => {
             let store = Store::open(&site.store)?;
@@ -316,6 +338,7 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
                 .devices
                 .values()
                 .filter(|d| device.as_deref().is_none_or(|q| device_matches(d, q)))
+                .filter(|d| when.holds(d.first_seen, d.last_seen))
                 .filter(|d| role.as_deref().is_none_or(|r| d.roles.contains(r)))
                 .filter(|d| {
                     vendor.as_deref().is_none_or(|v| {
@@ -383,6 +406,7 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
             site,
             device,
             top,
+            when,
             json,
         } => {
             let store = Store::open(&site.store)?;
@@ -390,6 +414,7 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
             let mut pairs: Vec<&osect_analysis::Pair> = s
                 .pairs
                 .values()
+                .filter(|p| when.holds(p.first_seen, p.last_seen))
                 .filter(|p| {
                     device.as_deref().is_none_or(|q| {
                         [&p.key.orig, &p.key.resp]
@@ -508,11 +533,13 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
             match state.as_deref() {
                 None => {}
                 Some("active") => f.active = true,
-                Some(s) => f.state = Some(AlertState::parse(s).ok_or_else(|| {
-                    format!(
+                Some(s) => {
+                    f.state = Some(AlertState::parse(s).ok_or_else(|| {
+                        format!(
                         "--state {s:?}: expected open, acknowledged, approved, dismissed or active"
                     )
-                })?),
+                    })?)
+                }
             }
             if let Some(k) = &kind {
                 f.kind = Some(AlertKind::parse(k).ok_or_else(|| {
