@@ -47,6 +47,8 @@ impl Batcher {
                 aggregated: self.aggregate,
                 record_count: records.len() as u64,
                 health,
+                // This build writes no extension fields.
+                unknown: Vec::new(),
             },
             records,
         }

@@ -288,6 +288,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         "ok".into()
                     }
                 );
+                if let Some(u) = d.unknown_summary() {
+                    println!("    {u}");
+                }
             }
             osect_collector::admit::write_refusals(&store.refusals()?, &mut std::io::stdout())?;
         }

@@ -9,7 +9,7 @@
 //! certificate renewal (same key) keeps deduplicating. The same batch sent
 //! twice under one key is stored once.
 
-use osect_wire::batch::{self, FrameInfo, Header, Health};
+use osect_wire::batch::{self, FrameInfo, Header, Health, UnknownField};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -158,6 +158,28 @@ pub struct DeviceRow {
     pub last_interval_end_us: i64,
     pub last_received_us: i64,
     pub health: Health,
+    /// Header fields of a newer agent this build does not know.
+    pub unknown_fields: Vec<UnknownField>,
+}
+
+impl DeviceRow {
+    /// What the device's last batch carried that this build does not know
+    /// (a newer agent's counters and header fields); `None` when nothing.
+    pub fn unknown_summary(&self) -> Option<String> {
+        if self.health.unknown.is_empty() && self.unknown_fields.is_empty() {
+            return None;
+        }
+        let fields: Vec<String> = self
+            .unknown_fields
+            .iter()
+            .map(|f| format!("{} ({} bytes)", f.tag, f.value.len()))
+            .collect();
+        Some(format!(
+            "unknown to this collector: counters {:?}, header fields [{}]",
+            self.health.unknown,
+            fields.join(", ")
+        ))
+    }
 }
 
 fn is_selftest(h: &Header) -> bool {
@@ -301,7 +323,7 @@ impl Store {
                 received_us,
                 h.agent_version,
                 h.record_count as i64,
-                health_json(&h.health),
+                health_json(h),
                 info.digest.as_slice(),
                 source,
                 data
@@ -386,7 +408,7 @@ impl Store {
              ORDER BY device",
         )?;
         let rows = q.query_map([], |r| {
-            let health: String = r.get(7)?;
+            let (health, unknown_fields) = health_from_json(&r.get::<_, String>(7)?);
             Ok(DeviceRow {
                 device: r.get(0)?,
                 site: r.get(1)?,
@@ -395,7 +417,8 @@ impl Store {
                 last_seq: r.get::<_, i64>(4)? as u64,
                 last_interval_end_us: r.get(5)?,
                 last_received_us: r.get(6)?,
-                health: health_from_json(&health),
+                health,
+                unknown_fields,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -574,71 +597,67 @@ pub fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-const HEALTH_KEYS: [&str; 15] = [
-    "packets",
-    "bytes",
-    "kernel_drops",
-    "kernel_freezes",
-    "malformed",
-    "flows_evicted",
-    "records_dropped",
-    "records_truncated",
-    "spool_depth",
-    "spool_bytes",
-    "spool_evictions",
-    "spool_quarantined",
-    "lost_intervals",
-    "lost_packets",
-    "lost_interval_start_us",
-];
-
-fn health_values(h: &Health) -> [i64; 15] {
-    [
-        h.packets as i64,
-        h.bytes as i64,
-        h.kernel_drops as i64,
-        h.kernel_freezes as i64,
-        h.malformed as i64,
-        h.flows_evicted as i64,
-        h.records_dropped as i64,
-        h.records_truncated as i64,
-        h.spool_depth as i64,
-        h.spool_bytes as i64,
-        h.spool_evictions as i64,
-        h.spool_quarantined as i64,
-        h.lost_intervals as i64,
-        h.lost_packets as i64,
-        h.lost_interval_start_us,
-    ]
-}
-
-pub fn health_json(h: &Health) -> String {
+/// The `health` column: every known counter by name, the lost interval's
+/// start, and what a newer agent sent that this build does not know
+/// (`unknown_counters` in wire order, `unknown_fields` with their tags).
+pub fn health_json(h: &Header) -> String {
     let mut m = serde_json::Map::new();
-    for (k, v) in HEALTH_KEYS.iter().zip(health_values(h)) {
+    for (k, v) in Health::COUNTERS.iter().zip(h.health.counters()) {
         m.insert((*k).to_owned(), v.into());
+    }
+    m.insert(
+        "lost_interval_start_us".into(),
+        h.health.lost_interval_start_us.into(),
+    );
+    if !h.health.unknown.is_empty() {
+        m.insert("unknown_counters".into(), h.health.unknown.clone().into());
+    }
+    if !h.unknown.is_empty() {
+        let fields: Vec<serde_json::Value> = h
+            .unknown
+            .iter()
+            .map(|f| serde_json::json!({"tag": f.tag, "hex": batch::hex(&f.value)}))
+            .collect();
+        m.insert("unknown_fields".into(), fields.into());
     }
     serde_json::Value::Object(m).to_string()
 }
 
-fn health_from_json(s: &str) -> Health {
+/// The health and unknown header fields [`health_json`] wrote (counters
+/// missing from older rows read as 0).
+fn health_from_json(s: &str) -> (Health, Vec<UnknownField>) {
     let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
-    let g = |k: &str| v.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
-    let u = |k: &str| g(k) as u64;
-    Health {
-        packets: u("packets"),
-        bytes: u("bytes"),
-        kernel_drops: u("kernel_drops"),
-        kernel_freezes: u("kernel_freezes"),
-        malformed: u("malformed"),
-        flows_evicted: u("flows_evicted"),
-        records_dropped: u("records_dropped"),
-        records_truncated: u("records_truncated"),
-        spool_depth: u("spool_depth"),
-        spool_bytes: u("spool_bytes"),
-        spool_evictions: u("spool_evictions"),
-        spool_quarantined: u("spool_quarantined"),
-        lost_intervals: u("lost_intervals"),
-        lost_packets: u("lost_packets"),
-        lost_interval_start_us: g("lost_interval_start_us"),
+    let mut h = Health::default();
+    for name in Health::COUNTERS {
+        if let Some(c) = h.counter_mut(name) {
+            *c = v
+                .get(*name)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+        }
     }
+    h.lost_interval_start_us = v
+        .get("lost_interval_start_us")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    h.unknown = v
+        .get("unknown_counters")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+        .unwrap_or_default();
+    let fields = v
+        .get("unknown_fields")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| {
+                    Some(UnknownField {
+                        tag: f.get("tag")?.as_u64()?,
+                        value: hex::decode(f.get("hex")?.as_str()?).ok()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (h, fields)
 }

@@ -438,3 +438,41 @@ fn an_attacker_with_a_device_key_stores_nothing_and_export_stays_in_its_folder()
         .iter()
         .any(|p| p.to_string_lossy().contains("traversal")));
 }
+
+/// An agent one minor version ahead: a health counter appended and a
+/// header extension field. Today's collector stores the batch, keeps the
+/// extras, and `devices` shows them as unknown.
+#[test]
+fn a_batch_from_an_agent_one_minor_version_ahead_is_stored() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let pki = pki::make(&w.join("pki"), &["OSS-N"]).unwrap();
+    let c = start_collector(&pki, w, &[]);
+    let a = agent_config(&pki, "OSS-N", &w.join("a"), c.port);
+    let honest = batch::decode(&modbus_batch("OSS-N", "plant-n", 1)).unwrap();
+    let mut newer = honest.clone();
+    newer.header.agent_version = "0.2.0".into();
+    newer.header.health.packets = 500;
+    newer.header.health.unknown = vec![12_345];
+    newer.header.unknown = vec![batch::UnknownField {
+        tag: 1,
+        value: b"boot-7f3a".to_vec(),
+    }];
+    let bytes = batch::encode(&newer, 3, None).unwrap();
+    assert_eq!(send(&a, std::slice::from_ref(&bytes)), vec![Reply::Stored]);
+    let stored = Store::open(&c.store).unwrap().load("OSS-N", 1).unwrap();
+    assert_eq!(stored, newer);
+    assert_eq!(batch::encode(&stored, 3, None).unwrap(), bytes);
+    let out = Command::new(bin("osect-collector", "osect-collector"))
+        .args(["devices", "--store"])
+        .arg(&c.store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("unknown to this collector: counters [12345], header fields [1 (9 bytes)]"),
+        "{text}"
+    );
+    let row = text.lines().find(|l| l.starts_with("OSS-N")).unwrap();
+    assert!(row.contains("0.2.0") && row.contains(" 500 "), "{row}");
+}

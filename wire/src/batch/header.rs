@@ -1,163 +1,245 @@
 //! The batch header: who sent a batch, what it covers, and the sensor's
 //! health for the interval. It travels uncompressed, so the collector reads
 //! it before it spends any work on the body.
+//!
+//! Its fields and the health counters are each listed once, below, in wire
+//! order; the struct, the encoder, the decoder and the counters' names are
+//! made from those lists. How the header grows without breaking older
+//! collectors is the version policy in the module above.
+//!
+//! ```text
+//! fixed fields   in the order of `header!` below (strings length-prefixed,
+//!                counts as varints, times zigzag varints, flags one byte)
+//! health         counter count (varint), the counters in the order of
+//!                `health!` then any newer ones, lost interval start (zigzag)
+//! extensions     until the header ends: tag (varint), length (varint), bytes
+//! ```
 
 use super::codec::{put_str, put_varint, put_zigzag, Reader};
 use super::{DecodeError, MAX_HEADER_BYTES};
 
-/// The sensor's health for one interval. Counts are for the interval unless
-/// said otherwise.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Health {
-    /// Packets and bytes seen on the mirror port.
-    pub packets: u64,
-    pub bytes: u64,
-    /// Packets the kernel dropped because the ring was full.
-    pub kernel_drops: u64,
-    /// Times the kernel froze the ring queue.
-    pub kernel_freezes: u64,
-    /// Frames that could not be decoded.
-    pub malformed: u64,
-    /// Flow table entries evicted before their end.
-    pub flows_evicted: u64,
-    /// Records dropped because a table or the interval buffer was full.
-    pub records_dropped: u64,
-    /// Records with a truncated string field.
-    pub records_truncated: u64,
-    /// Batches waiting in the spool when this one closed (itself excluded).
-    pub spool_depth: u64,
-    /// Bytes waiting in the spool when this one closed.
-    pub spool_bytes: u64,
-    /// Batches evicted from the full or expired spool since the last batch.
-    pub spool_evictions: u64,
-    /// Corrupt spool files quarantined since the last batch.
-    pub spool_quarantined: u64,
-    /// Intervals lost because the agent stopped without closing them
-    /// (power cut, kill), reported once by the next batch.
-    pub lost_intervals: u64,
-    /// Start of the last lost interval (µs), 0 when none.
-    pub lost_interval_start_us: i64,
-    /// Packets seen in the lost intervals before they were lost.
-    pub lost_packets: u64,
+/// A header extension field this build does not know, kept as it came.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownField {
+    pub tag: u64,
+    pub value: Vec<u8>,
 }
 
-/// Who sent a batch and what it covers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Header {
+/// How one fixed header field goes on the wire.
+trait Field: Sized {
+    fn put(&self, o: &mut Vec<u8>);
+    fn get(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError>;
+}
+
+impl Field for String {
+    fn put(&self, o: &mut Vec<u8>) {
+        put_str(o, self);
+    }
+    fn get(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+        r.string(what, MAX_HEADER_BYTES)
+    }
+}
+
+impl Field for u64 {
+    fn put(&self, o: &mut Vec<u8>) {
+        put_varint(o, *self);
+    }
+    fn get(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+        r.varint(what)
+    }
+}
+
+impl Field for i64 {
+    fn put(&self, o: &mut Vec<u8>) {
+        put_zigzag(o, *self);
+    }
+    fn get(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+        r.zigzag(what)
+    }
+}
+
+impl Field for bool {
+    fn put(&self, o: &mut Vec<u8>) {
+        o.push(u8::from(*self));
+    }
+    fn get(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+        match r.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => r.invalid(format!("{what} {v}")),
+        }
+    }
+}
+
+/// The health counters, in wire order: a new counter is appended, never
+/// inserted, removed or reordered.
+macro_rules! health {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {
+        /// The sensor's health for one interval. Counts are for the interval
+        /// unless said otherwise.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Health {
+            $( $(#[$doc])* pub $name: u64, )*
+            /// Start of the last lost interval (µs), 0 when none.
+            pub lost_interval_start_us: i64,
+            /// Counters a newer agent appended that this build does not
+            /// know, in wire order after the known ones.
+            pub unknown: Vec<u64>,
+        }
+
+        impl Health {
+            /// The known counters' names, in wire order.
+            pub const COUNTERS: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            /// The known counters' values, in wire order.
+            pub fn counters(&self) -> Vec<u64> {
+                vec![$(self.$name),*]
+            }
+
+            /// The counter named `name`; `None` for a name not in [`Health::COUNTERS`].
+            pub fn counter_mut(&mut self, name: &str) -> Option<&mut u64> {
+                match name {
+                    $(stringify!($name) => Some(&mut self.$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+health! {
+    /// Packets and bytes seen on the mirror port.
+    packets,
+    bytes,
+    /// Packets the kernel dropped because the ring was full.
+    kernel_drops,
+    /// Times the kernel froze the ring queue.
+    kernel_freezes,
+    /// Frames that could not be decoded.
+    malformed,
+    /// Flow table entries evicted before their end.
+    flows_evicted,
+    /// Records dropped because a table or the interval buffer was full.
+    records_dropped,
+    /// Records with a truncated string field.
+    records_truncated,
+    /// Batches waiting in the spool when this one closed (itself excluded).
+    spool_depth,
+    /// Bytes waiting in the spool when this one closed.
+    spool_bytes,
+    /// Batches evicted from the full or expired spool since the last batch.
+    spool_evictions,
+    /// Corrupt spool files quarantined since the last batch.
+    spool_quarantined,
+    /// Intervals lost because the agent stopped without closing them
+    /// (power cut, kill), reported once by the next batch.
+    lost_intervals,
+    /// Packets seen in the lost intervals before they were lost.
+    lost_packets,
+}
+
+impl Field for Health {
+    fn put(&self, o: &mut Vec<u8>) {
+        let known = self.counters();
+        put_varint(o, (known.len() + self.unknown.len()) as u64);
+        for v in known.iter().chain(&self.unknown) {
+            put_varint(o, *v);
+        }
+        put_zigzag(o, self.lost_interval_start_us);
+    }
+
+    fn get(r: &mut Reader<'_>, _: &'static str) -> Result<Self, DecodeError> {
+        // Every counter takes at least a byte: the header's size bounds them.
+        let n = r.len("health counter count", MAX_HEADER_BYTES)?;
+        if n < Health::COUNTERS.len() {
+            return r.invalid(format!(
+                "{n} health counters, version 1 has at least {}",
+                Health::COUNTERS.len()
+            ));
+        }
+        let mut h = Health::default();
+        for name in Health::COUNTERS {
+            let v = r.varint("health counter")?;
+            if let Some(c) = h.counter_mut(name) {
+                *c = v;
+            }
+        }
+        for _ in Health::COUNTERS.len()..n {
+            h.unknown.push(r.varint("health counter")?);
+        }
+        h.lost_interval_start_us = r.zigzag("lost interval start")?;
+        Ok(h)
+    }
+}
+
+/// The fixed header fields, in wire order (name, type, what an error calls
+/// it): new fields are extensions, never added here.
+macro_rules! header {
+    ($( $(#[$doc:meta])* $name:ident: $ty:ty => $what:literal, )*) => {
+        /// Who sent a batch and what it covers.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Header {
+            $( $(#[$doc])* pub $name: $ty, )*
+            /// Extension fields a newer agent added that this build does not
+            /// know, kept in their order.
+            pub unknown: Vec<UnknownField>,
+        }
+
+        fn put_fixed(h: &Header, o: &mut Vec<u8>) {
+            $( h.$name.put(o); )*
+        }
+
+        fn get_fixed(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
+            Ok(Header {
+                $( $name: Field::get(r, $what)?, )*
+                unknown: Vec::new(),
+            })
+        }
+    };
+}
+
+header! {
     /// The device serial, equal to its certificate's subject CN.
-    pub device_id: String,
+    device_id: String => "device id",
     /// The site the device serves; empty when unassigned.
-    pub site: String,
+    site: String => "site",
     /// Per device, starting at 1, one per closed interval, never reused.
-    pub seq: u64,
-    pub interval_start_us: i64,
-    pub interval_end_us: i64,
-    pub agent_version: String,
+    seq: u64 => "sequence number",
+    interval_start_us: i64 => "interval start",
+    interval_end_us: i64 => "interval end",
+    agent_version: String => "agent version",
     /// Cyclic industrial operations are aggregated (one row per key).
-    pub aggregated: bool,
+    aggregated: bool => "aggregated flag",
     /// Records in the body.
-    pub record_count: u64,
-    pub health: Health,
+    record_count: u64 => "record count",
+    health: Health => "health",
 }
 
 pub(super) fn encode_header(h: &Header) -> Vec<u8> {
     let mut o = Vec::with_capacity(128);
-    put_str(&mut o, &h.device_id);
-    put_str(&mut o, &h.site);
-    put_varint(&mut o, h.seq);
-    put_zigzag(&mut o, h.interval_start_us);
-    put_zigzag(&mut o, h.interval_end_us);
-    put_str(&mut o, &h.agent_version);
-    o.push(u8::from(h.aggregated));
-    put_varint(&mut o, h.record_count);
-    let c = health_counters(&h.health);
-    put_varint(&mut o, c.len() as u64);
-    for v in c {
-        put_varint(&mut o, v);
+    put_fixed(h, &mut o);
+    for f in &h.unknown {
+        put_varint(&mut o, f.tag);
+        put_varint(&mut o, f.value.len() as u64);
+        o.extend_from_slice(&f.value);
     }
-    put_zigzag(&mut o, h.health.lost_interval_start_us);
     o
-}
-
-/// The unsigned health counters in their wire order.
-fn health_counters(h: &Health) -> [u64; 14] {
-    [
-        h.packets,
-        h.bytes,
-        h.kernel_drops,
-        h.kernel_freezes,
-        h.malformed,
-        h.flows_evicted,
-        h.records_dropped,
-        h.records_truncated,
-        h.spool_depth,
-        h.spool_bytes,
-        h.spool_evictions,
-        h.spool_quarantined,
-        h.lost_intervals,
-        h.lost_packets,
-    ]
 }
 
 pub(super) fn decode_header(bytes: &[u8]) -> Result<Header, DecodeError> {
     let mut r = Reader::new(bytes);
-    let device_id = r.string("device id", MAX_HEADER_BYTES)?;
-    if device_id.is_empty() {
+    let mut h = get_fixed(&mut r)?;
+    if h.device_id.is_empty() {
         return r.invalid("empty device id".into());
     }
-    let site = r.string("site", MAX_HEADER_BYTES)?;
-    let seq = r.varint("sequence number")?;
-    let interval_start_us = r.zigzag("interval start")?;
-    let interval_end_us = r.zigzag("interval end")?;
-    if interval_end_us < interval_start_us {
+    if h.interval_end_us < h.interval_start_us {
         return r.invalid("interval ends before it starts".into());
     }
-    let agent_version = r.string("agent version", MAX_HEADER_BYTES)?;
-    let aggregated = match r.u8("aggregated flag")? {
-        0 => false,
-        1 => true,
-        v => return r.invalid(format!("aggregated flag {v}")),
-    };
-    let record_count = r.varint("record count")?;
-    let n = r.varint("health counter count")?;
-    if n != 14 {
-        return r.invalid(format!("{n} health counters, version 1 has 14"));
+    while r.remaining() != 0 {
+        let tag = r.varint("extension tag")?;
+        let n = r.len("extension length", MAX_HEADER_BYTES)?;
+        let value = r.take(n, "extension")?.to_vec();
+        h.unknown.push(UnknownField { tag, value });
     }
-    let mut c = [0u64; 14];
-    for v in &mut c {
-        *v = r.varint("health counter")?;
-    }
-    let lost_interval_start_us = r.zigzag("lost interval start")?;
-    if r.remaining() != 0 {
-        return r.invalid("trailing bytes in header".into());
-    }
-    let [packets, bytes, kernel_drops, kernel_freezes, malformed, flows_evicted, records_dropped, records_truncated, spool_depth, spool_bytes, spool_evictions, spool_quarantined, lost_intervals, lost_packets] =
-        c;
-    Ok(Header {
-        device_id,
-        site,
-        seq,
-        interval_start_us,
-        interval_end_us,
-        agent_version,
-        aggregated,
-        record_count,
-        health: Health {
-            packets,
-            bytes,
-            kernel_drops,
-            kernel_freezes,
-            malformed,
-            flows_evicted,
-            records_dropped,
-            records_truncated,
-            spool_depth,
-            spool_bytes,
-            spool_evictions,
-            spool_quarantined,
-            lost_intervals,
-            lost_interval_start_us,
-            lost_packets,
-        },
-    })
+    Ok(h)
 }

@@ -32,6 +32,30 @@
 //! Decoding is strict: every length is checked against what remains and
 //! against a named limit before anything is allocated, trailing bytes are an
 //! error, and the digest must match.
+//!
+//! # Version policy
+//!
+//! A fleet is updated in stages, so a collector must take batches from
+//! agents newer than itself. The frame's version byte is the major version:
+//! a collector reads its own major and every earlier one it has shipped with,
+//! and refuses a later one. Within a major version, a newer agent (a minor
+//! version) may only:
+//!
+//! - append health counters after the known ones (the counter count says
+//!   how many follow); a collector keeps the ones it does not know
+//!   ([`Health::unknown`]) and shows them as unknown;
+//! - append header extension fields (tag, length, bytes) after the fixed
+//!   fields; a collector keeps the ones it does not know
+//!   ([`Header::unknown`]) in their order and shows them as unknown.
+//!
+//! Anything an older decoder cannot skip (a new fixed field, a counter
+//! removed or reordered, a new value tag or field type, a new frame flag)
+//! needs the next major version. The body's log sections are checked by the
+//! collector against the project's schemas: a new log or field is taken by
+//! a collector that knows it, so collectors are updated before the agents
+//! that write it (until then such batches are refused and wait in the
+//! agents' spools). The digest covers the header's bytes as sent, unknown
+//! parts included, and a batch decoded and encoded again is byte-identical.
 
 use crate::record::Record;
 
@@ -49,7 +73,7 @@ mod tests;
 pub use body::encode_body;
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
 pub use frame::{decode, decode_with, encode, read_frame_info};
-pub use header::{Header, Health};
+pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;

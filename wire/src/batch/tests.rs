@@ -1,8 +1,8 @@
 //! Round trips, refusals and limits of the whole format.
 
 use super::body::decode_body;
-use super::codec::{put_str, put_varint};
-use super::header::encode_header;
+use super::codec::{put_str, put_varint, put_zigzag};
+use super::header::{self, encode_header};
 use super::*;
 use crate::record::{field, FieldType, LogSchema, Record, Value};
 
@@ -84,6 +84,7 @@ fn sample() -> Batch {
                 lost_packets: 77,
                 ..Health::default()
             },
+            unknown: Vec::new(),
         },
         records: vec![conn(0), conn(1), conn(2), modbus(0), modbus(1)],
     }
@@ -301,4 +302,64 @@ fn a_policy_decides_the_schemas_and_the_limits() {
         body_bytes: body,
     };
     assert_eq!(decode_with(&bytes, &exact, &OnlyModbus).unwrap(), d);
+}
+
+/// What an agent one minor version ahead sends: a health counter appended
+/// and an extension field. Today's decoder keeps both as unknown, reads
+/// every known field as before, and encodes them back byte for byte.
+#[test]
+fn a_header_from_a_newer_minor_version_is_read_and_its_extras_kept() {
+    let today = sample();
+    let mut newer = today.clone();
+    newer.header.health.unknown = vec![12_345];
+    newer.header.unknown = vec![UnknownField {
+        tag: 1,
+        value: b"boot-7f3a".to_vec(),
+    }];
+    let old = encode_header(&today.header);
+    let new = encode_header(&newer.header);
+    // The newer header is today's with the counter count 15, one more
+    // counter before the lost interval start, and the extension at the end.
+    let mut lost = Vec::new();
+    put_zigzag(&mut lost, today.header.health.lost_interval_start_us);
+    let mut counters = Vec::new();
+    for c in today.header.health.counters() {
+        put_varint(&mut counters, c);
+    }
+    let fixed = old.len() - lost.len() - counters.len() - 1;
+    let mut expected = old[..fixed].to_vec();
+    expected.push(15);
+    expected.extend_from_slice(&counters);
+    put_varint(&mut expected, 12_345);
+    expected.extend_from_slice(&lost);
+    expected.extend_from_slice(&[1, 9]);
+    expected.extend_from_slice(b"boot-7f3a");
+    assert_eq!(new, expected);
+    let bytes = encode(&newer, 3, None).unwrap();
+    let d = decode(&bytes).unwrap();
+    assert_eq!(d, newer);
+    assert_eq!(d.header.health.packets, 1000);
+    assert_eq!(d.header.health.lost_packets, 77);
+    assert_eq!(
+        d.header.health.lost_interval_start_us,
+        1_699_999_940_000_000
+    );
+    assert_eq!(encode_header(&d.header), new);
+    // Fewer counters than version 1 has is not a newer agent: refused.
+    let mut short = Vec::new();
+    put_str(&mut short, "OSS-1");
+    put_str(&mut short, "");
+    short.extend_from_slice(&[1, 0, 0]);
+    put_str(&mut short, "0.1.0");
+    short.extend_from_slice(&[0, 0, 13]);
+    short.extend_from_slice(&[0; 14]);
+    let e = header::decode_header(&short).unwrap_err().to_string();
+    assert!(
+        e.contains("13 health counters, version 1 has at least 14"),
+        "{e}"
+    );
+    // An extension cut short is refused.
+    let mut cut = old.clone();
+    cut.extend_from_slice(&[2, 5, b'a']);
+    assert!(header::decode_header(&cut).is_err());
 }
