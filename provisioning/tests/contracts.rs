@@ -98,6 +98,21 @@ impl World {
         self.s.bound_unit(serial, site);
     }
 
+    /// A site of a new customer, a unit bound to it and its contract.
+    fn applied(
+        &self,
+        customer: &str,
+        site: &str,
+        serial: &str,
+        applied: &str,
+        opening: &str,
+    ) -> String {
+        self.site(site);
+        self.customer(customer, &[site]);
+        self.unit(serial, site);
+        self.contract(customer, site, applied, opening, serial)
+    }
+
     fn contract(
         &self,
         customer: &str,
@@ -177,10 +192,7 @@ fn sum(inv: &Value) -> (i64, i64, i64) {
 #[test]
 fn a_contract_from_application_to_deletion_of_the_data() {
     let w = World::new();
-    w.site("plant-a");
-    w.customer("acme", &["plant-a"]);
-    w.unit("OSD-000001", "plant-a");
-    let id = w.contract("acme", "plant-a", "2025-03-03", "2025-04-17", "OSD-000001");
+    let id = w.applied("acme", "plant-a", "OSD-000001", "2025-03-03", "2025-04-17");
     assert_eq!(w.fleet(), ["OSD-000001\tplant-a\tacme\tactive"]);
 
     // Requested opening Thu 2025-04-17: 9 business days before = Fri 04-04
@@ -447,10 +459,7 @@ fn opening_and_termination_on_the_same_day_and_a_late_delivery() {
 #[test]
 fn a_price_change_in_mid_month_and_equipment_failures() {
     let w = World::new();
-    w.site("plant-c");
-    w.customer("gamma", &["plant-c"]);
-    w.unit("OSD-000003", "plant-c");
-    let id = w.contract("gamma", "plant-c", "2025-01-06", "2025-03-03", "OSD-000003");
+    let id = w.applied("gamma", "plant-c", "OSD-000003", "2025-01-06", "2025-03-03");
     w.record(
         &id,
         &[
@@ -617,10 +626,7 @@ fn dump(w: &World) -> String {
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
     let w = World::new();
-    w.site("plant-d");
-    w.customer("delta", &["plant-d"]);
-    w.unit("OSD-000004", "plant-d");
-    let id = w.contract("delta", "plant-d", "2025-05-01", "2025-06-02", "OSD-000004");
+    let id = w.applied("delta", "plant-d", "OSD-000004", "2025-05-01", "2025-06-02");
     w.record(
         &id,
         &[
@@ -995,10 +1001,7 @@ fn the_calendar_and_due_listings() {
     );
     assert!(year.contains("2025-12-30 operator closing day"), "{year}");
 
-    w.site("plant-e");
-    w.customer("eps", &["plant-e"]);
-    w.unit("OSD-000030", "plant-e");
-    let id = w.contract("eps", "plant-e", "2025-10-01", "2025-11-17", "OSD-000030");
+    let id = w.applied("eps", "plant-e", "OSD-000030", "2025-10-01", "2025-11-17");
     w.record(&id, &[("accept", "2025-10-02")]);
     // Requested opening Mon 11-17: delivery by 9 business days before = Tue
     // 11-04 (14, 13, 12, 11, 10, 7, 6, 5, 4; Mon 11-03 is Culture Day).
