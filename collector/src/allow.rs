@@ -10,8 +10,8 @@
 //! Decoded records point at the engine's own schemas, so nothing a device
 //! sends adds a schema to the process.
 
-use osect_wire::batch::{intern_schema, Refusal, SchemaPolicy};
-use osect_wire::{FieldType, LogSchema};
+use osect_wire::batch::{Refusal, SchemaPolicy};
+use osect_wire::{FieldType, LogSchema, Record, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -21,25 +21,20 @@ pub struct AllowList {
     by_path: HashMap<&'static str, Vec<&'static LogSchema>>,
 }
 
-/// The folded form of `schema`: `ts`, the fields not in `per_event`, then
-/// `ts_end` and `count`; `None` for a log with no `ts` or that already
-/// counts its rows (as the engine's fold does).
-fn folded_fields(schema: &LogSchema, per_event: &[&str]) -> Option<Vec<(String, FieldType)>> {
-    let ts = schema.index_of("ts")?;
-    if schema.index_of("count").is_some() {
-        return None;
-    }
-    let mut fields = vec![(schema.fields[ts].name.to_owned(), schema.fields[ts].ty)];
-    fields.extend(
-        schema
+/// A row of `schema` with every time set and the rest unset: enough for the
+/// engine's fold to show the form it gives the log.
+fn sample_row(schema: &'static LogSchema) -> Record {
+    Record {
+        schema,
+        values: schema
             .fields
             .iter()
-            .filter(|f| !per_event.contains(&f.name))
-            .map(|f| (f.name.to_owned(), f.ty)),
-    );
-    fields.push(("ts_end".into(), FieldType::Time));
-    fields.push(("count".into(), FieldType::Count));
-    Some(fields)
+            .map(|f| match f.ty {
+                FieldType::Time => Value::Time(0),
+                _ => Value::Unset,
+            })
+            .collect(),
+    }
 }
 
 /// At most this many characters of a device's string go into a reason.
@@ -53,44 +48,32 @@ pub fn shown(s: &str) -> String {
 }
 
 impl AllowList {
-    /// The schemas in `logs`, plus the folded form of those whose path
-    /// `folds` names (dropping the fields in `per_event`).
-    pub fn new(
-        logs: &[&'static LogSchema],
-        folds: impl Fn(&str) -> bool,
-        per_event: &[&str],
-    ) -> Result<AllowList, String> {
+    /// Takes exactly `schemas`.
+    pub fn new(schemas: impl IntoIterator<Item = &'static LogSchema>) -> AllowList {
         let mut by_path: HashMap<&'static str, Vec<&'static LogSchema>> = HashMap::new();
-        for s in logs {
+        for s in schemas {
             let forms = by_path.entry(s.path).or_default();
-            if !forms.contains(s) {
+            if !forms.contains(&s) {
                 forms.push(s);
             }
-            if !folds(s.path) {
-                continue;
-            }
-            if let Some(fields) = folded_fields(s, per_event) {
-                let f = intern_schema(s.path, &fields)?;
-                if !forms.contains(&f) {
-                    forms.push(f);
-                }
-            }
         }
-        Ok(AllowList { by_path })
+        AllowList { by_path }
     }
 
-    /// Every schema the project's sensors write, from the engine's registry.
-    pub fn project() -> Result<&'static AllowList, String> {
-        static LIST: OnceLock<Result<AllowList, String>> = OnceLock::new();
+    /// Every schema the project's sensors write: the engine's logs, and the
+    /// folded form of those its batches fold, as the engine's own fold makes
+    /// it (from a row of each log).
+    pub fn project() -> &'static AllowList {
+        static LIST: OnceLock<AllowList> = OnceLock::new();
         LIST.get_or_init(|| {
-            AllowList::new(
-                &osect_engine::protocols::log_schemas(),
-                osect_engine::protocols::folds,
-                osect_engine::batch::PER_EVENT_FIELDS,
-            )
+            let logs = osect_engine::protocols::log_schemas();
+            let folded: Vec<&'static LogSchema> = logs
+                .iter()
+                .flat_map(|s| osect_engine::batch::aggregate(vec![sample_row(s)]))
+                .map(|r| r.schema)
+                .collect();
+            AllowList::new(logs.into_iter().chain(folded))
         })
-        .as_ref()
-        .map_err(|e| format!("the project's log schemas: {e}"))
     }
 
     /// Whether some schema of the log `path` is taken.
@@ -164,8 +147,8 @@ impl SchemaPolicy for AllowList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use osect_wire::batch::intern_schema;
     use osect_wire::record::field;
-    use osect_wire::{Record, Value};
 
     static MODBUS: LogSchema = LogSchema {
         path: "modbus",
@@ -182,12 +165,6 @@ mod tests {
 
     #[test]
     fn exact_schemas_and_folded_forms_are_taken_and_the_rest_named() {
-        let list = AllowList::new(&[&MODBUS], |p| p == "modbus", &["ts", "tid"]).unwrap();
-        assert_eq!(list.len(), 2);
-        assert!(std::ptr::eq(
-            list.resolve("modbus", &owned(&MODBUS)).unwrap(),
-            &MODBUS
-        ));
         let folded: Vec<(String, FieldType)> = [
             ("ts", FieldType::Time),
             ("func", FieldType::String),
@@ -197,7 +174,17 @@ mod tests {
         .iter()
         .map(|(n, t)| (n.to_string(), *t))
         .collect();
-        assert_eq!(list.resolve("modbus", &folded).unwrap().fields.len(), 4);
+        let folded_schema = intern_schema("modbus", &folded).unwrap();
+        let list = AllowList::new([&MODBUS, folded_schema]);
+        assert_eq!(list.len(), 2);
+        assert!(std::ptr::eq(
+            list.resolve("modbus", &owned(&MODBUS)).unwrap(),
+            &MODBUS
+        ));
+        assert!(std::ptr::eq(
+            list.resolve("modbus", &folded).unwrap(),
+            folded_schema
+        ));
         let reason = |path: &str, fields: &[(String, FieldType)]| {
             let r = list.resolve(path, fields).unwrap_err();
             (r.reason, r.detail)
@@ -237,38 +224,36 @@ mod tests {
         assert_eq!(shown(&long), format!("{:?}...", "x".repeat(SHOWN)));
     }
 
-    /// Every log the engine writes is taken, and so is every row the
-    /// engine's own fold makes: the allow-list and the fold agree.
+    /// Every log the engine writes is taken, and so is the folded form of
+    /// each log it folds; nothing else.
     #[test]
     fn the_project_list_takes_what_the_engine_writes_and_folds() {
-        let list = AllowList::project().unwrap();
+        let list = AllowList::project();
         let logs = osect_engine::protocols::log_schemas();
         assert!(logs.len() >= 20, "{} logs", logs.len());
-        let mut folded = 0;
         for s in &logs {
             assert!(std::ptr::eq(list.resolve(s.path, &owned(s)).unwrap(), *s));
-            let row = Record {
-                schema: s,
-                values: s
-                    .fields
-                    .iter()
-                    .map(|f| match f.ty {
-                        FieldType::Time => Value::Time(1),
-                        _ => Value::Unset,
-                    })
-                    .collect(),
-            };
-            for r in osect_engine::batch::aggregate(vec![row]) {
-                if !std::ptr::eq(r.schema, *s) {
-                    folded += 1;
-                }
-                assert!(std::ptr::eq(
-                    list.resolve(r.schema.path, &owned(r.schema)).unwrap(),
-                    r.schema
-                ));
-            }
         }
-        assert!(folded >= 10, "{folded} folded logs");
-        assert_eq!(list.len(), logs.len() + folded);
+        let folding: Vec<_> = logs
+            .iter()
+            .filter(|s| osect_engine::protocols::folds(s.path) && s.index_of("count").is_none())
+            .collect();
+        assert!(folding.len() >= 10, "{} folded logs", folding.len());
+        for s in &folding {
+            let mut f: Vec<(String, FieldType)> = owned(s)
+                .into_iter()
+                .filter(|(n, _)| !osect_engine::batch::PER_EVENT_FIELDS.contains(&n.as_str()))
+                .collect();
+            f.insert(0, ("ts".into(), FieldType::Time));
+            f.push(("ts_end".into(), FieldType::Time));
+            f.push(("count".into(), FieldType::Count));
+            assert_eq!(
+                list.resolve(s.path, &f).unwrap().fields.len(),
+                f.len(),
+                "{}",
+                s.path
+            );
+        }
+        assert_eq!(list.len(), logs.len() + folding.len());
     }
 }

@@ -228,7 +228,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         records: max_batch_records,
                         str_bytes: max_string_bytes,
                     },
-                    ..osect_collector::admit::Policy::project()?
+                    ..osect_collector::admit::Policy::project()
                 },
             };
             tokio::runtime::Builder::new_multi_thread()
