@@ -3,7 +3,9 @@
 //! documents every route; a test holds the two together.
 
 use crate::db::Role;
-use crate::pages::{self, AlertQuery, DeviceDetail, KeyQuery};
+use crate::pages::{
+    self, AlertQuery, DeviceDetail, DiffQuery, DiffView, KeyQuery, SettingsView, WindowForm,
+};
 use crate::site::{self, AlertView, AssetFilter, BaselineView, DeviceView, MapData, PairView};
 use crate::web::{App, Caller, Failure, SensorView, SiteView};
 use axum::extract::{Path, Query, State};
@@ -51,6 +53,13 @@ pub fn routes() -> (Router<Arc<App>>, Vec<(&'static str, &'static str)>) {
     r.add("get", "/api/v1/sites/{site}/map", get(map));
     r.add("get", "/api/v1/sites/{site}/alerts", get(alerts));
     r.add("post", "/api/v1/sites/{site}/alerts/{id}", post(act));
+    r.add("get", "/api/v1/sites/{site}/diff", get(diff));
+    r.add("get", "/api/v1/sites/{site}/settings", get(settings));
+    r.add(
+        "post",
+        "/api/v1/sites/{site}/maintenance",
+        post(maintenance),
+    );
     (r.router, r.listed)
 }
 
@@ -216,4 +225,33 @@ async fn act(
     Ok(Json(
         pages::act(&app, &caller, &site, id, &a.action, a.note).await?,
     ))
+}
+
+async fn diff(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> ApiResult<DiffView> {
+    Ok(Json(pages::diff(&app, &caller, &site, &q).await?))
+}
+
+async fn settings(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> ApiResult<Option<SettingsView>> {
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(pages::settings(&sd)))
+}
+
+async fn maintenance(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Json(w): Json<WindowForm>,
+) -> ApiResult<Option<SettingsView>> {
+    pages::maintenance(&app, &caller, &site, w).await?;
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(pages::settings(&sd)))
 }

@@ -32,6 +32,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sites/{site}/alerts.csv", get(alerts_csv))
         .route("/sites/{site}/alerts/{id}", post(alert_action))
         .route("/sites/{site}/report", get(report_page))
+        .route("/sites/{site}/diff", get(diff_page))
+        .route("/sites/{site}/settings", get(settings_page))
+        .route("/sites/{site}/maintenance", post(add_maintenance))
 }
 
 /// A site as one request sees it.
@@ -404,12 +407,7 @@ async fn alert_action(
     Form(f): Form<ActionForm>,
 ) -> Result<Response, Failure> {
     act(&app, &caller, &site, id, &f.action, f.note).await?;
-    let back = format!(
-        "/sites/{}/alerts",
-        serde_urlencoded::to_string([("s", site.as_str())])
-            .map(|s| s.trim_start_matches("s=").to_owned())
-            .unwrap_or_default()
-    );
+    let back = format!("/sites/{}/alerts", crate::web::encode_component(&site));
     Ok(Redirect::to(&back).into_response())
 }
 
@@ -599,4 +597,262 @@ fn file_safe(site: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Two periods of whole days (site time), `to` inclusive.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct DiffQuery {
+    pub a_from: Option<String>,
+    pub a_to: Option<String>,
+    pub b_from: Option<String>,
+    pub b_to: Option<String>,
+}
+
+/// A device, pair or operation in a diff: its key and what to show.
+#[derive(Debug, serde::Serialize)]
+pub struct DiffItem {
+    pub key: String,
+    pub label: String,
+}
+
+/// An attribute change: time, attribute, before, after.
+pub type Change = (String, String, String, String);
+
+#[derive(Debug, serde::Serialize)]
+pub struct DiffView {
+    pub a: (String, String),
+    pub b: (String, String),
+    pub devices_added: Vec<DiffItem>,
+    pub devices_removed: Vec<DiffItem>,
+    pub devices_changed: Vec<(DiffItem, Vec<Change>)>,
+    pub pairs_added: Vec<String>,
+    pub pairs_removed: Vec<String>,
+    pub operations_added: Vec<String>,
+    pub operations_removed: Vec<String>,
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// The diff of period b against period a; without dates, the last day
+/// with records against the day before.
+pub(crate) async fn diff(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    q: &DiffQuery,
+) -> Result<DiffView, Failure> {
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    let q = DiffQuery {
+        a_from: q.a_from.clone(),
+        a_to: q.a_to.clone(),
+        b_from: q.b_from.clone(),
+        b_to: q.b_to.clone(),
+    };
+    app.data(move |d| {
+        let sd = read_site(&a, d, &c, &s)?;
+        let state = sd.state.as_ref().ok_or_else(Failure::not_found)?;
+        let day = |v: &Option<String>| -> Result<Option<i64>, Failure> {
+            match v.as_deref().filter(|x| !x.is_empty()) {
+                None => Ok(None),
+                Some(x) => site::parse_day(x, &sd.tz)
+                    .map(Some)
+                    .map_err(Failure::bad_request),
+            }
+        };
+        let last = crate::i18n::local_time(state.meta.last_record.max(1), &sd.tz);
+        let last_day = site::parse_day(&last[..10.min(last.len())], &sd.tz).unwrap_or(0);
+        let b_from = day(&q.b_from)?.unwrap_or(last_day);
+        let b_to = day(&q.b_to)?.unwrap_or(b_from) + DAY_US;
+        let a_from = day(&q.a_from)?.unwrap_or(b_from - DAY_US);
+        let a_to = day(&q.a_to)?.map_or(b_from, |t| t + DAY_US);
+        if a_to <= a_from || b_to <= b_from {
+            return Err(Failure::bad_request("a period ends before it starts"));
+        }
+        let history = d.store.history(&s, None).map_err(ledger_failure)?;
+        let pa = osect_analysis::diff::Period {
+            from: a_from,
+            to: a_to,
+        };
+        let pb = osect_analysis::diff::Period {
+            from: b_from,
+            to: b_to,
+        };
+        let r = osect_analysis::diff::diff(state, &history, pa, pb);
+        let item = |k: &osect_analysis::DeviceKey| DiffItem {
+            key: k.0.clone(),
+            label: state
+                .devices
+                .get(k)
+                .map_or_else(|| k.0.clone(), |x| x.label()),
+        };
+        let show = |t: i64| crate::i18n::local_time(t, &sd.tz)[..10].to_owned();
+        Ok(DiffView {
+            a: (show(a_from), show(a_to - 1)),
+            b: (show(b_from), show(b_to - 1)),
+            devices_added: r.devices_added.iter().map(item).collect(),
+            devices_removed: r.devices_removed.iter().map(item).collect(),
+            devices_changed: r
+                .devices_changed
+                .iter()
+                .map(|(k, hs)| {
+                    (
+                        item(k),
+                        hs.iter()
+                            .map(|h| {
+                                (
+                                    crate::i18n::local_time(h.ts, &sd.tz),
+                                    h.attribute.clone(),
+                                    h.old.clone().unwrap_or_default(),
+                                    h.new.clone().unwrap_or_default(),
+                                )
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+            pairs_added: r.pairs_added,
+            pairs_removed: r.pairs_removed,
+            operations_added: r.operations_added,
+            operations_removed: r.operations_removed,
+        })
+    })
+    .await
+}
+
+async fn diff_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let view = match sd.state {
+        Some(_) => Some(diff(&app, &caller, &site, &q).await?),
+        None => None,
+    };
+    render_site(
+        &app,
+        &caller,
+        "diff.html",
+        &format!("/sites/{site}/diff"),
+        &sd,
+        "diff",
+        context! { diff => view, q => q },
+    )
+}
+
+/// A site's zones, allowed zone pairs, maintenance windows and learning.
+#[derive(Debug, serde::Serialize)]
+pub struct SettingsView {
+    pub learning_days: f64,
+    pub learning_start: String,
+    pub zones: Vec<(String, String, String)>,
+    pub allowed: Vec<(String, String)>,
+    pub maintenance: Vec<(String, String, String, String)>,
+}
+
+pub(crate) fn settings(sd: &SiteData) -> Option<SettingsView> {
+    let s = sd.state.as_ref()?;
+    let c = &s.meta.config;
+    let t = |us: i64| crate::i18n::local_time(us, &sd.tz);
+    Some(SettingsView {
+        learning_days: c.learning as f64 / DAY_US as f64,
+        learning_start: c.learning_start.map_or_else(|| "-".into(), t),
+        zones: c
+            .zones
+            .iter()
+            .map(|z| {
+                let subnets: Vec<String> = z.subnets.iter().map(|n| n.to_string()).collect();
+                let vlans: Vec<String> = z.vlans.iter().map(|v| v.to_string()).collect();
+                (z.name.clone(), subnets.join(", "), vlans.join(", "))
+            })
+            .collect(),
+        allowed: c.allowed.clone(),
+        maintenance: c
+            .maintenance
+            .iter()
+            .map(|w| (t(w.start), t(w.end), w.note.clone(), w.by.clone()))
+            .collect(),
+    })
+}
+
+async fn settings_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Html<String>, Failure> {
+    let sd = site_data(&app, &caller, &site).await?;
+    let view = settings(&sd);
+    render_site(
+        &app,
+        &caller,
+        "settings.html",
+        &format!("/sites/{site}/settings"),
+        &sd,
+        "settings",
+        context! { settings => view },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct WindowForm {
+    pub start: String,
+    pub end: String,
+    pub note: String,
+}
+
+/// Adds a maintenance window (local date and time in the site's zone),
+/// audited with the caller's name.
+pub(crate) async fn maintenance(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    f: WindowForm,
+) -> Result<(), Failure> {
+    if f.note.len() > 200 {
+        return Err(Failure::bad_request("note: longer than 200 bytes"));
+    }
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    app.data(move |d| {
+        let sd = read_site(&a, d, &c, &s)?;
+        let at = |v: &str| -> Result<i64, Failure> {
+            let dt: jiff::civil::DateTime = v.parse().map_err(|_| {
+                Failure::bad_request(format!("{v:?} is not a date and time (YYYY-MM-DDTHH:MM)"))
+            })?;
+            dt.to_zoned(sd.tz.clone())
+                .map(|z| z.timestamp().as_microsecond())
+                .map_err(|e| Failure::bad_request(format!("{v}: {e}")))
+        };
+        let w = osect_analysis::Window {
+            start: at(&f.start)?,
+            end: at(&f.end)?,
+            note: f.note.clone(),
+            by: c.user.name.clone(),
+        };
+        d.store
+            .change_site(&s, &c.user.name, "maintenance", |st| {
+                st.meta.config.add_window(w).map_err(|e| e.to_string())
+            })
+            .map_err(ledger_failure)?;
+        d.db.audit(
+            now_us(),
+            &c.user.name,
+            &c.address,
+            "maintenance-add",
+            &format!("site={s} {} to {}", f.start, f.end),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+async fn add_maintenance(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Form(f): Form<WindowForm>,
+) -> Result<Response, Failure> {
+    maintenance(&app, &caller, &site, f).await?;
+    let back = format!("/sites/{}/settings", crate::web::encode_component(&site));
+    Ok(Redirect::to(&back).into_response())
 }

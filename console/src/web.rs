@@ -46,6 +46,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("alerts.html", include_str!("../templates/alerts.html")),
     ("map.html", include_str!("../templates/map.html")),
     ("report.html", include_str!("../templates/report.html")),
+    ("diff.html", include_str!("../templates/diff.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
     ("overview.html", include_str!("../templates/overview.html")),
     ("sensors.html", include_str!("../templates/sensors.html")),
     ("site.html", include_str!("../templates/site.html")),
@@ -543,6 +545,20 @@ impl Zones {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a
+/// path segment or a query value.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A short parameter (site, user name): at most [`MAX_NAME`] bytes, no
 /// control characters.
 pub fn check_name(what: &str, value: &str) -> Result<(), Failure> {
@@ -639,12 +655,7 @@ fn unauthorized(api: bool, method: &Method, path_and_query: &str) -> Response {
         .into_response();
     }
     let target = if method == Method::GET {
-        format!(
-            "/login?next={}",
-            serde_urlencoded::to_string([("n", path_and_query)])
-                .map(|s| s.trim_start_matches("n=").to_owned())
-                .unwrap_or_default()
-        )
+        format!("/login?next={}", encode_component(path_and_query))
     } else {
         "/login".to_owned()
     };

@@ -788,3 +788,102 @@ async fn the_map_groups_devices_and_marks_new_ones() {
     assert_eq!(pairs, [2, 1]);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn maintenance_windows_are_added_by_the_sites_users_only() {
+    let c = start(|_| {}).await;
+    let (alice, csrf) = login(&c, "alice").await;
+    let form = |start: &'static str| {
+        [
+            ("start", start),
+            ("end", "2026-12-24T18:00"),
+            ("note", "line 2 retrofit"),
+        ]
+    };
+    let res = alice
+        .post(c.url("/sites/plant-a/maintenance"))
+        .form(
+            &[
+                form("2026-12-24T08:00").as_slice(),
+                &[("csrf", csrf.as_str())],
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = alice
+        .get(c.url("/sites/plant-a/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("2026-12-24 08:00:00 JST") && page.contains("line 2 retrofit"));
+    for bad in ["tomorrow", "2026-12-25T08:00"] {
+        let res = alice
+            .post(c.url("/sites/plant-a/maintenance"))
+            .form(&[form(bad).as_slice(), &[("csrf", csrf.as_str())]].concat())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // Bob (globex) cannot, by API either.
+    let res = client()
+        .post(c.url("/api/v1/sites/plant-a/maintenance"))
+        .bearer_auth(c.token("bob"))
+        .json(&serde_json::json!({"start": "2026-12-24T08:00", "end": "2026-12-24T09:00", "note": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let settings: serde_json::Value = client()
+        .get(c.url("/api/v1/sites/plant-a/settings"))
+        .bearer_auth(c.token("op"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["maintenance"].as_array().unwrap().len(), 1);
+    assert_eq!(settings["maintenance"][0][3], "alice");
+    assert!(c
+        .db()
+        .audit_rows(5)
+        .unwrap()
+        .iter()
+        .any(|r| r.action == "maintenance-add"));
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn the_diff_shows_what_a_period_added() {
+    let c = start(|_| {}).await;
+    let diff: serde_json::Value = client()
+        .get(c.url(
+            "/api/v1/sites/plant-a/diff?a_from=2000-01-01&a_to=2000-01-01&b_from=2000-01-02&b_to=2100-01-01",
+        ))
+        .bearer_auth(c.token("alice"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Against a day long before, everything the site saw is added.
+    assert_eq!(diff["devices_added"].as_array().unwrap().len(), 3, "{diff}");
+    assert!(diff["devices_removed"].as_array().unwrap().is_empty());
+    assert_eq!(diff["pairs_added"].as_array().unwrap().len(), 3);
+    let res = client()
+        .get(c.url("/api/v1/sites/plant-a/diff?a_from=2026-13-01"))
+        .bearer_auth(c.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    c.stop().await;
+}
