@@ -887,3 +887,59 @@ async fn the_diff_shows_what_a_period_added() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     c.stop().await;
 }
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_and_host_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    support::populate(dir.path());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (crt, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&crt, cert.cert.pem()).unwrap();
+    std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    let tls = osect_console::server::Tls {
+        cert: crt,
+        key: key.clone(),
+    };
+    let mut cfg = osect_console::web::Config::new(dir.path().to_owned());
+    cfg.https = true;
+    let app = osect_console::web::App::new(cfg).unwrap();
+    let listener = osect_console::server::bind("127.0.0.1:0".parse().unwrap(), Some(&tls)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        osect_console::server::serve(app, listener, Some(&tls), async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let https = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let res = https
+        .get(format!("https://localhost:{port}/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let set = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.starts_with("__Host-osect_login="), "{set}");
+    for attr in ["; Secure", "; HttpOnly", "; SameSite=Strict", "; Path=/"] {
+        assert!(set.contains(attr), "{set} lacks {attr}");
+    }
+    // A key that is not the certificate's is refused with the file named.
+    let other = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(&key, other.serialize_pem()).unwrap();
+    let bad = osect_console::server::Tls {
+        cert: dir.path().join("c.pem"),
+        key: key.clone(),
+    };
+    let e = osect_console::server::rustls_config(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("k.pem"), "{e}");
+    let _ = stop.send(());
+    task.await.unwrap();
+}
