@@ -679,8 +679,11 @@ impl SiteState {
         let Some(d) = self.devices.get_mut(&key) else {
             return;
         };
+        let mut names = Vec::new();
         for h in get_strings(rec, "hostnames") {
-            insert_bounded(&mut d.hostnames, h);
+            if insert_bounded(&mut d.hostnames, h) {
+                names.push(bounded(h));
+            }
         }
         for r in get_strings(rec, "roles") {
             insert_bounded(&mut d.roles, r);
@@ -717,6 +720,15 @@ impl SiteState {
         }
         let known = d.learned.is_some();
         let label = d.label();
+        for name in names {
+            self.changes.history.push(HistoryEntry {
+                device: key.clone(),
+                ts: last,
+                attribute: "hostname".to_owned(),
+                old: None,
+                new: Some(name),
+            });
+        }
         for (attr, old, new) in changed {
             self.changes.history.push(HistoryEntry {
                 device: key.clone(),
@@ -2171,6 +2183,8 @@ mod tests {
         let mut st = learned();
         let mut r = normal(AFTER);
         r[1] = asset(AFTER, PLC1, Some("V3.3.0"));
+        r[1].values[ASSET.index_of("hostnames").unwrap()] =
+            Value::Strings(vec!["plc-line2".into()]);
         batch(&mut st, "S1", AFTER, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::IdentityChange]);
@@ -2181,6 +2195,10 @@ mod tests {
             .iter()
             .filter(|h| h.attribute == "firmware")
             .collect();
+        assert!(c
+            .history
+            .iter()
+            .any(|h| h.attribute == "hostname" && h.new.as_deref() == Some("plc-line2")));
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].old.as_deref(), Some("V3.2.6"));
     }
