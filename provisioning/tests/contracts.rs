@@ -457,6 +457,37 @@ fn opening_and_termination_on_the_same_day_and_a_late_delivery() {
 }
 
 #[test]
+fn a_late_installation_does_not_move_the_opening() {
+    let w = World::new();
+    // Requested opening Wed 2025-05-07; installation due by 4 business days
+    // before (04-28: 05-02, 05-01, 04-30, 04-28, Showa Day 04-29 skipped),
+    // done 04-30; the opening test done 05-09, after its deadline 05-01. The
+    // late installation is the customer's: the opening stays 05-07 and
+    // billing starts then, before the test (art. 3 (2), 31 (16)).
+    let id = w.applied("kappa", "plant-k", "OSD-000040", "2025-04-01", "2025-05-07");
+    w.record(
+        &id,
+        &[
+            ("accept", "2025-04-02"),
+            ("ship", "2025-04-15"),
+            ("deliver", "2025-04-17"),
+            ("install", "2025-04-30"),
+            ("test", "2025-05-09"),
+        ],
+    );
+    w.ok(&["contract", "record", &id, "open"]);
+    let c = w.json(&["contract", "show", &id]);
+    assert_eq!(c["dates"]["test_delay_days"], 0);
+    assert_eq!(c["opened_on"], "2025-05-07");
+    // May from the 7th: 60,000 x 25 / 31 = 48,387.09 -> 48,387.
+    let may = w.invoice("kappa", "2025-05", "2025-06-02");
+    assert_eq!(
+        lines_yen(&may),
+        [("initial".into(), 250_000), ("monthly".into(), 48_387)]
+    );
+}
+
+#[test]
 fn a_price_change_in_mid_month_and_equipment_failures() {
     let w = World::new();
     let id = w.applied("gamma", "plant-c", "OSD-000003", "2025-01-06", "2025-03-03");

@@ -318,7 +318,22 @@ pub fn contract_record(
             None if event == "open" => date(&term_dates(&calendar(ctx)?, &c)?.opening)?,
             None => today(),
         };
-        check_order(&c, on)?;
+        if event == "open" {
+            // The opening date is the terms' (art. 3, 31 (16)): it may come
+            // before a late installation or test, never before the application.
+            if on < date(&c.applied_on)? {
+                return refuse(
+                    "date",
+                    format!(
+                        "{} is before contract {id}'s application on {}",
+                        fmt_date(on),
+                        c.applied_on
+                    ),
+                );
+            }
+        } else {
+            check_order(&c, on)?;
+        }
         let mut detail = note.to_string();
         if event == "open" {
             let t = term_dates(&calendar(ctx)?, &c)?;
