@@ -113,7 +113,7 @@ pub const ROGUE: (&str, &str, &str, &str, &str) = (
     "=HYPERLINK(\"http://x\")",
 );
 
-fn asset(ts: i64, d: (&str, &str, &str, &str, &str)) -> Record {
+pub fn asset(ts: i64, d: (&str, &str, &str, &str, &str)) -> Record {
     Record {
         schema: &ASSET,
         values: vec![
@@ -129,7 +129,7 @@ fn asset(ts: i64, d: (&str, &str, &str, &str, &str)) -> Record {
     }
 }
 
-fn conn(
+pub fn conn(
     ts: i64,
     uid: &str,
     a: (&str, &str, &str, &str, &str),
@@ -163,7 +163,7 @@ fn frame(device: &str, site: &str, seq: u64, agent_version: &str, received_ago_s
     frame_with(device, site, seq, agent_version, received_ago_s, Vec::new())
 }
 
-fn frame_with(
+pub fn frame_with(
     device: &str,
     site: &str,
     seq: u64,
@@ -193,7 +193,7 @@ fn frame_with(
     batch::encode(&b, 3, None).unwrap()
 }
 
-fn store_frame(store: &mut Store, data: &[u8], ago_s: i64) {
+pub fn store_frame(store: &mut Store, data: &[u8], ago_s: i64) {
     let info = batch::read_frame_info(data).unwrap();
     store
         .insert(
