@@ -8,11 +8,10 @@ use osect_agent::spool::Spool;
 use osect_agent::uplink::Uplink;
 use osect_collector::store::Store;
 use osect_testkit::pki;
-use osect_testkit::procs::{bin, free_udp_port, wait_for, Proc};
+use osect_testkit::procs::{wait_for, Collector};
 use osect_wire::batch::{self, Batch, Header};
 use osect_wire::record::{LogSchema, Record, Value};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,60 +56,12 @@ fn batch_bytes(device: &str, seq: u64) -> Vec<u8> {
     batch::encode(&b, 3, None).unwrap()
 }
 
-struct Collector {
-    proc: Proc,
-    store: PathBuf,
-    log: PathBuf,
-    port: u16,
-}
-
 fn start_collector(pki: &pki::Files, work: &Path, crl: &str) -> Collector {
-    let port = free_udp_port();
-    let store = work.join("store");
-    let log = work.join("collector.log");
-    let proc = Proc::spawn(
-        "collector",
-        Command::new(bin("osect-collector", "osect-collector"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--store")
-            .arg(&store)
-            .arg("--cert")
-            .arg(pki.path("server.crt"))
-            .arg("--key")
-            .arg(pki.path("server.key"))
-            .arg("--client-ca")
-            .arg(pki.path("client-ca.pem"))
-            .arg("--crl")
-            .arg(pki.path(crl))
-            .env("RUST_LOG", "info"),
-        &log,
-    );
-    wait_for("collector listening", Duration::from_secs(20), || {
-        std::fs::read_to_string(&log)
-            .ok()
-            .filter(|l| l.contains("listening on"))
-    });
-    Collector {
-        proc,
-        store,
-        log,
-        port,
-    }
+    Collector::start(pki, work, crl, &[])
 }
 
 fn agent_config(pki: &pki::Files, identity: &str, data: &Path, port: u16) -> Config {
-    let id = pki.identity(identity);
-    let text = format!(
-        "[device]\nid = \"{identity}\"\ndata_dir = \"{data}\"\n[spool]\ndir = \"{data}/spool\"\n\
-         [uplink]\nenabled = true\nendpoint = \"127.0.0.1:{port}\"\nserver_name = \"{}\"\n\
-         ca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nbackoff_min_ms = 100\nbackoff_max_ms = 1000\nkeepalive_secs = 2\n",
-        pki::SERVER_NAME,
-        id.join("core-ca.crt").display(),
-        id.join("device.crt").display(),
-        id.join("device.key").display(),
-        data = data.display(),
-    );
-    Config::parse(&text).unwrap()
+    Config::parse(&pki.agent_config(identity, data, port)).unwrap()
 }
 
 /// Runs the uplink on `cfg` in a thread for `secs` seconds, or until the

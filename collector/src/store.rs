@@ -272,7 +272,12 @@ impl Store {
         source: &str,
     ) -> Result<Inserted, StoreError> {
         let h = &info.header;
-        let tx = self.db.transaction()?;
+        // The write lock from the start: a read upgraded to a write fails at
+        // once (not after the busy timeout) when the analysis worker's
+        // connection wrote in between.
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<(Vec<u8>, i64)> = tx
             .query_row(
                 "SELECT digest, records FROM batches
@@ -435,7 +440,9 @@ impl Store {
         site: Option<&str>,
         who: &str,
     ) -> Result<BTreeMap<String, u64>, StoreError> {
-        let tx = self.db.transaction()?;
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (column, value, tables) = match (site, device) {
             (Some(s), _) => ("site", s, tables_with_column(&tx, "site")?),
             (None, Some(d)) => ("device", d, vec!["batches".into(), "refusals".into()]),

@@ -4,6 +4,8 @@
 //! time range (TSV and JSON), sites across a device swap,
 //! operator-authenticated import, deletion, SILENT devices.
 
+mod support;
+
 use osect_collector::export::{self, Selection};
 use osect_collector::operator;
 use osect_collector::store::{Inserted, Store, StoreError, UNKNOWN_KEY};
@@ -33,52 +35,18 @@ fn frame(device: &str, site: &str, seq: u64) -> Vec<u8> {
 /// A batch whose interval starts `seq` minutes after `t0`.
 fn frame_at(device: &str, site: &str, seq: u64, t0: i64) -> Vec<u8> {
     let start = t0 + seq as i64 * 60_000_000;
-    let b = Batch {
-        header: Header {
-            device_id: device.into(),
-            site: site.into(),
-            seq,
-            interval_start_us: start,
-            interval_end_us: start + 60_000_000,
-            agent_version: "0.1.0".into(),
-            ..Header::default()
-        },
-        records: vec![Record {
-            schema: &MODBUS,
-            values: vec![Value::Time(start + 5), Value::from(format!("OP{seq}"))],
-        }],
+    let rec = Record {
+        schema: &MODBUS,
+        values: vec![Value::Time(start + 5), Value::from(format!("OP{seq}"))],
     };
-    batch::encode(&b, 3, None).unwrap()
+    support::encode(device, site, seq, t0, vec![rec])
 }
 
 /// A batch of one row of the project's own modbus schema.
 fn project_frame(device: &str, seq: u64) -> Vec<u8> {
-    let schema = osect_engine::protocols::log_schemas()
-        .into_iter()
-        .find(|s| s.path == "modbus")
-        .unwrap();
     let start = T0 + seq as i64 * 60_000_000;
-    let values = schema
-        .fields
-        .iter()
-        .map(|f| match f.ty {
-            FieldType::Time => Value::Time(start + 5),
-            _ => Value::Unset,
-        })
-        .collect();
-    let b = Batch {
-        header: Header {
-            device_id: device.into(),
-            site: "x".into(),
-            seq,
-            interval_start_us: start,
-            interval_end_us: start + 60_000_000,
-            agent_version: "0.1.0".into(),
-            ..Header::default()
-        },
-        records: vec![Record { schema, values }],
-    };
-    batch::encode(&b, 3, None).unwrap()
+    let rec = support::row(support::project_schema("modbus"), start + 5, "READ_COILS");
+    support::encode(device, "x", seq, T0, vec![rec])
 }
 
 fn insert(store: &mut Store, data: &[u8]) -> Inserted {

@@ -7,14 +7,16 @@
 //! wrong types, huge strings, too many rows) stores nothing, its refusals
 //! are counted, and `export` writes nothing outside its folder.
 
+mod support;
+
 use osect_agent::config::Config;
 use osect_agent::spool::Spool;
 use osect_agent::uplink::{self, Uplink};
 use osect_collector::store::Store;
 use osect_testkit::pki;
-use osect_testkit::procs::{bin, free_udp_port, wait_for, Proc};
-use osect_wire::batch::{self, intern_schema, Batch, Header, Reply};
-use osect_wire::{FieldType, LogSchema, Record, Value};
+use osect_testkit::procs::{bin, Collector};
+use osect_wire::batch::{self, intern_schema, Reply};
+use osect_wire::{FieldType, LogSchema, Record};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -22,150 +24,51 @@ use std::time::Duration;
 
 const T0: i64 = 1_800_000_000_000_000;
 
-/// The project's schema of the log `path`.
-fn project_schema(path: &str) -> &'static LogSchema {
-    osect_engine::protocols::log_schemas()
-        .into_iter()
-        .find(|s| s.path == path)
-        .unwrap_or_else(|| panic!("the engine writes no {path} log"))
-}
-
-/// A row of `schema`: `ts` at `t`, strings `text`, other fields unset.
-fn row(schema: &'static LogSchema, t: i64, text: &str) -> Record {
-    Record {
-        schema,
-        values: schema
-            .fields
-            .iter()
-            .map(|f| match f.ty {
-                FieldType::Time => Value::Time(t),
-                FieldType::String => Value::from(text),
-                FieldType::Count => Value::Count(7),
-                _ => Value::Unset,
-            })
-            .collect(),
-    }
-}
-
 fn encode(device: &str, site: &str, seq: u64, records: Vec<Record>) -> Vec<u8> {
-    let start = T0 + seq as i64 * 60_000_000;
-    let b = Batch {
-        header: Header {
-            device_id: device.into(),
-            site: site.into(),
-            seq,
-            interval_start_us: start,
-            interval_end_us: start + 60_000_000,
-            agent_version: "0.1.0".into(),
-            ..Header::default()
-        },
-        records,
-    };
-    batch::encode(&b, 3, None).unwrap()
+    support::encode(device, site, seq, T0, records)
 }
 
 /// An honest batch: two modbus rows.
 fn modbus_batch(device: &str, site: &str, seq: u64) -> Vec<u8> {
-    let s = project_schema("modbus");
+    let s = support::project_schema("modbus");
     let t = T0 + seq as i64 * 60_000_000;
     encode(
         device,
         site,
         seq,
         vec![
-            row(s, t + 1, "READ_COILS"),
-            row(s, t + 2, "WRITE_SINGLE_COIL"),
+            support::row(s, t + 1, "READ_COILS"),
+            support::row(s, t + 2, "WRITE_SINGLE_COIL"),
         ],
     )
 }
 
-struct Collector {
-    _proc: Proc,
-    store: PathBuf,
-    log: PathBuf,
-    port: u16,
-}
-
 fn start_collector(pki: &pki::Files, work: &Path, extra: &[&str]) -> Collector {
-    let port = free_udp_port();
-    let store = work.join("store");
-    let log = work.join("collector.log");
-    let proc = Proc::spawn(
-        "collector",
-        Command::new(bin("osect-collector", "osect-collector"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--store")
-            .arg(&store)
-            .arg("--cert")
-            .arg(pki.path("server.crt"))
-            .arg("--key")
-            .arg(pki.path("server.key"))
-            .arg("--client-ca")
-            .arg(pki.path("client-ca.pem"))
-            .arg("--crl")
-            .arg(pki.path("devices.crl"))
-            .args(extra)
-            .env("RUST_LOG", "info"),
-        &log,
-    );
-    wait_for("collector listening", Duration::from_secs(20), || {
-        std::fs::read_to_string(&log)
-            .ok()
-            .filter(|l| l.contains("listening on"))
-    });
-    Collector {
-        _proc: proc,
-        store,
-        log,
-        port,
-    }
+    Collector::start(pki, work, "devices.crl", extra)
 }
 
-impl Collector {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// `(device, site, seq)` of every stored batch.
+fn stored(c: &Collector) -> Vec<(String, String, u64)> {
+    let s = Store::open(&c.store).unwrap();
+    s.list(None, None, i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.device, b.site, b.seq))
+        .collect()
+}
 
-    fn wait_log(&self, what: &str) {
-        wait_for(what, Duration::from_secs(20), || {
-            self.log_text().contains(what).then_some(())
-        });
-    }
-
-    /// `(device, site, seq)` of every stored batch.
-    fn stored(&self) -> Vec<(String, String, u64)> {
-        let s = Store::open(&self.store).unwrap();
-        s.list(None, None, i64::MIN, i64::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|b| (b.device, b.site, b.seq))
-            .collect()
-    }
-
-    /// `(device, reason) -> count` of the refused-batches counters.
-    fn refusals(&self) -> Vec<(String, String, u64)> {
-        let s = Store::open(&self.store).unwrap();
-        s.refusals()
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.device, r.reason, r.count))
-            .collect()
-    }
+/// `(device, reason, count)` of the refused-batches counters.
+fn refusals(c: &Collector) -> Vec<(String, String, u64)> {
+    let s = Store::open(&c.store).unwrap();
+    s.refusals()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.device, r.reason, r.count))
+        .collect()
 }
 
 fn agent_config(pki: &pki::Files, identity: &str, data: &Path, port: u16) -> Config {
-    let id = pki.identity(identity);
-    let text = format!(
-        "[device]\nid = \"{identity}\"\ndata_dir = \"{data}\"\n[spool]\ndir = \"{data}/spool\"\n\
-         [uplink]\nenabled = true\nendpoint = \"127.0.0.1:{port}\"\nserver_name = \"{}\"\n\
-         ca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nbackoff_min_ms = 100\nbackoff_max_ms = 500\nkeepalive_secs = 2\n",
-        pki::SERVER_NAME,
-        id.join("core-ca.crt").display(),
-        id.join("device.crt").display(),
-        id.join("device.key").display(),
-        data = data.display(),
-    );
-    Config::parse(&text).unwrap()
+    Config::parse(&pki.agent_config(identity, data, port)).unwrap()
 }
 
 fn open_spool(cfg: &Config) -> Spool {
@@ -240,7 +143,7 @@ fn the_fleet_list_decides_the_site_and_holds_suspended_batches_in_the_spool() {
     let a = agent_config(&pki, "OSS-A", &w.join("a"), c.port);
     let replies = send(&a, &[modbus_batch("OSS-A", "plant-b", 1)]);
     assert_eq!(replies, vec![Reply::Stored]);
-    assert_eq!(c.stored(), vec![("OSS-A".into(), "plant-a".into(), 1)]);
+    assert_eq!(stored(&c), vec![("OSS-A".into(), "plant-a".into(), 1)]);
     c.wait_log(
         "device OSS-A: batch 1 names site \"plant-b\" but the fleet list assigns it to plant-a",
     );
@@ -264,8 +167,8 @@ fn the_fleet_list_decides_the_site_and_holds_suspended_batches_in_the_spool() {
     }
     assert_eq!(run_uplink(&b, 3), 3);
     c.wait_log("device OSS-B: batch refused: device OSS-B suspended");
-    assert!(c.stored().iter().all(|(d, _, _)| d != "OSS-B"));
-    let refusals = c.refusals();
+    assert!(stored(&c).iter().all(|(d, _, _)| d != "OSS-B"));
+    let refusals = refusals(&c);
     assert!(
         refusals
             .iter()
@@ -285,8 +188,7 @@ fn the_fleet_list_decides_the_site_and_holds_suspended_batches_in_the_spool() {
     std::fs::rename(&tmp, &list).unwrap();
     c.wait_log("reloaded fleet list");
     assert_eq!(run_uplink(&b, 20), 0);
-    let b_stored: Vec<_> = c
-        .stored()
+    let b_stored: Vec<_> = stored(&c)
         .into_iter()
         .filter(|(d, _, _)| d == "OSS-B")
         .collect();
@@ -340,7 +242,7 @@ fn an_attacker_with_a_device_key_stores_nothing_and_export_stays_in_its_folder()
     let c = start_collector(&pki, &w, &["--max-batch-records", "1000"]);
     let a = agent_config(&pki, "OSS-A", &w.join("a"), c.port);
 
-    let modbus = project_schema("modbus");
+    let modbus = support::project_schema("modbus");
     let fields = |s: &LogSchema| -> Vec<(String, FieldType)> {
         s.fields.iter().map(|f| (f.name.to_owned(), f.ty)).collect()
     };
@@ -361,22 +263,35 @@ fn an_attacker_with_a_device_key_stores_nothing_and_export_stays_in_its_folder()
             "OSS-A",
             "plant-a",
             1,
-            vec![row(traversal, t, "x"), row(modbus, t, "READ_COILS")],
+            vec![
+                support::row(traversal, t, "x"),
+                support::row(modbus, t, "READ_COILS"),
+            ],
         ),
-        encode("OSS-A", "plant-a", 2, vec![row(unknown_field, t, "x")]),
-        encode("OSS-A", "plant-a", 3, vec![row(wrong_type, t, "x")]),
+        encode(
+            "OSS-A",
+            "plant-a",
+            2,
+            vec![support::row(unknown_field, t, "x")],
+        ),
+        encode(
+            "OSS-A",
+            "plant-a",
+            3,
+            vec![support::row(wrong_type, t, "x")],
+        ),
         encode(
             "OSS-A",
             "plant-a",
             4,
-            vec![row(modbus, t, &"A".repeat(100_000))],
+            vec![support::row(modbus, t, &"A".repeat(100_000))],
         ),
         encode(
             "OSS-A",
             "plant-a",
             5,
             (0..1001)
-                .map(|i| row(modbus, t + i, "READ_COILS"))
+                .map(|i| support::row(modbus, t + i, "READ_COILS"))
                 .collect(),
         ),
     ];
@@ -391,8 +306,8 @@ fn an_attacker_with_a_device_key_stores_nothing_and_export_stays_in_its_folder()
     for (r, w) in replies.iter().zip(want) {
         assert!(refused_with(r, w), "{r:?} is not refused with {w:?}");
     }
-    assert_eq!(c.stored(), vec![]);
-    let mut refusals = c.refusals();
+    assert_eq!(stored(&c), vec![]);
+    let mut refusals = refusals(&c);
     refusals.sort();
     let mut expected: Vec<(String, String, u64)> = [
         "field type",

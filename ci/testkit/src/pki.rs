@@ -116,6 +116,24 @@ impl Files {
     }
 }
 
+impl Files {
+    /// An agent configuration (TOML) for device `identity` of this PKI with
+    /// its data and spool in `data`, sending to the collector on loopback
+    /// `port`, with short back-offs for tests.
+    pub fn agent_config(&self, identity: &str, data: &Path, port: u16) -> String {
+        let id = self.identity(identity);
+        format!(
+            "[device]\nid = \"{identity}\"\ndata_dir = \"{data}\"\n[spool]\ndir = \"{data}/spool\"\n\
+             [uplink]\nenabled = true\nendpoint = \"127.0.0.1:{port}\"\nserver_name = \"{SERVER_NAME}\"\n\
+             ca = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nbackoff_min_ms = 100\nbackoff_max_ms = 1000\nkeepalive_secs = 2\n",
+            id.join("core-ca.crt").display(),
+            id.join("device.crt").display(),
+            id.join("device.key").display(),
+            data = data.display(),
+        )
+    }
+}
+
 pub const SERVER_NAME: &str = "collector.osect";
 
 /// Makes a PKI in `dir`: `core-ca.crt`, `server.crt`/`server.key`,

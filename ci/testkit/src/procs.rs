@@ -1,5 +1,6 @@
 //! Running the project's binaries as real processes in tests.
 
+use crate::pki;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,4 +108,61 @@ pub fn free_udp_port() -> u16 {
         .and_then(|s| s.local_addr())
         .map(|a| a.port())
         .expect("a free UDP port")
+}
+
+/// An `osect-collector serve` on a free loopback port: its store and log
+/// in the work folder it was started with.
+pub struct Collector {
+    pub proc: Proc,
+    pub store: PathBuf,
+    pub log: PathBuf,
+    pub port: u16,
+}
+
+impl Collector {
+    /// Starts the collector with `pki`'s server certificate, device CA and
+    /// revocation list `crl` (a file name in the PKI folder), then `extra`
+    /// arguments; returns once it listens.
+    pub fn start(pki: &pki::Files, work: &Path, crl: &str, extra: &[&str]) -> Collector {
+        let port = free_udp_port();
+        let store = work.join("store");
+        let log = work.join("collector.log");
+        let proc = Proc::spawn(
+            "collector",
+            Command::new(bin("osect-collector", "osect-collector"))
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--store")
+                .arg(&store)
+                .arg("--cert")
+                .arg(pki.path("server.crt"))
+                .arg("--key")
+                .arg(pki.path("server.key"))
+                .arg("--client-ca")
+                .arg(pki.path("client-ca.pem"))
+                .arg("--crl")
+                .arg(pki.path(crl))
+                .args(extra)
+                .env("RUST_LOG", "info"),
+            &log,
+        );
+        let c = Collector {
+            proc,
+            store,
+            log,
+            port,
+        };
+        c.wait_log("listening on");
+        c
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits up to 20 s for `what` in the collector's log.
+    pub fn wait_log(&self, what: &str) {
+        wait_for(what, Duration::from_secs(20), || {
+            self.log_text().contains(what).then_some(())
+        });
+    }
 }
