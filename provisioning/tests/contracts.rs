@@ -457,6 +457,36 @@ fn opening_and_termination_on_the_same_day_and_a_late_delivery() {
 }
 
 #[test]
+fn a_unit_received_back_leaves_its_contract_and_the_fleet_list() {
+    let w = World::new();
+    let id = w.applied(
+        "lambda",
+        "plant-l",
+        "OSD-000050",
+        "2025-04-01",
+        "2025-05-07",
+    );
+    assert_eq!(w.fleet(), ["OSD-000050\tplant-l\tlambda\tactive"]);
+    let unit = w.s.unit("unit-l");
+    let out = w.ok(&[
+        "receive-return",
+        "OSD-000050",
+        "--device-dir",
+        unit.to_str().unwrap(),
+    ]);
+    assert!(out.contains("contract 1 has no sensor now"), "{out}");
+    assert!(w.fleet().is_empty(), "{:?}", w.fleet());
+    let c = w.json(&["contract", "show", &id]);
+    assert_eq!(c["device"], Value::Null);
+    let last = c["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event"], "return", "{c}");
+    assert_eq!(
+        last["detail"],
+        "sensor OSD-000050 received back, to be wiped"
+    );
+}
+
+#[test]
 fn a_late_installation_does_not_move_the_opening() {
     let w = World::new();
     // Requested opening Wed 2025-05-07; installation due by 4 business days

@@ -6,11 +6,13 @@
 //! SIM is listed for deactivation, and it goes back to stock (a new identity
 //! at its next `factory`) or is retired.
 
+use super::contract::{today, write_fleet_list};
 use super::{atomically, connect, refuse, write_crl, At, Ctx, FlowError, Report};
+use crate::calendar::fmt_date;
 use crate::device::DeviceDir;
 use crate::external::CollectorAdmin;
 use crate::modem::Locator;
-use crate::registry::DeviceState;
+use crate::registry::{ContractState, DeviceState};
 use crate::wipe::{wipe_tree, WipeReport};
 use std::path::{Path, PathBuf};
 
@@ -165,6 +167,28 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<Report, FlowError> {
         // Still in service: take it out, revoke now.
         if d.site.is_some() {
             tx.unbind(&a.serial, "returned").at("registry")?;
+            write_fleet_list(ctx, tx, files)?;
+        }
+        // The contract it served learns of its return (send-back, annex 1,
+        // 2.2); a contract it still served waits for another sensor.
+        if let Some(id) = tx.contract_of_unit(&a.serial).at("registry")? {
+            let c = tx.contract(id).at("registry")?;
+            if c.device.as_deref() == Some(a.serial.as_str())
+                && c.state != ContractState::Terminated
+            {
+                tx.set_contract_device(id, None).at("registry")?;
+                report.say(format!(
+                    "contract {id} has no sensor now: tie another with `contract device`"
+                ));
+            }
+            tx.contract_event(
+                id,
+                "return",
+                &fmt_date(today()),
+                &format!("sensor {} received back, to be wiped", a.serial),
+                None,
+            )
+            .at("registry")?;
         }
         let revoked = tx.revoke_device(&a.serial, "returned").at("revocation")?;
         if revoked > 0 {

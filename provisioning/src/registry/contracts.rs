@@ -423,6 +423,24 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// The latest contract a unit served: as its sensor now, or named by
+    /// the contract's `device` or `swap` events.
+    pub fn contract_of_unit(&self, serial: &str) -> Result<Option<i64>> {
+        let named = format!("sensor {serial}");
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT id FROM contracts WHERE device = ?1
+                 UNION SELECT contract_id FROM contract_events
+                 WHERE event IN ('device', 'swap')
+                   AND (detail = ?2 OR substr(detail, 1, length(?2) + 1) = ?2 || ' ')
+                 ORDER BY 1 DESC LIMIT 1",
+                params![serial, named],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// A price table (`initial`, `monthly`, `dongle`, ...), or the tax table
     /// (per mille) for `tax`.
     pub fn table(&self, item: &str) -> Result<Table> {
