@@ -253,7 +253,7 @@ async fn a_user_works_through_the_console_in_chromium() {
         "{identity}"
     );
     let pairs = text_of(&b, "#pairs").await;
-    assert!(pairs.contains(support::ROGUE.1), "{pairs}");
+    assert!(pairs.contains(support::ROGUE_NAME), "{pairs}");
     shots.take(&b, "device").await;
 
     // The map: wait for it to draw, then click the rogue device's node.
@@ -295,13 +295,19 @@ async fn a_user_works_through_the_console_in_chromium() {
         });
     b.perform_actions(click).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while text_of(&b, "#map-selected").await != support::ROGUE.1 {
+    while text_of(&b, "#map-selected").await != support::ROGUE_NAME {
         assert!(
             Instant::now() < deadline,
             "clicking the node did not select it"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The name drawn on the canvas and shown beside it made no element.
+    assert!(b
+        .find_all(Locator::Css("#map-info img, main img"))
+        .await
+        .unwrap()
+        .is_empty());
     shots.take(&b, "map").await;
     b.find(Locator::Css("#map-link"))
         .await
@@ -327,7 +333,7 @@ async fn a_user_works_through_the_console_in_chromium() {
     shots.take(&b, "alerts").await;
     let row = b
         .find(Locator::XPath(
-            "//tr[contains(@id, 'alert-')][.//a[contains(., '192.168.10.99')]]",
+            "//tr[contains(@id, 'alert-')][.//a[contains(., 'onerror=alert(4)')]]",
         ))
         .await
         .unwrap();

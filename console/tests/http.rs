@@ -8,7 +8,7 @@ mod support;
 use osect_collector::store::now_us;
 use osect_console::auth;
 use reqwest::{redirect::Policy, Client, StatusCode};
-use support::{hidden, start, Console, HOSTILE_VERSION, PASSWORD, ROGUE};
+use support::{hidden, start, Console, HOSTILE_VERSION, PASSWORD, ROGUE, ROGUE_NAME};
 
 fn client() -> Client {
     Client::builder()
@@ -470,6 +470,14 @@ async fn what_devices_send_is_shown_as_text_and_csv_cells_are_neutralised() {
             body.contains("&lt;script&gt;alert(3)&lt;&#x2f;script&gt;"),
             "{path} does not show the rogue's vendor as text"
         );
+        assert!(
+            !body.contains("<img src=x"),
+            "{path} lets the rogue's name through"
+        );
+        assert!(
+            body.contains("&quot;&gt;&lt;img src=x onerror=alert(4)&gt;"),
+            "{path} does not show the rogue's name as text"
+        );
     }
     let assets = http
         .get(c.url("/sites/plant-a/assets.csv"))
@@ -776,7 +784,8 @@ async fn the_map_groups_devices_and_marks_new_ones() {
         .filter(|n| n["new"] == true)
         .map(|n| n["label"].as_str().unwrap())
         .collect();
-    assert_eq!(new, [ROGUE.1]);
+    // The announced name goes out as data, for the map to draw as text.
+    assert_eq!(new, [ROGUE_NAME]);
     let edges = map["edges"].as_array().unwrap();
     // One edge per device pair and protocol: HMI-PLC holds the learned
     // port 502 and the new 503 (so it is new), rogue-PLC is new.

@@ -62,7 +62,7 @@ async fn page_times_on_a_large_site() {
         let all: Vec<Dev> = (0..devices + devices / 50).map(device).collect();
         let mut records = Vec::new();
         for d in &all[..devices] {
-            records.push(support::asset(t0, r(d)));
+            records.push(support::asset(t0, r(d), ""));
         }
         for j in 0..pairs {
             let (a, b) = (&all[j % devices], &all[(j * 7 + 1) % devices]);
@@ -71,7 +71,7 @@ async fn page_times_on_a_large_site() {
         }
         let late = t0 + 2 * 3600 * 1_000_000;
         for (k, d) in all[devices..].iter().enumerate() {
-            records.push(support::asset(late, r(d)));
+            records.push(support::asset(late, r(d), ""));
             records.push(support::conn(late + k as i64, "N", r(d), r(&all[0]), 502));
         }
         for (seq, chunk) in records.chunks(20_000).enumerate() {

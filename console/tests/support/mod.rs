@@ -85,6 +85,7 @@ static ASSET: LogSchema = LogSchema {
         field("ts", T::Time),
         field("mac", T::String),
         field("ips", T::SetString),
+        field("hostnames", T::SetString),
         field("roles", T::SetString),
         field("vendor", T::String),
         field("firmware", T::String),
@@ -113,13 +114,22 @@ pub const ROGUE: (&str, &str, &str, &str, &str) = (
     "=HYPERLINK(\"http://x\")",
 );
 
-pub fn asset(ts: i64, d: (&str, &str, &str, &str, &str)) -> Record {
+/// The rogue's host name as it announces it: markup again.
+pub const ROGUE_NAME: &str = "\"><img src=x onerror=alert(4)>";
+
+/// An asset row: the device, with `name` as its host name when not empty.
+pub fn asset(ts: i64, d: (&str, &str, &str, &str, &str), name: &str) -> Record {
     Record {
         schema: &ASSET,
         values: vec![
             Value::Time(ts),
             Value::from(d.0),
             Value::Strings(vec![d.1.to_owned()]),
+            Value::Strings(if name.is_empty() {
+                vec![]
+            } else {
+                vec![name.to_owned()]
+            }),
             Value::Strings(vec![d.2.to_owned()]),
             Value::from(d.3),
             Value::from(d.4),
@@ -223,8 +233,8 @@ fn analyse_plant_a(store: &mut Store) {
         .unwrap();
     let t1 = now_us() - 1800 * 1_000_000;
     let learn = vec![
-        asset(t1, HMI),
-        asset(t1, PLC),
+        asset(t1, HMI, ""),
+        asset(t1, PLC, ""),
         conn(t1 + 1_000_000, "C1", HMI, PLC, 502),
     ];
     store_frame(
@@ -236,7 +246,7 @@ fn analyse_plant_a(store: &mut Store) {
     let later = vec![
         conn(t2, "C2", HMI, PLC, 502),
         conn(t2 + 500_000, "C4", HMI, PLC, 503),
-        asset(t2, ROGUE),
+        asset(t2, ROGUE, ROGUE_NAME),
         conn(t2 + 1_000_000, "C3", ROGUE, PLC, 502),
     ];
     store_frame(
