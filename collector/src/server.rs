@@ -33,6 +33,9 @@ struct Shared {
     fleet: RwLock<Option<Arc<FleetList>>>,
     policy: Policy,
     max_batch_bytes: usize,
+    /// Batches being decoded and stored at once: each may hold a body of
+    /// up to the policy's limit and its records in memory.
+    checks: tokio::sync::Semaphore,
 }
 
 /// What tells that a file changed: modification time, length and inode (the
@@ -69,6 +72,9 @@ impl Server {
             fleet: RwLock::new(fleet),
             policy: self.policy,
             max_batch_bytes: self.max_batch_bytes,
+            checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            ),
         });
         tokio::spawn(reload(endpoint.clone(), self.tls.clone(), shared.clone()));
         if let Some(p) = self.fleet_list {
@@ -203,6 +209,7 @@ async fn serve_stream(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let reply = match recv.read_to_end(shared.max_batch_bytes).await {
         Ok(data) => {
+            let _permit = shared.checks.acquire().await?;
             let shared = shared.clone();
             let peer = peer.clone();
             tokio::task::spawn_blocking(move || check_and_store(&data, &peer, &shared)).await?
