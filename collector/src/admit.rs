@@ -2,7 +2,7 @@
 //! whether its content is what the project writes, then the durable store.
 //! Every refusal is counted per device and reason (`devices` shows them).
 
-use crate::allow::AllowList;
+use crate::allow::{shown, AllowList};
 use crate::fleet::{self, Attribution, FleetList};
 use crate::store::{Inserted, Store, StoreError};
 use osect_wire::batch::{self, DecodeError, FrameInfo, Limits, Reply};
@@ -129,7 +129,31 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
             )),
         ));
     }
+    // Serials name the device's folder in exports and the fleet list.
+    if !fleet::valid_name(a.device) {
+        return Err(refused(
+            &known_site,
+            "device name",
+            Reply::Refused(format!(
+                "device {} is not a name (1 to {} of A-Z a-z 0-9 . _ -)",
+                shown(a.device),
+                fleet::MAX_NAME
+            )),
+        ));
+    }
     let site = match fleet::attribute(a.fleet, a.device, &h.site) {
+        Attribution::BadSite => {
+            return Err(refused(
+                "",
+                "site name",
+                Reply::Refused(format!(
+                    "batch {} names site {}, not a name (1 to {} of A-Z a-z 0-9 . _ -)",
+                    h.seq,
+                    shown(&h.site),
+                    fleet::MAX_NAME
+                )),
+            ))
+        }
         Attribution::Unknown => {
             return Err(refused(
                 "",
@@ -246,4 +270,49 @@ pub fn write_refusals(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use osect_wire::batch::{Batch, Header};
+
+    fn frame(device: &str, site: &str) -> Vec<u8> {
+        let b = Batch {
+            header: Header {
+                device_id: device.into(),
+                site: site.into(),
+                seq: 1,
+                ..Header::default()
+            },
+            records: Vec::new(),
+        };
+        batch::encode(&b, 3, None).unwrap()
+    }
+
+    fn reason(device: &str, site: &str) -> Result<String, String> {
+        let data = frame(device, site);
+        let policy = Policy::project();
+        let a = Admission {
+            device,
+            key_sha256: &[1; 32],
+            data: &data,
+            fleet: None,
+            policy: &policy,
+            source: "test",
+        };
+        match check(&a) {
+            Ok(c) => Ok(c.site),
+            Err(r) => Err(r.reason),
+        }
+    }
+
+    #[test]
+    fn names_that_could_become_paths_are_refused() {
+        assert_eq!(reason("OSS-1", "plant-a"), Ok("plant-a".into()));
+        assert_eq!(reason("OSS-1", ""), Ok(String::new()));
+        assert_eq!(reason("../../x", "plant-a"), Err("device name".into()));
+        assert_eq!(reason("OSS-1", "../../x"), Err("site name".into()));
+        assert_eq!(reason("OSS-1", "plant a"), Err("site name".into()));
+    }
 }

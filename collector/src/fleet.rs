@@ -149,13 +149,18 @@ pub enum Attribution {
     Unknown,
     /// The device's contract is suspended.
     Suspended,
+    /// No fleet list, and the header's site is not a name (nor empty).
+    BadSite,
 }
 
 /// The site a batch from `device` claiming `header_site` is stored under.
 /// Without a fleet list (the demo, setups from before the registry) the
-/// header's site is taken as it is.
+/// header's site is taken if it is a name or empty (unassigned).
 pub fn attribute(fleet: Option<&FleetList>, device: &str, header_site: &str) -> Attribution {
     let Some(fleet) = fleet else {
+        if !header_site.is_empty() && !valid_name(header_site) {
+            return Attribution::BadSite;
+        }
         return Attribution::Site {
             site: header_site.to_owned(),
             claimed: None,
@@ -247,6 +252,22 @@ mod tests {
             Attribution::Site {
                 site: "anything".into(),
                 claimed: None
+            }
+        );
+        assert_eq!(
+            attribute(None, "OSS-9", ""),
+            Attribution::Site {
+                site: String::new(),
+                claimed: None
+            }
+        );
+        assert_eq!(attribute(None, "OSS-9", "../b"), Attribution::BadSite);
+        // With a list, the header's site is only compared, never used.
+        assert_eq!(
+            attribute(Some(&f), "OSS-1", "../b"),
+            Attribution::Site {
+                site: "plant-a".into(),
+                claimed: Some("../b".into())
             }
         );
     }
