@@ -411,6 +411,8 @@ enum RegistryCmd {
     Sims,
     /// Revoked certificates.
     Revoked,
+    /// Write the fleet list now (it is rewritten by every change to it).
+    FleetList,
 }
 
 #[derive(Subcommand)]
@@ -757,6 +759,18 @@ fn modem_info(ctx: &Ctx, loc: &Locator) -> Result<(), String> {
 
 fn registry_cmd(ctx: &Ctx, c: RegistryCmd, json: bool) -> Result<(), String> {
     let path = &ctx.station.registry;
+    if let RegistryCmd::FleetList = c {
+        let n = flows::atomically(ctx, "fleet list", |tx, files| {
+            flows::contract::write_fleet_list(ctx, tx, files)
+        })
+        .map_err(|e| e.to_string())?
+        .ok_or("no fleet list configured (collector.fleet_list or --fleet-list)")?;
+        println!(
+            "fleet list {} written ({n} device(s))",
+            ctx.station.collector.fleet_list.display()
+        );
+        return Ok(());
+    }
     if let RegistryCmd::Init = c {
         if Registry::create(path).map_err(|e| e.to_string())? {
             println!("registry {} created", path.display());
@@ -779,7 +793,9 @@ fn registry_cmd(ctx: &Ctx, c: RegistryCmd, json: bool) -> Result<(), String> {
             }
             RegistryCmd::Sims => serde_json::to_value(reg.sims().map_err(s)?),
             RegistryCmd::Revoked => serde_json::to_value(reg.revoked().map_err(s)?),
-            RegistryCmd::Init | RegistryCmd::Check => return Err("--json is for listings".into()),
+            RegistryCmd::Init | RegistryCmd::Check | RegistryCmd::FleetList => {
+                return Err("--json is for listings".into())
+            }
         };
         let text = v
             .and_then(|v| serde_json::to_string_pretty(&v))
@@ -788,7 +804,7 @@ fn registry_cmd(ctx: &Ctx, c: RegistryCmd, json: bool) -> Result<(), String> {
         return Ok(());
     }
     match c {
-        RegistryCmd::Init => {}
+        RegistryCmd::Init | RegistryCmd::FleetList => {}
         RegistryCmd::Check => println!("registry {} is intact", path.display()),
         RegistryCmd::Audit { limit } => {
             for a in reg.audit(limit).map_err(s)? {

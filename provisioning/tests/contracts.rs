@@ -961,6 +961,13 @@ fn customers_are_kept_apart_in_the_fleet_list() {
             "OSD-000011\tsouth\tzenith\tactive"
         ]
     );
+    // Written on demand too, the same.
+    std::fs::remove_file(&w.fleet).unwrap();
+    let out = w.ok(&["registry", "fleet-list"]);
+    assert!(out.contains("(2 device(s))"), "{out}");
+    assert_eq!(std::fs::read_to_string(&w.fleet).unwrap(), text);
+    let e = w.s.fail(&["registry", "fleet-list"]);
+    assert!(e.contains("no fleet list configured"), "{e}");
     // Written whole through a temporary file: no temporary is left behind.
     let names: Vec<String> = std::fs::read_dir(w.fleet.parent().unwrap())
         .unwrap()
