@@ -859,3 +859,51 @@ fn flows_started_together_wait_for_each_other() {
     assert!(device_line(&s, "OSD-000096").contains("provisioned"));
     assert!(device_line(&s, "OSD-000097").contains("provisioned"));
 }
+
+#[test]
+fn a_unit_tied_to_a_contract_is_assigned_to_its_site_only() {
+    let s = Station::new();
+    let m = script_modem(&s, Script::Normal, 31);
+    let unit = s.unit("u31");
+    factory(&s, "OSD-000031", &unit, &m.tty());
+    s.site("north", "core.invalid:4433");
+    s.site("south", "core.invalid:4433");
+    s.customer("acme", &["north"]);
+    s.customer("zenith", &["south"]);
+    s.ok(&[
+        "contract",
+        "add",
+        "--customer",
+        "acme",
+        "--site",
+        "north",
+        "--applied",
+        "2025-01-06",
+        "--opening",
+        "2025-02-03",
+        "--device",
+        "OSD-000031",
+    ]);
+    let before = s.snapshot(&[&unit]);
+    let e = s.fail(&[
+        "assign",
+        "OSD-000031",
+        "--site",
+        "south",
+        "--device-dir",
+        unit.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("OSD-000031 serves contract 1 of acme at site north, not south"),
+        "{e}"
+    );
+    assert_eq!(before, s.snapshot(&[&unit]));
+    s.ok(&[
+        "assign",
+        "OSD-000031",
+        "--site",
+        "north",
+        "--device-dir",
+        unit.to_str().unwrap(),
+    ]);
+}

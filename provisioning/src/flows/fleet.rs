@@ -82,6 +82,20 @@ pub fn assign(
         let mut report = Report::default();
         let d = tx.device(serial).at("device")?;
         let site = open_site(tx, site_id)?;
+        // A unit tied to a contract serves that contract's site only: the
+        // fleet list would otherwise put one customer's unit under another's.
+        if let Some(id) = tx.device_contract(serial).at("registry")? {
+            let c = tx.contract(id).at("registry")?;
+            if c.site != site_id {
+                return refuse(
+                    "device",
+                    format!(
+                        "{serial} serves contract {id} of {} at site {}, not {site_id}",
+                        c.customer, c.site
+                    ),
+                );
+            }
+        }
         let dev = DeviceDir::new(device_dir);
         dev.verify(&d).at("device identity")?;
         match d.site.as_deref() {
