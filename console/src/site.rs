@@ -14,29 +14,37 @@ use std::sync::{Arc, Mutex};
 /// Sites whose state is kept in memory.
 const CACHED_SITES: usize = 32;
 
-/// Site states by the version they were read at.
-#[derive(Default)]
-pub struct StateCache {
-    states: Mutex<HashMap<String, (i64, Arc<SiteState>)>>,
+/// Values computed from a site's state, by the version they were computed
+/// at (every writer of the site bumps it), for [`CACHED_SITES`] sites.
+pub struct VersionCache<T> {
+    entries: Mutex<HashMap<String, (i64, Arc<T>)>>,
 }
 
-impl StateCache {
-    pub fn get(&self, site: &str, version: i64) -> Option<Arc<SiteState>> {
-        let states = self.states.lock().ok()?;
-        states
+impl<T> Default for VersionCache<T> {
+    fn default() -> Self {
+        VersionCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> VersionCache<T> {
+    pub fn get(&self, site: &str, version: i64) -> Option<Arc<T>> {
+        let entries = self.entries.lock().ok()?;
+        entries
             .get(site)
             .filter(|(v, _)| *v == version)
             .map(|(_, s)| s.clone())
     }
 
-    pub fn put(&self, version: i64, state: Arc<SiteState>) {
-        if let Ok(mut states) = self.states.lock() {
-            if states.len() >= CACHED_SITES && !states.contains_key(&state.site) {
-                if let Some(k) = states.keys().next().cloned() {
-                    states.remove(&k);
+    pub fn put(&self, site: &str, version: i64, value: Arc<T>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHED_SITES && !entries.contains_key(site) {
+                if let Some(k) = entries.keys().next().cloned() {
+                    entries.remove(&k);
                 }
             }
-            states.insert(state.site.clone(), (version, state));
+            entries.insert(site.to_owned(), (version, value));
         }
     }
 }

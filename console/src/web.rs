@@ -5,7 +5,7 @@ use crate::auth::{self, Throttle, ThrottleLimits};
 use crate::db::{ConsoleDb, Lang, Role, Session, User};
 use crate::fleet::{Fleet, FleetSource};
 use crate::i18n::{self, Catalogues};
-use crate::site::StateCache;
+use crate::site::VersionCache;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -158,7 +158,9 @@ pub struct App {
     templates: minijinja::Environment<'static>,
     catalogues: Catalogues,
     throttle: Mutex<Throttle>,
-    states: StateCache,
+    states: VersionCache<SiteState>,
+    /// Per site, the time of each device's latest attribute change.
+    last_changes: VersionCache<std::collections::HashMap<String, i64>>,
 }
 
 /// A failure shown to the user: a status and a message that says what was
@@ -320,7 +322,8 @@ impl App {
             templates,
             catalogues: Catalogues::load()?,
             throttle: Mutex::new(Throttle::default()),
-            states: StateCache::default(),
+            states: VersionCache::default(),
+            last_changes: VersionCache::default(),
         }))
     }
 
@@ -355,8 +358,28 @@ impl App {
             return Ok(Some(s));
         }
         let s = Arc::new(data.store.site_state(site).map_err(Failure::internal)?);
-        self.states.put(version, s.clone());
+        self.states.put(site, version, s.clone());
         Ok(Some(s))
+    }
+
+    /// When each device of a site last changed an attribute.
+    fn last_changes(
+        &self,
+        data: &Data,
+        site: &str,
+    ) -> Result<Arc<std::collections::HashMap<String, i64>>, Failure> {
+        let version = data.db.site_version(site)?;
+        if let Some(c) = self.last_changes.get(site, version) {
+            return Ok(c);
+        }
+        let mut last = std::collections::HashMap::new();
+        for h in data.store.history(site, None).map_err(Failure::internal)? {
+            let t = last.entry(h.device.0).or_insert(h.ts);
+            *t = (*t).max(h.ts);
+        }
+        let last = Arc::new(last);
+        self.last_changes.put(site, version, last.clone());
+        Ok(last)
     }
 
     /// The time zone of each site: its analysis settings', else the
@@ -1025,7 +1048,7 @@ struct SinceView {
     baseline: &'static str,
 }
 
-fn since_view(data: &Data, state: &SiteState, since: i64) -> Result<SinceView, Failure> {
+fn since_view(app: &App, data: &Data, state: &SiteState, since: i64) -> Result<SinceView, Failure> {
     let site = state.site.clone();
     let filter = osect_collector::ledger::AlertFilter {
         from: Some(since),
@@ -1035,19 +1058,18 @@ fn since_view(data: &Data, state: &SiteState, since: i64) -> Result<SinceView, F
         .store
         .alerts(Some(&site), &filter)
         .map_err(Failure::internal)?;
-    let mut changed: Vec<&str> = Vec::new();
-    let history = data.store.history(&site, None).map_err(Failure::internal)?;
-    for h in history.iter().filter(|h| h.ts > since) {
-        let new = state
-            .devices
-            .get(&h.device)
-            .is_some_and(|d| d.first_seen > since);
-        if !new {
-            changed.push(&h.device.0);
-        }
-    }
-    changed.sort();
-    changed.dedup();
+    // A device that arrived since is new, not changed.
+    let changed = app
+        .last_changes(data, &site)?
+        .iter()
+        .filter(|(k, t)| {
+            **t > since
+                && state
+                    .devices
+                    .get(&osect_analysis::DeviceKey((*k).clone()))
+                    .is_some_and(|d| d.first_seen <= since)
+        })
+        .count();
     Ok(SinceView {
         new_alerts: alerts.iter().filter(|a| a.first_seen > since).count(),
         new_devices: state
@@ -1055,7 +1077,7 @@ fn since_view(data: &Data, state: &SiteState, since: i64) -> Result<SinceView, F
             .values()
             .filter(|d| d.first_seen > since)
             .count(),
-        changed_devices: changed.len(),
+        changed_devices: changed,
         new_pairs: state
             .pairs
             .values()
@@ -1081,7 +1103,7 @@ async fn overview(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<St
             let mut changes = Vec::new();
             for s in &sites {
                 if let Some(state) = app2.state(d, &s.site)? {
-                    changes.push(since_view(d, &state, since)?);
+                    changes.push(since_view(&app2, d, &state, since)?);
                 }
             }
             Ok((sites, sensors, prev, changes))

@@ -761,6 +761,29 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
         .await
         .unwrap();
     assert_eq!(row(&second), [0, 0, 0, 0]);
+    // The PLC's firmware changes; the next visit shows one changed device
+    // (the site's new version is read, not the state kept in memory).
+    {
+        let mut store = osect_collector::store::Store::open(c.store()).unwrap();
+        let plc = (support::PLC.0, support::PLC.1, "plc", "Siemens", "V4.3");
+        // Record time after the second visit began (records carry their own time).
+        let rec = vec![support::asset(now_us() + 1_000, plc, "")];
+        let frame = support::frame_with("SN-A1", "plant-a", 12, "0.1.0", 1, rec);
+        support::store_frame(&mut store, &frame, 1);
+        let mut a = osect_collector::analyse::Analyser::new(osect_analysis::Registry::new(&[]));
+        while a.run_pending(&mut store).unwrap() > 0 {}
+    }
+    let (again, _) = login(&c, "alice").await;
+    let second = again
+        .get(c.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let changed = row(&second);
+    assert_eq!(changed[1..], [0, 1, 0], "{changed:?}");
     c.stop().await;
 }
 
