@@ -463,3 +463,57 @@ fn delete_site_clears_every_table_with_a_site_column_and_residue_proves_it() {
     let text = cli(&["residue", "--store", store, "--site", "site-a"]);
     assert!(text.lines().last().unwrap().ends_with(" 0"), "{text}");
 }
+
+/// A store written before batches were checked may hold a section whose
+/// path climbs out of the export folder, or a device whose name does: export
+/// skips them and writes only inside its folder.
+#[test]
+fn export_writes_only_project_logs_of_plain_devices_inside_its_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&d.path().join("store")).unwrap();
+    let modbus = support::project_schema("modbus");
+    let fields: Vec<(String, FieldType)> = modbus
+        .fields
+        .iter()
+        .map(|f| (f.name.to_owned(), f.ty))
+        .collect();
+    let traversal = batch::intern_schema("../../../../osect-traversal-proof", &fields).unwrap();
+    let t = T0 + 60_000_005;
+    let hostile = support::encode(
+        "OSS-1",
+        "site-a",
+        1,
+        T0,
+        vec![
+            support::row(traversal, t, "x"),
+            support::row(modbus, t, "READ_COILS"),
+        ],
+    );
+    insert(&mut s, &hostile);
+    let climbing = support::encode("..", "site-a", 1, T0, vec![support::row(modbus, t, "x")]);
+    insert(&mut s, &climbing);
+    let out = d.path().join("a/b/c/d/A/B");
+    let all = Selection {
+        device: None,
+        site: None,
+        from_us: i64::MIN,
+        to_us: i64::MAX,
+    };
+    assert_eq!(export::export(&s, &all, Format::Tsv, &out).unwrap(), 1);
+    let mut written = Vec::new();
+    let mut todo = vec![d.path().to_owned()];
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if !p.starts_with(d.path().join("store")) {
+                written.push(p.strip_prefix(d.path()).unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(
+        written,
+        vec![std::path::PathBuf::from("a/b/c/d/A/B/OSS-1/modbus.log")]
+    );
+}
