@@ -9,21 +9,7 @@ use osect_collector::admit::Policy;
 use osect_testkit::procs::bin;
 use osect_wire::batch;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn corpus() -> PathBuf {
-    let dir = std::env::var("OSECT_CORPUS").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.is_dir(),
-        "the corpus is missing: set OSECT_CORPUS (looked in {})",
-        dir.display()
-    );
-    dir
-}
 
 #[test]
 fn every_batch_the_agent_makes_of_the_corpus_is_taken() {
@@ -33,20 +19,7 @@ fn every_batch_the_agent_makes_of_the_corpus_is_taken() {
     let mut batches = 0;
     let mut logs = BTreeSet::new();
     let mut refused = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        let Some(trace) = ["trace.pcap", "trace.pcapng"]
-            .iter()
-            .map(|t| dir.join(t))
-            .find(|p| p.exists())
-        else {
-            continue;
-        };
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (name, trace) in osect_testkit::corpus_traces() {
         let out = work.path().join(&name);
         let st = Command::new(bin("osect-agent", "osect-agent"))
             .arg("replay")

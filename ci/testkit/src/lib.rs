@@ -33,3 +33,35 @@ impl Rng {
         lo + self.next_u64() % (hi.saturating_sub(lo) + 1)
     }
 }
+
+/// The reference corpus: `OSECT_CORPUS`, else `../shared/corpus` beside the
+/// repository. Panics, naming where it looked, when it is missing.
+pub fn corpus() -> std::path::PathBuf {
+    let dir = std::env::var("OSECT_CORPUS").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
+        std::path::PathBuf::from,
+    );
+    assert!(
+        dir.is_dir(),
+        "the corpus is missing: set OSECT_CORPUS (looked in {})",
+        dir.display()
+    );
+    dir
+}
+
+/// Every case of the corpus that has a capture: `(case name, trace.pcap or
+/// trace.pcapng)`, by name.
+pub fn corpus_traces() -> Vec<(String, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(corpus()).into_iter().flatten().flatten() {
+        let trace = ["trace.pcap", "trace.pcapng"]
+            .iter()
+            .map(|t| e.path().join(t))
+            .find(|p| p.exists());
+        if let Some(t) = trace {
+            out.push((e.file_name().to_string_lossy().into_owned(), t));
+        }
+    }
+    out.sort();
+    out
+}
