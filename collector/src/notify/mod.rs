@@ -47,9 +47,9 @@ pub enum NotifyError {
     /// SQLite failed.
     #[error("outbox: {0}")]
     Sql(#[from] rusqlite::Error),
-    /// The connection's lock was poisoned by a panic in another task.
-    #[error("outbox: connection lock poisoned")]
-    Poisoned,
+    /// A database call panicked.
+    #[error("outbox: a database call failed abnormally")]
+    Panicked,
 }
 
 /// A queued notification as one sink is sent it.
@@ -107,9 +107,7 @@ impl Sink {
 
 /// Sends queued notifications to every configured sink.
 pub struct Deliverer {
-    sinks: Vec<(Sink, Outbox)>,
-    names: Arc<[String]>,
-    delivery: Delivery,
+    workers: Vec<SinkWorker>,
 }
 
 impl Deliverer {
@@ -118,32 +116,32 @@ impl Deliverer {
     pub fn new(store_dir: &Path, config: &Config) -> Result<Deliverer, NotifyError> {
         let mut sinks = Vec::new();
         for w in &config.webhook {
-            sinks.push((Sink::Webhook(Webhook::new(w)?), Outbox::open(store_dir)?));
+            sinks.push(Sink::Webhook(Webhook::new(w)?));
         }
         for s in &config.syslog {
-            sinks.push((Sink::Syslog(Syslog::new(s)?), Outbox::open(store_dir)?));
+            sinks.push(Sink::Syslog(Syslog::new(s)?));
         }
-        let names = config.sink_names().into_iter().map(String::from).collect();
-        Ok(Deliverer {
-            sinks,
-            names,
-            delivery: config.delivery.clone(),
-        })
+        let names: Arc<[String]> = config.sink_names().into_iter().map(String::from).collect();
+        let mut workers = Vec::new();
+        for sink in sinks {
+            let outbox = Outbox::open(store_dir)?;
+            workers.push(SinkWorker {
+                cursor: outbox.taken_up_to(sink.name())?,
+                sink,
+                outbox: Arc::new(Mutex::new(outbox)),
+                names: names.clone(),
+                delivery: config.delivery.clone(),
+            });
+        }
+        Ok(Deliverer { workers })
     }
 
     /// Delivers until `shutdown` turns true or its sender is dropped.
     /// Stopping never interrupts a send whose result is not yet recorded.
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
         let mut tasks = tokio::task::JoinSet::new();
-        for (sink, outbox) in self.sinks {
-            log::info!("notifications: delivering to sink {}", sink.name());
-            let worker = SinkWorker {
-                sink,
-                outbox: Arc::new(Mutex::new(outbox)),
-                names: self.names.clone(),
-                delivery: self.delivery.clone(),
-                cursor: 0,
-            };
+        for worker in self.workers {
+            log::info!("notifications: delivering to sink {}", worker.sink.name());
             tasks.spawn(worker.run(shutdown.clone()));
         }
         while let Some(done) = tasks.join_next().await {
@@ -251,11 +249,11 @@ impl SinkWorker {
     {
         let outbox = self.outbox.clone();
         tokio::task::spawn_blocking(move || {
-            let mut o = outbox.lock().map_err(|_| NotifyError::Poisoned)?;
+            let mut o = outbox.lock().map_err(|_| NotifyError::Panicked)?;
             Ok(f(&mut o)?)
         })
         .await
-        .map_err(|_| NotifyError::Poisoned)?
+        .map_err(|_| NotifyError::Panicked)?
     }
 }
 

@@ -145,6 +145,16 @@ impl Outbox {
         Ok(Outbox { db })
     }
 
+    /// The last notification taken up for `sink`: [`Outbox::take_up`]
+    /// covers every open one up to it, so a restart goes on from there.
+    pub(super) fn taken_up_to(&self, sink: &str) -> rusqlite::Result<i64> {
+        self.db.query_row(
+            "SELECT COALESCE(MAX(outbox_id), 0) FROM notify_delivery WHERE sink = ?1",
+            params![sink],
+            |r| r.get(0),
+        )
+    }
+
     /// Gives `sink` a delivery row for each open notification queued after
     /// `cursor`, at most `limit` of them; returns the new cursor.
     pub(super) fn take_up(&mut self, sink: &str, cursor: i64, limit: u32) -> rusqlite::Result<i64> {
