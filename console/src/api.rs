@@ -4,15 +4,16 @@
 
 use crate::db::Role;
 use crate::pages::{
-    self, AlertQuery, DeviceDetail, DiffQuery, DiffView, KeyQuery, SettingsView, WindowForm,
+    self, ActionForm, AlertQuery, DeviceDetail, DiffQuery, DiffView, KeyQuery, SettingsView,
+    WindowForm,
 };
 use crate::site::{self, AlertView, AssetFilter, BaselineView, DeviceView, MapData, PairView};
-use crate::web::{App, Caller, Failure, SensorView, SiteView};
+use crate::web::{App, Caller, Failure, SensorView, SiteQuery, SiteView};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// A failure as JSON: `{"error": "..."}` with the status.
@@ -99,11 +100,6 @@ async fn me(caller: Caller) -> ApiResult<Me> {
 async fn sites(State(app): State<Arc<App>>, caller: Caller) -> ApiResult<Vec<SiteView>> {
     let app2 = app.clone();
     Ok(Json(app.data(move |d| app2.sites(d, &caller)).await?))
-}
-
-#[derive(Deserialize)]
-struct SiteQuery {
-    site: Option<String>,
 }
 
 async fn sensors(
@@ -210,17 +206,11 @@ async fn alerts(
     Ok(Json(pages::alerts(&app, &caller, &site, &q).await?))
 }
 
-#[derive(Deserialize)]
-struct Action {
-    action: String,
-    note: Option<String>,
-}
-
 async fn act(
     State(app): State<Arc<App>>,
     caller: Caller,
     Path((site, id)): Path<(String, u64)>,
-    Json(a): Json<Action>,
+    Json(a): Json<ActionForm>,
 ) -> ApiResult<AlertView> {
     Ok(Json(
         pages::act(&app, &caller, &site, id, &a.action, a.note).await?,

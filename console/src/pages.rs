@@ -394,10 +394,11 @@ async fn alerts_page(
     )
 }
 
+/// An alert action from a form or the API.
 #[derive(Deserialize)]
-struct ActionForm {
-    action: String,
-    note: Option<String>,
+pub struct ActionForm {
+    pub action: String,
+    pub note: Option<String>,
 }
 
 async fn alert_action(

@@ -1131,9 +1131,10 @@ async fn overview(State(app): State<Arc<App>>, caller: Caller) -> Result<Html<St
     )
 }
 
+/// `?site=`: one site's sensors.
 #[derive(Deserialize)]
-struct SiteQuery {
-    site: Option<String>,
+pub(crate) struct SiteQuery {
+    pub(crate) site: Option<String>,
 }
 
 async fn sensors_page(

@@ -10,6 +10,11 @@ use osect_console::auth;
 use reqwest::{redirect::Policy, Client, StatusCode};
 use support::{hidden, start, Console, HOSTILE_VERSION, PASSWORD, ROGUE, ROGUE_NAME};
 
+/// A page's text.
+async fn text(http: &Client, url: String) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 fn client() -> Client {
     Client::builder()
         .redirect(Policy::none())
@@ -737,14 +742,7 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
     );
     // First visit: everything is new (every alert, three devices, three pairs).
     let (http, _) = login(&c, "alice").await;
-    let first = http
-        .get(c.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let first = text(&http, c.url("/")).await;
     assert_eq!(
         row(&first),
         [alerts.len(), 3, 0, 3],
@@ -752,14 +750,7 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
     );
     // A later visit: nothing happened in between.
     let (again, _) = login(&c, "alice").await;
-    let second = again
-        .get(c.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let second = text(&again, c.url("/")).await;
     assert_eq!(row(&second), [0, 0, 0, 0]);
     // The PLC's firmware changes; the next visit shows one changed device
     // (the site's new version is read, not the state kept in memory).
@@ -774,14 +765,7 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
         while a.run_pending(&mut store).unwrap() > 0 {}
     }
     let (again, _) = login(&c, "alice").await;
-    let second = again
-        .get(c.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let second = text(&again, c.url("/")).await;
     let changed = row(&second);
     assert_eq!(changed[1..], [0, 1, 0], "{changed:?}");
     c.stop().await;
