@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod ledger;
 pub mod notify;
 pub mod operator;
+pub mod retention;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -350,7 +350,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Residue { store, site, json } => {
             let tables = Store::open(&store)?.residue(&site)?;
             if json {
-                println!("{}", store::residue_json(&site, &tables));
+                println!(
+                    "{}",
+                    osect_collector::retention::residue_json(&site, &tables)
+                );
             } else {
                 for (t, n) in &tables {
                     println!("{t:<24} {n:>10}");
