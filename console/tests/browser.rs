@@ -7,51 +7,10 @@
 mod support;
 
 use fantoccini::actions::InputSource;
-use fantoccini::{Client, ClientBuilder, Locator};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use fantoccini::{Client, Locator};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-const CHROMIUM: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
-const DRIVER: [&str; 2] = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
-
-fn first_existing(paths: &[&str]) -> Option<PathBuf> {
-    paths.iter().map(PathBuf::from).find(|p| p.exists())
-}
-
-/// chromedriver, ended when the test ends however it ends.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_driver(driver: &Path) -> (Driver, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{url}/status")).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not answer on {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (Driver(child), url)
-}
+use support::browser::{chromium, start_driver};
 
 struct Shots {
     dir: PathBuf,
@@ -90,12 +49,7 @@ async fn wait_for_url(b: &Client, part: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_works_through_the_console_in_chromium() {
-    let (Some(chromium), Some(driver)) = (first_existing(&CHROMIUM), first_existing(&DRIVER))
-    else {
-        println!(
-            "SKIPPED: the browser test needs Debian's chromium and chromium-driver \
-             (apt-get install chromium chromium-driver; CI installs them from ci/deps/apt-console.txt)"
-        );
+    let Some((chromium, driver)) = chromium() else {
         return;
     };
     let c = support::start(|_| {}).await;
@@ -108,48 +62,14 @@ async fn a_user_works_through_the_console_in_chromium() {
     std::fs::create_dir_all(&downloads).unwrap();
     std::fs::create_dir_all(&shots.dir).unwrap();
 
-    let (_driver, url) = start_driver(&driver).await;
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", "--lang=en-US"],
-            "prefs": {
-                "download.default_directory": downloads,
-                "download.prompt_for_download": false
-            }
-        }
-    });
-    let b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&url)
-        .await
-        .expect("a Chromium session through chromedriver");
+    let (_driver, b) = start_driver(&driver, &chromium, &downloads).await;
 
     // Any page sends the browser to the login page first.
     b.goto(&c.url("/sites/plant-a")).await.unwrap();
     wait_for_url(&b, "/login?next=%2Fsites%2Fplant-a").await;
     b.goto(&c.url("/login?lang=en&next=%2F")).await.unwrap();
     shots.take(&b, "login").await;
-    b.find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys("op")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(support::PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    shots.take(&b, "after-login").await;
+    support::browser::log_in(&b, &c.url(""), "op").await;
     let who = text_of(&b, "header .user").await;
     assert!(who.starts_with("op"), "{who}");
 

@@ -133,5 +133,28 @@ async fn page_times_on_a_large_site() {
             bytes
         );
     }
+    // In the browser: the map page until the map has drawn, and the
+    // assets page until loaded.
+    if let Some((chromium, driver)) = support::browser::chromium() {
+        let downloads = tempfile::tempdir().unwrap();
+        let (_driver, b) =
+            support::browser::start_driver(&driver, &chromium, downloads.path()).await;
+        support::browser::log_in(&b, &c.url(""), "op").await;
+        for _ in 0..3 {
+            let t = Instant::now();
+            b.goto(&c.url("/sites/big/map")).await.unwrap();
+            b.wait()
+                .at_most(std::time::Duration::from_secs(120))
+                .for_element(fantoccini::Locator::Css("#map[data-ready='1']"))
+                .await
+                .unwrap();
+            let map = t.elapsed().as_secs_f64() * 1000.0;
+            let t = Instant::now();
+            b.goto(&c.url("/sites/big/assets")).await.unwrap();
+            let assets = t.elapsed().as_secs_f64() * 1000.0;
+            println!("browser: map drawn in {map:.0} ms, assets page loaded in {assets:.0} ms");
+        }
+        b.close().await.unwrap();
+    }
     c.stop().await;
 }

@@ -3,6 +3,8 @@
 //! and helpers to log in.
 #![allow(dead_code)] // each test binary uses a part of it
 
+pub mod browser;
+
 use osect_collector::analyse::Analyser;
 use osect_collector::store::{now_us, Store};
 use osect_console::auth;
