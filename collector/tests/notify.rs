@@ -172,7 +172,7 @@ fn answer(r: &mut Receiver, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Stat
 fn webhook_sink(url: &str) -> String {
     format!(
         "[[webhook]]\nname = \"soc\"\nurl = \"{url}?token={URL_TOKEN}\"\n\
-         secret_file = \"SECRET_FILE\"\ntimeout_ms = 2000\n"
+         secret_file = \"SECRET_FILE\"\ntimeout_ms = 5000\n"
     )
 }
 
@@ -708,7 +708,7 @@ fn a_bad_sinks_file_is_refused_with_its_reason() {
 /// `osect-collector serve --notify FILE` on 127.0.0.1, its log in the
 /// store folder. A self-signed certificate serves as the collector's and as
 /// the device CA: no device connects here.
-fn serve(dir: &Path, notify_file: &Path) -> std::process::Child {
+fn serve(dir: &Path, notify_file: &Path) -> Serving {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();
@@ -732,7 +732,27 @@ fn serve(dir: &Path, notify_file: &Path) -> std::process::Child {
         .arg(notify_file)
         .stderr(log)
         .spawn()
+        .map(Serving)
         .unwrap()
+}
+
+/// A serve process, killed when dropped, so a failed test leaves none
+/// behind.
+struct Serving(std::process::Child);
+
+impl Serving {
+    /// `kill -9`, then reaps it.
+    fn kill(&mut self) {
+        // It may have exited already.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// `osect-collector outbox --store DIR [--json]`'s output.
@@ -770,8 +790,7 @@ async fn serve_delivers_the_outbox_and_a_killed_serve_loses_nothing() {
         !state.lock().unwrap().attempts.is_empty()
     })
     .await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     let text = outbox_command(dir.path(), false);
     assert!(text.contains("0 delivered"), "{text}");
     assert!(text.contains(" soc ") && text.contains("503"), "{text}");
@@ -789,8 +808,7 @@ async fn serve_delivers_the_outbox_and_a_killed_serve_loses_nothing() {
             .all(|r| r.state == State::Delivered)
     })
     .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
 
     accepted_once(dir.path(), &state.lock().unwrap()).unwrap();
     let listed: Value = serde_json::from_str(&outbox_command(dir.path(), true)).unwrap();
@@ -814,7 +832,7 @@ fn serve_refuses_a_sinks_file_it_cannot_use() {
          secret_file = \"/nonexistent/secret\"\n",
     )
     .unwrap();
-    let status = serve(dir.path(), &notify_file).wait().unwrap();
+    let status = serve(dir.path(), &notify_file).0.wait().unwrap();
     assert!(!status.success());
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
     assert!(
