@@ -93,10 +93,14 @@ fn decode_refusal(seq: u64, e: &DecodeError) -> (String, Reply) {
 pub struct Checked {
     pub info: FrameInfo,
     pub site: String,
+    /// The site refusals of this device are counted under: the registry's,
+    /// empty without one (a header's site never makes a counter row).
+    pub registry_site: String,
 }
 
-/// A batch [`check`] refuses: the site its counter goes under, the
-/// counter's reason and the reply.
+/// A batch [`check`] refuses: the site its counter goes under (the
+/// registry's, empty without one, so that a device cannot make counter rows
+/// by naming sites), the counter's reason and the reply.
 pub struct Refused {
     pub site: String,
     pub reason: String,
@@ -106,7 +110,7 @@ pub struct Refused {
 /// Checks a batch against its sender, the fleet list and the policy; needs
 /// no store, so a large batch is decoded without holding it.
 pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
-    // The registry's site, for the counters of refusals before attribution.
+    // The registry's site, for the counters of refusals.
     let known_site = a
         .fleet
         .and_then(|f| f.get(a.device))
@@ -186,9 +190,13 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
     };
     if let Err(e) = batch::decode_with(a.data, &a.policy.limits, a.policy.schemas) {
         let (reason, reply) = decode_refusal(h.seq, &e);
-        return Err(refused(&site, &reason, reply));
+        return Err(refused(&known_site, &reason, reply));
     }
-    Ok(Checked { info, site })
+    Ok(Checked {
+        info,
+        site,
+        registry_site: known_site,
+    })
 }
 
 /// Stores a checked batch. Blocking.
@@ -227,7 +235,7 @@ pub fn store(store: &mut Store, a: &Admission<'_>, c: &Checked) -> Reply {
         Err(e @ StoreError::Conflict { .. }) => refuse(
             store,
             a.device,
-            site,
+            &c.registry_site,
             "sequence conflict",
             Reply::Refused(e.to_string()),
         ),
@@ -276,8 +284,9 @@ pub fn write_refusals(
 mod tests {
     use super::*;
     use osect_wire::batch::{Batch, Header};
+    use osect_wire::{FieldType, Record, Value};
 
-    fn frame(device: &str, site: &str) -> Vec<u8> {
+    fn frame(device: &str, site: &str, records: Vec<Record>) -> Vec<u8> {
         let b = Batch {
             header: Header {
                 device_id: device.into(),
@@ -285,25 +294,33 @@ mod tests {
                 seq: 1,
                 ..Header::default()
             },
-            records: Vec::new(),
+            records,
         };
         batch::encode(&b, 3, None).unwrap()
     }
 
+    /// What `check` says of a batch from `device` naming `site`.
     fn reason(device: &str, site: &str) -> Result<String, String> {
-        let data = frame(device, site);
+        checked(device, &frame(device, site, Vec::new()))
+    }
+
+    fn checked(device: &str, data: &[u8]) -> Result<String, String> {
         let policy = Policy::project();
         let a = Admission {
             device,
             key_sha256: &[1; 32],
-            data: &data,
+            data,
             fleet: None,
             policy: &policy,
             source: "test",
         };
         match check(&a) {
             Ok(c) => Ok(c.site),
-            Err(r) => Err(r.reason),
+            Err(r) => {
+                // Never a site the device named: counter rows stay bounded.
+                assert_eq!(r.site, "");
+                Err(r.reason)
+            }
         }
     }
 
@@ -314,5 +331,15 @@ mod tests {
         assert_eq!(reason("../../x", "plant-a"), Err("device name".into()));
         assert_eq!(reason("OSS-1", "../../x"), Err("site name".into()));
         assert_eq!(reason("OSS-1", "plant a"), Err("site name".into()));
+        // A log the project does not write, from a batch naming a site.
+        let bogus = batch::intern_schema("bogus", &[("ts".into(), FieldType::Time)]).unwrap();
+        let rec = Record {
+            schema: bogus,
+            values: vec![Value::Time(1)],
+        };
+        assert_eq!(
+            checked("OSS-1", &frame("OSS-1", "plant-x", vec![rec])),
+            Err("unknown log".into())
+        );
     }
 }
