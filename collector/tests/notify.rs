@@ -120,19 +120,53 @@ struct Receiver {
     refused: Vec<String>,
 }
 
-/// A webhook receiver on 127.0.0.1; returns its URL.
-async fn receiver(state: Arc<Mutex<Receiver>>) -> String {
-    let app = axum::Router::new().route(
+/// The webhook receiver's routes.
+fn receiver_app(state: Arc<Mutex<Receiver>>) -> axum::Router {
+    axum::Router::new().route(
         "/hook",
         axum::routing::post(move |uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
             async move { answer(&mut state.lock().unwrap(), &uri, &headers, &body) }
         }),
-    );
+    )
+}
+
+/// A webhook receiver on 127.0.0.1; returns its URL.
+async fn receiver(state: Arc<Mutex<Receiver>>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = receiver_app(state);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
+}
+
+/// The receiver over HTTPS, with a certificate for `localhost` under a CA
+/// of its own; returns its URL and the CA certificate (PEM).
+async fn https_receiver(state: Arc<Mutex<Receiver>>) -> (String, String) {
+    // Several tests may install it; the first one does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
+        leaf.pem().into_bytes(),
+        key.serialize_pem().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let handle = axum_server::Handle::new();
+    let server = axum_server::bind_rustls("127.0.0.1:0".parse().unwrap(), tls)
+        .handle(handle.clone())
+        .serve(receiver_app(state).into_make_service());
+    tokio::spawn(async move { server.await.unwrap() });
+    let port = handle.listening().await.unwrap().port();
+    (format!("https://localhost:{port}/hook"), ca.pem())
 }
 
 fn answer(r: &mut Receiver, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> StatusCode {
@@ -370,6 +404,41 @@ async fn a_large_payload_goes_without_its_evidence_and_old_ones_are_pruned() {
         .query_row("SELECT COUNT(*) FROM notify_delivery", [], |r| r.get(0))
         .unwrap();
     assert_eq!(deliveries, 0);
+}
+
+#[tokio::test]
+async fn an_https_receiver_under_a_private_ca_is_trusted_through_ca_file() {
+    let dir = store();
+    let state = Arc::new(Mutex::new(Receiver {
+        accepting: true,
+        ..Receiver::default()
+    }));
+    let (url, ca_pem) = https_receiver(state.clone()).await;
+    let mut config = config(dir.path(), &webhook_sink(&url));
+
+    // Without its CA, the receiver's certificate is refused.
+    config.delivery.give_up_after_secs = 0;
+    enqueue(dir.path(), [61]);
+    let running = start(dir.path(), &config);
+    wait_until("the attempt given up", || {
+        outbox(dir.path()).iter().all(|r| r.state == State::Failed)
+    })
+    .await;
+    running.stop().await;
+    assert!(state.lock().unwrap().attempts.is_empty());
+    let error = outbox(dir.path())[0].last_error.clone().unwrap();
+    assert!(error.contains("certificate"), "{error}");
+
+    // With it, the next notification is accepted.
+    let ca_file = dir.path().join("soc-ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    config.webhook[0].ca_file = Some(ca_file);
+    config.delivery.give_up_after_secs = 60;
+    enqueue(dir.path(), [62]);
+    deliver_until_accepted(dir.path(), &config, &state, 1).await;
+    let r = state.lock().unwrap();
+    assert_eq!(r.accepted.len(), 1);
+    assert_eq!(r.accepted[0]["alert_id"], 62);
 }
 
 #[test]

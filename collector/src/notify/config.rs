@@ -8,6 +8,7 @@
 //! url = "https://soc.example.net/osect"
 //! secret_file = "/etc/osect/webhook.secret"   # HMAC-SHA256 key
 //! timeout_ms = 10000
+//! ca_file = "/etc/osect/soc-ca.pem"            # optional, beside the public roots
 //!
 //! [[syslog]]
 //! name = "siem"
@@ -51,6 +52,9 @@ pub struct WebhookConfig {
     /// Time for one attempt: connect, send, response headers.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// CA certificates (PEM) an `https://` receiver may chain to besides
+    /// the public roots, for a receiver under a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -68,10 +68,23 @@ impl Webhook {
                 c.name
             );
         }
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .timeout(Duration::from_millis(c.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("osect-collector/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("osect-collector/", env!("CARGO_PKG_VERSION")));
+        if let Some(file) = &c.ca_file {
+            let bad = |e: String| fail(format!("ca_file {}: {e}", file.display()));
+            let pem = std::fs::read(file).map_err(|e| bad(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad("no PEM certificate in it".into()));
+            }
+            for cert in certs {
+                client = client.add_root_certificate(cert);
+            }
+        }
+        let client = client
             .build()
             .map_err(|e| fail(format!("HTTP client: {e}")))?;
         Ok(Webhook {
