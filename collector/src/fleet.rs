@@ -123,6 +123,19 @@ impl FleetList {
         Ok(FleetList { devices })
     }
 
+    /// A list assigning only `device`, active, to `site` (what an operator
+    /// states for one returned unit).
+    pub fn single(device: &str, site: &str) -> FleetList {
+        let a = Assignment {
+            site: site.to_owned(),
+            customer: String::new(),
+            state: State::Active,
+        };
+        FleetList {
+            devices: HashMap::from([(device.to_owned(), a)]),
+        }
+    }
+
     pub fn get(&self, device: &str) -> Option<&Assignment> {
         self.devices.get(device)
     }

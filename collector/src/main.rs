@@ -123,6 +123,11 @@ enum Cmd {
         /// unit sent under: batches deduplicate per device and key.
         #[arg(long, value_parser = operator::parse_key_sha256)]
         key_sha256: [u8; 32],
+        /// The site the registry had the unit at: the batches are stored
+        /// under it whatever their headers say (without it, the headers'
+        /// site is taken).
+        #[arg(long)]
+        site: Option<String>,
         files: Vec<PathBuf>,
     },
     #[command(flatten)]
@@ -309,11 +314,21 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             token_file,
             device,
             key_sha256,
+            site,
             files,
         } => {
             let mut store = Store::open(&store)?;
             operator::authenticate(&store, &op, &token_file)?;
-            let r = operator::import(&mut store, &op, &device, &key_sha256, &files)?;
+            let r = operator::import(
+                &mut store,
+                &operator::Unit {
+                    device: &device,
+                    key_sha256: &key_sha256,
+                    site: site.as_deref(),
+                },
+                &op,
+                &files,
+            )?;
             println!(
                 "imported {} new, {} already stored, {} refused",
                 r.new, r.duplicate, r.refused

@@ -3,6 +3,7 @@
 //! sha256. Every import is written to the audit table.
 
 use crate::admit::{self, Admission, Policy};
+use crate::fleet::FleetList;
 use crate::store::{self, Inserted, Store, StoreError};
 use osect_wire::batch;
 use sha2::{Digest, Sha256};
@@ -22,6 +23,9 @@ pub enum OperatorError {
     /// Unknown operator or wrong token.
     #[error("operator {0:?} not authenticated")]
     Denied(String),
+    /// A site that is not a name.
+    #[error("site {0:?} is not a name (1 to 64 of A-Z a-z 0-9 . _ -)")]
+    Site(String),
 }
 
 pub fn add(store: &Store, name: &str, token_out: &Path) -> Result<(), OperatorError> {
@@ -74,20 +78,35 @@ pub struct ImportReport {
     pub refused: usize,
 }
 
-/// Stores spool files of `device` sent under the key whose
-/// SubjectPublicKeyInfo hashes to `key_sha256` (the unit's certificate, as
-/// the operator read it from the returned unit or the fleet registry), so
-/// they deduplicate against what that key already sent. Each file must
-/// decode, verify, belong to that device and hold only the project's
-/// schemas within the default limits; anything else is refused, logged and
-/// counted.
+/// The returned unit whose spool files are imported.
+pub struct Unit<'a> {
+    pub device: &'a str,
+    /// SHA-256 of the SubjectPublicKeyInfo of the certificate the unit sent
+    /// under (as the operator read it from the unit or the fleet registry).
+    pub key_sha256: &'a [u8; 32],
+    /// The site the registry had the unit at; `None` takes the headers'.
+    pub site: Option<&'a str>,
+}
+
+/// Stores spool files of a unit under its key, so they deduplicate against
+/// what that key already sent, and under the registry's site for it when
+/// given (a header naming another site is logged). Each file must decode,
+/// verify, belong to that device and hold only the project's schemas within
+/// the default limits; anything else is refused, logged and counted.
 pub fn import(
     store: &mut Store,
+    unit: &Unit<'_>,
     operator: &str,
-    device: &str,
-    key_sha256: &[u8; 32],
     files: &[PathBuf],
 ) -> Result<ImportReport, OperatorError> {
+    let (device, key_sha256) = (unit.device, unit.key_sha256);
+    let fleet = match unit.site {
+        Some(s) if !crate::fleet::valid_name(s) => {
+            return Err(OperatorError::Site(s.to_owned()));
+        }
+        Some(s) => Some(FleetList::single(device, s)),
+        None => None,
+    };
     let mut r = ImportReport::default();
     let source = format!("import:{operator}");
     let policy = Policy::project();
@@ -99,7 +118,7 @@ pub fn import(
                     device,
                     key_sha256,
                     data: &data,
-                    fleet: None,
+                    fleet: fleet.as_ref(),
                     policy: &policy,
                     source: &source,
                 };

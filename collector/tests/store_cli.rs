@@ -337,7 +337,12 @@ fn import_needs_the_operator_token_and_the_right_device() {
         p
     })
     .collect();
-    let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files).unwrap();
+    let unit = |site| operator::Unit {
+        device: "OSS-9",
+        key_sha256: &KEY_1,
+        site,
+    };
+    let r = operator::import(&mut s, &unit(None), "alice", &files).unwrap();
     assert_eq!((r.new, r.duplicate, r.refused), (2, 0, 2));
     let reasons: Vec<(String, u64)> = s
         .refusals()
@@ -349,8 +354,25 @@ fn import_needs_the_operator_token_and_the_right_device() {
         reasons,
         vec![("device mismatch".into(), 1), ("field list".into(), 1)]
     );
-    let r = operator::import(&mut s, "alice", "OSS-9", &KEY_1, &files[..1]).unwrap();
+    let r = operator::import(&mut s, &unit(None), "alice", &files[..1]).unwrap();
     assert_eq!((r.new, r.duplicate, r.refused), (0, 1, 0));
+    // The headers say site "x"; with the registry's site the batch is
+    // stored under that one.
+    let later = d.path().join("later.osb");
+    std::fs::write(&later, project_frame("OSS-9", 5)).unwrap();
+    let r = operator::import(&mut s, &unit(Some("plant-9")), "alice", &[later]).unwrap();
+    assert_eq!((r.new, r.refused), (1, 0));
+    let sites: Vec<(u64, String)> = s
+        .list(Some("OSS-9"), None, i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.seq, b.site))
+        .collect();
+    assert_eq!(
+        sites,
+        vec![(1, "x".into()), (2, "x".into()), (5, "plant-9".into())]
+    );
+    assert!(operator::import(&mut s, &unit(Some("../x")), "alice", &files).is_err());
     assert!(operator::parse_key_sha256(&"ab".repeat(32)).is_ok());
     for bad in ["ab", &"zz".repeat(32), &"é".repeat(32)] {
         assert!(operator::parse_key_sha256(bad).is_err(), "{bad}");
