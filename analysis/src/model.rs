@@ -304,12 +304,15 @@ pub struct Cycle {
 }
 
 impl Cycle {
-    pub fn add(&mut self, period: u64) {
-        self.samples += 1;
-        self.sum = self.sum.saturating_add(period);
+    /// A period estimate from a folded row, weighted by the intervals it
+    /// spans (`count - 1`), so a row of hundreds of polls outweighs a row
+    /// of two whose values happened to repeat.
+    pub fn add(&mut self, period: u64, weight: u64) {
+        self.samples += weight;
+        self.sum = self.sum.saturating_add(period.saturating_mul(weight));
         self.sum_squares = self
             .sum_squares
-            .saturating_add(u128::from(period) * u128::from(period));
+            .saturating_add(u128::from(period) * u128::from(period) * u128::from(weight));
     }
     /// Mean period, when cyclic.
     pub fn period(&self) -> Option<f64> {

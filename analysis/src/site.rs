@@ -1440,7 +1440,7 @@ impl SiteState {
             o.last_seen = o.last_seen.max(last);
             o.days.insert(day);
             if count > 1 && last > ts {
-                o.cycle.add(((last - ts) as u64) / (count - 1));
+                o.cycle.add(((last - ts) as u64) / (count - 1), count - 1);
             }
         }
         self.changes.operations.insert(op_id);

@@ -274,6 +274,18 @@ fn civil(us: i64) -> (String, String) {
     )
 }
 
+/// A length of time for people: minutes, hours or days.
+pub fn span(us: i64) -> String {
+    let min = us / 60_000_000;
+    if min < 120 {
+        format!("{min} min")
+    } else if min < 48 * 60 {
+        format!("{:.1} h", min as f64 / 60.0)
+    } else {
+        format!("{:.1} days", min as f64 / 1440.0)
+    }
+}
+
 /// Prints rows as columns padded to their widest cell.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -458,7 +470,7 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
                             .period()
                             .map(|m| format!(" every {:.0} ms", m / 1000.0))
                             .unwrap_or_default();
-                        format!("{}:{} x{}{cyc}", o.protocol, o.name, o.count)
+                        format!("{}:{} x{}{cyc}", o.log, o.name, o.count)
                     })
                     .collect();
                 rows.push(vec![
@@ -690,11 +702,11 @@ pub fn run(cmd: AnalysisCmd) -> Result<(), Box<dyn std::error::Error>> {
             let off = s.meta.config.utc_offset_secs;
             println!("site {}: {}", site.site, c.status.as_str());
             println!(
-                "learning: {} to {} ({:.1} of {:.1} days learned)",
+                "learning: {} to {} ({} of {} learned)",
                 c.learning_start.map_or("-".into(), |t| local(t, off)),
                 c.learning_end.map_or("-".into(), |t| local(t, off)),
-                c.days_learned,
-                s.meta.config.learning as f64 / osect_analysis::DAY as f64
+                span((c.days_learned * osect_analysis::DAY as f64) as i64),
+                span(s.meta.config.learning)
             );
             println!(
                 "baseline: {}/{} devices, {}/{} pairs, {}/{} operations",
