@@ -260,9 +260,9 @@ pub struct Pair {
     pub bytes: u64,
     pub learned: Option<Learned>,
     pub days: DaySet,
-    /// Connections reported as still open, with the packets and bytes
-    /// already counted, so their next report adds only the difference.
-    pub open: BTreeMap<String, (u64, u64)>,
+    /// The latest connections (by uid), with the packets and bytes counted
+    /// for them, so a connection's next report adds only the difference.
+    pub seen: BTreeMap<String, (u64, u64)>,
 }
 
 /// One industrial operation on a pair.

@@ -40,8 +40,9 @@ pub const MAX_ARP_MACS: usize = 8;
 pub const MAX_SET: usize = 64;
 /// Bytes kept of any string from the wire.
 pub const MAX_TEXT: usize = 128;
-/// Open connections remembered per pair for byte deltas.
-pub const MAX_OPEN_CONNECTIONS: usize = 256;
+/// Connections remembered per pair, so a connection reported in several
+/// batches counts once.
+pub const MAX_SEEN_CONNECTIONS: usize = 256;
 /// Address ranges kept per operation.
 pub const MAX_AREAS: usize = 64;
 /// Days of the coverage curve kept.
@@ -958,7 +959,6 @@ impl SiteState {
             get_count(rec, "orig_pkts").unwrap_or(0) + get_count(rec, "resp_pkts").unwrap_or(0);
         let bytes = get_count(rec, "orig_ip_bytes").unwrap_or(0)
             + get_count(rec, "resp_ip_bytes").unwrap_or(0);
-        let interim = matches!(rec.get("interim"), Some(Value::Bool(true)));
         let day = self.meta.config.day_of(ts);
         if let Some(p) = self.pairs.get_mut(&id) {
             p.last_seen = p.last_seen.max(end);
@@ -971,15 +971,10 @@ impl SiteState {
                 insert_bounded(&mut p.services, s);
             }
             // A connection reported again (interim rows, then its end)
-            // counts once, with only the packets and bytes it added.
-            let (pk0, by0) = match &uid {
-                Some(u) => match p.open.remove(u) {
-                    Some(v) => v,
-                    None => {
-                        p.connections += 1;
-                        (0, 0)
-                    }
-                },
+            // counts once, with the most packets and bytes any report gave,
+            // whichever report is analysed first.
+            let (pk0, by0) = match uid.as_ref().and_then(|u| p.seen.get(u)) {
+                Some(v) => *v,
                 None => {
                     p.connections += 1;
                     (0, 0)
@@ -987,13 +982,11 @@ impl SiteState {
             };
             p.packets += pkts.saturating_sub(pk0);
             p.bytes += bytes.saturating_sub(by0);
-            if interim {
-                if let Some(u) = uid {
-                    if p.open.len() >= MAX_OPEN_CONNECTIONS {
-                        p.open.pop_first();
-                    }
-                    p.open.insert(u, (pkts.max(pk0), bytes.max(by0)));
+            if let Some(u) = uid {
+                if !p.seen.contains_key(&u) && p.seen.len() >= MAX_SEEN_CONNECTIONS {
+                    p.seen.pop_first();
                 }
+                p.seen.insert(u, (pkts.max(pk0), bytes.max(by0)));
             }
         }
         self.changes.pairs.insert(id.clone());
@@ -1106,7 +1099,7 @@ impl SiteState {
                 bytes: 0,
                 learned,
                 days,
-                open: BTreeMap::new(),
+                seen: BTreeMap::new(),
             },
         );
         self.changes.pairs.insert(id);
@@ -1966,12 +1959,16 @@ mod tests {
         );
     }
     /// A normal minute: the HMI reads the PLC, both announce themselves.
+    /// The uid of the minute's polling connection.
+    fn uid(t: Micros) -> String {
+        format!("C{}", (t - T0) / MINUTE)
+    }
     fn normal(t: Micros) -> Vec<Record> {
         vec![
             asset(t, HMI, None),
             asset(t, PLC1, Some("V3.2.6")),
-            conn(t, "C1", HMI, PLC1, 502),
-            op(t + 1000, "C1", HMI, PLC1, "READ", 100, 600),
+            conn(t, &uid(t), HMI, PLC1, 502),
+            op(t + 1000, &uid(t), HMI, PLC1, "READ", 100, 600),
             arp_reply(t, HMI, PLC1.0, PLC1.1),
         ]
     }
@@ -2057,8 +2054,8 @@ mod tests {
     fn controller_stop_alerts_every_time_until_approved() {
         let mut st = learned();
         let mut r = normal(AFTER);
-        r.push(op(AFTER + 9, "C1", HMI, PLC1, "STOP", 0, 1));
-        r.push(op(AFTER + 10, "C1", HMI, PLC1, "STOP", 0, 1));
+        r.push(op(AFTER + 9, &uid(AFTER), HMI, PLC1, "STOP", 0, 1));
+        r.push(op(AFTER + 10, &uid(AFTER), HMI, PLC1, "STOP", 0, 1));
         batch(&mut st, "S1", AFTER, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
@@ -2071,7 +2068,15 @@ mod tests {
             .unwrap();
         assert_eq!(st.take_changes().alerts[0].state, AlertState::Dismissed);
         let mut r = normal(AFTER + HOUR);
-        r.push(op(AFTER + HOUR + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        r.push(op(
+            AFTER + HOUR + 9,
+            &uid(AFTER + HOUR),
+            HMI,
+            PLC1,
+            "STOP",
+            0,
+            1,
+        ));
         batch(&mut st, "S1", AFTER + HOUR, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
@@ -2087,7 +2092,15 @@ mod tests {
         .unwrap();
         st.take_changes();
         let mut r = normal(AFTER + 2 * HOUR);
-        r.push(op(AFTER + 2 * HOUR + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        r.push(op(
+            AFTER + 2 * HOUR + 9,
+            &uid(AFTER + 2 * HOUR),
+            HMI,
+            PLC1,
+            "STOP",
+            0,
+            1,
+        ));
         batch(&mut st, "S1", AFTER + 2 * HOUR, r);
         assert!(st.take_changes().alerts.is_empty());
         assert_eq!(
@@ -2103,18 +2116,26 @@ mod tests {
         for m in 0..61 {
             let t = T0 + m * MINUTE;
             let mut r = normal(t);
-            r.push(op(t + 50, "C1", HMI, PLC1, "WRITE", 300, 1));
+            r.push(op(t + 50, &uid(t), HMI, PLC1, "WRITE", 300, 1));
             batch(&mut st, "S1", t, r);
         }
         st.take_changes();
         // The learned write, on its learned range: nothing.
         let mut r = normal(AFTER);
-        r.push(op(AFTER + 50, "C1", HMI, PLC1, "WRITE", 300, 1));
+        r.push(op(AFTER + 50, &uid(AFTER), HMI, PLC1, "WRITE", 300, 1));
         batch(&mut st, "S1", AFTER, r);
         assert!(st.take_changes().alerts.is_empty());
         // Registers 4000-4009, never written.
         let mut r = normal(AFTER + MINUTE);
-        r.push(op(AFTER + MINUTE + 50, "C1", HMI, PLC1, "WRITE", 4000, 1));
+        r.push(op(
+            AFTER + MINUTE + 50,
+            &uid(AFTER + MINUTE),
+            HMI,
+            PLC1,
+            "WRITE",
+            4000,
+            1,
+        ));
         batch(&mut st, "S1", AFTER + MINUTE, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::NewWriteRange]);
@@ -2124,7 +2145,7 @@ mod tests {
         // change (memory write), not just a new operation.
         let mut st = learned();
         let mut r = normal(AFTER);
-        r.push(op(AFTER + 50, "C1", HMI, PLC1, "WRITE", 100, 1));
+        r.push(op(AFTER + 50, &uid(AFTER), HMI, PLC1, "WRITE", 100, 1));
         batch(&mut st, "S1", AFTER, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
@@ -2146,7 +2167,7 @@ mod tests {
         let new = ("00:80:f4:00:00:70", "192.168.10.112");
         let mut r = normal(AFTER);
         r.push(asset(AFTER + 5, new, None));
-        r.push(op(AFTER + 9, "C1", HMI, PLC1, "STOP", 0, 1));
+        r.push(op(AFTER + 9, &uid(AFTER), HMI, PLC1, "STOP", 0, 1));
         batch(&mut st, "S1", AFTER, r);
         let c = st.take_changes();
         assert_eq!(kinds(&c), vec![AlertKind::ControllerChange]);
@@ -2307,6 +2328,32 @@ mod tests {
         assert_eq!(c.devices, 3);
         assert_eq!(c.devices_learned, 2);
         assert_eq!(c.curve.iter().map(|(_, n)| n).sum::<u64>(), 4 + 2);
+    }
+
+    #[test]
+    fn a_connection_reported_in_several_batches_counts_once_in_any_order() {
+        let report = |t: Micros, pkts: u64| {
+            let mut c = conn(t, "CLONG", HMI, PLC1, 502);
+            c.values[CONN.index_of("orig_pkts").unwrap()] = Value::Count(pkts);
+            c.values[CONN.index_of("interim").unwrap()] = Value::Bool(pkts < 30);
+            c
+        };
+        let mut counts = Vec::new();
+        for order in [[10, 20, 30], [30, 10, 20]] {
+            let mut st = SiteState::new("plant");
+            for (i, pkts) in order.into_iter().enumerate() {
+                batch(
+                    &mut st,
+                    "S1",
+                    T0 + i as i64 * MINUTE,
+                    vec![report(T0, pkts)],
+                );
+            }
+            let p = st.pairs.values().next().unwrap();
+            counts.push((p.connections, p.packets));
+        }
+        // 30 from the originator and the 10 of the responder, once.
+        assert_eq!(counts, vec![(1, 40), (1, 40)]);
     }
 
     #[test]
