@@ -94,8 +94,8 @@ pub struct SiteMeta {
     /// Items learned or approved that are not devices, pairs or operations
     /// (ARP claims, zone crossings, write ranges, identities).
     pub approved: BTreeSet<String>,
-    /// Per IP, the MACs that claimed it and when last.
-    pub arp_claims: BTreeMap<String, BTreeMap<String, Micros>>,
+    /// Per IP, the MACs that claimed it, first and last.
+    pub arp_claims: BTreeMap<String, BTreeMap<String, (Micros, Micros)>>,
     /// New devices, pairs and operations per day (the learning curve).
     pub new_per_day: BTreeMap<i64, u64>,
     pub first_record: Option<Micros>,
@@ -794,35 +794,37 @@ impl SiteState {
         if !claims.contains_key(mac) && claims.len() >= MAX_ARP_MACS {
             if let Some(oldest) = claims
                 .iter()
-                .min_by_key(|(_, t)| **t)
+                .min_by_key(|(_, t)| t.1)
                 .map(|(m, _)| m.clone())
             {
                 claims.remove(&oldest);
             }
         }
-        let t = claims.entry(mac.to_owned()).or_insert(ts);
-        *t = (*t).max(last);
-        let others: Vec<String> = claims
+        let t = claims.entry(mac.to_owned()).or_insert((ts, last));
+        *t = (t.0.min(ts), t.1.max(last));
+        // The conflict starts when the later of the two first claimed the
+        // IP, whichever record is analysed first.
+        let others: Vec<(String, Micros)> = claims
             .iter()
-            .filter(|(m, t)| m.as_str() != mac && (last - **t).abs() <= ARP_WINDOW)
-            .map(|(m, _)| m.clone())
+            .filter(|(m, t)| m.as_str() != mac && (last - t.1).abs() <= ARP_WINDOW)
+            .map(|(m, t)| (m.clone(), t.0.max(ts)))
             .collect();
         let vlan = get_count(rec, "vlan");
-        for other in others {
+        for (other, since) in others {
             let (a, b) = if other.as_str() < mac {
                 (other.as_str(), mac)
             } else {
                 (mac, other.as_str())
             };
             let item = format!("arp|{ip_s}|{a}|{b}");
-            if self.event_alerts(ts, &item, Severity::Critical) {
+            if self.event_alerts(since, &item, Severity::Critical) {
                 let mut detail = BTreeMap::new();
                 detail.insert("ip".to_owned(), ip_s.clone());
                 detail.insert("macs".to_owned(), format!("{a} {b}"));
                 self.raise(Raise {
                     kind: AlertKind::ArpSpoof,
                     item,
-                    ts,
+                    ts: since,
                     devices: vec![DeviceKey::mac(a, vlan), DeviceKey::mac(b, vlan)],
                     title: format!("{ip_s} is answered by two MACs, {a} and {b}"),
                     detail,
