@@ -3,8 +3,9 @@
 # temporary directory, starts the collector on loopback, generates two days
 # of the bundled plant (a normal day the core learns, then a day with nine
 # injected incidents), runs the agent on them through the real spool and
-# QUIC/mTLS uplink, and prints what the core found: the asset ledger, the
-# busiest communication pairs and the alerts.
+# QUIC/mTLS uplink, prints what the core found (the asset ledger, the
+# busiest communication pairs, the baseline and the alerts) and serves the
+# web console on loopback until Ctrl-C.
 # Takes about 3 minutes on a cold 2-core build, seconds once built.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -41,7 +42,7 @@ MSG
 fi
 
 echo "== building release binaries"
-cargo build --release --locked -q -p osect-agent -p osect-collector -p osect-trafficgen -p osect-testkit
+cargo build --release --locked -q -p osect-agent -p osect-collector -p osect-trafficgen -p osect-testkit -p osect-console
 
 WORK=$(mktemp -d /tmp/osect-demo.XXXXXX)
 COLLECTOR_PID=
@@ -121,3 +122,8 @@ echo "== the baseline"
 echo
 echo "== alerts: what changed on day 1"
 "$COL" alerts --store "$WORK/store" --site "$SITE"
+
+echo
+echo "== the console: open the address below in a browser and log in (Ctrl-C stops it)"
+# The port is the demo's own choice unless DEMO_CONSOLE names one.
+"$BIN/osect-console" serve --store "$WORK/store" --listen "${DEMO_CONSOLE:-127.0.0.1:0}" --demo-login
