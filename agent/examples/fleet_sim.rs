@@ -375,7 +375,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cpu = cpu_secs(args.collector_pid)? - c0;
 
     // Alerts that the analysis has not written yet may still come.
-    let incident_batches = (alert_sensors * args.incident_minutes.min(args.minutes)) as u64;
+    let incident_batches = alert_sensors
+        * args
+            .minutes
+            .saturating_sub(args.incident_from)
+            .min(args.incident_minutes);
     let settle = Instant::now();
     std::thread::sleep(Duration::from_secs(args.settle_secs));
     stop.store(true, Ordering::Relaxed);
