@@ -256,6 +256,28 @@ async fn assets_page(
 ) -> Result<Html<String>, Failure> {
     let sd = site_data(&app, &caller, &site).await?;
     let (devices, choices) = assets(&sd, &filter)?;
+    let total = devices.len();
+    let pages = total.div_ceil(site::ASSETS_PER_PAGE).max(1);
+    let page = filter.page.unwrap_or(1);
+    if page == 0 || page > pages {
+        return Err(Failure::bad_request(format!(
+            "page: 1 to {pages}, not {page}"
+        )));
+    }
+    let shown: Vec<DeviceView> = devices
+        .into_iter()
+        .skip((page - 1) * site::ASSETS_PER_PAGE)
+        .take(site::ASSETS_PER_PAGE)
+        .collect();
+    // The filters as a query, for the page links.
+    let mut query = serde_urlencoded::to_string(AssetFilter {
+        page: None,
+        ..filter.clone()
+    })
+    .unwrap_or_default();
+    if !query.is_empty() {
+        query.push('&');
+    }
     render_site(
         &app,
         &caller,
@@ -263,7 +285,10 @@ async fn assets_page(
         &format!("/sites/{site}/assets"),
         &sd,
         "assets",
-        context! { devices => devices, choices => choices, filter => filter },
+        context! {
+            devices => shown, total => total, choices => choices, filter => filter,
+            page => page, pages => pages, query => query,
+        },
     )
 }
 

@@ -147,7 +147,13 @@ pub struct AssetFilter {
     pub since: Option<String>,
     /// Text in the key, a name, an address or the product.
     pub q: Option<String>,
+    /// The page of the table, from 1 ([`ASSETS_PER_PAGE`] rows each).
+    pub page: Option<usize>,
 }
+
+/// Rows of the assets table per page: a site of thousands of devices pages
+/// instead of sending megabytes of HTML.
+pub const ASSETS_PER_PAGE: usize = 500;
 
 impl AssetFilter {
     /// Checks the parameters; `since` becomes microseconds in the site's zone.

@@ -529,6 +529,10 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         format!("/api/v1/sites/{}/sensors", "s".repeat(300)),
         "/api/v1/sensors?site=%C0".into(),
         "/api/v1/sites/%ff/sensors".into(),
+        "/sites/plant-a/assets?page=0".into(),
+        "/sites/plant-a/assets?page=2".into(),
+        "/sites/plant-a/assets?page=x".into(),
+        format!("/sites/plant-a/assets?q={}", "q".repeat(200)),
     ];
     for path in &cases {
         for authorised in [true, false] {
