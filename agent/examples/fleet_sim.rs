@@ -21,8 +21,11 @@ use osect_wire::record::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Distinct refusal reasons tallied one by one.
+const MAX_REASONS: usize = 32;
 
 #[derive(Parser)]
 struct Args {
@@ -309,8 +312,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         args.sensors
     ];
-    let sent: Arc<Mutex<Vec<Vec<Sent>>>> =
-        Arc::new(Mutex::new((0..alert_sensors).map(|_| Vec::new()).collect()));
+    let mut sent: Vec<Vec<Sent>> = (0..alert_sensors).map(|_| Vec::new()).collect();
     let (mut acked, mut ack_lat) = (0u64, Vec::new());
     let mut refused: BTreeMap<String, u64> = BTreeMap::new();
     let (mut encode_secs, mut round_secs) = (0.0, Vec::new());
@@ -336,25 +338,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let b = restamp(src, s, m as u64 + 1, clock.shift_us);
             clock.end_us = b.header.interval_end_us;
             if s < alert_sensors {
-                if let Ok(mut sent) = sent.lock() {
-                    sent[s].push(Sent {
-                        start_us: b.header.interval_start_us,
-                        end_us: b.header.interval_end_us,
-                        incident: in_incident,
-                        at: None,
-                    });
-                }
+                sent[s].push(Sent {
+                    start_us: b.header.interval_start_us,
+                    end_us: b.header.interval_end_us,
+                    incident: in_incident,
+                    at: None,
+                });
             }
             frames.push(batch::encode(&b, 3, None)?);
         }
         encode_secs += te.elapsed().as_secs_f64();
 
         let tr = Instant::now();
-        if let Ok(mut sent) = sent.lock() {
-            for s in sent.iter_mut() {
-                if let Some(last) = s.last_mut() {
-                    last.at = Some(tr);
-                }
+        for s in sent.iter_mut() {
+            if let Some(last) = s.last_mut() {
+                last.at = Some(tr);
             }
         }
         for (i, out) in rt.block_on(send_round(&links, frames)) {
@@ -365,7 +363,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 Outcome::Refused(why) | Outcome::Failed(why) => {
                     eprintln!("minute {m}: {}: {why}", serial(i));
-                    *refused.entry(why).or_default() += 1;
+                    // A bounded tally: reasons past the first few are lumped.
+                    let key = if refused.len() < MAX_REASONS || refused.contains_key(&why) {
+                        why
+                    } else {
+                        "other reasons".into()
+                    };
+                    *refused.entry(key).or_default() += 1;
                 }
             }
         }
@@ -388,7 +392,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // An alert belongs to the batch whose interval holds its first record
     // time; its latency runs from sending that batch to the poll finding it.
-    let sent = sent.lock().map_err(|_| "sent list poisoned")?;
     let mut alert_lat = Vec::new();
     let mut outside = 0;
     for a in &seen {
