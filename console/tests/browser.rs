@@ -264,6 +264,13 @@ async fn a_user_works_through_the_console_in_chromium() {
         .click()
         .await
         .unwrap();
+    // The form posts and the alerts page loads again at the same URL: wait
+    // for the approved row to leave rather than for the address.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.find(Locator::Id(&row_id)).await.is_ok() {
+        assert!(Instant::now() < deadline, "{row_id} still open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     wait_for_url(&b, "/sites/plant-a/alerts").await;
     let after = b
         .find_all(Locator::Css("#alert-list > tbody > tr"))
