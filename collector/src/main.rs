@@ -201,15 +201,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             max_body_bytes,
             notify: notify_file,
         } => {
+            let opened = Store::open(&store)?;
             // The analysis runs beside ingest on its own connection: a
             // batch is acknowledged once stored, whatever the analysis does.
+            // It starts once the store exists, so the two never race to
+            // create it (switching a new database to WAL is not retried).
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let _analysis = osect_collector::analyse::spawn_worker(
                 store.clone(),
                 osect_collector::cli::registry(),
                 stop,
             );
-            let opened = Store::open(&store)?;
             // Set up before serving, so a bad sinks file stops the start.
             let deliverer = match notify_file {
                 Some(f) => Some(notify::Deliverer::new(&store, &notify::Config::load(&f)?)?),
