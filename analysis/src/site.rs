@@ -1230,6 +1230,20 @@ impl SiteState {
             );
         }
         let devices = vec![orig.clone(), resp.clone()];
+        // A write to addresses no learned write of the pair has written.
+        let range_alert = |a: &Area| {
+            (
+                AlertKind::NewWriteRange,
+                format!("range|{pair_id}#{log}|{}:{}+{}", a.space, a.start, a.count),
+                format!(
+                    "{who}: {protocol} {name} writes {} {}-{}, a range not written before",
+                    a.space,
+                    a.start,
+                    a.start + a.count - 1
+                ),
+                None,
+            )
+        };
         let is_new = !self.operations.contains_key(&op_id);
         if is_new {
             if self.operations.len() >= MAX_OPERATIONS {
@@ -1292,19 +1306,6 @@ impl SiteState {
             // wrote elsewhere.
             if learned.is_none() && pair_known {
                 let prior = self.learned_writes(&pair_id, log, &op_id);
-                let range_alert = |a: &Area| {
-                    (
-                        AlertKind::NewWriteRange,
-                        format!("range|{pair_id}#{log}|{}:{}+{}", a.space, a.start, a.count),
-                        format!(
-                            "{who}: {protocol} {name} writes {} {}-{}, a range not written before",
-                            a.space,
-                            a.start,
-                            a.start + a.count - 1
-                        ),
-                        None,
-                    )
-                };
                 let new_op = (
                     AlertKind::NewOperation,
                     item.clone(),
@@ -1367,22 +1368,14 @@ impl SiteState {
                 add_area(&mut o.areas, area);
             }
             if !covered && learned {
-                let item = format!(
-                    "range|{pair_id}#{log}|{}:{}+{}",
-                    area.space, area.start, area.count
-                );
+                let (kind, item, title, _) = range_alert(area);
                 if self.event_alerts(ts, &item, Severity::High) {
                     self.raise(Raise {
-                        kind: AlertKind::NewWriteRange,
+                        kind,
                         item,
                         ts,
                         devices: devices.clone(),
-                        title: format!(
-                            "{who}: {protocol} {name} writes {} {}-{}, a range not written before",
-                            area.space,
-                            area.start,
-                            area.start + area.count - 1
-                        ),
+                        title,
                         detail: detail.clone(),
                         evidence: Some(ev.clone()),
                         control: None,
