@@ -74,6 +74,10 @@ pub const NAMES: &[&str] = &[
     "slmp",
     "fins",
     "profinet",
+    "ftp",
+    "mqtt",
+    "syslog",
+    "sip",
     "hostile-names",
 ];
 
@@ -117,6 +121,18 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "profinet" => {
             profinet_identify(&mut cap, &net, t, 1);
+        }
+        "ftp" => {
+            crate::it_sessions::ftp_session(&mut cap, &net, t);
+        }
+        "mqtt" => {
+            crate::it_sessions::mqtt_session(&mut cap, &net, t);
+        }
+        "syslog" => {
+            crate::it_sessions::syslog_session(&mut cap, &net, t);
+        }
+        "sip" => {
+            crate::it_sessions::sip_session(&mut cap, &net, t);
         }
         _ => return None,
     }
