@@ -15,7 +15,7 @@ pub struct Catalogues {
     en: Catalogue,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("message catalogue {lang}: {message}")]
 pub struct CatalogueError {
     lang: &'static str,
@@ -40,6 +40,61 @@ impl Catalogues {
         match lang {
             Lang::Ja => &self.ja,
             Lang::En => &self.en,
+        }
+    }
+
+    /// The message `key` in `lang` with its `{name}` placeholders filled;
+    /// the key itself if the catalogue lacks it (a test keeps them all).
+    pub fn say(&self, lang: Lang, msg: &Msg) -> String {
+        let Some(text) = self.get(lang).get(msg.key) else {
+            return msg.key.to_owned();
+        };
+        let mut out = text.clone();
+        for (name, value) in &msg.args {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+}
+
+/// Both catalogues, parsed at the first call (they are built into the
+/// binary, so a parse error is a build mistake the tests catch).
+pub fn catalogues() -> Result<&'static Catalogues, CatalogueError> {
+    static LOADED: std::sync::OnceLock<Result<Catalogues, CatalogueError>> =
+        std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(Catalogues::load)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A message to show the user: a catalogue key and the values of its
+/// placeholders (values from the request are shown as given, escaped by
+/// the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Msg {
+        Msg {
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl std::fmt::Display) -> Msg {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match catalogues() {
+            Ok(c) => c.say(lang, self),
+            Err(_) => self.key.to_owned(),
         }
     }
 }

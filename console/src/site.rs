@@ -4,6 +4,7 @@
 //! time zone.
 
 use crate::i18n;
+use crate::i18n::Msg;
 use osect_analysis::coverage::{self, Coverage};
 use osect_analysis::{Alert, Device, Micros, Pair, SiteState};
 use serde::Serialize;
@@ -157,7 +158,7 @@ pub const ASSETS_PER_PAGE: usize = 500;
 
 impl AssetFilter {
     /// Checks the parameters; `since` becomes microseconds in the site's zone.
-    pub fn since_us(&self, tz: &jiff::tz::TimeZone) -> Result<Option<Micros>, String> {
+    pub fn since_us(&self, tz: &jiff::tz::TimeZone) -> Result<Option<Micros>, Msg> {
         for (name, v) in [
             ("zone", &self.zone),
             ("role", &self.role),
@@ -166,10 +167,9 @@ impl AssetFilter {
             ("q", &self.q),
         ] {
             if v.as_ref().is_some_and(|v| v.len() > crate::web::MAX_NAME) {
-                return Err(format!(
-                    "{name}: longer than {} bytes",
-                    crate::web::MAX_NAME
-                ));
+                return Err(Msg::new("err_too_long")
+                    .arg("field", name)
+                    .arg("max", crate::web::MAX_NAME));
             }
         }
         match self.since.as_deref().filter(|s| !s.is_empty()) {
@@ -203,13 +203,12 @@ impl AssetFilter {
 }
 
 /// A `YYYY-MM-DD` day's start in `tz`, with a clear error.
-pub fn parse_day(day: &str, tz: &jiff::tz::TimeZone) -> Result<Micros, String> {
-    let date: jiff::civil::Date = day
-        .parse()
-        .map_err(|_| format!("{day:?} is not a date (YYYY-MM-DD)"))?;
+pub fn parse_day(day: &str, tz: &jiff::tz::TimeZone) -> Result<Micros, Msg> {
+    let bad = || Msg::new("err_day").arg("value", day);
+    let date: jiff::civil::Date = day.parse().map_err(|_| bad())?;
     date.to_zoned(tz.clone())
         .map(|z| z.timestamp().as_microsecond())
-        .map_err(|e| format!("{day}: {e}"))
+        .map_err(|_| bad())
 }
 
 /// The values each filter can take, for the selects.

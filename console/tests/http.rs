@@ -49,6 +49,56 @@ async fn login(c: &Console, user: &str) -> (Client, String) {
     (http, csrf)
 }
 
+/// A page's text with HTML's character references read back.
+fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Posts a form in a session (`fields` without the CSRF token, added here).
+async fn post_form(
+    http: &Client,
+    url: String,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all = fields.to_vec();
+    all.push(("csrf", csrf));
+    http.post(url).form(&all).send().await.unwrap()
+}
+
+/// An API GET with a new token of `user`, as JSON.
+async fn api_get(c: &Console, user: &str, path: &str) -> serde_json::Value {
+    let res = client()
+        .get(c.url(path))
+        .bearer_auth(c.token(user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path} as {user}");
+    res.json().await.unwrap()
+}
+
+/// An API POST of JSON with a new token of `user`.
+async fn api_post(
+    c: &Console,
+    user: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(c.url(path))
+        .bearer_auth(c.token(user))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A device of plant-a (the PLC), as a URL's query value.
 const DEVICE: &str = "mac%3A00%3A1b%3A1b%3A00%3A00%3A66";
 
@@ -810,73 +860,250 @@ async fn the_map_groups_devices_and_marks_new_ones() {
 }
 
 #[tokio::test]
-async fn maintenance_windows_are_added_by_the_sites_users_only() {
+async fn maintenance_windows_are_added_by_operators_and_customer_admins_only() {
     let c = start(|_| {}).await;
-    let (alice, csrf) = login(&c, "alice").await;
-    let form = |start: &'static str| {
+    let url = c.url("/sites/plant-a/maintenance");
+    let window = |start| {
         [
             ("start", start),
             ("end", "2026-12-24T18:00"),
             ("note", "line 2 retrofit"),
         ]
     };
-    let res = alice
-        .post(c.url("/sites/plant-a/maintenance"))
-        .form(
-            &[
-                form("2026-12-24T08:00").as_slice(),
-                &[("csrf", csrf.as_str())],
-            ]
-            .concat(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // A customer's plain user sees the settings but may not change them.
+    let (alice, csrf) = login(&c, "alice").await;
+    let page = text(&alice, c.url("/sites/plant-a/settings")).await;
+    assert!(!page.contains("id=\"add-window\"") && !page.contains("id=\"add-zone\""));
+    let res = post_form(&alice, url.clone(), &csrf, &window("2026-12-24T08:00")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("customer admins"));
+
+    let (carol, csrf) = login(&c, "carol").await;
+    let res = post_form(&carol, url.clone(), &csrf, &window("2026-12-24T08:00")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = alice
-        .get(c.url("/sites/plant-a/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&carol, c.url("/sites/plant-a/settings")).await;
     assert!(page.contains("2026-12-24 08:00:00 JST") && page.contains("line 2 retrofit"));
-    for bad in ["tomorrow", "2026-12-25T08:00"] {
-        let res = alice
-            .post(c.url("/sites/plant-a/maintenance"))
-            .form(&[form(bad).as_slice(), &[("csrf", csrf.as_str())]].concat())
-            .send()
-            .await
-            .unwrap();
+    for (bad, says) in [
+        ("tomorrow", "is not a date and time"),
+        (
+            "2026-12-25T08:00",
+            "ends (2026-12-24T18:00) before it starts (2026-12-25T08:00)",
+        ),
+    ] {
+        let res = post_form(&carol, url.clone(), &csrf, &window(bad)).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(res.text().await.unwrap().contains(says), "{bad}");
     }
-    // Bob (globex) cannot, by API either.
-    let res = client()
-        .post(c.url("/api/v1/sites/plant-a/maintenance"))
-        .bearer_auth(c.token("bob"))
-        .json(&serde_json::json!({"start": "2026-12-24T08:00", "end": "2026-12-24T09:00", "note": "x"}))
-        .send()
-        .await
-        .unwrap();
+    // Bob (globex) cannot, by API either: the site is not his.
+    let w =
+        serde_json::json!({"start": "2026-12-24T08:00", "end": "2026-12-24T09:00", "note": "x"});
+    let res = api_post(&c, "bob", "/api/v1/sites/plant-a/maintenance", w.clone()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let settings: serde_json::Value = client()
-        .get(c.url("/api/v1/sites/plant-a/settings"))
-        .bearer_auth(c.token("op"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(settings["maintenance"].as_array().unwrap().len(), 1);
-    assert_eq!(settings["maintenance"][0][3], "alice");
-    assert!(c
-        .db()
-        .audit_rows(5)
+    let res = api_post(&c, "alice", "/api/v1/sites/plant-a/maintenance", w.clone()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = api_post(&c, "op", "/api/v1/sites/plant-a/maintenance", w).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let settings = api_get(&c, "op", "/api/v1/sites/plant-a/settings").await;
+    let by: Vec<&str> = settings["maintenance"]
+        .as_array()
         .unwrap()
         .iter()
-        .any(|r| r.action == "maintenance-add"));
+        .map(|w| w[3].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["carol", "op"]);
+    let audit = c.db().audit_rows(20).unwrap();
+    let adds: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.action == "maintenance-add")
+        .map(|r| r.who.as_str())
+        .collect();
+    assert_eq!(adds, ["op", "carol"]);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn zones_are_edited_validated_and_audited_like_the_cli() {
+    let c = start(|_| {}).await;
+    let url = c.url("/sites/plant-a/zones");
+    let alerts_before = api_get(&c, "op", "/api/v1/sites/plant-a/alerts?state=all").await;
+    let (carol, csrf) = login(&c, "carol").await;
+    let set = |name, subnets, vlans| {
+        [
+            ("action", "set"),
+            ("name", name),
+            ("subnets", subnets),
+            ("vlans", vlans),
+        ]
+    };
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("control", "192.168.10.0/24", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("office", "10.1.0.0/16, 10.2.0.0/16", "20"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    for (form, says) in [
+        (
+            set("bad", "192.168.300.0/24", ""),
+            "\"192.168.300.0/24\" is not a subnet",
+        ),
+        (
+            set("bad", "10.9.0.0/33", ""),
+            "\"10.9.0.0/33\" is not a subnet",
+        ),
+        (set("", "10.9.0.0/16", ""), "Zone name \"\""),
+        (set("a b", "10.9.0.0/16", ""), "Zone name \"a b\""),
+        (set("empty", "", ""), "give at least one subnet or VLAN"),
+        (set("bad", "", "5000"), "\"5000\" is not a VLAN id"),
+        (
+            set("control", "192.168.11.0/24", ""),
+            "Zone control already exists",
+        ),
+        (
+            set("twin", "192.168.10.0/24", ""),
+            "192.168.10.0/24 is already in zone control",
+        ),
+        (set("twin", "", "20"), "VLAN 20 is already in zone office"),
+    ] {
+        let res = post_form(&carol, url.clone(), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{form:?}");
+        let body = res.text().await.unwrap();
+        assert!(unescape(&body).contains(says), "{form:?}: {body}");
+    }
+    // A nested subnet is not ambiguous (the longest prefix wins).
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("hmi", "192.168.10.16/28", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut replace = set("office", "10.1.0.0/16", "").to_vec();
+    replace.push(("replace", "1"));
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &replace)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let allow = [
+        ("action", "allow"),
+        ("name", "control"),
+        ("other", "office"),
+    ];
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &allow).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let allow_unknown = [("action", "allow"), ("name", "control"), ("other", "dmz")];
+    let res = post_form(&carol, url.clone(), &csrf, &allow_unknown).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Zone dmz is not defined"));
+    let remove = [("action", "remove"), ("name", "hmi")];
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &remove)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let res = post_form(&carol, url.clone(), &csrf, &remove).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = post_form(&carol, url.clone(), &csrf, &[("action", "rename")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // The settings as the CLI would leave them; the pages place devices in
+    // the zones at once (the PLC and the HMI are in 192.168.10.0/24) and
+    // nothing was analysed again.
+    let settings = api_get(&c, "op", "/api/v1/sites/plant-a/settings").await;
+    assert_eq!(
+        settings["zones"],
+        serde_json::json!([
+            ["control", "192.168.10.0/24", ""],
+            ["office", "10.1.0.0/16", ""]
+        ])
+    );
+    assert_eq!(
+        settings["allowed"],
+        serde_json::json!([["control", "office"]])
+    );
+    let assets = api_get(&c, "op", "/api/v1/sites/plant-a/assets?zone=control").await;
+    assert_eq!(assets.as_array().unwrap().len(), 3, "{assets}");
+    let alerts_after = api_get(&c, "op", "/api/v1/sites/plant-a/alerts?state=all").await;
+    assert_eq!(alerts_after, alerts_before);
+
+    // Alice (plain user) may not; Bob (globex) does not see the site; a
+    // form without its token is refused.
+    let (alice, alice_csrf) = login(&c, "alice").await;
+    let res = post_form(
+        &alice,
+        url.clone(),
+        &alice_csrf,
+        &set("x", "10.5.0.0/16", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (bob, bob_csrf) = login(&c, "bob").await;
+    let res = post_form(&bob, url.clone(), &bob_csrf, &set("x", "10.5.0.0/16", "")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = carol
+        .post(url.clone())
+        .form(&set("x", "10.5.0.0/16", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let z = serde_json::json!({"action": "set", "name": "x", "subnets": "10.5.0.0/16"});
+    assert_eq!(
+        api_post(&c, "bob", "/api/v1/sites/plant-a/zones", z.clone())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api_post(&c, "alice", "/api/v1/sites/plant-a/zones", z.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api_post(&c, "op", "/api/v1/sites/plant-a/zones", z)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let audit = c.db().audit_rows(50).unwrap();
+    let zone_acts: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|r| r.action.starts_with("zone-"))
+        .map(|r| (r.who.as_str(), r.action.as_str()))
+        .collect();
+    assert_eq!(
+        zone_acts,
+        [
+            ("op", "zone-set"),
+            ("carol", "zone-remove"),
+            ("carol", "zone-allow"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+        ]
+    );
     c.stop().await;
 }
 
