@@ -145,6 +145,15 @@ impl Row {
         });
     }
 
+    /// Dates the row `ts` instead of the current packet's time (a row
+    /// written later than the message it records).
+    pub fn at(mut self, ts: i64) -> Row {
+        if let Some(v) = self.values.first_mut() {
+            *v = Value::Time(ts);
+        }
+        self
+    }
+
     /// Appends the next field.
     pub fn push(mut self, v: impl Into<Value>) -> Row {
         self.values.push(v.into());
