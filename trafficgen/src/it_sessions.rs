@@ -1,10 +1,10 @@
 //! The IT protocols a plant's network carries besides its control
 //! traffic: FTP moving a PLC program and firmware, an IIoT gateway's MQTT,
-//! devices' syslog, an intercom's SIP.
+//! devices' syslog, an intercom's SIP, a historian's report mail.
 
 use crate::frame::udp_frame;
 use crate::pcap::Capture;
-use crate::proto::{ftp, mqtt, sip, syslog};
+use crate::proto::{ftp, mqtt, sip, smtp, syslog};
 use crate::scenario::{Net, MS};
 use crate::tcp::TcpConn;
 
@@ -251,4 +251,73 @@ pub fn sip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         t += 30 * MS;
     }
     t
+}
+
+/// The engineering station (a historian) mails the shift report through
+/// the gateway's relay: EHLO, one message to two recipients, QUIT.
+pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 52_025, net.gateway, 25, net.vlan, (31, 41));
+    let mut t = c.handshake(cap, t);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &smtp::reply(220, &["relay.plant ESMTP"]),
+    );
+    let exchanges: [(&str, Vec<u8>); 5] = [
+        (
+            "EHLO hist01.plant",
+            smtp::reply(250, &["relay.plant", "8BITMIME", "SIZE 10240000"]),
+        ),
+        (
+            "MAIL FROM:<historian@plant.example>",
+            smtp::reply(250, &["2.1.0 Ok"]),
+        ),
+        (
+            "RCPT TO:<ops@plant.example>",
+            smtp::reply(250, &["2.1.5 Ok"]),
+        ),
+        (
+            "RCPT TO:<lead@plant.example>",
+            smtp::reply(250, &["2.1.5 Ok"]),
+        ),
+        (
+            "DATA",
+            smtp::reply(354, &["End data with <CR><LF>.<CR><LF>"]),
+        ),
+    ];
+    for (cmd, answer) in exchanges {
+        t = say(cap, &mut c, t, true, &smtp::command(cmd));
+        t = say(cap, &mut c, t, false, &answer);
+    }
+    let mail = smtp::message(
+        &[
+            (
+                "Received",
+                "from hist01.plant (hist01.plant [192.168.10.10])",
+            ),
+            ("From", "Historian <historian@plant.example>"),
+            (
+                "To",
+                "ops@plant.example, \"Shift Lead\" <lead@plant.example>",
+            ),
+            ("Subject", "Shift report line 1"),
+            ("Date", "Mon, 05 Jan 2026 09:00:00 +0000"),
+            ("Message-ID", "<r1@hist01.plant>"),
+            ("X-Mailer", "histmail 1.0"),
+        ],
+        "Batch B-1042 done.\n.end of report",
+    );
+    t = say(cap, &mut c, t, true, &mail);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &smtp::reply(250, &["2.0.0 Ok: queued as 4F2A"]),
+    );
+    t = say(cap, &mut c, t, true, &smtp::command("QUIT"));
+    t = say(cap, &mut c, t, false, &smtp::reply(221, &["2.0.0 Bye"]));
+    c.close(cap, t)
 }

@@ -78,6 +78,7 @@ pub const NAMES: &[&str] = &[
     "mqtt",
     "syslog",
     "sip",
+    "smtp",
     "hostile-names",
 ];
 
@@ -134,6 +135,9 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "sip" => {
             crate::it_sessions::sip_session(&mut cap, &net, t);
+        }
+        "smtp" => {
+            crate::it_sessions::smtp_session(&mut cap, &net, t);
         }
         _ => return None,
     }

@@ -16,6 +16,7 @@ pub mod profinet;
 pub mod s7;
 pub mod sip;
 pub mod slmp;
+pub mod smtp;
 pub mod syslog;
 
 /// Appends a big-endian u16.
