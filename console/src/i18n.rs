@@ -68,6 +68,15 @@ pub fn catalogues() -> Result<&'static Catalogues, CatalogueError> {
         .map_err(Clone::clone)
 }
 
+/// A value from the analysis (a control, an attribute) in `lang`: the
+/// catalogue's `prefix` + value, else the value as it is.
+pub fn word(lang: Lang, prefix: &str, value: &str) -> String {
+    catalogues()
+        .ok()
+        .and_then(|c| c.get(lang).get(&format!("{prefix}{value}")).cloned())
+        .unwrap_or_else(|| value.to_owned())
+}
+
 /// A message to show the user: a catalogue key and the values of its
 /// placeholders (values from the request are shown as given, escaped by
 /// the page).
@@ -145,6 +154,29 @@ mod tests {
         );
     }
 
+    /// `{name}` placeholders of a message.
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = text
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(n, _)| n))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn both_languages_fill_the_same_placeholders() {
+        let c = Catalogues::load().unwrap();
+        for (k, ja) in &c.ja {
+            assert_eq!(placeholders(ja), placeholders(&c.en[k]), "{k}");
+        }
+        let m = Msg::new("err_page").arg("pages", 3).arg("value", 7);
+        assert_eq!(m.text(Lang::En), "Page: 1 to 3, not 7.");
+        assert_eq!(m.text(Lang::Ja), "ページは 1〜3 です（7 は範囲外です）。");
+    }
+
     #[test]
     fn every_key_the_templates_use_is_in_the_catalogues() {
         let c = Catalogues::load().unwrap();
@@ -184,6 +216,29 @@ mod tests {
             .map(|s| format!("state_{s}")),
         );
         keys.extend(["learning", "settling", "settled"].map(|s| format!("baseline_{s}")));
+        keys.extend(
+            osect_analysis::AlertKind::ALL
+                .iter()
+                .map(|k| format!("alert_{}", k.as_str())),
+        );
+        keys.extend(["learning", "maintenance", "approved"].map(|s| format!("learned_{s}")));
+        keys.extend(["read", "write", "other"].map(|s| format!("access_{s}")));
+        use osect_wire::protocol::Control;
+        for c in [
+            Control::ProgramDownload,
+            Control::ProgramUpload,
+            Control::ProgramAccess,
+            Control::Stop,
+            Control::Run,
+            Control::Pause,
+            Control::Restart,
+            Control::FileTransfer,
+            Control::Command,
+            Control::CommControl,
+            Control::MemoryWrite,
+        ] {
+            keys.push(format!("control_{}", c.as_str()));
+        }
         for k in keys {
             assert!(
                 c.ja.contains_key(&k) && c.en.contains_key(&k),

@@ -143,7 +143,7 @@ pub(crate) async fn alerts(
                     .as_deref()
                     .is_none_or(|x| al.severity.as_str() == x)
             })
-            .map(|al| site::alert_view(sd.state.as_deref(), al, &sd.tz))
+            .map(|al| site::alert_view(sd.state.as_deref(), al, &sd.tz, c.user.lang))
             .collect())
     })
     .await
@@ -196,7 +196,12 @@ pub(crate) async fn act(
             &format!("alert-{action}"),
             &format!("site={s} alert={id}"),
         )?;
-        Ok(site::alert_view(sd.state.as_deref(), &alert, &sd.tz))
+        Ok(site::alert_view(
+            sd.state.as_deref(),
+            &alert,
+            &sd.tz,
+            c.user.lang,
+        ))
     })
     .await
 }
@@ -343,7 +348,7 @@ pub(crate) async fn device_detail(
             .alerts(Some(&s), &f)
             .map_err(ledger_failure)?
             .iter()
-            .map(|al| site::alert_view(Some(state), al, &sd.tz))
+            .map(|al| site::alert_view(Some(state), al, &sd.tz, c.user.lang))
             .collect();
         Ok(DeviceDetail {
             device: site::device_view(state, dev, &sd.tz),

@@ -3,10 +3,10 @@
 //! views of devices, pairs, alerts and the map with times in the site's
 //! time zone.
 
-use crate::i18n;
-use crate::i18n::Msg;
+use crate::db::Lang;
+use crate::i18n::{self, Msg};
 use osect_analysis::coverage::{self, Coverage};
-use osect_analysis::{Alert, Device, Micros, Pair, SiteState};
+use osect_analysis::{Alert, AlertKind, Device, Micros, Pair, SiteState};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -371,13 +371,18 @@ pub struct AlertView {
     pub actions: Vec<ActionView>,
 }
 
-pub fn alert_view(s: Option<&SiteState>, a: &Alert, tz: &jiff::tz::TimeZone) -> AlertView {
+pub fn alert_view(
+    s: Option<&SiteState>,
+    a: &Alert,
+    tz: &jiff::tz::TimeZone,
+    lang: Lang,
+) -> AlertView {
     AlertView {
         id: a.id,
         site: a.site.clone(),
         kind: a.kind.as_str().to_owned(),
         severity: a.severity.as_str().to_owned(),
-        title: a.title.clone(),
+        title: alert_title(s, a, lang).unwrap_or_else(|| a.title.clone()),
         item: a.item.clone(),
         devices: a
             .devices
@@ -416,6 +421,85 @@ pub fn alert_view(s: Option<&SiteState>, a: &Alert, tz: &jiff::tz::TimeZone) -> 
             })
             .collect(),
     }
+}
+
+/// An alert's one-line title in `lang`, made from its kind, its devices
+/// (named as the site knows them now), its details and its item (which
+/// names the sensor or the pair's transport and port); `None` where a field
+/// it needs is missing, and the stored English title is shown instead.
+pub fn alert_title(s: Option<&SiteState>, a: &Alert, lang: Lang) -> Option<String> {
+    let device = |i: usize| {
+        a.devices
+            .get(i)
+            .map(|k| s.map_or_else(|| k.0.clone(), |s| label_of(s, k)))
+    };
+    let detail = |k: &str| a.detail.get(k).cloned();
+    // Items are `kind|part|part`; a pair's id ends in `>transport/port`.
+    let part = |i: usize| a.item.split('|').nth(i).map(str::to_owned);
+    let service = || a.item.rsplit_once('>').map(|(_, p)| p.to_owned());
+    let operation = |key: &'static str| -> Option<Msg> {
+        Some(
+            Msg::new(key)
+                .arg("from", device(0)?)
+                .arg("to", device(1)?)
+                .arg("protocol", detail("protocol")?)
+                .arg("operation", detail("operation")?),
+        )
+    };
+    let sensor = || part(1);
+    let msg = match a.kind {
+        AlertKind::NewDevice => Msg::new("alert_new_device").arg("device", device(0)?),
+        AlertKind::SilentDevice => Msg::new("alert_silent_device").arg("device", device(0)?),
+        AlertKind::NewAddress => Msg::new("alert_new_address")
+            .arg("device", device(0)?)
+            .arg("ip", detail("ip")?),
+        AlertKind::AddressMoved => Msg::new("alert_address_moved")
+            .arg("ip", detail("ip")?)
+            .arg("device", device(1)?),
+        AlertKind::ArpSpoof => Msg::new("alert_arp_spoof")
+            .arg("ip", detail("ip")?)
+            .arg("macs", detail("macs")?),
+        AlertKind::NewPair => Msg::new("alert_new_pair")
+            .arg("from", device(0)?)
+            .arg("to", device(1)?)
+            .arg("service", service()?),
+        AlertKind::NewService => Msg::new("alert_new_service")
+            .arg("device", device(0)?)
+            .arg("port", detail("port")?)
+            .arg("service", detail("service")?),
+        AlertKind::NewOperation => operation("alert_new_operation")?,
+        AlertKind::WriteAfterReads => operation("alert_write_after_reads")?,
+        AlertKind::NewWriteRange => {
+            operation("alert_new_write_range")?.arg("area", detail("area")?)
+        }
+        AlertKind::ControllerChange => {
+            let control = detail("control")?;
+            operation("alert_controller_change")?
+                .arg("control", i18n::word(lang, "control_", &control))
+        }
+        AlertKind::IdentityChange => {
+            let attribute = detail("attribute")?;
+            Msg::new("alert_identity_change")
+                .arg("device", device(0)?)
+                .arg("attribute", i18n::word(lang, "attr_", &attribute))
+                .arg("old", detail("old")?)
+                .arg("new", detail("new")?)
+        }
+        AlertKind::CrossZone => Msg::new("alert_cross_zone")
+            .arg("from", detail("from_zone")?)
+            .arg("to", detail("to_zone")?)
+            .arg("service", service()?),
+        AlertKind::SensorSilent => Msg::new("alert_sensor_silent").arg("sensor", sensor()?),
+        AlertKind::CaptureLoss => Msg::new("alert_capture_loss")
+            .arg("sensor", sensor()?)
+            .arg("dropped", detail("kernel_drops")?)
+            .arg("packets", detail("packets")?),
+        AlertKind::RecordsLost => Msg::new("alert_records_lost").arg("sensor", sensor()?),
+        AlertKind::ClockSkew => Msg::new("alert_clock_skew")
+            .arg("sensor", sensor()?)
+            .arg("seconds", detail("ahead_s")?),
+    };
+    Some(msg.text(lang))
 }
 
 /// The baseline's status for the pages.

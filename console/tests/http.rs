@@ -116,6 +116,8 @@ fn protected_paths(site: &str) -> Vec<String> {
         "/alerts",
         "/alerts.csv",
         "/report",
+        "/diff",
+        "/settings",
     ] {
         paths.push(format!("/sites/{site}{page}"));
     }
@@ -168,6 +170,126 @@ async fn nothing_answers_without_a_session_or_token() {
     // A page that does not exist tells nothing before login either.
     let res = http.get(c.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    c.stop().await;
+}
+
+/// A page's visible text: tags dropped, references read back.
+fn visible(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(ch),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+#[tokio::test]
+async fn in_japanese_no_page_shows_an_english_interface_string() {
+    let c = start(|_| {}).await;
+    c.db().set_lang("op", osect_console::db::Lang::Ja).unwrap();
+    let (http, csrf) = login(&c, "op").await;
+    // A zone, a window and an approved alert, so that every part of the
+    // pages has something to show.
+    let zone = [
+        ("action", "set"),
+        ("name", "control"),
+        ("subnets", "192.168.10.0/24"),
+    ];
+    post_form(&http, c.url("/sites/plant-a/zones"), &csrf, &zone).await;
+    let window = [
+        ("start", "2026-12-24T08:00"),
+        ("end", "2026-12-24T18:00"),
+        ("note", "x"),
+    ];
+    post_form(&http, c.url("/sites/plant-a/maintenance"), &csrf, &window).await;
+    let mut pages = Vec::new();
+    for path in protected_paths("plant-a")
+        .into_iter()
+        .filter(|p| !p.starts_with("/api/") && !p.ends_with(".csv"))
+        .chain([
+            "/sites/plant-a/alerts?state=all".to_owned(),
+            "/sites/plant-a/assets?page=9".to_owned(),
+            "/sites/plant-a/alerts?kind=nonsense".to_owned(),
+            "/sites/plant-b/diff?a_from=2026-13-01".to_owned(),
+            "/sites/elsewhere".to_owned(),
+            "/sites/plant-a/device?key=nothing".to_owned(),
+        ])
+    {
+        let res = http.get(c.url(&path)).send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        pages.push((path, visible(&res.text().await.unwrap())));
+    }
+    for (form, path) in [
+        (
+            vec![
+                ("action", "set"),
+                ("name", "bad"),
+                ("subnets", "1.2.3.4/99"),
+            ],
+            "/sites/plant-a/zones",
+        ),
+        (
+            vec![("start", "x"), ("end", "y"), ("note", "z")],
+            "/sites/plant-a/maintenance",
+        ),
+    ] {
+        let res = post_form(&http, c.url(path), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        pages.push((format!("POST {path}"), visible(&res.text().await.unwrap())));
+    }
+    let res = http
+        .post(c.url("/sites/plant-a/zones"))
+        .form(&zone)
+        .send()
+        .await
+        .unwrap();
+    pages.push((
+        "POST without CSRF".into(),
+        visible(&res.text().await.unwrap()),
+    ));
+
+    let cat = osect_console::i18n::Catalogues::load().unwrap();
+    let (ja, en) = (
+        cat.get(osect_console::db::Lang::Ja),
+        cat.get(osect_console::db::Lang::En),
+    );
+    let mut checked = 0;
+    for (key, text) in en {
+        if ja.get(key) == Some(text) {
+            continue;
+        }
+        // The message's fixed parts long enough not to occur in data.
+        for part in text.split(['{', '}']).step_by(2).map(str::trim) {
+            if part.chars().filter(char::is_ascii_alphabetic).count() < 8 {
+                continue;
+            }
+            checked += 1;
+            for (path, page) in &pages {
+                assert!(
+                    !page.contains(part),
+                    "{path} shows {key}'s English text {part:?}:\n{page}"
+                );
+            }
+        }
+    }
+    assert!(checked > 150, "{checked} English strings checked");
+    let alerts = &pages
+        .iter()
+        .find(|(p, _)| p.ends_with("alerts?state=all"))
+        .unwrap()
+        .1;
+    assert!(
+        alerts.contains("新しい機器 ") && alerts.contains("新しい通信 "),
+        "{alerts}"
+    );
     c.stop().await;
 }
 

@@ -74,6 +74,11 @@ pub const NAMES: &[&str] = &[
     "slmp",
     "fins",
     "profinet",
+    "ftp",
+    "mqtt",
+    "syslog",
+    "sip",
+    "smtp",
     "hostile-names",
 ];
 
@@ -118,6 +123,21 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "profinet" => {
             profinet_identify(&mut cap, &net, t, 1);
+        }
+        "ftp" => {
+            crate::it_sessions::ftp_session(&mut cap, &net, t);
+        }
+        "mqtt" => {
+            crate::it_sessions::mqtt_session(&mut cap, &net, t);
+        }
+        "syslog" => {
+            crate::it_sessions::syslog_session(&mut cap, &net, t);
+        }
+        "sip" => {
+            crate::it_sessions::sip_session(&mut cap, &net, t);
+        }
+        "smtp" => {
+            crate::it_sessions::smtp_session(&mut cap, &net, t);
         }
         _ => return None,
     }
