@@ -12,6 +12,7 @@
 pub mod day;
 pub mod frame;
 pub mod hostile;
+pub mod it_sessions;
 pub mod link;
 pub mod lldp;
 pub mod pcap;
