@@ -186,6 +186,7 @@ async fn map(
     Ok(Json(sd.state.as_ref().map_or_else(
         || MapData {
             groups: Vec::new(),
+            boxes: Vec::new(),
             nodes: Vec::new(),
             edges: Vec::new(),
         },

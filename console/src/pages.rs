@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sites/{site}/assets.csv", get(assets_csv))
         .route("/sites/{site}/device", get(device_page))
         .route("/sites/{site}/map", get(map_page))
+        .route("/sites/{site}/pair", get(pair_page))
         .route("/sites/{site}/alerts", get(alerts_page))
         .route("/sites/{site}/alerts.csv", get(alerts_csv))
         .route("/sites/{site}/alerts/{id}", post(alert_action))
@@ -393,6 +394,52 @@ async fn map_page(
         &sd,
         "map",
         context! {},
+    )
+}
+
+#[derive(Deserialize)]
+struct PairQuery {
+    orig: String,
+    resp: String,
+}
+
+/// The pairs between two devices (either way) with their operations: what
+/// a line of the map stands for.
+async fn pair_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<PairQuery>,
+) -> Result<Html<String>, Failure> {
+    check_name("orig", &q.orig)?;
+    check_name("resp", &q.resp)?;
+    let sd = site_data(&app, &caller, &site).await?;
+    let state = sd.state.as_ref().ok_or_else(Failure::not_found)?;
+    let (a, b) = (
+        osect_analysis::DeviceKey(q.orig.clone()),
+        osect_analysis::DeviceKey(q.resp.clone()),
+    );
+    let label = |k: &osect_analysis::DeviceKey| state.devices.get(k).map(|d| d.label());
+    let (Some(orig_label), Some(resp_label)) = (label(&a), label(&b)) else {
+        return Err(Failure::not_found());
+    };
+    let pairs: Vec<PairView> = state
+        .pairs
+        .values()
+        .filter(|p| (p.key.orig == a && p.key.resp == b) || (p.key.orig == b && p.key.resp == a))
+        .map(|p| site::pair_view(state, p, &sd.tz))
+        .collect();
+    render_site(
+        &app,
+        &caller,
+        "pair.html",
+        &format!("/sites/{site}/map"),
+        &sd,
+        "pair",
+        context! {
+            d => context! { pairs => pairs }, orig => q.orig, resp => q.resp,
+            orig_label => orig_label, resp_label => resp_label,
+        },
     )
 }
 

@@ -543,12 +543,27 @@ pub fn baseline_view(s: &SiteState, tz: &jiff::tz::TimeZone) -> BaselineView {
 }
 
 /// The communication map's data: devices grouped by zone (else VLAN, else
-/// /24 subnet), one edge per device pair and protocol.
+/// /24 subnet), one edge per device pair and protocol, and where to draw
+/// each device and group box (the server lays the map out, so the browser
+/// only draws: a force layout of thousands of devices takes seconds).
 #[derive(Debug, Serialize)]
 pub struct MapData {
     pub groups: Vec<String>,
+    /// Each group's box, in the order of `groups`.
+    pub boxes: Vec<MapBox>,
     pub nodes: Vec<MapNode>,
     pub edges: Vec<MapEdge>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MapBox {
+    pub group: String,
+    /// The box's centre and size, in the map's units.
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub devices: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -559,6 +574,8 @@ pub struct MapNode {
     pub roles: Vec<String>,
     /// Not in the baseline: it alerted as new.
     pub new: bool,
+    pub x: f64,
+    pub y: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -591,9 +608,57 @@ fn group_of(s: &SiteState, d: &Device) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Map units between devices in a group, and between groups.
+const CELL_X: f64 = 110.0;
+const CELL_Y: f64 = 70.0;
+const GAP: f64 = 140.0;
+
+/// Lays groups out on rows, each group's devices on a square grid.
+fn layout(groups: &[String], nodes: &mut [MapNode]) -> Vec<MapBox> {
+    let index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(&g) = index.get(n.group.as_str()) {
+            members[g].push(i);
+        }
+    }
+    let per_row = (groups.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let (mut x0, mut y0, mut row_height) = (0.0, 0.0, 0.0f64);
+    let mut boxes = Vec::with_capacity(groups.len());
+    for (g, list) in members.iter().enumerate() {
+        let cols = (list.len() as f64).sqrt().ceil().max(1.0) as usize;
+        let rows = list.len().div_ceil(cols).max(1);
+        for (j, &i) in list.iter().enumerate() {
+            nodes[i].x = x0 + (j % cols) as f64 * CELL_X;
+            nodes[i].y = y0 + (j / cols) as f64 * CELL_Y;
+        }
+        let (w, h) = (cols as f64 * CELL_X, rows as f64 * CELL_Y);
+        boxes.push(MapBox {
+            group: groups[g].clone(),
+            x: x0 + (w - CELL_X) / 2.0,
+            y: y0 + (h - CELL_Y) / 2.0,
+            w: w + CELL_X / 2.0,
+            h: h + CELL_Y / 2.0,
+            devices: list.len(),
+        });
+        row_height = row_height.max(h);
+        x0 += w + GAP;
+        if (g + 1) % per_row == 0 {
+            x0 = 0.0;
+            y0 += row_height + GAP;
+            row_height = 0.0;
+        }
+    }
+    boxes
+}
+
 pub fn map_data(s: &SiteState) -> MapData {
     let mut groups: Vec<String> = Vec::new();
-    let nodes: Vec<MapNode> = s
+    let mut nodes: Vec<MapNode> = s
         .devices
         .values()
         .map(|d| {
@@ -605,12 +670,15 @@ pub fn map_data(s: &SiteState) -> MapData {
                 group,
                 roles: d.roles.iter().cloned().collect(),
                 new: d.learned.is_none(),
+                x: 0.0,
+                y: 0.0,
             }
         })
         .collect();
     groups.sort();
     groups.dedup();
-    let mut edges: BTreeMap<(String, String, String), MapEdge> = BTreeMap::new();
+    let boxes = layout(&groups, &mut nodes);
+    let mut edges: BTreeMap<(&str, &str, String), MapEdge> = BTreeMap::new();
     for p in s.pairs.values() {
         let protocol = p
             .services
@@ -619,7 +687,7 @@ pub fn map_data(s: &SiteState) -> MapData {
             .cloned()
             .unwrap_or_else(|| format!("{}/{}", p.key.proto, p.key.port));
         let e = edges
-            .entry((p.key.orig.0.clone(), p.key.resp.0.clone(), protocol.clone()))
+            .entry((&p.key.orig.0, &p.key.resp.0, protocol.clone()))
             .or_insert_with(|| MapEdge {
                 source: p.key.orig.0.clone(),
                 target: p.key.resp.0.clone(),
@@ -634,6 +702,7 @@ pub fn map_data(s: &SiteState) -> MapData {
     }
     MapData {
         groups,
+        boxes,
         nodes,
         edges: edges.into_values().collect(),
     }

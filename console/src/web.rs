@@ -45,6 +45,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("alerts.html", include_str!("../templates/alerts.html")),
     ("map.html", include_str!("../templates/map.html")),
+    ("pair.html", include_str!("../templates/pair.html")),
     ("report.html", include_str!("../templates/report.html")),
     ("diff.html", include_str!("../templates/diff.html")),
     ("settings.html", include_str!("../templates/settings.html")),

@@ -67,6 +67,26 @@ async fn downloaded(file: PathBuf) -> String {
     std::fs::read_to_string(&file).unwrap()
 }
 
+/// A left click at an offset from the map's centre (what the map draws
+/// is on a canvas: no element to click).
+async fn press_at(b: &Client, dx: f64, dy: f64) {
+    let map = b.find(Locator::Css("#map")).await.unwrap();
+    let press = fantoccini::actions::MouseActions::new("mouse".into())
+        .then(fantoccini::actions::PointerAction::MoveToElement {
+            element: map,
+            duration: None,
+            x: dx as i64,
+            y: dy as i64,
+        })
+        .then(fantoccini::actions::PointerAction::Down {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        })
+        .then(fantoccini::actions::PointerAction::Up {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(press).await.unwrap();
+}
+
 /// Fills a form's text inputs by name and submits it.
 async fn submit(b: &Client, form: &str, fields: &[(&str, &str)]) {
     let f = b.find(Locator::Css(form)).await.unwrap();
@@ -206,22 +226,7 @@ async fn a_user_works_through_the_console_in_chromium() {
         )
         .await
         .unwrap();
-    let (dx, dy) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
-    let map = b.find(Locator::Css("#map")).await.unwrap();
-    let press = fantoccini::actions::MouseActions::new("mouse".into())
-        .then(fantoccini::actions::PointerAction::MoveToElement {
-            element: map,
-            duration: None,
-            x: dx as i64,
-            y: dy as i64,
-        })
-        .then(fantoccini::actions::PointerAction::Down {
-            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-        })
-        .then(fantoccini::actions::PointerAction::Up {
-            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-        });
-    b.perform_actions(press).await.unwrap();
+    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while text_of(&b, "#map-selected").await != support::ROGUE_NAME {
         assert!(
@@ -239,6 +244,40 @@ async fn a_user_works_through_the_console_in_chromium() {
     shots.take(&b, "map").await;
     click(&b, "#map-link").await;
     wait_for_url(&b, "/device?key=mac%3A02").await;
+
+    // Back on the map, a click on the rogue's line opens its pair.
+    b.back().await.unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#map[data-ready='1']"))
+        .await
+        .expect("the map draws again");
+    let at = b
+        .execute(
+            "var k = arguments[0]; \
+             var e = window.osectMap.edges().filter(function (x) { return x.data('source') === k; })[0]; \
+             var p = e.renderedMidpoint(); var r = document.getElementById('map'); \
+             return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];",
+            vec![serde_json::json!(rogue_key)],
+        )
+        .await
+        .unwrap();
+    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !text_of(&b, "#map-selected").await.contains(" → ") {
+        assert!(
+            Instant::now() < deadline,
+            "clicking the line did not select it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(&b, "#map-pair-link").await;
+    wait_for_url(&b, "/pair?orig=mac%3A02").await;
+    let pair = text_of(&b, "#pairs").await;
+    assert!(
+        pair.contains("tcp/502") && pair.contains(support::ROGUE_NAME),
+        "{pair}"
+    );
 
     // Alerts: approve the new device; it leaves the open list.
     click(&b, "#tab-alerts").await;

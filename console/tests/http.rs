@@ -132,6 +132,10 @@ fn protected_paths(site: &str) -> Vec<String> {
         p.push_str(DEVICE);
     }
     paths.push(format!("/sites/{site}/device?key={DEVICE}"));
+    paths.push(format!(
+        "/sites/{site}/pair?orig=mac%3A{}&resp={DEVICE}",
+        support::HMI.0.replace(':', "%3A")
+    ));
     paths
 }
 
@@ -948,17 +952,9 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
 }
 
 #[tokio::test]
-async fn the_map_groups_devices_and_marks_new_ones() {
+async fn the_map_groups_devices_lays_them_out_and_opens_pairs() {
     let c = start(|_| {}).await;
-    let map: serde_json::Value = client()
-        .get(c.url("/api/v1/sites/plant-a/map"))
-        .bearer_auth(c.token("alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let map = api_get(&c, "alice", "/api/v1/sites/plant-a/map").await;
     let nodes = map["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3, "{map}");
     assert_eq!(map["groups"], serde_json::json!(["192.168.10.0/24"]));
@@ -969,6 +965,23 @@ async fn the_map_groups_devices_and_marks_new_ones() {
         .collect();
     // The announced name goes out as data, for the map to draw as text.
     assert_eq!(new, [ROGUE_NAME]);
+    // Laid out by the server: distinct places, all inside the group's box.
+    let b = &map["boxes"][0];
+    assert_eq!(b["devices"], 3);
+    let at = |n: &serde_json::Value| (n["x"].as_f64().unwrap(), n["y"].as_f64().unwrap());
+    let places: std::collections::BTreeSet<(i64, i64)> = nodes
+        .iter()
+        .map(|n| (at(n).0 as i64, at(n).1 as i64))
+        .collect();
+    assert_eq!(places.len(), 3, "{map}");
+    let (bx, by, bw, bh) = ["x", "y", "w", "h"].map(|k| b[k].as_f64().unwrap()).into();
+    for n in nodes {
+        let (x, y) = at(n);
+        assert!(
+            (x - bx).abs() < bw / 2.0 && (y - by).abs() < bh / 2.0,
+            "{n} outside {b}"
+        );
+    }
     let edges = map["edges"].as_array().unwrap();
     // One edge per device pair and protocol: HMI-PLC holds the learned
     // port 502 and the new 503 (so it is new), rogue-PLC is new.
@@ -978,6 +991,29 @@ async fn the_map_groups_devices_and_marks_new_ones() {
         .all(|e| e["protocol"] == "modbus" && e["new"] == true));
     let pairs: Vec<u64> = edges.iter().map(|e| e["pairs"].as_u64().unwrap()).collect();
     assert_eq!(pairs, [2, 1]);
+
+    // An edge's pair page lists both pairs between the HMI and the PLC.
+    let (alice, _) = login(&c, "alice").await;
+    let e = &edges[0];
+    let pair = format!(
+        "/sites/plant-a/pair?orig={}&resp={}",
+        osect_console::web::encode_component(e["source"].as_str().unwrap()),
+        osect_console::web::encode_component(e["target"].as_str().unwrap())
+    );
+    let page = visible(&text(&alice, c.url(&pair)).await);
+    assert!(
+        page.contains("tcp/502") && page.contains("tcp/503"),
+        "{page}"
+    );
+    let (bob, _) = login(&c, "bob").await;
+    let res = bob.get(c.url(&pair)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = alice
+        .get(c.url("/sites/plant-a/pair?orig=x&resp=y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     c.stop().await;
 }
 
