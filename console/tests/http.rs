@@ -648,6 +648,12 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         "/sites/plant-a/assets?page=2".into(),
         "/sites/plant-a/assets?page=x".into(),
         format!("/sites/plant-a/assets?q={}", "q".repeat(200)),
+        format!("/sites/plant-a/pair?orig={}&resp=x", "k".repeat(300)),
+        "/sites/plant-a/pair?orig=x".into(),
+        "/sites/plant-a/device".into(),
+        "/sites/plant-a/report?from=2026-02-30".into(),
+        "/sites/plant-a/diff?b_from=yesterday".into(),
+        "/sites/plant-a/alerts?severity=%00".into(),
     ];
     for path in &cases {
         for authorised in [true, false] {
@@ -666,6 +672,24 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
             let body = res.text().await.unwrap();
             assert!(body.len() < 10_000 && !body.is_empty());
         }
+    }
+    let long_name = "z".repeat(5000);
+    for form in [
+        vec![
+            ("action", "set"),
+            ("name", long_name.as_str()),
+            ("subnets", "10.0.0.0/8"),
+        ],
+        vec![
+            ("action", "set"),
+            ("name", "z"),
+            ("subnets", long_name.as_str()),
+        ],
+        vec![("action", long_name.as_str())],
+        vec![("name", "z")],
+    ] {
+        let res = post_form(&http, c.url("/sites/plant-a/zones"), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{:?}", &form[0]);
     }
     let res = http
         .post(c.url("/settings/lang"))
