@@ -22,7 +22,7 @@
 //! them. The driver follows the engine's streaming contract: over TCP a
 //! direction's unconsumed bytes come again with its next data, bounded by
 //! the per-flow window (overflow is a gap); over UDP each record is one
-//! datagram. The parser comes from the recogniser (`app::probe`), as in the
+//! datagram. The parser comes from the recogniser (`over_ip::probe`), as in the
 //! engine, for a connection to the decoder's usual port.
 //!
 //! # Frame payload input (one target per link-layer decoder)
@@ -37,13 +37,13 @@
 //! decodes is bounded by the limits and, encoded again in full, has the
 //! frame's digest. Seeds: [`batch_seeds`].
 
-use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
 use osect_engine::asset::AssetTable;
-use osect_engine::decode::LinkType;
 use osect_engine::engine::{Engine, Options};
 use osect_engine::flow::id::{ConnId, FlowRef, Transport};
-use osect_engine::l2;
 use osect_engine::limits::Limits;
+use osect_engine::over_ethernet;
+use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::packet::LinkType;
 use osect_engine::sink::RecordSink;
 use osect_wire::batch;
 use osect_wire::zeek::{json_row, tsv_row};
@@ -215,6 +215,11 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("browser", Transport::Udp, 138),
     ("snmp", Transport::Udp, 161),
     ("ssdp", Transport::Udp, 1900),
+    ("ftp", Transport::Tcp, 21),
+    ("mqtt", Transport::Tcp, 1883),
+    ("syslog", Transport::Udp, 514),
+    ("syslog_tcp", Transport::Tcp, 514),
+    ("sip", Transport::Udp, 5060),
 ];
 
 /// Link-layer decoders: target name and EtherType.
@@ -292,7 +297,7 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
             }
         }
         if parser.is_none() {
-            parser = app::probe(transport, &id, dir, chunk);
+            parser = over_ip::probe(transport, &id, dir, chunk);
         }
         let Some(p) = parser.as_mut() else { continue };
         let mut ctx = Ctx {
@@ -333,7 +338,7 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
         records: &mut records,
         assets: &mut assets,
     };
-    let frame = l2::Frame {
+    let frame = over_ethernet::Frame {
         ts: START_US,
         src: [2, 0, 0, 0, 0, 1],
         dst: [1, 0x80, 0xc2, 0, 0, 0x0e],
@@ -341,7 +346,7 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
         ethertype,
         payload: data,
     };
-    l2::handle(&frame, &mut out);
+    over_ethernet::handle(&frame, &mut out);
     check_records(&records.take());
 }
 

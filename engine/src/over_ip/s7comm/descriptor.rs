@@ -1,0 +1,194 @@
+//! What S7comm (on ISO-on-TCP) is to the engine and the core.
+//!
+//! Job functions: Read Variable reads, Write Variable writes memory; Request
+//! Download, Download Block and Download Ended download a program; Start
+//! Upload, Upload and End Upload upload one; PLC Stop stops. A PI Service
+//! (0x28) starts the controller in the rows seen: the row does not name the
+//! PI service, so a block deletion or cold restart by PI service is classed
+//! as a start too. User data: Read SZL and Read clock read, Set clock
+//! writes. COTP and S7comm-plus rows name their PDU only.
+
+use crate::asset::Role;
+use crate::protocols::{hex_field, other, Descriptor, Recognition};
+use osect_wire::protocol::ProtocolInfo;
+use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::Record;
+
+pub const PLC: Role = Role::new("s7_plc");
+pub const CLIENT: Role = Role::new("s7_client");
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "s7comm",
+        logs: &[
+            LogInfo {
+                schema: &super::COTP,
+                fold: true,
+                operation: Some(OperationSpec {
+                    key: &["pdu_name"],
+                    classify: classify_pdu,
+                }),
+            },
+            LogInfo {
+                schema: &super::S7COMM,
+                fold: true,
+                operation: Some(OperationSpec {
+                    key: &["function_name", "subfunction_name"],
+                    classify,
+                }),
+            },
+            LogInfo {
+                schema: &super::S7COMM_PLUS,
+                fold: true,
+                operation: Some(OperationSpec {
+                    key: &["opcode_name", "function_name"],
+                    classify: classify_pdu,
+                }),
+            },
+            LogInfo {
+                schema: &super::S7COMM_READ_SZL,
+                fold: true,
+                operation: Some(OperationSpec {
+                    key: &["szl_id_name", "szl_index"],
+                    classify: classify_szl,
+                }),
+            },
+            // Every step of a program transfer stays a row of its own.
+            LogInfo {
+                schema: &super::S7COMM_UPLOAD_DOWNLOAD,
+                fold: false,
+                operation: Some(OperationSpec {
+                    key: &["function_name", "filename"],
+                    classify: classify_transfer,
+                }),
+            },
+            LogInfo {
+                schema: &super::S7COMM_KNOWN_DEVICES,
+                fold: false,
+                operation: None,
+            },
+        ],
+        industrial: true,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 80,
+    },
+    roles: &[PLC, CLIENT],
+};
+
+fn classify_pdu(_: &Record) -> OpClass {
+    other()
+}
+
+/// Reading a system status list reads the controller's state.
+fn classify_szl(_: &Record) -> OpClass {
+    OpClass::read()
+}
+
+fn classify_transfer(rec: &Record) -> OpClass {
+    match text_of(rec, "function_name").as_deref() {
+        Some("Request Download" | "Download Block" | "Download Ended") => {
+            OpClass::control(Control::ProgramDownload)
+        }
+        Some("Start Upload" | "Upload" | "End Upload") => OpClass::control(Control::ProgramUpload),
+        _ => other(),
+    }
+}
+
+fn classify(rec: &Record) -> OpClass {
+    let Some(function) = hex_field(rec, "function_code") else {
+        return other();
+    };
+    if count_of(rec, "rosctr_code") == Some(7) {
+        // User data: the function code is the type and group.
+        return match (function & 0x0f, hex_field(rec, "subfunction_code")) {
+            (0x4, Some(0x01)) | (0x7, Some(0x01 | 0x03)) => OpClass::read(),
+            (0x7, Some(0x02 | 0x04)) => OpClass::write(),
+            _ => other(),
+        };
+    }
+    match function {
+        0x04 => OpClass::read(),
+        0x05 => OpClass::control(Control::MemoryWrite),
+        0x1a..=0x1c => OpClass::control(Control::ProgramDownload),
+        0x1d..=0x1f => OpClass::control(Control::ProgramUpload),
+        0x28 => OpClass::control(Control::Run),
+        0x29 => OpClass::control(Control::Stop),
+        _ => other(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::tests::row;
+    use osect_wire::protocol::Access;
+
+    fn s7(rosctr: &str, code: &str, sub: Option<&str>) -> Record {
+        let mut f = vec![("rosctr_code", rosctr), ("function_code", code)];
+        if let Some(s) = sub {
+            f.push(("subfunction_code", s));
+        }
+        row(&super::super::S7COMM, &f)
+    }
+
+    // s7comm.log rows of the corpus (Job-Request Read Variable, Write
+    // Variable, PLC Stop; User-Data CPU functions Read SZL).
+    #[test]
+    fn functions() {
+        assert_eq!(classify(&s7("1", "0x04", None)), OpClass::read());
+        assert_eq!(
+            classify(&s7("1", "0x05", None)).control,
+            Some(Control::MemoryWrite)
+        );
+        assert_eq!(
+            classify(&s7("1", "0x29", None)).control,
+            Some(Control::Stop)
+        );
+        assert_eq!(
+            classify(&s7("3", "0x29", None)).control,
+            Some(Control::Stop)
+        );
+        assert_eq!(
+            classify(&s7("1", "0x1b", None)).control,
+            Some(Control::ProgramDownload)
+        );
+        assert_eq!(
+            classify(&s7("1", "0x1e", None)).control,
+            Some(Control::ProgramUpload)
+        );
+        assert_eq!(classify(&s7("1", "0x28", None)).control, Some(Control::Run));
+        assert_eq!(classify(&s7("7", "0x44", Some("0x01"))), OpClass::read());
+        assert_eq!(classify(&s7("7", "0x84", Some("0x01"))), OpClass::read());
+        assert_eq!(classify(&s7("1", "0xf0", None)).access, Some(Access::Other));
+    }
+
+    // s7comm_upload_download.log rows as ICSNPP writes them (its snap7
+    // test: Start Upload, Upload, End Upload of system data blocks).
+    #[test]
+    fn transfers() {
+        let t = |f: &str| {
+            row(
+                &super::super::S7COMM_UPLOAD_DOWNLOAD,
+                &[("function_name", f)],
+            )
+        };
+        for f in ["Request Download", "Download Block", "Download Ended"] {
+            assert_eq!(
+                classify_transfer(&t(f)).control,
+                Some(Control::ProgramDownload),
+                "{f}"
+            );
+        }
+        for f in ["Start Upload", "Upload", "End Upload"] {
+            assert_eq!(
+                classify_transfer(&t(f)).control,
+                Some(Control::ProgramUpload),
+                "{f}"
+            );
+        }
+        let szl = row(&super::super::S7COMM_READ_SZL, &[("szl_id", "0x0011")]);
+        assert_eq!(classify_szl(&szl), OpClass::read());
+    }
+}
