@@ -109,6 +109,7 @@ impl Intervals {
             Options {
                 ignore_checksums: cfg.capture.ignore_checksums,
                 uid_seed: defaults.uid_seed ^ (u64::from(worker) << 48),
+                fold: cfg.batch.aggregate,
                 ..defaults
             },
         );
@@ -436,6 +437,9 @@ fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer
 /// An interval merged from several workers, its per-interval summaries joined.
 fn emit_merged(closer: &mut Closer, mut c: Closed, fingerprints: &mut HashSet<Key>) {
     join_summaries(&mut c.records, fingerprints);
+    if closer.batcher.aggregate {
+        c.records = osect_engine::batch::refold(std::mem::take(&mut c.records));
+    }
     closer.emit(c);
 }
 

@@ -251,8 +251,18 @@ impl Base {
         ID_SPACE / self.macs.max(self.v4).max(self.v6).max(1)
     }
 
-    /// Writes `reps` repetitions of the mix as a pcap file.
+    /// Writes `reps` repetitions of the mix as a pcap file, one after the
+    /// other (the same plant cell day after day).
     pub fn write_repeated<W: Write>(&self, reps: u64, out: W) -> io::Result<Written> {
+        self.write_cells(reps, 1, out)
+    }
+
+    /// Writes `reps` repetitions of the mix, `cells` of them at once: each
+    /// a plant cell of its own (its own addresses and MACs) over the same
+    /// stretch of capture time, their frames interleaved, so the capture is
+    /// `cells` times as dense as one cell; the next `cells` follow.
+    pub fn write_cells<W: Write>(&self, reps: u64, cells: u64, out: W) -> io::Result<Written> {
+        let cells = cells.max(1);
         if reps > self.max_repetitions() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -264,13 +274,17 @@ impl Base {
         }
         let mut w = PcapWriter::new(out)?;
         let mut buf = Vec::with_capacity(1 << 16);
-        for k in 0..reps {
-            let shift = START_US + k as i64 * self.period_us;
+        for group in 0..reps.div_ceil(cells) {
+            let shift = START_US + group as i64 * self.period_us;
+            let first = group * cells;
+            let last = (first + cells).min(reps);
             for f in &self.frames {
-                buf.clear();
-                buf.extend_from_slice(&f.data);
-                self.rewrite(k, f, &mut buf);
-                w.write(shift + f.ts, &buf)?;
+                for k in first..last {
+                    buf.clear();
+                    buf.extend_from_slice(&f.data);
+                    self.rewrite(k, f, &mut buf);
+                    w.write(shift + f.ts, &buf)?;
+                }
             }
         }
         w.finish()

@@ -34,6 +34,10 @@ enum Cmd {
         /// every case), e.g. the industrial ones: icsnpp- and nttcom-.
         #[arg(long)]
         include_prefix: Vec<String>,
+        /// Repetitions played at once, each a cell of its own over the
+        /// same capture time (1: one after the other).
+        #[arg(long, default_value_t = 1)]
+        cells: u64,
     },
     /// PACKETS frames between random addresses and ports.
     Flood {
@@ -59,6 +63,7 @@ fn run(cli: Cli) -> Result<(), String> {
             min_flows,
             exclude_prefix,
             include_prefix,
+            cells,
         } => {
             let files = cases(&corpus, &include_prefix, &exclude_prefix)?;
             let (base, skipped) = Base::load(&files)?;
@@ -69,11 +74,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let by_flows = min_flows.div_ceil(base.flows.max(1) as u64);
             let reps = by_packets.max(by_flows).max(1);
             let w = base
-                .write_repeated(reps, create(&out)?)
+                .write_cells(reps, cells, create(&out)?)
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             println!(
                 "mix: {} captures ({} skipped: not Ethernet), {} packets, {} flows, {} bytes per repetition; \
-                 {reps} repetitions -> {} packets, ~{} flows, {} bytes in {}",
+                 {reps} repetitions, {cells} at once -> {} packets, ~{} flows, {} bytes in {}",
                 base.files,
                 skipped.len(),
                 base.packets(),

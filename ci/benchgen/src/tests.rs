@@ -164,6 +164,40 @@ fn repetitions_keep_checksum_validity_and_get_their_own_addresses() {
 }
 
 #[test]
+fn cells_share_capture_time_and_keep_their_own_addresses() {
+    let (base, _) = Base::load(&sample()).unwrap();
+    let (reps, cells) = (5u64, 2u64);
+    let mut serial = Vec::new();
+    base.write_repeated(reps, &mut serial).unwrap();
+    let serial = read_back(&serial);
+    let mut dense = Vec::new();
+    let w = base.write_cells(reps, cells, &mut dense).unwrap();
+    assert_eq!(w.packets, reps * base.packets() as u64);
+    let dense = read_back(&dense);
+    assert_eq!(dense.len(), serial.len());
+    let n = base.packets();
+    let mut at = 0;
+    // Groups of two cells, then the fifth alone, each group over one period.
+    for (group, in_group) in [(0u64, 2usize), (1, 2), (2, 1)] {
+        for i in 0..n {
+            for c in 0..in_group {
+                let k = group as usize * cells as usize + c;
+                let (ts, f) = &dense[at];
+                assert_eq!(
+                    *ts,
+                    START_US + group as i64 * base.period_us + base.frames[i].ts,
+                    "frame {at}"
+                );
+                // The same bytes as repetition k played on its own.
+                assert_eq!(f, &serial[k * n + i].1, "frame {at} (cell {k})");
+                at += 1;
+            }
+        }
+    }
+    assert!(dense.windows(2).all(|w| w[0].0 <= w[1].0), "time goes back");
+}
+
+#[test]
 fn too_many_repetitions_are_refused() {
     let (base, _) = Base::load(&sample()[..1]).unwrap();
     let e = base
