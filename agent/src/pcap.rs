@@ -4,7 +4,7 @@
 //! the mapped pages already parsed are handed back as reading goes.
 
 use nix::sys::mman::{madvise, mmap, munmap, MapFlags, MmapAdvise, ProtFlags};
-use osect_engine::decode::LinkType;
+use osect_engine::packet::LinkType;
 use pcap_parser::nom::{self, Needed};
 use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};

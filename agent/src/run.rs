@@ -27,8 +27,8 @@ use crate::capture::{AfPacketRing, KernelStats};
 use crate::config::Config;
 use crate::spool::{write_atomic, Spool};
 use crate::uplink::Uplink;
-use osect_engine::decode::LinkType;
 use osect_engine::engine::{Engine, Options, Stats};
+use osect_engine::packet::LinkType;
 use osect_wire::batch::{self, Batch, Health};
 use osect_wire::{Key, Record, Value};
 use std::collections::hash_map::Entry;
@@ -460,9 +460,9 @@ fn emit_merged(closer: &mut Closer, mut c: Closed, fingerprints: &mut HashSet<Ke
 /// so a worker's later first sighting is dropped, and the rows of one
 /// interval become one with the earliest time.
 fn join_summaries(records: &mut Vec<Record>, fingerprints: &mut HashSet<Key>) {
-    use osect_engine::app::fingerprint::{FINGERPRINT_LOG, MAX_SEEN};
     use osect_engine::asset::ASSET;
     use osect_engine::neighbor::{ARP_LOG, NS_LOG};
+    use osect_engine::over_ip::fingerprint::{FINGERPRINT_LOG, MAX_SEEN};
     let mut seen: HashMap<(&'static str, Key), usize> = HashMap::new();
     let mut out = Vec::with_capacity(records.len());
     let field = |r: &Record, name| r.get(name).cloned().unwrap_or(Value::Unset);
@@ -847,7 +847,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();
-    let dhcp = osect_engine::app::dhcp::Transactions::default();
+    let dhcp = osect_engine::over_ip::dhcp::Transactions::default();
     std::thread::scope(|s| {
         let handles: Vec<_> = if opts.pcap.is_empty() {
             rings
@@ -857,7 +857,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let tx = tx.clone();
                     let dhcp = &dhcp;
                     s.spawn(move || {
-                        osect_engine::app::dhcp::share_transactions(dhcp);
+                        osect_engine::over_ip::dhcp::share_transactions(dhcp);
                         live_worker(cfg, ring, i, tx)
                             .map(Some)
                             .map_err(|e| e.to_string())
@@ -1121,7 +1121,7 @@ mod tests {
 
     #[test]
     fn workers_fingerprints_are_reported_once() {
-        use osect_engine::app::fingerprint::FINGERPRINT_LOG;
+        use osect_engine::over_ip::fingerprint::FINGERPRINT_LOG;
         let fp = |ts: i64, sig: &str| {
             let mut values = vec![Value::Unset; FINGERPRINT_LOG.fields.len()];
             let mut set =

@@ -8,7 +8,7 @@
 
 mod ics_support;
 
-use osect_engine::app::{bacnet, dnp3, enip, modbus, s7comm};
+use osect_engine::over_ip::{bacnet, dnp3, enip, modbus, s7comm};
 use osect_wire::zeek::tsv_row;
 use osect_wire::{LogSchema, Record};
 use serde::Deserialize;

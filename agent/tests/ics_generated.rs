@@ -480,9 +480,9 @@ mod streaming {
     //! arrives whole, cut into pieces of any size, or several to a segment;
     //! and decoding resumes after a gap.
 
-    use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
     use osect_engine::asset::AssetTable;
     use osect_engine::flow::id::{ConnId, FlowRef, Transport};
+    use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
     use osect_engine::sink::RecordSink;
     use osect_trafficgen::proto::{dnp3, enip, fins, iec104, modbus, opcua, s7, slmp};
     use osect_wire::Record;
@@ -665,7 +665,7 @@ mod streaming {
                 bufs[d].extend_from_slice(piece);
                 // Like the engine, probe again as more of the stream arrives.
                 if parser.is_none() {
-                    parser = app::probe(Transport::Tcp, &ID, *dir, &bufs[d]);
+                    parser = over_ip::probe(Transport::Tcp, &ID, *dir, &bufs[d]);
                 }
                 let Some(p) = parser.as_mut() else {
                     continue;
@@ -875,7 +875,7 @@ fn function_codes_agree_with_tshark() {
         let code = u8::try_from(hex_or_dec(&f[1])).unwrap_or(0) | exception;
         (
             f[0].clone(),
-            osect_engine::app::modbus::function_name(code).into(),
+            osect_engine::over_ip::modbus::function_name(code).into(),
         )
     })
     .collect();
@@ -933,8 +933,10 @@ fn function_codes_agree_with_tshark() {
     let theirs: Vec<String> = tshark(&cap, "dnp3.al.func", &["dnp3.al.func"])
         .iter()
         .map(|f| {
-            osect_engine::app::dnp3::names::function(u8::try_from(hex_or_dec(&f[0])).unwrap_or(0))
-                .into()
+            osect_engine::over_ip::dnp3::names::function(
+                u8::try_from(hex_or_dec(&f[0])).unwrap_or(0),
+            )
+            .into()
         })
         .collect();
     assert_eq!(ours, theirs, "dnp3");

@@ -146,7 +146,10 @@ fn cifs_browser_matches_tshark() {
     let or_unset = |s: String| if s.is_empty() { "-".to_owned() } else { s };
     for (o, w) in ours.iter().zip(&want) {
         let cmd = u8::from_str_radix(w[0].trim_start_matches("0x"), 16).unwrap();
-        assert_eq!(o["command"], osect_engine::app::browser::command_name(cmd));
+        assert_eq!(
+            o["command"],
+            osect_engine::over_ip::browser::command_name(cmd)
+        );
         assert_eq!(o["server_name"], or_unset(w[1].clone()));
         if !w[2].is_empty() {
             assert_eq!(o["os_version"], format!("{}.{}", w[2], w[3]));

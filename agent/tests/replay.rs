@@ -299,7 +299,7 @@ fn nd_frame(
     ty: u8,
     target: [u8; 16],
 ) -> Vec<u8> {
-    use osect_engine::decode::checksum;
+    use osect_engine::packet::checksum;
     let mut icmp = vec![ty, 0, 0, 0, if ty == 136 { 0x60 } else { 0 }, 0, 0, 0];
     icmp.extend_from_slice(&target);
     // Source (1) or target (2) link-layer address option.

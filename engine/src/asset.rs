@@ -434,7 +434,7 @@ mod tests {
     fn facts_accumulate_and_persist_across_intervals() {
         let mut t = AssetTable::new(16);
         let h = host(PLC, [10, 0, 0, 5]);
-        t.observe_role(1_000, h, crate::app::s7comm::descriptor::PLC);
+        t.observe_role(1_000, h, crate::over_ip::s7comm::descriptor::PLC);
         t.observe_identity(
             1_000,
             h,

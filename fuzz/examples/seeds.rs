@@ -4,7 +4,7 @@
 //! committed: the corpus stays outside the repository.
 
 use osect_agent::pcap;
-use osect_engine::decode::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
+use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
 use osect_engine::flow::id::Transport;
 use osect_fuzz::{push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
 use std::collections::{BTreeMap, HashSet};

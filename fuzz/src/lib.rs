@@ -22,7 +22,7 @@
 //! them. The driver follows the engine's streaming contract: over TCP a
 //! direction's unconsumed bytes come again with its next data, bounded by
 //! the per-flow window (overflow is a gap); over UDP each record is one
-//! datagram. The parser comes from the recogniser (`app::probe`), as in the
+//! datagram. The parser comes from the recogniser (`over_ip::probe`), as in the
 //! engine, for a connection to the decoder's usual port.
 //!
 //! # Frame payload input (one target per link-layer decoder)
@@ -30,13 +30,13 @@
 //! The bytes after the Ethernet header of a frame with the decoder's
 //! EtherType (0: an 802.3 frame, the bytes start with the LLC header).
 
-use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
 use osect_engine::asset::AssetTable;
-use osect_engine::decode::LinkType;
 use osect_engine::engine::{Engine, Options};
 use osect_engine::flow::id::{ConnId, FlowRef, Transport};
-use osect_engine::l2;
 use osect_engine::limits::Limits;
+use osect_engine::over_ethernet;
+use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::packet::LinkType;
 use osect_engine::sink::RecordSink;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
@@ -281,7 +281,7 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
             }
         }
         if parser.is_none() {
-            parser = app::probe(transport, &id, dir, chunk);
+            parser = over_ip::probe(transport, &id, dir, chunk);
         }
         let Some(p) = parser.as_mut() else { continue };
         let mut ctx = Ctx {
@@ -322,7 +322,7 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
         records: &mut records,
         assets: &mut assets,
     };
-    let frame = l2::Frame {
+    let frame = over_ethernet::Frame {
         ts: START_US,
         src: [2, 0, 0, 0, 0, 1],
         dst: [1, 0x80, 0xc2, 0, 0, 0x0e],
@@ -330,6 +330,6 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
         ethertype,
         payload: data,
     };
-    l2::handle(&frame, &mut out);
+    over_ethernet::handle(&frame, &mut out);
     check_records(&records.take());
 }

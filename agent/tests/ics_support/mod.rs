@@ -4,10 +4,10 @@
 
 #![allow(dead_code)]
 
-use osect_engine::app::{self, AppParser, Ctx, Dir, Output};
 use osect_engine::asset::AssetTable;
 use osect_engine::flow::id::{ConnId, FlowRef, Mac, Transport};
-use osect_engine::l2::{self, Frame};
+use osect_engine::over_ethernet::{self, Frame};
+use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
 use osect_engine::sink::RecordSink;
 use osect_wire::Record;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
@@ -124,7 +124,7 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
                 records: &mut sink,
                 assets: &mut assets,
             };
-            l2::handle(
+            over_ethernet::handle(
                 &Frame {
                     ts: *ts,
                     src,
@@ -278,7 +278,7 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
                 continue;
             }
             flow.tries += 1;
-            flow.parser = app::probe(flow.id.proto, &flow.id, dir, probe_data);
+            flow.parser = over_ip::probe(flow.id.proto, &flow.id, dir, probe_data);
         }
         let Flow {
             uid,

@@ -13,8 +13,8 @@
 //! addresses and ports: millions of distinct tuples, each a new connection.
 
 use osect_agent::pcap;
-use osect_engine::decode::checksum;
-use osect_engine::decode::{ethernet, ipv4, ipv6, LinkType};
+use osect_engine::packet::checksum;
+use osect_engine::packet::{ethernet, ipv4, ipv6, LinkType};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;

@@ -16,7 +16,7 @@ impl Engine {
                 let (Some(src), Some(dst)) = (l2.src, l2.dst) else {
                     return;
                 };
-                let frame = l2::Frame {
+                let frame = over_ethernet::Frame {
                     ts,
                     src: *src,
                     dst: *dst,
@@ -29,7 +29,7 @@ impl Engine {
                         records: &mut self.sink,
                         assets: &mut self.assets,
                     };
-                    l2::handle(&frame, &mut out);
+                    over_ethernet::handle(&frame, &mut out);
                 }
             }
         }

@@ -13,11 +13,7 @@
 //! a TCP or UDP packet to its connection; `session` the application glue and
 //! a finished connection's records.
 
-use crate::app::session::Session;
-use crate::app::{Dir, Output};
 use crate::asset::AssetTable;
-use crate::decode::ethernet::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, L2};
-use crate::decode::{arp, checksum, icmp, ipv4, ipv6, tcp, tunnel, udp, LinkType};
 use crate::flow::conn::{uid_string, Conn, Effect, LinkFacts, Observation};
 use crate::flow::frag::{FragKey, FragTable};
 use crate::flow::id::{ConnId, FlowRef, Mac, Transport};
@@ -25,8 +21,12 @@ use crate::flow::tcp::Seg;
 use crate::flow::{likely_server_port, ConnKey, ConnTable, Created};
 use crate::limits::Limits;
 use crate::neighbor::{Exchange, Neighbors};
+use crate::over_ip::session::Session;
+use crate::over_ip::{Dir, Output};
+use crate::packet::ethernet::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, L2};
+use crate::packet::{arp, checksum, icmp, ipv4, ipv6, tcp, tunnel, udp, LinkType};
 use crate::sink::RecordSink;
-use crate::{app, l2};
+use crate::{over_ethernet, over_ip};
 use osect_wire::Record;
 use std::net::IpAddr;
 
@@ -91,7 +91,7 @@ impl Default for Options {
 /// Link-layer facts carried down to the connection.
 #[derive(Clone, Copy)]
 struct Meta<'a> {
-    /// In the captured frame, not copied (see `decode::mac_ref`).
+    /// In the captured frame, not copied (see `packet::mac_ref`).
     src_mac: Option<&'a Mac>,
     dst_mac: Option<&'a Mac>,
     vlan: Option<u16>,
@@ -164,7 +164,7 @@ pub struct Engine {
     neighbors: Neighbors,
     sink: RecordSink,
     assets: AssetTable,
-    syn_signatures: app::fingerprint::SynSignatures,
+    syn_signatures: over_ip::fingerprint::SynSignatures,
     app_limit: usize,
     app_live: usize,
     reassembly_limit: usize,

@@ -16,7 +16,7 @@ pub(super) fn app_data(
     app_live: &mut usize,
     app_limit: usize,
     stats: &mut Stats,
-    feed: impl FnOnce(&mut Session, &mut app::Ctx<'_, '_>, &[u8]),
+    feed: impl FnOnce(&mut Session, &mut over_ip::Ctx<'_, '_>, &[u8]),
 ) {
     if data.is_empty() {
         return;
@@ -28,7 +28,7 @@ pub(super) fn app_data(
             return;
         }
         c.app_probes_left -= 1;
-        let Some(parser) = app::probe(c.id.proto, &c.id, dir, data) else {
+        let Some(parser) = over_ip::probe(c.id.proto, &c.id, dir, data) else {
             return;
         };
         if *app_live >= app_limit {
@@ -58,14 +58,14 @@ pub(super) fn in_context(
     ts: i64,
     sink: &mut RecordSink,
     assets: &mut AssetTable,
-    f: impl FnOnce(&mut Session, &mut app::Ctx<'_, '_>),
+    f: impl FnOnce(&mut Session, &mut over_ip::Ctx<'_, '_>),
 ) {
     let uid = std::mem::take(&mut session.uid);
     let mut out = Output {
         records: sink,
         assets,
     };
-    let mut ctx = app::Ctx {
+    let mut ctx = over_ip::Ctx {
         ts,
         flow: FlowRef {
             uid: &uid,

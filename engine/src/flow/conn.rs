@@ -70,7 +70,7 @@ pub struct Conn {
     /// A service the transport itself implies (a tunnel's outer UDP).
     pub tunnel_service: Option<&'static str>,
     /// The application parser following this connection, once found.
-    pub app: Option<Box<crate::app::session::Session>>,
+    pub app: Option<Box<crate::over_ip::session::Session>>,
     /// Payloads still to try recognising an application parser on.
     pub app_probes_left: u8,
 }

@@ -13,9 +13,9 @@
 //! by their [`Recognition::Probe`] precedence instead, because a probe that
 //! accepts loosely must come after stricter ones whatever the listing.
 
-use crate::app::{Output, Probe};
 use crate::asset::Role;
-use crate::l2::Frame;
+use crate::over_ethernet::Frame;
+use crate::over_ip::{Output, Probe};
 use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
 use osect_wire::record::Record;
 use osect_wire::LogSchema;
@@ -46,31 +46,31 @@ pub enum Recognition {
 
 /// Every protocol, one line each (see the module docs for the order).
 pub static REGISTRY: &[&Descriptor] = &[
-    &crate::app::modbus::descriptor::DESCRIPTOR,
-    &crate::app::dnp3::descriptor::DESCRIPTOR,
-    &crate::app::enip::descriptor::DESCRIPTOR,
-    &crate::app::bacnet::descriptor::DESCRIPTOR,
-    &crate::app::s7comm::descriptor::DESCRIPTOR,
-    &crate::app::slmp::descriptor::DESCRIPTOR,
-    &crate::app::fins::descriptor::DESCRIPTOR,
-    &crate::app::iec104::descriptor::DESCRIPTOR,
-    &crate::app::opcua::descriptor::DESCRIPTOR,
-    &crate::app::cclink_ief_basic::descriptor::DESCRIPTOR,
-    &crate::l2::cclink_ie::descriptor::DESCRIPTOR,
-    &crate::l2::profinet_dcp::descriptor::DESCRIPTOR,
-    &crate::app::dhcp::descriptor::DESCRIPTOR,
-    &crate::app::browser::descriptor::DESCRIPTOR,
-    &crate::app::dhcpv6::descriptor::DESCRIPTOR,
-    &crate::app::nbns::descriptor::DESCRIPTOR,
-    &crate::app::dns::descriptor::DESCRIPTOR,
-    &crate::app::tls::descriptor::DESCRIPTOR,
-    &crate::app::ssh::descriptor::DESCRIPTOR,
-    &crate::app::http::descriptor::DESCRIPTOR,
-    &crate::app::ntp::descriptor::DESCRIPTOR,
-    &crate::app::quic::descriptor::DESCRIPTOR,
-    &crate::app::snmp::descriptor::DESCRIPTOR,
-    &crate::app::ssdp::descriptor::DESCRIPTOR,
-    &crate::l2::lldp::descriptor::DESCRIPTOR,
+    &crate::over_ip::modbus::descriptor::DESCRIPTOR,
+    &crate::over_ip::dnp3::descriptor::DESCRIPTOR,
+    &crate::over_ip::enip::descriptor::DESCRIPTOR,
+    &crate::over_ip::bacnet::descriptor::DESCRIPTOR,
+    &crate::over_ip::s7comm::descriptor::DESCRIPTOR,
+    &crate::over_ip::slmp::descriptor::DESCRIPTOR,
+    &crate::over_ip::fins::descriptor::DESCRIPTOR,
+    &crate::over_ip::iec104::descriptor::DESCRIPTOR,
+    &crate::over_ip::opcua::descriptor::DESCRIPTOR,
+    &crate::over_ip::cclink_ief_basic::descriptor::DESCRIPTOR,
+    &crate::over_ethernet::cclink_ie::descriptor::DESCRIPTOR,
+    &crate::over_ethernet::profinet_dcp::descriptor::DESCRIPTOR,
+    &crate::over_ip::dhcp::descriptor::DESCRIPTOR,
+    &crate::over_ip::browser::descriptor::DESCRIPTOR,
+    &crate::over_ip::dhcpv6::descriptor::DESCRIPTOR,
+    &crate::over_ip::nbns::descriptor::DESCRIPTOR,
+    &crate::over_ip::dns::descriptor::DESCRIPTOR,
+    &crate::over_ip::tls::descriptor::DESCRIPTOR,
+    &crate::over_ip::ssh::descriptor::DESCRIPTOR,
+    &crate::over_ip::http::descriptor::DESCRIPTOR,
+    &crate::over_ip::ntp::descriptor::DESCRIPTOR,
+    &crate::over_ip::quic::descriptor::DESCRIPTOR,
+    &crate::over_ip::snmp::descriptor::DESCRIPTOR,
+    &crate::over_ip::ssdp::descriptor::DESCRIPTOR,
+    &crate::over_ethernet::lldp::descriptor::DESCRIPTOR,
 ];
 
 /// The logs the engine writes itself rather than for one protocol.
@@ -79,7 +79,7 @@ pub static ENGINE_LOGS: &[&LogSchema] = &[
     &crate::asset::ASSET,
     &crate::neighbor::ARP_LOG,
     &crate::neighbor::NS_LOG,
-    &crate::app::fingerprint::FINGERPRINT_LOG,
+    &crate::over_ip::fingerprint::FINGERPRINT_LOG,
 ];
 
 /// Every log the engine can write: its own, then each protocol's. Batches

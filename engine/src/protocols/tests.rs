@@ -137,7 +137,7 @@ fn every_recogniser_is_used_once_in_order() {
     assert_eq!(ethernet_decoders().len(), ethernet);
     // The loosest probes come last: Modbus (any MBAP frame with a known
     // function) after every other industrial one.
-    let modbus = crate::app::modbus::descriptor::DESCRIPTOR.recognition_precedence();
+    let modbus = crate::over_ip::modbus::descriptor::DESCRIPTOR.recognition_precedence();
     for d in REGISTRY.iter().filter(|d| d.info.industrial) {
         if let Some(p) = d.recognition_precedence() {
             assert!(Some(p) <= modbus, "{} is tried after Modbus", d.info.name);

@@ -1,0 +1,278 @@
+//! Pieces every application log shares: the leading connection fields
+//! (`ts uid id.orig_h id.orig_p id.resp_h id.resp_p`), the direction fields
+//! the ICSNPP logs carry (`is_orig source_h source_p destination_h
+//! destination_p`), and the trailing layer-2 fields that name the hosts
+//! (`orig_l2_addr resp_l2_addr vlan`, see records.md).
+//!
+//! A schema is declared with [`flow_fields!`] or [`flow_dir_fields!`], and a
+//! row is built with [`Row`] in the same order:
+//!
+//! ```ignore
+//! static MODBUS: LogSchema = LogSchema {
+//!     path: "modbus",
+//!     fields: flow_fields![field("func", FieldType::String)],
+//! };
+//! Row::flow(ctx, &MODBUS).push("READ_COILS").emit(ctx);
+//! ```
+
+use crate::asset::HostRef;
+use crate::flow::id::fmt_mac;
+use crate::over_ethernet::Frame;
+use crate::over_ip::{Ctx, Dir, Output};
+use osect_wire::{LogSchema, Record, Value};
+use std::net::IpAddr;
+
+/// The field list of a flow log: the connection fields, then the given
+/// fields, then the layer-2 fields.
+#[macro_export]
+macro_rules! flow_fields {
+    ($($f:expr),* $(,)?) => {
+        &[
+            osect_wire::record::field("ts", osect_wire::FieldType::Time),
+            osect_wire::record::field("uid", osect_wire::FieldType::String),
+            osect_wire::record::field("id.orig_h", osect_wire::FieldType::Addr),
+            osect_wire::record::field("id.orig_p", osect_wire::FieldType::Port),
+            osect_wire::record::field("id.resp_h", osect_wire::FieldType::Addr),
+            osect_wire::record::field("id.resp_p", osect_wire::FieldType::Port),
+            $($f,)*
+            osect_wire::record::field("orig_l2_addr", osect_wire::FieldType::String),
+            osect_wire::record::field("resp_l2_addr", osect_wire::FieldType::String),
+            osect_wire::record::field("vlan", osect_wire::FieldType::Count),
+        ]
+    };
+}
+
+/// Like [`flow_fields!`], with the sender and receiver of the message
+/// (`is_orig source_h source_p destination_h destination_p`) after the
+/// connection fields, as the ICSNPP logs have them.
+#[macro_export]
+macro_rules! flow_dir_fields {
+    ($($f:expr),* $(,)?) => {
+        $crate::flow_fields![
+            osect_wire::record::field("is_orig", osect_wire::FieldType::Bool),
+            osect_wire::record::field("source_h", osect_wire::FieldType::Addr),
+            osect_wire::record::field("source_p", osect_wire::FieldType::Port),
+            osect_wire::record::field("destination_h", osect_wire::FieldType::Addr),
+            osect_wire::record::field("destination_p", osect_wire::FieldType::Port),
+            $($f,)*
+        ]
+    };
+}
+
+/// The field list of a layer-2 log (no IP): time, MAC addresses and VLAN,
+/// then the given fields.
+#[macro_export]
+macro_rules! l2_fields {
+    ($($f:expr),* $(,)?) => {
+        &[
+            osect_wire::record::field("ts", osect_wire::FieldType::Time),
+            osect_wire::record::field("src_mac", osect_wire::FieldType::String),
+            osect_wire::record::field("dst_mac", osect_wire::FieldType::String),
+            osect_wire::record::field("vlan", osect_wire::FieldType::Count),
+            $($f,)*
+        ]
+    };
+}
+
+/// Number of fields [`flow_fields!`] adds around a log's own fields.
+pub const FLOW_FIELDS: usize = 9;
+
+/// A record being built, field by field in schema order.
+pub struct Row {
+    schema: &'static LogSchema,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// Starts a row of a [`flow_fields!`] log with the connection fields.
+    pub fn flow(ctx: &Ctx<'_, '_>, schema: &'static LogSchema) -> Row {
+        let id = ctx.flow.id;
+        let mut values = Vec::with_capacity(schema.fields.len());
+        values.extend([
+            Value::Time(ctx.ts),
+            Value::Str(ctx.flow.uid.into()),
+            Value::Addr(id.orig_h),
+            Value::Port(id.orig_p),
+            Value::Addr(id.resp_h),
+            Value::Port(id.resp_p),
+        ]);
+        Row { schema, values }
+    }
+
+    /// Starts a row of a [`flow_dir_fields!`] log for a message sent in `dir`.
+    pub fn flow_dir(ctx: &Ctx<'_, '_>, schema: &'static LogSchema, dir: Dir) -> Row {
+        let id = ctx.flow.id;
+        let (src, dst) = match dir {
+            Dir::Orig => ((id.orig_h, id.orig_p), (id.resp_h, id.resp_p)),
+            Dir::Resp => ((id.resp_h, id.resp_p), (id.orig_h, id.orig_p)),
+        };
+        let mut row = Row::flow(ctx, schema);
+        row.values.extend([
+            Value::Bool(dir.is_orig()),
+            Value::Addr(src.0),
+            Value::Port(src.1),
+            Value::Addr(dst.0),
+            Value::Port(dst.1),
+        ]);
+        row
+    }
+
+    /// Starts a row of an [`l2_fields!`] log for a frame.
+    pub fn l2(frame: &Frame<'_>, schema: &'static LogSchema) -> Row {
+        let mut values = Vec::with_capacity(schema.fields.len());
+        values.extend([
+            Value::Time(frame.ts),
+            Value::Str(fmt_mac(&frame.src)),
+            Value::Str(fmt_mac(&frame.dst)),
+            frame
+                .vlan
+                .map_or(Value::Unset, |v| Value::Count(u64::from(v))),
+        ]);
+        Row { schema, values }
+    }
+
+    /// Hands a row of an [`l2_fields!`] log to the sink.
+    pub fn emit_l2(self, out: &mut Output<'_>) {
+        debug_assert_eq!(
+            self.values.len(),
+            self.schema.fields.len(),
+            "row of {} does not match its schema",
+            self.schema.path
+        );
+        out.records.push(Record {
+            schema: self.schema,
+            values: self.values,
+        });
+    }
+
+    /// Appends the next field.
+    pub fn push(mut self, v: impl Into<Value>) -> Row {
+        self.values.push(v.into());
+        self
+    }
+
+    /// Appends the layer-2 fields and hands the record to the sink.
+    pub fn emit(mut self, ctx: &mut Ctx<'_, '_>) {
+        let mac = |m: Option<[u8; 6]>| m.map_or(Value::Unset, |m| Value::Str(fmt_mac(&m)));
+        self.values.extend([
+            mac(ctx.flow.orig_mac),
+            mac(ctx.flow.resp_mac),
+            ctx.flow
+                .vlan
+                .map_or(Value::Unset, |v| Value::Count(u64::from(v))),
+        ]);
+        debug_assert_eq!(
+            self.values.len(),
+            self.schema.fields.len(),
+            "row of {} does not match its schema",
+            self.schema.path
+        );
+        ctx.out.records.push(Record {
+            schema: self.schema,
+            values: self.values,
+        });
+    }
+}
+
+/// The host that sent in `dir`, as the asset ledger keys it.
+pub fn sender(ctx: &Ctx<'_, '_>, dir: Dir) -> HostRef {
+    match dir {
+        Dir::Orig => orig_host(ctx),
+        Dir::Resp => resp_host(ctx),
+    }
+}
+
+/// The host that received what was sent in `dir`.
+pub fn receiver(ctx: &Ctx<'_, '_>, dir: Dir) -> HostRef {
+    match dir {
+        Dir::Orig => resp_host(ctx),
+        Dir::Resp => orig_host(ctx),
+    }
+}
+
+/// The sender of a layer-2 frame.
+pub fn frame_sender(frame: &Frame<'_>) -> HostRef {
+    HostRef {
+        mac: Some(frame.src),
+        ip: None,
+        vlan: frame.vlan,
+    }
+}
+
+pub fn orig_host(ctx: &Ctx<'_, '_>) -> HostRef {
+    HostRef {
+        mac: ctx.flow.orig_mac,
+        ip: Some(ctx.flow.id.orig_h),
+        vlan: ctx.flow.vlan,
+    }
+}
+
+pub fn resp_host(ctx: &Ctx<'_, '_>) -> HostRef {
+    HostRef {
+        mac: ctx.flow.resp_mac,
+        ip: Some(ctx.flow.id.resp_h),
+        vlan: ctx.flow.vlan,
+    }
+}
+
+/// The address of the host that sent in `dir`.
+pub fn sender_ip(ctx: &Ctx<'_, '_>, dir: Dir) -> IpAddr {
+    match dir {
+        Dir::Orig => ctx.flow.id.orig_h,
+        Dir::Resp => ctx.flow.id.resp_h,
+    }
+}
+
+/// Why a TCP stream does not start with a whole frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// A frame starts here but more bytes are needed.
+    Incomplete,
+    /// No frame starts here.
+    Malformed,
+}
+
+/// The next whole frame of a TCP stream at or after `*pos`, advancing
+/// `*pos` past it. `frame_len` says how long the frame at the start of a
+/// slice is. Bytes where no frame starts are skipped one at a time, which is
+/// how a parser resynchronises after a gap or joins a stream mid-message.
+/// `None` when the rest is an incomplete frame (or nothing): `*pos` is then
+/// what the parser consumed.
+pub fn next_frame<'a>(
+    data: &'a [u8],
+    pos: &mut usize,
+    frame_len: impl Fn(&[u8]) -> Result<usize, Framing>,
+) -> Option<&'a [u8]> {
+    while let Some(rest) = data.get(*pos..).filter(|r| !r.is_empty()) {
+        match frame_len(rest) {
+            Ok(n) if n > 0 && n <= rest.len() => {
+                *pos += n;
+                return Some(&rest[..n]);
+            }
+            Err(Framing::Incomplete) => return None,
+            _ => *pos += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_frame_skips_garbage_and_stops_at_partial_frames() {
+        // Frames are a length byte followed by that many bytes; 0xff is junk.
+        let len = |b: &[u8]| match b[0] {
+            0xff => Err(Framing::Malformed),
+            n if b.len() > usize::from(n) => Ok(usize::from(n) + 1),
+            _ => Err(Framing::Incomplete),
+        };
+        let data = [0xff, 0xff, 2, 7, 7, 1, 9, 3, 1];
+        let mut pos = 0;
+        assert_eq!(next_frame(&data, &mut pos, len), Some(&[2, 7, 7][..]));
+        assert_eq!(next_frame(&data, &mut pos, len), Some(&[1, 9][..]));
+        assert_eq!(next_frame(&data, &mut pos, len), None);
+        assert_eq!(pos, 7);
+    }
+}

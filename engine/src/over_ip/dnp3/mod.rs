@@ -1,0 +1,242 @@
+//! DNP3 over TCP or UDP: `dnp3` (one row per request/response exchange,
+//! Zeek's fields), `dnp3_objects` (one row per object header) and
+//! `dnp3_control` (one row per control relay output block), as ICSNPP logs
+//! them.
+//!
+//! Recognised by the link header (0x0564 and a valid header CRC) on any
+//! port. Link frames resynchronise by themselves: after a gap or when
+//! joining mid-stream, the parser skips to the next valid link header and
+//! waits for the next first transport segment.
+//!
+//! Uplink aggregation key: `dnp3` on `uid fc_request fc_reply iin`;
+//! `dnp3_objects` on `uid function_code object_type range_low range_high`.
+
+pub mod descriptor;
+
+pub mod names;
+pub mod wire;
+
+use crate::flow::id::{ConnId, Transport};
+use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::{AppParser, Ctx, Dir};
+use crate::{flow_dir_fields, flow_fields};
+use osect_wire::record::field;
+use osect_wire::{FieldType, LogSchema, Value};
+
+pub static DNP3: LogSchema = LogSchema {
+    path: "dnp3",
+    fields: flow_fields![
+        field("fc_request", FieldType::String),
+        field("fc_reply", FieldType::String),
+        field("iin", FieldType::Count),
+    ],
+};
+
+pub static DNP3_CONTROL: LogSchema = LogSchema {
+    path: "dnp3_control",
+    fields: flow_dir_fields![
+        field("block_type", FieldType::String),
+        field("function_code", FieldType::String),
+        field("index_number", FieldType::Count),
+        field("trip_control_code", FieldType::String),
+        field("operation_type", FieldType::String),
+        field("clear_bit", FieldType::Bool),
+        field("execute_count", FieldType::Count),
+        field("on_time", FieldType::Count),
+        field("off_time", FieldType::Count),
+        field("status_code", FieldType::String),
+    ],
+};
+
+pub static DNP3_OBJECTS: LogSchema = LogSchema {
+    path: "dnp3_objects",
+    fields: flow_dir_fields![
+        field("function_code", FieldType::String),
+        field("object_type", FieldType::String),
+        field("object_count", FieldType::Count),
+        field("range_low", FieldType::Count),
+        field("range_high", FieldType::Count),
+    ],
+};
+
+/// Largest application fragment reassembled (the specification's limit).
+pub const MAX_FRAGMENT: usize = 2048;
+/// Object headers logged per fragment at most.
+pub const MAX_OBJECTS: usize = 64;
+
+/// Recognises a DNP3 link frame (header CRC checked).
+pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    if !matches!(t, Transport::Tcp | Transport::Udp) {
+        return None;
+    }
+    match wire::frame_len(data) {
+        Ok(_) | Err(wire::Error::Incomplete) if data.len() >= wire::LINK_HEADER_LEN => {
+            Some(Box::new(Dnp3 {
+                udp: t == Transport::Udp,
+                ..Dnp3::default()
+            }))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+pub struct Dnp3 {
+    /// Application fragment being reassembled, per direction.
+    fragment: [heapless::Vec<u8, MAX_FRAGMENT>; 2],
+    /// A first segment was seen and the fragment is still being built.
+    building: [bool; 2],
+    pending_request: Option<u8>,
+    roles_seen: bool,
+    udp: bool,
+}
+
+fn frame_len(b: &[u8]) -> Result<usize, Framing> {
+    match wire::frame_len(b) {
+        Ok(n) => Ok(n),
+        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
+        Err(wire::Error::Malformed) => Err(Framing::Malformed),
+    }
+}
+
+impl AppParser for Dnp3 {
+    /// Zeek's names for DNP3 over each transport.
+    fn service(&self) -> &'static str {
+        if self.udp {
+            "dnp3_udp"
+        } else {
+            "dnp3_tcp"
+        }
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let mut pos = 0;
+        while let Some(frame) = next_frame(data, &mut pos, frame_len) {
+            self.link_frame(ctx, dir, frame);
+        }
+        if ctx.flow.id.proto == Transport::Udp {
+            data.len()
+        } else {
+            pos
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        let i = usize::from(!dir.is_orig());
+        self.building[i] = false;
+        self.fragment[i].clear();
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if let Some(fc) = self.pending_request.take() {
+            Row::flow(ctx, &DNP3)
+                .push(names::function(fc))
+                .push(Value::Unset)
+                .push(Value::Unset)
+                .emit(ctx);
+        }
+    }
+}
+
+impl Dnp3 {
+    fn link_frame(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, frame: &[u8]) {
+        let mut user = heapless::Vec::<u8, 256>::new();
+        let Some(ctrl) = wire::user_data(frame, &mut user) else {
+            return;
+        };
+        // Only primary frames with user data carry transport segments.
+        if ctrl & 0x40 == 0 || !matches!(ctrl & 0x0f, 3 | 4) {
+            return;
+        }
+        let Some((&th, seg)) = user.split_first() else {
+            return;
+        };
+        let i = usize::from(!dir.is_orig());
+        if th & 0x40 != 0 {
+            self.fragment[i].clear();
+            self.building[i] = true;
+        }
+        if !self.building[i] {
+            return;
+        }
+        if self.fragment[i].extend_from_slice(seg).is_err() {
+            self.building[i] = false;
+            self.fragment[i].clear();
+            return;
+        }
+        if th & 0x80 != 0 {
+            self.building[i] = false;
+            let frag = std::mem::take(&mut self.fragment[i]);
+            self.application(ctx, dir, &frag);
+        }
+    }
+
+    fn application(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, b: &[u8]) {
+        let Some(h) = wire::parse_app(b) else {
+            return;
+        };
+        let is_response = h.iin.is_some();
+        if !self.roles_seen {
+            self.roles_seen = true;
+            let (master, outstation) = if is_response {
+                (common::receiver(ctx, dir), common::sender(ctx, dir))
+            } else {
+                (common::sender(ctx, dir), common::receiver(ctx, dir))
+            };
+            ctx.out
+                .assets
+                .observe_role(ctx.ts, outstation, descriptor::OUTSTATION);
+            ctx.out
+                .assets
+                .observe_role(ctx.ts, master, descriptor::MASTER);
+        }
+        if is_response {
+            Row::flow(ctx, &DNP3)
+                .push(self.pending_request.take().map(names::function))
+                .push(names::function(h.function))
+                .push(h.iin.map(|i| Value::Count(u64::from(i))))
+                .emit(ctx);
+        } else if h.function != 0 {
+            // Confirmations are link housekeeping, not exchanges.
+            self.pending_request = Some(h.function);
+        }
+        let mut at = h.objects_at;
+        for _ in 0..MAX_OBJECTS {
+            if at >= b.len() {
+                break;
+            }
+            let Some((o, next)) = wire::parse_object(b, at, !is_response) else {
+                break;
+            };
+            if o.group == 12 && o.variation == 1 {
+                for c in wire::crobs(&o) {
+                    crob(ctx, dir, h.function, is_response, &c);
+                }
+            } else {
+                Row::flow_dir(ctx, &DNP3_OBJECTS, dir)
+                    .push(names::function(h.function))
+                    .push(names::object(o.group, o.variation))
+                    .push(o.count.map(|c| Value::Count(u64::from(c))))
+                    .push(o.range.map(|r| Value::Count(u64::from(r.0))))
+                    .push(o.range.map(|r| Value::Count(u64::from(r.1))))
+                    .emit(ctx);
+            }
+            at = next;
+        }
+    }
+}
+
+fn crob(ctx: &mut Ctx<'_, '_>, dir: Dir, function: u8, is_response: bool, c: &wire::Crob) {
+    Row::flow_dir(ctx, &DNP3_CONTROL, dir)
+        .push("Control Relay Output Block")
+        .push(names::function(function))
+        .push(Value::Count(u64::from(c.index)))
+        .push(names::trip_control(c.code >> 6))
+        .push(names::operation(c.code & 0x0f))
+        .push(Value::Bool(c.code & 0x20 != 0))
+        .push(Value::Count(u64::from(c.count)))
+        .push(Value::Count(u64::from(c.on_time)))
+        .push(Value::Count(u64::from(c.off_time)))
+        .push(is_response.then(|| names::control_status(c.status)))
+        .emit(ctx);
+}

@@ -1,0 +1,168 @@
+//! A test driver for application parsers that follows the engine's
+//! streaming contract: a TCP direction's unconsumed bytes are presented
+//! again with the next segment, a gap drops the buffer and calls `gap`,
+//! and UDP hands over one datagram per call. The parser comes from
+//! [`crate::over_ip::probe`] on the first payload, as in the engine.
+
+use crate::asset::AssetTable;
+use crate::flow::id::{ConnId, FlowRef, Transport};
+use crate::over_ip::{probe, AppParser, Ctx, Dir, Output};
+use crate::sink::RecordSink;
+use osect_wire::Record;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One step of a conversation.
+pub enum Step<'a> {
+    Data(Dir, &'a [u8]),
+    /// Bytes of this direction were lost.
+    Gap(Dir),
+}
+
+/// A connection from 10.0.0.1:`sport` to 10.0.0.2:`dport`.
+pub fn conn(proto: Transport, sport: u16, dport: u16) -> ConnId {
+    ConnId {
+        orig_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        orig_p: sport,
+        resp_h: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        resp_p: dport,
+        proto,
+    }
+}
+
+/// Runs the steps (one second apart) and returns the records, the
+/// service named and the asset table.
+pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str>, AssetTable) {
+    let mut records = RecordSink::new(10_000);
+    let mut assets = AssetTable::new(100);
+    let mut parser: Option<Box<dyn AppParser>> = None;
+    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut ts = 1_000_000_000_000_000i64;
+    {
+        let mut out = Output {
+            records: &mut records,
+            assets: &mut assets,
+        };
+        for step in steps {
+            ts += 1_000_000;
+            let mut ctx = Ctx {
+                ts,
+                flow: FlowRef {
+                    uid: "Ctest",
+                    id,
+                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
+                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
+                    vlan: None,
+                },
+                out: &mut out,
+            };
+            match *step {
+                Step::Gap(dir) => {
+                    bufs[usize::from(!dir.is_orig())].clear();
+                    if let Some(p) = parser.as_mut() {
+                        p.gap(dir);
+                    }
+                }
+                Step::Data(dir, data) => {
+                    if parser.is_none() {
+                        parser = probe(id.proto, id, dir, data);
+                    }
+                    let Some(p) = parser.as_mut() else { continue };
+                    if id.proto == Transport::Tcp {
+                        let b = &mut bufs[usize::from(!dir.is_orig())];
+                        b.extend_from_slice(data);
+                        let used = p.parse(&mut ctx, dir, b);
+                        assert!(used <= b.len(), "a parser consumed more than it was given");
+                        b.drain(..used);
+                    } else {
+                        p.parse(&mut ctx, dir, data);
+                    }
+                }
+            }
+        }
+        if let Some(p) = parser.as_mut() {
+            let mut ctx = Ctx {
+                ts: ts + 1_000_000,
+                flow: FlowRef {
+                    uid: "Ctest",
+                    id,
+                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
+                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
+                    vlan: None,
+                },
+                out: &mut out,
+            };
+            p.finish(&mut ctx);
+        }
+    }
+    let service = parser.as_ref().map(|p| p.service());
+    (records.take(), service, assets)
+}
+
+/// The value of `field` in `rec`, as the TSV writer would print it.
+pub fn field(rec: &Record, name: &str) -> String {
+    let i = rec
+        .schema
+        .index_of(name)
+        .unwrap_or_else(|| panic!("{} has no field {name}", rec.schema.path));
+    let mut s = String::new();
+    osect_wire::zeek::tsv_row(&mut s, rec);
+    s.trim_end_matches('\n')
+        .split('\t')
+        .nth(i)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The records of log `path`.
+pub fn rows<'a>(recs: &'a [Record], path: &str) -> Vec<&'a Record> {
+    recs.iter().filter(|r| r.schema.path == path).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mutated copies of real messages, cut at random places, fed to every
+    /// parser through the streaming contract: nothing may panic and no
+    /// parser may consume more than it was given (checked in `run`).
+    #[test]
+    fn mutated_messages_never_panic() {
+        let seeds: &[(Transport, u16, &[u8])] = &[
+            (Transport::Udp, 53, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03plc\x00\x00\x01\x00\x01"),
+            (Transport::Tcp, 80, b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+            (Transport::Tcp, 443, b"\x16\x03\x01\x00\x30\x01\x00\x00\x2c\x03\x03"),
+            (Transport::Tcp, 22, b"SSH-2.0-x\r\n\x00\x00\x00\x0c\x04\x14\x01\x02\x03\x04\x05\x06\x00\x00\x00\x00"),
+            (Transport::Udp, 123, b"\xe3\x00\x06\xec\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+            (Transport::Udp, 67, &[0u8; 300]),
+            (Transport::Udp, 161, b"\x30\x0c\x02\x01\x01\x04\x01p\xa0\x04\x02\x02\x00\x01"),
+            (Transport::Udp, 1900, b"M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\n\r\n"),
+            (Transport::Udp, 137, b"\x00\x01\x01\x10\x00\x01\x00\x00\x00\x00\x00\x00\x20EBEBEBEBEBEBEBEBEBEBEBEBEBEBEBAA\x00\x00\x20\x00\x01"),
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for &(proto, port, seed) in seeds {
+            for _ in 0..300 {
+                let mut m = seed.to_vec();
+                for _ in 0..(next() % 6) {
+                    let i = (next() as usize) % m.len();
+                    m[i] = next() as u8;
+                }
+                m.truncate(1 + (next() as usize) % m.len());
+                let cut = (next() as usize) % m.len();
+                let id = conn(proto, 40000, port);
+                let steps = [
+                    Step::Data(Dir::Orig, &m[..cut]),
+                    Step::Data(Dir::Orig, &m[cut..]),
+                    Step::Gap(Dir::Resp),
+                    Step::Data(Dir::Resp, &m),
+                ];
+                let _ = run(&id, &steps);
+            }
+        }
+    }
+}

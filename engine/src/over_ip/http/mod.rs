@@ -1,0 +1,864 @@
+//! HTTP/1.x on any port: Zeek's `http.log`, one row per request/response
+//! pair, in order (pipelined requests queue up to [`MAX_PENDING`]).
+//!
+//! Each direction is a small state machine: a head (request or status line
+//! and headers, at most [`MAX_HEAD`] bytes), then a body framed by
+//! Content-Length, chunked encoding, or the end of the connection. Bodies
+//! are counted, never kept. After a gap, or bytes that are not HTTP, a
+//! direction waits for the next line that starts a request or a response.
+
+pub mod descriptor;
+
+use crate::flow::id::{ConnId, Transport};
+use crate::flow_fields;
+use crate::over_ip::common::Row;
+use crate::over_ip::{AppParser, Ctx, Dir};
+use crate::text::{self, MAX_NAME, MAX_TEXT};
+use osect_wire::record::field;
+use osect_wire::{FieldType as T, LogSchema, Value};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub static HTTP_LOG: LogSchema = LogSchema {
+    path: "http",
+    fields: flow_fields![
+        field("trans_depth", T::Count),
+        field("method", T::String),
+        field("host", T::String),
+        field("uri", T::String),
+        field("referrer", T::String),
+        field("version", T::String),
+        field("user_agent", T::String),
+        field("origin", T::String),
+        field("request_body_len", T::Count),
+        field("response_body_len", T::Count),
+        field("status_code", T::Count),
+        field("status_msg", T::String),
+        field("info_code", T::Count),
+        field("info_msg", T::String),
+        field("proxied", T::SetString),
+    ],
+};
+
+/// Requests waiting for their response, per connection.
+pub const MAX_PENDING: usize = 32;
+/// Largest request or response head (start line and headers).
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Requests written without their response because [`MAX_PENDING`] was hit.
+pub static PENDING_EVICTED: AtomicU64 = AtomicU64::new(0);
+
+/// Headers Zeek reports in `proxied`.
+const PROXY_HEADERS: [&str; 7] = [
+    "FORWARDED",
+    "X-FORWARDED-FOR",
+    "X-FORWARDED-FROM",
+    "CLIENT-IP",
+    "VIA",
+    "XROXY-CONNECTION",
+    "PROXY-CONNECTION",
+];
+
+/// A request line: `METHOD URI HTTP/x.y`, or `METHOD URI` for HTTP/0.9.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLine<'a> {
+    pub method: &'a [u8],
+    pub uri: &'a [u8],
+    /// `None` for HTTP/0.9.
+    pub version: Option<&'a [u8]>,
+}
+
+impl<'a> RequestLine<'a> {
+    pub fn parse(line: &'a [u8]) -> Option<RequestLine<'a>> {
+        let mut parts = line.splitn(3, |&c| c == b' ');
+        let method = parts.next()?;
+        if method.is_empty()
+            || method.len() > 32
+            || !method
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || *c == b'-' || *c == b'_')
+        {
+            return None;
+        }
+        let second = parts.next()?;
+        let (uri, version) = match parts.next() {
+            // Zeek takes any version text; the reply's version wins.
+            Some(v) => (second, Some(v.strip_prefix(b"HTTP/")?)),
+            // `METHOD HTTP/1.1`: a request without a URI.
+            None => match second.strip_prefix(b"HTTP/") {
+                Some(v) if is_version(v) => (&b""[..], Some(v)),
+                _ => (second, None),
+            },
+        };
+        Some(RequestLine {
+            method,
+            uri,
+            version,
+        })
+    }
+}
+
+/// A status line: `HTTP/x.y CODE reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusLine<'a> {
+    pub version: &'a [u8],
+    pub code: u16,
+    pub reason: &'a [u8],
+}
+
+impl<'a> StatusLine<'a> {
+    pub fn parse(line: &'a [u8]) -> Option<StatusLine<'a>> {
+        let rest = line.strip_prefix(b"HTTP/")?;
+        let sp = rest.iter().position(|&c| c == b' ')?;
+        let version = &rest[..sp];
+        if !is_version(version) {
+            return None;
+        }
+        let rest = &rest[sp + 1..];
+        let digits = rest.get(..3)?;
+        if !digits.iter().all(u8::is_ascii_digit) || rest.get(3).is_some_and(|&c| c != b' ') {
+            return None;
+        }
+        let code = digits
+            .iter()
+            .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+        Some(StatusLine {
+            version,
+            code,
+            reason: rest.get(4..).unwrap_or_default(),
+        })
+    }
+}
+
+fn is_version(v: &[u8]) -> bool {
+    matches!(v, [a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+/// The head of a message: where it ends, and its start line and header
+/// lines. `None` until the blank line that ends it has arrived.
+pub fn split_head(b: &[u8]) -> Option<(usize, impl Iterator<Item = &[u8]>)> {
+    let mut end = None;
+    let mut i = 0;
+    while let Some(nl) = b[i..].iter().position(|&c| c == b'\n') {
+        let line = &b[i..i + nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() && i > 0 {
+            end = Some(i + nl + 1);
+            break;
+        }
+        i += nl + 1;
+    }
+    let end = end?;
+    let lines = b[..end]
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty());
+    Some((end, lines))
+}
+
+fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = line.iter().position(|&c| c == b':')?;
+    Some((&line[..colon], line[colon + 1..].trim_ascii()))
+}
+
+/// The first line of `data`, if it has arrived.
+fn first_line(data: &[u8]) -> Option<&[u8]> {
+    let nl = data.iter().position(|&c| c == b'\n')?;
+    let l = &data[..nl];
+    Some(l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+/// Methods recognised before their request line is complete.
+const METHODS: [&[u8]; 9] = [
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"TRACE ",
+    b"PATCH ",
+];
+
+/// Recognises HTTP by a request or status line, on any port. A segment
+/// too short to hold the whole line is recognised by a standard method or
+/// the `HTTP/1.` of a status line.
+pub fn probe(
+    transport: Transport,
+    _id: &ConnId,
+    _dir: Dir,
+    data: &[u8],
+) -> Option<Box<dyn AppParser>> {
+    if transport != Transport::Tcp {
+        return None;
+    }
+    let head = &data[..data.len().min(MAX_HEAD)];
+    let Some(line) = first_line(head) else {
+        let partial = METHODS.iter().any(|m| head.starts_with(m)) || head.starts_with(b"HTTP/1.");
+        return partial.then(|| Box::new(Http::default()) as Box<dyn AppParser>);
+    };
+    let ok = RequestLine::parse(line)
+        .is_some_and(|r| r.version.is_some() || (r.method.len() >= 3 && r.uri.starts_with(b"/")))
+        || StatusLine::parse(line).is_some();
+    ok.then(|| Box::new(Http::default()) as Box<dyn AppParser>)
+}
+
+#[derive(Default)]
+struct Tx {
+    ts: i64,
+    depth: u64,
+    method: Option<String>,
+    host: Option<String>,
+    uri: Option<String>,
+    referrer: Option<String>,
+    version: Option<String>,
+    user_agent: Option<String>,
+    origin: Option<String>,
+    request_body_len: u64,
+    response_body_len: u64,
+    status_code: Option<u16>,
+    status_msg: Option<String>,
+    info_code: Option<u16>,
+    info_msg: Option<String>,
+    proxied: Vec<String>,
+    /// The request was HTTP/0.9: the reply is a bare body.
+    simple: bool,
+    has_response: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Body {
+    #[default]
+    None,
+    Length(u64),
+    /// Chunked: waiting for a size line (`Size`), inside a chunk with this
+    /// many bytes left (`Data`), or reading trailers (`Trailer`).
+    ChunkSize,
+    ChunkData(u64),
+    ChunkDataEnd,
+    Trailer,
+    /// Until the connection closes.
+    ToClose,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Mode {
+    #[default]
+    Head,
+    Body(Body),
+    /// Lost: wait for a line that starts a message.
+    Resync,
+    /// CONNECT succeeded or the protocol switched: not HTTP any more.
+    Tunnel,
+}
+
+#[derive(Default)]
+pub struct Http {
+    pending: VecDeque<Tx>,
+    depth: u64,
+    modes: [Mode; 2],
+    /// TLS through a CONNECT tunnel, decoded like TLS on its own port.
+    tunnel_tls: Option<Box<crate::over_ip::tls::Tls>>,
+}
+
+impl Http {
+    fn log(ctx: &mut Ctx<'_, '_>, tx: Tx) {
+        let mut at = crate::over_ip::at_time(ctx, tx.ts);
+        Row::flow(&at, &HTTP_LOG)
+            .push(Value::Count(tx.depth))
+            .push(tx.method)
+            .push(tx.host)
+            .push(tx.uri)
+            .push(tx.referrer)
+            .push(tx.version)
+            .push(tx.user_agent)
+            .push(tx.origin)
+            .push(Value::Count(tx.request_body_len))
+            .push(Value::Count(tx.response_body_len))
+            .push(
+                tx.status_code
+                    .map_or(Value::Unset, |c| Value::Count(u64::from(c))),
+            )
+            .push(tx.status_msg)
+            .push(
+                tx.info_code
+                    .map_or(Value::Unset, |c| Value::Count(u64::from(c))),
+            )
+            .push(tx.info_msg)
+            .push(if tx.proxied.is_empty() {
+                Value::Unset
+            } else {
+                Value::Strings(tx.proxied)
+            })
+            .emit(&mut at);
+    }
+
+    /// The transaction a response belongs to: the oldest without one, or a
+    /// new one for a response nobody asked for.
+    fn response_tx(&mut self, ts: i64) -> &mut Tx {
+        let i = match self.pending.iter().position(|t| !t.has_response) {
+            Some(i) => i,
+            None => {
+                self.depth += 1;
+                self.pending.push_back(Tx {
+                    ts,
+                    depth: self.depth,
+                    ..Tx::default()
+                });
+                self.pending.len() - 1
+            }
+        };
+        &mut self.pending[i]
+    }
+
+    fn request_head(&mut self, ctx: &mut Ctx<'_, '_>, data: &[u8]) -> Option<usize> {
+        let line = first_line(data)?;
+        let req = RequestLine::parse(line)?;
+        // Zeek reads header lines after an HTTP/0.9 request line too, but
+        // such a request may also be the bare line.
+        let end = match split_head(data) {
+            Some((end, _)) => end,
+            None if req.version.is_none() => data.iter().position(|&c| c == b'\n')? + 1,
+            None => return None,
+        };
+        let body = Body::None;
+        if self.pending.len() >= MAX_PENDING {
+            if let Some(old) = self.pending.pop_front() {
+                PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
+                Self::log(ctx, old);
+            }
+        }
+        self.depth += 1;
+        let mut tx = Tx {
+            ts: ctx.ts,
+            depth: self.depth,
+            method: Some(text::bytes(req.method, MAX_NAME)),
+            uri: Some(unescape_uri(req.uri)),
+            simple: req.version.is_none(),
+            ..Tx::default()
+        };
+        let mut body = body;
+        if let Some((_, lines)) = split_head(data) {
+            for l in lines.skip(1) {
+                let Some((name, value)) = header(l) else {
+                    continue;
+                };
+                let v = || Some(text::bytes(value, MAX_TEXT));
+                let mut buf = [0u8; 32];
+                match upper(name, &mut buf) {
+                    b"HOST" => tx.host = v(),
+                    b"REFERER" => tx.referrer = v(),
+                    b"USER-AGENT" => tx.user_agent = v(),
+                    b"ORIGIN" => tx.origin = v(),
+                    n => {
+                        if let Some(b) = framing(n, value) {
+                            body = merge(body, b);
+                        }
+                        if let Some(p) = PROXY_HEADERS.iter().find(|p| p.as_bytes() == n) {
+                            if tx.proxied.len() < 8 {
+                                tx.proxied
+                                    .push(format!("{p} -> {}", text::bytes(value, MAX_NAME)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if body == Body::ToClose {
+            body = Body::None;
+        }
+        self.pending.push_back(tx);
+        self.modes[0] = Mode::Body(body);
+        Some(end)
+    }
+
+    fn response_head(&mut self, ctx: &mut Ctx<'_, '_>, data: &[u8]) -> Option<usize> {
+        let simple = self
+            .pending
+            .iter()
+            .find(|t| !t.has_response)
+            .is_some_and(|t| t.simple);
+        if simple {
+            // The reply to an HTTP/0.9 request is a bare body, whatever it
+            // looks like.
+            let tx = self.response_tx(ctx.ts);
+            tx.has_response = true;
+            tx.status_code = Some(0);
+            tx.status_msg = Some("<empty>".to_owned());
+            tx.version = Some("0.9".to_owned());
+            self.modes[1] = Mode::Body(Body::ToClose);
+            return Some(0);
+        }
+        let line = first_line(data)?;
+        let st = StatusLine::parse(line)?;
+        let (end, lines) = split_head(data)?;
+        let mut body = Body::ToClose;
+        let mut upgrade = false;
+        for l in lines.skip(1) {
+            let Some((name, value)) = header(l) else {
+                continue;
+            };
+            let mut buf = [0u8; 32];
+            if let Some(b) = framing(upper(name, &mut buf), value) {
+                body = merge(body, b);
+            }
+        }
+        let ts = ctx.ts;
+        let tx = self.response_tx(ts);
+        let version = text::bytes(st.version, 8);
+        if (100..200).contains(&st.code) {
+            tx.info_code = Some(st.code);
+            tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
+            upgrade = st.code == 101;
+            body = Body::None;
+        } else {
+            tx.has_response = true;
+            tx.status_code = Some(st.code);
+            tx.status_msg = Some(text::bytes(st.reason, MAX_NAME));
+            tx.version = Some(version);
+            let method = tx.method.as_deref();
+            if method == Some("HEAD") || st.code == 204 || st.code == 304 {
+                body = Body::None;
+            }
+            if method == Some("CONNECT") && (200..300).contains(&st.code) {
+                upgrade = true;
+            }
+        }
+        self.modes[1] = if upgrade {
+            Mode::Tunnel
+        } else {
+            Mode::Body(body)
+        };
+        if upgrade {
+            self.modes[0] = Mode::Tunnel;
+        }
+        Some(end)
+    }
+
+    /// Consumes body bytes of `side`; returns bytes used and whether the
+    /// body is complete.
+    fn body(&mut self, side: usize, data: &[u8]) -> (usize, bool) {
+        let Mode::Body(mut b) = self.modes[side] else {
+            return (0, true);
+        };
+        let mut used = 0;
+        let mut counted = 0u64;
+        let done = loop {
+            let rest = &data[used..];
+            match b {
+                Body::None => break true,
+                Body::Length(0) => break true,
+                Body::Length(n) => {
+                    let k = n.min(rest.len() as u64);
+                    used += k as usize;
+                    counted += k;
+                    b = Body::Length(n - k);
+                    if n - k > 0 {
+                        break false;
+                    }
+                }
+                Body::ToClose => {
+                    used += rest.len();
+                    counted += rest.len() as u64;
+                    break false;
+                }
+                Body::ChunkSize => {
+                    let Some(line) = first_line(rest) else {
+                        if rest.len() > 1024 {
+                            self.modes[side] = Mode::Resync;
+                            return (data.len(), true);
+                        }
+                        break false;
+                    };
+                    let consumed = rest.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
+                    used += consumed;
+                    let hex = line
+                        .split(|&c| c == b';')
+                        .next()
+                        .unwrap_or_default()
+                        .trim_ascii();
+                    match std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    {
+                        Some(0) => b = Body::Trailer,
+                        Some(n) => b = Body::ChunkData(n),
+                        None => {
+                            self.modes[side] = Mode::Resync;
+                            self.add_body(side, counted);
+                            return (used, true);
+                        }
+                    }
+                }
+                Body::ChunkData(n) => {
+                    let k = n.min(rest.len() as u64);
+                    used += k as usize;
+                    counted += k;
+                    b = if n == k {
+                        Body::ChunkDataEnd
+                    } else {
+                        Body::ChunkData(n - k)
+                    };
+                    if n != k {
+                        break false;
+                    }
+                }
+                Body::ChunkDataEnd => {
+                    if rest.starts_with(b"\r\n") {
+                        used += 2;
+                    } else if rest.starts_with(b"\n") {
+                        used += 1;
+                    } else if rest.len() < 2 {
+                        break false;
+                    }
+                    b = Body::ChunkSize;
+                }
+                Body::Trailer => {
+                    let Some(line) = first_line(rest) else {
+                        break false;
+                    };
+                    used += rest.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
+                    if line.is_empty() {
+                        break true;
+                    }
+                }
+            }
+        };
+        self.add_body(side, counted);
+        self.modes[side] = if done { Mode::Head } else { Mode::Body(b) };
+        (used, done)
+    }
+
+    fn add_body(&mut self, side: usize, n: u64) {
+        let tx = if side == 0 {
+            self.pending.back_mut()
+        } else {
+            self.pending
+                .iter_mut()
+                .rev()
+                .find(|t| t.has_response || t.info_code.is_some())
+        };
+        if let Some(tx) = tx {
+            if side == 0 {
+                tx.request_body_len += n;
+            } else {
+                tx.response_body_len += n;
+            }
+        }
+    }
+
+    /// Bytes inside a CONNECT tunnel: TLS is decoded, anything else skipped.
+    fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if self.tunnel_tls.is_none() && crate::over_ip::tls::wire::is_handshake_record(data) {
+            self.tunnel_tls = Some(Box::default());
+        }
+        match self.tunnel_tls.as_mut() {
+            Some(t) => t.parse(ctx, dir, data),
+            None => data.len(),
+        }
+    }
+
+    /// A response is complete: its transaction is written.
+    fn response_done(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if let Some(i) = self.pending.iter().position(|t| t.has_response) {
+            if let Some(tx) = self.pending.remove(i) {
+                Self::log(ctx, tx);
+            }
+        }
+    }
+}
+
+/// The URI with `%XX` escapes decoded, as Zeek logs it; a `%` that does
+/// not start a valid escape is kept as it is.
+pub fn unescape_uri(uri: &[u8]) -> String {
+    let uri = &uri[..uri.len().min(MAX_TEXT)];
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::with_capacity(uri.len());
+    let mut i = 0;
+    while i < uri.len() {
+        let c = uri[i];
+        if c == b'%' {
+            if let (Some(h), Some(l)) = (
+                uri.get(i + 1).and_then(|&c| hex(c)),
+                uri.get(i + 2).and_then(|&c| hex(c)),
+            ) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    text::bytes(&out, MAX_TEXT)
+}
+
+/// A header name in upper case, without allocating: names longer than the
+/// buffer are none of the ones looked at, and come back empty.
+pub fn upper<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> &'b [u8] {
+    let Some(dst) = buf.get_mut(..name.len()) else {
+        return &[];
+    };
+    dst.copy_from_slice(name);
+    dst.make_ascii_uppercase();
+    dst
+}
+
+/// How a header frames the body, if it does.
+fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
+    match upper_name {
+        b"CONTENT-LENGTH" => std::str::from_utf8(value)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+            .map(Body::Length),
+        b"TRANSFER-ENCODING"
+            if value.len() >= 7 && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
+        {
+            Some(Body::ChunkSize)
+        }
+        _ => None,
+    }
+}
+
+/// Chunked encoding wins over a length (RFC 9112 section 6.3).
+fn merge(old: Body, new: Body) -> Body {
+    if old == Body::ChunkSize {
+        old
+    } else {
+        new
+    }
+}
+
+impl AppParser for Http {
+    fn service(&self) -> &'static str {
+        if self.tunnel_tls.is_some() {
+            "http,ssl"
+        } else {
+            "http"
+        }
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let side = usize::from(!dir.is_orig());
+        let mut used = 0;
+        loop {
+            let rest = &data[used..];
+            match self.modes[side] {
+                Mode::Tunnel => return used + self.tunnel(ctx, dir, &data[used..]),
+                Mode::Resync => {
+                    // Skip to the next line that starts a message.
+                    let mut i = 0;
+                    loop {
+                        let r = &rest[i..];
+                        let Some(line) = first_line(r) else {
+                            return used + i;
+                        };
+                        let starts = if side == 0 {
+                            RequestLine::parse(line).is_some_and(|r| r.version.is_some())
+                        } else {
+                            StatusLine::parse(line).is_some()
+                        };
+                        if starts {
+                            self.modes[side] = Mode::Head;
+                            used += i;
+                            break;
+                        }
+                        i += line.len()
+                            + r[line.len()..]
+                                .iter()
+                                .position(|&c| c == b'\n')
+                                .map_or(0, |p| p + 1);
+                    }
+                }
+                Mode::Head => {
+                    if rest.is_empty() {
+                        return used;
+                    }
+                    // Stray line ends between messages.
+                    let blank = rest
+                        .iter()
+                        .take_while(|&&c| c == b'\r' || c == b'\n')
+                        .count();
+                    if blank > 0 {
+                        used += blank;
+                        continue;
+                    }
+                    let got = if side == 0 {
+                        self.request_head(ctx, rest)
+                    } else {
+                        self.response_head(ctx, rest)
+                    };
+                    match got {
+                        Some(n) => used += n,
+                        None => {
+                            let complete = first_line(rest).is_some() && split_head(rest).is_some();
+                            if complete
+                                || rest.len() > MAX_HEAD
+                                || first_line(rest).is_some_and(|l| {
+                                    RequestLine::parse(l).is_none()
+                                        && StatusLine::parse(l).is_none()
+                                })
+                            {
+                                self.modes[side] = Mode::Resync;
+                                // Move past the line that was not HTTP.
+                                used += rest
+                                    .iter()
+                                    .position(|&c| c == b'\n')
+                                    .map_or(rest.len(), |p| p + 1);
+                                continue;
+                            }
+                            return used;
+                        }
+                    }
+                    if side == 1 && self.modes[1] == Mode::Body(Body::None) {
+                        self.response_done(ctx);
+                        self.modes[1] = Mode::Head;
+                    }
+                }
+                Mode::Body(_) => {
+                    let (n, done) = self.body(side, rest);
+                    used += n;
+                    if done && side == 1 {
+                        self.response_done(ctx);
+                    }
+                    if !done {
+                        return used;
+                    }
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        let side = usize::from(!dir.is_orig());
+        if self.modes[side] != Mode::Tunnel {
+            self.modes[side] = Mode::Resync;
+        } else if let Some(t) = self.tunnel_tls.as_mut() {
+            t.gap(dir);
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
+        while let Some(tx) = self.pending.pop_front() {
+            Self::log(ctx, tx);
+        }
+        if let Some(t) = self.tunnel_tls.as_mut() {
+            t.finish(ctx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_start_lines() {
+        let r = RequestLine::parse(b"GET /a?b HTTP/1.1").unwrap();
+        assert_eq!(
+            (r.method, r.uri, r.version),
+            (&b"GET"[..], &b"/a?b"[..], Some(&b"1.1"[..]))
+        );
+        assert_eq!(RequestLine::parse(b"GET /zeek.html").unwrap().version, None);
+        assert!(RequestLine::parse(b"get / HTTP/1.1").is_none());
+        assert!(RequestLine::parse(b"GET / FTP/1.1").is_none());
+        let s = StatusLine::parse(b"HTTP/1.1 206 Partial Content").unwrap();
+        assert_eq!(
+            (s.version, s.code, s.reason),
+            (&b"1.1"[..], 206, &b"Partial Content"[..])
+        );
+        assert!(StatusLine::parse(b"HTTP/1.1 20x OK").is_none());
+    }
+
+    #[test]
+    fn unescapes_like_zeek() {
+        assert_eq!(unescape_uri(b"/a;%20b%3d%22c%22"), "/a; b=\"c\"");
+        assert_eq!(unescape_uri(b"/%"), "/%");
+        assert_eq!(unescape_uri(b"/%5"), "/%5");
+        assert_eq!(unescape_uri(b"/%zz"), "/%zz");
+        let r = RequestLine::parse(b"OPTIONS HTTP/1.1").unwrap();
+        assert_eq!((r.uri, r.version), (&b""[..], Some(&b"1.1"[..])));
+    }
+
+    #[test]
+    fn head_needs_the_blank_line() {
+        assert!(split_head(b"GET / HTTP/1.1\r\nHost: a\r\n").is_none());
+        let (end, lines) = split_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY").unwrap();
+        assert_eq!(end, 27);
+        assert_eq!(lines.count(), 2);
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::flow::id::Transport;
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use crate::over_ip::Dir::{Orig, Resp};
+
+    const REQ: &[u8] = b"GET /a%20b HTTP/1.1\r\nHost: plc.local\r\nUser-Agent: t/1\r\n\r\n";
+    const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    const CHUNKED: &[u8] =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+
+    #[test]
+    fn a_message_split_across_segments_is_decoded_once() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let steps: Vec<Step> = REQ
+            .chunks(7)
+            .map(|c| Step::Data(Orig, c))
+            .chain(RESP.chunks(3).map(|c| Step::Data(Resp, c)))
+            .collect();
+        let (recs, service, _) = run(&id, &steps);
+        let http = rows(&recs, "http");
+        assert_eq!(service, Some("http"));
+        assert_eq!(http.len(), 1);
+        assert_eq!(field(http[0], "uri"), "/a b");
+        assert_eq!(field(http[0], "host"), "plc.local");
+        assert_eq!(field(http[0], "response_body_len"), "5");
+        assert_eq!(field(http[0], "status_code"), "200");
+    }
+
+    #[test]
+    fn pipelined_requests_and_chunked_replies_pair_in_order() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let two = [REQ, REQ].concat();
+        let replies = [CHUNKED, RESP].concat();
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, &two), Step::Data(Resp, &replies)]);
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[0], "trans_depth"), "1");
+        assert_eq!(field(http[0], "response_body_len"), "5");
+        assert_eq!(field(http[1], "trans_depth"), "2");
+        assert_eq!(field(http[1], "response_body_len"), "5");
+    }
+
+    #[test]
+    fn resynchronises_after_a_gap_and_joins_mid_stream() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        // The capture starts inside a response body; then a gap in the
+        // request stream; then a whole exchange.
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(
+                    Resp,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+                ),
+                Step::Gap(Resp),
+                Step::Data(Resp, b"tail of the lost body\r\n"),
+                Step::Gap(Orig),
+                Step::Data(Orig, b"cruft\r\n"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        assert_eq!(service, Some("http"));
+        let http = rows(&recs, "http");
+        let last = http.last().expect("the exchange after the gap is logged");
+        assert_eq!(field(last, "method"), "GET");
+        assert_eq!(field(last, "status_code"), "200");
+        assert_eq!(field(last, "response_body_len"), "5");
+    }
+}

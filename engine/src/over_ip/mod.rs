@@ -1,0 +1,122 @@
+//! Protocols carried over IP, on TCP and UDP: recognition by content,
+//! per-flow state, logs.
+//!
+//! The flow table hands each parser the payload of its connection: for TCP
+//! the in-order byte stream of one direction (after reassembly, bounded per
+//! flow), for UDP one datagram at a time. A TCP parser returns how many bytes
+//! it consumed; the rest is presented again with the next data, so a message
+//! split across segments is parsed once whole. When bytes were lost (a
+//! capture gap, or a message larger than the per-flow window) the parser is
+//! told through [`AppParser::gap`] and must resynchronise on the next message
+//! it recognises, never go silent for the rest of the connection.
+//!
+//! Each protocol lives in its own folder with its own logs and its
+//! `descriptor.rs` (see [`crate::protocols`]). A protocol is found by
+//! [`probe`]: each module's `probe` looks at the first payload of a
+//! direction (and the ports as a hint only) and returns a parser when the
+//! bytes look like its protocol; the registry orders them.
+
+pub mod bacnet;
+pub mod browser;
+pub mod cclink_ief_basic;
+pub mod common;
+pub mod dhcp;
+pub mod dhcpv6;
+pub mod dnp3;
+pub mod dns;
+pub mod enip;
+pub mod fingerprint;
+pub mod fins;
+#[cfg(test)]
+pub mod harness;
+pub mod http;
+pub mod iec104;
+pub mod iso;
+pub mod modbus;
+pub mod nbns;
+pub mod ntp;
+pub mod opcua;
+pub mod quic;
+pub mod s7comm;
+pub mod slmp;
+pub mod snmp;
+pub mod ssdp;
+pub mod ssh;
+pub mod tls;
+
+pub mod session;
+
+use crate::asset::AssetTable;
+use crate::flow::id::{ConnId, FlowRef, Transport};
+use crate::sink::RecordSink;
+
+/// Which side sent the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    Orig,
+    Resp,
+}
+
+impl Dir {
+    pub fn is_orig(self) -> bool {
+        self == Dir::Orig
+    }
+}
+
+/// Where parsers put what they found.
+pub struct Output<'a> {
+    pub records: &'a mut RecordSink,
+    pub assets: &'a mut AssetTable,
+}
+
+/// The context of one call into a parser.
+pub struct Ctx<'a, 'b> {
+    /// Packet time, microseconds since the epoch.
+    pub ts: i64,
+    pub flow: FlowRef<'a>,
+    pub out: &'a mut Output<'b>,
+}
+
+pub trait AppParser: Send {
+    /// The name for conn.log's `service` field (Zeek's spelling, e.g. "dns",
+    /// "modbus", "ssl"); empty while the protocol is not confirmed.
+    fn service(&self) -> &'static str;
+
+    /// Parses payload sent in `dir`. For TCP `data` is the unconsumed stream
+    /// so far; return the number of bytes consumed. For UDP `data` is one
+    /// datagram and the return value is ignored.
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize;
+
+    /// Bytes of `dir` were lost before the data presented next.
+    fn gap(&mut self, _dir: Dir) {}
+
+    /// The connection ends (or is evicted): log anything still pending.
+    fn finish(&mut self, _ctx: &mut Ctx<'_, '_>) {}
+}
+
+/// A protocol recogniser: given the first payload seen in `dir`, returns a
+/// parser if the data is this protocol.
+pub type Probe =
+    fn(transport: Transport, id: &ConnId, dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>>;
+
+/// Finds the parser for a connection from its first payload.
+pub fn probe(
+    transport: Transport,
+    id: &ConnId,
+    dir: Dir,
+    data: &[u8],
+) -> Option<Box<dyn AppParser>> {
+    crate::protocols::probes()
+        .iter()
+        .find_map(|p| p(transport, id, dir, data))
+}
+
+/// The same context with another time: for rows written later than the
+/// message that opened them (a DNS query logged when its reply comes).
+pub fn at_time<'c, 'b>(ctx: &'c mut Ctx<'_, 'b>, ts: i64) -> Ctx<'c, 'b> {
+    Ctx {
+        ts,
+        flow: ctx.flow.clone(),
+        out: ctx.out,
+    }
+}

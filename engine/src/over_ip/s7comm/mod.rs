@@ -1,0 +1,276 @@
+//! Siemens S7 over ISO-on-TCP: `cotp` (one row per TPDU), `s7comm` (one
+//! row per S7 PDU: ROSCTR, function or user-data group and subfunction,
+//! errors), `s7comm_plus` (version, opcode, function) and
+//! `s7comm_known_devices` (from SZL 0x001c reads), as ICSNPP logs them. SZL
+//! 0x0011 and 0x001c replies also give the asset ledger the module's order
+//! number, firmware, name and serial.
+//!
+//! Recognised by a TPKT header around a valid COTP TPDU whose data, if any,
+//! is S7comm (0x32) or S7comm-plus (0x72); a connection joined mid-stream
+//! is picked up at its next TPKT header.
+//!
+//! Uplink aggregation key: `s7comm` on `uid rosctr_code function_code
+//! subfunction_code error_class error_code`; `cotp` on `uid pdu_code`.
+
+pub mod descriptor;
+
+pub mod names;
+pub mod wire;
+
+use crate::asset::Identity;
+use crate::flow::id::{ConnId, Transport};
+use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::{iso, AppParser, Ctx, Dir};
+use crate::text::{hex, wire_text};
+use crate::{flow_dir_fields, flow_fields};
+use osect_wire::record::field;
+use osect_wire::{FieldType, LogSchema, Value};
+
+pub static COTP: LogSchema = LogSchema {
+    path: "cotp",
+    fields: flow_dir_fields![
+        field("pdu_code", FieldType::String),
+        field("pdu_name", FieldType::String),
+    ],
+};
+
+pub static S7COMM: LogSchema = LogSchema {
+    path: "s7comm",
+    fields: flow_dir_fields![
+        field("rosctr_code", FieldType::Count),
+        field("rosctr_name", FieldType::String),
+        field("pdu_reference", FieldType::Count),
+        field("function_code", FieldType::String),
+        field("function_name", FieldType::String),
+        field("subfunction_code", FieldType::String),
+        field("subfunction_name", FieldType::String),
+        field("error_class", FieldType::String),
+        field("error_code", FieldType::String),
+    ],
+};
+
+pub static S7COMM_PLUS: LogSchema = LogSchema {
+    path: "s7comm_plus",
+    fields: flow_dir_fields![
+        field("version", FieldType::Count),
+        field("opcode", FieldType::String),
+        field("opcode_name", FieldType::String),
+        field("function_code", FieldType::String),
+        field("function_name", FieldType::String),
+    ],
+};
+
+pub static S7COMM_KNOWN_DEVICES: LogSchema = LogSchema {
+    path: "s7comm_known_devices",
+    fields: flow_fields![
+        field("automation_system_name", FieldType::String),
+        field("module_name", FieldType::String),
+        field("plant_name", FieldType::String),
+        field("module_serial", FieldType::String),
+        field("module_order_number", FieldType::String),
+        field("firmware", FieldType::String),
+    ],
+};
+
+/// Recognises a TPKT frame carrying COTP (and S7 if it carries data).
+pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    if t != Transport::Tcp {
+        return None;
+    }
+    let n = iso::tpkt_len(data).ok()?;
+    let c = iso::cotp(&data[4..n])?;
+    let ok = match c.code {
+        0xf => matches!(c.data.first(), Some(0x32 | 0x72)),
+        0xe | 0xd => c.src_tsap.is_some() && c.dst_tsap.is_some(),
+        _ => false,
+    };
+    ok.then(|| Box::new(S7comm::default()) as Box<dyn AppParser>)
+}
+
+#[derive(Default)]
+pub struct S7comm {
+    roles_seen: bool,
+    plus: bool,
+}
+
+impl AppParser for S7comm {
+    /// The transport and what it carried, as ICSNPP names them. A session
+    /// is taken for S7comm until S7comm-plus is seen.
+    fn service(&self) -> &'static str {
+        if self.plus {
+            "cotp,s7comm-plus"
+        } else {
+            "cotp,s7comm"
+        }
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let mut pos = 0;
+        while let Some(frame) = next_frame(data, &mut pos, frame_len) {
+            if let Some(c) = iso::cotp(&frame[4..]) {
+                self.tpdu(ctx, dir, &c);
+            }
+        }
+        pos
+    }
+}
+
+fn frame_len(b: &[u8]) -> Result<usize, Framing> {
+    match iso::tpkt_len(b) {
+        Ok(n) => Ok(n),
+        Err(iso::Error::Incomplete) => Err(Framing::Incomplete),
+        Err(iso::Error::Malformed) => Err(Framing::Malformed),
+    }
+}
+
+impl S7comm {
+    fn tpdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, c: &iso::Cotp<'_>) {
+        Row::flow_dir(ctx, &COTP, dir)
+            .push(hex(u64::from(c.code), 2))
+            .push(iso::tpdu_name(c.code))
+            .emit(ctx);
+        if c.code != 0xf {
+            return;
+        }
+        if let Some(s) = wire::parse_s7(c.data) {
+            self.roles(ctx, dir);
+            s7(ctx, dir, &s);
+        } else if let Some(p) = wire::parse_plus(c.data) {
+            self.roles(ctx, dir);
+            self.plus = true;
+            Row::flow_dir(ctx, &S7COMM_PLUS, dir)
+                .push(Value::Count(u64::from(p.version)))
+                .push(hex(u64::from(p.opcode), 2))
+                .push(names::plus_opcode(p.opcode))
+                .push(p.function.map(|f| hex(u64::from(f), 4)))
+                .push(p.function.map(names::plus_function))
+                .emit(ctx);
+        }
+    }
+
+    fn roles(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir) {
+        if self.roles_seen || !dir.is_orig() {
+            return;
+        }
+        self.roles_seen = true;
+        let (c, s) = (common::orig_host(ctx), common::resp_host(ctx));
+        ctx.out.assets.observe_role(ctx.ts, s, descriptor::PLC);
+        ctx.out.assets.observe_role(ctx.ts, c, descriptor::CLIENT);
+    }
+}
+
+fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
+    let row = Row::flow_dir(ctx, &S7COMM, dir)
+        .push(Value::Count(u64::from(s.rosctr)))
+        .push(names::rosctr(s.rosctr))
+        .push(Value::Count(u64::from(s.pdu_ref)));
+    if s.rosctr == 7 {
+        let Some(u) = wire::parse_userdata(s.param) else {
+            return;
+        };
+        let err = u.error;
+        row.push(hex(u64::from(u.type_group), 2))
+            .push(names::userdata_group(u.type_group))
+            .push(hex(u64::from(u.subfunction), 2))
+            .push(names::userdata_subfunction(
+                u.type_group & 0x0f,
+                u.subfunction,
+            ))
+            .push(err.map(|e| names::error_class((e >> 8) as u8)))
+            .push(err.map(|e| hex(u64::from(e & 0xff), 2)))
+            .emit(ctx);
+        // A CPU-functions response to Read SZL: identity facts.
+        if u.type_group == 0x84 && u.subfunction == 1 && err.unwrap_or(0) == 0 {
+            if let Some(szl) = wire::parse_szl(s.data) {
+                identity(ctx, dir, &szl);
+            }
+        }
+        return;
+    }
+    let function = s.param.first().copied();
+    row.push(function.map(|f| hex(u64::from(f), 2)))
+        .push(function.map(names::job_function))
+        .push(Value::Unset)
+        .push(Value::Unset)
+        .push(s.error.map(|e| names::error_class(e.0)))
+        .push(s.error.map(|e| hex(u64::from(e.1), 2)))
+        .emit(ctx);
+}
+
+fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, szl: &wire::Szl<'_>) {
+    let records = szl
+        .records
+        .chunks_exact(szl.record_len.max(2))
+        .filter_map(|r| Some((u16::from_be_bytes([r[0], *r.get(1)?]), r.get(2..)?)));
+    let host = common::sender(ctx, dir);
+    match szl.id & 0x00ff {
+        0x1c => {
+            let mut f: [Option<String>; 4] = Default::default();
+            for (index, text) in records {
+                let slot = match index {
+                    1 => 0,
+                    2 => 1,
+                    3 => 2,
+                    5 => 3,
+                    _ => continue,
+                };
+                f[slot] = Some(wire_text(&text[..text.len().min(32)]));
+            }
+            ctx.out.assets.observe_identity(
+                ctx.ts,
+                host,
+                &Identity {
+                    source: "s7comm",
+                    vendor: Some("Siemens"),
+                    product: f[1].as_deref(),
+                    serial: f[3].as_deref(),
+                    ..Identity::default()
+                },
+            );
+            let [a, m, p, s] = f;
+            Row::flow(ctx, &S7COMM_KNOWN_DEVICES)
+                .push(a)
+                .push(m)
+                .push(p)
+                .push(s)
+                .push(Value::Unset)
+                .push(Value::Unset)
+                .emit(ctx);
+        }
+        0x11 => {
+            let (mut order, mut firmware) = (None, None);
+            for (index, rec) in records {
+                match index {
+                    1 => order = Some(wire_text(&rec[..rec.len().min(20)])),
+                    7 => {
+                        // Ausbg "V" then three version bytes.
+                        if let Some(v) = rec.get(22..26).filter(|v| v[0] == b'V') {
+                            firmware = Some(format!("V{}.{}.{}", v[1], v[2], v[3]));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            ctx.out.assets.observe_identity(
+                ctx.ts,
+                host,
+                &Identity {
+                    source: "s7comm",
+                    vendor: Some("Siemens"),
+                    model: order.as_deref(),
+                    firmware: firmware.as_deref(),
+                    ..Identity::default()
+                },
+            );
+            Row::flow(ctx, &S7COMM_KNOWN_DEVICES)
+                .push(Value::Unset)
+                .push(Value::Unset)
+                .push(Value::Unset)
+                .push(Value::Unset)
+                .push(order)
+                .push(firmware)
+                .emit(ctx);
+        }
+        _ => {}
+    }
+}
