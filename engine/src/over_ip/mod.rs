@@ -27,21 +27,26 @@ pub mod dns;
 pub mod enip;
 pub mod fingerprint;
 pub mod fins;
+pub mod ftp;
 #[cfg(test)]
 pub mod harness;
 pub mod http;
 pub mod iec104;
 pub mod iso;
 pub mod modbus;
+pub mod mqtt;
 pub mod nbns;
 pub mod ntp;
 pub mod opcua;
 pub mod quic;
 pub mod s7comm;
+pub mod sip;
 pub mod slmp;
+pub mod smtp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod syslog;
 pub mod tls;
 
 pub mod session;
