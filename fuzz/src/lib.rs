@@ -227,6 +227,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("syslog", Transport::Udp, 514),
     ("syslog_tcp", Transport::Tcp, 514),
     ("sip", Transport::Udp, 5060),
+    ("smtp", Transport::Tcp, 25),
 ];
 
 /// Link-layer decoders: target name and EtherType.
