@@ -64,7 +64,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
             let et = match fam {
                 2 => ETHERTYPE_IPV4,
                 24 | 28 | 30 => ETHERTYPE_IPV6,
-                _ => return Err(Error::Malformed),
+                _ => return Err(Error::malformed("loopback address family", 0)),
             };
             L2::bare(et, &frame[4..])
         }
@@ -112,7 +112,7 @@ fn raw_ip(frame: &[u8]) -> Result<L2<'_>> {
     let et = match byte(frame, 0)? >> 4 {
         4 => ETHERTYPE_IPV4,
         6 => ETHERTYPE_IPV6,
-        _ => return Err(Error::Malformed),
+        _ => return Err(Error::malformed("IP version", 0)),
     };
     Ok(L2::bare(et, frame))
 }
@@ -220,7 +220,8 @@ fn tagged(mut l2: L2<'_>) -> Result<L2<'_>> {
             _ => return Ok(l2),
         }
     }
-    Err(Error::Malformed)
+    // More tags than MAX_TAGS.
+    Err(Error::malformed("tag stack depth", 0))
 }
 
 /// An 802.2 LLC header; SNAP headers carry an EtherType.
