@@ -190,6 +190,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("enip", Transport::Tcp, 44818),
     ("enip_udp", Transport::Udp, 44818),
     ("s7comm", Transport::Tcp, 102),
+    ("mms", Transport::Tcp, 102),
     ("bacnet", Transport::Udp, 47808),
     ("iec104", Transport::Tcp, 2404),
     ("opcua", Transport::Tcp, 4840),
@@ -217,6 +218,7 @@ pub const L2_TARGETS: &[(&str, u16)] = &[
     ("llc", 0),
     ("profinet_dcp", 0x8892),
     ("cclink_ie", 0x890f),
+    ("goose", 0x88b8),
 ];
 
 /// Every target name (each is a file in `fuzz_targets/`).

@@ -7,6 +7,7 @@ pub mod dnp3;
 pub mod enip;
 pub mod fins;
 pub mod iec104;
+pub mod iec61850;
 pub mod it;
 pub mod modbus;
 pub mod opcua;
