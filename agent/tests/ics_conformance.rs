@@ -32,10 +32,13 @@ fn schemas() -> Vec<&'static LogSchema> {
         &bacnet::BACNET,
         &bacnet::BACNET_DISCOVERY,
         &bacnet::BACNET_PROPERTY,
+        &bacnet::BACNET_DEVICE_CONTROL,
         &s7comm::COTP,
         &s7comm::S7COMM,
         &s7comm::S7COMM_PLUS,
         &s7comm::S7COMM_KNOWN_DEVICES,
+        &s7comm::S7COMM_READ_SZL,
+        &s7comm::S7COMM_UPLOAD_DOWNLOAD,
     ]
 }
 

@@ -141,6 +141,128 @@ fn s7_identity_and_plc_stop() {
     );
 }
 
+/// The program upload and download of the s7comm scenario, each step as
+/// ICSNPP's s7comm_upload_download.log writes it, and every Read SZL in
+/// s7comm_read_szl.log; names, ids and lengths as tshark decodes them.
+#[test]
+fn s7_program_transfer_and_szl_reads() {
+    let (cap, run) = scenario_run("s7comm");
+    let ud = rows(&run.records, "s7comm_upload_download");
+    let steps: Vec<(&str, &str)> = ud
+        .iter()
+        .map(|r| (get(r, "rosctr"), get(r, "function_name")))
+        .collect();
+    let expected: Vec<(&str, &str)> = [
+        "Start Upload",
+        "Upload",
+        "End Upload",
+        "Request Download",
+        "Download Block",
+        "Download Ended",
+    ]
+    .iter()
+    .flat_map(|f| [("Job-Request", *f), ("ACK-Data", *f)])
+    .collect();
+    assert_eq!(steps, expected);
+    let start = &ud[0];
+    assert_eq!(get(start, "filename"), "_0B00000A");
+    assert_eq!(get(start, "block_type"), "System Data Block");
+    assert_eq!(get(start, "block_number"), "00000");
+    assert_eq!(get(start, "destination_filesystem"), "Active");
+    assert_eq!(get(start, "is_orig"), "T");
+    let started = &ud[1];
+    assert_eq!(
+        (get(started, "session_id"), get(started, "blocklength")),
+        ("7", "216")
+    );
+    assert_eq!(get(&ud[2], "session_id"), "7");
+    assert_eq!(
+        (get(&ud[3], "function_status"), get(&ud[3], "blocklength")),
+        ("0x00", "216")
+    );
+    // The PLC asks for the block it is given: its jobs go to the station.
+    let block = &ud[8];
+    assert_eq!(get(block, "is_orig"), "F");
+    assert_eq!(get(block, "block_type"), "Organization Block");
+    assert_eq!(get(block, "destination_filesystem"), "Passive");
+    assert_eq!(get(&ud[9], "blocklength"), "128");
+    assert_eq!(get(&ud[9], "is_orig"), "T");
+
+    // tshark's PDU reference is the header's big-endian field; ICSNPP's
+    // (and ours) is the same two bytes read little-endian.
+    let swapped = |f: &str| {
+        f.parse::<u16>()
+            .map_or_else(|_| f.to_owned(), |v| v.swap_bytes().to_string())
+    };
+    let theirs: Vec<Vec<String>> = tshark(
+        &cap,
+        "s7comm.param.func >= 0x1a && s7comm.param.func <= 0x1f",
+        &[
+            "s7comm.header.pduref",
+            "s7comm.param.blockcontrol.filename",
+            "s7comm.data.blockcontrol.uploadid",
+            "s7comm.param.blockcontrol.upl_lenstring",
+        ],
+    );
+    assert_eq!(theirs.len(), ud.len());
+    for (r, t) in ud.iter().zip(&theirs) {
+        assert_eq!(get(r, "pdu_reference"), swapped(&t[0]), "{r:?}");
+        let name = if t[1].is_empty() { "-" } else { &t[1] };
+        assert_eq!(get(r, "filename"), name, "{r:?}");
+        if let Some(id) = t[2].strip_prefix("0x") {
+            let id = u32::from_str_radix(id, 16).map(|v| v.to_string());
+            assert_eq!(Ok(get(r, "session_id").to_owned()), id, "{r:?}");
+        }
+        if !t[3].is_empty() {
+            assert_eq!(get(r, "blocklength"), t[3].trim_start_matches('0'), "{r:?}");
+        }
+    }
+
+    let szl = rows(&run.records, "s7comm_read_szl");
+    let ours: Vec<[String; 4]> = szl
+        .iter()
+        .map(|r| {
+            [
+                get(r, "pdu_reference").to_owned(),
+                get(r, "method").to_owned(),
+                get(r, "szl_id").to_owned(),
+                get(r, "szl_index").to_owned(),
+            ]
+        })
+        .collect();
+    let theirs: Vec<[String; 4]> = tshark(
+        &cap,
+        "s7comm.data.userdata.szl_id",
+        &[
+            "s7comm.header.pduref",
+            "s7comm.param.userdata.reqres1",
+            "s7comm.data.userdata.szl_id",
+            "s7comm.data.userdata.szl_index",
+        ],
+    )
+    .iter()
+    .map(|t| {
+        let method = match t[1].as_str() {
+            "0x11" | "17" => "Request",
+            "0x12" | "18" => "Response",
+            _ => "Unknown",
+        };
+        let hex4 = |s: &str| {
+            let v = s
+                .strip_prefix("0x")
+                .map_or_else(|| s.parse().ok(), |h| u16::from_str_radix(h, 16).ok());
+            v.map_or_else(|| s.to_owned(), |v| format!("0x{v:04x}"))
+        };
+        [swapped(&t[0]), method.to_owned(), hex4(&t[2]), hex4(&t[3])]
+    })
+    .collect();
+    assert_eq!(ours, theirs);
+    assert!(szl
+        .iter()
+        .any(|r| get(r, "szl_id_name") == "Component Identification"
+            && get(r, "return_code_name") == "Success"));
+}
+
 #[test]
 fn enip_list_identity_and_cip_error() {
     let (_, run) = scenario_run("enip");
@@ -1102,4 +1224,322 @@ fn mms_agrees_with_tshark() {
         .find(|a| get(a, "mac") == "00:0c:29:3a:10:14")
         .expect("the HMI's asset row");
     assert_eq!(get(hmi, "roles"), "mms_client");
+}
+
+/// Runs one of the generator's exchanges (built at the scenario start on
+/// the default network) through the decoders.
+fn exchange_run(
+    build: fn(&mut Capture, &scenario::Net, i64) -> i64,
+) -> (Capture, ics_support::Run) {
+    let mut cap = Capture::new();
+    build(&mut cap, &scenario::Net::default(), scenario::START);
+    let run = ics_support::run(&ics_support::capture_frames(&cap));
+    (cap, run)
+}
+
+fn columns(rows: &[Row], fields: &[&str]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| fields.iter().map(|f| get(r, f).to_owned()).collect())
+        .collect()
+}
+
+fn table(expected: &[&[&str]]) -> Vec<Vec<String>> {
+    expected
+        .iter()
+        .map(|r| r.iter().map(|s| (*s).to_owned()).collect())
+        .collect()
+}
+
+/// modbus.log as Zeek writes it: every message of a function below 0x80
+/// (vendor functions by Zeek's names), an exception response only for the
+/// functions Zeek's analyzer decodes and only with its code; the other
+/// exceptions are still in modbus_detailed.
+#[test]
+fn modbus_exception_rows_as_zeek_writes_them() {
+    let (cap, run) = exchange_run(scenario::modbus_exceptions);
+    let m = rows(&run.records, "modbus");
+    assert_eq!(
+        columns(&m, &["tid", "func", "pdu_type", "exception"]),
+        table(&[
+            &["100", "PROGRAM_UNITY", "REQ", "-"],
+            &["100", "PROGRAM_UNITY", "RESP", "-"],
+            &["101", "ENCAP_INTERFACE_TRANSPORT", "REQ", "-"],
+            &["102", "REPORT_SLAVE_ID", "REQ", "-"],
+            &["103", "READ_HOLDING_REGISTERS", "REQ", "-"],
+            &[
+                "103",
+                "READ_HOLDING_REGISTERS_EXCEPTION",
+                "RESP",
+                "GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND"
+            ],
+            &["104", "WRITE_SINGLE_REGISTER", "REQ", "-"],
+        ])
+    );
+    // tshark sees the exceptions the generator sent: codes 1, 1 and 11
+    // (the truncated one has none).
+    let theirs = tshark(
+        &cap,
+        "modbus.exception_code",
+        &["mbtcp.trans_id", "modbus.exception_code"],
+    );
+    assert_eq!(theirs.len(), 3, "{theirs:?}");
+    let d = rows(&run.records, "modbus_detailed");
+    for tid in ["101", "103"] {
+        assert!(
+            d.iter()
+                .any(|r| get(r, "tid") == tid && get(r, "exception_code") != "-"),
+            "modbus_detailed keeps the exception of {tid}"
+        );
+    }
+}
+
+/// dnp3.log pairs as Zeek does: the originator's latest fragment (a
+/// confirmation too) with the responder's next; an unsolicited response
+/// after a completed exchange has no request; a request resent before
+/// its response gives one row; a request left unanswered is written at
+/// the end with its own time.
+#[test]
+fn dnp3_unsolicited_confirms_and_resent_requests() {
+    let (cap, run) = exchange_run(scenario::dnp3_unsolicited_session);
+    let d = rows(&run.records, "dnp3");
+    assert_eq!(
+        columns(&d, &["fc_request", "fc_reply", "iin"]),
+        table(&[
+            &["ENABLE_UNSOLICITED", "RESPONSE", "0"],
+            &["-", "UNSOLICITED_RESPONSE", "32768"],
+            &["READ", "RESPONSE", "0"],
+            &["-", "UNSOLICITED_RESPONSE", "0"],
+            &["CONFIRM", "-", "-"],
+        ])
+    );
+    // The generator sent what the rows say, in this order.
+    let funcs: Vec<String> = tshark(&cap, "dnp3.al.func", &["dnp3.al.func"])
+        .iter()
+        .map(|f| f[0].clone())
+        .collect();
+    assert_eq!(
+        funcs,
+        ["20", "129", "130", "0", "1", "1", "129", "130", "0"]
+    );
+    let confirm_ts = tshark(&cap, "dnp3.al.func == 0", &["frame.time_epoch"]);
+    let last = d.last().expect("rows");
+    let ts: f64 = get(last, "ts").parse().expect("ts");
+    let theirs: f64 = confirm_ts[1][0].parse().expect("time");
+    assert!((ts - theirs).abs() < 1e-6, "{ts} vs {theirs}");
+}
+
+/// BACnet device management: the I-Am vendor from ASHRAE's register;
+/// ReadPropertyMultiple rows for the request and for each value and error
+/// of the ACK, whole or in two segments alike; bacnet_device_control rows
+/// for DeviceCommunicationControl and ReinitializeDevice and their results.
+#[test]
+fn bacnet_management_and_segmented_reads() {
+    let (cap, run) = exchange_run(scenario::bacnet_management);
+    let disc = rows(&run.records, "bacnet_discovery");
+    assert_eq!(get(&disc[0], "vendor"), "Moxa Inc.");
+    let ws = tshark(
+        &cap,
+        "bacapp.vendor_identifier",
+        &["bacapp.vendor_identifier"],
+    );
+    assert_eq!(ws[0][0], "1096");
+
+    let p = rows(&run.records, "bacnet_property");
+    let req = p
+        .iter()
+        .filter(|r| get(r, "invoke_id") == "40" && get(r, "is_orig") == "T");
+    let props: Vec<&str> = req.map(|r| get(r, "property")).collect();
+    assert_eq!(
+        props,
+        ["vendor-name", "model-name", "object-list", "active-text"]
+    );
+    let ack = |invoke: &str| -> Vec<Vec<String>> {
+        let r: Vec<Row> = p
+            .iter()
+            .filter(|r| get(r, "invoke_id") == invoke && get(r, "is_orig") == "F")
+            .cloned()
+            .collect();
+        columns(
+            &r,
+            &[
+                "pdu_service",
+                "object_type",
+                "instance_number",
+                "property",
+                "value",
+            ],
+        )
+    };
+    let expected = table(&[
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "vendor-name",
+            "Moxa",
+        ],
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "model-name",
+            "MGate 5217",
+        ],
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "object-identifier",
+            "device:260002",
+        ],
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "object-identifier",
+            "analog-input:1",
+        ],
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "object-identifier",
+            "analog-value:7",
+        ],
+        &[
+            "read-property-multiple-ack",
+            "device",
+            "260002",
+            "active-text",
+            "PropertyError",
+        ],
+    ]);
+    assert_eq!(ack("40"), expected);
+    assert_eq!(ack("41"), expected, "the segmented ACK reassembled");
+    // Each segment and segment ACK keeps its bacnet.log row.
+    let b = rows(&run.records, "bacnet");
+    assert_eq!(
+        b.iter()
+            .filter(|r| get(r, "invoke_id") == "41" && get(r, "pdu_type") == "SEGMENT_ACK")
+            .count(),
+        2
+    );
+
+    let dc = rows(&run.records, "bacnet_device_control");
+    assert_eq!(
+        columns(
+            &dc,
+            &[
+                "invoke_id",
+                "is_orig",
+                "pdu_service",
+                "time_duration",
+                "device_state",
+                "password",
+                "result",
+                "result_code"
+            ]
+        ),
+        table(&[
+            &[
+                "42",
+                "T",
+                "device_communication_control",
+                "5",
+                "disable",
+                "filister",
+                "-",
+                "-"
+            ],
+            &[
+                "42",
+                "F",
+                "device_communication_control",
+                "-",
+                "-",
+                "-",
+                "SUCCESS",
+                "-"
+            ],
+            &[
+                "43",
+                "T",
+                "device_communication_control",
+                "-",
+                "enable",
+                "(empty)",
+                "-",
+                "-"
+            ],
+            &[
+                "43",
+                "F",
+                "device_communication_control",
+                "-",
+                "-",
+                "-",
+                "SUCCESS",
+                "-"
+            ],
+            &[
+                "44",
+                "T",
+                "reinitialize_device",
+                "-",
+                "warmstart",
+                "wrong",
+                "-",
+                "-"
+            ],
+            &[
+                "44",
+                "F",
+                "reinitialize_device",
+                "-",
+                "-",
+                "-",
+                "ERROR",
+                "password-failure"
+            ],
+            &[
+                "45",
+                "T",
+                "reinitialize_device",
+                "-",
+                "coldstart",
+                "filister",
+                "-",
+                "-"
+            ],
+            &[
+                "45",
+                "F",
+                "reinitialize_device",
+                "-",
+                "-",
+                "-",
+                "SUCCESS",
+                "-"
+            ],
+        ])
+    );
+    // tshark decodes the same services and invoke ids.
+    let ws = tshark(
+        &cap,
+        "bacapp.confirmed_service == 17 || bacapp.confirmed_service == 20",
+        &["bacapp.invoke_id", "bacapp.confirmed_service"],
+    );
+    let theirs: Vec<(String, String)> = ws.iter().map(|f| (f[0].clone(), f[1].clone())).collect();
+    let ours: Vec<(String, String)> = columns(&dc, &["invoke_id", "pdu_service"])
+        .into_iter()
+        .map(|r| {
+            let code = if r[1] == "device_communication_control" {
+                "17"
+            } else {
+                "20"
+            };
+            (r[0].clone(), code.to_owned())
+        })
+        .collect();
+    assert_eq!(ours, theirs);
 }

@@ -1,6 +1,6 @@
-//! Conformance of the name, address and identity logs: every corpus case
-//! with a Zeek `dns`, `dhcp`, `http`, `ntp`, `ssh`, `ssl` (our `tls`) or
-//! `snmp` log is replayed and compared row by row on every field both logs
+//! Conformance of the name, address, identity and IT service logs: every
+//! corpus case with a Zeek `dns`, `dhcp`, `http`, `ntp`, `ssh`, `ssl` (our
+//! `tls`), `snmp`, `ftp`, `syslog` or `sip` log is replayed and compared row by row on every field both logs
 //! have, and `conn.log`'s `service` is compared for these protocols. A
 //! difference must be listed in `known-differences/it.toml` with its
 //! reason; the test prints a tally per log.
@@ -25,7 +25,9 @@ struct Spec {
 const IGNORED: &[&str] = &["uid", "uids", "ts"];
 
 /// Services this part of the sensor names in conn.log.
-const SERVICES: &[&str] = &["dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp"];
+const SERVICES: &[&str] = &[
+    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip",
+];
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {
     r.get(f).map_or("?", |s| s)
@@ -108,6 +110,24 @@ const SPECS: &[Spec] = &[
     Spec {
         peer: "snmp.log",
         ours: "snmp.log",
+        key: conn_key,
+        fields: None,
+    },
+    Spec {
+        peer: "ftp.log",
+        ours: "ftp.log",
+        key: conn_key,
+        fields: None,
+    },
+    Spec {
+        peer: "syslog.log",
+        ours: "syslog.log",
+        key: conn_key,
+        fields: None,
+    },
+    Spec {
+        peer: "sip.log",
+        ours: "sip.log",
         key: conn_key,
         fields: None,
     },

@@ -1,11 +1,14 @@
-//! The decoders whose corpus captures come without a peer log, checked
-//! against Wireshark's dissection (`tshark`, listed in ci/deps/apt-it.txt):
-//! every message tshark decodes must be in our log with the same values.
+//! The decoders whose corpus captures come without a peer log, and the IT
+//! service logs on the traffic generator's sessions (FTP, MQTT, syslog,
+//! SIP, SMTP), checked against Wireshark's dissection (`tshark`, listed in
+//! ci/deps/apt-it.txt): every message tshark decodes must be in our log
+//! with the same values.
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::process::Command;
-use support::{corpus, read_log, replay_case, Case};
+use support::{corpus, read_log, replay_case, replay_file, Case};
 
 /// tshark's fields for `filter`, one row per packet, in capture order.
 fn tshark(trace: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
@@ -166,4 +169,267 @@ fn cifs_browser_matches_tshark() {
     assert!(ours
         .iter()
         .any(|o| o["server_name"] == "SNG-WIN2K" && o["os_version"] == "5.0"));
+}
+
+/// A generated session written as a capture, and the sensor's logs of it.
+struct Generated {
+    _dir: tempfile::TempDir,
+    trace: std::path::PathBuf,
+    logs: tempfile::TempDir,
+}
+
+impl Generated {
+    fn new(scenario: &str) -> Generated {
+        let cap = osect_trafficgen::scenario::by_name(scenario, 30, 1).expect("scenario exists");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let trace = dir.path().join(format!("{scenario}.pcap"));
+        std::fs::write(&trace, cap.to_pcap()).expect("write capture");
+        // The generator writes valid checksums: verify them.
+        let logs = replay_file(&trace, true, false);
+        Generated {
+            _dir: dir,
+            trace,
+            logs,
+        }
+    }
+
+    fn log(&self, name: &str) -> Vec<BTreeMap<String, String>> {
+        read_log(&self.logs.path().join(format!("{name}.log")))
+    }
+
+    /// The roles `asset.log` gives the host with address `ip`.
+    fn roles(&self, ip: &str) -> String {
+        self.log("asset")
+            .into_iter()
+            .find(|a| a["ips"].split(',').any(|i| i == ip))
+            .map(|a| a["roles"].clone())
+            .unwrap_or_default()
+    }
+}
+
+fn dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+#[test]
+fn generated_ftp_matches_tshark() {
+    let g = Generated::new("ftp");
+    let msgs = tshark(
+        &g.trace,
+        "ftp",
+        &[
+            "ftp.request.command",
+            "ftp.request.arg",
+            "ftp.response.code",
+            "ftp.response.arg",
+            "ftp.passive.port",
+            "ftp.active.port",
+        ],
+    );
+    // Each request with the final reply tshark saw before the next one.
+    let mut exchanges: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for m in msgs {
+        if !m[0].is_empty() {
+            exchanges.push((m, Vec::new()));
+        } else if let Some(e) = exchanges.last_mut() {
+            e.1 = m;
+        }
+    }
+    let logged = ["PASV", "STOR", "PORT", "RETR"];
+    let want: Vec<_> = exchanges
+        .iter()
+        .filter(|(r, _)| logged.contains(&r[0].as_str()))
+        .collect();
+    let ours = g.log("ftp");
+    assert_eq!(ours.len(), want.len(), "one ftp row per logged command");
+    for (o, (req, reply)) in ours.iter().zip(&want) {
+        assert_eq!(o["command"], req[0]);
+        assert_eq!(o["reply_code"], reply[2]);
+        assert_eq!(o["reply_msg"], reply[3]);
+        assert_eq!(o["user"], "engineer");
+        assert_eq!(o["password"], "<hidden>");
+        match req[0].as_str() {
+            "PASV" => assert_eq!(o["data_channel.resp_p"], reply[4]),
+            "PORT" => {
+                assert_eq!(o["arg"], req[1]);
+                assert_eq!(o["data_channel.resp_p"], req[5]);
+            }
+            // File commands name the file by URL, from the working
+            // directory the earlier CWD set.
+            _ => assert!(
+                o["arg"].starts_with("ftp://192.168.10.102/")
+                    && o["arg"].ends_with(req[1].trim_start_matches('/')),
+                "{} {}",
+                o["arg"],
+                req[1]
+            ),
+        }
+    }
+    assert_eq!(ours[1]["arg"], "ftp://192.168.10.102/programs/line1.prg");
+    assert_eq!(ours[3]["arg"], "ftp://192.168.10.102/firmware/cpu.bin");
+    assert_eq!(ours[3]["file_size"], "2048");
+    assert!(g.roles("192.168.10.102").contains("ftp_server"));
+    let conn = g.log("conn");
+    let control = conn
+        .iter()
+        .find(|c| c["id.resp_p"] == "21")
+        .expect("control connection");
+    assert_eq!(control["service"], "ftp");
+}
+
+#[test]
+fn generated_mqtt_matches_tshark() {
+    let g = Generated::new("mqtt");
+    let msgs = tshark(
+        &g.trace,
+        "mqtt",
+        &[
+            "mqtt.msgtype",
+            "mqtt.clientid",
+            "mqtt.willtopic",
+            "mqtt.topic",
+            "mqtt.qos",
+            "mqtt.retain",
+            "mqtt.msg",
+            "mqtt.conack.val",
+            "mqtt.sub.qos",
+        ],
+    );
+    let of = |t: &str| msgs.iter().filter(|m| m[0] == t).collect::<Vec<_>>();
+    let connect = g.log("mqtt_connect");
+    assert_eq!(connect.len(), of("1").len());
+    assert_eq!(connect[0]["client_id"], of("1")[0][1]);
+    assert_eq!(connect[0]["will_topic"], of("1")[0][2]);
+    assert_eq!(of("2")[0][7], "0");
+    assert_eq!(connect[0]["connect_status"], "Connection Accepted");
+    let sub = g.log("mqtt_subscribe");
+    assert_eq!(sub.len(), of("8").len());
+    assert_eq!(sub[0]["topics"], of("8")[0][3]);
+    assert_eq!(sub[0]["qos_levels"], of("8")[0][8]);
+    let publish = g.log("mqtt_publish");
+    let want = of("3");
+    assert_eq!(publish.len(), want.len(), "every publish completes");
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let qos = ["at most once", "at least once", "exactly once"];
+    for (o, w) in publish.iter().zip(&want) {
+        assert_eq!(o["topic"], w[3]);
+        let level: usize = w[4].parse().expect("qos");
+        assert_eq!(o["qos"], qos[level]);
+        assert_eq!(o["retain"], if w[5] == "1" { "T" } else { "F" });
+        assert_eq!(hex(&o["payload"]), w[6]);
+        assert_eq!(o["status"], "ok");
+    }
+    assert!(g.roles("192.168.10.109").contains("mqtt_broker"));
+}
+
+#[test]
+fn generated_syslog_matches_tshark() {
+    let g = Generated::new("syslog");
+    let want = tshark(
+        &g.trace,
+        "syslog",
+        &["syslog.facility", "syslog.level", "syslog.msg"],
+    );
+    let ours = g.log("syslog");
+    let udp: Vec<_> = ours.iter().filter(|r| r["proto"] == "udp").collect();
+    assert_eq!(udp.len(), want.len(), "one row per datagram tshark decodes");
+    let facilities = ["KERN", "USER", "MAIL", "DAEMON", "AUTH"];
+    let severities = ["EMERG", "ALERT", "CRIT", "ERR", "WARNING", "NOTICE"];
+    for (o, w) in udp.iter().zip(&want) {
+        match (w[0].parse::<usize>(), w[1].parse::<usize>()) {
+            (Ok(f), Ok(s)) if f < 5 => {
+                assert_eq!(o["facility"], facilities[f]);
+                assert_eq!(o["severity"], severities[s]);
+            }
+            (Ok(23), Ok(3)) => assert_eq!((&*o["facility"], &*o["severity"]), ("LOCAL7", "ERR")),
+            _ => assert_eq!(o["facility"], "UNSPECIFIED"),
+        }
+        assert_eq!(o["message"], w[2]);
+    }
+    // The TCP stream: one octet-counted message, one line.
+    let tcp: Vec<_> = ours.iter().filter(|r| r["proto"] == "tcp").collect();
+    assert_eq!(tcp.len(), 2);
+    assert_eq!(tcp[0]["message"], "plc: cycle time over 50 ms");
+    assert_eq!(tcp[1]["severity"], "INFO");
+}
+
+#[test]
+fn generated_sip_matches_tshark() {
+    let g = Generated::new("sip");
+    let msgs = tshark(
+        &g.trace,
+        "sip",
+        &[
+            "sip.Method",
+            "sip.Status-Code",
+            "sip.Call-ID",
+            "sip.CSeq",
+            "sip.User-Agent",
+            "sip.Warning",
+        ],
+    );
+    let responses: Vec<_> = msgs.iter().filter(|m| !m[1].is_empty()).collect();
+    let ours = g.log("sip");
+    assert_eq!(ours.len(), responses.len(), "one sip row per response");
+    for (o, w) in ours.iter().zip(&responses) {
+        assert_eq!(o["status_code"], w[1]);
+        assert_eq!(o["call_id"], w[2]);
+        assert_eq!(o["seq"], w[3]);
+        assert_eq!(Some(o["method"].as_str()), w[3].split(' ').nth(1));
+        assert_eq!(o["warning"], dash(&w[5]));
+    }
+    assert_eq!(ours[0]["user_agent"], msgs[0][4]);
+    assert_eq!(ours[0]["request_from"], "\"Line 1\" <sip:101@pbx.plant>");
+    // The final 200 follows the provisional 100 of the same transaction.
+    assert_eq!(ours[2]["response_path"].split(',').count(), 2);
+}
+
+#[test]
+fn generated_smtp_matches_tshark() {
+    let g = Generated::new("smtp");
+    let msgs = tshark(
+        &g.trace,
+        "smtp or imf",
+        &[
+            "smtp.req.command",
+            "smtp.req.parameter",
+            "smtp.response.code",
+            "imf.subject",
+            "imf.from",
+            "imf.message_id",
+            "imf.to",
+        ],
+    );
+    let ours = g.log("smtp");
+    assert_eq!(ours.len(), 1);
+    let o = &ours[0];
+    let param = |cmd: &str| {
+        msgs.iter()
+            .filter(|m| m[0] == cmd)
+            .map(|m| m[1].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(o["helo"], param("EHLO")[0]);
+    let addr = |p: &str| p.split(['<', '>']).nth(1).unwrap_or_default().to_owned();
+    assert_eq!(o["mailfrom"], addr(&param("MAIL")[0]));
+    let mut rcpt: Vec<String> = param("RCPT").iter().map(|p| addr(p)).collect();
+    rcpt.sort();
+    assert_eq!(o["rcptto"], rcpt.join(","));
+    let imf = msgs
+        .iter()
+        .find(|m| !m[3].is_empty())
+        .expect("tshark reads the message");
+    assert_eq!(o["subject"], imf[3]);
+    assert_eq!(o["from"], imf[4]);
+    assert_eq!(o["msg_id"], imf[5]);
+    let mut to: Vec<&str> = imf[6].split(", ").collect();
+    to.sort();
+    assert_eq!(o["to"], to.join(","));
+    assert_eq!(o["path"], "192.168.10.1,192.168.10.10");
+    // Written when the server took the message: its reply is the last.
+    assert_eq!(o["last_reply"], "250 2.0.0 Ok: queued as 4F2A");
 }

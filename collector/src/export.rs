@@ -166,7 +166,8 @@ fn count_of(rec: &Record) -> u64 {
 }
 
 /// What the core received: per device, its hosts and vendors, connections
-/// by protocol and service, and industrial operations with their counts.
+/// by protocol and service, and the operations (industrial ones, and file
+/// transfers) with their counts.
 pub fn summary(
     store: &Store,
     sel: &Selection<'_>,
@@ -196,10 +197,11 @@ pub fn summary(
             let service = rec.get("service").map(value_text).unwrap_or_default();
             *d.conns.entry((proto, service)).or_default() += 1;
         }
-        // Industrial logs, by their protocol's descriptor: the operation is
-        // what the log's key fields name ("-" for logs that name none).
-        if let Some((_, log)) =
-            osect_engine::protocols::log(path).filter(|(protocol, _)| protocol.info.industrial)
+        // Industrial logs and the IT logs that name operations (FTP
+        // transfers), by their protocol's descriptor: the operation is what
+        // the log's key fields name ("-" for logs that name none).
+        if let Some((_, log)) = osect_engine::protocols::log(path)
+            .filter(|(protocol, log)| protocol.info.industrial || log.operation.is_some())
         {
             let op = log.operation.as_ref().map_or_else(
                 || "-".to_owned(),
@@ -248,10 +250,7 @@ pub fn summary(
         for ((proto, service), n) in &d.conns {
             w(out, format!("   {proto:<6} {service:<20} {n}"))?;
         }
-        w(
-            out,
-            "-- industrial operations (log, operation: count)".into(),
-        )?;
+        w(out, "-- operations (log, operation: count)".into())?;
         for ((log, op), n) in &d.ops {
             w(out, format!("   {log:<22} {op:<36} {n}"))?;
         }

@@ -2,10 +2,9 @@
 //! the pages, for SIEMs and scripts with a per-user token. `openapi.json`
 //! documents every route; a test holds the two together.
 
-use crate::db::Role;
 use crate::pages::{
     self, ActionForm, AlertQuery, DeviceDetail, DiffQuery, DiffView, KeyQuery, SettingsView,
-    WindowForm,
+    WindowForm, ZoneForm,
 };
 use crate::site::{self, AlertView, AssetFilter, BaselineView, DeviceView, MapData, PairView};
 use crate::web::{App, Caller, Failure, SensorView, SiteQuery, SiteView};
@@ -61,6 +60,7 @@ pub fn routes() -> (Router<Arc<App>>, Vec<(&'static str, &'static str)>) {
         "/api/v1/sites/{site}/maintenance",
         post(maintenance),
     );
+    r.add("post", "/api/v1/sites/{site}/zones", post(zones));
     (r.router, r.listed)
 }
 
@@ -85,14 +85,10 @@ struct Me {
 }
 
 async fn me(caller: Caller) -> ApiResult<Me> {
-    let (role, customer) = match caller.user.role {
-        Role::Operator => ("operator", None),
-        Role::Customer(c) => ("customer", Some(c)),
-    };
     Ok(Json(Me {
+        role: caller.user.role.as_str(),
+        customer: caller.user.role.customer().map(str::to_owned),
         name: caller.user.name,
-        role,
-        customer,
         lang: caller.user.lang.code(),
     }))
 }
@@ -190,6 +186,7 @@ async fn map(
     Ok(Json(sd.state.as_ref().map_or_else(
         || MapData {
             groups: Vec::new(),
+            boxes: Vec::new(),
             nodes: Vec::new(),
             edges: Vec::new(),
         },
@@ -242,6 +239,17 @@ async fn maintenance(
     Json(w): Json<WindowForm>,
 ) -> ApiResult<Option<SettingsView>> {
     pages::maintenance(&app, &caller, &site, w).await?;
+    let sd = pages::site_data(&app, &caller, &site).await?;
+    Ok(Json(pages::settings(&sd)))
+}
+
+async fn zones(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Json(z): Json<ZoneForm>,
+) -> ApiResult<Option<SettingsView>> {
+    pages::zones(&app, &caller, &site, z).await?;
     let sd = pages::site_data(&app, &caller, &site).await?;
     Ok(Json(pages::settings(&sd)))
 }

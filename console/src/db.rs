@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS console_users (
     disabled INTEGER NOT NULL DEFAULT 0,
     lang TEXT NOT NULL DEFAULT 'ja',
     created INTEGER NOT NULL,
-    last_visit INTEGER
+    last_visit INTEGER,
+    admin INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS console_sessions (
     id_sha256 BLOB PRIMARY KEY,
@@ -66,11 +67,36 @@ pub enum DbError {
 }
 
 /// Who a user is: the service operator's staff see every customer; a
-/// customer's staff see that customer's sites only.
+/// customer's staff see that customer's sites only, and its admins may also
+/// change those sites' zones and maintenance windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     Operator,
     Customer(String),
+    CustomerAdmin(String),
+}
+
+impl Role {
+    /// The customer whose sites this role is limited to; `None` for operators.
+    pub fn customer(&self) -> Option<&str> {
+        match self {
+            Role::Operator => None,
+            Role::Customer(c) | Role::CustomerAdmin(c) => Some(c),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Customer(_) => "customer",
+            Role::CustomerAdmin(_) => "customer-admin",
+        }
+    }
+
+    /// Whether this role may change a site's zones and maintenance windows.
+    pub fn configures(&self) -> bool {
+        !matches!(self, Role::Customer(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +157,19 @@ pub struct ConsoleDb {
     file: String,
 }
 
-const USER_COLS: &str = "name, customer, disabled, lang, created, last_visit";
+const USER_COLS: &str = "name, customer, disabled, lang, created, last_visit, admin";
 
 fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
     let customer: Option<String> = r.get(at + 1)?;
     let lang: String = r.get(at + 3)?;
+    let admin = r.get::<_, i64>(at + 6)? != 0;
     Ok(User {
         name: r.get(at)?,
-        role: customer.map_or(Role::Operator, Role::Customer),
+        role: match customer {
+            None => Role::Operator,
+            Some(c) if admin => Role::CustomerAdmin(c),
+            Some(c) => Role::Customer(c),
+        },
         disabled: r.get::<_, i64>(at + 2)? != 0,
         lang: Lang::parse(&lang).unwrap_or(Lang::Ja),
         created_us: r.get(at + 4)?,
@@ -161,6 +192,17 @@ impl ConsoleDb {
         db.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sql)?;
         db.execute_batch(CREATE).map_err(sql)?;
+        // Tables made before customer admins existed get the column.
+        let has_admin = db
+            .prepare("SELECT 1 FROM pragma_table_info('console_users') WHERE name = 'admin'")
+            .and_then(|mut q| q.exists([]))
+            .map_err(sql)?;
+        if !has_admin {
+            db.execute_batch(
+                "ALTER TABLE console_users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+            )
+            .map_err(sql)?;
+        }
         Ok(ConsoleDb { db, file })
     }
 
@@ -179,16 +221,13 @@ impl ConsoleDb {
         lang: Lang,
         now_us: i64,
     ) -> Result<(), DbError> {
-        let customer = match role {
-            Role::Operator => None,
-            Role::Customer(c) => Some(c.as_str()),
-        };
+        let admin = matches!(role, Role::CustomerAdmin(_));
         let n = self
             .db
             .execute(
-                "INSERT OR IGNORE INTO console_users (name, customer, password, lang, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![name, customer, password_hash, lang.code(), now_us],
+                "INSERT OR IGNORE INTO console_users (name, customer, password, lang, created, admin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, role.customer(), password_hash, lang.code(), now_us, admin],
             )
             .map_err(|e| self.err(e))?;
         if n == 0 {
@@ -257,7 +296,7 @@ impl ConsoleDb {
             .query_row(
                 &format!("SELECT {USER_COLS}, password FROM console_users WHERE name = ?1"),
                 params![name],
-                |r| Ok((user_from_row(r, 0)?, r.get(6)?)),
+                |r| Ok((user_from_row(r, 0)?, r.get(7)?)),
             )
             .optional()
             .map_err(|e| self.err(e))
@@ -378,7 +417,7 @@ impl ConsoleDb {
     pub fn token_user(&self, token_sha256: &[u8]) -> Result<Option<User>, DbError> {
         self.db
             .query_row(
-                "SELECT u.name, u.customer, u.disabled, u.lang, u.created, u.last_visit
+                "SELECT u.name, u.customer, u.disabled, u.lang, u.created, u.last_visit, u.admin
                  FROM console_tokens t JOIN console_users u ON u.name = t.user
                  WHERE t.token_sha256 = ?1 AND u.disabled = 0",
                 params![token_sha256],

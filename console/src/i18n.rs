@@ -15,7 +15,7 @@ pub struct Catalogues {
     en: Catalogue,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("message catalogue {lang}: {message}")]
 pub struct CatalogueError {
     lang: &'static str,
@@ -40,6 +40,70 @@ impl Catalogues {
         match lang {
             Lang::Ja => &self.ja,
             Lang::En => &self.en,
+        }
+    }
+
+    /// The message `key` in `lang` with its `{name}` placeholders filled;
+    /// the key itself if the catalogue lacks it (a test keeps them all).
+    pub fn say(&self, lang: Lang, msg: &Msg) -> String {
+        let Some(text) = self.get(lang).get(msg.key) else {
+            return msg.key.to_owned();
+        };
+        let mut out = text.clone();
+        for (name, value) in &msg.args {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+}
+
+/// Both catalogues, parsed at the first call (they are built into the
+/// binary, so a parse error is a build mistake the tests catch).
+pub fn catalogues() -> Result<&'static Catalogues, CatalogueError> {
+    static LOADED: std::sync::OnceLock<Result<Catalogues, CatalogueError>> =
+        std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(Catalogues::load)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A value from the analysis (a control, an attribute) in `lang`: the
+/// catalogue's `prefix` + value, else the value as it is.
+pub fn word(lang: Lang, prefix: &str, value: &str) -> String {
+    catalogues()
+        .ok()
+        .and_then(|c| c.get(lang).get(&format!("{prefix}{value}")).cloned())
+        .unwrap_or_else(|| value.to_owned())
+}
+
+/// A message to show the user: a catalogue key and the values of its
+/// placeholders (values from the request are shown as given, escaped by
+/// the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Msg {
+        Msg {
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl std::fmt::Display) -> Msg {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    /// The message in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        match catalogues() {
+            Ok(c) => c.say(lang, self),
+            Err(_) => self.key.to_owned(),
         }
     }
 }
@@ -90,6 +154,29 @@ mod tests {
         );
     }
 
+    /// `{name}` placeholders of a message.
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = text
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(n, _)| n))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn both_languages_fill_the_same_placeholders() {
+        let c = Catalogues::load().unwrap();
+        for (k, ja) in &c.ja {
+            assert_eq!(placeholders(ja), placeholders(&c.en[k]), "{k}");
+        }
+        let m = Msg::new("err_page").arg("pages", 3).arg("value", 7);
+        assert_eq!(m.text(Lang::En), "Page: 1 to 3, not 7.");
+        assert_eq!(m.text(Lang::Ja), "ページは 1〜3 です（7 は範囲外です）。");
+    }
+
     #[test]
     fn every_key_the_templates_use_is_in_the_catalogues() {
         let c = Catalogues::load().unwrap();
@@ -129,6 +216,29 @@ mod tests {
             .map(|s| format!("state_{s}")),
         );
         keys.extend(["learning", "settling", "settled"].map(|s| format!("baseline_{s}")));
+        keys.extend(
+            osect_analysis::AlertKind::ALL
+                .iter()
+                .map(|k| format!("alert_{}", k.as_str())),
+        );
+        keys.extend(["learning", "maintenance", "approved"].map(|s| format!("learned_{s}")));
+        keys.extend(["read", "write", "other"].map(|s| format!("access_{s}")));
+        use osect_wire::protocol::Control;
+        for c in [
+            Control::ProgramDownload,
+            Control::ProgramUpload,
+            Control::ProgramAccess,
+            Control::Stop,
+            Control::Run,
+            Control::Pause,
+            Control::Restart,
+            Control::FileTransfer,
+            Control::Command,
+            Control::CommControl,
+            Control::MemoryWrite,
+        ] {
+            keys.push(format!("control_{}", c.as_str()));
+        }
         for k in keys {
             assert!(
                 c.ja.contains_key(&k) && c.en.contains_key(&k),

@@ -74,6 +74,10 @@ enum UserCmd {
         /// A customer's staff: that customer's sites only.
         #[arg(long)]
         customer: Option<String>,
+        /// With --customer: may also change the sites' zones and
+        /// maintenance windows.
+        #[arg(long, requires = "customer")]
+        admin: bool,
         #[arg(long, default_value = "ja")]
         lang: String,
         #[arg(long)]
@@ -182,6 +186,7 @@ fn user(cmd: UserCmd) -> Result<()> {
             name,
             operator,
             customer,
+            admin,
             lang,
             generate,
         } => {
@@ -190,7 +195,11 @@ fn user(cmd: UserCmd) -> Result<()> {
                 (true, _) => Role::Operator,
                 (false, Some(c)) => {
                     name_ok("customer", &c)?;
-                    Role::Customer(c)
+                    if admin {
+                        Role::CustomerAdmin(c)
+                    } else {
+                        Role::Customer(c)
+                    }
                 }
                 (false, None) => return Err("give --operator or --customer NAME".into()),
             };
@@ -206,9 +215,9 @@ fn user(cmd: UserCmd) -> Result<()> {
             };
             let hash = auth::hash_password(&password)?;
             ConsoleDb::open(&store)?.add_user(&name, &role, &hash, lang, now_us())?;
-            match role {
-                Role::Operator => println!("user {name} added: operator"),
-                Role::Customer(c) => println!("user {name} added: customer {c}"),
+            match role.customer() {
+                None => println!("user {name} added: operator"),
+                Some(c) => println!("user {name} added: {} {c}", role.as_str()),
             }
             if generate {
                 println!("password: {password}");
@@ -220,19 +229,15 @@ fn user(cmd: UserCmd) -> Result<()> {
         }
         UserCmd::List { store } => {
             println!(
-                "{:<24} {:<10} {:<20} {:<5} {:<9}",
+                "{:<24} {:<14} {:<20} {:<5} {:<9}",
                 "name", "role", "customer", "lang", "state"
             );
             for u in ConsoleDb::open(&store)?.users()? {
-                let (role, customer) = match &u.role {
-                    Role::Operator => ("operator", "-"),
-                    Role::Customer(c) => ("customer", c.as_str()),
-                };
                 println!(
-                    "{:<24} {:<10} {:<20} {:<5} {:<9}",
+                    "{:<24} {:<14} {:<20} {:<5} {:<9}",
                     u.name,
-                    role,
-                    customer,
+                    u.role.as_str(),
+                    u.role.customer().unwrap_or("-"),
                     u.lang.code(),
                     if u.disabled { "disabled" } else { "enabled" }
                 );

@@ -4,10 +4,10 @@
 //! for a site the caller may not see.
 
 use crate::csv::Table;
+use crate::i18n::Msg;
 use crate::site::{self, AlertView, AssetFilter, DeviceView, PairView};
 use crate::web::{check_name, App, Caller, Data, Failure, SiteView};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sites/{site}/assets.csv", get(assets_csv))
         .route("/sites/{site}/device", get(device_page))
         .route("/sites/{site}/map", get(map_page))
+        .route("/sites/{site}/pair", get(pair_page))
         .route("/sites/{site}/alerts", get(alerts_page))
         .route("/sites/{site}/alerts.csv", get(alerts_csv))
         .route("/sites/{site}/alerts/{id}", post(alert_action))
@@ -35,6 +36,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sites/{site}/diff", get(diff_page))
         .route("/sites/{site}/settings", get(settings_page))
         .route("/sites/{site}/maintenance", post(add_maintenance))
+        .route("/sites/{site}/zones", post(change_zones))
 }
 
 /// A site as one request sees it.
@@ -47,7 +49,7 @@ pub(crate) struct SiteData {
 fn read_site(app: &App, d: &Data, caller: &Caller, site: &str) -> Result<SiteData, Failure> {
     let view = app.site(d, caller, site)?;
     let state = app.state(d, site)?;
-    let tz = crate::i18n::time_zone(&view.time_zone).map_err(Failure::bad_request)?;
+    let tz = crate::i18n::time_zone(&view.time_zone).map_err(Failure::internal)?;
     Ok(SiteData { view, state, tz })
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn assets(
     sd: &SiteData,
     filter: &AssetFilter,
 ) -> Result<(Vec<DeviceView>, site::FilterChoices), Failure> {
-    let since = filter.since_us(&sd.tz).map_err(Failure::bad_request)?;
+    let since = filter.since_us(&sd.tz).map_err(Failure::invalid)?;
     let Some(s) = &sd.state else {
         return Ok((Vec::new(), site::FilterChoices::default()));
     };
@@ -102,24 +104,21 @@ impl AlertQuery {
             "active" | "" => f.active = true,
             "all" => {}
             s => {
-                f.state = Some(AlertState::parse(s).ok_or_else(|| {
-                    Failure::bad_request(format!(
-                        "state: active, all, open, acknowledged, approved or dismissed, not {s:?}"
-                    ))
-                })?)
+                f.state = Some(
+                    AlertState::parse(s)
+                        .ok_or_else(|| Failure::invalid(Msg::new("err_state").arg("value", s)))?,
+                )
             }
         }
         if let Some(k) = self.kind.as_deref().filter(|k| !k.is_empty()) {
             f.kind = Some(
                 AlertKind::parse(k)
-                    .ok_or_else(|| Failure::bad_request(format!("kind: no alert kind {k:?}")))?,
+                    .ok_or_else(|| Failure::invalid(Msg::new("err_kind").arg("value", k)))?,
             );
         }
         if let Some(sev) = self.severity.as_deref().filter(|k| !k.is_empty()) {
             if !["low", "medium", "high", "critical"].contains(&sev) {
-                return Err(Failure::bad_request(format!(
-                    "severity: low, medium, high or critical, not {sev:?}"
-                )));
+                return Err(Failure::invalid(Msg::new("err_severity").arg("value", sev)));
             }
         }
         Ok(f)
@@ -145,23 +144,21 @@ pub(crate) async fn alerts(
                     .as_deref()
                     .is_none_or(|x| al.severity.as_str() == x)
             })
-            .map(|al| site::alert_view(sd.state.as_deref(), al, &sd.tz))
+            .map(|al| site::alert_view(sd.state.as_deref(), al, &sd.tz, c.user.lang))
             .collect())
     })
     .await
+}
+
+fn too_long(field: &str, max: usize) -> Failure {
+    Failure::invalid(Msg::new("err_too_long").arg("field", field).arg("max", max))
 }
 
 fn ledger_failure(e: LedgerError) -> Failure {
     match e {
         LedgerError::UnknownAlert { .. } | LedgerError::UnknownSite(_) => Failure::not_found(),
         LedgerError::Rejected { message, .. } => Failure::bad_request(message),
-        other => Failure {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: {
-                log::error!("{other}");
-                "internal error; the console's log has the details".into()
-            },
-        },
+        other => Failure::internal(other),
     }
 }
 
@@ -179,14 +176,10 @@ pub(crate) async fn act(
         "acknowledge" => AlertState::Acknowledged,
         "approve" => AlertState::Approved,
         "dismiss" => AlertState::Dismissed,
-        other => {
-            return Err(Failure::bad_request(format!(
-                "action: acknowledge, approve or dismiss, not {other:?}"
-            )))
-        }
+        other => return Err(Failure::invalid(Msg::new("err_action").arg("value", other))),
     };
     if note.as_ref().is_some_and(|n| n.len() > 1000) {
-        return Err(Failure::bad_request("note: longer than 1000 bytes"));
+        return Err(too_long("note", 1000));
     }
     let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
     let action = action.to_owned();
@@ -204,7 +197,12 @@ pub(crate) async fn act(
             &format!("alert-{action}"),
             &format!("site={s} alert={id}"),
         )?;
-        Ok(site::alert_view(sd.state.as_deref(), &alert, &sd.tz))
+        Ok(site::alert_view(
+            sd.state.as_deref(),
+            &alert,
+            &sd.tz,
+            c.user.lang,
+        ))
     })
     .await
 }
@@ -260,9 +258,9 @@ async fn assets_page(
     let pages = total.div_ceil(site::ASSETS_PER_PAGE).max(1);
     let page = filter.page.unwrap_or(1);
     if page == 0 || page > pages {
-        return Err(Failure::bad_request(format!(
-            "page: 1 to {pages}, not {page}"
-        )));
+        return Err(Failure::invalid(
+            Msg::new("err_page").arg("pages", pages).arg("value", page),
+        ));
     }
     let shown: Vec<DeviceView> = devices
         .into_iter()
@@ -351,7 +349,7 @@ pub(crate) async fn device_detail(
             .alerts(Some(&s), &f)
             .map_err(ledger_failure)?
             .iter()
-            .map(|al| site::alert_view(Some(state), al, &sd.tz))
+            .map(|al| site::alert_view(Some(state), al, &sd.tz, c.user.lang))
             .collect();
         Ok(DeviceDetail {
             device: site::device_view(state, dev, &sd.tz),
@@ -396,6 +394,52 @@ async fn map_page(
         &sd,
         "map",
         context! {},
+    )
+}
+
+#[derive(Deserialize)]
+struct PairQuery {
+    orig: String,
+    resp: String,
+}
+
+/// The pairs between two devices (either way) with their operations: what
+/// a line of the map stands for.
+async fn pair_page(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Query(q): Query<PairQuery>,
+) -> Result<Html<String>, Failure> {
+    check_name("orig", &q.orig)?;
+    check_name("resp", &q.resp)?;
+    let sd = site_data(&app, &caller, &site).await?;
+    let state = sd.state.as_ref().ok_or_else(Failure::not_found)?;
+    let (a, b) = (
+        osect_analysis::DeviceKey(q.orig.clone()),
+        osect_analysis::DeviceKey(q.resp.clone()),
+    );
+    let label = |k: &osect_analysis::DeviceKey| state.devices.get(k).map(|d| d.label());
+    let (Some(orig_label), Some(resp_label)) = (label(&a), label(&b)) else {
+        return Err(Failure::not_found());
+    };
+    let pairs: Vec<PairView> = state
+        .pairs
+        .values()
+        .filter(|p| (p.key.orig == a && p.key.resp == b) || (p.key.orig == b && p.key.resp == a))
+        .map(|p| site::pair_view(state, p, &sd.tz))
+        .collect();
+    render_site(
+        &app,
+        &caller,
+        "pair.html",
+        &format!("/sites/{site}/map"),
+        &sd,
+        "pair",
+        context! {
+            d => context! { pairs => pairs }, orig => q.orig, resp => q.resp,
+            orig_label => orig_label, resp_label => resp_label,
+        },
     )
 }
 
@@ -455,7 +499,7 @@ async fn report_page(
             None => Ok(None),
             Some(s) => site::parse_day(s, &sd.tz)
                 .map(Some)
-                .map_err(Failure::bad_request),
+                .map_err(Failure::invalid),
         }
     };
     let to = day(&p.to)?.map_or(i64::MAX, |t| t + 86_400_000_000);
@@ -682,7 +726,7 @@ pub(crate) async fn diff(
                 None => Ok(None),
                 Some(x) => site::parse_day(x, &sd.tz)
                     .map(Some)
-                    .map_err(Failure::bad_request),
+                    .map_err(Failure::invalid),
             }
         };
         let last = crate::i18n::local_time(state.meta.last_record.max(1), &sd.tz);
@@ -692,7 +736,7 @@ pub(crate) async fn diff(
         let a_from = day(&q.a_from)?.unwrap_or(b_from - DAY_US);
         let a_to = day(&q.a_to)?.map_or(b_from, |t| t + DAY_US);
         if a_to <= a_from || b_to <= b_from {
-            return Err(Failure::bad_request("a period ends before it starts"));
+            return Err(Failure::invalid(Msg::new("err_period")));
         }
         let history = d.store.history(&s, None).map_err(ledger_failure)?;
         let pa = osect_analysis::diff::Period {
@@ -827,6 +871,81 @@ pub struct WindowForm {
     pub note: String,
 }
 
+/// Most subnets or VLANs one zone lists.
+const ZONE_ITEMS: usize = 64;
+
+/// A change to a site's zones: define one (`set`, refused for a name in
+/// use unless `replace`), remove one, or allow two to talk.
+#[derive(Debug, Deserialize)]
+pub struct ZoneForm {
+    pub action: String,
+    #[serde(default)]
+    pub name: String,
+    /// Subnets separated by commas, spaces or new lines.
+    #[serde(default)]
+    pub subnets: String,
+    /// VLAN ids separated by commas or spaces.
+    #[serde(default)]
+    pub vlans: String,
+    #[serde(default)]
+    pub replace: Option<String>,
+    /// The second zone of an `allow`.
+    #[serde(default)]
+    pub other: String,
+}
+
+/// The site's settings after a check that the caller may change them:
+/// operators and customer admins; other customer users get a 403 (a site
+/// they may not see is a 404, as everywhere).
+fn configurable(a: &App, d: &Data, c: &Caller, site: &str) -> Result<SiteData, Failure> {
+    let sd = read_site(a, d, c, site)?;
+    if !c.user.role.configures() {
+        return Err(Failure::forbidden(Msg::new("err_not_admin")));
+    }
+    Ok(sd)
+}
+
+/// Changes a site's configuration with `change`, in the store's audit log
+/// and the console's. As with `osect-collector zones` and `maintenance`,
+/// nothing is analysed again: the pages show zones from the settings at
+/// once and the analysis applies them to the batches that follow.
+async fn configure(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    what: &'static str,
+    detail: String,
+    change: impl FnOnce(&SiteData, &mut osect_analysis::SiteConfig) -> Result<(), Failure>
+        + Send
+        + 'static,
+) -> Result<(), Failure> {
+    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
+    app.data(move |d| {
+        let sd = configurable(&a, d, &c, &s)?;
+        let mut refused = None;
+        let r = d.store.change_site(&s, &c.user.name, what, |st| {
+            change(&sd, &mut st.meta.config).map_err(|f| {
+                let m = f.message.clone();
+                refused = Some(f);
+                m
+            })
+        });
+        if let Some(f) = refused {
+            return Err(f);
+        }
+        r.map_err(ledger_failure)?;
+        d.db.audit(
+            now_us(),
+            &c.user.name,
+            &c.address,
+            what,
+            &format!("site={s} {detail}"),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
 /// Adds a maintenance window (local date and time in the site's zone),
 /// audited with the caller's name.
 pub(crate) async fn maintenance(
@@ -836,41 +955,203 @@ pub(crate) async fn maintenance(
     f: WindowForm,
 ) -> Result<(), Failure> {
     if f.note.len() > 200 {
-        return Err(Failure::bad_request("note: longer than 200 bytes"));
+        return Err(too_long("note", 200));
     }
-    let (a, c, s) = (app.clone(), caller.clone(), site.to_owned());
-    app.data(move |d| {
-        let sd = read_site(&a, d, &c, &s)?;
-        let at = |v: &str| -> Result<i64, Failure> {
-            let dt: jiff::civil::DateTime = v.parse().map_err(|_| {
-                Failure::bad_request(format!("{v:?} is not a date and time (YYYY-MM-DDTHH:MM)"))
-            })?;
-            dt.to_zoned(sd.tz.clone())
-                .map(|z| z.timestamp().as_microsecond())
-                .map_err(|e| Failure::bad_request(format!("{v}: {e}")))
-        };
-        let w = osect_analysis::Window {
-            start: at(&f.start)?,
-            end: at(&f.end)?,
-            note: f.note.clone(),
-            by: c.user.name.clone(),
-        };
-        d.store
-            .change_site(&s, &c.user.name, "maintenance", |st| {
-                st.meta.config.add_window(w).map_err(|e| e.to_string())
-            })
-            .map_err(ledger_failure)?;
-        d.db.audit(
-            now_us(),
-            &c.user.name,
-            &c.address,
-            "maintenance-add",
-            &format!("site={s} {} to {}", f.start, f.end),
-        )?;
-        Ok(())
-    })
+    if f.note.chars().any(char::is_control) {
+        return Err(Failure::invalid(
+            Msg::new("err_control").arg("field", "note"),
+        ));
+    }
+    let detail = format!("{} to {}", f.start, f.end);
+    let by = caller.user.name.clone();
+    configure(
+        app,
+        caller,
+        site,
+        "maintenance-add",
+        detail,
+        move |sd, config| {
+            let at = |v: &str| -> Result<i64, Failure> {
+                let bad = || Failure::invalid(Msg::new("err_datetime").arg("value", v));
+                let dt: jiff::civil::DateTime = v.parse().map_err(|_| bad())?;
+                dt.to_zoned(sd.tz.clone())
+                    .map(|z| z.timestamp().as_microsecond())
+                    .map_err(|_| bad())
+            };
+            let (start, end) = (at(&f.start)?, at(&f.end)?);
+            if end <= start {
+                return Err(Failure::invalid(
+                    Msg::new("err_window")
+                        .arg("start", &f.start)
+                        .arg("end", &f.end),
+                ));
+            }
+            let w = osect_analysis::Window {
+                start,
+                end,
+                note: f.note,
+                by,
+            };
+            config.add_window(w).map_err(Failure::bad_request)
+        },
+    )
     .await
 }
+
+/// The zone `f` defines, checked: a valid name, at least one subnet or
+/// VLAN, no more than [`ZONE_ITEMS`] of each.
+fn zone_from(f: &ZoneForm) -> Result<osect_analysis::Zone, Failure> {
+    if !osect_analysis::config::valid_name(&f.name) {
+        return Err(Failure::invalid(
+            Msg::new("err_zone_name").arg("value", &f.name),
+        ));
+    }
+    let items = |text: &str| -> Vec<String> {
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let subnets = items(&f.subnets)
+        .iter()
+        .map(|x| {
+            osect_analysis::Subnet::parse(x)
+                .map_err(|_| Failure::invalid(Msg::new("err_subnet").arg("value", x)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let vlans = items(&f.vlans)
+        .iter()
+        .map(|x| match x.parse::<u64>() {
+            Ok(v) if v <= 4095 => Ok(v),
+            _ => Err(Failure::invalid(Msg::new("err_vlan").arg("value", x))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if subnets.is_empty() && vlans.is_empty() {
+        return Err(Failure::invalid(
+            Msg::new("err_zone_empty").arg("zone", &f.name),
+        ));
+    }
+    if subnets.len() > ZONE_ITEMS || vlans.len() > ZONE_ITEMS {
+        return Err(Failure::invalid(
+            Msg::new("err_zone_items").arg("max", ZONE_ITEMS),
+        ));
+    }
+    Ok(osect_analysis::Zone {
+        name: f.name.clone(),
+        subnets,
+        vlans,
+    })
+}
+
+/// Refuses a zone that would make the zone of an address or VLAN
+/// ambiguous: the same subnet (same network and prefix) or the same VLAN
+/// as another zone. A subnet inside another zone's is fine: the longest
+/// prefix wins.
+fn check_overlap(
+    config: &osect_analysis::SiteConfig,
+    z: &osect_analysis::Zone,
+) -> Result<(), Failure> {
+    for other in config.zones.iter().filter(|o| o.name != z.name) {
+        for n in &z.subnets {
+            if other
+                .subnets
+                .iter()
+                .any(|o| o.prefix == n.prefix && o.contains(n.addr))
+            {
+                return Err(Failure::invalid(
+                    Msg::new("err_zone_overlap")
+                        .arg("value", n)
+                        .arg("zone", &other.name),
+                ));
+            }
+        }
+        if let Some(v) = z.vlans.iter().find(|v| other.vlans.contains(v)) {
+            return Err(Failure::invalid(
+                Msg::new("err_zone_overlap")
+                    .arg("value", format!("VLAN {v}"))
+                    .arg("zone", &other.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a zone form to a site's settings.
+pub(crate) async fn zones(
+    app: &Arc<App>,
+    caller: &Caller,
+    site: &str,
+    f: ZoneForm,
+) -> Result<(), Failure> {
+    for (field, v) in [("name", &f.name), ("other", &f.other)] {
+        if v.len() > MAX_ZONE_NAME {
+            return Err(too_long(field, MAX_ZONE_NAME));
+        }
+    }
+    for (field, v) in [("subnets", &f.subnets), ("vlans", &f.vlans)] {
+        if v.len() > 4096 {
+            return Err(too_long(field, 4096));
+        }
+    }
+    match f.action.as_str() {
+        "set" => {
+            let zone = zone_from(&f)?;
+            let replace = f.replace.as_deref().is_some_and(|r| !r.is_empty());
+            let detail = format!("zone={} subnets={} vlans={}", f.name, f.subnets, f.vlans);
+            configure(app, caller, site, "zone-set", detail, move |_, config| {
+                if !replace && config.zones.iter().any(|z| z.name == zone.name) {
+                    return Err(Failure::invalid(
+                        Msg::new("err_zone_exists").arg("zone", &zone.name),
+                    ));
+                }
+                check_overlap(config, &zone)?;
+                config.set_zone(zone).map_err(Failure::bad_request)
+            })
+            .await
+        }
+        "remove" => {
+            let detail = format!("zone={}", f.name);
+            configure(
+                app,
+                caller,
+                site,
+                "zone-remove",
+                detail,
+                move |_, config| {
+                    config.remove_zone(&f.name).map_err(|_| {
+                        Failure::invalid(Msg::new("err_zone_unknown").arg("zone", &f.name))
+                    })
+                },
+            )
+            .await
+        }
+        "allow" => {
+            let detail = format!("zones={} {}", f.name, f.other);
+            configure(app, caller, site, "zone-allow", detail, move |_, config| {
+                for z in [&f.name, &f.other] {
+                    if !config.zones.iter().any(|x| &x.name == z) {
+                        return Err(Failure::invalid(
+                            Msg::new("err_zone_unknown").arg("zone", z),
+                        ));
+                    }
+                }
+                if f.name == f.other {
+                    return Err(Failure::invalid(Msg::new("err_zone_same")));
+                }
+                config
+                    .allow(&f.name, &f.other)
+                    .map_err(Failure::bad_request)
+            })
+            .await
+        }
+        other => Err(Failure::invalid(
+            Msg::new("err_zone_action").arg("value", other),
+        )),
+    }
+}
+
+/// Longest zone name the analysis accepts.
+const MAX_ZONE_NAME: usize = 64;
 
 async fn add_maintenance(
     State(app): State<Arc<App>>,
@@ -879,6 +1160,20 @@ async fn add_maintenance(
     Form(f): Form<WindowForm>,
 ) -> Result<Response, Failure> {
     maintenance(&app, &caller, &site, f).await?;
-    let back = format!("/sites/{}/settings", crate::web::encode_component(&site));
-    Ok(Redirect::to(&back).into_response())
+    Ok(back_to_settings(&site))
+}
+
+async fn change_zones(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Form(f): Form<ZoneForm>,
+) -> Result<Response, Failure> {
+    zones(&app, &caller, &site, f).await?;
+    Ok(back_to_settings(&site))
+}
+
+fn back_to_settings(site: &str) -> Response {
+    let back = format!("/sites/{}/settings", crate::web::encode_component(site));
+    Redirect::to(&back).into_response()
 }

@@ -3,9 +3,10 @@
 //! views of devices, pairs, alerts and the map with times in the site's
 //! time zone.
 
-use crate::i18n;
+use crate::db::Lang;
+use crate::i18n::{self, Msg};
 use osect_analysis::coverage::{self, Coverage};
-use osect_analysis::{Alert, Device, Micros, Pair, SiteState};
+use osect_analysis::{Alert, AlertKind, Device, Micros, Pair, SiteState};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -157,7 +158,7 @@ pub const ASSETS_PER_PAGE: usize = 500;
 
 impl AssetFilter {
     /// Checks the parameters; `since` becomes microseconds in the site's zone.
-    pub fn since_us(&self, tz: &jiff::tz::TimeZone) -> Result<Option<Micros>, String> {
+    pub fn since_us(&self, tz: &jiff::tz::TimeZone) -> Result<Option<Micros>, Msg> {
         for (name, v) in [
             ("zone", &self.zone),
             ("role", &self.role),
@@ -166,10 +167,9 @@ impl AssetFilter {
             ("q", &self.q),
         ] {
             if v.as_ref().is_some_and(|v| v.len() > crate::web::MAX_NAME) {
-                return Err(format!(
-                    "{name}: longer than {} bytes",
-                    crate::web::MAX_NAME
-                ));
+                return Err(Msg::new("err_too_long")
+                    .arg("field", name)
+                    .arg("max", crate::web::MAX_NAME));
             }
         }
         match self.since.as_deref().filter(|s| !s.is_empty()) {
@@ -203,13 +203,12 @@ impl AssetFilter {
 }
 
 /// A `YYYY-MM-DD` day's start in `tz`, with a clear error.
-pub fn parse_day(day: &str, tz: &jiff::tz::TimeZone) -> Result<Micros, String> {
-    let date: jiff::civil::Date = day
-        .parse()
-        .map_err(|_| format!("{day:?} is not a date (YYYY-MM-DD)"))?;
+pub fn parse_day(day: &str, tz: &jiff::tz::TimeZone) -> Result<Micros, Msg> {
+    let bad = || Msg::new("err_day").arg("value", day);
+    let date: jiff::civil::Date = day.parse().map_err(|_| bad())?;
     date.to_zoned(tz.clone())
         .map(|z| z.timestamp().as_microsecond())
-        .map_err(|e| format!("{day}: {e}"))
+        .map_err(|_| bad())
 }
 
 /// The values each filter can take, for the selects.
@@ -372,13 +371,18 @@ pub struct AlertView {
     pub actions: Vec<ActionView>,
 }
 
-pub fn alert_view(s: Option<&SiteState>, a: &Alert, tz: &jiff::tz::TimeZone) -> AlertView {
+pub fn alert_view(
+    s: Option<&SiteState>,
+    a: &Alert,
+    tz: &jiff::tz::TimeZone,
+    lang: Lang,
+) -> AlertView {
     AlertView {
         id: a.id,
         site: a.site.clone(),
         kind: a.kind.as_str().to_owned(),
         severity: a.severity.as_str().to_owned(),
-        title: a.title.clone(),
+        title: alert_title(s, a, lang).unwrap_or_else(|| a.title.clone()),
         item: a.item.clone(),
         devices: a
             .devices
@@ -417,6 +421,85 @@ pub fn alert_view(s: Option<&SiteState>, a: &Alert, tz: &jiff::tz::TimeZone) -> 
             })
             .collect(),
     }
+}
+
+/// An alert's one-line title in `lang`, made from its kind, its devices
+/// (named as the site knows them now), its details and its item (which
+/// names the sensor or the pair's transport and port); `None` where a field
+/// it needs is missing, and the stored English title is shown instead.
+pub fn alert_title(s: Option<&SiteState>, a: &Alert, lang: Lang) -> Option<String> {
+    let device = |i: usize| {
+        a.devices
+            .get(i)
+            .map(|k| s.map_or_else(|| k.0.clone(), |s| label_of(s, k)))
+    };
+    let detail = |k: &str| a.detail.get(k).cloned();
+    // Items are `kind|part|part`; a pair's id ends in `>transport/port`.
+    let part = |i: usize| a.item.split('|').nth(i).map(str::to_owned);
+    let service = || a.item.rsplit_once('>').map(|(_, p)| p.to_owned());
+    let operation = |key: &'static str| -> Option<Msg> {
+        Some(
+            Msg::new(key)
+                .arg("from", device(0)?)
+                .arg("to", device(1)?)
+                .arg("protocol", detail("protocol")?)
+                .arg("operation", detail("operation")?),
+        )
+    };
+    let sensor = || part(1);
+    let msg = match a.kind {
+        AlertKind::NewDevice => Msg::new("alert_new_device").arg("device", device(0)?),
+        AlertKind::SilentDevice => Msg::new("alert_silent_device").arg("device", device(0)?),
+        AlertKind::NewAddress => Msg::new("alert_new_address")
+            .arg("device", device(0)?)
+            .arg("ip", detail("ip")?),
+        AlertKind::AddressMoved => Msg::new("alert_address_moved")
+            .arg("ip", detail("ip")?)
+            .arg("device", device(1)?),
+        AlertKind::ArpSpoof => Msg::new("alert_arp_spoof")
+            .arg("ip", detail("ip")?)
+            .arg("macs", detail("macs")?),
+        AlertKind::NewPair => Msg::new("alert_new_pair")
+            .arg("from", device(0)?)
+            .arg("to", device(1)?)
+            .arg("service", service()?),
+        AlertKind::NewService => Msg::new("alert_new_service")
+            .arg("device", device(0)?)
+            .arg("port", detail("port")?)
+            .arg("service", detail("service")?),
+        AlertKind::NewOperation => operation("alert_new_operation")?,
+        AlertKind::WriteAfterReads => operation("alert_write_after_reads")?,
+        AlertKind::NewWriteRange => {
+            operation("alert_new_write_range")?.arg("area", detail("area")?)
+        }
+        AlertKind::ControllerChange => {
+            let control = detail("control")?;
+            operation("alert_controller_change")?
+                .arg("control", i18n::word(lang, "control_", &control))
+        }
+        AlertKind::IdentityChange => {
+            let attribute = detail("attribute")?;
+            Msg::new("alert_identity_change")
+                .arg("device", device(0)?)
+                .arg("attribute", i18n::word(lang, "attr_", &attribute))
+                .arg("old", detail("old")?)
+                .arg("new", detail("new")?)
+        }
+        AlertKind::CrossZone => Msg::new("alert_cross_zone")
+            .arg("from", detail("from_zone")?)
+            .arg("to", detail("to_zone")?)
+            .arg("service", service()?),
+        AlertKind::SensorSilent => Msg::new("alert_sensor_silent").arg("sensor", sensor()?),
+        AlertKind::CaptureLoss => Msg::new("alert_capture_loss")
+            .arg("sensor", sensor()?)
+            .arg("dropped", detail("kernel_drops")?)
+            .arg("packets", detail("packets")?),
+        AlertKind::RecordsLost => Msg::new("alert_records_lost").arg("sensor", sensor()?),
+        AlertKind::ClockSkew => Msg::new("alert_clock_skew")
+            .arg("sensor", sensor()?)
+            .arg("seconds", detail("ahead_s")?),
+    };
+    Some(msg.text(lang))
 }
 
 /// The baseline's status for the pages.
@@ -460,12 +543,27 @@ pub fn baseline_view(s: &SiteState, tz: &jiff::tz::TimeZone) -> BaselineView {
 }
 
 /// The communication map's data: devices grouped by zone (else VLAN, else
-/// /24 subnet), one edge per device pair and protocol.
+/// /24 subnet), one edge per device pair and protocol, and where to draw
+/// each device and group box (the server lays the map out, so the browser
+/// only draws: a force layout of thousands of devices takes seconds).
 #[derive(Debug, Serialize)]
 pub struct MapData {
     pub groups: Vec<String>,
+    /// Each group's box, in the order of `groups`.
+    pub boxes: Vec<MapBox>,
     pub nodes: Vec<MapNode>,
     pub edges: Vec<MapEdge>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MapBox {
+    pub group: String,
+    /// The box's centre and size, in the map's units.
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub devices: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -476,6 +574,8 @@ pub struct MapNode {
     pub roles: Vec<String>,
     /// Not in the baseline: it alerted as new.
     pub new: bool,
+    pub x: f64,
+    pub y: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -508,9 +608,57 @@ fn group_of(s: &SiteState, d: &Device) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Map units between devices in a group, and between groups.
+const CELL_X: f64 = 110.0;
+const CELL_Y: f64 = 70.0;
+const GAP: f64 = 140.0;
+
+/// Lays groups out on rows, each group's devices on a square grid.
+fn layout(groups: &[String], nodes: &mut [MapNode]) -> Vec<MapBox> {
+    let index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(&g) = index.get(n.group.as_str()) {
+            members[g].push(i);
+        }
+    }
+    let per_row = (groups.len() as f64).sqrt().ceil().max(1.0) as usize;
+    let (mut x0, mut y0, mut row_height) = (0.0, 0.0, 0.0f64);
+    let mut boxes = Vec::with_capacity(groups.len());
+    for (g, list) in members.iter().enumerate() {
+        let cols = (list.len() as f64).sqrt().ceil().max(1.0) as usize;
+        let rows = list.len().div_ceil(cols).max(1);
+        for (j, &i) in list.iter().enumerate() {
+            nodes[i].x = x0 + (j % cols) as f64 * CELL_X;
+            nodes[i].y = y0 + (j / cols) as f64 * CELL_Y;
+        }
+        let (w, h) = (cols as f64 * CELL_X, rows as f64 * CELL_Y);
+        boxes.push(MapBox {
+            group: groups[g].clone(),
+            x: x0 + (w - CELL_X) / 2.0,
+            y: y0 + (h - CELL_Y) / 2.0,
+            w: w + CELL_X / 2.0,
+            h: h + CELL_Y / 2.0,
+            devices: list.len(),
+        });
+        row_height = row_height.max(h);
+        x0 += w + GAP;
+        if (g + 1) % per_row == 0 {
+            x0 = 0.0;
+            y0 += row_height + GAP;
+            row_height = 0.0;
+        }
+    }
+    boxes
+}
+
 pub fn map_data(s: &SiteState) -> MapData {
     let mut groups: Vec<String> = Vec::new();
-    let nodes: Vec<MapNode> = s
+    let mut nodes: Vec<MapNode> = s
         .devices
         .values()
         .map(|d| {
@@ -522,12 +670,15 @@ pub fn map_data(s: &SiteState) -> MapData {
                 group,
                 roles: d.roles.iter().cloned().collect(),
                 new: d.learned.is_none(),
+                x: 0.0,
+                y: 0.0,
             }
         })
         .collect();
     groups.sort();
     groups.dedup();
-    let mut edges: BTreeMap<(String, String, String), MapEdge> = BTreeMap::new();
+    let boxes = layout(&groups, &mut nodes);
+    let mut edges: BTreeMap<(&str, &str, String), MapEdge> = BTreeMap::new();
     for p in s.pairs.values() {
         let protocol = p
             .services
@@ -536,7 +687,7 @@ pub fn map_data(s: &SiteState) -> MapData {
             .cloned()
             .unwrap_or_else(|| format!("{}/{}", p.key.proto, p.key.port));
         let e = edges
-            .entry((p.key.orig.0.clone(), p.key.resp.0.clone(), protocol.clone()))
+            .entry((&p.key.orig.0, &p.key.resp.0, protocol.clone()))
             .or_insert_with(|| MapEdge {
                 source: p.key.orig.0.clone(),
                 target: p.key.resp.0.clone(),
@@ -551,6 +702,7 @@ pub fn map_data(s: &SiteState) -> MapData {
     }
     MapData {
         groups,
+        boxes,
         nodes,
         edges: edges.into_values().collect(),
     }

@@ -4,7 +4,7 @@
 use crate::auth::{self, Throttle, ThrottleLimits};
 use crate::db::{ConsoleDb, Lang, Role, Session, User};
 use crate::fleet::{Fleet, FleetSource};
-use crate::i18n::{self, Catalogues};
+use crate::i18n::{self, Catalogues, Msg};
 use crate::site::VersionCache;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
@@ -45,6 +45,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("alerts.html", include_str!("../templates/alerts.html")),
     ("map.html", include_str!("../templates/map.html")),
+    ("pair.html", include_str!("../templates/pair.html")),
     ("report.html", include_str!("../templates/report.html")),
     ("diff.html", include_str!("../templates/diff.html")),
     ("settings.html", include_str!("../templates/settings.html")),
@@ -156,7 +157,7 @@ pub struct App {
     data: Mutex<Data>,
     fleet: FleetSource,
     templates: minijinja::Environment<'static>,
-    catalogues: Catalogues,
+    catalogues: &'static Catalogues,
     throttle: Mutex<Throttle>,
     states: VersionCache<SiteState>,
     /// Per site, the time of each device's latest attribute change.
@@ -164,35 +165,123 @@ pub struct App {
 }
 
 /// A failure shown to the user: a status and a message that says what was
-/// wrong. Pages render it as HTML, the API as JSON.
+/// wrong, kept as a catalogue message so that pages show it in the user's
+/// language. Pages render it as HTML, the API as JSON (in English).
 #[derive(Debug)]
 pub struct Failure {
     pub status: StatusCode,
+    /// The message in English (the API's and the log's).
     pub message: String,
+    msg: Msg,
 }
 
+/// A failure's message on its response, for [`localize`] to render in the
+/// caller's language.
+#[derive(Debug, Clone)]
+struct Localized(Msg);
+
 impl Failure {
+    pub fn new(status: StatusCode, msg: Msg) -> Failure {
+        Failure {
+            status,
+            message: msg.text(Lang::En),
+            msg,
+        }
+    }
+
     pub fn not_found() -> Failure {
-        Failure {
-            status: StatusCode::NOT_FOUND,
-            message: "not found".into(),
-        }
+        Failure::new(StatusCode::NOT_FOUND, Msg::new("err_not_found"))
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Failure {
-        Failure {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
+    /// A 400 for a parameter or form value.
+    pub fn invalid(msg: Msg) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, msg)
     }
 
-    fn internal(what: impl std::fmt::Display) -> Failure {
+    /// A 400 whose detail comes from elsewhere (in English): the analysis'
+    /// refusal of a setting, say.
+    pub fn bad_request(detail: impl std::fmt::Display) -> Failure {
+        Failure::invalid(Msg::new("err_rejected").arg("detail", detail))
+    }
+
+    pub fn forbidden(msg: Msg) -> Failure {
+        Failure::new(StatusCode::FORBIDDEN, msg)
+    }
+
+    pub(crate) fn internal(what: impl std::fmt::Display) -> Failure {
         log::error!("{what}");
-        Failure {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "internal error; the console's log has the details".into(),
-        }
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::new("err_internal"))
     }
+}
+
+/// A status and a message as a small HTML page.
+fn failure_page(status: StatusCode, title: &str, message: &str, home: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0}</title>\
+         <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>\
+         <h1>{0}</h1><p class=\"error\">{1}</p><p><a href=\"/\">{2}</a></p>\
+         </main></body></html>",
+        minijinja::HtmlEscape(title),
+        minijinja::HtmlEscape(message),
+        minijinja::HtmlEscape(home),
+    );
+    (status, Html(body)).into_response()
+}
+
+fn failure_title(status: StatusCode, lang: Lang) -> String {
+    Msg::new("err_title")
+        .arg("status", status.as_u16())
+        .text(lang)
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut res = failure_page(
+            self.status,
+            &failure_title(self.status, Lang::En),
+            &self.message,
+            &Msg::new("product").text(Lang::En),
+        );
+        res.extensions_mut().insert(Localized(self.msg));
+        res
+    }
+}
+
+/// A page's failure in the caller's language; a request the framework
+/// refused before a handler ran (a malformed query or form: plain text in
+/// English) gets the same page, its detail kept.
+async fn localize(res: Response, lang: Lang) -> Response {
+    let status = res.status();
+    if let Some(Localized(msg)) = res.extensions().get::<Localized>() {
+        if lang == Lang::En {
+            return res;
+        }
+        let text = msg.text(lang);
+        return failure_page(
+            status,
+            &failure_title(status, lang),
+            &text,
+            &Msg::new("product").text(lang),
+        );
+    }
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !status.is_client_error() || !plain {
+        return res;
+    }
+    let detail = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let msg = Msg::new("err_malformed").arg("detail", detail);
+    failure_page(
+        status,
+        &failure_title(status, lang),
+        &msg.text(lang),
+        &Msg::new("product").text(lang),
+    )
 }
 
 impl From<crate::db::DbError> for Failure {
@@ -213,20 +302,6 @@ impl From<minijinja::Error> for Failure {
     }
 }
 
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let body = format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0}</title>\
-             <link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>\
-             <h1>{0}</h1><p class=\"error\">{1}</p><p><a href=\"/\">osect console</a></p>\
-             </main></body></html>",
-            self.status,
-            minijinja::HtmlEscape(&self.message)
-        );
-        (self.status, Html(body)).into_response()
-    }
-}
-
 /// Who is asking: set by the authentication middleware on every request
 /// past it.
 #[derive(Debug, Clone)]
@@ -242,9 +317,9 @@ impl Caller {
     /// Whether this caller may see a site: operators see every site, a
     /// customer's users the sites the fleet list gives their customer.
     pub fn sees(&self, fleet: &Fleet, site: &str) -> bool {
-        match &self.user.role {
-            Role::Operator => true,
-            Role::Customer(c) => fleet.customer_of(site) == Some(c.as_str()),
+        match self.user.role.customer() {
+            None => true,
+            Some(c) => fleet.customer_of(site) == Some(c),
         }
     }
 
@@ -260,10 +335,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Caller, Failure> {
-        parts.extensions.get::<Caller>().cloned().ok_or(Failure {
-            status: StatusCode::UNAUTHORIZED,
-            message: "not logged in".into(),
-        })
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Failure::new(StatusCode::UNAUTHORIZED, Msg::new("err_not_logged_in")))
     }
 }
 
@@ -320,7 +396,7 @@ impl App {
             cfg,
             data: Mutex::new(Data { store, db }),
             templates,
-            catalogues: Catalogues::load()?,
+            catalogues: i18n::catalogues()?,
             throttle: Mutex::new(Throttle::default()),
             states: VersionCache::default(),
             last_changes: VersionCache::default(),
@@ -533,7 +609,8 @@ impl App {
             context! {
                 name => c.user.name,
                 operator => c.is_operator(),
-                customer => match &c.user.role { Role::Customer(x) => x.as_str(), Role::Operator => "" },
+                customer => c.user.role.customer().unwrap_or(""),
+                configures => c.user.role.configures(),
             }
         });
         let ctx = context! {
@@ -586,18 +663,18 @@ pub fn encode_component(s: &str) -> String {
 /// control characters.
 pub fn check_name(what: &str, value: &str) -> Result<(), Failure> {
     if value.is_empty() || value.len() > MAX_NAME {
-        return Err(Failure::bad_request(format!(
-            "{what}: must be 1 to {MAX_NAME} bytes, got {}",
-            value.len()
-        )));
+        return Err(Failure::invalid(
+            Msg::new("err_length")
+                .arg("field", what)
+                .arg("max", MAX_NAME)
+                .arg("len", value.len()),
+        ));
     }
     if value.contains('\u{fffd}') {
-        return Err(Failure::bad_request(format!("{what}: not valid UTF-8")));
+        return Err(Failure::invalid(Msg::new("err_utf8").arg("field", what)));
     }
     if value.chars().any(char::is_control) {
-        return Err(Failure::bad_request(format!(
-            "{what}: control characters are not allowed"
-        )));
+        return Err(Failure::invalid(Msg::new("err_control").arg("field", what)));
     }
     Ok(())
 }
@@ -646,9 +723,13 @@ async fn limit_request(req: Request, next: Next) -> Response {
     let path = req.uri().path().len();
     let query = req.uri().query().map_or(0, str::len);
     if path > MAX_PATH || query > MAX_QUERY {
-        return Failure::bad_request(format!(
-            "request too long: path {path} bytes (limit {MAX_PATH}), query {query} bytes (limit {MAX_QUERY})"
-        ))
+        return Failure::invalid(
+            Msg::new("err_request_long")
+                .arg("path", path)
+                .arg("max_path", MAX_PATH)
+                .arg("query", query)
+                .arg("max_query", MAX_QUERY),
+        )
         .into_response();
     }
     next.run(req).await
@@ -671,10 +752,10 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn unauthorized(api: bool, method: &Method, path_and_query: &str) -> Response {
     if api {
-        return crate::api::ApiError(Failure {
-            status: StatusCode::UNAUTHORIZED,
-            message: "a session or an API token (Authorization: Bearer) is needed".into(),
-        })
+        return crate::api::ApiError(Failure::new(
+            StatusCode::UNAUTHORIZED,
+            Msg::new("err_need_login"),
+        ))
         .into_response();
     }
     let target = if method == Method::GET {
@@ -747,15 +828,14 @@ async fn authenticate(
     let Some(session) = session else {
         return unauthorized(api, req.method(), &pq);
     };
+    let lang = session.user.lang;
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
             Ok(b) => b,
             Err(_) => {
-                return Failure::bad_request(format!(
-                    "request body over {MAX_FORM} bytes or cut short"
-                ))
-                .into_response()
+                let f = Failure::invalid(Msg::new("err_body").arg("max", MAX_FORM));
+                return localize(f.into_response(), lang).await;
             }
         };
         let sent = parts
@@ -765,12 +845,11 @@ async fn authenticate(
             .map(str::to_owned)
             .or_else(|| form_field(&bytes, "csrf"));
         if !sent.is_some_and(|t| auth::same_secret(&t, &session.csrf)) {
-            return Failure {
-                status: StatusCode::FORBIDDEN,
-                message: "the form's CSRF token is missing or wrong; reload the page and try again"
-                    .into(),
-            }
-            .into_response();
+            return localize(
+                Failure::forbidden(Msg::new("err_csrf")).into_response(),
+                lang,
+            )
+            .await;
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
@@ -780,7 +859,12 @@ async fn authenticate(
         prev_visit_us: session.prev_visit_us,
         address,
     });
-    next.run(req).await
+    let res = next.run(req).await;
+    if api {
+        res
+    } else {
+        localize(res, lang).await
+    }
 }
 
 fn form_field(body: &Bytes, name: &str) -> Option<String> {
@@ -886,26 +970,35 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
-) -> Result<Response, Failure> {
+) -> Response {
     let lang = f
         .lang
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or_else(|| browser_lang(&headers));
+    match try_login(app, peer, headers, f, lang).await {
+        Ok(res) => res,
+        Err(f) => localize(f.into_response(), lang).await,
+    }
+}
+
+async fn try_login(
+    app: Arc<App>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    f: LoginForm,
+    lang: Lang,
+) -> Result<Response, Failure> {
     let next = local_target(f.next.as_deref()).to_owned();
     let expected = cookie(&headers, app.cfg.login_cookie()).unwrap_or("");
     if expected.is_empty() || !auth::same_secret(&f.csrf, expected) {
-        return Err(Failure {
-            status: StatusCode::FORBIDDEN,
-            message: "the login form's CSRF token is missing or wrong; reload the page".into(),
-        });
+        return Err(Failure::forbidden(Msg::new("err_csrf")));
     }
     check_name("name", &f.name)?;
     if f.password.len() > auth::MAX_PASSWORD * 4 {
-        return Err(Failure::bad_request(format!(
-            "password: longer than {} characters",
-            auth::MAX_PASSWORD
-        )));
+        return Err(Failure::invalid(
+            Msg::new("err_password_long").arg("max", auth::MAX_PASSWORD),
+        ));
     }
     let address = peer.ip().to_string();
     let now = store::now_us();
@@ -1031,7 +1124,7 @@ async fn set_lang(
     Form(f): Form<LangForm>,
 ) -> Result<Response, Failure> {
     let lang = Lang::parse(&f.lang)
-        .ok_or_else(|| Failure::bad_request(format!("lang: ja or en, not {:?}", f.lang)))?;
+        .ok_or_else(|| Failure::invalid(Msg::new("err_lang").arg("value", &f.lang)))?;
     let name = caller.user.name.clone();
     app.data(move |d| Ok(d.db.set_lang(&name, lang)?)).await?;
     Ok(Redirect::to(local_target(f.next.as_deref())).into_response())

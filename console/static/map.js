@@ -1,82 +1,150 @@
-// The communication map: devices from the site's map endpoint, grouped in
-// boxes (zone, VLAN or subnet), laid out on a grid (no force layout, so
-// thousands of devices draw at once). Text goes in with textContent only.
+// The communication map: devices from the site's map endpoint, placed
+// where the server laid them out (group boxes on rows, devices on a grid),
+// so the browser only draws. A large site draws one line per pair of groups
+// and a device's own lines when it is selected. Text goes in with
+// textContent only.
 "use strict";
 (function () {
   var el = document.getElementById("map");
   if (!el || typeof cytoscape !== "function") { return; }
-  var CELL_X = 110, CELL_Y = 70, GAP = 140;
+  // Up to this many device-to-device lines are drawn at once.
+  var EDGE_LIMIT = 2000;
 
-  function layout(data) {
-    var members = {};
-    data.groups.forEach(function (g) { members[g] = []; });
-    data.nodes.forEach(function (n) { (members[n.group] = members[n.group] || []).push(n); });
-    var perRow = Math.max(1, Math.ceil(Math.sqrt(data.groups.length)));
-    var x0 = 0, y0 = 0, rowHeight = 0, elements = [];
-    data.groups.forEach(function (g, i) {
-      var ns = members[g] || [];
-      var cols = Math.max(1, Math.ceil(Math.sqrt(ns.length)));
-      elements.push({ group: "nodes", data: { id: "group:" + g, label: g }, classes: "group" });
-      ns.forEach(function (n, j) {
-        elements.push({
-          group: "nodes",
-          data: { id: n.id, label: n.label, parent: "group:" + g, roles: n.roles.join(", "), zone: g },
-          position: { x: x0 + (j % cols) * CELL_X, y: y0 + Math.floor(j / cols) * CELL_Y },
-          classes: n["new"] ? "new" : ""
-        });
-      });
-      var rows = Math.ceil(ns.length / cols);
-      rowHeight = Math.max(rowHeight, rows * CELL_Y);
-      x0 += cols * CELL_X + GAP;
-      if ((i + 1) % perRow === 0) { x0 = 0; y0 += rowHeight + GAP; rowHeight = 0; }
+  function say(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
     });
-    data.edges.forEach(function (e, i) {
-      elements.push({
-        group: "edges",
-        data: { id: "edge:" + i, source: e.source, target: e.target, label: e.protocol },
-        classes: e["new"] ? "new" : ""
-      });
-    });
-    return elements;
   }
 
-  function show(node) {
-    document.getElementById("map-selected").textContent = node.data("label");
-    document.getElementById("map-group").textContent = node.data("zone");
-    document.getElementById("map-roles").textContent = node.data("roles");
-    var link = document.getElementById("map-link");
-    link.href = el.dataset.device + encodeURIComponent(node.id());
-    link.hidden = false;
+  function text(id, value) { document.getElementById(id).textContent = value; }
+
+  function link(id, href) {
+    var a = document.getElementById(id);
+    if (href) { a.href = href; a.hidden = false; } else { a.hidden = true; }
+  }
+
+  function edgeElement(e, i) {
+    return {
+      group: "edges",
+      data: { id: "edge:" + i, source: e.source, target: e.target, label: e.protocol, pairs: e.pairs },
+      classes: e["new"] ? "new" : ""
+    };
+  }
+
+  // One line per pair of groups (and protocol) instead of every device's.
+  function groupEdges(data, groupOf) {
+    var seen = {}, out = [];
+    data.edges.forEach(function (e) {
+      var a = groupOf[e.source], b = groupOf[e.target];
+      if (a === undefined || b === undefined || a === b) { return; }
+      var k = a + "\u0000" + b + "\u0000" + e.protocol;
+      var g = seen[k];
+      if (!g) {
+        g = seen[k] = { group: "edges", data: { id: "gedge:" + out.length, source: "group:" + a,
+          target: "group:" + b, label: e.protocol, pairs: 0, grouped: true }, classes: "grouped" };
+        out.push(g);
+      }
+      g.data.pairs += e.pairs;
+      if (e["new"]) { g.classes = "grouped new"; }
+    });
+    return out;
+  }
+
+  function elements(data, all) {
+    var out = [], groupOf = {};
+    data.boxes.forEach(function (b) {
+      out.push({ group: "nodes", data: { id: "group:" + b.group, label: b.group, w: b.w, h: b.h },
+        position: { x: b.x, y: b.y }, classes: "group", selectable: false });
+    });
+    data.nodes.forEach(function (n) {
+      groupOf[n.id] = n.group;
+      out.push({
+        group: "nodes",
+        data: { id: n.id, label: n.label, roles: n.roles.join(", "), zone: n.group },
+        position: { x: n.x, y: n.y },
+        classes: n["new"] ? "new" : ""
+      });
+    });
+    if (all) {
+      data.edges.forEach(function (e, i) { out.push(edgeElement(e, i)); });
+    } else {
+      out = out.concat(groupEdges(data, groupOf));
+    }
+    return out;
   }
 
   fetch(el.dataset.src, { credentials: "same-origin" })
     .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
     .then(function (data) {
+      var all = data.edges.length <= EDGE_LIMIT;
+      var byDevice = {};
+      if (!all) {
+        data.edges.forEach(function (e, i) {
+          (byDevice[e.source] = byDevice[e.source] || []).push(i);
+          (byDevice[e.target] = byDevice[e.target] || []).push(i);
+        });
+      }
+      var large = data.nodes.length > 500;
       var cy = cytoscape({
         container: el,
-        elements: layout(data),
-        layout: { name: "preset" },
-        hideEdgesOnViewport: data.nodes.length > 500,
-        textureOnViewport: data.nodes.length > 500,
-        minZoom: 0.05,
+        elements: elements(data, all),
+        layout: { name: "preset", animate: false, fit: true, padding: 20 },
+        pixelRatio: 1,
+        hideEdgesOnViewport: large,
+        textureOnViewport: large,
+        motionBlur: false,
+        minZoom: 0.02,
         maxZoom: 3,
         style: [
           { selector: "node", style: { "label": "data(label)", "font-size": 10, "text-valign": "bottom",
-            "width": 22, "height": 22, "background-color": "#3b6ea5", "min-zoomed-font-size": 6 } },
+            "width": 22, "height": 22, "background-color": "#3b6ea5", "min-zoomed-font-size": 8,
+            "z-index": 10, "z-index-compare": "manual" } },
           { selector: "node.group", style: { "background-color": "#eef3f8", "border-color": "#9fb4c8",
-            "border-width": 1, "text-valign": "top", "font-size": 12, "shape": "round-rectangle" } },
+            "border-width": 1, "text-valign": "top", "font-size": 14, "shape": "round-rectangle",
+            "width": "data(w)", "height": "data(h)", "z-index": 0, "z-index-compare": "manual",
+            "min-zoomed-font-size": 2, "events": "no" } },
           { selector: "node.new", style: { "background-color": "#d98200", "border-width": 2, "border-color": "#8a4f00" } },
           { selector: "node:selected", style: { "border-width": 3, "border-color": "#111" } },
           { selector: "edge", style: { "width": 1.2, "line-color": "#8aa0b5", "curve-style": "haystack",
-            "label": "data(label)", "font-size": 8, "min-zoomed-font-size": 9, "text-rotation": "autorotate" } },
-          { selector: "edge.new", style: { "line-color": "#d98200", "width": 2.5 } }
+            "label": "data(label)", "font-size": 8, "min-zoomed-font-size": 9, "text-rotation": "autorotate",
+            "z-index": 5, "z-index-compare": "manual" } },
+          { selector: "edge.grouped", style: { "width": 3, "line-color": "#b9c7d4", "curve-style": "bezier" } },
+          { selector: "edge.new", style: { "line-color": "#d98200", "width": 2.5 } },
+          { selector: "edge:selected", style: { "line-color": "#111", "width": 3 } }
         ]
       });
-      cy.on("tap", "node", function (evt) { if (!evt.target.hasClass("group")) { show(evt.target); } });
-      document.getElementById("map-count").textContent =
-        data.nodes.length + " / " + data.edges.length;
-      el.dataset.ready = "1";
+      var own = null;
+      function drawOwn(node) {
+        if (all) { return; }
+        if (own) { own.remove(); }
+        own = cy.add((byDevice[node.id()] || []).map(function (i) { return edgeElement(data.edges[i], i); }));
+      }
+      function showDevice(node) {
+        drawOwn(node);
+        text("map-selected", node.data("label"));
+        text("map-group", node.data("zone"));
+        text("map-roles", node.data("roles"));
+        link("map-link", el.dataset.device + encodeURIComponent(node.id()));
+        link("map-pair-link", null);
+      }
+      function showEdge(edge) {
+        var d = edge.data();
+        text("map-selected", edge.source().data("label") + " → " + edge.target().data("label"));
+        text("map-group", say(el.dataset.pairs, { pairs: d.pairs, protocol: d.label }));
+        text("map-roles", "");
+        link("map-link", null);
+        link("map-pair-link", d.grouped ? null : el.dataset.pair + "?orig=" + encodeURIComponent(d.source) +
+          "&resp=" + encodeURIComponent(d.target));
+      }
+      cy.on("tap", "node", function (evt) { if (!evt.target.hasClass("group")) { showDevice(evt.target); } });
+      cy.on("tap", "edge", function (evt) { showEdge(evt.target); });
+      text("map-count", say(all ? el.dataset.count : el.dataset.grouped,
+        { devices: data.nodes.length, edges: data.edges.length }));
+      // Ready once the first frame is drawn.
+      cy.one("render", function () {
+        el.dataset.ready = "1";
+      });
       window.osectMap = cy;
     })
-    .catch(function (e) { document.getElementById("map-count").textContent = "map: " + e.message; });
+    .catch(function (e) { text("map-count", say(el.dataset.failed, { error: e.message })); });
 })();

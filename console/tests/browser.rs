@@ -47,6 +47,65 @@ async fn wait_for_url(b: &Client, part: &str) {
     }
 }
 
+async fn click(b: &Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for a download to land in full.
+async fn downloaded(file: PathBuf) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "no {}", file.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::read_to_string(&file).unwrap()
+}
+
+/// A left click at an offset from the map's centre (what the map draws
+/// is on a canvas: no element to click).
+async fn press_at(b: &Client, dx: f64, dy: f64) {
+    let map = b.find(Locator::Css("#map")).await.unwrap();
+    let press = fantoccini::actions::MouseActions::new("mouse".into())
+        .then(fantoccini::actions::PointerAction::MoveToElement {
+            element: map,
+            duration: None,
+            x: dx as i64,
+            y: dy as i64,
+        })
+        .then(fantoccini::actions::PointerAction::Down {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        })
+        .then(fantoccini::actions::PointerAction::Up {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(press).await.unwrap();
+}
+
+/// Fills a form's text inputs by name and submits it.
+async fn submit(b: &Client, form: &str, fields: &[(&str, &str)]) {
+    let f = b.find(Locator::Css(form)).await.unwrap();
+    for (name, value) in fields {
+        let input = f
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    f.find(Locator::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_works_through_the_console_in_chromium() {
     let Some((chromium, driver)) = chromium() else {
@@ -102,24 +161,8 @@ async fn a_user_works_through_the_console_in_chromium() {
     shots.take(&b, "sensors").await;
 
     // The CSV download, with the formula cell neutralised.
-    b.find(Locator::Css("#sensors-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let csv = downloads.join("sensors.csv");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !csv.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "no sensors.csv in {}",
-            downloads.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let text = std::fs::read_to_string(&csv).unwrap();
+    click(&b, "#sensors-csv").await;
+    let text = downloaded(downloads.join("sensors.csv")).await;
     assert!(text.contains("SN-A1") && !text.contains("SN-B1"), "{text}");
     assert!(text.contains("\"'=1+1"), "{text}");
 
@@ -131,12 +174,7 @@ async fn a_user_works_through_the_console_in_chromium() {
     shots.take(&b, "site").await;
 
     // Assets, filtered by role: only the PLC stays.
-    b.find(Locator::Css("#tab-assets"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#tab-assets").await;
     let all = text_of(&b, "#assets").await;
     assert!(
         all.contains(support::HMI.1) && all.contains(support::ROGUE.1),
@@ -160,12 +198,7 @@ async fn a_user_works_through_the_console_in_chromium() {
         "{plcs}"
     );
     // Its device page, through the link.
-    b.find(Locator::Css("#assets a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#assets a").await;
     wait_for_url(&b, "/device?key=").await;
     let identity = text_of(&b, "#identity").await;
     assert!(
@@ -177,12 +210,7 @@ async fn a_user_works_through_the_console_in_chromium() {
     shots.take(&b, "device").await;
 
     // The map: wait for it to draw, then click the rogue device's node.
-    b.find(Locator::Css("#tab-map"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#tab-map").await;
     b.wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::Css("#map[data-ready='1']"))
@@ -198,22 +226,7 @@ async fn a_user_works_through_the_console_in_chromium() {
         )
         .await
         .unwrap();
-    let (dx, dy) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
-    let map = b.find(Locator::Css("#map")).await.unwrap();
-    let click = fantoccini::actions::MouseActions::new("mouse".into())
-        .then(fantoccini::actions::PointerAction::MoveToElement {
-            element: map,
-            duration: None,
-            x: dx as i64,
-            y: dy as i64,
-        })
-        .then(fantoccini::actions::PointerAction::Down {
-            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-        })
-        .then(fantoccini::actions::PointerAction::Up {
-            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
-        });
-    b.perform_actions(click).await.unwrap();
+    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while text_of(&b, "#map-selected").await != support::ROGUE_NAME {
         assert!(
@@ -229,21 +242,45 @@ async fn a_user_works_through_the_console_in_chromium() {
         .unwrap()
         .is_empty());
     shots.take(&b, "map").await;
-    b.find(Locator::Css("#map-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#map-link").await;
     wait_for_url(&b, "/device?key=mac%3A02").await;
 
-    // Alerts: approve the new device; it leaves the open list.
-    b.find(Locator::Css("#tab-alerts"))
+    // Back on the map, a click on the rogue's line opens its pair.
+    b.back().await.unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#map[data-ready='1']"))
         .await
-        .unwrap()
-        .click()
+        .expect("the map draws again");
+    let at = b
+        .execute(
+            "var k = arguments[0]; \
+             var e = window.osectMap.edges().filter(function (x) { return x.data('source') === k; })[0]; \
+             var p = e.renderedMidpoint(); var r = document.getElementById('map'); \
+             return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];",
+            vec![serde_json::json!(rogue_key)],
+        )
         .await
         .unwrap();
+    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !text_of(&b, "#map-selected").await.contains(" → ") {
+        assert!(
+            Instant::now() < deadline,
+            "clicking the line did not select it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(&b, "#map-pair-link").await;
+    wait_for_url(&b, "/pair?orig=mac%3A02").await;
+    let pair = text_of(&b, "#pairs").await;
+    assert!(
+        pair.contains("tcp/502") && pair.contains(support::ROGUE_NAME),
+        "{pair}"
+    );
+
+    // Alerts: approve the new device; it leaves the open list.
+    click(&b, "#tab-alerts").await;
     let before = b
         .find_all(Locator::Css("#alert-list > tbody > tr"))
         .await
@@ -292,28 +329,10 @@ async fn a_user_works_through_the_console_in_chromium() {
     assert!(approved.contains("approved"), "{approved}");
 
     // The alerts CSV and the printable report.
-    b.find(Locator::Css("#alerts-csv"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let alerts_csv = downloads.join("alerts-plant-a.csv");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !alerts_csv.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "no alerts CSV in {}",
-            downloads.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.find(Locator::Css("#tab-report"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#alerts-csv").await;
+    let alerts = downloaded(downloads.join("alerts-plant-a.csv")).await;
+    assert!(alerts.contains("new_device"), "{alerts}");
+    click(&b, "#tab-report").await;
     let report = text_of(&b, "#report").await;
     assert!(
         report.contains(support::PLC.1) && report.contains("approved op"),
@@ -326,25 +345,47 @@ async fn a_user_works_through_the_console_in_chromium() {
 
     // Switch to Japanese: the same page comes back in Japanese, and stays so.
     b.goto(&c.url("/")).await.unwrap();
-    b.find(Locator::Css("#lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#lang-switch").await;
     let heading = text_of(&b, "h1").await;
     assert_eq!(heading, "概要");
     b.goto(&c.url("/sensors")).await.unwrap();
     assert_eq!(text_of(&b, "h1").await, "センサー");
     shots.take(&b, "sensors-ja").await;
 
-    // Log out: the session is gone.
-    b.find(Locator::Css("#logout"))
-        .await
-        .unwrap()
-        .click()
+    // Zones from the settings page, in Japanese: one added, a bad subnet
+    // refused with a Japanese message.
+    b.goto(&c.url("/sites/plant-a/settings")).await.unwrap();
+    submit(
+        &b,
+        "#add-zone",
+        &[("name", "control"), ("subnets", "192.168.10.0/24")],
+    )
+    .await;
+    let zones = text_of(&b, "#zones").await;
+    assert!(
+        zones.contains("control") && zones.contains("192.168.10.0/24"),
+        "{zones}"
+    );
+    shots.take(&b, "settings-ja").await;
+    submit(
+        &b,
+        "#add-zone",
+        &[("name", "office"), ("subnets", "10.0.0.0/40")],
+    )
+    .await;
+    let error = text_of(&b, "p.error").await;
+    assert!(
+        error.contains("「10.0.0.0/40」はサブネットではありません"),
+        "{error}"
+    );
+    b.goto(&c.url("/sites/plant-a/assets?zone=control"))
         .await
         .unwrap();
+    let in_zone = text_of(&b, "#assets").await;
+    assert!(in_zone.contains(support::PLC.1), "{in_zone}");
+
+    // Log out: the session is gone.
+    click(&b, "#logout").await;
     wait_for_url(&b, "/login").await;
     b.goto(&c.url("/sensors")).await.unwrap();
     wait_for_url(&b, "/login?next=").await;

@@ -49,6 +49,56 @@ async fn login(c: &Console, user: &str) -> (Client, String) {
     (http, csrf)
 }
 
+/// A page's text with HTML's character references read back.
+fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Posts a form in a session (`fields` without the CSRF token, added here).
+async fn post_form(
+    http: &Client,
+    url: String,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut all = fields.to_vec();
+    all.push(("csrf", csrf));
+    http.post(url).form(&all).send().await.unwrap()
+}
+
+/// An API GET with a new token of `user`, as JSON.
+async fn api_get(c: &Console, user: &str, path: &str) -> serde_json::Value {
+    let res = client()
+        .get(c.url(path))
+        .bearer_auth(c.token(user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path} as {user}");
+    res.json().await.unwrap()
+}
+
+/// An API POST of JSON with a new token of `user`.
+async fn api_post(
+    c: &Console,
+    user: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(c.url(path))
+        .bearer_auth(c.token(user))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A device of plant-a (the PLC), as a URL's query value.
 const DEVICE: &str = "mac%3A00%3A1b%3A1b%3A00%3A00%3A66";
 
@@ -66,6 +116,8 @@ fn protected_paths(site: &str) -> Vec<String> {
         "/alerts",
         "/alerts.csv",
         "/report",
+        "/diff",
+        "/settings",
     ] {
         paths.push(format!("/sites/{site}{page}"));
     }
@@ -80,6 +132,10 @@ fn protected_paths(site: &str) -> Vec<String> {
         p.push_str(DEVICE);
     }
     paths.push(format!("/sites/{site}/device?key={DEVICE}"));
+    paths.push(format!(
+        "/sites/{site}/pair?orig=mac%3A{}&resp={DEVICE}",
+        support::HMI.0.replace(':', "%3A")
+    ));
     paths
 }
 
@@ -118,6 +174,126 @@ async fn nothing_answers_without_a_session_or_token() {
     // A page that does not exist tells nothing before login either.
     let res = http.get(c.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    c.stop().await;
+}
+
+/// A page's visible text: tags dropped, references read back.
+fn visible(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(ch),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+#[tokio::test]
+async fn in_japanese_no_page_shows_an_english_interface_string() {
+    let c = start(|_| {}).await;
+    c.db().set_lang("op", osect_console::db::Lang::Ja).unwrap();
+    let (http, csrf) = login(&c, "op").await;
+    // A zone, a window and an approved alert, so that every part of the
+    // pages has something to show.
+    let zone = [
+        ("action", "set"),
+        ("name", "control"),
+        ("subnets", "192.168.10.0/24"),
+    ];
+    post_form(&http, c.url("/sites/plant-a/zones"), &csrf, &zone).await;
+    let window = [
+        ("start", "2026-12-24T08:00"),
+        ("end", "2026-12-24T18:00"),
+        ("note", "x"),
+    ];
+    post_form(&http, c.url("/sites/plant-a/maintenance"), &csrf, &window).await;
+    let mut pages = Vec::new();
+    for path in protected_paths("plant-a")
+        .into_iter()
+        .filter(|p| !p.starts_with("/api/") && !p.ends_with(".csv"))
+        .chain([
+            "/sites/plant-a/alerts?state=all".to_owned(),
+            "/sites/plant-a/assets?page=9".to_owned(),
+            "/sites/plant-a/alerts?kind=nonsense".to_owned(),
+            "/sites/plant-b/diff?a_from=2026-13-01".to_owned(),
+            "/sites/elsewhere".to_owned(),
+            "/sites/plant-a/device?key=nothing".to_owned(),
+        ])
+    {
+        let res = http.get(c.url(&path)).send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        pages.push((path, visible(&res.text().await.unwrap())));
+    }
+    for (form, path) in [
+        (
+            vec![
+                ("action", "set"),
+                ("name", "bad"),
+                ("subnets", "1.2.3.4/99"),
+            ],
+            "/sites/plant-a/zones",
+        ),
+        (
+            vec![("start", "x"), ("end", "y"), ("note", "z")],
+            "/sites/plant-a/maintenance",
+        ),
+    ] {
+        let res = post_form(&http, c.url(path), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        pages.push((format!("POST {path}"), visible(&res.text().await.unwrap())));
+    }
+    let res = http
+        .post(c.url("/sites/plant-a/zones"))
+        .form(&zone)
+        .send()
+        .await
+        .unwrap();
+    pages.push((
+        "POST without CSRF".into(),
+        visible(&res.text().await.unwrap()),
+    ));
+
+    let cat = osect_console::i18n::Catalogues::load().unwrap();
+    let (ja, en) = (
+        cat.get(osect_console::db::Lang::Ja),
+        cat.get(osect_console::db::Lang::En),
+    );
+    let mut checked = 0;
+    for (key, text) in en {
+        if ja.get(key) == Some(text) {
+            continue;
+        }
+        // The message's fixed parts long enough not to occur in data.
+        for part in text.split(['{', '}']).step_by(2).map(str::trim) {
+            if part.chars().filter(char::is_ascii_alphabetic).count() < 8 {
+                continue;
+            }
+            checked += 1;
+            for (path, page) in &pages {
+                assert!(
+                    !page.contains(part),
+                    "{path} shows {key}'s English text {part:?}:\n{page}"
+                );
+            }
+        }
+    }
+    assert!(checked > 150, "{checked} English strings checked");
+    let alerts = &pages
+        .iter()
+        .find(|(p, _)| p.ends_with("alerts?state=all"))
+        .unwrap()
+        .1;
+    assert!(
+        alerts.contains("新しい機器 ") && alerts.contains("新しい通信 "),
+        "{alerts}"
+    );
     c.stop().await;
 }
 
@@ -776,17 +952,9 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
 }
 
 #[tokio::test]
-async fn the_map_groups_devices_and_marks_new_ones() {
+async fn the_map_groups_devices_lays_them_out_and_opens_pairs() {
     let c = start(|_| {}).await;
-    let map: serde_json::Value = client()
-        .get(c.url("/api/v1/sites/plant-a/map"))
-        .bearer_auth(c.token("alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let map = api_get(&c, "alice", "/api/v1/sites/plant-a/map").await;
     let nodes = map["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 3, "{map}");
     assert_eq!(map["groups"], serde_json::json!(["192.168.10.0/24"]));
@@ -797,6 +965,23 @@ async fn the_map_groups_devices_and_marks_new_ones() {
         .collect();
     // The announced name goes out as data, for the map to draw as text.
     assert_eq!(new, [ROGUE_NAME]);
+    // Laid out by the server: distinct places, all inside the group's box.
+    let b = &map["boxes"][0];
+    assert_eq!(b["devices"], 3);
+    let at = |n: &serde_json::Value| (n["x"].as_f64().unwrap(), n["y"].as_f64().unwrap());
+    let places: std::collections::BTreeSet<(i64, i64)> = nodes
+        .iter()
+        .map(|n| (at(n).0 as i64, at(n).1 as i64))
+        .collect();
+    assert_eq!(places.len(), 3, "{map}");
+    let (bx, by, bw, bh) = ["x", "y", "w", "h"].map(|k| b[k].as_f64().unwrap()).into();
+    for n in nodes {
+        let (x, y) = at(n);
+        assert!(
+            (x - bx).abs() < bw / 2.0 && (y - by).abs() < bh / 2.0,
+            "{n} outside {b}"
+        );
+    }
     let edges = map["edges"].as_array().unwrap();
     // One edge per device pair and protocol: HMI-PLC holds the learned
     // port 502 and the new 503 (so it is new), rogue-PLC is new.
@@ -806,77 +991,277 @@ async fn the_map_groups_devices_and_marks_new_ones() {
         .all(|e| e["protocol"] == "modbus" && e["new"] == true));
     let pairs: Vec<u64> = edges.iter().map(|e| e["pairs"].as_u64().unwrap()).collect();
     assert_eq!(pairs, [2, 1]);
+
+    // An edge's pair page lists both pairs between the HMI and the PLC.
+    let (alice, _) = login(&c, "alice").await;
+    let e = &edges[0];
+    let pair = format!(
+        "/sites/plant-a/pair?orig={}&resp={}",
+        osect_console::web::encode_component(e["source"].as_str().unwrap()),
+        osect_console::web::encode_component(e["target"].as_str().unwrap())
+    );
+    let page = visible(&text(&alice, c.url(&pair)).await);
+    assert!(
+        page.contains("tcp/502") && page.contains("tcp/503"),
+        "{page}"
+    );
+    let (bob, _) = login(&c, "bob").await;
+    let res = bob.get(c.url(&pair)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = alice
+        .get(c.url("/sites/plant-a/pair?orig=x&resp=y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     c.stop().await;
 }
 
 #[tokio::test]
-async fn maintenance_windows_are_added_by_the_sites_users_only() {
+async fn maintenance_windows_are_added_by_operators_and_customer_admins_only() {
     let c = start(|_| {}).await;
-    let (alice, csrf) = login(&c, "alice").await;
-    let form = |start: &'static str| {
+    let url = c.url("/sites/plant-a/maintenance");
+    let window = |start| {
         [
             ("start", start),
             ("end", "2026-12-24T18:00"),
             ("note", "line 2 retrofit"),
         ]
     };
-    let res = alice
-        .post(c.url("/sites/plant-a/maintenance"))
-        .form(
-            &[
-                form("2026-12-24T08:00").as_slice(),
-                &[("csrf", csrf.as_str())],
-            ]
-            .concat(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // A customer's plain user sees the settings but may not change them.
+    let (alice, csrf) = login(&c, "alice").await;
+    let page = text(&alice, c.url("/sites/plant-a/settings")).await;
+    assert!(!page.contains("id=\"add-window\"") && !page.contains("id=\"add-zone\""));
+    let res = post_form(&alice, url.clone(), &csrf, &window("2026-12-24T08:00")).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("customer admins"));
+
+    let (carol, csrf) = login(&c, "carol").await;
+    let res = post_form(&carol, url.clone(), &csrf, &window("2026-12-24T08:00")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = alice
-        .get(c.url("/sites/plant-a/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&carol, c.url("/sites/plant-a/settings")).await;
     assert!(page.contains("2026-12-24 08:00:00 JST") && page.contains("line 2 retrofit"));
-    for bad in ["tomorrow", "2026-12-25T08:00"] {
-        let res = alice
-            .post(c.url("/sites/plant-a/maintenance"))
-            .form(&[form(bad).as_slice(), &[("csrf", csrf.as_str())]].concat())
-            .send()
-            .await
-            .unwrap();
+    for (bad, says) in [
+        ("tomorrow", "is not a date and time"),
+        (
+            "2026-12-25T08:00",
+            "ends (2026-12-24T18:00) before it starts (2026-12-25T08:00)",
+        ),
+    ] {
+        let res = post_form(&carol, url.clone(), &csrf, &window(bad)).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(res.text().await.unwrap().contains(says), "{bad}");
     }
-    // Bob (globex) cannot, by API either.
-    let res = client()
-        .post(c.url("/api/v1/sites/plant-a/maintenance"))
-        .bearer_auth(c.token("bob"))
-        .json(&serde_json::json!({"start": "2026-12-24T08:00", "end": "2026-12-24T09:00", "note": "x"}))
-        .send()
-        .await
-        .unwrap();
+    // Bob (globex) cannot, by API either: the site is not his.
+    let w =
+        serde_json::json!({"start": "2026-12-24T08:00", "end": "2026-12-24T09:00", "note": "x"});
+    let res = api_post(&c, "bob", "/api/v1/sites/plant-a/maintenance", w.clone()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let settings: serde_json::Value = client()
-        .get(c.url("/api/v1/sites/plant-a/settings"))
-        .bearer_auth(c.token("op"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(settings["maintenance"].as_array().unwrap().len(), 1);
-    assert_eq!(settings["maintenance"][0][3], "alice");
-    assert!(c
-        .db()
-        .audit_rows(5)
+    let res = api_post(&c, "alice", "/api/v1/sites/plant-a/maintenance", w.clone()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = api_post(&c, "op", "/api/v1/sites/plant-a/maintenance", w).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let settings = api_get(&c, "op", "/api/v1/sites/plant-a/settings").await;
+    let by: Vec<&str> = settings["maintenance"]
+        .as_array()
         .unwrap()
         .iter()
-        .any(|r| r.action == "maintenance-add"));
+        .map(|w| w[3].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["carol", "op"]);
+    let audit = c.db().audit_rows(20).unwrap();
+    let adds: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.action == "maintenance-add")
+        .map(|r| r.who.as_str())
+        .collect();
+    assert_eq!(adds, ["op", "carol"]);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn zones_are_edited_validated_and_audited_like_the_cli() {
+    let c = start(|_| {}).await;
+    let url = c.url("/sites/plant-a/zones");
+    let alerts_before = api_get(&c, "op", "/api/v1/sites/plant-a/alerts?state=all").await;
+    let (carol, csrf) = login(&c, "carol").await;
+    let set = |name, subnets, vlans| {
+        [
+            ("action", "set"),
+            ("name", name),
+            ("subnets", subnets),
+            ("vlans", vlans),
+        ]
+    };
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("control", "192.168.10.0/24", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("office", "10.1.0.0/16, 10.2.0.0/16", "20"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    for (form, says) in [
+        (
+            set("bad", "192.168.300.0/24", ""),
+            "\"192.168.300.0/24\" is not a subnet",
+        ),
+        (
+            set("bad", "10.9.0.0/33", ""),
+            "\"10.9.0.0/33\" is not a subnet",
+        ),
+        (set("", "10.9.0.0/16", ""), "Zone name \"\""),
+        (set("a b", "10.9.0.0/16", ""), "Zone name \"a b\""),
+        (set("empty", "", ""), "give at least one subnet or VLAN"),
+        (set("bad", "", "5000"), "\"5000\" is not a VLAN id"),
+        (
+            set("control", "192.168.11.0/24", ""),
+            "Zone control already exists",
+        ),
+        (
+            set("twin", "192.168.10.0/24", ""),
+            "192.168.10.0/24 is already in zone control",
+        ),
+        (set("twin", "", "20"), "VLAN 20 is already in zone office"),
+    ] {
+        let res = post_form(&carol, url.clone(), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{form:?}");
+        let body = res.text().await.unwrap();
+        assert!(unescape(&body).contains(says), "{form:?}: {body}");
+    }
+    // A nested subnet is not ambiguous (the longest prefix wins).
+    let res = post_form(
+        &carol,
+        url.clone(),
+        &csrf,
+        &set("hmi", "192.168.10.16/28", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut replace = set("office", "10.1.0.0/16", "").to_vec();
+    replace.push(("replace", "1"));
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &replace)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let allow = [
+        ("action", "allow"),
+        ("name", "control"),
+        ("other", "office"),
+    ];
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &allow).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let allow_unknown = [("action", "allow"), ("name", "control"), ("other", "dmz")];
+    let res = post_form(&carol, url.clone(), &csrf, &allow_unknown).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Zone dmz is not defined"));
+    let remove = [("action", "remove"), ("name", "hmi")];
+    assert_eq!(
+        post_form(&carol, url.clone(), &csrf, &remove)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let res = post_form(&carol, url.clone(), &csrf, &remove).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = post_form(&carol, url.clone(), &csrf, &[("action", "rename")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // The settings as the CLI would leave them; the pages place devices in
+    // the zones at once (the PLC and the HMI are in 192.168.10.0/24) and
+    // nothing was analysed again.
+    let settings = api_get(&c, "op", "/api/v1/sites/plant-a/settings").await;
+    assert_eq!(
+        settings["zones"],
+        serde_json::json!([
+            ["control", "192.168.10.0/24", ""],
+            ["office", "10.1.0.0/16", ""]
+        ])
+    );
+    assert_eq!(
+        settings["allowed"],
+        serde_json::json!([["control", "office"]])
+    );
+    let assets = api_get(&c, "op", "/api/v1/sites/plant-a/assets?zone=control").await;
+    assert_eq!(assets.as_array().unwrap().len(), 3, "{assets}");
+    let alerts_after = api_get(&c, "op", "/api/v1/sites/plant-a/alerts?state=all").await;
+    assert_eq!(alerts_after, alerts_before);
+
+    // Alice (plain user) may not; Bob (globex) does not see the site; a
+    // form without its token is refused.
+    let (alice, alice_csrf) = login(&c, "alice").await;
+    let res = post_form(
+        &alice,
+        url.clone(),
+        &alice_csrf,
+        &set("x", "10.5.0.0/16", ""),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (bob, bob_csrf) = login(&c, "bob").await;
+    let res = post_form(&bob, url.clone(), &bob_csrf, &set("x", "10.5.0.0/16", "")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = carol
+        .post(url.clone())
+        .form(&set("x", "10.5.0.0/16", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let z = serde_json::json!({"action": "set", "name": "x", "subnets": "10.5.0.0/16"});
+    assert_eq!(
+        api_post(&c, "bob", "/api/v1/sites/plant-a/zones", z.clone())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api_post(&c, "alice", "/api/v1/sites/plant-a/zones", z.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api_post(&c, "op", "/api/v1/sites/plant-a/zones", z)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let audit = c.db().audit_rows(50).unwrap();
+    let zone_acts: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|r| r.action.starts_with("zone-"))
+        .map(|r| (r.who.as_str(), r.action.as_str()))
+        .collect();
+    assert_eq!(
+        zone_acts,
+        [
+            ("op", "zone-set"),
+            ("carol", "zone-remove"),
+            ("carol", "zone-allow"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+            ("carol", "zone-set"),
+        ]
+    );
     c.stop().await;
 }
 

@@ -210,6 +210,11 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("browser", Transport::Udp, 138),
     ("snmp", Transport::Udp, 161),
     ("ssdp", Transport::Udp, 1900),
+    ("ftp", Transport::Tcp, 21),
+    ("mqtt", Transport::Tcp, 1883),
+    ("syslog", Transport::Udp, 514),
+    ("syslog_tcp", Transport::Tcp, 514),
+    ("sip", Transport::Udp, 5060),
 ];
 
 /// Link-layer decoders: target name and EtherType.

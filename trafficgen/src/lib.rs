@@ -11,6 +11,7 @@
 pub mod day;
 pub mod frame;
 pub mod hostile;
+pub mod it_sessions;
 pub mod lldp;
 pub mod pcap;
 pub mod proto;

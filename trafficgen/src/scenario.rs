@@ -79,6 +79,11 @@ pub const NAMES: &[&str] = &[
     "profinet",
     "goose",
     "mms",
+    "ftp",
+    "mqtt",
+    "syslog",
+    "sip",
+    "smtp",
     "hostile-names",
 ];
 
@@ -94,7 +99,8 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
             modbus_session(&mut cap, &net, t, true, 3);
         }
         "s7comm" => {
-            s7_session(&mut cap, &net, t, true, 2);
+            let t = s7_session(&mut cap, &net, t, true, 2);
+            s7_program_transfer(&mut cap, &net, t + SEC);
         }
         "enip" => {
             enip_session(&mut cap, &net, t);
@@ -128,6 +134,21 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "mms" => {
             mms_session(&mut cap, &net, t);
+        }
+        "ftp" => {
+            crate::it_sessions::ftp_session(&mut cap, &net, t);
+        }
+        "mqtt" => {
+            crate::it_sessions::mqtt_session(&mut cap, &net, t);
+        }
+        "syslog" => {
+            crate::it_sessions::syslog_session(&mut cap, &net, t);
+        }
+        "sip" => {
+            crate::it_sessions::sip_session(&mut cap, &net, t);
+        }
+        "smtp" => {
+            crate::it_sessions::smtp_session(&mut cap, &net, t);
         }
         _ => return None,
     }
@@ -221,6 +242,85 @@ pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: 
         t = c.close(cap, t + 50 * MS);
     }
     t
+}
+
+/// The engineering station uploads system data block 0 from the PLC, then
+/// downloads organization block 1 to it. In a download the PLC asks for
+/// the block (Download Block and Download Ended are its jobs) and the
+/// station answers with the block's bytes.
+pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 49_202, net.s7_plc, 102, net.vlan, (11_000, 13_000));
+    let mut t = c.handshake(cap, t);
+    let mut r = 0x0200;
+    t = s7_setup(&mut c, cap, t, r);
+    let mut step =
+        |c: &mut TcpConn, t: i64, job_from_orig: bool, job: Vec<u8>, ack: Vec<u8>, data: &[u8]| {
+            r += 1;
+            let t = c.send(
+                cap,
+                t,
+                job_from_orig,
+                &s7::cotp_data(&s7::pdu(1, r, &job, &[], None)),
+            );
+            c.send(
+                cap,
+                t + 2 * MS,
+                !job_from_orig,
+                &s7::cotp_data(&s7::pdu(3, r, &ack, data, None)),
+            ) + 20 * MS
+        };
+    let sdb = "_0B00000A";
+    let block: Vec<u8> = (0..216u16).map(|i| (i % 251) as u8).collect();
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::transfer_job_param(0x1d, 0, Some(sdb)),
+        s7::start_upload_ack_param(7, 216),
+        &[],
+    );
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::transfer_job_param(0x1e, 7, None),
+        vec![0x1e, 0],
+        &s7::block_data(&block),
+    );
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::transfer_job_param(0x1f, 7, None),
+        vec![0x1f],
+        &[],
+    );
+    let ob = "_0800001P";
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::transfer_job_param(0x1a, 0, Some(ob)),
+        vec![0x1a],
+        &[],
+    );
+    t = step(
+        &mut c,
+        t,
+        false,
+        s7::transfer_job_param(0x1b, 0, Some(ob)),
+        vec![0x1b, 0],
+        &s7::block_data(&block[..128]),
+    );
+    t = step(
+        &mut c,
+        t,
+        false,
+        s7::transfer_job_param(0x1c, 0, Some(ob)),
+        vec![0x1c],
+        &[],
+    );
+    c.close(cap, t + 50 * MS)
 }
 
 /// The S7 PLC's firmware as its SZL 0x0011 reports it.
@@ -429,6 +529,31 @@ pub fn enip_identity_session(
     c.close(cap, t + 20 * MS)
 }
 
+/// The BACnet controller's I-Am broadcast: device instance and vendor id.
+fn i_am_broadcast(
+    cap: &mut Capture,
+    net: &Net,
+    t: i64,
+    (instance, vendor): (u32, u16),
+    ident: u16,
+) {
+    let bcast = host(BROADCAST, [192, 168, 10, 255]);
+    let i = bacnet::bvlc(0x0b, &bacnet::npdu(false, &bacnet::i_am(instance, vendor)));
+    cap.push(
+        t,
+        udp_frame(
+            &net.bacnet_ctl,
+            &bcast,
+            BROADCAST,
+            net.vlan,
+            47808,
+            47808,
+            ident,
+            &i,
+        ),
+    );
+}
+
 /// BACnet/IP: Who-Is broadcast, I-Am, ReadProperty with its ACK, and an
 /// error reply.
 pub fn bacnet_exchange(cap: &mut Capture, net: &Net, t: i64, invoke: u8) -> i64 {
@@ -438,20 +563,7 @@ pub fn bacnet_exchange(cap: &mut Capture, net: &Net, t: i64, invoke: u8) -> i64 
         t,
         udp_frame(&net.hmi, &bcast, BROADCAST, net.vlan, 47808, 47808, 3, &w),
     );
-    let i = bacnet::bvlc(0x0b, &bacnet::npdu(false, &bacnet::i_am(260_001, 17)));
-    cap.push(
-        t + 5 * MS,
-        udp_frame(
-            &net.bacnet_ctl,
-            &bcast,
-            BROADCAST,
-            net.vlan,
-            47808,
-            47808,
-            4,
-            &i,
-        ),
-    );
+    i_am_broadcast(cap, net, t + 5 * MS, (260_001, 17), 4);
     let r = bacnet::bvlc(
         0x0a,
         &bacnet::npdu(true, &bacnet::read_property(invoke, 0, 1, 85)),
@@ -1013,6 +1125,204 @@ pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         t = c.send(cap, t + 3 * MS, false, &data(&confirmed(true, id, resp)));
     }
     c.close(cap, t + 10 * MS)
+}
+
+/// BACnet device management between the HMI and a controller that
+/// announces itself as a Moxa gateway (vendor 1096): a ReadPropertyMultiple
+/// of the device object whose ACK lists names, an object list and an
+/// unknown property; the same read answered in two segments; the device
+/// silenced for 5 minutes with a password and enabled again; a warm
+/// restart refused for its password and a cold restart accepted.
+pub fn bacnet_management(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut id = 20u16;
+    let mut t = t;
+    let mut send = |cap: &mut Capture, t: i64, from_hmi: bool, apdu: &[u8]| {
+        let (src, dst) = if from_hmi {
+            (&net.hmi, &net.bacnet_ctl)
+        } else {
+            (&net.bacnet_ctl, &net.hmi)
+        };
+        let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
+        id += 1;
+        cap.push(
+            t,
+            udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
+        );
+        t + 10 * MS
+    };
+    i_am_broadcast(cap, net, t, (260_002, 1096), 1);
+    t += 10 * MS;
+    // Vendor name (121), model (70), object list (76), and a property the
+    // device does not have (4: active-text).
+    let props: &[u8] = &[121, 70, 76, 4];
+    t = send(
+        cap,
+        t,
+        true,
+        &bacnet::read_property_multiple(40, &[(8, 260_002, props)]),
+    );
+    let list = [
+        bacnet::app_object(8, 260_002),
+        bacnet::app_object(0, 1),
+        bacnet::app_object(2, 7),
+    ];
+    let results = bacnet::rpm_results(
+        8,
+        260_002,
+        &[
+            (121, Ok(&[bacnet::app_string("Moxa")])),
+            (70, Ok(&[bacnet::app_string("MGate 5217")])),
+            (76, Ok(&list)),
+            (4, Err((2, 32))),
+        ],
+    );
+    t = send(
+        cap,
+        t,
+        false,
+        &bacnet::read_property_multiple_ack(40, &results),
+    );
+    t = send(
+        cap,
+        t,
+        true,
+        &bacnet::read_property_multiple(41, &[(8, 260_002, props)]),
+    );
+    let (first, rest) = results.split_at(results.len() / 2);
+    t = send(
+        cap,
+        t,
+        false,
+        &bacnet::complex_ack_segment(41, 14, 0, true, first),
+    );
+    t = send(cap, t, true, &bacnet::segment_ack(41, 0));
+    t = send(
+        cap,
+        t,
+        false,
+        &bacnet::complex_ack_segment(41, 14, 1, false, rest),
+    );
+    t = send(cap, t, true, &bacnet::segment_ack(41, 1));
+    t = send(
+        cap,
+        t,
+        true,
+        &bacnet::device_communication_control(42, 5, 1, "filister"),
+    );
+    t = send(cap, t, false, &bacnet::simple_ack(42, 17));
+    t = send(
+        cap,
+        t,
+        true,
+        &bacnet::device_communication_control(43, 0, 0, ""),
+    );
+    t = send(cap, t, false, &bacnet::simple_ack(43, 17));
+    t = send(cap, t, true, &bacnet::reinitialize_device(44, 1, "wrong"));
+    t = send(cap, t, false, &bacnet::error(44, 20, 0, 26));
+    t = send(
+        cap,
+        t,
+        true,
+        &bacnet::reinitialize_device(45, 0, "filister"),
+    );
+    send(cap, t, false, &bacnet::simple_ack(45, 20))
+}
+
+/// DNP3 with unsolicited reporting: the master enables it; the outstation
+/// announces itself unsolicited and the master confirms; the master asks
+/// for class 0 twice (its first request unanswered in time) and gets one
+/// response; an unsolicited event report, confirmed, ends the session.
+pub fn dnp3_unsolicited_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_401,
+        net.dnp3_rtu,
+        20000,
+        net.vlan,
+        (25_000, 27_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let master = |app: Vec<u8>| dnp3::frame(true, 10, 1, &app);
+    let outstation = |app: Vec<u8>| dnp3::frame(false, 1, 10, &app);
+    t = c.send(
+        cap,
+        t,
+        true,
+        &master(dnp3::request(0, 0x14, &dnp3::CLASSES_123)),
+    );
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &outstation(dnp3::response(0, 0x81, 0x0000, &[])),
+    );
+    // Device restart (IIN1.7) reported unsolicited.
+    t = c.send(
+        cap,
+        t + 50 * MS,
+        false,
+        &outstation(dnp3::unsolicited(0, 0x8000, &[])),
+    );
+    t = c.send(cap, t + 5 * MS, true, &master(dnp3::confirm(0, true)));
+    t = c.send(
+        cap,
+        t + 50 * MS,
+        true,
+        &master(dnp3::request(1, 0x01, &dnp3::CLASS0)),
+    );
+    t = c.send(
+        cap,
+        t + 500 * MS,
+        true,
+        &master(dnp3::request(1, 0x01, &dnp3::CLASS0)),
+    );
+    let objs = dnp3::binary_inputs(&[true, false]);
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &outstation(dnp3::response(1, 0x81, 0x0000, &objs)),
+    );
+    t = c.send(
+        cap,
+        t + 100 * MS,
+        false,
+        &outstation(dnp3::unsolicited(1, 0x0000, &objs)),
+    );
+    t = c.send(cap, t + 5 * MS, true, &master(dnp3::confirm(1, true)));
+    c.close(cap, t + 50 * MS)
+}
+
+/// Modbus exceptions of every kind, and a vendor function: a Unity
+/// (function 90) identification exchange; device identification and slave
+/// id requests refused with exceptions; a read refused by a gateway; a
+/// write answered by a truncated exception (no code).
+pub fn modbus_exceptions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_153,
+        net.modbus_plc,
+        502,
+        net.vlan,
+        (31_000, 33_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let exchanges: [(Vec<u8>, Vec<u8>); 5] = [
+        (
+            modbus::umas(0x02, &[]),
+            modbus::umas(0xfe, &[0x01, 0x02, 0x03]),
+        ),
+        (modbus::read_device_id(), modbus::exception(0x2b, 1)),
+        (vec![0x11], modbus::exception(0x11, 1)),
+        (modbus::read_request(3, 0, 2), modbus::exception(3, 0x0b)),
+        (modbus::write_single_register(5, 1), vec![0x86]),
+    ];
+    for (i, (req, resp)) in exchanges.iter().enumerate() {
+        let tid = 100 + u16::try_from(i).unwrap_or(0);
+        t = c.send(cap, t, true, &modbus::frame(tid, 1, req));
+        t = c.send(cap, t + 2 * MS, false, &modbus::frame(tid, 1, resp)) + 50 * MS;
+    }
+    c.close(cap, t)
 }
 
 #[cfg(test)]

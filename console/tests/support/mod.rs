@@ -264,7 +264,8 @@ fn analyse_plant_a(store: &mut Store) {
 /// Sites: `plant-a` (customer acme: SN-A1, and SN-EVIL with a hostile agent
 /// version, silent for an hour) and `plant-b` (customer globex: SN-B1, and
 /// SN-MOVED, whose header claims plant-a but the registry lists in plant-b).
-/// Users: `op` (operator), `alice` (acme), `bob` (globex), all with [`PASSWORD`].
+/// Users: `op` (operator), `alice` (acme), `carol` (acme's admin), `bob`
+/// (globex), all with [`PASSWORD`].
 pub fn populate(dir: &Path) -> PathBuf {
     let mut store = Store::open(dir).unwrap();
     put(&mut store, "SN-A1", "plant-a", 1, "0.1.0", 30);
@@ -288,6 +289,7 @@ pub fn populate(dir: &Path) -> PathBuf {
     for (name, role) in [
         ("op", Role::Operator),
         ("alice", Role::Customer("acme".into())),
+        ("carol", Role::CustomerAdmin("acme".into())),
         ("bob", Role::Customer("globex".into())),
     ] {
         db.add_user(name, &role, &hash, Lang::En, now_us()).unwrap();

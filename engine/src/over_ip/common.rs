@@ -146,6 +146,15 @@ impl Row {
         });
     }
 
+    /// Dates the row `ts` instead of the current packet's time (a row
+    /// written later than the message it records).
+    pub fn at(mut self, ts: i64) -> Row {
+        if let Some(v) = self.values.first_mut() {
+            *v = Value::Time(ts);
+        }
+        self
+    }
+
     /// Appends the next field.
     pub fn push(mut self, v: impl Into<Value>) -> Row {
         self.values.push(v.into());
@@ -250,6 +259,31 @@ pub fn next_frame<'a>(
     None
 }
 
+/// The next line of a line-based TCP stream (FTP, SMTP, syslog) at or after
+/// `*pos`, without its `\n` or `\r\n`, advancing `*pos` past it. A line
+/// longer than `max` is cut: its first `max` bytes are returned and the rest
+/// up to the line end is skipped, so a peer cannot make a parser hold an
+/// unbounded line. `None` when the rest is an unfinished line no longer
+/// than `max`: `*pos` is then what the parser consumed.
+pub fn next_line<'a>(data: &'a [u8], pos: &mut usize, max: usize) -> Option<&'a [u8]> {
+    let rest = data.get(*pos..)?;
+    match rest.iter().position(|&c| c == b'\n') {
+        Some(nl) => {
+            *pos += nl + 1;
+            let line = &rest[..nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            Some(&line[..line.len().min(max)])
+        }
+        None if rest.len() > max => {
+            // Too long to wait for its end: cut it here; what follows up to
+            // the line end reads as another (garbage) line.
+            *pos += rest.len();
+            Some(&rest[..max])
+        }
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +302,19 @@ mod tests {
         assert_eq!(next_frame(&data, &mut pos, len), Some(&[1, 9][..]));
         assert_eq!(next_frame(&data, &mut pos, len), None);
         assert_eq!(pos, 7);
+    }
+
+    #[test]
+    fn next_line_splits_on_lf_and_crlf_and_cuts_long_lines() {
+        let data = b"ab\r\ncd\nef";
+        let mut pos = 0;
+        assert_eq!(next_line(data, &mut pos, 10), Some(&b"ab"[..]));
+        assert_eq!(next_line(data, &mut pos, 10), Some(&b"cd"[..]));
+        assert_eq!(next_line(data, &mut pos, 10), None);
+        assert_eq!(pos, 7);
+        let long = b"0123456789";
+        let mut pos = 0;
+        assert_eq!(next_line(long, &mut pos, 4), Some(&b"0123"[..]));
+        assert_eq!(pos, 10);
     }
 }

@@ -27,6 +27,7 @@ pub mod dns;
 pub mod enip;
 pub mod fingerprint;
 pub mod fins;
+pub mod ftp;
 #[cfg(test)]
 pub mod harness;
 pub mod http;
@@ -34,15 +35,19 @@ pub mod iec104;
 pub mod iso;
 pub mod mms;
 pub mod modbus;
+pub mod mqtt;
 pub mod nbns;
 pub mod ntp;
 pub mod opcua;
 pub mod quic;
 pub mod s7comm;
+pub mod sip;
 pub mod slmp;
+pub mod smtp;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod syslog;
 pub mod tls;
 
 pub mod session;

@@ -72,6 +72,11 @@ pub static REGISTRY: &[&Descriptor] = &[
     &crate::over_ip::quic::descriptor::DESCRIPTOR,
     &crate::over_ip::snmp::descriptor::DESCRIPTOR,
     &crate::over_ip::ssdp::descriptor::DESCRIPTOR,
+    &crate::over_ip::ftp::descriptor::DESCRIPTOR,
+    &crate::over_ip::mqtt::descriptor::DESCRIPTOR,
+    &crate::over_ip::smtp::descriptor::DESCRIPTOR,
+    &crate::over_ip::sip::descriptor::DESCRIPTOR,
+    &crate::over_ip::syslog::descriptor::DESCRIPTOR,
     &crate::over_ethernet::lldp::descriptor::DESCRIPTOR,
 ];
 

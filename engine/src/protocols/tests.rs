@@ -81,11 +81,8 @@ fn every_log_is_reachable_and_consistent() {
                 for f in op.key {
                     assert!(has(f), "{}: key field {f} not in the log", l.schema.path);
                 }
-                assert!(
-                    d.info.industrial,
-                    "{}: operation on an IT log",
-                    l.schema.path
-                );
+                // IT logs carry operations too where they change a device
+                // (an FTP upload); they never fold, checked above.
                 // An empty row classifies without panicking.
                 let empty = Record {
                     schema: l.schema,

@@ -28,11 +28,19 @@ pub fn who_is() -> Vec<u8> {
     vec![0x10, 0x08]
 }
 
-/// I-Am of device `instance` from `vendor`.
-pub fn i_am(instance: u32, vendor: u8) -> Vec<u8> {
+/// I-Am of device `instance` from `vendor` (an unsigned of one or two
+/// bytes).
+pub fn i_am(instance: u32, vendor: u16) -> Vec<u8> {
     let mut v = vec![0x10, 0x00, 0xc4];
     v.extend_from_slice(&object_id(8, instance));
-    v.extend_from_slice(&[0x22, 0x05, 0xc4, 0x91, 0x03, 0x21, vendor]);
+    v.extend_from_slice(&[0x22, 0x05, 0xc4, 0x91, 0x03]);
+    match u8::try_from(vendor) {
+        Ok(b) => v.extend_from_slice(&[0x21, b]),
+        Err(_) => {
+            v.push(0x22);
+            v.extend_from_slice(&vendor.to_be_bytes());
+        }
+    }
     v
 }
 
@@ -63,4 +71,140 @@ pub fn read_property_ack_real(
 /// Error PDU for a confirmed service: class and code as enumerations.
 pub fn error(invoke: u8, service: u8, class: u8, code: u8) -> Vec<u8> {
     vec![0x50, invoke, service, 0x91, class, 0x91, code]
+}
+
+/// A context tag `number` holding `data` (short lengths only).
+fn context(number: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(data.len() + 2);
+    let len = u8::try_from(data.len()).unwrap_or(u8::MAX);
+    if len < 5 {
+        v.push(number << 4 | 0x08 | len);
+    } else {
+        v.extend_from_slice(&[number << 4 | 0x08 | 5, len]);
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+fn opening(number: u8) -> u8 {
+    number << 4 | 0x0e
+}
+
+fn closing(number: u8) -> u8 {
+    number << 4 | 0x0f
+}
+
+/// An application-tagged CharacterString (UTF-8).
+pub fn app_string(text: &str) -> Vec<u8> {
+    let mut v = vec![0x75, u8::try_from(text.len() + 1).unwrap_or(u8::MAX), 0];
+    v.extend_from_slice(text.as_bytes());
+    v
+}
+
+/// An application-tagged object identifier.
+pub fn app_object(kind: u16, instance: u32) -> Vec<u8> {
+    let mut v = vec![0xc4];
+    v.extend_from_slice(&object_id(kind, instance));
+    v
+}
+
+/// ReadPropertyMultiple request: each object with the properties to read.
+pub fn read_property_multiple(invoke: u8, specs: &[(u16, u32, &[u8])]) -> Vec<u8> {
+    let mut v = vec![0x00, 0x05, invoke, 0x0e];
+    for (kind, instance, properties) in specs {
+        v.extend(context(0, &object_id(*kind, *instance)));
+        v.push(opening(1));
+        for p in *properties {
+            v.extend(context(0, &[*p]));
+        }
+        v.push(closing(1));
+    }
+    v
+}
+
+/// One result of a ReadPropertyMultiple ACK: a property and its encoded
+/// values, or an access error (class, code) when `values` is `Err`.
+pub type RpmResult<'a> = (u8, Result<&'a [Vec<u8>], (u8, u8)>);
+
+/// The list of read access results of a ReadPropertyMultiple ACK (its
+/// service data, without the APDU header).
+pub fn rpm_results(kind: u16, instance: u32, results: &[RpmResult<'_>]) -> Vec<u8> {
+    let mut v = context(0, &object_id(kind, instance));
+    v.push(opening(1));
+    for (property, result) in results {
+        v.extend(context(2, &[*property]));
+        match result {
+            Ok(values) => {
+                v.push(opening(4));
+                for value in *values {
+                    v.extend_from_slice(value);
+                }
+                v.push(closing(4));
+            }
+            Err((class, code)) => {
+                v.extend_from_slice(&[opening(5), 0x91, *class, 0x91, *code, closing(5)]);
+            }
+        }
+    }
+    v.push(closing(1));
+    v
+}
+
+/// ReadPropertyMultiple complex ACK carrying `results` whole.
+pub fn read_property_multiple_ack(invoke: u8, results: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x30, invoke, 0x0e];
+    v.extend_from_slice(results);
+    v
+}
+
+/// One segment of a segmented complex ACK for `service`: sequence number,
+/// proposed window 4, more-follows flag, then the segment's bytes.
+pub fn complex_ack_segment(invoke: u8, service: u8, seq: u8, more: bool, part: &[u8]) -> Vec<u8> {
+    let mut v = vec![if more { 0x3c } else { 0x38 }, invoke, seq, 4, service];
+    v.extend_from_slice(part);
+    v
+}
+
+/// Segment-ACK from the receiver of a segmented message.
+pub fn segment_ack(invoke: u8, seq: u8) -> Vec<u8> {
+    vec![0x40, invoke, seq, 4]
+}
+
+/// DeviceCommunicationControl request: minutes (0: none sent),
+/// enable-disable (0 enable, 1 disable, 2 disable-initiation), password.
+pub fn device_communication_control(
+    invoke: u8,
+    minutes: u16,
+    state: u8,
+    password: &str,
+) -> Vec<u8> {
+    let mut v = vec![0x00, 0x05, invoke, 17];
+    if minutes != 0 {
+        v.extend(context(0, &minutes.to_be_bytes()));
+    }
+    v.extend(context(1, &[state]));
+    if !password.is_empty() {
+        let mut s = vec![0];
+        s.extend_from_slice(password.as_bytes());
+        v.extend(context(2, &s));
+    }
+    v
+}
+
+/// ReinitializeDevice request: state (0 coldstart, 1 warmstart, ...) and
+/// password.
+pub fn reinitialize_device(invoke: u8, state: u8, password: &str) -> Vec<u8> {
+    let mut v = vec![0x00, 0x05, invoke, 20];
+    v.extend(context(0, &[state]));
+    if !password.is_empty() {
+        let mut s = vec![0];
+        s.extend_from_slice(password.as_bytes());
+        v.extend(context(1, &s));
+    }
+    v
+}
+
+/// Simple-ACK of a confirmed service.
+pub fn simple_ack(invoke: u8, service: u8) -> Vec<u8> {
+    vec![0x20, invoke, service]
 }

@@ -78,3 +78,22 @@ pub fn crob(index: u8, code: u8) -> Vec<u8> {
     v.push(0);
     v
 }
+
+/// Unsolicited response: control FIR|FIN|CON|UNS, function 0x82.
+pub fn unsolicited(seq: u8, iin: u16, objects: &[u8]) -> Vec<u8> {
+    let mut v = vec![0xf0 | (seq & 0x0f), 0x82];
+    v.extend_from_slice(&iin.to_be_bytes());
+    v.extend_from_slice(objects);
+    v
+}
+
+/// Application confirmation (function 0) of a response, or of an
+/// unsolicited response (UNS bit set).
+pub fn confirm(seq: u8, unsolicited: bool) -> Vec<u8> {
+    let uns = if unsolicited { 0x10 } else { 0 };
+    vec![0xc0 | uns | (seq & 0x0f), 0x00]
+}
+
+/// Class 1, 2 and 3 event data object headers (group 60 variations 2 to
+/// 4, all), as Enable and Disable Unsolicited name them.
+pub const CLASSES_123: [u8; 9] = [60, 2, 0x06, 60, 3, 0x06, 60, 4, 0x06];

@@ -6,14 +6,19 @@ pub mod cclink;
 pub mod dnp3;
 pub mod enip;
 pub mod fins;
+pub mod ftp;
 pub mod iec104;
 pub mod iec61850;
 pub mod it;
 pub mod modbus;
+pub mod mqtt;
 pub mod opcua;
 pub mod profinet;
 pub mod s7;
+pub mod sip;
 pub mod slmp;
+pub mod smtp;
+pub mod syslog;
 
 /// Appends a big-endian u16.
 pub(crate) fn be16(v: &mut Vec<u8>, x: u16) {

@@ -69,3 +69,17 @@ pub fn write_multiple_response(address: u16, quantity: u16) -> Vec<u8> {
 pub fn exception(function: u8, code: u8) -> Vec<u8> {
     vec![function | 0x80, code]
 }
+
+/// Read Device Identification (function 43, MEI type 14): basic objects
+/// from object 0.
+pub fn read_device_id() -> Vec<u8> {
+    vec![0x2b, 0x0e, 0x01, 0x00]
+}
+
+/// Schneider's Unity (UMAS) messaging in function 90: session 0, the
+/// sub-function, its data.
+pub fn umas(sub: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x5a, 0x00, sub];
+    v.extend_from_slice(data);
+    v
+}

@@ -151,3 +151,42 @@ pub fn plus_frame(version: u8, opcode: u8, function: u16, seq: u16) -> Vec<u8> {
     v.extend_from_slice(&[0x72, version, 0, 0]);
     v
 }
+
+/// Job parameter of a block transfer step (functions 0x1a to 0x1f):
+/// function, status, two reserved bytes, upload id, then for the steps
+/// that name the block its file name (`_0800001P`); Request Download adds
+/// the load memory and MC7 code lengths as decimal text.
+pub fn transfer_job_param(function: u8, session: u32, filename: Option<&str>) -> Vec<u8> {
+    let mut v = vec![function, 0, 0, 0];
+    v.extend_from_slice(&session.to_be_bytes());
+    if let Some(name) = filename {
+        v.push(u8::try_from(name.len()).unwrap_or(u8::MAX));
+        v.extend_from_slice(name.as_bytes());
+        if function == 0x1a {
+            v.push(13);
+            v.extend_from_slice(b"1000256000128");
+        }
+    }
+    v
+}
+
+/// ACK-Data parameter of Start Upload: status, upload id and the block's
+/// length as seven decimal digits.
+pub fn start_upload_ack_param(session: u32, block_len: u32) -> Vec<u8> {
+    let mut v = vec![0x1d, 0, 1, 0];
+    v.extend_from_slice(&session.to_be_bytes());
+    let len = format!("{block_len:07}");
+    v.push(u8::try_from(len.len()).unwrap_or(u8::MAX));
+    v.extend_from_slice(len.as_bytes());
+    v
+}
+
+/// Data part of an Upload or Download Block reply: length, two fixed
+/// bytes (0x00fb), the block's bytes.
+pub fn block_data(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    be16(&mut v, u16::try_from(bytes.len()).unwrap_or(u16::MAX));
+    v.extend_from_slice(&[0x00, 0xfb]);
+    v.extend_from_slice(bytes);
+    v
+}

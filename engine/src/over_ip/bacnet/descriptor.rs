@@ -38,6 +38,15 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
                     classify,
                 }),
             },
+            // A restart or a device silenced: each row stays a row.
+            LogInfo {
+                schema: &super::BACNET_DEVICE_CONTROL,
+                fold: false,
+                operation: Some(OperationSpec {
+                    key: &["pdu_service", "device_state"],
+                    classify,
+                }),
+            },
         ],
         industrial: true,
     },
@@ -119,6 +128,23 @@ mod tests {
             let r = row(&super::super::BACNET, &[("pdu_service", s)]);
             assert_eq!(classify(&r).control, Some(c), "{s}");
         }
+        // bacnet_device_control.log rows as ICSNPP writes them.
+        let reinit = row(
+            &super::super::BACNET_DEVICE_CONTROL,
+            &[
+                ("pdu_service", "reinitialize_device"),
+                ("device_state", "coldstart"),
+            ],
+        );
+        assert_eq!(classify(&reinit).control, Some(Control::Restart));
+        let dcc = row(
+            &super::super::BACNET_DEVICE_CONTROL,
+            &[
+                ("pdu_service", "device_communication_control"),
+                ("result", "SUCCESS"),
+            ],
+        );
+        assert_eq!(classify(&dcc).control, Some(Control::CommControl));
         let who = row(&super::super::BACNET, &[("pdu_service", "who_is")]);
         assert_eq!(classify(&who).access, Some(Access::Other));
     }

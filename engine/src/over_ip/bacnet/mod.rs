@@ -1,9 +1,17 @@
 //! BACnet/IP: `bacnet` (one row per BVLC message: function, PDU type,
 //! service, invoke id, error/reject/abort reason), `bacnet_discovery`
-//! (Who-Is, I-Am, Who-Has, I-Have) and `bacnet_property` (ReadProperty,
-//! ReadPropertyMultiple, WriteProperty, ReadRange requests and acks), as
-//! ICSNPP logs them. I-Am and device-object properties (vendor, model,
-//! firmware, name) go to the asset ledger.
+//! (Who-Is, I-Am, Who-Has, I-Have), `bacnet_property` (ReadProperty,
+//! ReadPropertyMultiple, WriteProperty, ReadRange requests and acks: a row
+//! per property read or written, a row per value returned, a row per
+//! property error) and `bacnet_device_control` (ReinitializeDevice and
+//! DeviceCommunicationControl requests and their results), as ICSNPP logs
+//! them. I-Am and device-object properties (vendor, model, firmware, name)
+//! go to the asset ledger.
+//!
+//! A segmented request or complex ACK is reassembled (one message per
+//! direction at a time, up to [`MAX_SEGMENTED`] bytes, segments in order)
+//! and its properties logged when its last segment arrives; every segment
+//! has its own `bacnet` row.
 //!
 //! Recognised by the BVLC header (type 0x81, a defined function, a length
 //! equal to the datagram's) on any UDP port.
@@ -15,6 +23,7 @@
 pub mod descriptor;
 
 pub mod names;
+pub mod vendors;
 pub mod wire;
 
 use crate::asset::Identity;
@@ -66,16 +75,75 @@ pub static BACNET_PROPERTY: LogSchema = LogSchema {
     ],
 };
 
-/// Properties logged from one ReadPropertyMultiple request at most.
-pub const MAX_PROPERTIES: usize = 64;
+pub static BACNET_DEVICE_CONTROL: LogSchema = LogSchema {
+    path: "bacnet_device_control",
+    fields: flow_dir_fields![
+        field("invoke_id", FieldType::Count),
+        field("pdu_service", FieldType::String),
+        field("time_duration", FieldType::Count),
+        field("device_state", FieldType::String),
+        field("password", FieldType::String),
+        field("result", FieldType::String),
+        field("result_code", FieldType::String),
+    ],
+};
+
+/// `bacnet_property` rows from one message at most (an object list read
+/// whole gives a row per object).
+pub const MAX_PROPERTIES: usize = 256;
+/// Bytes of one segmented message reassembled at most.
+pub const MAX_SEGMENTED: usize = 16 * 1024;
 
 /// Recognises a BACnet/IP datagram.
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     (t == Transport::Udp && wire::parse_bvlc(data).is_some())
-        .then(|| Box::new(Bacnet) as Box<dyn AppParser>)
+        .then(|| Box::new(Bacnet::default()) as Box<dyn AppParser>)
 }
 
-pub struct Bacnet;
+#[derive(Default)]
+pub struct Bacnet {
+    /// The segmented message being reassembled, per direction.
+    segmented: [Option<Segmented>; 2],
+}
+
+/// A segmented message's header and the bytes of its segments so far.
+struct Segmented {
+    pdu_type: u8,
+    invoke_id: Option<u8>,
+    service: Option<u8>,
+    next: u8,
+    body: Vec<u8>,
+}
+
+impl Bacnet {
+    /// Takes in one segment; returns the whole message's body once its
+    /// last segment is in. Out-of-order or missing segments and messages
+    /// over [`MAX_SEGMENTED`] bytes are dropped.
+    fn reassemble(&mut self, dir: Dir, a: &Apdu<'_>, seq: u8, more: bool) -> Option<Vec<u8>> {
+        let slot = &mut self.segmented[usize::from(!dir.is_orig())];
+        if seq == 0 {
+            *slot = Some(Segmented {
+                pdu_type: a.pdu_type,
+                invoke_id: a.invoke_id,
+                service: a.service,
+                next: 0,
+                body: Vec::new(),
+            });
+        }
+        let s = slot.as_mut()?;
+        let same = s.pdu_type == a.pdu_type && s.invoke_id == a.invoke_id && s.service == a.service;
+        if !same || s.next != seq || s.body.len() + a.body.len() > MAX_SEGMENTED {
+            *slot = None;
+            return None;
+        }
+        s.body.extend_from_slice(a.body);
+        s.next = s.next.wrapping_add(1);
+        if more {
+            return None;
+        }
+        slot.take().map(|s| s.body)
+    }
+}
 
 impl AppParser for Bacnet {
     fn service(&self) -> &'static str {
@@ -119,9 +187,23 @@ impl AppParser for Bacnet {
             .push(a.invoke_id.map(|i| Value::Count(u64::from(i))))
             .push(result)
             .emit(ctx);
+        let whole;
+        let a = match a.segment {
+            Some((seq, more)) => match self.reassemble(dir, &a, seq, more) {
+                Some(body) => {
+                    whole = body;
+                    Apdu { body: &whole, ..a }
+                }
+                None => return data.len(),
+            },
+            None => a,
+        };
         match (a.pdu_type, service) {
             (1, 0 | 1 | 7 | 8) => discovery(ctx, dir, &a),
-            (0, 12 | 14 | 15 | 26) | (3, 12 | 14 | 26) => property(ctx, dir, &a),
+            (0, 12 | 14 | 15 | 26) | (3, 12 | 26) => property(ctx, dir, &a),
+            (3, 14) => property_multiple_ack(ctx, dir, &a),
+            (5, 12 | 14 | 15 | 16) => property_error(ctx, dir, &a),
+            (0 | 2 | 5, 17 | 20) => device_control(ctx, dir, &a),
             _ => {}
         }
         data.len()
@@ -227,7 +309,8 @@ fn discovery(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     }
 }
 
-/// The text of a property value: the first application-tagged value.
+/// The text of the application-tagged value at `b[at..]`; enumerations
+/// of the properties ICSNPP names are named.
 fn value_text(property: u32, b: &[u8], at: usize) -> Option<String> {
     let (t, _) = tag(b, at)?;
     if t.context {
@@ -247,11 +330,7 @@ fn value_text(property: u32, b: &[u8], at: usize) -> Option<String> {
         7 => wire_text(t.data.get(1..)?),
         9 => {
             let e = unsigned(t.data)?;
-            match property {
-                117 => names::units(e).map_or_else(|| e.to_string(), str::to_owned),
-                36 => names::event_state(e).map_or_else(|| e.to_string(), str::to_owned),
-                _ => e.to_string(),
-            }
+            names::property_enum(property, e).map_or_else(|| e.to_string(), |n| n.to_string())
         }
         12 => {
             let (ty, inst) = object_id(t.data)?;
@@ -261,9 +340,39 @@ fn value_text(property: u32, b: &[u8], at: usize) -> Option<String> {
     })
 }
 
-/// Object, property, array index and value of one property row.
-type PropertyRow = (Option<(u16, u32)>, Option<u32>, Option<u32>, Option<String>);
+/// One `bacnet_property` row: object, property, array index, value.
+#[derive(Default)]
+struct PropertyRow {
+    object: Option<(u16, u32)>,
+    property: Option<u32>,
+    index: Option<u32>,
+    value: Option<String>,
+}
 
+/// Writes a `bacnet_property` row; a device object's properties in an ACK
+/// also tell the ledger what the device is.
+fn property_row(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>, svc: &str, r: PropertyRow) {
+    if a.pdu_type == 3 && r.object.is_some_and(|o| o.0 == 8) {
+        let host = common::sender(ctx, dir);
+        device_fact(ctx, host, r.property, r.value.as_deref());
+    }
+    Row::flow_dir(ctx, &BACNET_PROPERTY, dir)
+        .push(a.invoke_id.map(|i| Value::Count(u64::from(i))))
+        .push(svc)
+        .push(r.object.map(|o| names::object_type(o.0)))
+        .push(r.object.map(|o| Value::Count(u64::from(o.1))))
+        .push(r.property.map(names::property))
+        .push(r.index.map(|i| Value::Count(u64::from(i))))
+        .push(r.value)
+        .emit(ctx);
+}
+
+/// ReadProperty, WriteProperty and ReadRange requests and the ReadProperty
+/// and ReadRange ACKs; ReadPropertyMultiple requests. Context tags: 0
+/// object, 1 property, 2 index, 3 value (WriteProperty, ReadProperty-ACK:
+/// a row per value returned); a ReadRange ACK's item count (4) is its
+/// value. ReadPropertyMultiple lists properties inside context 1
+/// brackets, a row each.
 fn property(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     let b = a.body;
     let service = a.service.unwrap_or(0);
@@ -271,67 +380,237 @@ fn property(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     let svc = match (service, is_ack) {
         (12, false) => "read-property-request",
         (12, true) => "read-property-ack",
-        (14, false) => "read-property-multiple-request",
-        (14, true) => "read-property-multiple-ack",
+        (14, _) => "read-property-multiple-request",
         (15, _) => "write-property",
         (26, false) => "read-range-request",
         _ => "read-range-ack",
     };
-    let mut rows: heapless::Vec<PropertyRow, MAX_PROPERTIES> = heapless::Vec::new();
+    let mut rows: Vec<PropertyRow> = Vec::new();
     let mut at = 0;
-    let mut object = None;
-    let (mut prop, mut index, mut value) = (None, None, None);
+    let mut head = PropertyRow::default();
+    let mut values: Vec<Option<String>> = Vec::new();
     let mut depth = 0u32;
-    // Context tags: 0 object, 1 property, 2 index, 3 value (opening).
-    // ReadPropertyMultiple lists properties inside context 1 brackets.
     while let Some((t, next)) = tag(b, at) {
         if t.opening {
             depth += 1;
-            if depth == 1 && t.number == 3 && matches!(service, 12 | 15) {
-                value = value_text(prop.unwrap_or(0), b, next);
+            if depth == 1 && t.number == 3 && service == 15 {
+                head.value = value_text(head.property.unwrap_or(0), b, next);
             }
         } else if t.closing {
             depth = depth.saturating_sub(1);
-        } else if service == 14 && !is_ack {
+            if service == 14 && depth == 0 {
+                flush(&mut rows, &mut head);
+            }
+        } else if service == 14 {
             match (depth, t.number) {
-                (0, 0) => object = object_id(t.data),
+                (0, 0) => head.object = object_id(t.data),
                 (1, 0) => {
-                    if let Some(p) = prop.take() {
-                        let _ = rows.push((object, Some(p), index.take(), None));
-                    }
-                    prop = unsigned(t.data);
+                    flush(&mut rows, &mut head);
+                    head.property = unsigned(t.data);
                 }
-                (1, 1) => index = unsigned(t.data),
+                (1, 1) => head.index = unsigned(t.data),
                 _ => {}
             }
         } else if depth == 0 {
             match t.number {
-                0 => object = object_id(t.data),
-                1 => prop = unsigned(t.data),
-                2 => index = unsigned(t.data),
+                0 => head.object = object_id(t.data),
+                1 => head.property = unsigned(t.data),
+                2 => head.index = unsigned(t.data),
+                4 if is_ack && service == 26 => {
+                    head.value = unsigned(t.data).map(|n| format!("item_count: {n}"));
+                }
                 _ => {}
             }
+        } else if is_ack && service == 12 && !t.context && values.len() < MAX_PROPERTIES {
+            values.push(value_text(head.property.unwrap_or(0), b, at));
         }
         at = next;
     }
-    let _ = rows.push((object, prop, index, value));
-    let host = common::sender(ctx, dir);
-    for (object, prop, index, value) in rows {
-        if is_ack && object.is_some_and(|o| o.0 == 8) {
-            device_fact(ctx, host, prop, value.as_deref());
+    if is_ack && service == 12 {
+        for value in values {
+            let r = PropertyRow {
+                object: head.object,
+                property: head.property,
+                index: head.index,
+                value,
+            };
+            property_row(ctx, dir, a, svc, r);
         }
-        Row::flow_dir(ctx, &BACNET_PROPERTY, dir)
-            .push(a.invoke_id.map(|i| Value::Count(u64::from(i))))
-            .push(svc)
-            .push(object.map(|o| names::object_type(o.0)))
-            .push(object.map(|o| Value::Count(u64::from(o.1))))
-            .push(prop.map(names::property))
-            .push(index.map(|i| Value::Count(u64::from(i))))
-            .push(value)
-            .emit(ctx);
+        return;
+    }
+    if service == 14 {
+        flush(&mut rows, &mut head);
+    } else {
+        rows.push(head);
+    }
+    for r in rows {
+        property_row(ctx, dir, a, svc, r);
     }
 }
 
+/// Ends a ReadPropertyMultiple request's property reference: a row for
+/// it, on the object it was listed under.
+fn flush(rows: &mut Vec<PropertyRow>, head: &mut PropertyRow) {
+    if head.property.is_some() && rows.len() < MAX_PROPERTIES {
+        rows.push(PropertyRow {
+            object: head.object,
+            property: head.property.take(),
+            index: head.index.take(),
+            value: None,
+        });
+    }
+}
+
+/// A ReadPropertyMultiple ACK: for each object (context 0) a list of
+/// results (1): property (2), optional array index (3), then its value
+/// (4: a row per application-tagged value, or one row without a value if
+/// there is none) or an access error (5: one row, value `PropertyError`),
+/// as ICSNPP writes them. ICSNPP logs the values of an object list under
+/// `object-identifier`, the kind of value each is; so does this log.
+fn property_multiple_ack(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
+    const SVC: &str = "read-property-multiple-ack";
+    let b = a.body;
+    let mut at = 0;
+    let mut head = PropertyRow::default();
+    // Inside a result's value (4) or error (5), how deep, and whether it
+    // gave a row yet.
+    let mut result: Option<(u8, u32, bool)> = None;
+    let mut rows = 0;
+    while let Some((t, next)) = tag(b, at) {
+        if rows >= MAX_PROPERTIES {
+            break;
+        }
+        let logged = PropertyRow {
+            object: head.object,
+            property: head.property.map(|p| if p == 76 { 75 } else { p }),
+            index: head.index,
+            value: None,
+        };
+        match result.as_mut() {
+            None if t.opening && matches!(t.number, 4 | 5) => result = Some((t.number, 1, false)),
+            None if t.opening || t.closing => {}
+            None => match t.number {
+                0 => head.object = object_id(t.data),
+                2 => {
+                    head.property = unsigned(t.data);
+                    head.index = None;
+                }
+                3 => head.index = unsigned(t.data),
+                _ => {}
+            },
+            Some((_, depth, _)) if t.opening => *depth += 1,
+            Some((_, depth, written)) if t.closing => {
+                *depth -= 1;
+                if *depth == 0 {
+                    if !*written {
+                        property_row(ctx, dir, a, SVC, logged);
+                        rows += 1;
+                    }
+                    result = None;
+                }
+            }
+            Some((5, _, written)) => {
+                if !*written {
+                    *written = true;
+                    let value = Some("PropertyError".to_owned());
+                    property_row(ctx, dir, a, SVC, PropertyRow { value, ..logged });
+                    rows += 1;
+                }
+            }
+            Some((_, _, written)) if !t.context => {
+                *written = true;
+                let value = value_text(head.property.unwrap_or(0), b, at);
+                property_row(ctx, dir, a, SVC, PropertyRow { value, ..logged });
+                rows += 1;
+            }
+            Some(_) => {}
+        }
+        at = next;
+    }
+}
+
+/// An Error PDU answering a property service: ICSNPP writes it to
+/// `bacnet_property` as `ERROR: <service>` with the error code in the
+/// object type column.
+fn property_error(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
+    let service = names::confirmed_service(a.service.unwrap_or(0));
+    Row::flow_dir(ctx, &BACNET_PROPERTY, dir)
+        .push(a.invoke_id.map(|i| Value::Count(u64::from(i))))
+        .push(format!("ERROR: {service}"))
+        .push(error_code(a.body).map(names::error_code))
+        .push(Value::Unset)
+        .push(Value::Unset)
+        .push(Value::Unset)
+        .push(Value::Unset)
+        .emit(ctx);
+}
+
+/// ReinitializeDevice (20) and DeviceCommunicationControl (17) requests,
+/// and the Simple-ACK or Error that answers them. Request parameters
+/// (context tags): DeviceCommunicationControl 0 time duration in minutes
+/// (0 or absent: indefinite), 1 enable-disable, 2 password;
+/// ReinitializeDevice 0 state, 1 password. A request without a password
+/// logs an empty one, as ICSNPP does.
+fn device_control(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
+    let service = a.service.unwrap_or(0);
+    let row = Row::flow_dir(ctx, &BACNET_DEVICE_CONTROL, dir)
+        .push(a.invoke_id.map(|i| Value::Count(u64::from(i))));
+    let row = match a.pdu_type {
+        0 => {
+            let (mut duration, mut state, mut password) = (None, None, String::new());
+            let mut at = 0;
+            while let Some((t, next)) = tag(a.body, at) {
+                if t.context && !t.opening && !t.closing {
+                    match (service, t.number) {
+                        (17, 0) => duration = unsigned(t.data).filter(|&d| d != 0),
+                        (17, 1) | (20, 0) => state = unsigned(t.data),
+                        (17, 2) | (20, 1) => password = character_string(t.data),
+                        _ => {}
+                    }
+                }
+                at = next;
+            }
+            let (svc, state) = if service == 17 {
+                (
+                    "device_communication_control",
+                    state.map(names::enable_disable),
+                )
+            } else {
+                ("reinitialize_device", state.map(names::reinitialized_state))
+            };
+            row.push(svc)
+                .push(duration.map(|d| Value::Count(u64::from(d))))
+                .push(state)
+                .push(password)
+                .push(Value::Unset)
+                .push(Value::Unset)
+        }
+        2 => row
+            .push(names::confirmed_service(service))
+            .push(Value::Unset)
+            .push(Value::Unset)
+            .push(Value::Unset)
+            .push("SUCCESS")
+            .push(Value::Unset),
+        _ => row
+            .push(names::confirmed_service(service))
+            .push(Value::Unset)
+            .push(Value::Unset)
+            .push(Value::Unset)
+            .push("ERROR")
+            .push(error_code(a.body).map(names::error_code)),
+    };
+    row.emit(ctx);
+}
+
+/// A CharacterString's text: UTF-8 (character set 0) only, as ICSNPP
+/// reads it; other character sets give an empty text.
+fn character_string(d: &[u8]) -> String {
+    match d.split_first() {
+        Some((0, text)) => wire_text(text),
+        _ => String::new(),
+    }
+}
 /// A device object's property read back: identity facts for the ledger.
 fn device_fact(
     ctx: &mut Ctx<'_, '_>,

@@ -560,52 +560,68 @@ pub fn event_state(s: u32) -> Option<&'static str> {
     )
 }
 
-/// Vendor names from the ASHRAE BACnet vendor registry for a subset of
-/// vendors; others are `Unknown Vendor-0xNNN`.
+/// The name of an enumerated value of `property` where ICSNPP writes one:
+/// event state (36), notify type (72), object type (79), segmentation
+/// supported (107), system status (112), units (117), logging type (197).
+pub fn property_enum(property: u32, e: u32) -> Option<Text> {
+    let named = |table: &[&'static str]| pick(table, e).map(Text::const_new);
+    match property {
+        36 => event_state(e).map(Text::const_new),
+        72 => named(&["alarm", "event", "ack-notification"]),
+        79 => u16::try_from(e).ok().map(object_type),
+        107 => named(&[
+            "segmented-both",
+            "segmented-transmit",
+            "segmented-receive",
+            "no-segmentation",
+        ]),
+        112 => named(&[
+            "operational",
+            "operational-read-only",
+            "download-required",
+            "download-in-progress",
+            "non-operational",
+            "backup-in-progress",
+        ]),
+        117 => units(e).map(Text::const_new),
+        197 => named(&["polled", "cov", "triggered"]),
+        _ => None,
+    }
+}
+
+/// A vendor's name from ASHRAE's register of vendor identifiers
+/// ([`super::vendors`]); ids past the register's end are
+/// `Unknown Vendor-0x…` as ICSNPP writes them.
 pub fn vendor(v: u32) -> Text {
-    let name = match v {
-        0 => "ASHRAE",
-        1 => "NIST",
-        2 => "The Trane Company",
-        3 => "McQuay International",
-        4 => "PolarSoft",
-        5 => "Johnson Controls Inc.",
-        6 => "American Auto-Matrix",
-        8 => "Delta Controls",
-        15 => "Cornell University",
-        17 => "Honeywell Inc.",
-        22 => "Siemens Schweiz AG (Formerly: Cerberus AG)",
-        24 => "Automated Logic Corporation",
-        26 => "Phoenix Controls Corporation",
-        36 => "Tridium Inc.",
-        46 => "ESS Engineering",
-        51 => "SAMSON AG",
-        53 => "DAIKIN Industries Ltd.",
-        65 => "Reliance Electric",
-        85 => "Yamatake Building Systems Co. Ltd.",
-        100 => "Custom Mechanical Equipment LLC",
-        103 => "D-Tek Controls",
-        107 => "JCI Systems Integration Services",
-        116 => "M&M Systems Inc.",
-        123 => "Scada Engine",
-        130 => "Shenzhen Junzhi Hi-Tech Co. Ltd.",
-        133 => "Veris Industries",
-        134 => "Centaurus Prime",
-        138 => "PowerCold Comfort Air Solutions Inc.",
-        139 => "I Controls",
-        162 => "ASI Controls",
-        165 => "Smart Temp Australia Pty. Ltd.",
-        167 => "Duksan Mecasys Co. Ltd.",
-        173 => "Mitsubishi Electric Building Techno-Service Co. Ltd.",
-        181 => "Micro Control Systems Inc.",
-        206 => "Onicon Incorporated",
-        212 => "TSC21 Association of Japan",
-        215 => "Lighting Control & Design Inc.",
-        221 => "OpenGeneral Pty. Ltd.",
-        230 => "Integrated Control Technology Limited",
-        240 => "Aricent Ltd.",
-        251 => "WILO SE",
-        _ => return format_compact!("Unknown Vendor-0x{v:03x}"),
-    };
-    Text::const_new(name)
+    match usize::try_from(v)
+        .ok()
+        .and_then(|i| super::vendors::VENDORS.get(i))
+    {
+        Some(name) => Text::const_new(name),
+        None => format_compact!("Unknown Vendor-0x{v:x}"),
+    }
+}
+
+/// The state ReinitializeDevice asks for (BACnetReinitializedStateOfDevice).
+pub fn reinitialized_state(s: u32) -> Text {
+    pick(
+        &[
+            "coldstart",
+            "warmstart",
+            "startbackup",
+            "endbackup",
+            "startrestore",
+            "endrestore",
+            "abortrestore",
+            "activate-changes",
+        ],
+        s,
+    )
+    .map_or_else(|| format_compact!("{s}"), Text::const_new)
+}
+
+/// What DeviceCommunicationControl asks for (its enable-disable parameter).
+pub fn enable_disable(e: u32) -> Text {
+    pick(&["enable", "disable", "disable-initiation"], e)
+        .map_or_else(|| format_compact!("{e}"), Text::const_new)
 }

@@ -64,6 +64,9 @@ pub struct Apdu<'a> {
     pub invoke_id: Option<u8>,
     /// Service choice (requests, acks, errors) or reason (reject, abort).
     pub service: Option<u8>,
+    /// For one segment of a segmented request or complex ACK: its
+    /// sequence number and whether more segments follow.
+    pub segment: Option<(u8, bool)>,
     pub body: &'a [u8],
 }
 
@@ -71,6 +74,12 @@ pub fn parse_apdu(a: &[u8]) -> Option<Apdu<'_>> {
     let first = *a.first()?;
     let t = first >> 4;
     let seg = first & 0x08 != 0;
+    let more = first & 0x04 != 0;
+    let segment = match t {
+        0 if seg => Some((*a.get(3)?, more)),
+        3 if seg => Some((*a.get(2)?, more)),
+        _ => None,
+    };
     let (invoke, service, body_at) = match t {
         0 => {
             let at = if seg { 5 } else { 3 };
@@ -90,6 +99,7 @@ pub fn parse_apdu(a: &[u8]) -> Option<Apdu<'_>> {
         pdu_type: t,
         invoke_id: invoke,
         service,
+        segment,
         body: a.get(body_at..).unwrap_or(&[]),
     })
 }
@@ -205,5 +215,24 @@ mod tests {
         assert!(length_matches(&d));
         assert!(!length_matches(&d[..20]));
         assert!(parse_bvlc(&[0x81, 0x0d, 0, 4]).is_none());
+    }
+
+    #[test]
+    fn segmented_complex_ack() {
+        // Complex ACK, segmented, more follow: invoke 7, sequence 2,
+        // window 4, ReadPropertyMultiple, then the segment's bytes.
+        let a = parse_apdu(&[0x3c, 7, 2, 4, 14, 0x0c, 1]).unwrap();
+        assert_eq!((a.invoke_id, a.service), (Some(7), Some(14)));
+        assert_eq!(a.segment, Some((2, true)));
+        assert_eq!(a.body, &[0x0c, 1]);
+        let last = parse_apdu(&[0x38, 7, 3, 4, 14, 0x3f]).unwrap();
+        assert_eq!(last.segment, Some((3, false)));
+        // A segmented confirmed request carries the sequence at byte 3.
+        let req = parse_apdu(&[0x0c, 0x05, 9, 0, 4, 15, 0x0c]).unwrap();
+        assert_eq!(
+            (req.invoke_id, req.service, req.segment),
+            (Some(9), Some(15), Some((0, true)))
+        );
+        assert_eq!(parse_apdu(&[0x00, 0x05, 9, 12]).unwrap().segment, None);
     }
 }

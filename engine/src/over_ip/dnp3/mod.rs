@@ -1,5 +1,6 @@
-//! DNP3 over TCP or UDP: `dnp3` (one row per request/response exchange,
-//! Zeek's fields), `dnp3_objects` (one row per object header) and
+//! DNP3 over TCP or UDP: `dnp3` (one row per response with the request
+//! before it, as Zeek pairs them), `dnp3_objects` (one row per object
+//! header) and
 //! `dnp3_control` (one row per control relay output block), as ICSNPP logs
 //! them.
 //!
@@ -16,7 +17,7 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::bytes::Error;
+use crate::bytes::{be16, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
@@ -87,7 +88,9 @@ pub struct Dnp3 {
     fragment: [heapless::Vec<u8, MAX_FRAGMENT>; 2],
     /// A first segment was seen and the fragment is still being built.
     building: [bool; 2],
-    pending_request: Option<u8>,
+    /// The function of the last request the originator sent since the last
+    /// response, and when it was sent.
+    pending_request: Option<(u8, i64)>,
     roles_seen: bool,
     udp: bool,
 }
@@ -121,8 +124,9 @@ impl AppParser for Dnp3 {
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
-        if let Some(fc) = self.pending_request.take() {
+        if let Some((fc, ts)) = self.pending_request.take() {
             Row::flow(ctx, &DNP3)
+                .at(ts)
                 .push(names::function(fc))
                 .push(Value::Unset)
                 .push(Value::Unset)
@@ -183,15 +187,19 @@ impl Dnp3 {
                 .assets
                 .observe_role(ctx.ts, master, descriptor::MASTER);
         }
-        if is_response {
+        // dnp3.log as Zeek writes it: every fragment the originator sends
+        // is a request (a confirmation too) and the latest one waits for
+        // the next fragment from the responder, which is its response and
+        // carries the internal indications; an unsolicited response
+        // follows whatever the master sent last, or nothing.
+        if dir.is_orig() {
+            self.pending_request = Some((h.function, ctx.ts));
+        } else if let Some(iin) = be16(b, 2) {
             Row::flow(ctx, &DNP3)
-                .push(self.pending_request.take().map(names::function))
+                .push(self.pending_request.take().map(|r| names::function(r.0)))
                 .push(names::function(h.function))
-                .push(h.iin.map(|i| Value::Count(u64::from(i))))
+                .push(Value::Count(u64::from(iin)))
                 .emit(ctx);
-        } else if h.function != 0 {
-            // Confirmations are link housekeeping, not exchanges.
-            self.pending_request = Some(h.function);
         }
         let mut at = h.objects_at;
         for _ in 0..MAX_OBJECTS {

@@ -3,9 +3,11 @@
 //! `modbus_mask_write_register` and `modbus_read_write_multiple_registers`.
 //!
 //! Recognised by its MBAP header (protocol id 0, a length in range, a
-//! defined function code) on any port, from any message: a session joined
-//! mid-stream is decoded from its next whole frame, and after a gap the
-//! parser skips to the next plausible header.
+//! defined function code, or on port 502 a vendor function Zeek names) on
+//! any port, from any message: a session joined mid-stream is decoded
+//! from its next whole frame, and after a gap the parser skips to the next
+//! plausible header. `modbus` has Zeek's rows: exception responses only
+//! for the functions Zeek's analyzer decodes, and only with their code.
 //!
 //! Uplink aggregation key for cyclic polling: `modbus_detailed` on
 //! `uid unit func address quantity exception_code`; `modbus` on
@@ -93,13 +95,16 @@ pub static MODBUS_READ_WRITE_MULTIPLE_REGISTERS: LogSchema = LogSchema {
 pub const MAX_PENDING: usize = 64;
 
 /// Recognises Modbus/TCP from any whole frame.
-pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+pub fn probe(t: Transport, id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     if t != Transport::Tcp {
         return None;
     }
     let (_, pdu, _) = wire::parse_frame(data).ok()?;
     let f = *pdu.first()?;
-    if !wire::known_function(f) {
+    // A vendor function opens a session only on Modbus's own port (a
+    // Unity client's first message is function 90).
+    let opens = wire::known_function(f) || (id.resp_p == 502 && vendor_function(f));
+    if !opens {
         return None;
     }
     Some(Box::new(Modbus::default()))
@@ -151,17 +156,40 @@ impl AppParser for Modbus {
 fn frame_len(b: &[u8]) -> Result<usize, Error> {
     const UNKNOWN_FUNCTION: Error = Error::malformed("Modbus function code", MBAP_LEN);
     match wire::parse_frame(b) {
-        Ok((_, pdu, n)) if pdu.first().is_some_and(|&f| wire::known_function(f)) => Ok(n),
+        Ok((_, pdu, n)) if pdu.first().is_some_and(|&f| named_function(f)) => Ok(n),
         Ok(_) => Err(UNKNOWN_FUNCTION),
         Err(e @ Error::Malformed { .. }) => Err(e),
         Err(Error::Truncated) => {
             // The function code is visible once the header is.
             match b.get(MBAP_LEN) {
-                Some(&f) if !wire::known_function(f) => Err(UNKNOWN_FUNCTION),
+                Some(&f) if !named_function(f) => Err(UNKNOWN_FUNCTION),
                 _ => Err(Error::Truncated),
             }
         }
     }
+}
+
+/// Vendor and legacy function codes Zeek names (Modicon 484, 584/984 and
+/// 884 programming, Concept and Unity programming, firmware replacement,
+/// object messaging): not in the specification's table, but a session
+/// already recognised carries them whole.
+fn vendor_function(f: u8) -> bool {
+    matches!(
+        f & 0x7f,
+        0x09 | 0x0a | 0x0d | 0x0e | 0x12 | 0x13 | 0x28 | 0x29 | 0x5a | 0x5b | 0x7d..=0x7f
+    )
+}
+
+/// A function code a frame of a recognised session may carry.
+fn named_function(f: u8) -> bool {
+    wire::known_function(f) || vendor_function(f)
+}
+
+/// The exception responses Zeek's Modbus analyzer decodes (and so logs):
+/// those of the functions it parses. Other codes with the exception bit,
+/// and any sent by the client, give no `modbus` row there.
+fn zeek_exception(f: u8) -> bool {
+    matches!(f, 0x81..=0x87 | 0x8f | 0x90 | 0x94..=0x98)
 }
 
 impl Modbus {
@@ -193,13 +221,19 @@ impl Modbus {
                 .map(|i| self.pending.remove(i))
         };
         let p = wire::parse_pdu(pdu, is_request, req.as_ref().and_then(|r| r.quantity));
-        Row::flow(ctx, &MODBUS)
-            .push(Value::Count(u64::from(h.tid)))
-            .push(Value::Count(u64::from(h.unit)))
-            .push(function_name(p.function))
-            .push(if is_request { "REQ" } else { "RESP" })
-            .push(p.exception.map(exception_name))
-            .emit(ctx);
+        // Zeek writes a message with the exception bit only as the
+        // exception response of a function it parses, with its code.
+        let logged = p.function < 0x80
+            || (!is_request && zeek_exception(p.function) && p.exception.is_some());
+        if logged {
+            Row::flow(ctx, &MODBUS)
+                .push(Value::Count(u64::from(h.tid)))
+                .push(Value::Count(u64::from(h.unit)))
+                .push(function_name(p.function))
+                .push(if is_request { "REQ" } else { "RESP" })
+                .push(p.exception.map(exception_name))
+                .emit(ctx);
+        }
 
         let link = matches!(p.function & 0x7f, 0x16 | 0x17 | 0x2b).then(|| {
             req.as_ref()
@@ -414,6 +448,19 @@ pub fn function_name(f: u8) -> Text {
         0x17 => "READ_WRITE_MULTIPLE_REGISTERS",
         0x18 => "READ_FIFO_QUEUE",
         0x2b => "ENCAP_INTERFACE_TRANSPORT",
+        0x5b => "OBJECT_MESSAGING",
+        0x09 => "PROGRAM_484",
+        0x0a => "POLL_484",
+        0x0d => "PROGRAM_584_984",
+        0x0e => "POLL_584_984",
+        0x12 => "PROGRAM_884_U84",
+        0x13 => "RESET_COMM_LINK_884_U84",
+        0x28 => "PROGRAM_CONCEPT",
+        0x29 => "MULTIPLE_FUNCTION_CODES",
+        0x5a => "PROGRAM_UNITY",
+        0x7d => "FIRMWARE_REPLACEMENT",
+        0x7e => "PROGRAM_584_984_2",
+        0x7f => "REPORT_LOCAL_ADDRESS",
         _ => return format_compact!("unknown-{f}"),
     };
     if f & 0x80 != 0 {

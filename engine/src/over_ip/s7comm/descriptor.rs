@@ -11,7 +11,7 @@
 use crate::asset::Role;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("s7_plc");
@@ -46,6 +46,23 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
                 }),
             },
             LogInfo {
+                schema: &super::S7COMM_READ_SZL,
+                fold: true,
+                operation: Some(OperationSpec {
+                    key: &["szl_id_name", "szl_index"],
+                    classify: classify_szl,
+                }),
+            },
+            // Every step of a program transfer stays a row of its own.
+            LogInfo {
+                schema: &super::S7COMM_UPLOAD_DOWNLOAD,
+                fold: false,
+                operation: Some(OperationSpec {
+                    key: &["function_name", "filename"],
+                    classify: classify_transfer,
+                }),
+            },
+            LogInfo {
                 schema: &super::S7COMM_KNOWN_DEVICES,
                 fold: false,
                 operation: None,
@@ -62,6 +79,21 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
 
 fn classify_pdu(_: &Record) -> OpClass {
     other()
+}
+
+/// Reading a system status list reads the controller's state.
+fn classify_szl(_: &Record) -> OpClass {
+    OpClass::read()
+}
+
+fn classify_transfer(rec: &Record) -> OpClass {
+    match text_of(rec, "function_name").as_deref() {
+        Some("Request Download" | "Download Block" | "Download Ended") => {
+            OpClass::control(Control::ProgramDownload)
+        }
+        Some("Start Upload" | "Upload" | "End Upload") => OpClass::control(Control::ProgramUpload),
+        _ => other(),
+    }
 }
 
 fn classify(rec: &Record) -> OpClass {
@@ -130,5 +162,33 @@ mod tests {
         assert_eq!(classify(&s7("7", "0x44", Some("0x01"))), OpClass::read());
         assert_eq!(classify(&s7("7", "0x84", Some("0x01"))), OpClass::read());
         assert_eq!(classify(&s7("1", "0xf0", None)).access, Some(Access::Other));
+    }
+
+    // s7comm_upload_download.log rows as ICSNPP writes them (its snap7
+    // test: Start Upload, Upload, End Upload of system data blocks).
+    #[test]
+    fn transfers() {
+        let t = |f: &str| {
+            row(
+                &super::super::S7COMM_UPLOAD_DOWNLOAD,
+                &[("function_name", f)],
+            )
+        };
+        for f in ["Request Download", "Download Block", "Download Ended"] {
+            assert_eq!(
+                classify_transfer(&t(f)).control,
+                Some(Control::ProgramDownload),
+                "{f}"
+            );
+        }
+        for f in ["Start Upload", "Upload", "End Upload"] {
+            assert_eq!(
+                classify_transfer(&t(f)).control,
+                Some(Control::ProgramUpload),
+                "{f}"
+            );
+        }
+        let szl = row(&super::super::S7COMM_READ_SZL, &[("szl_id", "0x0011")]);
+        assert_eq!(classify_szl(&szl), OpClass::read());
     }
 }

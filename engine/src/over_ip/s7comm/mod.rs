@@ -1,7 +1,10 @@
 //! Siemens S7 over ISO-on-TCP: `cotp` (one row per TPDU), `s7comm` (one
 //! row per S7 PDU: ROSCTR, function or user-data group and subfunction,
 //! errors), `s7comm_plus` (version, opcode, function) and
-//! `s7comm_known_devices` (from SZL 0x001c reads), as ICSNPP logs them. SZL
+//! `s7comm_known_devices` (from SZL 0x001c reads), `s7comm_read_szl` (each
+//! Read SZL request and reply: list id and index, return code) and
+//! `s7comm_upload_download` (each step of a block upload or download: the
+//! block's name, upload id, length), as ICSNPP logs them. SZL
 //! 0x0011 and 0x001c replies also give the asset ledger the module's order
 //! number, firmware, name and serial.
 //!
@@ -57,6 +60,35 @@ pub static S7COMM_PLUS: LogSchema = LogSchema {
         field("opcode_name", FieldType::String),
         field("function_code", FieldType::String),
         field("function_name", FieldType::String),
+    ],
+};
+
+pub static S7COMM_READ_SZL: LogSchema = LogSchema {
+    path: "s7comm_read_szl",
+    fields: flow_dir_fields![
+        field("pdu_reference", FieldType::Count),
+        field("method", FieldType::String),
+        field("szl_id", FieldType::String),
+        field("szl_id_name", FieldType::String),
+        field("szl_index", FieldType::String),
+        field("return_code", FieldType::String),
+        field("return_code_name", FieldType::String),
+    ],
+};
+
+pub static S7COMM_UPLOAD_DOWNLOAD: LogSchema = LogSchema {
+    path: "s7comm_upload_download",
+    fields: flow_dir_fields![
+        field("rosctr", FieldType::String),
+        field("pdu_reference", FieldType::Count),
+        field("function_name", FieldType::String),
+        field("function_status", FieldType::String),
+        field("session_id", FieldType::Count),
+        field("blocklength", FieldType::Count),
+        field("filename", FieldType::String),
+        field("block_type", FieldType::String),
+        field("block_number", FieldType::String),
+        field("destination_filesystem", FieldType::String),
     ],
 };
 
@@ -151,15 +183,37 @@ impl S7comm {
     }
 }
 
+/// The PDU reference as ICSNPP logs it: the header's two bytes read
+/// little-endian (it swaps the big-endian field), which gives the counter
+/// that snap7-based tools write in host order.
+fn pdu_reference(s: &wire::S7<'_>) -> Value {
+    Value::Count(u64::from(s.pdu_ref.swap_bytes()))
+}
+
 fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
     let row = Row::flow_dir(ctx, &S7COMM, dir)
         .push(Value::Count(u64::from(s.rosctr)))
         .push(names::rosctr(s.rosctr))
-        .push(Value::Count(u64::from(s.pdu_ref)));
+        .push(pdu_reference(s));
     if s.rosctr == 7 {
         let Some(u) = wire::parse_userdata(s.param) else {
             return;
         };
+        // ICSNPP skips the middle and last units of a reply split over
+        // several PDUs (the first carries the list's id and index).
+        if u.type_group & 0x0f == 4 && u.subfunction == 1 && (u.data_ref == 0 || u.last_unit == 1) {
+            if let Some(h) = wire::parse_szl_head(s.data) {
+                Row::flow_dir(ctx, &S7COMM_READ_SZL, dir)
+                    .push(pdu_reference(s))
+                    .push(names::userdata_method(u.method))
+                    .push(hex(u64::from(h.id), 4))
+                    .push(names::szl_id(h.id))
+                    .push(hex(u64::from(h.index), 4))
+                    .push(hex(u64::from(h.return_code), 2))
+                    .push(names::return_code(h.return_code))
+                    .emit(ctx);
+            }
+        }
         let err = u.error;
         row.push(hex(u64::from(u.type_group), 2))
             .push(names::userdata_group(u.type_group))
@@ -186,6 +240,33 @@ fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
         .push(Value::Unset)
         .push(s.error.map(|e| names::error_class(e.0)))
         .push(s.error.map(|e| hex(u64::from(e.1), 2)))
+        .emit(ctx);
+    if let (Some(f), Some(t)) = (function, wire::parse_transfer(s.rosctr, s.param, s.data)) {
+        transfer(ctx, dir, s, f, &t);
+    }
+}
+
+fn transfer(
+    ctx: &mut Ctx<'_, '_>,
+    dir: Dir,
+    s: &wire::S7<'_>,
+    function: u8,
+    t: &wire::Transfer<'_>,
+) {
+    // `_0B00000A`: '_', block type (2), block number (5), file system.
+    let name = t.filename;
+    let part = |r: std::ops::Range<usize>| name.and_then(|n| n.get(r));
+    Row::flow_dir(ctx, &S7COMM_UPLOAD_DOWNLOAD, dir)
+        .push(names::rosctr(s.rosctr))
+        .push(pdu_reference(s))
+        .push(names::job_function(function))
+        .push(t.status.map(|v| hex(u64::from(v), 2)))
+        .push(t.session.map(|v| Value::Count(u64::from(v))))
+        .push(t.block_len.map(|v| Value::Count(u64::from(v))))
+        .push(name.map(wire_text))
+        .push(name.map(|_| names::block_type(part(1..3).unwrap_or_default())))
+        .push(part(3..8).map(wire_text))
+        .push(name.map(|n| names::filesystem(n.get(8).copied().unwrap_or(0))))
         .emit(ctx);
 }
 

@@ -129,3 +129,91 @@ pub fn plus_function(f: u16) -> &'static str {
         _ => "unknown",
     }
 }
+
+/// The parameter method of User-Data (ICSNPP's `method`).
+pub fn userdata_method(m: u8) -> &'static str {
+    match m {
+        0x11 => "Request",
+        0x12 => "Response",
+        _ => "Unknown",
+    }
+}
+
+/// Return codes of User-Data items. ICSNPP's spelling is kept, typo
+/// included, so the column compares with its logs.
+pub fn return_code(c: u8) -> &'static str {
+    match c {
+        0x00 => "Reserved",
+        0x01 => "Hardware error",
+        0x03 => "Accessing the bbject not allowed",
+        0x05 => "Invalid address",
+        0x06 => "Data type not supported",
+        0x07 => "Data type inconsistent",
+        0x0a => "Object does not exist",
+        0xff => "Success",
+        _ => "Unknown",
+    }
+}
+
+/// What an SZL list holds, by the low byte of its id (the high byte
+/// selects a partial list).
+pub fn szl_id(id: u16) -> &'static str {
+    match id & 0xff {
+        0x00 => "List of all the SZL-IDs of a module",
+        0x11 => "Module identification",
+        0x12 => "CPU characteristics",
+        0x13 => "User memory areas",
+        0x14 => "System areas",
+        0x15 => "Block types",
+        0x16 | 0x23 => "Priority classes",
+        0x17 => "List of the permitted SDBs with a number < 1000",
+        0x18 => "Maximum S7-300 I/O configuration",
+        0x19 | 0x74 => "Status of the module LEDs",
+        0x1c => "Component Identification",
+        0x21 => "Interrupt / error assignment",
+        0x22 => "Interrupt status",
+        0x24 => "Modes",
+        0x25 => "Assignment between process image partitions and OBs",
+        0x31 => "Communication capability parameters",
+        0x32 => "Communication status data",
+        0x33 => "Diagnostics: device logon list",
+        0x37 => "Ethernet - Details of a Module",
+        0x71 => "H CPU group information",
+        0x75 => "Switched DP slaves in the H-system",
+        0x81 => "Start information list",
+        0x82 => "Start event list",
+        0x91 => "Module status information",
+        0x92 | 0x94 => "Rack / station status information",
+        0x95 => "Extended DP master system information",
+        0x96 => "Module status information, PROFINET IO and PROFIBUS DP",
+        0xa0 => "Diagnostic buffer of the CPU",
+        0xb1 => "Module diagnostic information (data record 0)",
+        0xb2 => "Module diagnostic information (data record 1), geographical address",
+        0xb3 => "Module diagnostic information (data record 1), logical address",
+        0xb4 => "Diagnostic data of a DP slave",
+        _ => "Unknown",
+    }
+}
+
+/// The block type of a file name (`_0B00000A`: characters 1 and 2).
+pub fn block_type(t: &[u8]) -> &'static str {
+    match t {
+        b"08" => "Organization Block",
+        b"0A" => "Data Block",
+        b"0B" => "System Data Block",
+        b"0C" => "Function",
+        b"0D" => "System Function",
+        b"0E" => "Function Block",
+        b"0F" => "System Function Block",
+        _ => "Unknown",
+    }
+}
+
+/// The file system a block goes to or comes from (last character).
+pub fn filesystem(f: u8) -> &'static str {
+    match f {
+        b'P' => "Passive",
+        b'A' => "Active",
+        _ => "Unknown",
+    }
+}

@@ -1,0 +1,21 @@
+//! What SIP is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "sip",
+        logs: &[LogInfo {
+            schema: &super::SIP_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 250,
+    },
+    roles: &[],
+};

@@ -1,0 +1,21 @@
+//! What SMTP is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "smtp",
+        logs: &[LogInfo {
+            schema: &super::SMTP_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        precedence: 235,
+    },
+    roles: &[],
+};

@@ -1,0 +1,22 @@
+//! What syslog is to the engine and the core.
+
+use crate::protocols::{Descriptor, Recognition};
+use osect_wire::protocol::{LogInfo, ProtocolInfo};
+
+pub static DESCRIPTOR: Descriptor = Descriptor {
+    info: ProtocolInfo {
+        name: "syslog",
+        logs: &[LogInfo {
+            schema: &super::SYSLOG_LOG,
+            fold: false,
+            operation: None,
+        }],
+        industrial: false,
+    },
+    recognition: Recognition::Probe {
+        probe: super::probe,
+        // By port alone, so after every probe that reads content.
+        precedence: 900,
+    },
+    roles: &[],
+};

@@ -1,0 +1,323 @@
+//! The IT protocols a plant's network carries besides its control
+//! traffic: FTP moving a PLC program and firmware, an IIoT gateway's MQTT,
+//! devices' syslog, an intercom's SIP, a historian's report mail.
+
+use crate::frame::udp_frame;
+use crate::pcap::Capture;
+use crate::proto::{ftp, mqtt, sip, smtp, syslog};
+use crate::scenario::{Net, MS};
+use crate::tcp::TcpConn;
+
+/// The engineering station uploads a program to the S7 PLC's FTP server
+/// over a passive data connection, then downloads its firmware image over
+/// an active one; the welcome is a multi-line reply.
+pub fn ftp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (eng, plc) = (net.eng, net.s7_plc);
+    let mut c = TcpConn::new(eng, 50_100, plc, 21, net.vlan, (7000, 9000));
+    let mut t = c.handshake(cap, t);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &ftp::multiline_reply(
+            220,
+            &["PLC FTP server ready", "Authorised use only", "Go ahead"],
+        ),
+    );
+    for (cmd, arg, code, text) in [
+        ("USER", "engineer", 331, "Password required"),
+        ("PASS", "s7-service", 230, "User logged in"),
+        ("TYPE", "I", 200, "Type set to I"),
+        ("CWD", "/programs", 250, "Directory changed"),
+    ] {
+        t = say(cap, &mut c, t, true, &ftp::command(cmd, arg));
+        t = say(cap, &mut c, t, false, &ftp::reply(code, text));
+    }
+    let program: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+    t = say(cap, &mut c, t, true, &ftp::command("PASV", ""));
+    let pasv = format!("Entering Passive Mode ({})", ftp::host_port(plc.ip, 40_001));
+    t = say(cap, &mut c, t, false, &ftp::reply(227, &pasv));
+    t = say(cap, &mut c, t, true, &ftp::command("STOR", "line1.prg"));
+    t = say(cap, &mut c, t, false, &ftp::reply(150, "Ok to send data"));
+    let mut d = TcpConn::new(eng, 50_101, plc, 40_001, net.vlan, (100, 200));
+    t = d.handshake(cap, t);
+    t = d.send(cap, t, true, &program);
+    t = d.close(cap, t);
+    t = say(cap, &mut c, t, false, &ftp::reply(226, "Transfer complete"));
+    t = say(
+        cap,
+        &mut c,
+        t,
+        true,
+        &ftp::command("PORT", &ftp::host_port(eng.ip, 50_102)),
+    );
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &ftp::reply(200, "PORT command successful"),
+    );
+    t = say(
+        cap,
+        &mut c,
+        t,
+        true,
+        &ftp::command("RETR", "/firmware/cpu.bin"),
+    );
+    let size = 2048;
+    let opening = format!("Opening BINARY mode data connection for cpu.bin ({size} bytes)");
+    t = say(cap, &mut c, t, false, &ftp::reply(150, &opening));
+    let mut d = TcpConn::new(plc, 20, eng, 50_102, net.vlan, (300, 400));
+    t = d.handshake(cap, t);
+    t = d.send(cap, t, true, &vec![0x5a; size]);
+    t = d.close(cap, t);
+    t = say(cap, &mut c, t, false, &ftp::reply(226, "Transfer complete"));
+    t = say(cap, &mut c, t, true, &ftp::command("QUIT", ""));
+    t = say(cap, &mut c, t, false, &ftp::reply(221, "Goodbye"));
+    c.close(cap, t)
+}
+
+/// One control line, and the time the peer takes to answer.
+fn say(cap: &mut Capture, c: &mut TcpConn, t: i64, client: bool, b: &[u8]) -> i64 {
+    c.send(cap, t, client, b) + if client { 2 * MS } else { 10 * MS }
+}
+
+/// An IIoT gateway (the HMI host) connects to the OPC UA server's MQTT
+/// broker, subscribes to set-points and publishes measurements at QoS 0,
+/// 1 and 2; the broker delivers a retained set-point.
+pub fn mqtt_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.hmi, 51_000, net.opcua_srv, 1883, net.vlan, (11, 22));
+    let mut t = c.handshake(cap, t);
+    let steps: Vec<(bool, Vec<u8>)> = vec![
+        (
+            true,
+            mqtt::connect("gw-line1", Some(("plant/gw-line1/state", "offline"))),
+        ),
+        (false, mqtt::connack(0)),
+        (true, mqtt::subscribe(1, &[("plant/line1/setpoint/#", 1)])),
+        (false, mqtt::suback(1, &[1])),
+        (
+            true,
+            mqtt::publish(0, false, 0, "plant/line1/temp", b"21.7"),
+        ),
+        (
+            true,
+            mqtt::publish(1, false, 2, "plant/line1/pressure", b"1.013"),
+        ),
+        (false, mqtt::publish_ack(4, 2)),
+        (
+            true,
+            mqtt::publish(2, false, 3, "plant/line1/batch", b"B-1042 done"),
+        ),
+        (false, mqtt::publish_ack(5, 3)),
+        (true, mqtt::publish_ack(6, 3)),
+        (false, mqtt::publish_ack(7, 3)),
+        (
+            false,
+            mqtt::publish(0, true, 0, "plant/line1/setpoint/speed", b"1200"),
+        ),
+    ];
+    for (client, b) in steps {
+        t = c.send(cap, t, client, &b) + 5 * MS;
+    }
+    c.close(cap, t)
+}
+
+/// Devices report to the engineering station's syslog collector: UDP
+/// messages with and without a PRI, and a TCP stream mixing octet counting
+/// and line framing.
+pub fn syslog_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let msgs: [&[u8]; 3] = [
+        &syslog::message(
+            4,
+            5,
+            "Jan  5 09:00:00 plc-s7 auth: login engineer from 192.168.10.10",
+        ),
+        &syslog::message(23, 3, "1 2026-01-05T09:00:01Z rtu1 io - - - module 3 fault"),
+        b"switch1: port 7 link down",
+    ];
+    let mut t = t;
+    for (i, m) in msgs.iter().enumerate() {
+        let f = udp_frame(
+            &net.remote_io,
+            &net.eng,
+            net.eng.mac,
+            net.vlan,
+            40_514,
+            514,
+            u16::try_from(i).unwrap_or(0),
+            m,
+        );
+        cap.push(t, f);
+        t += 20 * MS;
+    }
+    let mut c = TcpConn::new(net.fins_plc, 41_514, net.eng, 514, net.vlan, (5, 6));
+    t = c.handshake(cap, t);
+    let mut stream = syslog::octet_counted(&syslog::message(1, 4, "plc: cycle time over 50 ms"));
+    stream.extend_from_slice(&syslog::message(1, 6, "plc: mode RUN"));
+    stream.push(b'\n');
+    t = c.send_split(cap, t, true, &stream, &[10, 40]);
+    c.close(cap, t)
+}
+
+/// The HMI's intercom registers with a PBX (the gateway), is challenged,
+/// then places a call that is answered busy.
+pub fn sip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (phone, pbx) = (net.hmi, net.gateway);
+    let from = "\"Line 1\" <sip:101@pbx.plant>";
+    let via = "SIP/2.0/UDP 192.168.10.20:5060";
+    let reg = |seq: &str| {
+        sip::request(
+            "REGISTER",
+            "sip:pbx.plant",
+            &[
+                ("Via", &format!("{via};branch=z9hG4bK{seq}")),
+                ("From", &format!("{from};tag=a1")),
+                ("To", from),
+                ("Call-ID", "reg-1@192.168.10.20"),
+                ("CSeq", &format!("{seq} REGISTER")),
+                ("User-Agent", "intercom 2.1"),
+            ],
+            "",
+        )
+    };
+    let resp = |code: u16, reason: &str, seq: &str, to_tag: &str| {
+        sip::response(
+            code,
+            reason,
+            &[
+                (
+                    "Via",
+                    &format!("{via};received=192.168.10.20;branch=z9hG4bK{seq}"),
+                ),
+                ("From", &format!("{from};tag=a1")),
+                ("To", &format!("{from}{to_tag}")),
+                ("Call-ID", "reg-1@192.168.10.20"),
+                ("CSeq", &format!("{seq} REGISTER")),
+            ],
+            "",
+        )
+    };
+    let invite = sip::request(
+        "INVITE",
+        "sip:200@pbx.plant",
+        &[
+            ("Via", &format!("{via};branch=z9hG4bK9")),
+            ("From", &format!("{from};tag=c9")),
+            ("To", "<sip:200@pbx.plant>"),
+            ("Call-ID", "call-9@192.168.10.20"),
+            ("CSeq", "1 INVITE"),
+            ("Subject", "shift handover"),
+            ("Content-Type", "application/sdp"),
+        ],
+        "v=0\r\no=- 1 1 IN IP4 192.168.10.20\r\n",
+    );
+    let busy = sip::response(
+        486,
+        "Busy Here",
+        &[
+            ("Via", &format!("{via};branch=z9hG4bK9")),
+            ("From", &format!("{from};tag=c9")),
+            ("To", "<sip:200@pbx.plant>;tag=p7"),
+            ("Call-ID", "call-9@192.168.10.20"),
+            ("CSeq", "1 INVITE"),
+            ("Warning", "399 pbx.plant \"operator busy\""),
+        ],
+        "",
+    );
+    let msgs: Vec<(bool, Vec<u8>)> = vec![
+        (true, reg("1")),
+        (false, resp(401, "Unauthorized", "1", ";tag=p1")),
+        (true, reg("2")),
+        (false, resp(100, "Trying", "2", "")),
+        (false, resp(200, "OK", "2", ";tag=p2")),
+        (true, invite),
+        (false, busy),
+    ];
+    let mut t = t;
+    for (i, (from_phone, m)) in msgs.iter().enumerate() {
+        let (src, dst) = if *from_phone {
+            (phone, pbx)
+        } else {
+            (pbx, phone)
+        };
+        let ident = u16::try_from(100 + i).unwrap_or(0);
+        cap.push(
+            t,
+            udp_frame(&src, &dst, dst.mac, net.vlan, 5060, 5060, ident, m),
+        );
+        t += 30 * MS;
+    }
+    t
+}
+
+/// The engineering station (a historian) mails the shift report through
+/// the gateway's relay: EHLO, one message to two recipients, QUIT.
+pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 52_025, net.gateway, 25, net.vlan, (31, 41));
+    let mut t = c.handshake(cap, t);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &smtp::reply(220, &["relay.plant ESMTP"]),
+    );
+    let exchanges: [(&str, Vec<u8>); 5] = [
+        (
+            "EHLO hist01.plant",
+            smtp::reply(250, &["relay.plant", "8BITMIME", "SIZE 10240000"]),
+        ),
+        (
+            "MAIL FROM:<historian@plant.example>",
+            smtp::reply(250, &["2.1.0 Ok"]),
+        ),
+        (
+            "RCPT TO:<ops@plant.example>",
+            smtp::reply(250, &["2.1.5 Ok"]),
+        ),
+        (
+            "RCPT TO:<lead@plant.example>",
+            smtp::reply(250, &["2.1.5 Ok"]),
+        ),
+        (
+            "DATA",
+            smtp::reply(354, &["End data with <CR><LF>.<CR><LF>"]),
+        ),
+    ];
+    for (cmd, answer) in exchanges {
+        t = say(cap, &mut c, t, true, &smtp::command(cmd));
+        t = say(cap, &mut c, t, false, &answer);
+    }
+    let mail = smtp::message(
+        &[
+            (
+                "Received",
+                "from hist01.plant (hist01.plant [192.168.10.10])",
+            ),
+            ("From", "Historian <historian@plant.example>"),
+            (
+                "To",
+                "ops@plant.example, \"Shift Lead\" <lead@plant.example>",
+            ),
+            ("Subject", "Shift report line 1"),
+            ("Date", "Mon, 05 Jan 2026 09:00:00 +0000"),
+            ("Message-ID", "<r1@hist01.plant>"),
+            ("X-Mailer", "histmail 1.0"),
+        ],
+        "Batch B-1042 done.\n.end of report",
+    );
+    t = say(cap, &mut c, t, true, &mail);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &smtp::reply(250, &["2.0.0 Ok: queued as 4F2A"]),
+    );
+    t = say(cap, &mut c, t, true, &smtp::command("QUIT"));
+    t = say(cap, &mut c, t, false, &smtp::reply(221, &["2.0.0 Bye"]));
+    c.close(cap, t)
+}
