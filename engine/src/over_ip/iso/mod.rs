@@ -6,6 +6,7 @@
 //! `cotp` rows.
 
 use crate::bytes::{be16, Error};
+use crate::flow::id::Transport;
 
 /// Length of the TPKT frame at the start of `b`.
 pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
@@ -27,6 +28,16 @@ pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
     }
     cotp(&b[4..len]).ok_or(Error::malformed("COTP TPDU", 4))?;
     Ok(len)
+}
+
+/// The COTP TPDU of the whole TPKT frame at the start of a TCP payload:
+/// what the protocols on the transport recognise a connection by.
+pub fn first_tpdu(t: Transport, data: &[u8]) -> Option<Cotp<'_>> {
+    if t != Transport::Tcp {
+        return None;
+    }
+    let n = tpkt_len(data).ok()?;
+    cotp(&data[4..n])
 }
 
 /// A COTP TPDU: its code (high nibble of the type byte), TSAPs of a

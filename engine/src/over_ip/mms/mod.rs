@@ -61,11 +61,7 @@ const DOMAIN_CLASS: u64 = 9;
 
 /// Recognises MMS on the ISO transport (see the module documentation).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
-    if t != Transport::Tcp {
-        return None;
-    }
-    let n = iso::tpkt_len(data).ok()?;
-    let c = iso::cotp(&data[4..n])?;
+    let c = iso::first_tpdu(t, data)?;
     let ok = match c.code {
         0xf => user_data(c.data).is_some(),
         0xe | 0xd => [c.src_tsap, c.dst_tsap]

@@ -106,11 +106,7 @@ pub static S7COMM_KNOWN_DEVICES: LogSchema = LogSchema {
 
 /// Recognises a TPKT frame carrying COTP (and S7 if it carries data).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
-    if t != Transport::Tcp {
-        return None;
-    }
-    let n = iso::tpkt_len(data).ok()?;
-    let c = iso::cotp(&data[4..n])?;
+    let c = iso::first_tpdu(t, data)?;
     let ok = match c.code {
         0xf => matches!(c.data.first(), Some(0x32 | 0x72)),
         0xe | 0xd => c.src_tsap.is_some() && c.dst_tsap.is_some(),
