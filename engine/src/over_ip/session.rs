@@ -49,40 +49,31 @@ impl Session {
 
     /// In-order TCP bytes of `dir`. `limit` bounds what is kept unconsumed.
     pub fn stream(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8], limit: usize) {
-        let i = slot(dir);
         let p = &mut self.parser;
-        if self.bufs[i].is_empty() {
-            // Common case: parse straight from the segment, keep the rest.
-            let used = consumed(p.parse(ctx, dir, data), data.len());
-            keep(
-                &mut self.bufs[i],
-                &data[used..],
-                limit,
-                &mut self.overflowed,
-                p.as_mut(),
-                dir,
-            );
-            return;
-        }
-        let buf = &mut self.bufs[i];
-        if buf.len() + data.len() > limit {
+        let buf = &mut self.bufs[slot(dir)];
+        if !buf.is_empty() {
+            if buf.len() + data.len() <= limit {
+                buf.extend_from_slice(data);
+                let used = consumed(p.parse(ctx, dir, buf), buf.len());
+                buf.drain(..used);
+                return;
+            }
+            // The pending message outgrew the window: drop it and let the
+            // parser resynchronise on this segment.
             self.overflowed += buf.len() as u64;
             buf.clear();
             p.gap(dir);
-            let used = consumed(p.parse(ctx, dir, data), data.len());
-            keep(
-                buf,
-                &data[used..],
-                limit,
-                &mut self.overflowed,
-                p.as_mut(),
-                dir,
-            );
-            return;
         }
-        buf.extend_from_slice(data);
-        let used = consumed(p.parse(ctx, dir, buf), buf.len());
-        buf.drain(..used);
+        // Common case: parse straight from the segment, keep the rest.
+        let used = consumed(p.parse(ctx, dir, data), data.len());
+        keep(
+            buf,
+            &data[used..],
+            limit,
+            &mut self.overflowed,
+            p.as_mut(),
+            dir,
+        );
     }
 
     /// Bytes of `dir` were lost: drop what was pending and tell the parser.
