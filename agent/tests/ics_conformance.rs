@@ -709,3 +709,128 @@ fn robustness_captures() {
     }
     println!("{} captures, {records} records", files.len());
 }
+
+/// tshark's fields for every frame of a corpus case matching `filter`.
+fn tshark_fields(case: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let trace = ics_support::corpus().join(case).join("trace.pcap");
+    let mut cmd = std::process::Command::new("tshark");
+    cmd.arg("-r")
+        .arg(&trace)
+        .args(["-Y", filter, "-T", "fields", "-E", "occurrence=f"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tshark (Debian package tshark): {e}"));
+    assert!(out.status.success(), "tshark failed on {case}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The corpus's S7 identification session (icsnpp-s7comm-s7ident): a
+/// s7comm_read_szl row for each Read SZL request and reply, with the SZL
+/// id, index and method tshark decodes and ICSNPP's PDU reference (the
+/// header's bytes read little-endian); its four Start Upload jobs, which
+/// the PLC refuses, each a s7comm_upload_download row.
+#[test]
+fn s7_read_szl_on_the_corpus() {
+    let case = "icsnpp-s7comm-s7ident";
+    let ours: Vec<[String; 4]> = case_rows(case, "s7comm_read_szl")
+        .iter()
+        .map(|r| ["pdu_reference", "method", "szl_id", "szl_index"].map(|f| field(r, f).to_owned()))
+        .collect();
+    let theirs: Vec<[String; 4]> = tshark_fields(
+        case,
+        "s7comm.data.userdata.szl_id",
+        &[
+            "s7comm.header.pduref",
+            "s7comm.param.userdata.reqres1",
+            "s7comm.data.userdata.szl_id",
+            "s7comm.data.userdata.szl_index",
+        ],
+    )
+    .iter()
+    .map(|t| {
+        let pdu_ref = t[0]
+            .parse::<u16>()
+            .map_or_else(|_| t[0].clone(), |v| v.swap_bytes().to_string());
+        let method = if t[1] == "0x11" {
+            "Request"
+        } else {
+            "Response"
+        };
+        [pdu_ref, method.to_owned(), t[2].clone(), t[3].clone()]
+    })
+    .collect();
+    assert_eq!(ours.len(), 10);
+    assert_eq!(ours, theirs);
+    // Each Start Upload job has its row; the Acks refusing them carry no
+    // parameter and are no step of a transfer.
+    let jobs: Vec<[String; 3]> = case_rows(case, "s7comm_upload_download")
+        .iter()
+        .map(|r| ["rosctr", "function_name", "filename"].map(|f| field(r, f).to_owned()))
+        .collect();
+    let theirs: Vec<[String; 3]> = tshark_fields(
+        case,
+        "s7comm.param.func >= 0x1a && s7comm.param.func <= 0x1f",
+        &[
+            "s7comm.header.rosctr",
+            "s7comm.param.func",
+            "s7comm.param.blockcontrol.filename",
+        ],
+    )
+    .iter()
+    .map(|t| {
+        let rosctr = if t[0] == "1" {
+            "Job-Request"
+        } else {
+            "ACK-Data"
+        };
+        let function = if t[1] == "0x1d" {
+            "Start Upload"
+        } else {
+            "other"
+        };
+        [rosctr.to_owned(), function.to_owned(), t[2].clone()]
+    })
+    .collect();
+    assert_eq!(jobs.len(), 4);
+    assert_eq!(jobs, theirs);
+}
+
+/// The corpus's BACnet service sweep (icsnpp-bacnet-bacnet_error_reject_abort):
+/// its DeviceCommunicationControl and ReinitializeDevice requests and the
+/// Error refusing a restart give bacnet_device_control rows with the
+/// invoke ids tshark decodes and the error the peer's bacnet.log names.
+#[test]
+fn bacnet_device_control_on_the_corpus() {
+    let case = "icsnpp-bacnet-bacnet_error_reject_abort";
+    let ours: Vec<[String; 4]> = case_rows(case, "bacnet_device_control")
+        .iter()
+        .map(|r| {
+            ["invoke_id", "pdu_service", "result", "result_code"].map(|f| field(r, f).to_owned())
+        })
+        .collect();
+    let service = |code: &str| match code {
+        "17" => "device_communication_control",
+        _ => "reinitialize_device",
+    };
+    let theirs: Vec<(String, String)> = tshark_fields(
+        case,
+        "bacapp.confirmed_service == 17 || bacapp.confirmed_service == 20",
+        &["bacapp.invoke_id", "bacapp.confirmed_service"],
+    )
+    .iter()
+    .map(|t| (t[0].clone(), service(&t[1]).to_owned()))
+    .collect();
+    let ids: Vec<(String, String)> = ours.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    assert_eq!(ids, theirs);
+    let refused = ours
+        .iter()
+        .find(|r| r[2] == "ERROR")
+        .expect("the refused restart");
+    assert_eq!(refused[3], "password-failure");
+}

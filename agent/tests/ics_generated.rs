@@ -218,6 +218,31 @@ fn s7_program_transfer_and_szl_reads() {
         }
     }
 
+    // PLC Control jobs name their PI service, as tshark decodes it.
+    let s7 = rows(&run.records, "s7comm");
+    let services: Vec<[&str; 2]> = s7
+        .iter()
+        .filter(|r| {
+            get(r, "function_name") == "PLC Control" && get(r, "rosctr_name") == "Job-Request"
+        })
+        .map(|r| [get(r, "subfunction_code"), get(r, "subfunction_name")])
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ["_INSE", "Activates a PLC module"],
+            ["P_PROGRAM", "PLC Start / Stop"]
+        ]
+    );
+    // (PLC Stop's service name decodes in the same field: function 0x28 only.)
+    let theirs = tshark(
+        &cap,
+        "s7comm.param.func == 0x28 && s7comm.param.pistart.servicename",
+        &["s7comm.param.pistart.servicename"],
+    );
+    let theirs: Vec<&str> = theirs.iter().map(|f| f[0].as_str()).collect();
+    assert_eq!(theirs, ["_INSE", "P_PROGRAM"]);
+
     let szl = rows(&run.records, "s7comm_read_szl");
     let ours: Vec<[String; 4]> = szl
         .iter()
@@ -1390,21 +1415,21 @@ fn bacnet_management_and_segmented_reads() {
             "device",
             "260002",
             "object-identifier",
-            "device:260002",
+            "device: 260002",
         ],
         &[
             "read-property-multiple-ack",
             "device",
             "260002",
             "object-identifier",
-            "analog-input:1",
+            "analog-input: 1",
         ],
         &[
             "read-property-multiple-ack",
             "device",
             "260002",
             "object-identifier",
-            "analog-value:7",
+            "analog-value: 7",
         ],
         &[
             "read-property-multiple-ack",

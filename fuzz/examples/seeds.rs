@@ -6,7 +6,7 @@
 use osect_pcap as pcap;
 use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
 use osect_engine::flow::id::Transport;
-use osect_fuzz::{push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
+use osect_fuzz::{link_flags, push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -159,7 +159,7 @@ fn run(corpus: &Path, out: &Path) -> Result<usize, String> {
                 let Some(idx) = LINKS.iter().position(|l| *l == link) else {
                     return;
                 };
-                seed.push(idx as u8);
+                seed.push(link_flags(idx));
             }
             push_frame(&mut seed, gap_byte(ts - last_ts.unwrap_or(ts)), frame);
             last_ts = Some(ts);

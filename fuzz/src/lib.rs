@@ -8,10 +8,10 @@
 //! # Packet input (`packet` target)
 //!
 //! `[flags] ([gap] [len: u16 BE] [len bytes])*`; a last record shorter than
-//! its length is taken as it is. `flags & 0x0f` picks the link type from
-//! [`LINKS`], `0x10` verifies checksums (else they are ignored), `0x20`
-//! turns the application parsers off, `0x40` makes every table tiny so
-//! eviction runs. `gap` advances the clock by `gap² × 10 ms` (up to 11
+//! its length is taken as it is. `flags & 0x0f`, with `0x80` as a fifth
+//! bit, picks the link type from [`LINKS`], `0x10` verifies checksums (else
+//! they are ignored), `0x20` turns the application parsers off, `0x40` makes
+//! every table tiny so eviction runs. `gap` advances the clock by `gap² × 10 ms` (up to 11
 //! minutes, so timeouts and interval ends happen); `gap = 255` steps back
 //! one second instead (clocks do that).
 //!
@@ -60,7 +60,22 @@ pub const LINKS: &[LinkType] = &[
     LinkType::IEEE802_11,
     LinkType::IEEE802_11_RADIOTAP,
     LinkType(147),
+    LinkType::FDDI,
+    LinkType::PPP_SERIAL,
+    LinkType::NFLOG,
 ];
+
+/// The link type `flags` picks: its low four bits and `0x80` as a fifth,
+/// an index into [`LINKS`].
+pub fn link_of(flags: u8) -> LinkType {
+    let idx = usize::from(flags & 0x0f) | usize::from(flags & 0x80) >> 3;
+    LINKS[idx % LINKS.len()]
+}
+
+/// The flag bits that pick `LINKS[idx]` (see [`link_of`]).
+pub fn link_flags(idx: usize) -> u8 {
+    (idx & 0x0f) as u8 | ((idx & 0x10) << 3) as u8
+}
 
 pub const FLAG_VERIFY_CHECKSUMS: u8 = 0x10;
 pub const FLAG_NO_APP: u8 = 0x20;
@@ -99,7 +114,7 @@ pub fn packet(data: &[u8]) {
     let Some((&flags, body)) = data.split_first() else {
         return;
     };
-    let link = LINKS[usize::from(flags & 0x0f) % LINKS.len()];
+    let link = link_of(flags);
     let mut limits = Limits::default();
     if flags & FLAG_TINY_TABLES != 0 {
         limits.connections = 4;
@@ -215,6 +230,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("syslog", Transport::Udp, 514),
     ("syslog_tcp", Transport::Tcp, 514),
     ("sip", Transport::Udp, 5060),
+    ("smtp", Transport::Tcp, 25),
 ];
 
 /// Link-layer decoders: target name and EtherType.

@@ -1,6 +1,7 @@
 //! Synthetic OT traffic: frames with valid checksums written as pcap.
 //!
-//! [`frame`] builds Ethernet/802.1Q/IPv4/TCP/UDP/ARP frames, [`tcp`] whole
+//! [`frame`] builds Ethernet/802.1Q/IPv4/TCP/UDP/ARP frames, [`link`] the
+//! other link layers and the tunnels around them, [`tcp`] whole
 //! TCP conversations (handshake, acknowledged data, close), [`proto`] the
 //! messages of each industrial protocol from its specification, and
 //! [`scenario`] puts them together: one scenario per protocol (a read, a
@@ -12,6 +13,7 @@ pub mod day;
 pub mod frame;
 pub mod hostile;
 pub mod it_sessions;
+pub mod link;
 pub mod lldp;
 pub mod pcap;
 pub mod proto;

@@ -1,17 +1,39 @@
 //! Classic pcap (microsecond, little-endian) writing.
 
-/// Link type of every frame written: Ethernet.
+/// The pcap link types the builders write (`LINKTYPE_*`).
+pub const LINKTYPE_NULL: u32 = 0;
 pub const LINKTYPE_ETHERNET: u32 = 1;
+pub const LINKTYPE_PPP: u32 = 9;
+pub const LINKTYPE_RAW: u32 = 101;
+pub const LINKTYPE_LINUX_SLL: u32 = 113;
+pub const LINKTYPE_IEEE802_11_RADIOTAP: u32 = 127;
+pub const LINKTYPE_NFLOG: u32 = 239;
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 
-/// A capture being built in memory, frames in the order added.
-#[derive(Default)]
+/// A capture being built in memory, frames in the order added, all of one
+/// link type (Ethernet unless said otherwise).
 pub struct Capture {
     frames: Vec<(i64, Vec<u8>)>,
+    link_type: u32,
+}
+
+impl Default for Capture {
+    fn default() -> Self {
+        Capture::with_link_type(LINKTYPE_ETHERNET)
+    }
 }
 
 impl Capture {
     pub fn new() -> Self {
         Capture::default()
+    }
+
+    /// An empty capture whose frames are of `link_type`.
+    pub fn with_link_type(link_type: u32) -> Self {
+        Capture {
+            frames: Vec::new(),
+            link_type,
+        }
     }
 
     /// Adds a frame seen at `ts` microseconds since the epoch.
@@ -44,7 +66,7 @@ impl Capture {
         out.extend_from_slice(&0i32.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
         out.extend_from_slice(&65535u32.to_le_bytes());
-        out.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
+        out.extend_from_slice(&self.link_type.to_le_bytes());
         for i in idx {
             let (ts, f) = &self.frames[i];
             let len = u32::try_from(f.len()).unwrap_or(u32::MAX);

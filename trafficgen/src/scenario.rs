@@ -245,7 +245,7 @@ pub fn s7_session(cap: &mut Capture, net: &Net, t: i64, handshake: bool, reads: 
 }
 
 /// The engineering station uploads system data block 0 from the PLC, then
-/// downloads organization block 1 to it. In a download the PLC asks for
+/// downloads organization block 1 to it, activates it and starts the PLC. In a download the PLC asks for
 /// the block (Download Block and Download Ended are its jobs) and the
 /// station answers with the block's bytes.
 pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
@@ -318,6 +318,23 @@ pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         false,
         s7::transfer_job_param(0x1c, 0, Some(ob)),
         vec![0x1c],
+        &[],
+    );
+    // Activate the new block (block list "0800001P"), then warm start.
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::plc_control_param(b"\x00\x01\x30\x38\x30\x30\x30\x30\x31\x50", "_INSE"),
+        vec![0x28],
+        &[],
+    );
+    t = step(
+        &mut c,
+        t,
+        true,
+        s7::plc_control_param(b"C ", "P_PROGRAM"),
+        vec![0x28],
         &[],
     );
     c.close(cap, t + 50 * MS)

@@ -1,7 +1,7 @@
 //! The general path: a TCP or UDP packet to its connection (lookup,
 //! orientation as Zeek chooses it, checksums) and its payload on.
 
-use super::ip::udp_tunnel;
+use super::ip::{udp_tunnel, IPPROTO_GRE};
 use super::session::app_data;
 use super::*;
 
@@ -152,7 +152,7 @@ impl Engine {
             (sp, dp),
             Transport::Tcp,
             || want_flip_tcp(flags, sp, dp),
-            |c| reopens(flags, c),
+            |c| reopens(flags, c, ts),
         );
         let s = seg_of(&seg);
         let obs = self.observation(ts, &f, ip, &meta, checksum_ok, Effect::Tcp(s));
@@ -254,9 +254,15 @@ impl Engine {
             None
         };
         if let Some((service, t)) = tun {
-            c.tunnel_service = Some(service);
+            let parent = match service {
+                Some(s) => {
+                    c.tunnel_service = Some(s);
+                    uid
+                }
+                None => self.tunnel_uid(ip, IPPROTO_GRE),
+            };
             self.conns.touch(f.idx);
-            self.decapsulated(ts, t, meta, uid);
+            self.decapsulated(ts, t, meta, parent);
             return;
         }
         if self.opts.app_layer {
@@ -292,12 +298,14 @@ pub(super) fn want_flip_tcp(flags: u8, sport: u16, dport: u16) -> bool {
     !likely_server_port(Transport::Tcp, dport) || sport < dport
 }
 
-/// Whether a segment starts a new connection on the tuple of `c`: a SYN
-/// after `c` finished.
-pub(super) fn reopens(flags: u8, c: &Conn) -> bool {
-    flags & tcp::SYN != 0
-        && flags & tcp::ACK == 0
-        && c.tcp.as_ref().is_some_and(|t| t.is_finished())
+/// Whether a segment at `ts` starts a new connection on the tuple of `c`: a
+/// SYN after `c` finished, or any segment once `c` was given up on as an
+/// unanswered attempt (its SYN, the first packet, is `TCP_ATTEMPT_US` old).
+pub(super) fn reopens(flags: u8, c: &Conn, ts: i64) -> bool {
+    c.tcp.as_ref().is_some_and(|t| {
+        (flags & tcp::SYN != 0 && flags & tcp::ACK == 0 && t.is_finished())
+            || (t.unanswered_attempt() && ts.saturating_sub(c.start) >= TCP_ATTEMPT_US)
+    })
 }
 
 /// What the connection's TCP state takes from a segment.

@@ -74,7 +74,7 @@ impl Engine {
             return false;
         };
         let key = ConnKey::v4(src, seg.src_port, dst, seg.dst_port, Transport::Tcp);
-        let Some(f) = self.known(&key, ip, seg.src_port, |c| reopens(seg.flags, c)) else {
+        let Some(f) = self.known(&key, ip, seg.src_port, |c| reopens(seg.flags, c, ts)) else {
             return false;
         };
         let checksum_ok = self.tcp_checksum_ok(ip);

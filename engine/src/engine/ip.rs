@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// IP protocol number of GRE.
+pub(super) const IPPROTO_GRE: u8 = 47;
+
 impl Engine {
     /// An IP packet: checked, reassembled when a fragment, and handed to
     /// its transport in one place, so the transport code is inlined once.
@@ -109,12 +112,12 @@ impl Engine {
             17 => self.udp(ts, ip, meta),
             1 | 58 => self.icmp(ts, ip, meta),
             4 | 41 if meta.depth < MAX_TUNNEL_DEPTH => {
-                let parent = self.tunnel_uid(ip);
+                let parent = self.tunnel_uid(ip, ip.proto);
                 self.decapsulated(ts, tunnel::Inner::Ip(ip.payload), meta, parent);
             }
-            47 if meta.depth < MAX_TUNNEL_DEPTH => match tunnel::gre(ip.payload) {
+            IPPROTO_GRE if meta.depth < MAX_TUNNEL_DEPTH => match tunnel::gre(ip.payload) {
                 Ok(t) => {
-                    let parent = self.tunnel_uid(ip);
+                    let parent = self.tunnel_uid(ip, ip.proto);
                     self.decapsulated(ts, t, meta, parent);
                 }
                 Err(_) => self.stats.malformed += 1,
@@ -125,8 +128,9 @@ impl Engine {
         }
     }
 
-    /// A stable uid for a non-UDP tunnel (IP-in-IP, GRE) between two hosts.
-    pub(super) fn tunnel_uid(&self, ip: &Ip<'_>) -> u64 {
+    /// A stable uid for a tunnel that is no connection of its own (IP in
+    /// IP, GRE, also GRE over UDP) between two hosts.
+    pub(super) fn tunnel_uid(&self, ip: &Ip<'_>, proto: u8) -> u64 {
         // Both ends in address order and the protocol, hashed field by
         // field as always, so a tunnel keeps its uid.
         let (a, b) = if ip.src <= ip.dst {
@@ -135,7 +139,7 @@ impl Engine {
             (ip.dst, ip.src)
         };
         let mut h = rustc_hash::FxHasher::default();
-        std::hash::Hash::hash(&((a, 0u16), (b, 0u16), Transport::Other(ip.proto)), &mut h);
+        std::hash::Hash::hash(&((a, 0u16), (b, 0u16), Transport::Other(proto)), &mut h);
         std::hash::Hasher::finish(&h)
     }
 
@@ -178,11 +182,14 @@ pub(super) fn inner<'a>(meta: Meta<'a>, parent: u64, l2: Option<&L2<'a>>) -> Met
     }
 }
 
+/// A tunnel over UDP on these ports or with this payload: the outer
+/// connection's service (none for GRE, which Zeek names as a tunnel of its
+/// own, not by the UDP connection) and what it carries.
 pub(super) fn udp_tunnel(
     sport: u16,
     dport: u16,
     payload: &[u8],
-) -> Option<(&'static str, tunnel::Inner<'_>)> {
+) -> Option<(Option<&'static str>, tunnel::Inner<'_>)> {
     let on = |p: u16| sport == p || dport == p;
     let r = if on(tunnel::VXLAN_PORT) {
         tunnel::vxlan(payload).map(|t| ("vxlan", t))
@@ -191,13 +198,18 @@ pub(super) fn udp_tunnel(
     } else if on(tunnel::GTPU_PORT) {
         tunnel::gtpv1(payload).map(|t| ("gtpv1", t))
     } else if on(tunnel::GRE_IN_UDP_PORT) {
-        tunnel::gre(payload).map(|t| ("gre", t))
+        return tunnel::gre(payload).ok().map(|t| (None, t));
+    } else if on(tunnel::AYIYA_PORT) {
+        tunnel::ayiya(payload).map(|t| ("ayiya", t))
     } else if on(tunnel::TEREDO_PORT) || tunnel::looks_like_teredo(payload) {
         // Teredo runs between arbitrary ports once a relay is involved, so
         // on other ports it is recognised by content, as Zeek does.
         tunnel::teredo(payload).map(|t| ("teredo", t))
+    } else if tunnel::looks_like_ayiya(payload) {
+        // Zeek tries AYIYA's content rule on every UDP payload too.
+        tunnel::ayiya(payload).map(|t| ("ayiya", t))
     } else {
         return None;
     };
-    r.ok()
+    r.ok().map(|(service, t)| (Some(service), t))
 }

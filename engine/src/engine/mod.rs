@@ -18,7 +18,7 @@ use crate::flow::conn::{uid_string, Conn, Effect, LinkFacts, Observation};
 use crate::flow::frag::{FragKey, FragTable};
 use crate::flow::id::{ConnId, FlowRef, Mac, Transport};
 use crate::flow::tcp::Seg;
-use crate::flow::{likely_server_port, ConnKey, ConnTable, Created};
+use crate::flow::{likely_server_port, ConnKey, ConnTable, Created, TCP_ATTEMPT_US};
 use crate::limits::Limits;
 use crate::neighbor::{Exchange, Neighbors};
 use crate::over_ip::session::Session;

@@ -63,8 +63,11 @@ pub struct Conn {
     pub resp_mac: Option<Mac>,
     pub vlan: Option<u16>,
     pub inner_vlan: Option<u16>,
-    /// The uid of the connection this one was tunnelled in.
+    /// The uids of the tunnels this connection came out of (Zeek's
+    /// `tunnel_parents`): the first, and any others after it, such as the
+    /// other direction of a VXLAN tunnel on its own source port.
     pub tunnel_parent: Option<u64>,
+    pub more_parents: Option<Box<MoreParents>>,
     /// What the application parser found (conn.log's `service`).
     pub service: Option<&'static str>,
     /// A service the transport itself implies (a tunnel's outer UDP).
@@ -74,6 +77,10 @@ pub struct Conn {
     /// Payloads still to try recognising an application parser on.
     pub app_probes_left: u8,
 }
+
+/// Tunnel parents after the first, bounded: a connection seen through more
+/// tunnels than this keeps the first ones.
+pub type MoreParents = heapless::Vec<u64, 3>;
 
 /// Payloads looked at per connection before giving up on recognising it.
 pub const APP_PROBES: u8 = 4;
@@ -135,6 +142,7 @@ impl Conn {
             vlan: None,
             inner_vlan: None,
             tunnel_parent: None,
+            more_parents: None,
             service: None,
             tunnel_service: None,
             app: None,
@@ -207,8 +215,23 @@ impl Conn {
             self.vlan = l.vlan;
             self.inner_vlan = l.inner_vlan;
         }
-        if self.tunnel_parent.is_none() {
-            self.tunnel_parent = l.parent;
+        if let Some(p) = l.parent {
+            self.add_parent(p);
+        }
+    }
+
+    /// Notes that a packet came out of tunnel `p`.
+    fn add_parent(&mut self, p: u64) {
+        match self.tunnel_parent {
+            None => self.tunnel_parent = Some(p),
+            Some(first) if first == p => {}
+            Some(_) => {
+                let more = self.more_parents.get_or_insert_with(Default::default);
+                if !more.contains(&p) {
+                    // Full: the first parents are kept.
+                    let _ = more.push(p);
+                }
+            }
         }
     }
 
@@ -306,7 +329,12 @@ impl Conn {
                 Value::Count(self.resp.pkts),
                 Value::Count(self.resp.ip_bytes),
                 match self.tunnel_parent {
-                    Some(p) => Value::Strings(vec![uid_string(p).into()]),
+                    Some(p) => Value::Strings(
+                        std::iter::once(p)
+                            .chain(self.more_parents.iter().flat_map(|m| m.iter().copied()))
+                            .map(|u| uid_string(u).into())
+                            .collect(),
+                    ),
                     None => Value::Unset,
                 },
                 Value::Count(u64::from(self.ip_proto)),

@@ -20,6 +20,11 @@ pub const TCP_INACTIVITY_US: i64 = 300_000_000;
 pub const UDP_INACTIVITY_US: i64 = 60_000_000;
 pub const ICMP_INACTIVITY_US: i64 = 60_000_000;
 pub const TCP_CLOSE_DELAY_US: i64 = 5_000_000;
+/// Zeek's `tcp_attempt_delay`: a connection whose originator sent a SYN and
+/// whose responder has still not been seen this long after it is given up
+/// on (logged), and its tuple's next packet starts a new connection. On a
+/// capture of one direction only, a client's long connection is two rows.
+pub const TCP_ATTEMPT_US: i64 = 5_000_000;
 /// Zeek forgets a DNS exchange sooner than other UDP: its DNS analyzer
 /// checks every 10 s and ends a session idle for 9 s.
 pub const DNS_SESSION_US: i64 = 9_000_000;

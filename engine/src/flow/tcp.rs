@@ -256,7 +256,16 @@ impl TcpConn {
             || (r == State::Closed && quiet(o))
     }
 
-    /// A segment failed its checksum: only the history notes it.
+    /// Whether the connection is an attempt nobody answered: the
+    /// originator's first segment was its SYN, and the responder has not
+    /// been seen. Zeek's attempt timer removes such a connection
+    /// `TCP_ATTEMPT_US` after that SYN.
+    pub fn unanswered_attempt(&self) -> bool {
+        matches!(self.orig.state, State::SynSent | State::SynAckSent)
+            && self.orig.prev_state == State::Inactive
+            && self.resp.state == State::Inactive
+    }
+
     /// Processes one segment from `is_orig`'s side.
     pub fn segment(&mut self, is_orig: bool, s: &Seg, history: &mut History) -> Outcome {
         let mut out = Outcome::default();

@@ -1,6 +1,9 @@
-//! Link-layer framing down to the network protocol: Ethernet II, 802.1Q and
-//! QinQ, MPLS, PPPoE, LLC/SNAP, Linux cooked capture, BSD loopback, PPP,
-//! raw IP and 802.11 data frames (with or without radiotap).
+//! Link-layer framing down to the network protocol: Ethernet II (and Cisco
+//! FabricPath around it), 802.1Q and QinQ, 802.1ah provider backbone
+//! bridging, Cisco VN-Tag, MPLS, PPPoE, LLC/SNAP, Linux cooked capture
+//! (v1 and v2), NFLOG, BSD loopback, PPP (with and without HDLC framing),
+//! raw IP and 802.11 data frames (with or without radiotap). What each
+//! carries follows Zeek's packet analyzers (`docs/sensor.md` lists them).
 
 use super::{be16, byte, mac_ref, Error, LinkType, Result};
 use crate::flow::id::Mac;
@@ -14,6 +17,24 @@ const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
 const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MC: u16 = 0x8848;
 const ETHERTYPE_PPPOE: u16 = 0x8864;
+/// 802.1ah provider backbone bridging: a 4-byte I-TAG, then the customer's
+/// Ethernet header.
+const ETHERTYPE_PBB: u16 = 0x88e7;
+/// Cisco VN-Tag: 4 bytes of tag, then the carried EtherType.
+const ETHERTYPE_VNTAG: u16 = 0x8926;
+/// Cisco FabricPath: a 16-byte outer header (outer addresses, the FabricPath
+/// tag) in front of the whole classical Ethernet frame.
+const ETHERTYPE_FABRICPATH: u16 = 0x8903;
+const FABRICPATH_LEN: usize = 16;
+const ETHERNET_LEN: usize = 14;
+/// PPP protocol numbers for IPv4, IPv6 and unicast MPLS.
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+const PPP_MPLS: u16 = 0x0281;
+/// NFLOG's TLV type of the packet payload, and the address families.
+const NFLOG_PAYLOAD: u16 = 9;
+const AF_INET: u8 = 2;
+const AF_INET6_LINUX: u8 = 10;
 const MAX_TAGS: usize = 8;
 
 /// What the link layer says about a frame.
@@ -91,13 +112,22 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
             tagged(l2)?
         }
         LinkType::PPP => {
-            let mut p = frame;
-            if p.len() >= 2 && p[0] == 0xff && p[1] == 0x03 {
-                p = &p[2..];
-            }
-            let proto = be16(p, 0)?;
-            L2::bare(ppp_to_ethertype(proto)?, &p[2..])
+            // With HDLC-like framing when it opens with address and control
+            // (0xff 0x03), otherwise the bare PPP protocol field.
+            let hlen = if frame.starts_with(&[0xff, 0x03]) {
+                4
+            } else {
+                2
+            };
+            ppp(
+                be16(frame, hlen - 2)?,
+                frame.get(hlen..).ok_or(Error::Truncated)?,
+            )?
         }
+        LinkType::PPP_SERIAL => ppp(be16(frame, 2)?, frame.get(4..).ok_or(Error::Truncated)?)?,
+        // The FDDI header and an LLC/SNAP header, then IP.
+        LinkType::FDDI => raw_ip(frame.get(13 + 8..).ok_or(Error::Truncated)?)?,
+        LinkType::NFLOG => nflog(frame)?,
         LinkType::IEEE802_11 => ieee80211(frame)?,
         LinkType::IEEE802_11_RADIOTAP => {
             let len = usize::from(u16::from_le_bytes([byte(frame, 2)?, byte(frame, 3)?]));
@@ -117,13 +147,55 @@ fn raw_ip(frame: &[u8]) -> Result<L2<'_>> {
     Ok(L2::bare(et, frame))
 }
 
-fn ppp_to_ethertype(proto: u16) -> Result<u16> {
+/// The network protocol a PPP protocol number carries: IP or MPLS; link
+/// control and the other PPP protocols carry nothing to decode.
+fn ppp_to_ethertype(proto: u16) -> Option<u16> {
     match proto {
-        0x0021 => Ok(ETHERTYPE_IPV4),
-        0x0057 => Ok(ETHERTYPE_IPV6),
-        // Link control and other PPP protocols carry no IP.
-        _ => Ok(0),
+        PPP_IPV4 => Some(ETHERTYPE_IPV4),
+        PPP_IPV6 => Some(ETHERTYPE_IPV6),
+        PPP_MPLS => Some(ETHERTYPE_MPLS),
+        _ => None,
     }
+}
+
+/// A PPP frame of protocol `proto` without link addresses.
+fn ppp(proto: u16, payload: &[u8]) -> Result<L2<'_>> {
+    match ppp_to_ethertype(proto) {
+        Some(et) => tagged(L2::bare(et, payload)),
+        None => Ok(L2::bare(0, &[])),
+    }
+}
+
+/// A Linux NFLOG record: a 4-byte header (address family, version 0,
+/// resource id), then TLVs until the one holding the packet. The TLVs are
+/// in the capturing host's byte order; little-endian is taken, the order of
+/// the machines that capture with NFLOG.
+fn nflog(frame: &[u8]) -> Result<L2<'_>> {
+    let family = byte(frame, 0)?;
+    if byte(frame, 1)? != 0 {
+        return Err(Error::malformed("NFLOG version", 1));
+    }
+    let mut p = frame.get(4..).ok_or(Error::Truncated)?;
+    loop {
+        let tlv = p.get(..4).ok_or(Error::Truncated)?;
+        let len = usize::from(u16::from_le_bytes([tlv[0], tlv[1]]));
+        let ty = u16::from_le_bytes([tlv[2], tlv[3]]);
+        if ty == NFLOG_PAYLOAD {
+            p = &p[4..];
+            break;
+        }
+        if len < 4 {
+            return Err(Error::malformed("NFLOG TLV length", frame.len() - p.len()));
+        }
+        // TLVs are padded to four bytes; the padding is not in the length.
+        p = p.get(len.next_multiple_of(4)..).ok_or(Error::Truncated)?;
+    }
+    let et = match family {
+        AF_INET => ETHERTYPE_IPV4,
+        AF_INET6_LINUX => ETHERTYPE_IPV6,
+        _ => return Ok(L2::bare(0, &[])),
+    };
+    Ok(L2::bare(et, p))
 }
 
 /// An Ethernet II frame that carries IP or ARP directly, the common case;
@@ -153,25 +225,40 @@ pub fn ethernet(frame: &[u8]) -> Result<L2<'_>> {
     }
 }
 
-/// An Ethernet frame that [`untagged`] leaves: 802.3, or with tags.
+/// An Ethernet frame that [`untagged`] leaves: 802.3, with tags, or in
+/// FabricPath.
 pub fn framed(frame: &[u8]) -> Result<L2<'_>> {
-    let mut l2 = L2 {
+    let mut frame = frame;
+    if be16(frame, 12)? == ETHERTYPE_FABRICPATH {
+        // The classical frame follows the outer header whole; only one
+        // FabricPath header is taken off, as Zeek does.
+        frame = frame.get(FABRICPATH_LEN..).ok_or(Error::Truncated)?;
+        if frame.len() <= ETHERNET_LEN {
+            return Err(Error::Truncated);
+        }
+    }
+    let l2 = L2 {
         dst: Some(mac_ref(frame, 0)?),
         src: Some(mac_ref(frame, 6)?),
         vlan: None,
         inner_vlan: None,
-        ethertype: be16(frame, 12)?,
-        payload: &frame[14..],
+        ethertype: 0,
+        payload: &frame[ETHERNET_LEN..],
     };
-    let et = l2.ethertype;
+    tagged(carried(l2, be16(frame, 12)?)?)
+}
+
+/// `l2` with the type/length field `et` read: an EtherType, or an 802.3
+/// length whose payload (the padding cut off) starts with an LLC header.
+fn carried(mut l2: L2<'_>, et: u16) -> Result<L2<'_>> {
+    l2.ethertype = et;
     if et <= 1500 {
-        // 802.3 length field: the payload is that long (padding follows).
         let n = usize::from(et).min(l2.payload.len());
         l2.payload = &l2.payload[..n];
         l2.ethertype = 0;
         l2 = llc(l2)?;
     }
-    tagged(l2)
+    Ok(l2)
 }
 
 /// Unwraps VLAN tags, MPLS labels, PPPoE and SNAP until a network protocol.
@@ -181,19 +268,33 @@ fn tagged(mut l2: L2<'_>) -> Result<L2<'_>> {
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => {
                 let tci = be16(l2.payload, 0)?;
                 let id = tci & 0x0fff;
+                // The first tag is the outer VLAN; as in Zeek, any later
+                // tag is the inner one, a third overwriting the second.
                 if l2.vlan.is_none() {
                     l2.vlan = Some(id);
-                } else if l2.inner_vlan.is_none() {
+                } else {
                     l2.inner_vlan = Some(id);
                 }
-                l2.ethertype = be16(l2.payload, 2)?;
+                let et = be16(l2.payload, 2)?;
                 l2.payload = &l2.payload[4..];
-                if l2.ethertype <= 1500 {
-                    let n = usize::from(l2.ethertype).min(l2.payload.len());
-                    l2.payload = &l2.payload[..n];
-                    l2.ethertype = 0;
-                    l2 = llc(l2)?;
+                l2 = carried(l2, et)?;
+            }
+            ETHERTYPE_PBB => {
+                // The I-TAG, then the customer frame's own addresses and
+                // type: its addresses are the ones the connection sees.
+                let p = l2.payload;
+                if p.len() <= 4 + ETHERNET_LEN {
+                    return Err(Error::Truncated);
                 }
+                l2.dst = Some(mac_ref(p, 4)?);
+                l2.src = Some(mac_ref(p, 10)?);
+                l2.payload = &p[4 + ETHERNET_LEN..];
+                l2 = carried(l2, be16(p, 16)?)?;
+            }
+            ETHERTYPE_VNTAG => {
+                let et = be16(l2.payload, 4)?;
+                l2.payload = l2.payload.get(6..).ok_or(Error::Truncated)?;
+                l2.ethertype = et;
             }
             ETHERTYPE_MPLS | ETHERTYPE_MPLS_MC => {
                 let mut p = l2.payload;
@@ -210,12 +311,17 @@ fn tagged(mut l2: L2<'_>) -> Result<L2<'_>> {
                 return Ok(l2);
             }
             ETHERTYPE_PPPOE => {
-                let len = usize::from(be16(l2.payload, 4)?);
+                // Session stage: version/type, code, session id, length,
+                // then the PPP protocol. Like Zeek, the length field is not
+                // used to cut the payload: IP's own length does that.
                 let proto = be16(l2.payload, 6)?;
-                let end = (6 + len).min(l2.payload.len());
-                l2.ethertype = ppp_to_ethertype(proto)?;
-                l2.payload = l2.payload.get(8..end.max(8)).ok_or(Error::Truncated)?;
-                return Ok(l2);
+                let Some(et) = ppp_to_ethertype(proto) else {
+                    // PPP control (LCP, authentication, IPCP): nothing here
+                    // is a network packet, and it stays a PPPoE frame.
+                    return Ok(l2);
+                };
+                l2.ethertype = et;
+                l2.payload = l2.payload.get(8..).ok_or(Error::Truncated)?;
             }
             _ => return Ok(l2),
         }

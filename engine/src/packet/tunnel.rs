@@ -1,5 +1,6 @@
 //! Encapsulations Zeek decapsulates: IP-in-IP, GRE (including PPTP's
-//! enhanced GRE and ERSPAN), and over UDP VXLAN, Geneve, Teredo and GTP-U.
+//! enhanced GRE and ERSPAN types I to III), and over UDP VXLAN, Geneve,
+//! Teredo, GTP-U and AYIYA.
 
 use super::{be16, byte, Error, Result};
 
@@ -14,74 +15,65 @@ pub enum Inner<'a> {
     None,
 }
 
-/// The kind of tunnel, as Zeek's tunnel log names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Ip,
-    Gre,
-    Vxlan,
-    Geneve,
-    Teredo,
-    Gtpv1,
-}
-
 pub const VXLAN_PORT: u16 = 4789;
 pub const GENEVE_PORT: u16 = 6081;
 pub const TEREDO_PORT: u16 = 3544;
 pub const GTPU_PORT: u16 = 2152;
 /// GRE-in-UDP (RFC 8086).
 pub const GRE_IN_UDP_PORT: u16 = 4754;
+pub const AYIYA_PORT: u16 = 5072;
 
-/// A GRE packet's payload.
+/// GRE flag bits (RFC 2784, RFC 2890, and RFC 2637's enhanced GRE).
+const GRE_CHECKSUM: u16 = 0x8000;
+const GRE_ROUTING: u16 = 0x4000;
+const GRE_KEY: u16 = 0x2000;
+const GRE_SEQUENCE: u16 = 0x1000;
+const GRE_ACK: u16 = 0x0080;
+const GRE_RESERVED: u16 = 0x0078;
+const GRE_PPP: u16 = 0x880b;
+
+/// A GRE packet's payload, by Zeek's rules: version 0, or version 1
+/// (PPTP) carrying PPP; a routing field or reserved flags stop decoding.
 pub fn gre(b: &[u8]) -> Result<Inner<'_>> {
     let flags = be16(b, 0)?;
     let proto = be16(b, 2)?;
     let version = flags & 0x7;
-    let mut off = 4;
-    if version == 0 {
-        if flags & 0x8000 != 0 {
-            off += 4; // checksum + reserved
-        }
-        if flags & 0x2000 != 0 {
-            off += 4; // key
-        }
-        if flags & 0x1000 != 0 {
-            off += 4; // sequence number
-        }
-    } else if version == 1 {
-        // PPTP's enhanced GRE: key always, sequence and acknowledgement optional.
-        off += 4;
-        if flags & 0x1000 != 0 {
-            off += 4;
-        }
-        if flags & 0x0080 != 0 {
-            off += 4;
-        }
-    } else {
-        return Err(Error::malformed("GRE version", 1));
+    if version > 1 || flags & (GRE_ROUTING | GRE_RESERVED) != 0 {
+        return Err(Error::malformed("GRE version or flags", 0));
     }
+    if version == 1 && proto != GRE_PPP {
+        return Err(Error::malformed(
+            "GRE protocol type of a version 1 header",
+            2,
+        ));
+    }
+    // Each optional field present takes four bytes.
+    let off = 4 + [GRE_CHECKSUM, GRE_KEY, GRE_SEQUENCE, GRE_ACK]
+        .iter()
+        .filter(|&&f| flags & f != 0)
+        .count()
+        * 4;
     let p = b.get(off..).ok_or(Error::Truncated)?;
     Ok(match proto {
         0x0800 | 0x86dd => Inner::Ip(p),
         0x6558 => Inner::Ethernet(p),
-        // ERSPAN type II: an 8-byte header before the mirrored frame.
-        0x88be => Inner::Ethernet(p.get(8..).ok_or(Error::Truncated)?),
+        // ERSPAN: type II has an 8-byte header before the mirrored frame
+        // and sets the sequence bit; type I has neither.
+        0x88be => {
+            let o = if flags & GRE_SEQUENCE != 0 { 8 } else { 0 };
+            Inner::Ethernet(p.get(o..).ok_or(Error::Truncated)?)
+        }
         // ERSPAN type III: 12 bytes, plus 8 with the optional sub-header.
         0x22eb => {
             let o = if byte(p, 11)? & 0x01 != 0 { 20 } else { 12 };
             Inner::Ethernet(p.get(o..).ok_or(Error::Truncated)?)
         }
-        // PPP inside enhanced GRE.
-        0x880b => {
-            let mut q = p;
-            if q.len() >= 2 && q[0] == 0xff && q[1] == 0x03 {
-                q = &q[2..];
-            }
-            match be16(q, 0)? {
-                0x0021 | 0x0057 => Inner::Ip(&q[2..]),
-                _ => Inner::None,
-            }
-        }
+        // PPP inside enhanced GRE: address, control, then the protocol,
+        // which must be IP.
+        GRE_PPP => match be16(p, 2)? {
+            0x0021 | 0x0057 => Inner::Ip(p.get(4..).ok_or(Error::Truncated)?),
+            _ => Inner::None,
+        },
         _ => Inner::None,
     })
 }
@@ -176,6 +168,35 @@ pub fn looks_like_teredo(b: &[u8]) -> bool {
     tag == 0
         && p.get(8..)
             .is_some_and(|rest| rest.len() >= 40 && ipv6(rest))
+}
+
+/// An AYIYA packet (Anything In Anything, used by SixXS tunnel brokers):
+/// an 8-byte header, an identity of 2^n bytes and a signature of 4m bytes,
+/// then for the forward operation the packet named by the next header.
+pub fn ayiya(b: &[u8]) -> Result<Inner<'_>> {
+    let id_len = 1usize << (byte(b, 0)? >> 4);
+    let sig_len = usize::from(byte(b, 1)? >> 4) * 4;
+    let opcode = byte(b, 2)? & 0x0f;
+    let next = byte(b, 3)?;
+    let p = b.get(8 + id_len + sig_len..).ok_or(Error::Truncated)?;
+    // Only a forward carries a packet, and only it confirms the tunnel (a
+    // connection's service): other operations are left alone.
+    if opcode != AYIYA_FORWARD || p.is_empty() {
+        return Err(Error::malformed("AYIYA operation code", 2));
+    }
+    Ok(match next {
+        4 | 41 => Inner::Ip(p),
+        _ => Inner::None,
+    })
+}
+
+const AYIYA_FORWARD: u8 = 1;
+
+/// Whether a UDP payload away from [`AYIYA_PORT`] is taken for AYIYA, by
+/// Zeek's detection rule: a SHA-1 signature of 20 bytes, and an
+/// authenticated forward operation.
+pub fn looks_like_ayiya(b: &[u8]) -> bool {
+    b.len() >= 3 && b[1] == 0x52 && b[2] == 0x11
 }
 
 /// A GTPv1-U payload (3GPP TS 29.281): T-PDUs carry IP.

@@ -190,3 +190,14 @@ pub fn block_data(bytes: &[u8]) -> Vec<u8> {
     v.extend_from_slice(bytes);
     v
 }
+
+/// PLC Control job parameter (function 0x28): seven reserved bytes, the
+/// parameter block behind its length, the PI service name behind its own.
+pub fn plc_control_param(block: &[u8], service: &str) -> Vec<u8> {
+    let mut v = vec![0x28, 0, 0, 0, 0, 0, 0, 0xfd];
+    be16(&mut v, u16::try_from(block.len()).unwrap_or(u16::MAX));
+    v.extend_from_slice(block);
+    v.push(u8::try_from(service.len()).unwrap_or(u8::MAX));
+    v.extend_from_slice(service.as_bytes());
+    v
+}

@@ -309,15 +309,17 @@ fn discovery(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     }
 }
 
-/// The text of the application-tagged value at `b[at..]`; enumerations
-/// of the properties ICSNPP names are named.
+/// The text of the application-tagged value at `b[at..]` as ICSNPP
+/// writes it: a null writes nothing, octet strings in hex, bit strings as
+/// `T`/`F` per bit, dates `month/day/year`, times `h:m:s.hundredths`,
+/// object identifiers `type: instance`, character strings in UTF-8 only;
+/// enumerations of the properties ICSNPP names are named.
 fn value_text(property: u32, b: &[u8], at: usize) -> Option<String> {
     let (t, _) = tag(b, at)?;
     if t.context {
         return None;
     }
     Some(match t.number {
-        0 => "null".to_owned(),
         1 => (if t.lvt != 0 { "true" } else { "false" }).to_owned(),
         2 => unsigned(t.data)?.to_string(),
         3 => {
@@ -327,17 +329,37 @@ fn value_text(property: u32, b: &[u8], at: usize) -> Option<String> {
         }
         4 => format!("{:.6}", f32::from_be_bytes(t.data.try_into().ok()?)),
         5 => format!("{:.6}", f64::from_be_bytes(t.data.try_into().ok()?)),
-        7 => wire_text(t.data.get(1..)?),
+        6 => t.data.iter().map(|b| format!("{b:02x}")).collect(),
+        7 => character_string(t.data),
+        8 => t
+            .data
+            .get(1..)?
+            .iter()
+            .flat_map(|byte| {
+                (0..8)
+                    .rev()
+                    .map(move |i| if byte >> i & 1 == 1 { 'T' } else { 'F' })
+            })
+            .collect(),
         9 => {
             let e = unsigned(t.data)?;
             names::property_enum(property, e).map_or_else(|| e.to_string(), |n| n.to_string())
         }
+        10 => match *t.data {
+            [year, month, day, _] => format!("{month}/{day}/{}", 1900 + u32::from(year)),
+            _ => return None,
+        },
+        11 => match *t.data {
+            [h, m, s, hundredths] => format!("{h}:{m}:{s}.{hundredths}"),
+            _ => return None,
+        },
         12 => {
             let (ty, inst) = object_id(t.data)?;
-            format!("{}:{inst}", names::object_type(ty))
+            format!("{}: {inst}", names::object_type(ty))
         }
         _ => return None,
     })
+    .filter(|v| !v.is_empty())
 }
 
 /// One `bacnet_property` row: object, property, array index, value.
@@ -631,4 +653,42 @@ fn device_fact(
         _ => return,
     }
     ctx.out.assets.observe_identity(ctx.ts, host, &id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_text;
+
+    // Values as ICSNPP's bacnet_property.log writes them (its "services"
+    // test: `device: 29`, `operational`, `226`).
+    #[test]
+    fn values() {
+        let text = |b: &[u8], property| value_text(property, b, 0);
+        assert_eq!(text(&[0x00], 85), None, "null");
+        assert_eq!(text(&[0x11], 85).as_deref(), Some("true"));
+        assert_eq!(text(&[0x21, 226], 76).as_deref(), Some("226"));
+        assert_eq!(text(&[0x31, 0xfe], 85).as_deref(), Some("-2"));
+        assert_eq!(
+            text(&[0x44, 0x41, 0x20, 0, 0], 85).as_deref(),
+            Some("10.000000")
+        );
+        assert_eq!(text(&[0x62, 0xbe, 0xef], 85).as_deref(), Some("beef"));
+        assert_eq!(text(&[0x73, 0, b'o', b'k'], 77).as_deref(), Some("ok"));
+        assert_eq!(text(&[0x73, 4, b'o', b'k'], 77), None, "not UTF-8");
+        assert_eq!(text(&[0x82, 0x04, 0xa0], 111).as_deref(), Some("TFTFFFFF"));
+        assert_eq!(text(&[0x91, 0], 112).as_deref(), Some("operational"));
+        assert_eq!(text(&[0x91, 8], 79).as_deref(), Some("device"));
+        assert_eq!(
+            text(&[0xa4, 124, 12, 7, 1], 56).as_deref(),
+            Some("12/7/2024")
+        );
+        assert_eq!(
+            text(&[0xb4, 16, 5, 9, 50], 57).as_deref(),
+            Some("16:5:9.50")
+        );
+        assert_eq!(
+            text(&[0xc4, 0x02, 0, 0, 29], 75).as_deref(),
+            Some("device: 29")
+        );
+    }
 }

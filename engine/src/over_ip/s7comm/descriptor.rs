@@ -2,11 +2,13 @@
 //!
 //! Job functions: Read Variable reads, Write Variable writes memory; Request
 //! Download, Download Block and Download Ended download a program; Start
-//! Upload, Upload and End Upload upload one; PLC Stop stops. A PI Service
-//! (0x28) starts the controller in the rows seen: the row does not name the
-//! PI service, so a block deletion or cold restart by PI service is classed
-//! as a start too. User data: Read SZL and Read clock read, Set clock
-//! writes. COTP and S7comm-plus rows name their PDU only.
+//! Upload, Upload and End Upload upload one (as do the rows of
+//! `s7comm_upload_download`); PLC Stop stops. A PLC Control job (0x28)
+//! names its PI service: P_PROGRAM starts the controller, _INSE/_INS2
+//! activate a downloaded block, _DELE deletes one and _MODU copies the
+//! program to ROM. User data: Read SZL (and `s7comm_read_szl`) and Read
+//! clock read, Set clock writes. COTP and S7comm-plus rows name their PDU
+//! only.
 
 use crate::asset::Role;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
@@ -113,7 +115,13 @@ fn classify(rec: &Record) -> OpClass {
         0x05 => OpClass::control(Control::MemoryWrite),
         0x1a..=0x1c => OpClass::control(Control::ProgramDownload),
         0x1d..=0x1f => OpClass::control(Control::ProgramUpload),
-        0x28 => OpClass::control(Control::Run),
+        // PLC Control: what its PI service does.
+        0x28 => match text_of(rec, "subfunction_code").as_deref() {
+            None | Some("P_PROGRAM") => OpClass::control(Control::Run),
+            Some("_INSE" | "_INS2") => OpClass::control(Control::ProgramDownload),
+            Some("_DELE" | "_MODU") => OpClass::control(Control::ProgramAccess),
+            Some(_) => other(),
+        },
         0x29 => OpClass::control(Control::Stop),
         _ => other(),
     }
@@ -159,6 +167,11 @@ mod tests {
             Some(Control::ProgramUpload)
         );
         assert_eq!(classify(&s7("1", "0x28", None)).control, Some(Control::Run));
+        let pi = |name| classify(&s7("1", "0x28", Some(name))).control;
+        assert_eq!(pi("P_PROGRAM"), Some(Control::Run));
+        assert_eq!(pi("_INSE"), Some(Control::ProgramDownload));
+        assert_eq!(pi("_DELE"), Some(Control::ProgramAccess));
+        assert_eq!(pi("_N_LOGIN_"), None);
         assert_eq!(classify(&s7("7", "0x44", Some("0x01"))), OpClass::read());
         assert_eq!(classify(&s7("7", "0x84", Some("0x01"))), OpClass::read());
         assert_eq!(classify(&s7("1", "0xf0", None)).access, Some(Access::Other));

@@ -27,7 +27,7 @@ use crate::over_ip::{iso, AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
-use osect_wire::{FieldType, LogSchema, Value};
+use osect_wire::{FieldType, LogSchema, Text, Value};
 
 pub static COTP: LogSchema = LogSchema {
     path: "cotp",
@@ -218,8 +218,16 @@ fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
                 u.type_group & 0x0f,
                 u.subfunction,
             ))
-            .push(err.map(|e| names::error_class((e >> 8) as u8)))
-            .push(err.map(|e| hex(u64::from(e & 0xff), 2)))
+            // A response's 16-bit error code: ICSNPP names 0 "No error" and
+            // any other a parameter error.
+            .push(err.map(|e| {
+                if e == 0 {
+                    names::error_class(0)
+                } else {
+                    Text::const_new("Parameter Error")
+                }
+            }))
+            .push(err.map(|e| hex(u64::from(e), 2)))
             .emit(ctx);
         // A CPU-functions response to Read SZL: identity facts.
         if u.type_group == 0x84 && u.subfunction == 1 && err.unwrap_or(0) == 0 {
@@ -230,10 +238,16 @@ fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
         return;
     }
     let function = s.param.first().copied();
+    // A PLC Control job names its PI service where a subfunction would be.
+    let service = (s.rosctr == 1 && function == Some(0x28))
+        .then(|| wire::pi_service(s.param))
+        .flatten()
+        .map(wire_text);
+    let service_name = service.as_deref().and_then(names::pi_service);
     row.push(function.map(|f| hex(u64::from(f), 2)))
         .push(function.map(names::job_function))
-        .push(Value::Unset)
-        .push(Value::Unset)
+        .push(service)
+        .push(service_name)
         .push(s.error.map(|e| names::error_class(e.0)))
         .push(s.error.map(|e| hex(u64::from(e.1), 2)))
         .emit(ctx);

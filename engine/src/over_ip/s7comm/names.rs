@@ -6,7 +6,7 @@ use osect_wire::Text;
 pub fn rosctr(r: u8) -> &'static str {
     match r {
         1 => "Job-Request",
-        2 => "Ack",
+        2 => "ACK",
         3 => "ACK-Data",
         7 => "User-Data",
         _ => "unknown",
@@ -24,7 +24,7 @@ pub fn job_function(f: u8) -> &'static str {
         0x1d => "Start Upload",
         0x1e => "Upload",
         0x1f => "End Upload",
-        0x28 => "PI Service",
+        0x28 => "PLC Control",
         0x29 => "PLC Stop",
         0xf0 => "Setup Communication",
         _ => "unknown",
@@ -37,62 +37,133 @@ pub fn userdata_group(tg: u8) -> Text {
         0x0 => "Push",
         0x4 => "Request",
         0x8 => "Response",
-        _ => "unknown",
+        _ => "Unknown",
     };
     let group = match tg & 0x0f {
-        0x0 => "Mode-transition",
-        0x1 => "Programmer commands",
-        0x2 => "Cyclic data",
-        0x3 => "Block functions",
+        0x0 => "Mode-Transition",
+        0x1 => "Programmer Controls",
+        0x2 => "Cyclic Services",
+        0x3 => "Block Functions",
         0x4 => "CPU Functions",
         0x5 => "Security",
-        0x6 => "PBC BSEND/BRECV",
-        0x7 => "Time functions",
-        0xf => "NC programming",
+        0x6 => "PBC BSEND-BRECV",
+        0x7 => "Time Functions",
+        0xf => "NC Programming",
         _ => "unknown",
     };
     format_compact!("{kind}: {group}")
 }
 
-pub fn userdata_subfunction(group: u8, sub: u8) -> &'static str {
-    match (group, sub) {
-        (0x1, 0x01) => "Request diag data (Type 1)",
-        (0x1, 0x02) => "VarTab",
-        (0x1, 0x0c) => "Erase",
-        (0x1, 0x0e) => "Forces",
-        (0x2, 0x01) => "Memory",
-        (0x2, 0x04) => "Unsubscribe",
-        (0x3, 0x01) => "List blocks",
-        (0x3, 0x02) => "List blocks of type",
-        (0x3, 0x03) => "Get block info",
-        (0x4, 0x01) => "Read SZL",
-        (0x4, 0x02) => "Message service",
-        (0x4, 0x03) => "Diagnostic message",
-        (0x4, 0x05) => "ALARM_8 indication",
-        (0x4, 0x06) => "NOTIFY indication",
-        (0x4, 0x0b) => "ALARM ack",
-        (0x4, 0x0c) => "ALARM_S indication",
-        (0x4, 0x13) => "ALARM query",
-        (0x5, 0x01) => "PLC password",
-        (0x7, 0x01) => "Read clock",
-        (0x7, 0x02) => "Set clock",
-        (0x7, 0x03) => "Read clock (following)",
-        (0x7, 0x04) => "Set clock",
-        _ => "unknown",
-    }
+/// A User-Data subfunction's name within its group; groups without a
+/// table of subfunctions (BSEND/BRECV, NC programming) have no name.
+pub fn userdata_subfunction(group: u8, sub: u8) -> Option<&'static str> {
+    let table: &[(u8, &str)] = match group {
+        0x0 => &[
+            (0x00, "Stop"),
+            (0x01, "Warm Restart"),
+            (0x02, "Run"),
+            (0x03, "Hot Restart"),
+            (0x04, "Hold"),
+            (0x06, "Cold Restart"),
+            (0x09, "Run_R"),
+            (0x0b, "Link-Up"),
+            (0x0c, "Update"),
+        ],
+        0x1 => &[
+            (0x01, "Block Status"),
+            (0x02, "Variable Status"),
+            (0x03, "Output ISTACK"),
+            (0x04, "Output BSTACK"),
+            (0x05, "Output LSTACK"),
+            (0x06, "Time Measurement"),
+            (0x07, "Force Selection"),
+            (0x08, "Modify Variable"),
+            (0x09, "Force"),
+            (0x0a, "Breakpoint"),
+            (0x0b, "Exit HOLD"),
+            (0x0c, "Memory Reset"),
+            (0x0d, "Disable Job"),
+            (0x0e, "Enable Job"),
+            (0x0f, "Delete Job"),
+            (0x10, "Read Job List"),
+            (0x11, "Read Job"),
+            (0x12, "Replace Job"),
+            (0x13, "Block Status v2"),
+            (0x16, "Flash LED"),
+        ],
+        0x2 => &[
+            (0x01, "Cyclic Transfer"),
+            (0x04, "Unsubscribe"),
+            (0x05, "Change Driven Transfer"),
+            (0x07, "Change Driven Transfer Modify"),
+            (0x08, "RDREC"),
+        ],
+        0x3 => &[
+            (0x01, "List Blocks"),
+            (0x02, "List Blocks of Type"),
+            (0x03, "Get Block Info"),
+        ],
+        0x4 => &[
+            (0x01, "Read SZL"),
+            (0x02, "Message Service"),
+            (0x03, "Diagnostic Message"),
+            (0x04, "ALARM_8 Indication"),
+            (0x05, "NOTIFY Indication"),
+            (0x06, "ALARM_8 Lock"),
+            (0x07, "ALARM_8 Unlock"),
+            (0x08, "SCAN Indication"),
+            (0x0b, "ALARM_S Indication"),
+            (0x0c, "ALARM_SQ Indication"),
+            (0x0d, "ALARM Query"),
+            (0x0e, "ALARM ACK"),
+            (0x11, "ALARM ACK Indication"),
+            (0x12, "ALARM Lock Indication"),
+            (0x13, "ALARM Unlock Indication"),
+            (0x16, "NOTIFY_8 Indication"),
+        ],
+        0x5 => &[(0x01, "PLC Password")],
+        0x7 => &[
+            (0x01, "Read Clock"),
+            (0x02, "Set Clock"),
+            (0x03, "Read Clock (Following)"),
+            (0x04, "Set Clock (2)"),
+        ],
+        _ => return None,
+    };
+    Some(
+        table
+            .iter()
+            .find(|(c, _)| *c == sub)
+            .map_or("unknown", |(_, n)| n),
+    )
 }
 
-pub fn error_class(c: u8) -> &'static str {
-    match c {
+/// What a PI service named in a PLC Control job does (S7 PLC services;
+/// the NC services of machine tools are not named).
+pub fn pi_service(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "_INSE" | "_INS2" => "Activates a PLC module",
+        "_DELE" => "Removes module from the PLC's passive file system",
+        "P_PROGRAM" => "PLC Start / Stop",
+        "_MODU" => "PLC Copy Ram to Rom",
+        "_GARB" => "Compress PLC memory",
+        _ => return None,
+    })
+}
+
+pub fn error_class(c: u8) -> Text {
+    let name = match c {
         0x00 => "No error",
         0x81 => "Application relationship error",
         0x82 => "Object definition error",
-        0x83 => "No resources available error",
+        // ICSNPP's spelling, so the column compares with its logs.
+        0x83 => "No ressources available error",
         0x84 => "Error on service processing",
         0x85 => "Error on supplies",
         0x87 => "Access error",
-        _ => "unknown",
-    }
+        _ => return format_compact!("Unknown error class-0x{c:02x}"),
+    };
+    Text::const_new(name)
 }
 
 pub fn plus_opcode(o: u8) -> &'static str {

@@ -143,6 +143,16 @@ pub fn parse_transfer<'a>(rosctr: u8, param: &'a [u8], data: &'a [u8]) -> Option
     })
 }
 
+/// The PI service a PLC Control job (0x28) calls: function, seven
+/// reserved bytes, the parameter block behind its 16-bit length, then the
+/// service name behind its length (`P_PROGRAM`, `_INSE`, ...).
+pub fn pi_service(param: &[u8]) -> Option<&[u8]> {
+    let block = usize::from(be16(param, 8)?);
+    let at = 10 + block;
+    let len = usize::from(*param.get(at)?);
+    param.get(at + 1..at + 1 + len)
+}
+
 /// The leading decimal digits of an ASCII field.
 fn decimal(b: &[u8]) -> Option<u32> {
     let digits = b.iter().take_while(|c| c.is_ascii_digit());
@@ -234,6 +244,15 @@ mod tests {
         assert_eq!((t.status, t.block_len), (Some(0), Some(216)));
         assert!(parse_transfer(1, &[0x04, 1], &[]).is_none());
         assert_eq!(decimal(b"99999999999"), None);
+    }
+
+    #[test]
+    fn pi_service_of_a_plc_control_job() {
+        // A two-byte parameter block, then the service "P_PROGRAM".
+        let mut p = vec![0x28, 0, 0, 0, 0, 0, 0, 0xfd, 0, 2, b'C', b' ', 9];
+        p.extend_from_slice(b"P_PROGRAM");
+        assert_eq!(pi_service(&p), Some(&b"P_PROGRAM"[..]));
+        assert_eq!(pi_service(&p[..15]), None);
     }
 
     #[test]

@@ -97,6 +97,13 @@ enum Client {
     Done,
 }
 
+/// Whether `s` starts with `p`, ignoring ASCII case.
+fn prefix(s: &str, p: &str) -> bool {
+    s.as_bytes()
+        .get(..p.len())
+        .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+}
+
 /// Email addresses in `s` (Zeek's `extract_email_addrs_vec`): runs of
 /// `local@domain` between separators.
 pub fn email_addrs(s: &str) -> Vec<String> {
@@ -230,7 +237,7 @@ impl Smtp {
                 self.helo = Some(arg.clone());
                 self.info(ctx).helo = Some(arg);
             }
-            "RCPT" if arg.len() >= 3 && arg[..3].eq_ignore_ascii_case("TO:") => {
+            "RCPT" if prefix(&arg, "TO:") => {
                 let i = self.info(ctx);
                 let set = i.rcptto.get_or_insert_with(BTreeSet::new);
                 for a in email_addrs(&arg) {
@@ -241,7 +248,7 @@ impl Smtp {
                 }
                 i.has_client_activity = true;
             }
-            "MAIL" if arg.len() >= 5 && arg[..5].eq_ignore_ascii_case("FROM:") => {
+            "MAIL" if prefix(&arg, "FROM:") => {
                 // The previous message may not have been acknowledged.
                 self.message(ctx);
                 let i = self.info(ctx);
@@ -471,11 +478,9 @@ impl AppParser for Smtp {
                     self.chunk_left -= used;
                     pos += used;
                     if self.chunk_left == 0 {
+                        // The reply to the chunk answers its BDAT command.
                         self.end_header(ctx);
                         self.client = Client::Commands;
-                        if self.pending.len() < MAX_PENDING {
-                            // The reply to the chunk answers its BDAT.
-                        }
                     }
                 }
                 Client::Commands => {
