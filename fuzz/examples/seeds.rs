@@ -171,7 +171,8 @@ fn run(corpus: &Path, out: &Path) -> Result<usize, String> {
             written += 1;
         }
     }
-    Ok(written + conversation_seeds(&files, out)?)
+    let batches = write_seeds(&out.join("batch"), osect_fuzz::batch_seeds())?;
+    Ok(written + batches + conversation_seeds(&files, out)?)
 }
 
 fn main() -> ExitCode {

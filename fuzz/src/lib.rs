@@ -30,6 +30,13 @@
 //!
 //! The bytes after the Ethernet header of a frame with the decoder's
 //! EtherType (0: an 802.3 frame, the bytes start with the LLC header).
+//!
+//! # Batch input (`batch` target)
+//!
+//! The bytes a collector receives from a device: decoded as a batch within
+//! tight limits, and as a delta on a fixed base ([`batch_base`]). Whatever
+//! decodes is bounded by the limits and, encoded again in full, has the
+//! frame's digest. Seeds: [`batch_seeds`].
 
 use osect_engine::asset::AssetTable;
 use osect_engine::engine::{Engine, Options};
@@ -40,6 +47,7 @@ use osect_engine::over_ip::session::Session;
 use osect_engine::over_ip::{self, Ctx, Dir, Output};
 use osect_engine::packet::LinkType;
 use osect_engine::sink::RecordSink;
+use osect_wire::batch;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
@@ -244,7 +252,8 @@ pub const L2_TARGETS: &[(&str, u16)] = &[
 
 /// Every target name (each is a file in `fuzz_targets/`).
 pub fn targets() -> impl Iterator<Item = &'static str> {
-    std::iter::once("packet")
+    ["packet", "batch"]
+        .into_iter()
         .chain(APP_TARGETS.iter().map(|t| t.0))
         .chain(L2_TARGETS.iter().map(|t| t.0))
 }
@@ -253,6 +262,8 @@ pub fn targets() -> impl Iterator<Item = &'static str> {
 pub fn run(target: &str, data: &[u8]) -> bool {
     if target == "packet" {
         packet(data);
+    } else if target == "batch" {
+        batch_frame(data);
     } else if let Some(&(_, transport, port)) = APP_TARGETS.iter().find(|t| t.0 == target) {
         conversation(transport, port, data);
     } else if let Some(&(_, ethertype)) = L2_TARGETS.iter().find(|t| t.0 == target) {
@@ -347,4 +358,128 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
     };
     over_ethernet::handle(&frame, &mut out);
     check_records(&records.take());
+}
+
+/// Limits of the `batch` target: small, so that what a few bytes may
+/// expand to is checked against them.
+const BATCH_LIMITS: batch::Limits = batch::Limits {
+    body_bytes: 1 << 20,
+    records: 10_000,
+    str_bytes: 4096,
+};
+
+/// Takes only the base's schemas, so nothing is interned per input.
+struct BaseSchemas;
+
+impl batch::SchemaPolicy for BaseSchemas {
+    fn resolve(
+        &self,
+        path: &str,
+        fields: &[(String, osect_wire::FieldType)],
+    ) -> Result<&'static osect_wire::LogSchema, batch::Refusal> {
+        base_schemas()
+            .iter()
+            .copied()
+            .find(|s| {
+                s.path == path
+                    && s.fields.len() == fields.len()
+                    && s.fields
+                        .iter()
+                        .zip(fields)
+                        .all(|(a, (n, t))| a.name == n && a.ty == *t)
+            })
+            .ok_or_else(|| batch::Refusal {
+                reason: "unknown log",
+                detail: path.to_owned(),
+            })
+    }
+}
+
+fn base_schemas() -> [&'static osect_wire::LogSchema; 2] {
+    let find = |path: &str| {
+        osect_engine::protocols::log_schemas()
+            .into_iter()
+            .find(|s| s.path == path)
+            .expect("the engine writes conn and modbus logs")
+    };
+    [find("conn"), find("modbus")]
+}
+
+/// A batch of `n` rows of each base schema at minute `minute`: times move,
+/// the rest repeats with a few counts changing.
+fn batch_of(seq: u64, minute: i64, n: u64) -> batch::Batch {
+    let t = START_US + minute * INTERVAL_US;
+    let records = base_schemas()
+        .into_iter()
+        .flat_map(|schema| {
+            (0..n).map(move |i| Record {
+                schema,
+                values: schema
+                    .fields
+                    .iter()
+                    .map(|f| match f.ty {
+                        osect_wire::FieldType::Time => osect_wire::Value::Time(t + i as i64 * 1000),
+                        osect_wire::FieldType::String => {
+                            osect_wire::Value::from(format!("{}-{i}", f.name))
+                        }
+                        osect_wire::FieldType::Count => osect_wire::Value::Count(i * 7 + (seq % 3)),
+                        osect_wire::FieldType::Addr => {
+                            osect_wire::Value::Addr(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)))
+                        }
+                        osect_wire::FieldType::Port => osect_wire::Value::Port(502),
+                        _ => osect_wire::Value::Unset,
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Vec<_>>();
+    batch::Batch {
+        header: batch::Header {
+            device_id: "OSS-FUZZ".into(),
+            site: "plant".into(),
+            seq,
+            interval_start_us: t,
+            interval_end_us: t + INTERVAL_US,
+            record_count: records.len() as u64,
+            ..batch::Header::default()
+        },
+        records,
+    }
+}
+
+/// The base the `batch` target resolves deltas on (batch 1).
+pub fn batch_base() -> &'static batch::Base {
+    static BASE: std::sync::OnceLock<batch::Base> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let frame = batch::encode(&batch_of(1, 0, 6), 1, None).expect("the base encodes");
+        batch::Base::from_frame(&frame).expect("the base decodes")
+    })
+}
+
+/// Seeds of the `batch` target: a batch in full, a delta on the base with
+/// rows added and changed, and one with the dictionary.
+pub fn batch_seeds() -> Vec<Vec<u8>> {
+    let next = batch_of(2, 1, 8);
+    vec![
+        batch::encode(&next, 1, None).expect("the seed encodes"),
+        batch::encode_delta(&next, batch_base(), 1, None).expect("the seed encodes"),
+        batch::encode_delta(&next, batch_base(), 1, batch::DICTIONARIES.first())
+            .expect("the seed encodes"),
+    ]
+}
+
+/// The `batch` target: see the module docs. Returns whether the input
+/// decoded either way.
+pub fn batch_frame(data: &[u8]) -> bool {
+    let full = batch::decode_with(data, &BATCH_LIMITS, &BaseSchemas);
+    let delta = batch::decode_delta_with(data, batch_base(), &BATCH_LIMITS, &BaseSchemas);
+    let mut decoded = false;
+    for b in [full, delta].into_iter().flatten() {
+        assert!(b.records.len() <= BATCH_LIMITS.records);
+        let again = batch::encode(&b, 1, None).expect("a decoded batch encodes");
+        let digest = |f: &[u8]| batch::read_frame_info(f).expect("a frame").digest;
+        assert_eq!(digest(&again), digest(data), "resolved batch's digest");
+        decoded = true;
+    }
+    decoded
 }

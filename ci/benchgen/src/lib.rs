@@ -253,6 +253,14 @@ impl Base {
 
     /// Writes `reps` repetitions of the mix as a pcap file.
     pub fn write_repeated<W: Write>(&self, reps: u64, out: W) -> io::Result<Written> {
+        self.write_spaced(reps, self.period_us, out)
+    }
+
+    /// Writes `reps` repetitions of the mix, repetition `k` starting
+    /// `k * every_us` after the first: with `every_us` under the mix's
+    /// length they run side by side (a dense capture: many cells at once),
+    /// merged in time order.
+    pub fn write_spaced<W: Write>(&self, reps: u64, every_us: i64, out: W) -> io::Result<Written> {
         if reps > self.max_repetitions() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -264,13 +272,21 @@ impl Base {
         }
         let mut w = PcapWriter::new(out)?;
         let mut buf = Vec::with_capacity(1 << 16);
-        for k in 0..reps {
-            let shift = START_US + k as i64 * self.period_us;
-            for f in &self.frames {
-                buf.clear();
-                buf.extend_from_slice(&f.data);
-                self.rewrite(k, f, &mut buf);
-                w.write(shift + f.ts, &buf)?;
+        let every_us = every_us.max(0);
+        // Each repetition's next frame, earliest first (ties: lower k).
+        let mut next: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, usize)>> = (0
+            ..reps)
+            .filter(|_| !self.frames.is_empty())
+            .map(|k| std::cmp::Reverse((START_US + k as i64 * every_us + self.frames[0].ts, k, 0)))
+            .collect();
+        while let Some(std::cmp::Reverse((ts, k, i))) = next.pop() {
+            let f = &self.frames[i];
+            buf.clear();
+            buf.extend_from_slice(&f.data);
+            self.rewrite(k, f, &mut buf);
+            w.write(ts, &buf)?;
+            if let Some(g) = self.frames.get(i + 1) {
+                next.push(std::cmp::Reverse((ts - f.ts + g.ts, k, i + 1)));
             }
         }
         w.finish()

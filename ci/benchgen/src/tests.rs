@@ -226,3 +226,28 @@ fn cases_are_selected_by_name_prefix() {
     let err = cases(&missing, &[], "").unwrap_err();
     assert!(err.contains("no-such-folder"), "{err}");
 }
+
+#[test]
+fn spaced_repetitions_run_side_by_side_in_time_order() {
+    let (base, _) = Base::load(&sample()).unwrap();
+    let (reps, every) = (4u64, 1_000i64);
+    let mut out = Vec::new();
+    let w = base.write_spaced(reps, every, &mut out).unwrap();
+    assert_eq!(w.packets, reps * base.packets() as u64);
+    let frames = read_back(&out);
+    assert!(
+        frames.windows(2).all(|p| p[0].0 <= p[1].0),
+        "not in time order"
+    );
+    // Every repetition's frames are there, each shifted by its start.
+    let mut times: Vec<i64> = frames.iter().map(|f| f.0).collect();
+    let mut want: Vec<i64> = (0..reps as i64)
+        .flat_map(|k| base.frames.iter().map(move |f| START_US + k * every + f.ts))
+        .collect();
+    times.sort();
+    want.sort();
+    assert_eq!(times, want);
+    // They overlap: the last starts before the first ends.
+    let span = base.frames.last().unwrap().ts;
+    assert!((reps as i64 - 1) * every < span);
+}
