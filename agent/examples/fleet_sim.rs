@@ -264,6 +264,7 @@ async fn send_round(links: &[Link], frames: Vec<Vec<u8>>) -> Vec<(usize, Outcome
                 Ok(Reply::Refused(m)) => Outcome::Refused(format!("refused: {m}")),
                 Ok(Reply::Malformed(m)) => Outcome::Refused(format!("malformed: {m}")),
                 Ok(Reply::Retry(m)) => Outcome::Refused(format!("retry: {m}")),
+                Ok(Reply::NeedFull(m)) => Outcome::Refused(format!("need full: {m}")),
                 Err(e) => Outcome::Failed(e.to_string()),
             };
             (i, out)

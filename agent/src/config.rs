@@ -134,6 +134,10 @@ pub struct Uplink {
     pub keepalive_secs: u64,
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
+    /// Send each batch as a delta on the last one the collector
+    /// acknowledged (format version 2) when that is smaller; `false` sends
+    /// every batch in full.
+    pub delta: bool,
 }
 
 impl Default for Uplink {
@@ -150,6 +154,7 @@ impl Default for Uplink {
             keepalive_secs: 15,
             backoff_min_ms: 500,
             backoff_max_ms: 60_000,
+            delta: true,
         }
     }
 }

@@ -23,6 +23,9 @@ use std::time::SystemTime;
 const EXT: &str = "osb";
 const TMP_PREFIX: &str = ".tmp-";
 const QUARANTINE: &str = "quarantine";
+/// The newest batch the collector acknowledged, kept as the base of the
+/// deltas the uplink sends (not a pending batch: its name is no number).
+const BASE_FILE: &str = "base.osb";
 /// Quarantined files kept; older ones are deleted so a failing disk cannot
 /// fill the partition with them.
 const MAX_QUARANTINED_FILES: usize = 64;
@@ -212,17 +215,22 @@ impl Spool {
     /// Reads and fully verifies a batch. A batch that fails verification is
     /// quarantined and reported in the next header.
     pub fn load(&mut self, seq: u64) -> Result<Vec<u8>, LoadError> {
+        self.load_decoded(seq).map(|(bytes, _)| bytes)
+    }
+
+    /// [`Spool::load`], with the batch decoded.
+    pub fn load_decoded(&mut self, seq: u64) -> Result<(Vec<u8>, batch::Batch), LoadError> {
         if !self.entries.contains_key(&seq) {
             return Err(LoadError::Gone(seq));
         }
         let bytes = fs::read(self.path(seq)).map_err(|source| LoadError::Io { seq, source })?;
         let check = match batch::decode(&bytes) {
-            Ok(b) if b.header.seq == seq => Ok(()),
+            Ok(b) if b.header.seq == seq => Ok(b),
             Ok(b) => Err(format!("header says seq {}", b.header.seq)),
             Err(e) => Err(e.to_string()),
         };
         match check {
-            Ok(()) => Ok(bytes),
+            Ok(b) => Ok((bytes, b)),
             Err(reason) => {
                 self.quarantine(seq, &reason)
                     .map_err(|source| LoadError::Io { seq, source })?;
@@ -244,6 +252,27 @@ impl Spool {
             sync_dir(&self.dir)?;
         }
         Ok(())
+    }
+
+    /// The collector acknowledged the batch and it is the newest it has:
+    /// it leaves the queue and becomes the base of the next deltas, in
+    /// place of the previous base (one rename, so a crash leaves either).
+    pub fn retire(&mut self, seq: u64) -> io::Result<()> {
+        if let Some(e) = self.entries.remove(&seq) {
+            self.total_bytes -= e.bytes;
+            fs::rename(self.path(seq), self.dir.join(BASE_FILE))?;
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// The base kept by [`Spool::retire`], verified; `None` when there is
+    /// none or it does not verify (the next batch then goes in full).
+    pub fn base(&self) -> Option<batch::Base> {
+        let bytes = fs::read(self.dir.join(BASE_FILE)).ok()?;
+        batch::Base::from_frame(&bytes)
+            .map_err(|e| log::warn!("spool: base batch not used: {e}"))
+            .ok()
     }
 
     pub fn len(&self) -> usize {

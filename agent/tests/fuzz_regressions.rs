@@ -94,3 +94,14 @@ fn known_crashes_still_crash() {
          and delete their lines in fuzz/known-crashes.txt"
     );
 }
+
+/// The batch target's seeds pass its harness (they decode, within its
+/// limits, to batches with the frames' digests), and a frame cut short
+/// decodes to nothing.
+#[test]
+fn batch_seeds_pass_the_harness() {
+    for seed in harness::batch_seeds() {
+        assert!(harness::batch_frame(&seed));
+        assert!(!harness::batch_frame(&seed[..seed.len() - 1]));
+    }
+}

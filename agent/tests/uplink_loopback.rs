@@ -5,7 +5,7 @@
 
 use osect_agent::config::Config;
 use osect_agent::spool::Spool;
-use osect_agent::uplink::Uplink;
+use osect_agent::uplink::{Uplink, UplinkStats};
 use osect_collector::store::Store;
 use osect_testkit::pki;
 use osect_testkit::procs::{wait_for, Collector};
@@ -67,10 +67,16 @@ fn agent_config(pki: &pki::Files, identity: &str, data: &Path, port: u16) -> Con
 /// Runs the uplink on `cfg` in a thread for `secs` seconds, or until the
 /// spool is empty; returns the spool.
 fn run_uplink(cfg: &Config, secs: u64) -> Arc<Mutex<Spool>> {
+    run_uplink_counted(cfg, secs).0
+}
+
+/// [`run_uplink`], with the uplink's counters.
+fn run_uplink_counted(cfg: &Config, secs: u64) -> (Arc<Mutex<Spool>>, UplinkStats) {
     let spool = Arc::new(Mutex::new(
         Spool::open(&cfg.spool.dir, cfg.spool.max_bytes, cfg.spool.max_age_secs).unwrap(),
     ));
     let up = Uplink::new(cfg, spool.clone());
+    let stats = up.stats.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,9 +92,11 @@ fn run_uplink(cfg: &Config, secs: u64) -> Arc<Mutex<Spool>> {
         stop_tx.send(true).unwrap();
         task.await.unwrap().unwrap();
     });
-    spool
+    let stats = *stats.lock().unwrap();
+    (spool, stats)
 }
 
+/// Spools batches `seqs` and returns their digests.
 fn fill_spool(cfg: &Config, device: &str, seqs: std::ops::RangeInclusive<u64>) -> Vec<[u8; 32]> {
     let mut s = Spool::open(&cfg.spool.dir, cfg.spool.max_bytes, cfg.spool.max_age_secs).unwrap();
     seqs.map(|seq| {
@@ -310,4 +318,130 @@ fn malformed_and_oversized_batches_get_a_clear_error() {
         .unwrap()
         .is_empty());
     println!("garbled: {garbled:?}\noversized: {oversized:?}");
+}
+
+/// The files under `dir` with their bytes, by path relative to `dir`.
+fn tree(dir: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_owned(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn export(col: &Collector, out: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let st = std::process::Command::new(osect_testkit::procs::bin(
+        "osect-collector",
+        "osect-collector",
+    ))
+    .args(["export", "--store"])
+    .arg(&col.store)
+    .arg("--out")
+    .arg(out)
+    .status()
+    .unwrap();
+    assert!(st.success());
+    tree(out)
+}
+
+/// Batches go as deltas on the newest acknowledged batch: fewer bytes, the
+/// same stored batches (same digests) and a byte-identical export as in
+/// full. When the collector loses its store, the deltas on a base it no
+/// longer has are answered "send it in full", and the batches arrive.
+#[test]
+fn deltas_store_what_full_batches_store_and_survive_a_lost_store() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let pki = pki::make(&w.join("pki"), &["OSS-0001"]).unwrap();
+    for d in ["full", "delta"] {
+        std::fs::create_dir_all(w.join(d)).unwrap();
+    }
+    let col_full = start_collector(&pki, &w.join("full"), "devices.crl");
+    let mut col = start_collector(&pki, &w.join("delta"), "devices.crl");
+    let mut full_cfg = agent_config(&pki, "OSS-0001", &w.join("agent-full"), col_full.port);
+    full_cfg.uplink.delta = false;
+    let mut cfg = agent_config(&pki, "OSS-0001", &w.join("agent"), col.port);
+    assert!(cfg.uplink.delta, "deltas are the default");
+    let digests = fill_spool(&full_cfg, "OSS-0001", 1..=10);
+    assert_eq!(fill_spool(&cfg, "OSS-0001", 1..=10), digests);
+    let full_bytes: usize = (1..=10).map(|s| batch_bytes("OSS-0001", s).len()).sum();
+    let (spool, full) = run_uplink_counted(&full_cfg, 60);
+    assert!(spool.lock().unwrap().is_empty());
+    let (spool, delta) = run_uplink_counted(&cfg, 60);
+    assert!(spool.lock().unwrap().is_empty());
+    assert_eq!((full.acked, full.acked_deltas), (10, 0));
+    assert_eq!(full.acked_bytes, full_bytes as u64);
+    // The first goes in full and makes the base of the rest.
+    assert_eq!(
+        (delta.acked, delta.acked_deltas, delta.resent_full),
+        (10, 9, 0)
+    );
+    // Small batches: the frame's digests and header are much of them.
+    assert!(
+        delta.acked_bytes * 4 < full.acked_bytes * 3,
+        "deltas {} bytes, in full {}",
+        delta.acked_bytes,
+        full.acked_bytes
+    );
+    let stored = |c: &Collector| -> Vec<(u64, Vec<u8>)> {
+        Store::open(&c.store)
+            .unwrap()
+            .list(Some("OSS-0001"), None, i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.seq, b.digest))
+            .collect()
+    };
+    let want: Vec<(u64, Vec<u8>)> = (1..=10).zip(digests.iter().map(|d| d.to_vec())).collect();
+    assert_eq!(stored(&col_full), want);
+    assert_eq!(stored(&col), want);
+    let a = export(&col_full, &w.join("export-full"));
+    let b = export(&col, &w.join("export-delta"));
+    // Every row of the ten batches is in the export.
+    let rows = a
+        .values()
+        .map(|f| {
+            f.split(|b| *b == b'\n')
+                .filter(|l| !l.starts_with(b"#") && !l.is_empty())
+                .count()
+        })
+        .sum::<usize>();
+    assert_eq!(rows, 500, "{:?}", a.keys());
+    assert!(a == b, "exports differ: {:?} vs {:?}", a.keys(), b.keys());
+
+    // The collector loses its store; the agent's base (batch 10) with it.
+    col.proc.kill9();
+    std::fs::remove_dir_all(&col.store).unwrap();
+    let col = start_collector(&pki, &w.join("delta"), "devices.crl");
+    cfg.uplink.endpoint = format!("127.0.0.1:{}", col.port);
+    let more = fill_spool(&cfg, "OSS-0001", 11..=15);
+    let (spool, after) = run_uplink_counted(&cfg, 60);
+    assert!(spool.lock().unwrap().is_empty());
+    assert_eq!(after.acked, 5);
+    assert!(after.resent_full >= 1, "{after:?}");
+    // Batch 11 went in full, the rest as deltas on it.
+    assert_eq!(after.acked_deltas, 4, "{after:?}");
+    let want: Vec<(u64, Vec<u8>)> = (11..=15).zip(more.iter().map(|d| d.to_vec())).collect();
+    assert_eq!(stored(&col), want);
+    let log = col.log_text();
+    assert!(
+        log.contains("is a delta on batch 10: this collector does not store that batch"),
+        "{log}"
+    );
+    let refusals = Store::open(&col.store).unwrap().refusals().unwrap();
+    assert!(
+        refusals.iter().any(|r| r.reason == "base missing"),
+        "{refusals:?}"
+    );
 }

@@ -4,7 +4,7 @@
 
 use crate::allow::{shown, AllowList};
 use crate::fleet::{self, Attribution, FleetList};
-use crate::store::{Inserted, Store, StoreError};
+use crate::store::{Inserted, Store, StoreError, StoredBase};
 use osect_wire::batch::{self, DecodeError, FrameInfo, Limits, Reply};
 
 /// What the collector takes from a device.
@@ -52,13 +52,22 @@ pub struct Admission<'a> {
     pub policy: &'a Policy,
     /// `uplink` or `import:<operator>`.
     pub source: &'a str,
+    /// The stored batch a delta names as its base (same device and key),
+    /// looked up by the caller from [`batch::FrameInfo::base`]; `None`
+    /// when it is not stored or the batch is in full.
+    pub base: Option<&'a StoredBase>,
 }
+
+/// zstd level of a batch that came as a delta, stored in full.
+const STORE_LEVEL: i32 = 3;
 
 /// Counts a refusal of a batch from `device` and returns the reply that
 /// says it. A failure to count is logged, never turned into a retry.
 pub fn refuse(store: &Store, device: &str, site: &str, reason: &str, reply: Reply) -> Reply {
     let detail = match &reply {
-        Reply::Malformed(m) | Reply::Refused(m) | Reply::Retry(m) => m.as_str(),
+        Reply::Malformed(m) | Reply::Refused(m) | Reply::Retry(m) | Reply::NeedFull(m) => {
+            m.as_str()
+        }
         Reply::Stored => "",
     };
     let mut end = detail.len().min(MAX_DETAIL);
@@ -91,7 +100,11 @@ fn decode_refusal(seq: u64, e: &DecodeError) -> (String, Reply) {
 
 /// A batch that passed [`check`], with the site it belongs to.
 pub struct Checked {
+    /// The batch as stored: for a delta, its resolved batch's.
     pub info: FrameInfo,
+    /// A delta's resolved batch, encoded in full: what is stored in its
+    /// place (`None`: the batch came in full and is stored as it came).
+    pub full: Option<Vec<u8>>,
     pub site: String,
     /// The site refusals of this device are counted under: the registry's,
     /// empty without one (a header's site never makes a counter row).
@@ -188,35 +201,98 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
             site
         }
     };
-    if let Err(e) = batch::decode_with(a.data, &a.policy.limits, a.policy.schemas) {
-        let (reason, reply) = decode_refusal(h.seq, &e);
-        return Err(refused(&known_site, &reason, reply));
+    let Some(want) = info.base else {
+        if let Err(e) = batch::decode_with(a.data, &a.policy.limits, a.policy.schemas) {
+            let (reason, reply) = decode_refusal(h.seq, &e);
+            return Err(refused(&known_site, &reason, reply));
+        }
+        return Ok(Checked {
+            info,
+            full: None,
+            site,
+            registry_site: known_site,
+        });
+    };
+    // A delta: resolved against the base this device's key stored, and
+    // stored in full. Without that base the device sends the batch again
+    // in full.
+    let need_full = |why: String| {
+        refused(
+            &known_site,
+            "base missing",
+            Reply::NeedFull(format!(
+                "batch {} is a delta on batch {}: {why}; send it in full",
+                h.seq, want.seq
+            )),
+        )
+    };
+    let Some(stored) = a.base else {
+        return Err(need_full("this collector does not store that batch".into()));
+    };
+    if stored.digest != want.digest {
+        return Err(need_full(format!(
+            "the stored batch {} has another digest",
+            want.seq
+        )));
     }
+    if stored.site != site {
+        return Err(need_full(format!(
+            "it was stored under site {}, this batch belongs to {site}",
+            shown(&stored.site)
+        )));
+    }
+    let base = batch::Base::from_frame(&stored.data)
+        .map_err(|e| need_full(format!("the stored batch does not decode: {e}")))?;
+    let resolved = batch::decode_delta_with(a.data, &base, &a.policy.limits, a.policy.schemas)
+        .map_err(|e| {
+            let (reason, reply) = decode_refusal(h.seq, &e);
+            refused(&known_site, &reason, reply)
+        })?;
+    let unencodable = |e: String| {
+        refused(
+            &known_site,
+            "malformed",
+            Reply::Malformed(format!("batch {}: resolved rows do not encode: {e}", h.seq)),
+        )
+    };
+    let full = batch::encode(&resolved, STORE_LEVEL, batch::DICTIONARIES.last())
+        .map_err(|e| unencodable(e.to_string()))?;
+    let info = batch::read_frame_info(&full).map_err(|e| unencodable(e.to_string()))?;
     Ok(Checked {
         info,
+        full: Some(full),
         site,
         registry_site: known_site,
     })
 }
 
+impl Checked {
+    /// The bytes to store for a batch that came as `sent`.
+    pub fn stored<'a>(&'a self, sent: &'a [u8]) -> &'a [u8] {
+        self.full.as_deref().unwrap_or(sent)
+    }
+}
+
 /// Stores a checked batch. Blocking.
 pub fn store(store: &mut Store, a: &Admission<'_>, c: &Checked) -> Reply {
     let (h, site) = (&c.info.header, &c.site);
+    let data = c.stored(a.data);
     match store.insert(
         &c.info,
         site,
         a.key_sha256,
-        a.data,
+        data,
         crate::store::now_us(),
         a.source,
     ) {
         Ok(Inserted::New) => {
             log::info!(
-                "device {} batch {} stored under site {site:?} ({} records, {} bytes, digest {})",
+                "device {} batch {} stored under site {site:?} ({} records, {} bytes{}, digest {})",
                 a.device,
                 h.seq,
                 h.record_count,
                 a.data.len(),
+                if c.full.is_some() { " as a delta" } else { "" },
                 batch::hex(&c.info.digest)
             );
             Reply::Stored
@@ -313,6 +389,7 @@ mod tests {
             fleet: None,
             policy: &policy,
             source: "test",
+            base: None,
         };
         match check(&a) {
             Ok(c) => Ok(c.site),

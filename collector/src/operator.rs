@@ -121,6 +121,8 @@ pub fn import(
                     fleet: fleet.as_ref(),
                     policy: &policy,
                     source: &source,
+                    // Spool files are whole batches, never deltas.
+                    base: None,
                 };
                 // Spool files are what the unit would have sent: the same
                 // checks as the uplink's, the same counters.
@@ -134,7 +136,7 @@ pub fn import(
                         &c.info,
                         &c.site,
                         key_sha256,
-                        &data,
+                        c.stored(&data),
                         store::now_us(),
                         &source,
                     )

@@ -229,6 +229,7 @@ async fn serve_stream(
         Reply::Malformed(m) => log::warn!("device {}: malformed batch rejected: {m}", peer.cn),
         Reply::Refused(m) => log::warn!("device {}: batch refused: {m}", peer.cn),
         Reply::Retry(m) => log::error!("device {}: batch not stored: {m}", peer.cn),
+        Reply::NeedFull(m) => log::info!("device {}: {m}", peer.cn),
     }
     send.write_all(&reply.encode()).await?;
     send.finish()?;
@@ -240,6 +241,17 @@ async fn serve_stream(
 /// Verifies a batch against its sender and stores it. Blocking.
 fn check_and_store(data: &[u8], peer: &PeerId, shared: &Shared) -> Reply {
     let fleet = shared.fleet.read().ok().and_then(|f| f.clone());
+    // A delta's base, read under the lock, resolved after it.
+    let base = match batch::read_frame_info(data).ok().and_then(|i| i.base) {
+        Some(b) => match shared.store.lock() {
+            Ok(store) => match store.base(&peer.cn, &peer.key_sha256, b.seq) {
+                Ok(base) => base,
+                Err(e) => return Reply::Retry(e.to_string()),
+            },
+            Err(_) => return Reply::Retry("store lock poisoned".into()),
+        },
+        None => None,
+    };
     let a = Admission {
         device: &peer.cn,
         key_sha256: &peer.key_sha256,
@@ -247,6 +259,7 @@ fn check_and_store(data: &[u8], peer: &PeerId, shared: &Shared) -> Reply {
         fleet: fleet.as_deref(),
         policy: &shared.policy,
         source: "uplink",
+        base: base.as_ref(),
     };
     let revoked = shared
         .revoked

@@ -118,6 +118,15 @@ pub enum Inserted {
     SelftestReplaced,
 }
 
+/// A stored batch a delta is resolved against: its frame (in full), its
+/// digest and the site it was stored under.
+#[derive(Debug, Clone)]
+pub struct StoredBase {
+    pub data: Vec<u8>,
+    pub digest: Vec<u8>,
+    pub site: String,
+}
+
 /// One stored batch's metadata.
 #[derive(Debug, Clone)]
 pub struct StoredBatch {
@@ -394,6 +403,31 @@ impl Store {
             |r| r.get(0),
         )?;
         decode_stored(device, seq, &data)
+    }
+
+    /// Batch `seq` as the device's key `key_sha256` sent it, for a delta
+    /// that names it as its base.
+    pub fn base(
+        &self,
+        device: &str,
+        key_sha256: &[u8],
+        seq: u64,
+    ) -> Result<Option<StoredBase>, StoreError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT data, digest, site FROM batches
+                 WHERE device = ?1 AND key_sha256 = ?2 AND seq = ?3",
+                params![device, key_sha256, seq as i64],
+                |r| {
+                    Ok(StoredBase {
+                        data: r.get(0)?,
+                        digest: r.get(1)?,
+                        site: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// One row per device: the batch with the highest sequence number of the

@@ -5,7 +5,10 @@
 //! device with a valid certificate sending sections the project does not
 //! write (a path that climbs out of the export folder, unknown fields,
 //! wrong types, huge strings, too many rows) stores nothing, its refusals
-//! are counted, and `export` writes nothing outside its folder.
+//! are counted, and `export` writes nothing outside its folder. Deltas
+//! resolve only on the sender's own stored batch: a base the collector
+//! lacks, another device's, or rows the base does not have get a clear
+//! answer and lose nothing stored.
 
 mod support;
 
@@ -390,4 +393,91 @@ fn a_batch_from_an_agent_one_minor_version_ahead_is_stored() {
     );
     let row = text.lines().find(|l| l.starts_with("OSS-N")).unwrap();
     assert!(row.contains("0.2.0") && row.contains(" 500 "), "{row}");
+}
+
+/// Deltas from a device: stored in full when their base is the sender's own
+/// stored batch, whatever the order and however often they come; a delta on
+/// a base the collector lacks (never sent, or another device's) is answered
+/// "send it in full", one referring to rows its base does not have is
+/// refused as malformed, and nothing already stored is lost.
+#[test]
+fn deltas_resolve_only_on_the_senders_own_stored_base() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let pki = pki::make(&w.join("pki"), &["OSS-A", "OSS-B"]).unwrap();
+    let c = start_collector(&pki, w, &[]);
+    let a = agent_config(&pki, "OSS-A", &w.join("a"), c.port);
+    let b = agent_config(&pki, "OSS-B", &w.join("b"), c.port);
+    let first = modbus_batch("OSS-A", "plant-a", 1);
+    let base = batch::Base::from_frame(&first).unwrap();
+    let on = |base: &batch::Base, seq: u64| {
+        let next = batch::decode(&modbus_batch("OSS-A", "plant-a", seq)).unwrap();
+        batch::encode_delta(&next, base, 3, None).unwrap()
+    };
+    // In order, out of order, twice, and once more in full.
+    let replies = send(
+        &a,
+        &[
+            first.clone(),
+            on(&base, 3),
+            on(&base, 2),
+            on(&base, 3),
+            modbus_batch("OSS-A", "plant-a", 2),
+        ],
+    );
+    assert_eq!(replies, vec![Reply::Stored; 5]);
+    let want = |dev: &str, site: &str, seqs: &[u64]| -> Vec<(String, String, u64)> {
+        seqs.iter()
+            .map(|s| (dev.to_owned(), site.to_owned(), *s))
+            .collect()
+    };
+    assert_eq!(stored(&c), want("OSS-A", "plant-a", &[1, 2, 3]));
+    let store = Store::open(&c.store).unwrap();
+    for seq in 1..=3 {
+        let sent = batch::decode(&modbus_batch("OSS-A", "plant-a", seq)).unwrap();
+        assert_eq!(store.load("OSS-A", seq).unwrap(), sent, "batch {seq}");
+    }
+    drop(store);
+
+    let need_full = |r: &Reply, text: &str| matches!(r, Reply::NeedFull(m) if m.contains(text));
+    // B names A's batch 1 as its base: B has no batch 1.
+    let theirs = batch::decode(&modbus_batch("OSS-B", "plant-b", 2)).unwrap();
+    let r = send(&b, &[batch::encode_delta(&theirs, &base, 3, None).unwrap()]);
+    assert!(need_full(&r[0], "does not store that batch"), "{r:?}");
+    // A names a batch it never sent, and its batch 1 with another digest.
+    let mut ghost = base.clone();
+    ghost.batch.header.seq = 9;
+    let mut other = base.clone();
+    other.digest[0] ^= 1;
+    let r = send(&a, &[on(&ghost, 4), on(&other, 4)]);
+    assert!(need_full(&r[0], "does not store that batch"), "{r:?}");
+    assert!(need_full(&r[1], "has another digest"), "{r:?}");
+    // A forged base: batch 1's number and digest, with a row batch 1 does
+    // not have; the delta refers to it.
+    let mut forged = base.clone();
+    let s = support::project_schema("modbus");
+    let t5 = T0 + 5 * 60_000_000;
+    forged.batch.records.push(support::row(s, T0, "EXTRA"));
+    let mut fifth = batch::decode(&modbus_batch("OSS-A", "plant-a", 5)).unwrap();
+    fifth.records.push(support::row(s, t5, "EXTRA"));
+    let r = send(
+        &a,
+        &[batch::encode_delta(&fifth, &forged, 3, None).unwrap()],
+    );
+    assert!(
+        matches!(&r[0], Reply::Malformed(m) if m.contains("refers to base row 2 of 2")),
+        "{r:?}"
+    );
+    // Nothing stored was lost, and each answer was counted.
+    assert_eq!(stored(&c), want("OSS-A", "plant-a", &[1, 2, 3]));
+    let mut counted = refusals(&c);
+    counted.sort();
+    assert_eq!(
+        counted,
+        vec![
+            ("OSS-A".into(), "base missing".into(), 2),
+            ("OSS-A".into(), "malformed".into(), 1),
+            ("OSS-B".into(), "base missing".into(), 1),
+        ]
+    );
 }

@@ -702,6 +702,11 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn security_headers(mut res: Response) -> Response {
+    // A form or JSON body the framework could not read (a field missing or
+    // of the wrong type) is a bad request like any other.
+    if res.status() == StatusCode::UNPROCESSABLE_ENTITY {
+        *res.status_mut() = StatusCode::BAD_REQUEST;
+    }
     let h = res.headers_mut();
     for (name, value) in [
         ("content-security-policy", CSP),

@@ -67,6 +67,32 @@ async fn downloaded(file: PathBuf) -> String {
     std::fs::read_to_string(&file).unwrap()
 }
 
+/// Clicks the map where the JavaScript `point` (of the map `cy` and the
+/// key `k`) is drawn.
+async fn press_on(b: &Client, point: &str, key: &str) {
+    let at = b
+        .execute(
+            &format!(
+                "var k = arguments[0]; var cy = window.osectMap; var p = {point}; \
+                 var r = document.getElementById('map'); \
+                 return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];"
+            ),
+            vec![serde_json::json!(key)],
+        )
+        .await
+        .unwrap();
+    press_at(b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
+}
+
+/// Waits up to 5 s for an element's text to pass `ok`.
+async fn wait_text(b: &Client, css: &str, ok: impl Fn(&str) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ok(&text_of(b, css).await) {
+        assert!(Instant::now() < deadline, "{what}: {css} never changed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A left click at an offset from the map's centre (what the map draws
 /// is on a canvas: no element to click).
 async fn press_at(b: &Client, dx: f64, dy: f64) {
@@ -217,24 +243,14 @@ async fn a_user_works_through_the_console_in_chromium() {
         .await
         .expect("the map draws");
     let rogue_key = format!("mac:{}", support::ROGUE.0);
-    let at = b
-        .execute(
-            "var n = window.osectMap.getElementById(arguments[0]); \
-             var p = n.renderedPosition(); var r = document.getElementById('map'); \
-             return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];",
-            vec![serde_json::json!(rogue_key)],
-        )
-        .await
-        .unwrap();
-    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while text_of(&b, "#map-selected").await != support::ROGUE_NAME {
-        assert!(
-            Instant::now() < deadline,
-            "clicking the node did not select it"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    press_on(&b, "cy.getElementById(k).renderedPosition()", &rogue_key).await;
+    wait_text(
+        &b,
+        "#map-selected",
+        |t| t == support::ROGUE_NAME,
+        "clicking the node",
+    )
+    .await;
     // The name drawn on the canvas and shown beside it made no element.
     assert!(b
         .find_all(Locator::Css("#map-info img, main img"))
@@ -252,25 +268,19 @@ async fn a_user_works_through_the_console_in_chromium() {
         .for_element(Locator::Css("#map[data-ready='1']"))
         .await
         .expect("the map draws again");
-    let at = b
-        .execute(
-            "var k = arguments[0]; \
-             var e = window.osectMap.edges().filter(function (x) { return x.data('source') === k; })[0]; \
-             var p = e.renderedMidpoint(); var r = document.getElementById('map'); \
-             return [p.x - r.clientWidth / 2, p.y - r.clientHeight / 2];",
-            vec![serde_json::json!(rogue_key)],
-        )
-        .await
-        .unwrap();
-    press_at(&b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !text_of(&b, "#map-selected").await.contains(" → ") {
-        assert!(
-            Instant::now() < deadline,
-            "clicking the line did not select it"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    press_on(
+        &b,
+        "cy.edges().filter(function (x) { return x.data('source') === k; })[0].renderedMidpoint()",
+        &rogue_key,
+    )
+    .await;
+    wait_text(
+        &b,
+        "#map-selected",
+        |t| t.contains(" → "),
+        "clicking the line",
+    )
+    .await;
     click(&b, "#map-pair-link").await;
     wait_for_url(&b, "/pair?orig=mac%3A02").await;
     let pair = text_of(&b, "#pairs").await;

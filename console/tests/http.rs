@@ -49,14 +49,9 @@ async fn login(c: &Console, user: &str) -> (Client, String) {
     (http, csrf)
 }
 
-/// A page's text with HTML's character references read back.
-fn unescape(html: &str) -> String {
-    html.replace("&quot;", "\"")
-        .replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+/// A response's JSON.
+async fn get_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send().await.unwrap().json().await.unwrap()
 }
 
 /// Posts a form in a session (`fields` without the CSRF token, added here).
@@ -192,7 +187,7 @@ fn visible(html: &str) -> String {
             _ => {}
         }
     }
-    unescape(&out)
+    support::unescape(&out)
 }
 
 #[tokio::test]
@@ -372,43 +367,22 @@ async fn a_customer_sees_only_its_sites_by_url_and_by_api() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // Lists hold only her sites; the registry's site wins over the header's.
-    let sensors: Vec<serde_json::Value> = api
-        .get(c.url("/api/v1/sensors"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sensors: Vec<serde_json::Value> =
+        get_json(api.get(c.url("/api/v1/sensors")).bearer_auth(&token)).await;
     let mut devices: Vec<&str> = sensors
         .iter()
         .map(|s| s["device"].as_str().unwrap())
         .collect();
     devices.sort();
     assert_eq!(devices, ["SN-A1", "SN-EVIL"]);
-    let sites: Vec<serde_json::Value> = api
-        .get(c.url("/api/v1/sites"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites: Vec<serde_json::Value> =
+        get_json(api.get(c.url("/api/v1/sites")).bearer_auth(&token)).await;
     assert_eq!(sites.len(), 1);
     assert_eq!(sites[0]["site"], "plant-a");
     assert_eq!(sites[0]["customer"], "acme");
     assert_eq!(sites[0]["silent"], 1);
     for path in ["/", "/sensors", "/sensors.csv"] {
-        let body = alice
-            .get(c.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = text(&alice, c.url(path)).await;
         assert!(body.contains("SN-A1") || path == "/", "{path}");
         assert!(
             !body.contains("plant-b") && !body.contains("SN-B1"),
@@ -422,26 +396,15 @@ async fn a_customer_sees_only_its_sites_by_url_and_by_api() {
 
     // The operator sees both customers.
     let op = c.token("op");
-    let sites: Vec<serde_json::Value> = api
-        .get(c.url("/api/v1/sites"))
-        .bearer_auth(&op)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites: Vec<serde_json::Value> =
+        get_json(api.get(c.url("/api/v1/sites")).bearer_auth(&op)).await;
     let names: Vec<&str> = sites.iter().map(|s| s["site"].as_str().unwrap()).collect();
     assert_eq!(names, ["plant-a", "plant-b"]);
-    let moved: Vec<serde_json::Value> = api
-        .get(c.url("/api/v1/sites/plant-b/sensors"))
-        .bearer_auth(&op)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let moved: Vec<serde_json::Value> = get_json(
+        api.get(c.url("/api/v1/sites/plant-b/sensors"))
+            .bearer_auth(&op),
+    )
+    .await;
     assert_eq!(moved.len(), 2, "SN-B1 and SN-MOVED are plant-b's");
     c.stop().await;
 }
@@ -479,14 +442,7 @@ async fn forms_without_their_csrf_token_are_refused() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/sensors");
-    let page = http
-        .get(c.url("/sensors"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&http, c.url("/sensors")).await;
     assert!(page.contains("<html lang=\"ja\">") && page.contains("センサー"));
 
     // The login form needs the token its page set in a cookie.
@@ -611,14 +567,7 @@ async fn what_devices_send_is_shown_as_text_and_csv_cells_are_neutralised() {
     let c = start(|_| {}).await;
     let (http, _) = login(&c, "op").await;
     for path in ["/", "/sensors", "/sites/plant-a"] {
-        let body = http
-            .get(c.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = text(&http, c.url(path)).await;
         assert!(!body.contains("<img src=x"), "{path} lets markup through");
         assert!(
             !body.contains("<script>alert"),
@@ -660,14 +609,7 @@ async fn what_devices_send_is_shown_as_text_and_csv_cells_are_neutralised() {
             "{path} does not show the rogue's name as text"
         );
     }
-    let assets = http
-        .get(c.url("/sites/plant-a/assets.csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let assets = text(&http, c.url("/sites/plant-a/assets.csv")).await;
     let line = assets.lines().find(|l| l.contains(ROGUE.1)).unwrap();
     assert!(line.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{line}");
     let csv = http.get(c.url("/sensors.csv")).send().await.unwrap();
@@ -676,15 +618,12 @@ async fn what_devices_send_is_shown_as_text_and_csv_cells_are_neutralised() {
     let evil = text.lines().find(|l| l.starts_with("SN-EVIL")).unwrap();
     let quoted = format!("\"'{}\"", HOSTILE_VERSION.replace('"', "\"\""));
     assert!(evil.contains(&quoted), "{evil}");
-    let api: Vec<serde_json::Value> = client()
-        .get(c.url("/api/v1/sensors"))
-        .bearer_auth(c.token("op"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: Vec<serde_json::Value> = get_json(
+        client()
+            .get(c.url("/api/v1/sensors"))
+            .bearer_auth(c.token("op")),
+    )
+    .await;
     assert!(api.iter().any(|s| s["agent_version"] == HOSTILE_VERSION));
     c.stop().await;
 }
@@ -709,6 +648,12 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         "/sites/plant-a/assets?page=2".into(),
         "/sites/plant-a/assets?page=x".into(),
         format!("/sites/plant-a/assets?q={}", "q".repeat(200)),
+        format!("/sites/plant-a/pair?orig={}&resp=x", "k".repeat(300)),
+        "/sites/plant-a/pair?orig=x".into(),
+        "/sites/plant-a/device".into(),
+        "/sites/plant-a/report?from=2026-02-30".into(),
+        "/sites/plant-a/diff?b_from=yesterday".into(),
+        "/sites/plant-a/alerts?severity=%00".into(),
     ];
     for path in &cases {
         for authorised in [true, false] {
@@ -727,6 +672,24 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
             let body = res.text().await.unwrap();
             assert!(body.len() < 10_000 && !body.is_empty());
         }
+    }
+    let long_name = "z".repeat(5000);
+    for form in [
+        vec![
+            ("action", "set"),
+            ("name", long_name.as_str()),
+            ("subnets", "10.0.0.0/8"),
+        ],
+        vec![
+            ("action", "set"),
+            ("name", "z"),
+            ("subnets", long_name.as_str()),
+        ],
+        vec![("action", long_name.as_str())],
+        vec![("name", "z")],
+    ] {
+        let res = post_form(&http, c.url("/sites/plant-a/zones"), &csrf, &form).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{:?}", &form[0]);
     }
     let res = http
         .post(c.url("/settings/lang"))
@@ -783,15 +746,7 @@ async fn alerts_are_acted_on_by_their_tenant_only_and_audited() {
             c.url(&format!("/api/v1/sites/plant-a/alerts{q}")),
         );
         async move {
-            let v: Vec<serde_json::Value> = api
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v: Vec<serde_json::Value> = get_json(api.get(url).bearer_auth(token)).await;
             v
         }
     };
@@ -842,14 +797,7 @@ async fn alerts_are_acted_on_by_their_tenant_only_and_audited() {
     let approved = list(op.clone(), "?state=approved").await;
     assert_eq!(approved.len(), 1);
     assert_eq!(approved[0]["actions"][0]["by"], "alice");
-    let page = alice
-        .get(c.url("/sites/plant-a/alerts?state=approved"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&alice, c.url("/sites/plant-a/alerts?state=approved")).await;
     assert!(page.contains(&format!("id=\"alert-{id}\"")));
 
     // The operator dismisses another through the API.
@@ -906,15 +854,12 @@ async fn the_overview_counts_what_changed_since_the_last_visit() {
             })
             .collect::<Vec<_>>()
     };
-    let alerts: Vec<serde_json::Value> = client()
-        .get(c.url("/api/v1/sites/plant-a/alerts?state=all"))
-        .bearer_auth(c.token("alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: Vec<serde_json::Value> = get_json(
+        client()
+            .get(c.url("/api/v1/sites/plant-a/alerts?state=all"))
+            .bearer_auth(c.token("alice")),
+    )
+    .await;
     let kinds: Vec<&str> = alerts.iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert!(
         kinds.contains(&"new_device") && kinds.contains(&"new_pair"),
@@ -1135,7 +1080,7 @@ async fn zones_are_edited_validated_and_audited_like_the_cli() {
         let res = post_form(&carol, url.clone(), &csrf, &form).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{form:?}");
         let body = res.text().await.unwrap();
-        assert!(unescape(&body).contains(says), "{form:?}: {body}");
+        assert!(support::unescape(&body).contains(says), "{form:?}: {body}");
     }
     // A nested subnet is not ambiguous (the longest prefix wins).
     let res = post_form(
@@ -1268,17 +1213,9 @@ async fn zones_are_edited_validated_and_audited_like_the_cli() {
 #[tokio::test]
 async fn the_diff_shows_what_a_period_added() {
     let c = start(|_| {}).await;
-    let diff: serde_json::Value = client()
-        .get(c.url(
+    let diff: serde_json::Value = get_json(client().get(c.url(
             "/api/v1/sites/plant-a/diff?a_from=2000-01-01&a_to=2000-01-01&b_from=2000-01-02&b_to=2100-01-01",
-        ))
-        .bearer_auth(c.token("alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )).bearer_auth(c.token("alice"))).await;
     // Against a day long before, everything the site saw is added.
     assert_eq!(diff["devices_added"].as_array().unwrap().len(), 3, "{diff}");
     assert!(diff["devices_removed"].as_array().unwrap().is_empty());

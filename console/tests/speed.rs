@@ -1,15 +1,19 @@
-//! Page and API times on a generated site (a benchmark that prints figures,
-//! not a timed test): `cargo test -p osect-console --release --test speed
-//! -- --ignored --nocapture`. OSECT_BENCH_DEVICES and OSECT_BENCH_PAIRS set
-//! the size (5,000 and 50,000 by default): every device announced, a pair
-//! per (client, server, port), an hour of learning, then 2% new devices
-//! that alert.
+//! Page and API times on a generated site with a year of ledger history
+//! (a benchmark that prints figures, not a timed test): `cargo test -p
+//! osect-console --release --test speed -- --ignored --nocapture`.
+//! OSECT_BENCH_DEVICES and OSECT_BENCH_PAIRS set the size (5,000 and 50,000
+//! by default). Day 0 of 365: every device announced and every pair talks
+//! (a week of learning); then each day some pairs talk again, a few new
+//! pairs and devices appear and some devices change firmware, so alerts and
+//! identity history spread over the year.
 
 mod support;
 
 use osect_collector::analyse::Analyser;
 use osect_collector::store::{now_us, Store};
 use std::time::Instant;
+
+const DAY_S: i64 = 86_400;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -39,6 +43,16 @@ fn r(d: &Dev) -> (&str, &str, &str, &str, &str) {
     (&d.0, &d.1, &d.2, &d.3, &d.4)
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
 fn p95(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[(v.len() * 95 / 100).min(v.len() - 1)]
@@ -55,41 +69,82 @@ async fn page_times_on_a_large_site() {
         let mut store = Store::open(c.store()).unwrap();
         store
             .change_site("big", "bench", "baseline", |s| {
-                s.meta.config.set_learning(3600).map_err(|e| e.to_string())
+                s.meta
+                    .config
+                    .set_learning(7 * DAY_S)
+                    .map_err(|e| e.to_string())
             })
             .unwrap();
-        let t0 = now_us() - 3 * 3600 * 1_000_000;
-        let all: Vec<Dev> = (0..devices + devices / 50).map(device).collect();
-        let mut records = Vec::new();
+        let day_us = DAY_S * 1_000_000;
+        let t0 = now_us() - 365 * day_us;
+        let late = devices / 50;
+        let all: Vec<Dev> = (0..devices + late).map(device).collect();
+        let pair = |j: usize| {
+            let (a, b) = (&all[j % devices], &all[(j * 7 + 1) % devices]);
+            (a, b, 502 + (j / devices) as u16 % 100)
+        };
+        let mut days: Vec<Vec<osect_wire::record::Record>> = vec![Vec::new(); 365];
         for d in &all[..devices] {
-            records.push(support::asset(t0, r(d), ""));
+            days[0].push(support::asset(t0, r(d), ""));
         }
         for j in 0..pairs {
-            let (a, b) = (&all[j % devices], &all[(j * 7 + 1) % devices]);
-            let port = 502 + (j / devices) as u16 % 100;
-            records.push(support::conn(t0 + j as i64, "C", r(a), r(b), port));
+            let (a, b, port) = pair(j);
+            days[0].push(support::conn(t0 + j as i64, "C", r(a), r(b), port));
         }
-        let late = t0 + 2 * 3600 * 1_000_000;
+        for (day, list) in days.iter_mut().enumerate().skip(8) {
+            let t = t0 + day as i64 * day_us;
+            // Known pairs talking again.
+            for k in 0..200 {
+                let (a, b, port) = pair((day * 211 + k * 13) % pairs);
+                list.push(support::conn(t + k as i64, "R", r(a), r(b), port));
+            }
+            // Three new pairs a day between known devices.
+            for k in 0..3 {
+                let (a, b) = (
+                    &all[(day * 31 + k) % devices],
+                    &all[(day * 17 + k * 5 + 3) % devices],
+                );
+                list.push(support::conn(
+                    t + 500 + k as i64,
+                    "P",
+                    r(a),
+                    r(b),
+                    4000 + k as u16,
+                ));
+            }
+            // Firmware updates: two devices a day.
+            for k in 0..2 {
+                let mut d = all[(day * 37 + k * 1000) % devices].clone();
+                d.4 = format!("V9.{day}");
+                list.push(support::asset(t + 1000 + k as i64, r(&d), ""));
+            }
+        }
+        // The new devices, spread over the year.
         for (k, d) in all[devices..].iter().enumerate() {
-            records.push(support::asset(late, r(d), ""));
-            records.push(support::conn(late + k as i64, "N", r(d), r(&all[0]), 502));
+            let day = 8 + k * 356 / late.max(1);
+            let t = t0 + day as i64 * day_us + 2000;
+            days[day].push(support::asset(t, r(d), ""));
+            days[day].push(support::conn(t + 1, "N", r(d), r(&all[0]), 502));
         }
-        for (seq, chunk) in records.chunks(20_000).enumerate() {
-            let frame = support::frame_with(
-                "SN-BIG",
-                "big",
-                100 + seq as u64,
-                "0.1.0",
-                60,
-                chunk.to_vec(),
-            );
-            support::store_frame(&mut store, &frame, 60);
+        let mut seq = 100;
+        for (day, list) in days.iter().enumerate() {
+            let ago = (365 - day as i64) * DAY_S;
+            for chunk in list.chunks(20_000) {
+                let frame = support::frame_with("SN-BIG", "big", seq, "0.1.0", ago, chunk.to_vec());
+                support::store_frame(&mut store, &frame, ago);
+                seq += 1;
+            }
         }
         let mut a = Analyser::new(osect_analysis::Registry::new(&[]));
         while a.run_pending(&mut store).unwrap() > 0 {}
         let s = store.site_state("big").unwrap();
+        let alerts = store
+            .alerts(Some("big"), &Default::default())
+            .unwrap()
+            .len();
+        let history = store.history("big", None).unwrap().len();
         println!(
-            "site: {} devices, {} pairs, built and analysed in {:.1} s",
+            "site: {} devices, {} pairs, {alerts} alerts, {history} identity changes over 365 days, built and analysed in {:.1} s",
             s.devices.len(),
             s.pairs.len(),
             started.elapsed().as_secs_f64()
@@ -133,14 +188,27 @@ async fn page_times_on_a_large_site() {
             bytes
         );
     }
-    // In the browser: the map page until the map has drawn, and the
-    // assets page until loaded.
+    // In the browser: each page until loaded; the map until its first
+    // frame is drawn, then a device selected (its own lines drawn) and a
+    // line selected, timed in the page.
     if let Some((chromium, driver)) = support::browser::chromium() {
         let downloads = tempfile::tempdir().unwrap();
         let (_driver, b) =
             support::browser::start_driver(&driver, &chromium, downloads.path()).await;
         support::browser::log_in(&b, &c.url(""), "op").await;
-        for _ in 0..3 {
+        let mut pages: Vec<(&str, String, Vec<f64>)> = vec![
+            ("overview", "/".into(), Vec::new()),
+            ("assets", "/sites/big/assets".into(), Vec::new()),
+            ("device", format!("/sites/big/device?key={key}"), Vec::new()),
+            ("alerts", "/sites/big/alerts".into(), Vec::new()),
+        ];
+        let (mut drawn, mut select) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            for (_, path, times) in pages.iter_mut() {
+                let t = Instant::now();
+                b.goto(&c.url(path)).await.unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
             let t = Instant::now();
             b.goto(&c.url("/sites/big/map")).await.unwrap();
             b.wait()
@@ -148,12 +216,34 @@ async fn page_times_on_a_large_site() {
                 .for_element(fantoccini::Locator::Css("#map[data-ready='1']"))
                 .await
                 .unwrap();
-            let map = t.elapsed().as_secs_f64() * 1000.0;
-            let t = Instant::now();
-            b.goto(&c.url("/sites/big/assets")).await.unwrap();
-            let assets = t.elapsed().as_secs_f64() * 1000.0;
-            println!("browser: map drawn in {map:.0} ms, assets page loaded in {assets:.0} ms");
+            drawn.push(t.elapsed().as_secs_f64() * 1000.0);
+            let ms = b
+                .execute(
+                    "var cy = window.osectMap; var t = performance.now(); \
+                     cy.getElementById(arguments[0]).emit('tap'); \
+                     var e = cy.edges().not('.grouped')[0]; e.emit('tap'); \
+                     return [performance.now() - t, cy.edges().length, \
+                       document.getElementById('map-selected').textContent];",
+                    vec![serde_json::json!(format!("mac:{}", device(7).0))],
+                )
+                .await
+                .unwrap();
+            select.push(ms[0].as_f64().unwrap());
+            assert!(ms[2].as_str().unwrap().contains(" → "), "{ms}");
         }
+        for (name, _, times) in &pages {
+            println!(
+                "browser: {name:<9} loaded, median {:>6.0} ms, max {:>6.0} ms",
+                median(times),
+                max(times)
+            );
+        }
+        println!(
+            "browser: map drawn, median {:>6.0} ms, max {:>6.0} ms; a device then a line selected in {:.0} ms (median)",
+            median(&drawn),
+            max(&drawn),
+            median(&select)
+        );
         b.close().await.unwrap();
     }
     c.stop().await;

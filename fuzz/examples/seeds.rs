@@ -3,7 +3,7 @@
 //! fills `OUT_DIR/<target>/`. The seeds are made at run time and never
 //! committed: the corpus stays outside the repository.
 
-use osect_agent::pcap;
+use osect_pcap as pcap;
 use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
 use osect_engine::flow::id::Transport;
 use osect_fuzz::{link_flags, push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
@@ -171,7 +171,8 @@ fn run(corpus: &Path, out: &Path) -> Result<usize, String> {
             written += 1;
         }
     }
-    Ok(written + conversation_seeds(&files, out)?)
+    let batches = write_seeds(&out.join("batch"), osect_fuzz::batch_seeds())?;
+    Ok(written + batches + conversation_seeds(&files, out)?)
 }
 
 fn main() -> ExitCode {

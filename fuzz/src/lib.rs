@@ -19,25 +19,35 @@
 //!
 //! The same records: `[hdr] [len] [bytes]`. `hdr & 1` says the responder
 //! sent the bytes, `hdr & 2` that bytes of that direction were lost before
-//! them. The driver follows the engine's streaming contract: over TCP a
-//! direction's unconsumed bytes come again with its next data, bounded by
-//! the per-flow window (overflow is a gap); over UDP each record is one
-//! datagram. The parser comes from the recogniser (`over_ip::probe`), as in the
-//! engine, for a connection to the decoder's usual port.
+//! them. The driver is the engine's own streaming contract
+//! (`over_ip::session::Session`, with the per-flow window of the default
+//! limits): over TCP a direction's unconsumed bytes come again with its next
+//! data, over UDP each record is one datagram. The parser comes from the
+//! recogniser (`over_ip::probe`), as in the engine, for a connection to the
+//! decoder's usual port.
 //!
 //! # Frame payload input (one target per link-layer decoder)
 //!
 //! The bytes after the Ethernet header of a frame with the decoder's
 //! EtherType (0: an 802.3 frame, the bytes start with the LLC header).
+//!
+//! # Batch input (`batch` target)
+//!
+//! The bytes a collector receives from a device: decoded as a batch within
+//! tight limits, and as a delta on a fixed base ([`batch_base`]). Whatever
+//! decodes is bounded by the limits and, encoded again in full, has the
+//! frame's digest. Seeds: [`batch_seeds`].
 
 use osect_engine::asset::AssetTable;
 use osect_engine::engine::{Engine, Options};
 use osect_engine::flow::id::{ConnId, FlowRef, Transport};
 use osect_engine::limits::Limits;
 use osect_engine::over_ethernet;
-use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::over_ip::session::Session;
+use osect_engine::over_ip::{self, Ctx, Dir, Output};
 use osect_engine::packet::LinkType;
 use osect_engine::sink::RecordSink;
+use osect_wire::batch;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
@@ -203,6 +213,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("enip", Transport::Tcp, 44818),
     ("enip_udp", Transport::Udp, 44818),
     ("s7comm", Transport::Tcp, 102),
+    ("mms", Transport::Tcp, 102),
     ("bacnet", Transport::Udp, 47808),
     ("iec104", Transport::Tcp, 2404),
     ("opcua", Transport::Tcp, 4840),
@@ -236,11 +247,13 @@ pub const L2_TARGETS: &[(&str, u16)] = &[
     ("llc", 0),
     ("profinet_dcp", 0x8892),
     ("cclink_ie", 0x890f),
+    ("goose", 0x88b8),
 ];
 
 /// Every target name (each is a file in `fuzz_targets/`).
 pub fn targets() -> impl Iterator<Item = &'static str> {
-    std::iter::once("packet")
+    ["packet", "batch"]
+        .into_iter()
         .chain(APP_TARGETS.iter().map(|t| t.0))
         .chain(L2_TARGETS.iter().map(|t| t.0))
 }
@@ -249,6 +262,8 @@ pub fn targets() -> impl Iterator<Item = &'static str> {
 pub fn run(target: &str, data: &[u8]) -> bool {
     if target == "packet" {
         packet(data);
+    } else if target == "batch" {
+        batch_frame(data);
     } else if let Some(&(_, transport, port)) = APP_TARGETS.iter().find(|t| t.0 == target) {
         conversation(transport, port, data);
     } else if let Some(&(_, ethertype)) = L2_TARGETS.iter().find(|t| t.0 == target) {
@@ -275,8 +290,7 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
         records: &mut records,
         assets: &mut assets,
     };
-    let mut parser: Option<Box<dyn AppParser>> = None;
-    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut session: Option<Session> = None;
     let mut ts = START_US;
     fn flow(id: &ConnId) -> FlowRef<'_> {
         FlowRef {
@@ -294,43 +308,34 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
         } else {
             Dir::Resp
         };
-        let buf = &mut bufs[usize::from(hdr & HDR_RESP)];
         if hdr & HDR_GAP != 0 {
-            buf.clear();
-            if let Some(p) = parser.as_mut() {
-                p.gap(dir);
+            if let Some(s) = session.as_mut() {
+                s.gap(dir);
             }
         }
-        if parser.is_none() {
-            parser = over_ip::probe(transport, &id, dir, chunk);
+        if session.is_none() {
+            session =
+                over_ip::probe(transport, &id, dir, chunk).map(|p| Session::new(p, "Cfuzz".into()));
         }
-        let Some(p) = parser.as_mut() else { continue };
+        let Some(s) = session.as_mut() else { continue };
         let mut ctx = Ctx {
             ts,
             flow: flow(&id),
             out: &mut out,
         };
         if transport == Transport::Tcp {
-            buf.extend_from_slice(chunk);
-            if buf.len() > window {
-                buf.clear();
-                p.gap(dir);
-                continue;
-            }
-            let used = p.parse(&mut ctx, dir, buf);
-            assert!(used <= buf.len(), "consumed {used} of {} bytes", buf.len());
-            buf.drain(..used);
+            s.stream(&mut ctx, dir, chunk, window);
         } else {
-            p.parse(&mut ctx, dir, chunk);
+            s.datagram(&mut ctx, dir, chunk);
         }
     }
-    if let Some(p) = parser.as_mut() {
+    if let Some(s) = session.as_mut() {
         let mut ctx = Ctx {
             ts: ts + 1_000_000,
             flow: flow(&id),
             out: &mut out,
         };
-        p.finish(&mut ctx);
+        s.finish(&mut ctx);
     }
     check_records(&records.take());
 }
@@ -353,4 +358,128 @@ pub fn frame_payload(ethertype: u16, data: &[u8]) {
     };
     over_ethernet::handle(&frame, &mut out);
     check_records(&records.take());
+}
+
+/// Limits of the `batch` target: small, so that what a few bytes may
+/// expand to is checked against them.
+const BATCH_LIMITS: batch::Limits = batch::Limits {
+    body_bytes: 1 << 20,
+    records: 10_000,
+    str_bytes: 4096,
+};
+
+/// Takes only the base's schemas, so nothing is interned per input.
+struct BaseSchemas;
+
+impl batch::SchemaPolicy for BaseSchemas {
+    fn resolve(
+        &self,
+        path: &str,
+        fields: &[(String, osect_wire::FieldType)],
+    ) -> Result<&'static osect_wire::LogSchema, batch::Refusal> {
+        base_schemas()
+            .iter()
+            .copied()
+            .find(|s| {
+                s.path == path
+                    && s.fields.len() == fields.len()
+                    && s.fields
+                        .iter()
+                        .zip(fields)
+                        .all(|(a, (n, t))| a.name == n && a.ty == *t)
+            })
+            .ok_or_else(|| batch::Refusal {
+                reason: "unknown log",
+                detail: path.to_owned(),
+            })
+    }
+}
+
+fn base_schemas() -> [&'static osect_wire::LogSchema; 2] {
+    let find = |path: &str| {
+        osect_engine::protocols::log_schemas()
+            .into_iter()
+            .find(|s| s.path == path)
+            .expect("the engine writes conn and modbus logs")
+    };
+    [find("conn"), find("modbus")]
+}
+
+/// A batch of `n` rows of each base schema at minute `minute`: times move,
+/// the rest repeats with a few counts changing.
+fn batch_of(seq: u64, minute: i64, n: u64) -> batch::Batch {
+    let t = START_US + minute * INTERVAL_US;
+    let records = base_schemas()
+        .into_iter()
+        .flat_map(|schema| {
+            (0..n).map(move |i| Record {
+                schema,
+                values: schema
+                    .fields
+                    .iter()
+                    .map(|f| match f.ty {
+                        osect_wire::FieldType::Time => osect_wire::Value::Time(t + i as i64 * 1000),
+                        osect_wire::FieldType::String => {
+                            osect_wire::Value::from(format!("{}-{i}", f.name))
+                        }
+                        osect_wire::FieldType::Count => osect_wire::Value::Count(i * 7 + (seq % 3)),
+                        osect_wire::FieldType::Addr => {
+                            osect_wire::Value::Addr(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8)))
+                        }
+                        osect_wire::FieldType::Port => osect_wire::Value::Port(502),
+                        _ => osect_wire::Value::Unset,
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Vec<_>>();
+    batch::Batch {
+        header: batch::Header {
+            device_id: "OSS-FUZZ".into(),
+            site: "plant".into(),
+            seq,
+            interval_start_us: t,
+            interval_end_us: t + INTERVAL_US,
+            record_count: records.len() as u64,
+            ..batch::Header::default()
+        },
+        records,
+    }
+}
+
+/// The base the `batch` target resolves deltas on (batch 1).
+pub fn batch_base() -> &'static batch::Base {
+    static BASE: std::sync::OnceLock<batch::Base> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let frame = batch::encode(&batch_of(1, 0, 6), 1, None).expect("the base encodes");
+        batch::Base::from_frame(&frame).expect("the base decodes")
+    })
+}
+
+/// Seeds of the `batch` target: a batch in full, a delta on the base with
+/// rows added and changed, and one with the dictionary.
+pub fn batch_seeds() -> Vec<Vec<u8>> {
+    let next = batch_of(2, 1, 8);
+    vec![
+        batch::encode(&next, 1, None).expect("the seed encodes"),
+        batch::encode_delta(&next, batch_base(), 1, None).expect("the seed encodes"),
+        batch::encode_delta(&next, batch_base(), 1, batch::DICTIONARIES.first())
+            .expect("the seed encodes"),
+    ]
+}
+
+/// The `batch` target: see the module docs. Returns whether the input
+/// decoded either way.
+pub fn batch_frame(data: &[u8]) -> bool {
+    let full = batch::decode_with(data, &BATCH_LIMITS, &BaseSchemas);
+    let delta = batch::decode_delta_with(data, batch_base(), &BATCH_LIMITS, &BaseSchemas);
+    let mut decoded = false;
+    for b in [full, delta].into_iter().flatten() {
+        assert!(b.records.len() <= BATCH_LIMITS.records);
+        let again = batch::encode(&b, 1, None).expect("a decoded batch encodes");
+        let digest = |f: &[u8]| batch::read_frame_info(f).expect("a frame").digest;
+        assert_eq!(digest(&again), digest(data), "resolved batch's digest");
+        decoded = true;
+    }
+    decoded
 }

@@ -10,6 +10,15 @@
 //! flight are still in the spool and are sent again (the collector
 //! deduplicates by sequence number).
 //!
+//! The spool holds every batch in full. The uplink sends each as a delta on
+//! the newest batch the collector acknowledged (kept by the spool as its
+//! base, across restarts) when that is smaller: rows the base holds go as
+//! references and what changed. A collector without that base answers
+//! [`Reply::NeedFull`] and the batch goes again in full; a collector that
+//! does not read deltas at all (older than the agent) gets every batch in
+//! full from then on. Until there is a base, one batch is in flight at a
+//! time, so the rest of a backlog goes as deltas on the first.
+//!
 //! The uplink runs on its own tokio runtime; capture and batching never
 //! wait for it: they only push to the spool and ring [`Uplink::wake`].
 
@@ -19,7 +28,7 @@ pub mod tls;
 use crate::config;
 use crate::spool::{LoadError, Spool};
 use budget::Budget;
-use osect_wire::batch::{Reply, MAX_REPLY_BYTES};
+use osect_wire::batch::{self, Base, Batch, Dictionary, Reply, MAX_REPLY_BYTES};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -220,7 +229,12 @@ impl Backoff {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UplinkStats {
     pub acked: u64,
+    /// Bytes of the acknowledged batches as sent (deltas or in full).
     pub acked_bytes: u64,
+    /// Batches acknowledged that went as deltas.
+    pub acked_deltas: u64,
+    /// Deltas the collector could not resolve, sent again in full.
+    pub resent_full: u64,
     pub connects: u64,
     pub failures: u64,
 }
@@ -231,6 +245,25 @@ pub struct Uplink {
     wake: Arc<Notify>,
     budget: Budget,
     pub stats: Arc<Mutex<UplinkStats>>,
+    /// zstd level and dictionary of the deltas (the batches').
+    level: i32,
+    dict: Option<&'static Dictionary>,
+    /// The newest batch the collector acknowledged: deltas are written on it.
+    base: Option<Arc<Base>>,
+    /// Deltas are sent: configured, and the collector reads them.
+    delta: bool,
+}
+
+/// One batch's exchange, as its task ends.
+struct Sent {
+    seq: u64,
+    /// Bytes sent.
+    bytes: usize,
+    /// The base, when it went as a delta.
+    on: Option<u64>,
+    /// The batch in full, to become the base once acknowledged.
+    base: Base,
+    reply: Result<Reply, UplinkError>,
 }
 
 enum Outcome {
@@ -242,7 +275,12 @@ enum Outcome {
 
 impl Uplink {
     pub fn new(cfg: &config::Config, spool: Arc<Mutex<Spool>>) -> Uplink {
+        let base = spool.lock().ok().and_then(|s| s.base()).map(Arc::new);
         Uplink {
+            level: cfg.batch.zstd_level,
+            dict: batch::dictionary(cfg.batch.dictionary),
+            base,
+            delta: cfg.uplink.delta,
             cfg: cfg.uplink.clone(),
             spool,
             wake: Arc::new(Notify::new()),
@@ -324,17 +362,66 @@ impl Uplink {
 
     /// The oldest batch not in flight, loaded and verified. Batches that
     /// fail verification are quarantined by the spool and skipped.
-    fn next_batch(&self, in_flight: &HashSet<u64>) -> Option<(u64, Vec<u8>)> {
+    fn next_batch(&self, in_flight: &HashSet<u64>) -> Option<(u64, Vec<u8>, Batch)> {
         let mut spool = self.spool.lock().ok()?;
         loop {
             let seq = spool.pending().find(|s| !in_flight.contains(s))?;
-            match spool.load(seq) {
-                Ok(bytes) => return Some((seq, bytes)),
+            match spool.load_decoded(seq) {
+                Ok((bytes, b)) => return Some((seq, bytes, b)),
                 Err(LoadError::Io { seq, source }) => {
                     log::error!("uplink: cannot read spool batch {seq}: {source}");
                     return None;
                 }
                 Err(e) => log::warn!("uplink: {e}"),
+            }
+        }
+    }
+
+    /// What goes on the wire for a batch: a delta on the base when that is
+    /// smaller than `full`, else `full`; and the base used.
+    fn wire_form(&self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
+        let Some(base) = self.base.as_ref().filter(|_| self.delta) else {
+            return (full, None);
+        };
+        if base.batch.header.seq == b.header.seq {
+            return (full, None);
+        }
+        match batch::encode_delta(b, base, self.level, self.dict) {
+            Ok(d) if d.len() < full.len() => (d, Some(base.batch.header.seq)),
+            Ok(_) => (full, None),
+            Err(e) => {
+                log::warn!("uplink: batch {} not encoded as a delta: {e}", b.header.seq);
+                (full, None)
+            }
+        }
+    }
+
+    /// The collector has batch `seq` (sent as `bytes`, a delta on `on`):
+    /// it leaves the spool, and becomes the base when it is the newest
+    /// acknowledged.
+    fn acknowledged(&mut self, seq: u64, bytes: usize, on: Option<u64>, base: Base) {
+        let newest = self.base.as_ref().is_none_or(|b| b.batch.header.seq < seq);
+        if newest {
+            self.base = Some(Arc::new(base));
+        }
+        if let Ok(mut spool) = self.spool.lock() {
+            let waited = spool
+                .queued_at(seq)
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            log::info!(
+                "uplink: batch {seq} acknowledged {} ms after it was spooled ({} bytes{})",
+                waited.as_millis(),
+                bytes,
+                on.map_or(String::new(), |b| format!(", a delta on batch {b}"))
+            );
+            let r = if newest {
+                spool.retire(seq)
+            } else {
+                spool.remove(seq)
+            };
+            if let Err(e) = r {
+                log::error!("uplink: cannot remove acknowledged batch {seq}: {e}");
             }
         }
     }
@@ -355,15 +442,28 @@ impl Uplink {
         let mut source_check = tokio::time::interval(SOURCE_RECHECK);
         source_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut in_flight: HashSet<u64> = HashSet::new();
-        let mut tasks: JoinSet<(u64, usize, Result<Reply, UplinkError>)> = JoinSet::new();
+        let mut tasks: JoinSet<Sent> = JoinSet::new();
         let mut capped = false;
         loop {
             // Dispatch oldest first while there is room and budget.
             let mut delay = None;
             while in_flight.len() < MAX_IN_FLIGHT {
-                let Some((seq, bytes)) = self.next_batch(&in_flight) else {
+                // Without a base, the first acknowledgement makes one.
+                if self.delta && self.base.is_none() && !in_flight.is_empty() {
+                    break;
+                }
+                let Some((seq, full, b)) = self.next_batch(&in_flight) else {
                     break;
                 };
+                let digest = match batch::read_frame_info(&full) {
+                    Ok(i) => i.digest,
+                    Err(e) => {
+                        log::error!("uplink: spool batch {seq}: {e}");
+                        break;
+                    }
+                };
+                let (bytes, on) = self.wire_form(full, &b);
+                let base = Base { batch: b, digest };
                 let n = bytes.len() as u64;
                 if !self.budget.cap_allows(n) {
                     if !capped {
@@ -387,30 +487,48 @@ impl Uplink {
                 let conn = conn.clone();
                 let timeout = self.timeout_for(bytes.len());
                 tasks.spawn(async move {
-                    let r = send_batch(&conn, &bytes, timeout).await;
-                    (seq, bytes.len(), r)
+                    let reply = send_batch(&conn, &bytes, timeout).await;
+                    Sent {
+                        seq,
+                        bytes: bytes.len(),
+                        on,
+                        base,
+                        reply,
+                    }
                 });
             }
             let sleep = tokio::time::sleep(delay.unwrap_or(Duration::from_secs(3600)));
             tokio::select! {
                 Some(joined) = tasks.join_next() => {
-                    let Ok((seq, n, r)) = joined else { continue };
+                    let Ok(Sent { seq, bytes: n, on, base, reply }) = joined else { continue };
                     in_flight.remove(&seq);
-                    match r {
+                    match reply {
                         Ok(Reply::Stored) => {
                             backoff.reset();
                             self.budget.spent(n as u64);
-                            self.bump(|s| { s.acked += 1; s.acked_bytes += n as u64; });
-                            if let Ok(mut spool) = self.spool.lock() {
-                                let waited = spool
-                                    .queued_at(seq)
-                                    .and_then(|t| t.elapsed().ok())
-                                    .unwrap_or_default();
-                                log::info!("uplink: batch {seq} acknowledged {} ms after it was spooled", waited.as_millis());
-                                if let Err(e) = spool.remove(seq) {
-                                    log::error!("uplink: cannot remove acknowledged batch {seq}: {e}");
-                                }
+                            self.bump(|s| {
+                                s.acked += 1;
+                                s.acked_bytes += n as u64;
+                                s.acked_deltas += u64::from(on.is_some());
+                            });
+                            self.acknowledged(seq, n, on, base);
+                        }
+                        Ok(Reply::NeedFull(m)) => {
+                            // The collector lacks the base: the batch (and the
+                            // next ones) go in full until a new base is acknowledged.
+                            log::warn!("uplink: {m}");
+                            self.budget.spent(n as u64);
+                            self.bump(|s| s.resent_full += 1);
+                            if self.base.as_ref().map(|b| b.batch.header.seq) == on {
+                                self.base = None;
                             }
+                        }
+                        Ok(Reply::Malformed(m)) if on.is_some() => {
+                            log::warn!(
+                                "uplink: collector does not take batch {seq} as a delta ({m}): sending every batch in full"
+                            );
+                            self.budget.spent(n as u64);
+                            self.delta = false;
                         }
                         Ok(Reply::Malformed(m)) => {
                             log::error!("uplink: collector rejected batch {seq} as malformed: {m}");

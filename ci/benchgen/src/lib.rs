@@ -12,9 +12,9 @@
 //! [`write_flood`] writes TCP SYNs and UDP datagrams between random
 //! addresses and ports: millions of distinct tuples, each a new connection.
 
-use osect_agent::pcap;
 use osect_engine::packet::checksum;
 use osect_engine::packet::{ethernet, ipv4, ipv6, LinkType};
+use osect_pcap as pcap;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -251,18 +251,16 @@ impl Base {
         ID_SPACE / self.macs.max(self.v4).max(self.v6).max(1)
     }
 
-    /// Writes `reps` repetitions of the mix as a pcap file, one after the
-    /// other (the same plant cell day after day).
+    /// Writes `reps` repetitions of the mix as a pcap file.
     pub fn write_repeated<W: Write>(&self, reps: u64, out: W) -> io::Result<Written> {
-        self.write_cells(reps, 1, out)
+        self.write_spaced(reps, self.period_us, out)
     }
 
-    /// Writes `reps` repetitions of the mix, `cells` of them at once: each
-    /// a plant cell of its own (its own addresses and MACs) over the same
-    /// stretch of capture time, their frames interleaved, so the capture is
-    /// `cells` times as dense as one cell; the next `cells` follow.
-    pub fn write_cells<W: Write>(&self, reps: u64, cells: u64, out: W) -> io::Result<Written> {
-        let cells = cells.max(1);
+    /// Writes `reps` repetitions of the mix, repetition `k` starting
+    /// `k * every_us` after the first: with `every_us` under the mix's
+    /// length they run side by side (a dense capture: many cells at once),
+    /// merged in time order.
+    pub fn write_spaced<W: Write>(&self, reps: u64, every_us: i64, out: W) -> io::Result<Written> {
         if reps > self.max_repetitions() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -274,17 +272,21 @@ impl Base {
         }
         let mut w = PcapWriter::new(out)?;
         let mut buf = Vec::with_capacity(1 << 16);
-        for group in 0..reps.div_ceil(cells) {
-            let shift = START_US + group as i64 * self.period_us;
-            let first = group * cells;
-            let last = (first + cells).min(reps);
-            for f in &self.frames {
-                for k in first..last {
-                    buf.clear();
-                    buf.extend_from_slice(&f.data);
-                    self.rewrite(k, f, &mut buf);
-                    w.write(shift + f.ts, &buf)?;
-                }
+        let every_us = every_us.max(0);
+        // Each repetition's next frame, earliest first (ties: lower k).
+        let mut next: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, usize)>> = (0
+            ..reps)
+            .filter(|_| !self.frames.is_empty())
+            .map(|k| std::cmp::Reverse((START_US + k as i64 * every_us + self.frames[0].ts, k, 0)))
+            .collect();
+        while let Some(std::cmp::Reverse((ts, k, i))) = next.pop() {
+            let f = &self.frames[i];
+            buf.clear();
+            buf.extend_from_slice(&f.data);
+            self.rewrite(k, f, &mut buf);
+            w.write(ts, &buf)?;
+            if let Some(g) = self.frames.get(i + 1) {
+                next.push(std::cmp::Reverse((ts - f.ts + g.ts, k, i + 1)));
             }
         }
         w.finish()

@@ -34,10 +34,10 @@ enum Cmd {
         /// every case), e.g. the industrial ones: icsnpp- and nttcom-.
         #[arg(long)]
         include_prefix: Vec<String>,
-        /// Repetitions played at once, each a cell of its own over the
-        /// same capture time (1: one after the other).
-        #[arg(long, default_value_t = 1)]
-        cells: u64,
+        /// Start a repetition every this many seconds, side by side with
+        /// the ones before (a dense capture); default: each after the last.
+        #[arg(long)]
+        every_secs: Option<f64>,
     },
     /// PACKETS frames between random addresses and ports.
     Flood {
@@ -63,7 +63,7 @@ fn run(cli: Cli) -> Result<(), String> {
             min_flows,
             exclude_prefix,
             include_prefix,
-            cells,
+            every_secs,
         } => {
             let files = cases(&corpus, &include_prefix, &exclude_prefix)?;
             let (base, skipped) = Base::load(&files)?;
@@ -73,12 +73,15 @@ fn run(cli: Cli) -> Result<(), String> {
             let by_packets = min_packets.div_ceil(base.packets() as u64);
             let by_flows = min_flows.div_ceil(base.flows.max(1) as u64);
             let reps = by_packets.max(by_flows).max(1);
-            let w = base
-                .write_cells(reps, cells, create(&out)?)
-                .map_err(|e| format!("{}: {e}", out.display()))?;
+            let file = create(&out)?;
+            let w = match every_secs {
+                Some(s) => base.write_spaced(reps, (s * 1e6) as i64, file),
+                None => base.write_repeated(reps, file),
+            }
+            .map_err(|e| format!("{}: {e}", out.display()))?;
             println!(
                 "mix: {} captures ({} skipped: not Ethernet), {} packets, {} flows, {} bytes per repetition; \
-                 {reps} repetitions, {cells} at once -> {} packets, ~{} flows, {} bytes in {}",
+                 {reps} repetitions -> {} packets, ~{} flows, {} bytes in {}",
                 base.files,
                 skipped.len(),
                 base.packets(),

@@ -164,40 +164,6 @@ fn repetitions_keep_checksum_validity_and_get_their_own_addresses() {
 }
 
 #[test]
-fn cells_share_capture_time_and_keep_their_own_addresses() {
-    let (base, _) = Base::load(&sample()).unwrap();
-    let (reps, cells) = (5u64, 2u64);
-    let mut serial = Vec::new();
-    base.write_repeated(reps, &mut serial).unwrap();
-    let serial = read_back(&serial);
-    let mut dense = Vec::new();
-    let w = base.write_cells(reps, cells, &mut dense).unwrap();
-    assert_eq!(w.packets, reps * base.packets() as u64);
-    let dense = read_back(&dense);
-    assert_eq!(dense.len(), serial.len());
-    let n = base.packets();
-    let mut at = 0;
-    // Groups of two cells, then the fifth alone, each group over one period.
-    for (group, in_group) in [(0u64, 2usize), (1, 2), (2, 1)] {
-        for i in 0..n {
-            for c in 0..in_group {
-                let k = group as usize * cells as usize + c;
-                let (ts, f) = &dense[at];
-                assert_eq!(
-                    *ts,
-                    START_US + group as i64 * base.period_us + base.frames[i].ts,
-                    "frame {at}"
-                );
-                // The same bytes as repetition k played on its own.
-                assert_eq!(f, &serial[k * n + i].1, "frame {at} (cell {k})");
-                at += 1;
-            }
-        }
-    }
-    assert!(dense.windows(2).all(|w| w[0].0 <= w[1].0), "time goes back");
-}
-
-#[test]
 fn too_many_repetitions_are_refused() {
     let (base, _) = Base::load(&sample()[..1]).unwrap();
     let e = base
@@ -259,4 +225,29 @@ fn cases_are_selected_by_name_prefix() {
     let missing = root.join("no-such-folder");
     let err = cases(&missing, &[], "").unwrap_err();
     assert!(err.contains("no-such-folder"), "{err}");
+}
+
+#[test]
+fn spaced_repetitions_run_side_by_side_in_time_order() {
+    let (base, _) = Base::load(&sample()).unwrap();
+    let (reps, every) = (4u64, 1_000i64);
+    let mut out = Vec::new();
+    let w = base.write_spaced(reps, every, &mut out).unwrap();
+    assert_eq!(w.packets, reps * base.packets() as u64);
+    let frames = read_back(&out);
+    assert!(
+        frames.windows(2).all(|p| p[0].0 <= p[1].0),
+        "not in time order"
+    );
+    // Every repetition's frames are there, each shifted by its start.
+    let mut times: Vec<i64> = frames.iter().map(|f| f.0).collect();
+    let mut want: Vec<i64> = (0..reps as i64)
+        .flat_map(|k| base.frames.iter().map(move |f| START_US + k * every + f.ts))
+        .collect();
+    times.sort();
+    want.sort();
+    assert_eq!(times, want);
+    // They overlap: the last starts before the first ends.
+    let span = base.frames.last().unwrap().ts;
+    assert!((reps as i64 - 1) * every < span);
 }

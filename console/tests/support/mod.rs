@@ -299,11 +299,19 @@ pub fn populate(dir: &Path) -> PathBuf {
 
 /// Starts a console over a populated store; `tune` adjusts the configuration.
 pub async fn start(tune: impl FnOnce(&mut Config)) -> Console {
-    let _ = env_logger::builder().is_test(true).try_init();
     let dir = tempfile::tempdir().unwrap();
     let fleet = populate(dir.path());
+    serve(dir, |cfg| {
+        cfg.fleet_list = Some(fleet);
+        tune(cfg)
+    })
+    .await
+}
+
+/// Starts a console over the store in `dir` (whatever it holds).
+pub async fn serve(dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Console {
+    let _ = env_logger::builder().is_test(true).try_init();
     let mut cfg = Config::new(dir.path().to_owned());
-    cfg.fleet_list = Some(fleet);
     tune(&mut cfg);
     let app = App::new(cfg).unwrap();
     let listener = osect_console::server::bind("127.0.0.1:0".parse().unwrap(), None).unwrap();
@@ -329,4 +337,14 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
     let at = page.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &page[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// A page's text with HTML's character references read back.
+pub fn unescape(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

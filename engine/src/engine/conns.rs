@@ -256,7 +256,7 @@ impl Engine {
         if let Some((service, t)) = tun {
             let parent = match service {
                 Some(s) => {
-                    c.tunnel_service = Some(s);
+                    c.tunnel_packet(s, f.is_orig);
                     uid
                 }
                 None => self.tunnel_uid(ip, IPPROTO_GRE),

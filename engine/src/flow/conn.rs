@@ -70,12 +70,26 @@ pub struct Conn {
     pub more_parents: Option<Box<MoreParents>>,
     /// What the application parser found (conn.log's `service`).
     pub service: Option<&'static str>,
-    /// A service the transport itself implies (a tunnel's outer UDP).
-    pub tunnel_service: Option<&'static str>,
+    /// The tunnel this connection carries (a tunnel's outer UDP).
+    pub tunnel: TunnelFacts,
     /// The application parser following this connection, once found.
     pub app: Option<Box<crate::over_ip::session::Session>>,
     /// Payloads still to try recognising an application parser on.
     pub app_probes_left: u8,
+}
+
+/// The services of the tunnels over UDP, as Zeek's analyzers name them.
+pub const TUNNEL_SERVICES: [&str; 5] = ["vxlan", "geneve", "gtpv1", "teredo", "ayiya"];
+
+/// What a connection carrying a tunnel knows of it, in two bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TunnelFacts {
+    /// One more than the tunnel's index in [`TUNNEL_SERVICES`] once it is
+    /// confirmed (the connection's service); 0 before.
+    confirmed: u8,
+    /// The sides (1 originator, 2 responder) that sent a valid tunnel
+    /// packet.
+    pub sides: u8,
 }
 
 /// Tunnel parents after the first, bounded: a connection seen through more
@@ -144,7 +158,7 @@ impl Conn {
             tunnel_parent: None,
             more_parents: None,
             service: None,
-            tunnel_service: None,
+            tunnel: TunnelFacts::default(),
             app: None,
             app_probes_left: APP_PROBES,
         }
@@ -220,6 +234,26 @@ impl Conn {
         }
     }
 
+    /// A valid packet of tunnel `service` from `is_orig`'s side: the
+    /// connection's service once the tunnel is confirmed, as Zeek's
+    /// analyzers confirm it (Teredo with `Tunnel::delay_teredo_confirmation`,
+    /// on by default: once both sides sent one; the others at once).
+    pub fn tunnel_packet(&mut self, service: &'static str, is_orig: bool) {
+        let t = &mut self.tunnel;
+        t.sides |= if is_orig { 1 } else { 2 };
+        if service != "teredo" || t.sides == 3 {
+            if let Some(i) = TUNNEL_SERVICES.iter().position(|s| *s == service) {
+                t.confirmed = i as u8 + 1;
+            }
+        }
+    }
+
+    /// The confirmed tunnel's service.
+    pub fn tunnel_service(&self) -> Option<&'static str> {
+        let i = usize::from(self.tunnel.confirmed.checked_sub(1)?);
+        TUNNEL_SERVICES.get(i).copied()
+    }
+
     /// Notes that a packet came out of tunnel `p`.
     fn add_parent(&mut self, p: u64) {
         match self.tunnel_parent {
@@ -285,7 +319,7 @@ impl Conn {
             ),
             None => (self.orig.payload, self.resp.payload, 0),
         };
-        let service = match (self.tunnel_service, self.service) {
+        let service = match (self.tunnel_service(), self.service) {
             (Some(a), Some(b)) => Value::from(format!("{a},{b}")),
             (Some(a), None) | (None, Some(a)) => Value::from(a),
             (None, None) => Value::Unset,
@@ -377,6 +411,40 @@ mod tests {
         assert_eq!(uid_string(0), "C0");
         assert_eq!(uid_string(61), "Cz");
         assert_eq!(uid_string(62), "C01");
+    }
+}
+
+#[cfg(test)]
+mod tunnel_service {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn udp_conn() -> Conn {
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        let id = ConnId {
+            orig_h: a,
+            orig_p: 3797,
+            resp_h: b,
+            resp_p: 3544,
+            proto: Transport::Udp,
+        };
+        Conn::new(id, 17, 1, 0)
+    }
+
+    #[test]
+    fn teredo_is_confirmed_by_both_sides_the_others_at_once() {
+        let mut c = udp_conn();
+        c.tunnel_packet("teredo", false);
+        c.tunnel_packet("teredo", false);
+        assert_eq!(c.tunnel_service(), None, "the responder alone");
+        c.tunnel_packet("teredo", true);
+        assert_eq!(c.tunnel_service(), Some("teredo"));
+        for s in TUNNEL_SERVICES.into_iter().filter(|s| *s != "teredo") {
+            let mut v = udp_conn();
+            v.tunnel_packet(s, true);
+            assert_eq!(v.tunnel_service(), Some(s));
+        }
     }
 }
 

@@ -390,7 +390,7 @@ impl ConnTable {
         };
         if c.app.is_some()
             || c.service.is_some()
-            || c.tunnel_service.is_some()
+            || c.tunnel.sides != 0
             || c.tunnel_parent.is_some()
             || c.orig.pkts + c.resp.pkts > 1
         {

@@ -8,7 +8,7 @@ use super::{DecodeError, EncodeError, MAX_FIELDS, MAX_SECTIONS, MAX_STR_BYTES};
 use crate::record::{FieldType, LogSchema, Record, Value};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-mod tag {
+pub(super) mod tag {
     pub const UNSET: u8 = 0;
     pub const FALSE: u8 = 1;
     pub const TRUE: u8 = 2;
@@ -49,17 +49,26 @@ fn type_code(t: FieldType) -> u8 {
     FIELD_TYPES.iter().position(|x| *x == t).unwrap_or(0) as u8
 }
 
-/// The uncompressed body for `records` (public for dictionary training).
-pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
-    // Sections in order of first appearance; a few dozen logs at most, so a
-    // linear search beats hashing.
-    let mut sections: Vec<(&'static LogSchema, Vec<&Record>)> = Vec::new();
+/// A body's sections: each schema with its rows, in order of first
+/// appearance.
+pub(super) type Sections<'a> = Vec<(&'static LogSchema, Vec<&'a Record>)>;
+
+/// `records` grouped by schema, in order of first appearance. A few dozen
+/// logs at most, so a linear search beats hashing.
+pub(super) fn group(records: &[Record]) -> Sections<'_> {
+    let mut sections: Sections<'_> = Vec::new();
     for rec in records {
         match sections.iter_mut().find(|(s, _)| *s == rec.schema) {
             Some((_, rows)) => rows.push(rec),
             None => sections.push((rec.schema, vec![rec])),
         }
     }
+    sections
+}
+
+/// [`group`], within the format's section limit.
+pub(super) fn sections(records: &[Record]) -> Result<Sections<'_>, EncodeError> {
+    let sections = group(records);
     if sections.len() > MAX_SECTIONS {
         return Err(EncodeError::TooLarge {
             what: "section count",
@@ -67,22 +76,51 @@ pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
             max: MAX_SECTIONS,
         });
     }
+    Ok(sections)
+}
+
+/// A section's log path and fields (name and type code).
+pub(super) fn put_schema(o: &mut Vec<u8>, schema: &LogSchema) -> Result<(), EncodeError> {
+    if schema.fields.len() > MAX_FIELDS {
+        return Err(EncodeError::TooLarge {
+            what: "field count",
+            len: schema.fields.len(),
+            max: MAX_FIELDS,
+        });
+    }
+    put_str(o, schema.path);
+    put_varint(o, schema.fields.len() as u64);
+    for f in schema.fields {
+        put_str(o, f.name);
+        o.push(type_code(f.ty));
+    }
+    Ok(())
+}
+
+/// A section's fields after its log path, as [`put_schema`] wrote them.
+pub(super) fn decode_field_types(
+    r: &mut Reader<'_>,
+) -> Result<Vec<(String, FieldType)>, DecodeError> {
+    let nf = r.len_unchecked("field count", MAX_FIELDS)?;
+    let mut fields = Vec::with_capacity(nf);
+    for _ in 0..nf {
+        let name = r.string("field name", MAX_STR_BYTES)?;
+        let code = r.u8("field type")?;
+        let ty = *FIELD_TYPES
+            .get(usize::from(code))
+            .ok_or_else(|| r.invalid_err(format!("field type code {code}")))?;
+        fields.push((name, ty));
+    }
+    Ok(fields)
+}
+
+/// The uncompressed body for `records` (public for dictionary training).
+pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
+    let sections = sections(records)?;
     let mut o = Vec::with_capacity(records.len() * 32 + 64);
     put_varint(&mut o, sections.len() as u64);
     for (schema, rows) in &sections {
-        if schema.fields.len() > MAX_FIELDS {
-            return Err(EncodeError::TooLarge {
-                what: "field count",
-                len: schema.fields.len(),
-                max: MAX_FIELDS,
-            });
-        }
-        put_str(&mut o, schema.path);
-        put_varint(&mut o, schema.fields.len() as u64);
-        for f in schema.fields {
-            put_str(&mut o, f.name);
-            o.push(type_code(f.ty));
-        }
+        put_schema(&mut o, schema)?;
         put_varint(&mut o, rows.len() as u64);
         for col in 0..schema.fields.len() {
             let mut prev_time = 0i64;
@@ -101,7 +139,11 @@ pub fn encode_body(records: &[Record]) -> Result<Vec<u8>, EncodeError> {
     Ok(o)
 }
 
-fn put_value(o: &mut Vec<u8>, v: &Value, prev_time: &mut i64) -> Result<(), EncodeError> {
+pub(super) fn put_value(
+    o: &mut Vec<u8>,
+    v: &Value,
+    prev_time: &mut i64,
+) -> Result<(), EncodeError> {
     match v {
         Value::Unset => o.push(tag::UNSET),
         Value::Bool(false) => o.push(tag::FALSE),
@@ -192,16 +234,8 @@ pub(super) fn decode_body(
     let mut out = Vec::new();
     for _ in 0..nsec {
         let path = r.string("log path", MAX_STR_BYTES)?;
-        let nf = r.len_unchecked("field count", MAX_FIELDS)?;
-        let mut fields = Vec::with_capacity(nf);
-        for _ in 0..nf {
-            let name = r.string("field name", MAX_STR_BYTES)?;
-            let code = r.u8("field type")?;
-            let ty = *FIELD_TYPES
-                .get(usize::from(code))
-                .ok_or_else(|| r.invalid_err(format!("field type code {code}")))?;
-            fields.push((name, ty));
-        }
+        let fields = decode_field_types(&mut r)?;
+        let nf = fields.len();
         let schema = schemas
             .resolve(&path, &fields)
             .map_err(DecodeError::Refused)?;
@@ -246,7 +280,7 @@ pub(super) fn decode_body(
     Ok(out)
 }
 
-fn get_value(
+pub(super) fn get_value(
     r: &mut Reader<'_>,
     prev_time: &mut i64,
     max_str: usize,

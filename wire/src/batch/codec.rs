@@ -12,8 +12,16 @@ pub(crate) fn put_varint(o: &mut Vec<u8>, mut v: u64) {
     o.push(v as u8);
 }
 
+pub(crate) fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
 pub(crate) fn put_zigzag(o: &mut Vec<u8>, v: i64) {
-    put_varint(o, ((v << 1) ^ (v >> 63)) as u64);
+    put_varint(o, zigzag(v));
 }
 
 pub(crate) fn put_str(o: &mut Vec<u8>, s: &str) {
@@ -89,8 +97,7 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn zigzag(&mut self, what: &'static str) -> Result<i64, DecodeError> {
-        let v = self.varint(what)?;
-        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+        Ok(unzigzag(self.varint(what)?))
     }
 
     /// A length that must fit in the rest of the buffer and under `max`.

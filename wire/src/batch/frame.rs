@@ -3,26 +3,61 @@
 
 use super::body::{decode_body, encode_body};
 use super::codec::{put_varint, take_array, Reader};
+use super::delta::{decode_delta_body, encode_delta_body};
 use super::dict::{dictionary, Dictionary};
-use super::header::{decode_header, encode_header};
+use super::header::{decode_header, encode_header, Header};
 use super::policy::{AnySchema, Limits, SchemaPolicy};
 use super::{
-    Batch, DecodeError, EncodeError, FrameInfo, DIGEST_LEN, FLAG_DICT, FORMAT_VERSION, MAGIC,
-    MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES,
+    Base, BaseRef, Batch, DecodeError, EncodeError, FrameInfo, DELTA_VERSION, DIGEST_LEN,
+    FLAG_DICT, FULL_VERSION, MAGIC, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES,
 };
+use crate::record::Record;
 use sha2::{Digest as _, Sha256};
 
-/// Encodes a batch. `level` is the zstd level; `dict` picks a dictionary.
-/// The header's `record_count` is set from the records.
+/// Encodes a batch in full (format version 1). `level` is the zstd level;
+/// `dict` picks a dictionary. The header's `record_count` is set from the
+/// records.
 pub fn encode(
     batch: &Batch,
     level: i32,
     dict: Option<&Dictionary>,
 ) -> Result<Vec<u8>, EncodeError> {
+    let hbytes = header_bytes(batch);
+    let body = encode_body(&batch.records)?;
+    let digest = content_digest(&hbytes, &body);
+    frame(&hbytes, None, &body, digest, level, dict)
+}
+
+/// Encodes a batch as a delta on `base` (format version 2): rows are
+/// written as references to the base's rows and what changed. The digest
+/// is the one [`encode`] gives the same batch, so the collector takes a
+/// delta and a full send of one batch as the same batch.
+pub fn encode_delta(
+    batch: &Batch,
+    base: &Base,
+    level: i32,
+    dict: Option<&Dictionary>,
+) -> Result<Vec<u8>, EncodeError> {
+    let hbytes = header_bytes(batch);
+    let digest = content_digest(&hbytes, &encode_body(&batch.records)?);
+    let body = encode_delta_body(&batch.records, &base.batch.records)?;
+    frame(&hbytes, Some(base.reference()), &body, digest, level, dict)
+}
+
+fn header_bytes(batch: &Batch) -> Vec<u8> {
     let mut header = batch.header.clone();
     header.record_count = batch.records.len() as u64;
-    let hbytes = encode_header(&header);
-    let body = encode_body(&batch.records)?;
+    encode_header(&header)
+}
+
+pub(super) fn frame(
+    hbytes: &[u8],
+    base: Option<BaseRef>,
+    body: &[u8],
+    digest: [u8; DIGEST_LEN],
+    level: i32,
+    dict: Option<&Dictionary>,
+) -> Result<Vec<u8>, EncodeError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(EncodeError::TooLarge {
             what: "body",
@@ -31,20 +66,28 @@ pub fn encode(
         });
     }
     let z = match dict {
-        Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?.compress(&body)?,
-        None => zstd::bulk::compress(&body, level)?,
+        Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?.compress(body)?,
+        None => zstd::bulk::compress(body, level)?,
     };
-    let mut out = Vec::with_capacity(z.len() + hbytes.len() + 64);
+    let mut out = Vec::with_capacity(z.len() + hbytes.len() + 96);
     out.extend_from_slice(&MAGIC);
-    out.push(FORMAT_VERSION);
+    out.push(if base.is_some() {
+        DELTA_VERSION
+    } else {
+        FULL_VERSION
+    });
     out.push(if dict.is_some() { FLAG_DICT } else { 0 });
     out.extend_from_slice(&dict.map_or(0, |d| d.id).to_le_bytes());
     put_varint(&mut out, hbytes.len() as u64);
-    out.extend_from_slice(&hbytes);
+    out.extend_from_slice(hbytes);
+    if let Some(b) = base {
+        put_varint(&mut out, b.seq);
+        out.extend_from_slice(&b.digest);
+    }
     put_varint(&mut out, body.len() as u64);
     put_varint(&mut out, z.len() as u64);
     out.extend_from_slice(&z);
-    out.extend_from_slice(&content_digest(&hbytes, &body));
+    out.extend_from_slice(&digest);
     if out.len() > MAX_FRAME_BYTES {
         return Err(EncodeError::TooLarge {
             what: "frame",
@@ -58,6 +101,8 @@ pub fn encode(
 /// The frame's parts, checked for layout but not for content.
 struct Frame<'a> {
     header_bytes: &'a [u8],
+    /// The base of a delta (version 2).
+    base: Option<BaseRef>,
     dict: Option<u32>,
     body_len: usize,
     zbody: &'a [u8],
@@ -77,7 +122,7 @@ fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
         return Err(DecodeError::BadMagic);
     }
     let version = r.u8("format version")?;
-    if version != FORMAT_VERSION {
+    if version != FULL_VERSION && version != DELTA_VERSION {
         return Err(DecodeError::Version(version));
     }
     let flags = r.u8("flags")?;
@@ -96,6 +141,14 @@ fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
     };
     let hlen = r.len("header length", MAX_HEADER_BYTES)?;
     let header_bytes = r.take(hlen, "header")?;
+    let base = if version == DELTA_VERSION {
+        Some(BaseRef {
+            seq: r.varint("base sequence number")?,
+            digest: take_array(&mut r, "base digest")?,
+        })
+    } else {
+        None
+    };
     let body_len = r.len_unchecked("body length", MAX_BODY_BYTES)?;
     let zlen = r.len("compressed body length", MAX_FRAME_BYTES)?;
     let zbody = r.take(zlen, "compressed body")?;
@@ -105,6 +158,7 @@ fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
     }
     Ok(Frame {
         header_bytes,
+        base,
         dict,
         body_len,
         zbody,
@@ -120,6 +174,7 @@ pub fn read_frame_info(bytes: &[u8]) -> Result<FrameInfo, DecodeError> {
         header: decode_header(f.header_bytes)?,
         digest: f.digest,
         compressed_len: f.zbody.len(),
+        base: f.base,
     })
 }
 
@@ -132,13 +187,59 @@ pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
 /// Decodes and verifies a whole batch whose content must stay within
 /// `limits` and whose sections must have schemas `schemas` takes. The
 /// header's record count and the body length are checked before the body
-/// is decompressed.
+/// is decompressed. A delta (version 2) is refused with
+/// [`DecodeError::NeedsBase`]: see [`decode_delta_with`].
 pub fn decode_with(
     bytes: &[u8],
     limits: &Limits,
     schemas: &dyn SchemaPolicy,
 ) -> Result<Batch, DecodeError> {
     let f = split_frame(bytes)?;
+    if let Some(b) = f.base {
+        return Err(DecodeError::NeedsBase(b.seq));
+    }
+    let (header, body) = open(&f, limits)?;
+    if content_digest(f.header_bytes, &body) != f.digest {
+        return Err(DecodeError::Digest);
+    }
+    let records = decode_body(&body, limits, schemas)?;
+    finish(header, records)
+}
+
+/// Decodes a batch as [`decode_with`] does, a delta against `base` (which
+/// must be the batch the frame names: same sequence number and digest). A
+/// full batch needs no base and decodes as usual. The rows are resolved,
+/// then the digest of the resolved batch is checked.
+pub fn decode_delta_with(
+    bytes: &[u8],
+    base: &Base,
+    limits: &Limits,
+    schemas: &dyn SchemaPolicy,
+) -> Result<Batch, DecodeError> {
+    let f = split_frame(bytes)?;
+    let Some(want) = f.base else {
+        return decode_with(bytes, limits, schemas);
+    };
+    if want != base.reference() {
+        return Err(DecodeError::BaseMismatch {
+            want: want.seq,
+            have: base.batch.header.seq,
+        });
+    }
+    let (header, body) = open(&f, limits)?;
+    let records = decode_delta_body(&body, &base.batch.records, limits, schemas)?;
+    let canonical = encode_body(&records).map_err(|e| DecodeError::Invalid {
+        what: format!("resolved rows do not encode: {e}"),
+        at: 0,
+    })?;
+    if content_digest(f.header_bytes, &canonical) != f.digest {
+        return Err(DecodeError::Digest);
+    }
+    finish(header, records)
+}
+
+/// The header, checked against `limits`, and the decompressed body.
+fn open(f: &Frame<'_>, limits: &Limits) -> Result<(Header, Vec<u8>), DecodeError> {
     let header = decode_header(f.header_bytes)?;
     if header.record_count > limits.records as u64 {
         return Err(DecodeError::TooLarge {
@@ -170,10 +271,10 @@ pub fn decode_with(
             f.body_len
         )));
     }
-    if content_digest(f.header_bytes, &body) != f.digest {
-        return Err(DecodeError::Digest);
-    }
-    let records = decode_body(&body, limits, schemas)?;
+    Ok((header, body))
+}
+
+fn finish(header: Header, records: Vec<Record>) -> Result<Batch, DecodeError> {
     if records.len() as u64 != header.record_count {
         return Err(DecodeError::Invalid {
             what: format!(
@@ -187,7 +288,7 @@ pub fn decode_with(
     Ok(Batch { header, records })
 }
 
-fn content_digest(header: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
+pub(super) fn content_digest(header: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
     let mut h = Sha256::new();
     h.update(header);
     h.update(body);

@@ -1,18 +1,28 @@
 //! The uplink batch: one interval's records and the sensor's health, in a
 //! compact, versioned, self-describing binary encoding, zstd-compressed.
 //!
-//! # Frame layout (format version 1)
+//! # Frame layout (format versions 1 and 2)
 //!
 //! ```text
 //! magic        4 bytes  "OSCB"
-//! version      1 byte   FORMAT_VERSION
+//! version      1 byte   1: the batch in full; 2: a delta on a base batch
 //! flags        1 byte   bit 0: the body was compressed with a dictionary
 //! dict id      4 bytes  LE, 0 without dictionary
 //! header len   varint   then the header, uncompressed (see `Header`)
+//! base seq     varint   version 2 only: the base batch's sequence number
+//! base digest  32 bytes version 2 only: the base batch's digest
 //! body len     varint   uncompressed body length
 //! zbody len    varint   then the zstd frame of the body
-//! digest       32 bytes sha256(header bytes || uncompressed body)
+//! digest       32 bytes sha256(header bytes || uncompressed version 1 body)
 //! ```
+//!
+//! A delta (version 2, `delta.rs`) writes each row as a reference to a row
+//! of the base batch and what changed, or as a new row. The base is a batch
+//! of the same device the collector has acknowledged; a collector without
+//! it answers [`Reply::NeedFull`] and the agent sends the batch in full. The
+//! digest is always the version 1 digest of the resolved batch, so a delta
+//! and a full send of one batch are the same batch (same digest) to the
+//! collector, which stores the batch in full.
 //!
 //! The header stays uncompressed so the collector can check the device id
 //! before it spends any work on the body. The digest covers the content, not
@@ -49,8 +59,12 @@
 //!   ([`Header::unknown`]) in their order and shows them as unknown.
 //!
 //! Anything an older decoder cannot skip (a new fixed field, a counter
-//! removed or reordered, a new value tag or field type, a new frame flag)
-//! needs the next major version. The body's log sections are checked by the
+//! removed or reordered, a new value tag or field type, a new frame flag,
+//! a new body encoding) needs the next major version. Agents write a new
+//! major version only in answer to the collector (a delta is sent only on a
+//! base the collector acknowledged, and a collector that refuses it gets
+//! the batch again in full), so a fleet keeps working while collectors are
+//! updated. The body's log sections are checked by the
 //! collector against the project's schemas: a new log or field is taken by
 //! a collector that knows it, so collectors are updated before the agents
 //! that write it (until then such batches are refused and wait in the
@@ -61,6 +75,7 @@ use crate::record::Record;
 
 mod body;
 mod codec;
+mod delta;
 mod dict;
 mod frame;
 mod header;
@@ -72,14 +87,19 @@ mod tests;
 
 pub use body::encode_body;
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
-pub use frame::{decode, decode_with, encode, read_frame_info};
+pub use frame::{decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info};
 pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
-pub const FORMAT_VERSION: u8 = 1;
+/// The newest format version this build reads (it reads every earlier one).
+pub const FORMAT_VERSION: u8 = DELTA_VERSION;
+/// A batch in full.
+pub const FULL_VERSION: u8 = 1;
+/// A batch as a delta on a base batch the collector stores.
+pub const DELTA_VERSION: u8 = 2;
 /// Largest encoded batch accepted (compressed frame).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
 /// Largest uncompressed body accepted.
@@ -108,6 +128,40 @@ pub struct FrameInfo {
     pub header: Header,
     pub digest: [u8; DIGEST_LEN],
     pub compressed_len: usize,
+    /// The base a delta (format version 2) is written on; `None` in full.
+    pub base: Option<BaseRef>,
+}
+
+/// The batch a delta is written on: its sequence number and digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BaseRef {
+    pub seq: u64,
+    pub digest: [u8; DIGEST_LEN],
+}
+
+/// A stored batch deltas are written on and resolved against: the same on
+/// both ends, checked by its digest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Base {
+    pub batch: Batch,
+    pub digest: [u8; DIGEST_LEN],
+}
+
+impl Base {
+    /// Decodes a full batch (a trusted one: the agent's spool, the
+    /// collector's store) to serve as a base.
+    pub fn from_frame(bytes: &[u8]) -> Result<Base, DecodeError> {
+        let batch = decode(bytes)?;
+        let digest = read_frame_info(bytes)?.digest;
+        Ok(Base { batch, digest })
+    }
+
+    pub fn reference(&self) -> BaseRef {
+        BaseRef {
+            seq: self.batch.header.seq,
+            digest: self.digest,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +173,14 @@ pub enum DecodeError {
     #[error("not a batch: bad magic")]
     BadMagic,
     /// A batch of a format this build does not read.
-    #[error("batch format version {0} not supported (this build reads {FORMAT_VERSION})")]
+    #[error("batch format version {0} not supported (this build reads 1 to {FORMAT_VERSION})")]
     Version(u8),
+    /// A delta given to a decoder without its base.
+    #[error("batch is a delta on batch {0}: it decodes only with that base")]
+    NeedsBase(u64),
+    /// A delta given another base than the one it names.
+    #[error("batch is a delta on batch {want}, not on batch {have} (or not on its content)")]
+    BaseMismatch { want: u64, have: u64 },
     /// A length over its limit.
     #[error("batch {what} is {len} bytes/items, over the limit of {max}")]
     TooLarge {

@@ -25,6 +25,10 @@ pub enum Reply {
     Refused(String),
     /// The collector could not store it now; retry later.
     Retry(String),
+    /// A delta whose base the collector does not have (its store was
+    /// replaced, the base is another device's or differs from the one
+    /// stored): send this batch again in full.
+    NeedFull(String),
 }
 
 impl Reply {
@@ -34,6 +38,7 @@ impl Reply {
             Reply::Malformed(m) => (1, m.as_str()),
             Reply::Refused(m) => (2, m.as_str()),
             Reply::Retry(m) => (3, m.as_str()),
+            Reply::NeedFull(m) => (4, m.as_str()),
         };
         let mut end = msg.len().min(MAX_REPLY_BYTES);
         while !msg.is_char_boundary(end) {
@@ -63,6 +68,7 @@ impl Reply {
             1 => Reply::Malformed(msg),
             2 => Reply::Refused(msg),
             3 => Reply::Retry(msg),
+            4 => Reply::NeedFull(msg),
             c => return r.invalid(format!("reply code {c}")),
         })
     }

@@ -156,7 +156,7 @@ fn limits_are_enforced_before_allocation() {
     // A frame declaring a 2^40-byte body.
     let mut f = Vec::new();
     f.extend_from_slice(&MAGIC);
-    f.push(FORMAT_VERSION);
+    f.push(FULL_VERSION);
     f.push(0);
     f.extend_from_slice(&0u32.to_le_bytes());
     let h = encode_header(&sample().header);
@@ -205,6 +205,7 @@ fn replies_round_trip() {
         Reply::Malformed("digest".into()),
         Reply::Refused("device OSS-2 is not OSS-1".into()),
         Reply::Retry("disk".into()),
+        Reply::NeedFull("no batch 7".into()),
     ] {
         assert_eq!(Reply::decode(&r.encode()).unwrap(), r);
     }
@@ -362,4 +363,219 @@ fn a_header_from_a_newer_minor_version_is_read_and_its_extras_kept() {
     let mut cut = old.clone();
     cut.extend_from_slice(&[2, 5, b'a']);
     assert!(header::decode_header(&cut).is_err());
+}
+
+/// A base of 40 polled operations and the next interval: most rows
+/// unchanged but for their times, one count changed, one row gone, one new
+/// row, one row twice, and the order changed.
+fn base_and_next() -> (Base, Batch) {
+    let op = |i: u64, t: i64, n: u64| Record {
+        schema: &MODBUS_FOLDED,
+        values: vec![
+            Value::Time(t + i as i64 * 1_000),
+            Value::Addr("10.0.0.5".parse().unwrap()),
+            Value::Str(format!("READ_HOLDING_REGISTERS unit {i}").into()),
+            Value::Count(i * 10),
+            Value::Time(t + 59_000_000 + i as i64),
+            Value::Count(n),
+        ],
+    };
+    let t0 = 1_700_000_000_000_000;
+    let mut base = sample();
+    base.records.extend((0..40).map(|i| op(i, t0, 600)));
+    let base = Base::from_frame(&encode(&base, 3, None).unwrap()).unwrap();
+    let t1 = t0 + 60_000_000;
+    let mut next = sample();
+    next.header.seq = 43;
+    next.records.truncate(4);
+    next.records[0].values[5] = Value::Count(77_777);
+    let mut ops: Vec<Record> = (0..40)
+        .filter(|i| *i != 7)
+        .map(|i| op(i, t1, 600))
+        .collect();
+    ops[3].values[5] = Value::Count(599);
+    ops.swap(10, 20);
+    ops.push(op(99, t1, 1));
+    ops.push(op(5, t1, 600));
+    next.records.extend(ops);
+    next.header.record_count = next.records.len() as u64;
+    (base, next)
+}
+
+static MODBUS_FOLDED: LogSchema = LogSchema {
+    path: "modbus",
+    fields: &[
+        field("ts", FieldType::Time),
+        field("id.resp_h", FieldType::Addr),
+        field("func", FieldType::String),
+        field("address", FieldType::Count),
+        field("ts_end", FieldType::Time),
+        field("count", FieldType::Count),
+    ],
+};
+
+#[test]
+fn a_delta_resolves_to_its_batch_with_the_full_digest_in_fewer_bytes() {
+    let (base, next) = base_and_next();
+    let full = encode(&next, 3, None).unwrap();
+    let delta = encode_delta(&next, &base, 3, None).unwrap();
+    let info = read_frame_info(&delta).unwrap();
+    assert_eq!(info.base, Some(base.reference()));
+    assert_eq!(info.digest, read_frame_info(&full).unwrap().digest);
+    let back = decode_delta_with(&delta, &base, &Limits::FORMAT, &AnySchema).unwrap();
+    assert_eq!(back, next);
+    // Encoded again in full, the resolved batch is the full batch's bytes.
+    assert_eq!(encode(&back, 3, None).unwrap(), full);
+    // A full frame decodes with or without a base.
+    assert_eq!(
+        decode_delta_with(&full, &base, &Limits::FORMAT, &AnySchema).unwrap(),
+        next
+    );
+    let (body, dbody) = (
+        encode_body(&next.records).unwrap(),
+        super::delta::encode_delta_body(&next.records, &base.batch.records).unwrap(),
+    );
+    assert!(
+        dbody.len() * 3 < body.len() && delta.len() < full.len(),
+        "delta body {} of full {}, frame {} of {}",
+        dbody.len(),
+        body.len(),
+        delta.len(),
+        full.len()
+    );
+}
+
+#[test]
+fn a_delta_decodes_only_on_its_own_base() {
+    let (base, next) = base_and_next();
+    let delta = encode_delta(&next, &base, 3, None).unwrap();
+    assert!(matches!(decode(&delta), Err(DecodeError::NeedsBase(42))));
+    let mut other = base.clone();
+    other.batch.header.seq = 41;
+    assert!(matches!(
+        decode_delta_with(&delta, &other, &Limits::FORMAT, &AnySchema),
+        Err(DecodeError::BaseMismatch { want: 42, have: 41 })
+    ));
+    let mut other = base.clone();
+    other.digest[0] ^= 1;
+    assert!(matches!(
+        decode_delta_with(&delta, &other, &Limits::FORMAT, &AnySchema),
+        Err(DecodeError::BaseMismatch { .. })
+    ));
+    // The same sequence number and digest but other rows (a forged base):
+    // the resolved rows do not match the digest.
+    let mut forged = base.clone();
+    forged.batch.records[5].values[5] = Value::Count(1);
+    assert!(matches!(
+        decode_delta_with(&delta, &forged, &Limits::FORMAT, &AnySchema),
+        Err(DecodeError::Digest)
+    ));
+    for n in 0..delta.len() {
+        assert!(
+            decode_delta_with(&delta[..n], &base, &Limits::FORMAT, &AnySchema).is_err(),
+            "truncated to {n} accepted"
+        );
+    }
+    for i in 0..delta.len() {
+        let mut c = delta.clone();
+        c[i] ^= 0x5a;
+        assert!(
+            decode_delta_with(&c, &base, &Limits::FORMAT, &AnySchema).is_err(),
+            "byte {i} flipped accepted"
+        );
+    }
+}
+
+/// A delta frame around a hand-made body on `base`, its digest made up.
+fn delta_frame(header: &Header, base: &Base, body: &[u8]) -> Vec<u8> {
+    let h = encode_header(header);
+    let digest = super::frame::content_digest(&h, body);
+    super::frame::frame(&h, Some(base.reference()), body, digest, 3, None).unwrap()
+}
+
+/// A delta body: one modbus section of `nrows`, its reference column and
+/// its cells as given.
+fn delta_body(nrows: u64, refs: &[u64], cells: &[u8]) -> Vec<u8> {
+    let mut o = Vec::new();
+    put_varint(&mut o, 1);
+    put_str(&mut o, "modbus");
+    put_varint(&mut o, 2);
+    put_str(&mut o, "ts");
+    o.push(0);
+    put_str(&mut o, "func");
+    o.push(2);
+    put_varint(&mut o, nrows);
+    for r in refs {
+        put_varint(&mut o, *r);
+    }
+    o.extend_from_slice(cells);
+    o
+}
+
+#[test]
+fn a_hostile_delta_is_refused_by_name() {
+    // The base's modbus section has two rows (sample()).
+    let base = Base::from_frame(&encode(&sample(), 3, None).unwrap()).unwrap();
+    let mut h = sample().header;
+    h.seq = 43;
+    let err = |h: &Header, body: &[u8], limits: &Limits| {
+        decode_delta_with(&delta_frame(h, &base, body), &base, limits, &AnySchema)
+            .unwrap_err()
+            .to_string()
+    };
+    h.record_count = 1;
+    // Row 0 refers to base row 5 of 2.
+    let e = err(&h, &delta_body(1, &[zz(5) + 1], &[16, 16]), &Limits::FORMAT);
+    assert!(e.contains("refers to base row 5 of 2"), "{e}");
+    // A negative reference.
+    let e = err(
+        &h,
+        &delta_body(1, &[zz(-3) + 1], &[16, 16]),
+        &Limits::FORMAT,
+    );
+    assert!(e.contains("refers to base row -3 of 2"), "{e}");
+    // BASE on a new row.
+    let e = err(&h, &delta_body(1, &[0], &[16, 16]), &Limits::FORMAT);
+    assert!(e.contains("no base value"), "{e}");
+    // A count's difference on a base time.
+    let e = err(&h, &delta_body(1, &[1], &[17, 2, 16]), &Limits::FORMAT);
+    assert!(e.contains("difference tag 17"), "{e}");
+    // An unknown tag.
+    let e = err(&h, &delta_body(1, &[1], &[21, 16]), &Limits::FORMAT);
+    assert!(e.contains("value tag 21"), "{e}");
+    // Many rows each repeating the base row: bounded by the limits on
+    // records and on what the rows stand for.
+    h.record_count = 100_000;
+    let refs: Vec<u64> = std::iter::once(1)
+        .chain(std::iter::repeat_n(zz(-1) + 1, 99_999))
+        .collect();
+    let cells = vec![16u8; 200_000];
+    let few = Limits {
+        records: 1_000,
+        ..Limits::FORMAT
+    };
+    let e = err(&h, &delta_body(100_000, &refs, &cells), &few);
+    assert!(e.contains("record count"), "{e}");
+    let small = Limits {
+        body_bytes: 400_000,
+        ..Limits::FORMAT
+    };
+    let e = err(&h, &delta_body(100_000, &refs, &cells), &small);
+    assert!(e.contains("resolved body"), "{e}");
+    // Rows claimed beyond the bytes that hold them.
+    let e = err(&h, &delta_body(1 << 40, &[], &[]), &Limits::FORMAT);
+    assert!(e.contains("row count") || e.contains("truncated"), "{e}");
+    // The honest version of the same: base row 1, resolved.
+    h.record_count = 1;
+    let hb = encode_header(&h);
+    let want = vec![base.batch.records[4].clone()];
+    let digest = super::frame::content_digest(&hb, &encode_body(&want).unwrap());
+    let body = delta_body(1, &[zz(1) + 1], &[16, 16]);
+    let f = super::frame::frame(&hb, Some(base.reference()), &body, digest, 3, None).unwrap();
+    let ok = decode_delta_with(&f, &base, &Limits::FORMAT, &AnySchema).unwrap();
+    assert_eq!(ok.records, want);
+}
+
+fn zz(v: i64) -> u64 {
+    super::codec::zigzag(v)
 }

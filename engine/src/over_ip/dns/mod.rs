@@ -602,4 +602,63 @@ mod tests {
         assert!(!super::looks_like_dns(&QUERY[..20], false));
         assert!(!super::looks_like_dns(b"GET / HTTP/1.1\r\n\r\n", false));
     }
+
+    /// A reply to an ANY query for `svc.plant` with one answer per
+    /// `(type, ttl, rdata)`, each owned by the question's name.
+    fn any_reply(answers: &[(u16, u32, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(b"\x03svc\x05plant\x00\x00\xff\x00\x01");
+        let mut r = q.clone();
+        r[2] = 0x81;
+        r[3] = 0x80;
+        r[7] = answers.len() as u8;
+        for (ty, ttl, rdata) in answers {
+            r.extend_from_slice(&[0xc0, 0x0c]);
+            r.extend_from_slice(&ty.to_be_bytes());
+            r.extend_from_slice(&[0, 1]);
+            r.extend_from_slice(&ttl.to_be_bytes());
+            r.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            r.extend_from_slice(rdata);
+        }
+        (q, r)
+    }
+
+    #[test]
+    fn answers_of_less_common_types_as_zeek_writes_them() {
+        let srv = [&[0, 0, 0, 5, 0x01, 0xf6][..], b"\x04plc1\x05plant\x00"].concat();
+        let (q, r) = any_reply(&[
+            (33, 60, srv),
+            // NAPTR, CAA and HINFO: Zeek's script writes nothing for them.
+            (35, 61, b"\x00\x0a\x00\x64\x01U\x07E2U+sip\x00\x00".to_vec()),
+            (257, 62, b"\x00\x05issueca.example".to_vec()),
+            (13, 63, b"\x03x86\x05Linux".to_vec()),
+            (16, 120, b"\x03abc\x02de".to_vec()),
+            (44, 180, vec![1, 2, 0xab, 0xcd]),
+            (
+                46,
+                200,
+                [
+                    &[0, 1, 8, 2, 0, 0, 0, 60][..],
+                    &[0; 10],
+                    b"\x05plant\x00",
+                    &[9; 4],
+                ]
+                .concat(),
+            ),
+            (43, 210, vec![0x30, 0x39, 8, 2, 0xaa]),
+            (999, 240, vec![7]),
+        ]);
+        let id = conn(Transport::Udp, 40000, 53);
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, &q), Step::Data(Resp, &r)]);
+        let dns = rows(&recs, "dns");
+        assert_eq!(
+            field(dns[0], "answers"),
+            "plc1.plant,TXT 3 abc TXT 2 de,SSHFP: abcd,RRSIG 1 plant,DS 8 2,<unknown type=999>"
+        );
+        // A TTL for each answer written, none for the others.
+        assert_eq!(
+            field(dns[0], "TTLs"),
+            "60.000000,120.000000,180.000000,200.000000,210.000000,240.000000"
+        );
+    }
 }

@@ -1,0 +1,228 @@
+//! Attacker-chosen names through the real pipeline: the traffic generator's
+//! `hostile-names` plant (names like `<script>` and `"><img onerror>`
+//! announced through DHCP, SSDP, CIP identity and more) replayed by the
+//! real agent into uplink batches, stored and analysed as the collector
+//! does, then every page, the map's data, the report and the CSV downloads
+//! of the console: markup stays text, and no CSV cell starts a formula.
+
+mod support;
+
+use osect_collector::analyse::Analyser;
+use osect_collector::store::{now_us, Store};
+use osect_console::auth;
+use osect_console::db::{ConsoleDb, Lang, Role};
+use osect_trafficgen::hostile;
+use std::process::Command;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_from_the_wire_are_text_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let pcap = work.path().join("hostile.pcap");
+    std::fs::write(&pcap, hostile::hostile_names().to_pcap()).unwrap();
+    let batches = work.path().join("batches");
+    let config = work.path().join("agent.toml");
+    let data = work.path().join("data");
+    std::fs::write(
+        &config,
+        format!(
+            "[device]\nid = \"OSS-0001\"\nsite = \"plant-h\"\ndata_dir = \"{}\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(osect_testkit::procs::bin("osect-agent", "osect-agent"))
+        .arg("replay")
+        .arg(&pcap)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(work.path().join("logs"))
+        .arg("--batch-out")
+        .arg(&batches)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&batches)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "the agent wrote no batch");
+        for f in files {
+            let data = std::fs::read(&f).unwrap();
+            let info = osect_wire::batch::read_frame_info(&data).unwrap();
+            store
+                .insert(
+                    &info,
+                    &info.header.site,
+                    &[7; 32],
+                    &data,
+                    now_us(),
+                    "uplink",
+                )
+                .unwrap();
+        }
+        let mut a = Analyser::new(osect_collector::cli::registry());
+        while a.run_pending(&mut store).unwrap() > 0 {}
+    }
+    let db = ConsoleDb::open(dir.path()).unwrap();
+    let hash = auth::hash_password(support::PASSWORD).unwrap();
+    db.add_user("op", &Role::Operator, &hash, Lang::En, now_us())
+        .unwrap();
+    let site = Store::open(dir.path())
+        .unwrap()
+        .analysed_sites()
+        .unwrap()
+        .remove(0);
+    let c = support::serve(dir, |_| {}).await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = http
+        .get(c.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = support::hidden(&login, "csrf").unwrap();
+    let res = http
+        .post(c.url("/login"))
+        .form(&[
+            ("name", "op"),
+            ("password", support::PASSWORD),
+            ("csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let api = |path: String| {
+        let (http, url) = (http.clone(), c.url(&path));
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let s = osect_console::web::encode_component(&site);
+    let devices = api(format!("/api/v1/sites/{s}/assets")).await;
+    let devices = devices
+        .as_array()
+        .unwrap_or_else(|| panic!("assets of {site}: {devices}"));
+    let mut pages: Vec<String> = ["/", "/sensors"].map(String::from).to_vec();
+    for p in [
+        "",
+        "/assets",
+        "/map",
+        "/alerts?state=all",
+        "/report",
+        "/diff",
+        "/settings",
+    ] {
+        pages.push(format!("/sites/{s}{p}"));
+    }
+    for d in devices {
+        let key = osect_console::web::encode_component(d["key"].as_str().unwrap());
+        pages.push(format!("/sites/{s}/device?key={key}"));
+    }
+    let mut shown = String::new();
+    for path in &pages {
+        let res = http.get(c.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        for name in hostile::ALL.iter().filter(|n| n.contains('<')) {
+            assert!(!html.contains(name), "{path} carries {name:?} as markup");
+        }
+        shown.push_str(&support::unescape(&html));
+    }
+    // Each name a device announced reached the pages, as text.
+    let mut missing: Vec<&str> = hostile::ALL
+        .iter()
+        .copied()
+        .filter(|name| !shown.contains(name))
+        .collect();
+    // Three stay in the agent's logs: the ledger keeps no SSDP server
+    // string, PROFINET type of station or LLDP neighbour name.
+    missing.retain(|n| ![hostile::IMG, hostile::DCP_VENDOR, hostile::LLDP_NAME].contains(n));
+    assert!(missing.is_empty(), "not shown: {missing:?}");
+
+    // The map's data carries the names as JSON strings for the map to draw
+    // with textContent and canvas text.
+    let map = api(format!("/api/v1/sites/{s}/map")).await;
+    let labels: Vec<&str> = map["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&hostile::SCRIPT), "{labels:?}");
+
+    // CSV downloads: every cell that would start a formula is neutralised.
+    for csv in ["assets.csv", "alerts.csv?state=all"] {
+        let text = http
+            .get(c.url(&format!("/sites/{s}/{csv}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut formulas = 0;
+        for cell in cells(&text) {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{csv}: cell {cell:?} starts a formula"
+            );
+            formulas +=
+                usize::from(cell.starts_with('\'') && cell[1..].starts_with(['=', '+', '-', '@']));
+        }
+        if csv == "assets.csv" {
+            assert!(
+                formulas >= 4,
+                "{csv}: {formulas} neutralised cells:\n{text}"
+            );
+            assert!(
+                text.contains(&format!("'{}", hostile::HYPERLINK.replace('"', "\"\""))),
+                "{text}"
+            );
+        }
+    }
+    c.stop().await;
+}
+
+/// The cells of a CSV text (RFC 4180 quoting).
+fn cells(text: &str) -> Vec<String> {
+    let (mut out, mut cell, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' | '\n' if !quoted => out.push(std::mem::take(&mut cell)),
+            '\r' if !quoted => {}
+            _ => cell.push(ch),
+        }
+    }
+    if !cell.is_empty() {
+        out.push(cell);
+    }
+    out
+}
