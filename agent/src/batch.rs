@@ -1,6 +1,6 @@
-//! Interval batches: an interval's records, folded for the uplink
-//! (`osect_engine::batch`), with the header that says who sent them and how
-//! the sensor fared.
+//! Interval batches: an interval's records, folded for the uplink as they
+//! were made (`osect_engine::batch`, the engine's folding sink), with the
+//! header that says who sent them and how the sensor fared.
 
 use crate::config::Config;
 use osect_wire::batch::{Batch, Header, Health};
@@ -22,7 +22,8 @@ impl Batcher {
         }
     }
 
-    /// The batch for one closed interval.
+    /// The batch for one closed interval; with `aggregate` its records
+    /// come folded from the engine.
     pub fn close(
         &self,
         seq: u64,
@@ -31,11 +32,6 @@ impl Batcher {
         records: Vec<Record>,
         health: Health,
     ) -> Batch {
-        let records = if self.aggregate {
-            osect_engine::batch::aggregate(records)
-        } else {
-            records
-        };
         Batch {
             header: Header {
                 device_id: self.device_id.clone(),

@@ -9,7 +9,7 @@
 pub mod batch;
 pub mod capture;
 pub mod config;
-pub mod pcap;
+pub use osect_pcap as pcap;
 pub mod replay;
 pub mod run;
 pub mod selftest;

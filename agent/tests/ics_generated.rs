@@ -1113,6 +1113,144 @@ fn plant_is_clean_for_tshark() {
     assert!(bad.is_empty(), "tshark objects to frames {bad:?}");
 }
 
+/// The asset rows of a run's ledger.
+fn asset_rows(run: &mut ics_support::Run) -> Vec<Row> {
+    let mut sink = RecordSink::new(1000);
+    run.assets.emit(i64::MAX, &mut sink);
+    rows(&sink.take(), "asset")
+}
+
+#[test]
+fn goose_agrees_with_tshark() {
+    let (cap, mut run) = scenario_run("goose");
+    let ours = rows(&run.records, "goose");
+    let fields = [
+        "goose.appid",
+        "goose.gocbRef",
+        "goose.datSet",
+        "goose.goID",
+        "goose.stNum",
+        "goose.sqNum",
+        "goose.simulation",
+        "goose.confRev",
+        "goose.ndsCom",
+        "goose.numDatSetEntries",
+        "goose.timeAllowedtoLive",
+    ];
+    let want = tshark(&cap, "goose", &fields);
+    assert_eq!(want.len(), 4, "tshark decodes every message");
+    assert_eq!(ours.len(), want.len(), "one goose row per message");
+    let flag = |v: &str| if v == "1" { "T" } else { "F" }.to_owned();
+    for (o, w) in ours.iter().zip(&want) {
+        let mine = [
+            "appid",
+            "gocb_ref",
+            "dat_set",
+            "go_id",
+            "st_num",
+            "sq_num",
+            "test",
+            "conf_rev",
+            "nds_com",
+            "num_dat_set_entries",
+            "time_allowed_to_live",
+        ];
+        for (i, f) in mine.iter().enumerate() {
+            let theirs = if matches!(*f, "test" | "nds_com") {
+                flag(&w[i])
+            } else {
+                w[i].clone()
+            };
+            assert_eq!(get(o, f), theirs, "{f}");
+        }
+        // The values are summarised, not logged.
+        assert_eq!(get(o, "data_types"), "boolean:2,utc-time:1");
+    }
+    // The state changed after the second message.
+    assert_eq!(
+        ours.iter().map(|r| get(r, "st_num")).collect::<Vec<_>>(),
+        ["1", "1", "2", "2"]
+    );
+    let publisher = asset_rows(&mut run)
+        .into_iter()
+        .find(|a| get(a, "mac") == "00:50:c2:4f:90:6f")
+        .expect("the IED's asset row");
+    assert_eq!(get(&publisher, "roles"), "goose_publisher");
+}
+
+#[test]
+fn mms_agrees_with_tshark() {
+    let (cap, mut run) = scenario_run("mms");
+    let ours = rows(&run.records, "mms");
+    let want = tshark(
+        &cap,
+        "mms",
+        &[
+            "mms.invokeID",
+            "mms.confirmedServiceRequest",
+            "mms.confirmedServiceResponse",
+            "mms.domainId",
+            "mms.itemId",
+            "mms.vendorName",
+            "mms.modelName",
+            "mms.revision",
+            "mms.Identifier",
+            "mms.FileName_item",
+        ],
+    );
+    assert_eq!(want.len(), 12, "tshark decodes initiate and five exchanges");
+    assert_eq!(ours.len(), want.len(), "one mms row per MMS PDU");
+    for (o, w) in ours.iter().zip(&want) {
+        assert_eq!(
+            get(o, "invoke_id"),
+            if w[0].is_empty() { "-" } else { &w[0] }
+        );
+        let code = if w[1].is_empty() { &w[2] } else { &w[1] };
+        let service = code
+            .parse()
+            .map_or("-", osect_engine::over_ip::mms::names::confirmed);
+        assert_eq!(get(o, "service"), service);
+        // Domain-specific names as domain/item, name lists and file names.
+        let names: Vec<String> = if !w[3].is_empty() {
+            vec![format!("{}/{}", w[3], w[4])]
+        } else {
+            [&w[8], &w[9]]
+                .iter()
+                .flat_map(|v| v.split(','))
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let names = if names.is_empty() {
+            "-".to_owned()
+        } else {
+            names.join(",")
+        };
+        assert_eq!(get(o, "object_names"), names);
+        for (f, i) in [("vendor_name", 5), ("model_name", 6), ("revision", 7)] {
+            let v = if w[i].is_empty() { "-" } else { &w[i] };
+            assert_eq!(get(o, f), v, "{f}");
+        }
+    }
+    assert_eq!(get(&ours[0], "pdu_type"), "initiate-RequestPDU");
+    let devices = asset_rows(&mut run);
+    let ied = devices
+        .iter()
+        .find(|a| get(a, "mac") == "00:50:c2:4f:90:6f")
+        .expect("the IED's asset row");
+    assert_eq!(get(ied, "roles"), "mms_server");
+    assert_eq!(
+        (get(ied, "vendor"), get(ied, "model"), get(ied, "firmware")),
+        ("ACME Grid", "IED-3000", "2.14.1")
+    );
+    assert_eq!(get(ied, "hostnames"), "IED1LD0,IED1PROT");
+    let hmi = devices
+        .iter()
+        .find(|a| get(a, "mac") == "00:0c:29:3a:10:14")
+        .expect("the HMI's asset row");
+    assert_eq!(get(hmi, "roles"), "mms_client");
+}
+
 /// Runs one of the generator's exchanges (built at the scenario start on
 /// the default network) through the decoders.
 fn exchange_run(

@@ -203,6 +203,46 @@ fn corpus_pcapng_and_link_types_replay() {
 }
 
 #[test]
+fn batches_folded_at_the_source_equal_each_intervals_rows_folded() {
+    // Every corpus capture in 1 s intervals: the engine's folding sink
+    // gives, interval by interval, what folding the per-event rows gives.
+    use osect_agent::run::file_intervals;
+    let mut checked = 0;
+    for case in support::cases_with("conn.log") {
+        let mut folding = Config::default();
+        folding.batch.interval_secs = 1;
+        folding.batch.aggregate = true;
+        folding.capture.ignore_checksums = case.ignore_checksums();
+        let mut plain = folding.clone();
+        plain.batch.aggregate = false;
+        let trace = std::slice::from_ref(&case.trace);
+        let mut want = Vec::new();
+        file_intervals(
+            &plain,
+            trace,
+            |_| {},
+            |c| want.push((c.start_us, osect_engine::batch::aggregate(c.records))),
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        file_intervals(
+            &folding,
+            trace,
+            |_| {},
+            |c| got.push((c.start_us, c.records)),
+        )
+        .unwrap();
+        checked += got
+            .iter()
+            .flat_map(|(_, r)| r)
+            .filter(|r| osect_engine::protocols::folds(r.schema.path))
+            .count();
+        assert!(got == want, "{}: folded batches differ", case.name);
+    }
+    assert!(checked > 100, "only {checked} folded rows compared");
+}
+
+#[test]
 fn arp_exchanges_are_aggregated_per_interval() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (host(1), host(2));

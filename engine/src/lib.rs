@@ -11,6 +11,7 @@
 
 pub mod asset;
 pub mod batch;
+pub mod ber;
 pub mod bytes;
 pub mod engine;
 pub mod flow;

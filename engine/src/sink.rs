@@ -1,14 +1,18 @@
 //! The bounded buffer of records produced during an interval.
 
+use crate::batch::{Folder, Pushed};
 use osect_wire::Record;
 
 /// Records waiting to be written or batched. When `capacity` is reached new
-/// records are dropped and counted, never silently lost.
-#[derive(Debug)]
+/// records are dropped and counted, never silently lost. A folding sink
+/// (`run`'s batches) counts the rows of folded logs into one row per
+/// distinct key as they come ([`crate::batch`]): a repeated operation
+/// takes no room and is never dropped.
 pub struct RecordSink {
     records: Vec<Record>,
     capacity: usize,
     dropped: u64,
+    folder: Option<Folder>,
 }
 
 impl RecordSink {
@@ -17,25 +21,53 @@ impl RecordSink {
             records: Vec::new(),
             capacity,
             dropped: 0,
+            folder: None,
+        }
+    }
+
+    /// A sink that folds the logs whose descriptor says so.
+    pub fn folding(capacity: usize) -> Self {
+        RecordSink {
+            folder: Some(Folder::default()),
+            ..RecordSink::new(capacity)
         }
     }
 
     pub fn push(&mut self, rec: Record) {
-        if self.records.len() < self.capacity {
+        let room = self.len() < self.capacity;
+        let rec = match &mut self.folder {
+            Some(f) => match f.push(rec, room) {
+                Pushed::Pass(rec) => rec,
+                Pushed::Counted | Pushed::New => return,
+                Pushed::Dropped => {
+                    self.dropped += 1;
+                    return;
+                }
+            },
+            None => rec,
+        };
+        if room {
             self.records.push(rec);
         } else {
             self.dropped += 1;
         }
     }
 
-    /// Takes every buffered record, leaving the sink empty.
+    /// Takes every buffered record, leaving the sink empty: the records
+    /// that pass through in order, then the folded rows in order of first
+    /// occurrence.
     pub fn take(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.records)
+        let mut out = std::mem::take(&mut self.records);
+        if let Some(f) = &mut self.folder {
+            f.take_into(&mut out);
+        }
+        out
     }
 
     /// Hands every buffered record to `f` in order, keeping the buffer's
     /// capacity (the replay path drains after each packet, so records are
     /// freed soon after they are made and the allocator reuses them).
+    /// Folded rows stay until [`RecordSink::take`].
     pub fn drain<E>(&mut self, mut f: impl FnMut(Record) -> Result<(), E>) -> Result<(), E> {
         // Most packets make no record.
         if self.records.is_empty() {
@@ -46,11 +78,11 @@ impl RecordSink {
     }
 
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.records.len() + self.folder.as_ref().map_or(0, Folder::len)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     /// Records dropped because the sink was full, since the start.

@@ -3,7 +3,7 @@
 //! fills `OUT_DIR/<target>/`. The seeds are made at run time and never
 //! committed: the corpus stays outside the repository.
 
-use osect_agent::pcap;
+use osect_pcap as pcap;
 use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
 use osect_engine::flow::id::Transport;
 use osect_fuzz::{link_flags, push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};

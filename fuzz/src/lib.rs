@@ -19,11 +19,12 @@
 //!
 //! The same records: `[hdr] [len] [bytes]`. `hdr & 1` says the responder
 //! sent the bytes, `hdr & 2` that bytes of that direction were lost before
-//! them. The driver follows the engine's streaming contract: over TCP a
-//! direction's unconsumed bytes come again with its next data, bounded by
-//! the per-flow window (overflow is a gap); over UDP each record is one
-//! datagram. The parser comes from the recogniser (`over_ip::probe`), as in the
-//! engine, for a connection to the decoder's usual port.
+//! them. The driver is the engine's own streaming contract
+//! (`over_ip::session::Session`, with the per-flow window of the default
+//! limits): over TCP a direction's unconsumed bytes come again with its next
+//! data, over UDP each record is one datagram. The parser comes from the
+//! recogniser (`over_ip::probe`), as in the engine, for a connection to the
+//! decoder's usual port.
 //!
 //! # Frame payload input (one target per link-layer decoder)
 //!
@@ -42,7 +43,8 @@ use osect_engine::engine::{Engine, Options};
 use osect_engine::flow::id::{ConnId, FlowRef, Transport};
 use osect_engine::limits::Limits;
 use osect_engine::over_ethernet;
-use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::over_ip::session::Session;
+use osect_engine::over_ip::{self, Ctx, Dir, Output};
 use osect_engine::packet::LinkType;
 use osect_engine::sink::RecordSink;
 use osect_wire::batch;
@@ -211,6 +213,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("enip", Transport::Tcp, 44818),
     ("enip_udp", Transport::Udp, 44818),
     ("s7comm", Transport::Tcp, 102),
+    ("mms", Transport::Tcp, 102),
     ("bacnet", Transport::Udp, 47808),
     ("iec104", Transport::Tcp, 2404),
     ("opcua", Transport::Tcp, 4840),
@@ -244,6 +247,7 @@ pub const L2_TARGETS: &[(&str, u16)] = &[
     ("llc", 0),
     ("profinet_dcp", 0x8892),
     ("cclink_ie", 0x890f),
+    ("goose", 0x88b8),
 ];
 
 /// Every target name (each is a file in `fuzz_targets/`).
@@ -286,8 +290,7 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
         records: &mut records,
         assets: &mut assets,
     };
-    let mut parser: Option<Box<dyn AppParser>> = None;
-    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let mut session: Option<Session> = None;
     let mut ts = START_US;
     fn flow(id: &ConnId) -> FlowRef<'_> {
         FlowRef {
@@ -305,43 +308,34 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
         } else {
             Dir::Resp
         };
-        let buf = &mut bufs[usize::from(hdr & HDR_RESP)];
         if hdr & HDR_GAP != 0 {
-            buf.clear();
-            if let Some(p) = parser.as_mut() {
-                p.gap(dir);
+            if let Some(s) = session.as_mut() {
+                s.gap(dir);
             }
         }
-        if parser.is_none() {
-            parser = over_ip::probe(transport, &id, dir, chunk);
+        if session.is_none() {
+            session =
+                over_ip::probe(transport, &id, dir, chunk).map(|p| Session::new(p, "Cfuzz".into()));
         }
-        let Some(p) = parser.as_mut() else { continue };
+        let Some(s) = session.as_mut() else { continue };
         let mut ctx = Ctx {
             ts,
             flow: flow(&id),
             out: &mut out,
         };
         if transport == Transport::Tcp {
-            buf.extend_from_slice(chunk);
-            if buf.len() > window {
-                buf.clear();
-                p.gap(dir);
-                continue;
-            }
-            let used = p.parse(&mut ctx, dir, buf);
-            assert!(used <= buf.len(), "consumed {used} of {} bytes", buf.len());
-            buf.drain(..used);
+            s.stream(&mut ctx, dir, chunk, window);
         } else {
-            p.parse(&mut ctx, dir, chunk);
+            s.datagram(&mut ctx, dir, chunk);
         }
     }
-    if let Some(p) = parser.as_mut() {
+    if let Some(s) = session.as_mut() {
         let mut ctx = Ctx {
             ts: ts + 1_000_000,
             flow: flow(&id),
             out: &mut out,
         };
-        p.finish(&mut ctx);
+        s.finish(&mut ctx);
     }
     check_records(&records.take());
 }

@@ -3,7 +3,7 @@
 use crate::frame::{arp, ethernet, udp_frame, Host, Mac, BROADCAST};
 use crate::pcap::Capture;
 use crate::proto::{
-    bacnet, cclink, dnp3, enip, fins, iec104, it, modbus, opcua, profinet, s7, slmp,
+    bacnet, cclink, dnp3, enip, fins, iec104, iec61850, it, modbus, opcua, profinet, s7, slmp,
 };
 use crate::rng::Rng;
 use crate::tcp::TcpConn;
@@ -36,6 +36,8 @@ pub struct Net {
     pub iec104_rtu: Host,
     pub opcua_srv: Host,
     pub remote_io: Host,
+    /// An IEC 61850 IED (MMS server, GOOSE publisher).
+    pub ied: Host,
     pub vlan: Option<u16>,
 }
 
@@ -55,6 +57,7 @@ impl Default for Net {
             iec104_rtu: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6c], [192, 168, 10, 108]),
             opcua_srv: host([0x00, 0x01, 0x05, 0x01, 0x00, 0x6d], [192, 168, 10, 109]),
             remote_io: host([0x38, 0xe0, 0x8e, 0x01, 0x00, 0x6e], [192, 168, 10, 110]),
+            ied: host([0x00, 0x50, 0xc2, 0x4f, 0x90, 0x6f], [192, 168, 10, 111]),
             vlan: Some(10),
         }
     }
@@ -74,6 +77,8 @@ pub const NAMES: &[&str] = &[
     "slmp",
     "fins",
     "profinet",
+    "goose",
+    "mms",
     "ftp",
     "mqtt",
     "syslog",
@@ -123,6 +128,12 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "profinet" => {
             profinet_identify(&mut cap, &net, t, 1);
+        }
+        "goose" => {
+            goose_publish(&mut cap, &net, t, 4);
+        }
+        "mms" => {
+            mms_session(&mut cap, &net, t);
         }
         "ftp" => {
             crate::it_sessions::ftp_session(&mut cap, &net, t);
@@ -1064,6 +1075,73 @@ pub fn plant(seconds: u64, seed: u64) -> Capture {
     enip_session(&mut cap, &net, t + 2 * SEC);
     slmp_session(&mut cap, &net, t + 4 * SEC, 4);
     cap
+}
+
+/// IEC 61850 GOOSE: the IED's breaker status, `messages` messages at the
+/// heartbeat interval, the state changing after the second.
+pub fn goose_publish(cap: &mut Capture, net: &Net, t: i64, messages: u32) -> i64 {
+    // IEC 61850-8-1's multicast range for GOOSE.
+    const DST: Mac = [0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01];
+    let mut t = t;
+    for i in 0..messages {
+        let changed = i >= 2;
+        let g = iec61850::Goose {
+            appid: 0x0001,
+            gocb_ref: "IED1LD0/LLN0$GO$gcbStatus",
+            dat_set: "IED1LD0/LLN0$StatusDS",
+            go_id: "IED1_Status",
+            time_allowed_to_live: 2000,
+            t_secs: u32::try_from(t / SEC).unwrap_or(0),
+            st_num: 1 + u32::from(changed),
+            sq_num: if changed { i - 2 } else { i },
+            conf_rev: 1,
+            values: &[changed, !changed],
+        };
+        cap.push(
+            t,
+            ethernet(DST, net.ied.mac, net.vlan, 0x88b8, &iec61850::goose(&g)),
+        );
+        t += SEC;
+    }
+    t
+}
+
+/// IEC 61850 MMS: the HMI associates with the IED, lists its logical
+/// devices, asks its identity, reads a status, operates a switch and lists
+/// a directory of disturbance records.
+pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    use iec61850::*;
+    let mut c = TcpConn::new(net.hmi, 49_300, net.ied, 102, net.vlan, (11_000, 13_000));
+    let mut t = c.handshake(cap, t);
+    t = c.send(cap, t, true, &connect(false));
+    t = c.send(cap, t + MS, false, &connect(true));
+    t = c.send(cap, t + MS, true, &associate(false, &initiate(false)));
+    t = c.send(cap, t + 2 * MS, false, &associate(true, &initiate(true)));
+    let exchanges: [(Vec<u8>, Vec<u8>); 5] = [
+        (get_domain_names(), name_list(&["IED1LD0", "IED1PROT"])),
+        (
+            identify_request(),
+            identify_response("ACME Grid", "IED-3000", "2.14.1"),
+        ),
+        (
+            read_request("IED1LD0", "XCBR1$ST$Pos$stVal"),
+            read_response(2),
+        ),
+        (
+            write_request("IED1LD0", "CSWI1$CO$Pos$Oper", true),
+            write_response(),
+        ),
+        (
+            file_directory_request("/COMTRADE"),
+            file_directory_response(),
+        ),
+    ];
+    for (i, (req, resp)) in exchanges.iter().enumerate() {
+        let id = u8::try_from(i + 1).unwrap_or(u8::MAX);
+        t = c.send(cap, t + 50 * MS, true, &data(&confirmed(false, id, req)));
+        t = c.send(cap, t + 3 * MS, false, &data(&confirmed(true, id, resp)));
+    }
+    c.close(cap, t + 10 * MS)
 }
 
 /// BACnet device management between the HMI and a controller that

@@ -10,7 +10,6 @@ use osect_engine::over_ethernet::{self, Frame};
 use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
 use osect_engine::sink::RecordSink;
 use osect_wire::Record;
-use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
@@ -29,55 +28,17 @@ pub fn corpus() -> PathBuf {
     p
 }
 
-/// Frames of a capture file: (time in microseconds, link type, bytes).
+/// Frames of a capture file: (time in microseconds, link type, bytes). A
+/// damaged end is cut off (the frames before it are kept).
 pub fn read_frames(path: &Path) -> Vec<(i64, i32, Vec<u8>)> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader =
-        create_reader(1 << 20, file).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
     let mut out = Vec::new();
-    let mut linktype = 1;
-    let mut if_links: Vec<i32> = Vec::new();
-    let mut tsres: Vec<u64> = Vec::new();
-    loop {
-        match reader.next() {
-            Ok((off, block)) => {
-                match block {
-                    PcapBlockOwned::LegacyHeader(h) => linktype = h.network.0,
-                    PcapBlockOwned::Legacy(b) => out.push((
-                        i64::from(b.ts_sec) * 1_000_000 + i64::from(b.ts_usec),
-                        linktype,
-                        b.data.to_vec(),
-                    )),
-                    PcapBlockOwned::NG(pcap_parser::Block::InterfaceDescription(idb)) => {
-                        if_links.push(i32::from(idb.linktype.0 as i16));
-                        tsres.push(idb.ts_resolution().unwrap_or(1_000_000));
-                    }
-                    PcapBlockOwned::NG(pcap_parser::Block::EnhancedPacket(epb)) => {
-                        let i = epb.if_id as usize;
-                        let res = tsres.get(i).copied().unwrap_or(1_000_000).max(1);
-                        let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let us = (u128::from(raw) * 1_000_000 / u128::from(res)) as i64;
-                        let len = (epb.caplen as usize).min(epb.data.len());
-                        out.push((
-                            us,
-                            if_links.get(i).copied().unwrap_or(1),
-                            epb.data[..len].to_vec(),
-                        ));
-                    }
-                    _ => {}
-                }
-                reader.consume(off);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    break;
-                }
-            }
-            Err(e) => panic!("{}: {e:?}", path.display()),
-        }
+    let res = osect_agent::pcap::read_file(path, |ts, link, frame| {
+        out.push((ts, link.0 as i32, frame.to_vec()))
+    });
+    match res {
+        Ok(_) | Err(osect_agent::pcap::ReadError::Damaged { .. }) => out,
+        Err(e) => panic!("{e}"),
     }
-    out
 }
 
 struct Half {

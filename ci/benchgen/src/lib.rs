@@ -12,9 +12,9 @@
 //! [`write_flood`] writes TCP SYNs and UDP datagrams between random
 //! addresses and ports: millions of distinct tuples, each a new connection.
 
-use osect_agent::pcap;
 use osect_engine::packet::checksum;
 use osect_engine::packet::{ethernet, ipv4, ipv6, LinkType};
+use osect_pcap as pcap;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::IpAddr;

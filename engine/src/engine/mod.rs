@@ -72,6 +72,9 @@ pub struct Options {
     /// Run the application and industrial protocol parsers.
     pub app_layer: bool,
     pub uid_seed: u64,
+    /// Fold the rows of folded logs as they are made, for batches
+    /// ([`crate::batch`]); off, every row is kept as it came.
+    pub fold: bool,
 }
 
 impl Default for Options {
@@ -80,6 +83,7 @@ impl Default for Options {
             ignore_checksums: false,
             app_layer: true,
             uid_seed: 0x6f73_6563_7421,
+            fold: false,
         }
     }
 }
@@ -174,7 +178,11 @@ impl Engine {
             conns: ConnTable::new(l.connections, opts.uid_seed),
             frags: FragTable::new(l.fragments),
             neighbors: Neighbors::new(l.arp_entries),
-            sink: RecordSink::new(l.records_per_interval),
+            sink: if opts.fold {
+                RecordSink::folding(l.records_per_interval)
+            } else {
+                RecordSink::new(l.records_per_interval)
+            },
             assets: AssetTable::new(l.assets),
             syn_signatures: Default::default(),
             app_limit: l.app_flows,

@@ -3,6 +3,7 @@
 //! whose EtherType (or LLC/SNAP header) is not IP or ARP to [`handle`].
 
 pub mod cclink_ie;
+pub mod goose;
 pub mod lldp;
 pub mod profinet_dcp;
 

@@ -16,6 +16,7 @@
 //! ```
 
 use crate::asset::HostRef;
+use crate::bytes::Error;
 use crate::flow::id::fmt_mac;
 use crate::over_ethernet::Frame;
 use crate::over_ip::{Ctx, Dir, Output};
@@ -232,25 +233,18 @@ pub fn sender_ip(ctx: &Ctx<'_, '_>, dir: Dir) -> IpAddr {
     }
 }
 
-/// Why a TCP stream does not start with a whole frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Framing {
-    /// A frame starts here but more bytes are needed.
-    Incomplete,
-    /// No frame starts here.
-    Malformed,
-}
-
 /// The next whole frame of a TCP stream at or after `*pos`, advancing
 /// `*pos` past it. `frame_len` says how long the frame at the start of a
-/// slice is. Bytes where no frame starts are skipped one at a time, which is
+/// slice is: [`Error::Truncated`] when one starts there but needs more bytes,
+/// [`Error::Malformed`] when none starts there. Bytes where no frame starts
+/// are skipped one at a time, which is
 /// how a parser resynchronises after a gap or joins a stream mid-message.
 /// `None` when the rest is an incomplete frame (or nothing): `*pos` is then
 /// what the parser consumed.
 pub fn next_frame<'a>(
     data: &'a [u8],
     pos: &mut usize,
-    frame_len: impl Fn(&[u8]) -> Result<usize, Framing>,
+    frame_len: impl Fn(&[u8]) -> Result<usize, Error>,
 ) -> Option<&'a [u8]> {
     while let Some(rest) = data.get(*pos..).filter(|r| !r.is_empty()) {
         match frame_len(rest) {
@@ -258,7 +252,7 @@ pub fn next_frame<'a>(
                 *pos += n;
                 return Some(&rest[..n]);
             }
-            Err(Framing::Incomplete) => return None,
+            Err(Error::Truncated) => return None,
             _ => *pos += 1,
         }
     }
@@ -298,9 +292,9 @@ mod tests {
     fn next_frame_skips_garbage_and_stops_at_partial_frames() {
         // Frames are a length byte followed by that many bytes; 0xff is junk.
         let len = |b: &[u8]| match b[0] {
-            0xff => Err(Framing::Malformed),
+            0xff => Err(Error::malformed("length", 0)),
             n if b.len() > usize::from(n) => Ok(usize::from(n) + 1),
-            _ => Err(Framing::Incomplete),
+            _ => Err(Error::Truncated),
         };
         let data = [0xff, 0xff, 2, 7, 7, 1, 9, 3, 1];
         let mut pos = 0;

@@ -1,12 +1,13 @@
-//! A test driver for application parsers that follows the engine's
-//! streaming contract: a TCP direction's unconsumed bytes are presented
-//! again with the next segment, a gap drops the buffer and calls `gap`,
-//! and UDP hands over one datagram per call. The parser comes from
-//! [`crate::over_ip::probe`] on the first payload, as in the engine.
+//! A test driver for application parsers: the engine's streaming contract
+//! ([`Session`]) with the per-flow window of the default limits. The parser
+//! comes from [`crate::over_ip::probe`] on the first payload, as in the
+//! engine.
 
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
-use crate::over_ip::{probe, AppParser, Ctx, Dir, Output};
+use crate::limits::Limits;
+use crate::over_ip::session::Session;
+use crate::over_ip::{probe, Ctx, Dir, Output};
 use crate::sink::RecordSink;
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
@@ -34,9 +35,16 @@ pub fn conn(proto: Transport, sport: u16, dport: u16) -> ConnId {
 pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str>, AssetTable) {
     let mut records = RecordSink::new(10_000);
     let mut assets = AssetTable::new(100);
-    let mut parser: Option<Box<dyn AppParser>> = None;
-    let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    let window = Limits::default().reassembly_bytes_per_flow;
+    let mut session: Option<Session> = None;
     let mut ts = 1_000_000_000_000_000i64;
+    let flow = || FlowRef {
+        uid: "Ctest",
+        id,
+        orig_mac: Some([2, 0, 0, 0, 0, 1]),
+        resp_mac: Some([2, 0, 0, 0, 0, 2]),
+        vlan: None,
+    };
     {
         let mut out = Output {
             records: &mut records,
@@ -46,55 +54,39 @@ pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str
             ts += 1_000_000;
             let mut ctx = Ctx {
                 ts,
-                flow: FlowRef {
-                    uid: "Ctest",
-                    id,
-                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
-                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
-                    vlan: None,
-                },
+                flow: flow(),
                 out: &mut out,
             };
             match *step {
                 Step::Gap(dir) => {
-                    bufs[usize::from(!dir.is_orig())].clear();
-                    if let Some(p) = parser.as_mut() {
-                        p.gap(dir);
+                    if let Some(s) = session.as_mut() {
+                        s.gap(dir);
                     }
                 }
                 Step::Data(dir, data) => {
-                    if parser.is_none() {
-                        parser = probe(id.proto, id, dir, data);
+                    if session.is_none() {
+                        session =
+                            probe(id.proto, id, dir, data).map(|p| Session::new(p, "Ctest".into()));
                     }
-                    let Some(p) = parser.as_mut() else { continue };
+                    let Some(s) = session.as_mut() else { continue };
                     if id.proto == Transport::Tcp {
-                        let b = &mut bufs[usize::from(!dir.is_orig())];
-                        b.extend_from_slice(data);
-                        let used = p.parse(&mut ctx, dir, b);
-                        assert!(used <= b.len(), "a parser consumed more than it was given");
-                        b.drain(..used);
+                        s.stream(&mut ctx, dir, data, window);
                     } else {
-                        p.parse(&mut ctx, dir, data);
+                        s.datagram(&mut ctx, dir, data);
                     }
                 }
             }
         }
-        if let Some(p) = parser.as_mut() {
+        if let Some(s) = session.as_mut() {
             let mut ctx = Ctx {
                 ts: ts + 1_000_000,
-                flow: FlowRef {
-                    uid: "Ctest",
-                    id,
-                    orig_mac: Some([2, 0, 0, 0, 0, 1]),
-                    resp_mac: Some([2, 0, 0, 0, 0, 2]),
-                    vlan: None,
-                },
+                flow: flow(),
                 out: &mut out,
             };
-            p.finish(&mut ctx);
+            s.finish(&mut ctx);
         }
     }
-    let service = parser.as_ref().map(|p| p.service());
+    let service = session.as_ref().map(|s| s.service());
     (records.take(), service, assets)
 }
 
@@ -124,7 +116,7 @@ mod tests {
 
     /// Mutated copies of real messages, cut at random places, fed to every
     /// parser through the streaming contract: nothing may panic and no
-    /// parser may consume more than it was given (checked in `run`).
+    /// parser may consume more than it was given (checked by `Session`).
     #[test]
     fn mutated_messages_never_panic() {
         let seeds: &[(Transport, u16, &[u8])] = &[

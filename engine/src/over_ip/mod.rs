@@ -33,6 +33,7 @@ pub mod harness;
 pub mod http;
 pub mod iec104;
 pub mod iso;
+pub mod mms;
 pub mod modbus;
 pub mod mqtt;
 pub mod nbns;

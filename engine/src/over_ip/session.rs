@@ -2,6 +2,13 @@
 //! unconsumed stream bytes of each direction, bounded per flow. A session
 //! exists only once a parser recognised the connection; until then the
 //! connection just counts its probes.
+//!
+//! This is the streaming contract every parser is driven by, in the engine,
+//! in the parsers' tests (`harness`) and in the fuzz targets: a TCP
+//! direction's unconsumed bytes are presented again with its next segment,
+//! up to `limit` bytes (beyond it they are dropped and the parser told of a
+//! gap); a lost segment drops them and calls `gap`; a UDP datagram is one
+//! call.
 
 use super::{AppParser, Ctx, Dir};
 use osect_wire::Text;
@@ -42,40 +49,31 @@ impl Session {
 
     /// In-order TCP bytes of `dir`. `limit` bounds what is kept unconsumed.
     pub fn stream(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8], limit: usize) {
-        let i = slot(dir);
         let p = &mut self.parser;
-        if self.bufs[i].is_empty() {
-            // Common case: parse straight from the segment, keep the rest.
-            let used = p.parse(ctx, dir, data).min(data.len());
-            keep(
-                &mut self.bufs[i],
-                &data[used..],
-                limit,
-                &mut self.overflowed,
-                p.as_mut(),
-                dir,
-            );
-            return;
-        }
-        let buf = &mut self.bufs[i];
-        if buf.len() + data.len() > limit {
+        let buf = &mut self.bufs[slot(dir)];
+        if !buf.is_empty() {
+            if buf.len() + data.len() <= limit {
+                buf.extend_from_slice(data);
+                let used = consumed(p.parse(ctx, dir, buf), buf.len());
+                buf.drain(..used);
+                return;
+            }
+            // The pending message outgrew the window: drop it and let the
+            // parser resynchronise on this segment.
             self.overflowed += buf.len() as u64;
             buf.clear();
             p.gap(dir);
-            let used = p.parse(ctx, dir, data).min(data.len());
-            keep(
-                buf,
-                &data[used..],
-                limit,
-                &mut self.overflowed,
-                p.as_mut(),
-                dir,
-            );
-            return;
         }
-        buf.extend_from_slice(data);
-        let used = p.parse(ctx, dir, buf).min(buf.len());
-        buf.drain(..used);
+        // Common case: parse straight from the segment, keep the rest.
+        let used = consumed(p.parse(ctx, dir, data), data.len());
+        keep(
+            buf,
+            &data[used..],
+            limit,
+            &mut self.overflowed,
+            p.as_mut(),
+            dir,
+        );
     }
 
     /// Bytes of `dir` were lost: drop what was pending and tell the parser.
@@ -87,6 +85,13 @@ impl Session {
     pub fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         self.parser.finish(ctx);
     }
+}
+
+/// What a parser says it consumed of `len` bytes: never more than it was
+/// given (a parser bug that tests and fuzzing catch; clamped in release).
+fn consumed(used: usize, len: usize) -> usize {
+    debug_assert!(used <= len, "a parser consumed {used} of {len} bytes");
+    used.min(len)
 }
 
 /// Keeps an unconsumed tail for the next segment, unless it outgrows the

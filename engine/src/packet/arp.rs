@@ -19,7 +19,7 @@ pub struct Arp {
 impl Arp {
     pub fn parse(b: &[u8]) -> Result<Arp> {
         if be16(b, 0)? != 1 || be16(b, 2)? != 0x0800 || byte(b, 4)? != 6 || byte(b, 5)? != 4 {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("ARP hardware or protocol type", 0));
         }
         let ip = |at: usize| -> Result<Ipv4Addr> {
             let s = b.get(at..at + 4).ok_or(Error::Truncated)?;

@@ -85,7 +85,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Option<L2<'_>>> {
             let et = match fam {
                 2 => ETHERTYPE_IPV4,
                 24 | 28 | 30 => ETHERTYPE_IPV6,
-                _ => return Err(Error::Malformed),
+                _ => return Err(Error::malformed("loopback address family", 0)),
             };
             L2::bare(et, &frame[4..])
         }
@@ -142,7 +142,7 @@ fn raw_ip(frame: &[u8]) -> Result<L2<'_>> {
     let et = match byte(frame, 0)? >> 4 {
         4 => ETHERTYPE_IPV4,
         6 => ETHERTYPE_IPV6,
-        _ => return Err(Error::Malformed),
+        _ => return Err(Error::malformed("IP version", 0)),
     };
     Ok(L2::bare(et, frame))
 }
@@ -173,7 +173,7 @@ fn ppp(proto: u16, payload: &[u8]) -> Result<L2<'_>> {
 fn nflog(frame: &[u8]) -> Result<L2<'_>> {
     let family = byte(frame, 0)?;
     if byte(frame, 1)? != 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("NFLOG version", 1));
     }
     let mut p = frame.get(4..).ok_or(Error::Truncated)?;
     loop {
@@ -185,7 +185,7 @@ fn nflog(frame: &[u8]) -> Result<L2<'_>> {
             break;
         }
         if len < 4 {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("NFLOG TLV length", frame.len() - p.len()));
         }
         // TLVs are padded to four bytes; the padding is not in the length.
         p = p.get(len.next_multiple_of(4)..).ok_or(Error::Truncated)?;
@@ -326,7 +326,8 @@ fn tagged(mut l2: L2<'_>) -> Result<L2<'_>> {
             _ => return Ok(l2),
         }
     }
-    Err(Error::Malformed)
+    // More tags than MAX_TAGS.
+    Err(Error::malformed("tag stack depth", 0))
 }
 
 /// An 802.2 LLC header; SNAP headers carry an EtherType.

@@ -41,16 +41,16 @@ impl<'a> Packet<'a> {
     pub fn parse(b: &'a [u8]) -> Result<Packet<'a>> {
         let vi = byte(b, field::VER_IHL)?;
         if vi >> 4 != 4 {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("IPv4 version", field::VER_IHL));
         }
         let hlen = usize::from(vi & 0x0f) * 4;
         if hlen < HEADER_LEN {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("IPv4 header length", field::VER_IHL));
         }
         let header = b.get(..hlen).ok_or(Error::Truncated)?;
         let total_len = be16(b, field::TOTAL_LEN)?;
         if usize::from(total_len) < hlen {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("IPv4 total length", field::TOTAL_LEN));
         }
         let end = usize::from(total_len).min(b.len());
         let ff = be16(b, field::FLAGS_FRAG)?;
@@ -116,10 +116,16 @@ mod tests {
     fn impossible_lengths() {
         let mut b = HDR;
         b[0] = 0x44; // IHL 4 words
-        assert_eq!(Packet::parse(&b).err(), Some(Error::Malformed));
+        assert_eq!(
+            Packet::parse(&b).err(),
+            Some(Error::malformed("IPv4 header length", field::VER_IHL))
+        );
         let mut b = HDR;
         b[3] = 10; // total length shorter than the header
-        assert_eq!(Packet::parse(&b).err(), Some(Error::Malformed));
+        assert_eq!(
+            Packet::parse(&b).err(),
+            Some(Error::malformed("IPv4 total length", field::TOTAL_LEN))
+        );
         assert_eq!(Packet::parse(&HDR[..19]).err(), Some(Error::Truncated));
     }
 }

@@ -34,7 +34,7 @@ pub struct Packet<'a> {
 impl<'a> Packet<'a> {
     pub fn parse(b: &'a [u8]) -> Result<Packet<'a>> {
         if byte(b, 0)? >> 4 != 6 {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("IPv6 version", 0));
         }
         let hdr = b.get(..HEADER_LEN).ok_or(Error::Truncated)?;
         let plen = usize::from(be16(b, 4)?);

@@ -2,7 +2,8 @@
 //! TCP, UDP, ICMP, tunnels): pure functions over byte slices that return
 //! small views. Every length read from the wire is checked before use; a
 //! header that does not fit is [`Error::Truncated`], one that contradicts
-//! itself is [`Error::Malformed`].
+//! itself is [`Error::Malformed`] (the engine's one error for bytes that are
+//! not a message, [`crate::bytes::Error`]).
 
 pub mod arp;
 pub mod checksum;
@@ -17,13 +18,7 @@ pub mod udp;
 
 pub use link::LinkType;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The buffer ends before the header or the length it declares.
-    Truncated,
-    /// A field has an impossible value.
-    Malformed,
-}
+pub use crate::bytes::Error;
 
 pub type Result<T> = core::result::Result<T, Error>;
 

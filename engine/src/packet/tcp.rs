@@ -30,11 +30,11 @@ impl<'a> Segment<'a> {
     pub fn parse(b: &'a [u8], ip_payload_len: u32) -> Result<Segment<'a>> {
         let off = usize::from(byte(b, 12)? >> 4) * 4;
         if off < HEADER_LEN {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("TCP data offset", 12));
         }
         let header = b.get(..off).ok_or(Error::Truncated)?;
         if (ip_payload_len as usize) < off {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("TCP data offset beyond the IP length", 12));
         }
         Ok(Segment {
             src_port: be16(b, 0)?,
@@ -105,8 +105,14 @@ mod tests {
     fn bad_offsets() {
         let mut b = SYN_SEG;
         b[12] = 0x40;
-        assert_eq!(Segment::parse(&b, 24).err(), Some(Error::Malformed));
-        assert_eq!(Segment::parse(&SYN_SEG, 20).err(), Some(Error::Malformed));
+        assert_eq!(
+            Segment::parse(&b, 24).err(),
+            Some(Error::malformed("TCP data offset", 12))
+        );
+        assert_eq!(
+            Segment::parse(&SYN_SEG, 20).err(),
+            Some(Error::malformed("TCP data offset beyond the IP length", 12))
+        );
         assert_eq!(
             Segment::parse(&SYN_SEG[..22], 24).err(),
             Some(Error::Truncated)

@@ -39,10 +39,13 @@ pub fn gre(b: &[u8]) -> Result<Inner<'_>> {
     let proto = be16(b, 2)?;
     let version = flags & 0x7;
     if version > 1 || flags & (GRE_ROUTING | GRE_RESERVED) != 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("GRE version or flags", 0));
     }
     if version == 1 && proto != GRE_PPP {
-        return Err(Error::Malformed);
+        return Err(Error::malformed(
+            "GRE protocol type of a version 1 header",
+            2,
+        ));
     }
     // Each optional field present takes four bytes.
     let off = 4 + [GRE_CHECKSUM, GRE_KEY, GRE_SEQUENCE, GRE_ACK]
@@ -78,7 +81,7 @@ pub fn gre(b: &[u8]) -> Result<Inner<'_>> {
 /// A VXLAN payload (RFC 7348): the I flag must be set.
 pub fn vxlan(b: &[u8]) -> Result<Inner<'_>> {
     if byte(b, 0)? & 0x08 == 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("VXLAN I flag", 0));
     }
     Ok(Inner::Ethernet(b.get(8..).ok_or(Error::Truncated)?))
 }
@@ -87,7 +90,7 @@ pub fn vxlan(b: &[u8]) -> Result<Inner<'_>> {
 pub fn geneve(b: &[u8]) -> Result<Inner<'_>> {
     let vo = byte(b, 0)?;
     if vo >> 6 != 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("Geneve version", 0));
     }
     let opt = usize::from(vo & 0x3f) * 4;
     let proto = be16(b, 2)?;
@@ -113,11 +116,17 @@ pub fn teredo(b: &[u8]) -> Result<Inner<'_>> {
     }
     // The payload must be a plausible IPv6 header.
     if byte(p, 0)? >> 4 != 6 || p.len() < 40 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed(
+            "Teredo inner IPv6 header",
+            b.len() - p.len(),
+        ));
     }
     let plen = usize::from(be16(p, 4)?);
     if 40 + plen != p.len() {
-        return Err(Error::Malformed);
+        return Err(Error::malformed(
+            "Teredo inner IPv6 payload length",
+            b.len() - p.len() + 4,
+        ));
     }
     Ok(Inner::Ip(p))
 }
@@ -173,7 +182,7 @@ pub fn ayiya(b: &[u8]) -> Result<Inner<'_>> {
     // Only a forward carries a packet, and only it confirms the tunnel (a
     // connection's service): other operations are left alone.
     if opcode != AYIYA_FORWARD || p.is_empty() {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("AYIYA operation code", 2));
     }
     Ok(match next {
         4 | 41 => Inner::Ip(p),
@@ -194,7 +203,7 @@ pub fn looks_like_ayiya(b: &[u8]) -> bool {
 pub fn gtpv1(b: &[u8]) -> Result<Inner<'_>> {
     let flags = byte(b, 0)?;
     if flags >> 5 != 1 || flags & 0x10 == 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("GTPv1 version or protocol type", 0));
     }
     let msg = byte(b, 1)?;
     let len = usize::from(be16(b, 2)?);
@@ -209,7 +218,7 @@ pub fn gtpv1(b: &[u8]) -> Result<Inner<'_>> {
             while next != 0 {
                 let l = usize::from(byte(b, off)?) * 4;
                 if l == 0 {
-                    return Err(Error::Malformed);
+                    return Err(Error::malformed("GTPv1 extension header length", off));
                 }
                 next = byte(b, off + l - 1)?;
                 off += l;
@@ -222,7 +231,7 @@ pub fn gtpv1(b: &[u8]) -> Result<Inner<'_>> {
     let p = b.get(off..end).ok_or(Error::Truncated)?;
     match byte(p, 0)? >> 4 {
         4 | 6 => Ok(Inner::Ip(p)),
-        _ => Err(Error::Malformed),
+        _ => Err(Error::malformed("GTPv1 T-PDU IP version", off)),
     }
 }
 
@@ -287,7 +296,10 @@ mod tests {
 
     #[test]
     fn vxlan_needs_the_i_flag() {
-        assert_eq!(vxlan(&[0, 0, 0, 0, 0, 0, 0, 0]), Err(Error::Malformed));
+        assert_eq!(
+            vxlan(&[0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(Error::malformed("VXLAN I flag", 0))
+        );
         assert_eq!(
             vxlan(&[8, 0, 0, 0, 0, 0, 1, 0, 0xaa]),
             Ok(Inner::Ethernet(&[0xaa]))

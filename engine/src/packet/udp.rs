@@ -19,7 +19,7 @@ impl<'a> Datagram<'a> {
     pub fn parse(b: &'a [u8]) -> Result<Datagram<'a>> {
         let length = be16(b, 4)?;
         if usize::from(length) < HEADER_LEN {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("UDP length", 4));
         }
         let end = usize::from(length).min(b.len());
         Ok(Datagram {
@@ -44,7 +44,7 @@ mod tests {
         assert_eq!(d.payload, &[1, 2]);
         assert_eq!(
             Datagram::parse(&[0, 53, 0, 53, 0, 7, 0, 0]).err(),
-            Some(Error::Malformed)
+            Some(Error::malformed("UDP length", 4))
         );
         assert_eq!(Datagram::parse(&[0, 53, 0]).err(), Some(Error::Truncated));
     }

@@ -8,6 +8,7 @@ pub mod enip;
 pub mod fins;
 pub mod ftp;
 pub mod iec104;
+pub mod iec61850;
 pub mod it;
 pub mod modbus;
 pub mod mqtt;

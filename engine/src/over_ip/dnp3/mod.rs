@@ -17,9 +17,9 @@ pub mod descriptor;
 pub mod names;
 pub mod wire;
 
-use crate::bytes::be16;
+use crate::bytes::{be16, Error};
 use crate::flow::id::{ConnId, Transport};
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
@@ -72,7 +72,7 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
         return None;
     }
     match wire::frame_len(data) {
-        Ok(_) | Err(wire::Error::Incomplete) if data.len() >= wire::LINK_HEADER_LEN => {
+        Ok(_) | Err(Error::Truncated) if data.len() >= wire::LINK_HEADER_LEN => {
             Some(Box::new(Dnp3 {
                 udp: t == Transport::Udp,
                 ..Dnp3::default()
@@ -95,14 +95,6 @@ pub struct Dnp3 {
     udp: bool,
 }
 
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match wire::frame_len(b) {
-        Ok(n) => Ok(n),
-        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(wire::Error::Malformed) => Err(Framing::Malformed),
-    }
-}
-
 impl AppParser for Dnp3 {
     /// Zeek's names for DNP3 over each transport.
     fn service(&self) -> &'static str {
@@ -115,7 +107,7 @@ impl AppParser for Dnp3 {
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
-        while let Some(frame) = next_frame(data, &mut pos, frame_len) {
+        while let Some(frame) = next_frame(data, &mut pos, wire::frame_len) {
             self.link_frame(ctx, dir, frame);
         }
         if ctx.flow.id.proto == Transport::Udp {

@@ -1,7 +1,7 @@
 //! DNP3 (IEEE 1815) link frames, transport segments and application
 //! headers, pure functions over byte slices.
 
-use crate::bytes::{le16, le32};
+use crate::bytes::{le16, le32, Error};
 
 /// Link header: start bytes, length, control, destination, source, CRC.
 pub const LINK_HEADER_LEN: usize = 10;
@@ -22,28 +22,25 @@ pub fn crc(data: &[u8]) -> u16 {
     !c
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Incomplete,
-    Malformed,
-}
-
 /// Total length on the wire of the link frame at the start of `b`, checking
 /// the start bytes and the header CRC.
 pub fn frame_len(b: &[u8]) -> Result<usize, Error> {
     match b {
         [0x05, 0x64, ..] => {}
-        [] | [0x05] => return Err(Error::Incomplete),
-        _ => return Err(Error::Malformed),
+        [] | [0x05] => return Err(Error::Truncated),
+        _ => return Err(Error::malformed("DNP3 start bytes", 0)),
     }
-    let header = b.get(..LINK_HEADER_LEN).ok_or(Error::Incomplete)?;
-    if header[2] < 5 || crc(&header[..8]) != u16::from_le_bytes([header[8], header[9]]) {
-        return Err(Error::Malformed);
+    let header = b.get(..LINK_HEADER_LEN).ok_or(Error::Truncated)?;
+    if header[2] < 5 {
+        return Err(Error::malformed("DNP3 link length", 2));
+    }
+    if crc(&header[..8]) != u16::from_le_bytes([header[8], header[9]]) {
+        return Err(Error::malformed("DNP3 link header CRC", 8));
     }
     let user = usize::from(header[2]) - 5;
     let total = LINK_HEADER_LEN + user + 2 * user.div_ceil(16);
     if b.len() < total {
-        return Err(Error::Incomplete);
+        return Err(Error::Truncated);
     }
     Ok(total)
 }
@@ -310,7 +307,10 @@ mod tests {
         assert_eq!(user_data(&f, &mut u), Some(0xc4));
         assert_eq!(&u[..], &[0xc0, 0xc1, 0x01, 0x3c, 0x01, 0x06]);
         f[9] ^= 1;
-        assert_eq!(frame_len(&f), Err(Error::Malformed));
+        assert_eq!(
+            frame_len(&f),
+            Err(Error::malformed("DNP3 link header CRC", 8))
+        );
     }
 
     #[test]

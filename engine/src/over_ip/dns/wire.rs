@@ -5,19 +5,11 @@
 //! they walk. Names are rendered on demand with compression pointers
 //! followed a bounded number of times.
 
-use crate::bytes::{be16, be32};
+use crate::bytes::{be16, be32, Error};
 
 pub const HEADER_LEN: usize = 12;
 /// Compression pointers followed in one name before it is declared a loop.
 const MAX_POINTERS: usize = 32;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// The message ends before a header, name or record it declares.
-    Truncated,
-    /// A name with a bad label type, a pointer loop or over 255 bytes.
-    BadName,
-}
 
 /// The fixed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +118,7 @@ impl<'a> Name<'a> {
                         .ok_or(Error::Truncated)?;
                     total += l.len() + 1;
                     if total > 255 {
-                        return Err(Error::BadName);
+                        return Err(Error::malformed("DNS name over 255 bytes", at));
                     }
                     label(l);
                     at += 1 + l.len();
@@ -136,11 +128,11 @@ impl<'a> Name<'a> {
                     end.get_or_insert(at + 2);
                     jumps += 1;
                     if jumps > MAX_POINTERS {
-                        return Err(Error::BadName);
+                        return Err(Error::malformed("DNS name pointer loop", at));
                     }
                     at = usize::from(ptr);
                 }
-                _ => return Err(Error::BadName),
+                _ => return Err(Error::malformed("DNS label type", at)),
             }
         }
     }

@@ -18,10 +18,10 @@ pub mod names;
 pub mod wire;
 
 use crate::asset::Identity;
-use crate::bytes::{le16, le32};
+use crate::bytes::{le16, le32, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use osect_wire::record::field;
@@ -165,12 +165,8 @@ impl AppParser for Enip {
     }
 }
 
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match wire::parse_encap(b) {
-        Ok((_, _, n)) => Ok(n),
-        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(wire::Error::Malformed) => Err(Framing::Malformed),
-    }
+fn frame_len(b: &[u8]) -> Result<usize, Error> {
+    wire::parse_encap(b).map(|(_, _, n)| n)
 }
 
 fn io(ctx: &mut Ctx<'_, '_>, dir: Dir, d: &[u8]) {

@@ -1,7 +1,7 @@
 //! EtherNet/IP encapsulation, Common Packet Format items and CIP message
 //! framing (ODVA CIP Vol. 1 and 2), pure functions over byte slices.
 
-use crate::bytes::{le16, le32};
+use crate::bytes::{le16, le32, Error};
 
 pub const HEADER_LEN: usize = 24;
 /// Largest encapsulation data length accepted (the specification allows
@@ -27,38 +27,31 @@ pub struct Header {
     pub options: u32,
 }
 
-/// Why bytes are not an encapsulation message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Incomplete,
-    Malformed,
-}
-
 /// Parses the header at the start of `b` and returns it with the message's
 /// data (cut to its declared length) and total length.
 pub fn parse_encap(b: &[u8]) -> Result<(Header, &[u8], usize), Error> {
-    let command = le16(b, 0).ok_or(Error::Incomplete)?;
+    let command = le16(b, 0).ok_or(Error::Truncated)?;
     if !known_command(command) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("encapsulation command", 0));
     }
-    let length = le16(b, 2).ok_or(Error::Incomplete)?;
+    let length = le16(b, 2).ok_or(Error::Truncated)?;
     if length > MAX_DATA {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("encapsulation length", 2));
     }
-    let options = le32(b, 20).ok_or(Error::Incomplete)?;
+    let options = le32(b, 20).ok_or(Error::Truncated)?;
     if options != 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("encapsulation options", 20));
     }
     let total = HEADER_LEN + usize::from(length);
-    let data = b.get(HEADER_LEN..total).ok_or(Error::Incomplete)?;
+    let data = b.get(HEADER_LEN..total).ok_or(Error::Truncated)?;
     let mut context = [0; 8];
     context.copy_from_slice(&b[12..20]);
     Ok((
         Header {
             command,
             length,
-            session: le32(b, 4).ok_or(Error::Malformed)?,
-            status: le32(b, 8).ok_or(Error::Malformed)?,
+            session: le32(b, 4).ok_or(Error::Truncated)?,
+            status: le32(b, 8).ok_or(Error::Truncated)?,
             context,
             options,
         },
@@ -280,8 +273,11 @@ mod tests {
         m.extend_from_slice(&[1, 0, 0, 0]);
         let (h, d, n) = parse_encap(&m).unwrap();
         assert_eq!((h.command, d.len(), n), (0x65, 4, 28));
-        assert_eq!(parse_encap(&m[..26]), Err(Error::Incomplete));
+        assert_eq!(parse_encap(&m[..26]), Err(Error::Truncated));
         m[0] = 0x99;
-        assert_eq!(parse_encap(&m), Err(Error::Malformed));
+        assert_eq!(
+            parse_encap(&m),
+            Err(Error::malformed("encapsulation command", 0))
+        );
     }
 }

@@ -18,9 +18,10 @@ use osect_wire::Text;
 pub mod wire;
 
 use crate::asset::Identity;
+use crate::bytes::Error;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use osect_wire::record::field;
@@ -51,7 +52,7 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
     let ok = match t {
         Transport::Udp => wire::parse(data).is_some(),
         Transport::Tcp => {
-            matches!(wire::parse_tcp(data), Ok(_) | Err(wire::Error::Incomplete)) && data.len() >= 8
+            matches!(wire::parse_tcp(data), Ok(_) | Err(Error::Truncated)) && data.len() >= 8
         }
         _ => false,
     };
@@ -63,12 +64,8 @@ pub struct Fins {
     roles_seen: bool,
 }
 
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match wire::parse_tcp(b) {
-        Ok((_, n)) => Ok(n),
-        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(wire::Error::Malformed) => Err(Framing::Malformed),
-    }
+fn frame_len(b: &[u8]) -> Result<usize, Error> {
+    wire::parse_tcp(b).map(|(_, n)| n)
 }
 
 impl AppParser for Fins {

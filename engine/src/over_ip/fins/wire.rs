@@ -1,7 +1,7 @@
 //! Omron FINS frames (UDP, and FINS/TCP encapsulation), pure functions
 //! over byte slices.
 
-use crate::bytes::{be16, be32};
+use crate::bytes::{be16, be32, Error};
 
 /// FINS header (10 bytes) and command code (2).
 pub const HEADER_LEN: usize = 12;
@@ -89,34 +89,28 @@ pub struct TcpFrame<'a> {
     pub payload: &'a [u8],
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Incomplete,
-    Malformed,
-}
-
 /// Largest FINS/TCP message length accepted.
 pub const MAX_TCP_LEN: usize = 4096;
 
 /// Parses the FINS/TCP message at the start of `b`; returns it and its
 /// total length.
 pub fn parse_tcp(b: &[u8]) -> Result<(TcpFrame<'_>, usize), Error> {
-    let magic = b.get(..4.min(b.len())).ok_or(Error::Incomplete)?;
+    let magic = b.get(..4.min(b.len())).ok_or(Error::Truncated)?;
     if !b"FINS".starts_with(magic) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("FINS/TCP magic", 0));
     }
-    let len = be32(b, 4).ok_or(Error::Incomplete)? as usize;
+    let len = be32(b, 4).ok_or(Error::Truncated)? as usize;
     if !(8..=MAX_TCP_LEN).contains(&len) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("FINS/TCP length", 4));
     }
     let total = 8 + len;
     if b.len() < total {
-        return Err(Error::Incomplete);
+        return Err(Error::Truncated);
     }
     Ok((
         TcpFrame {
-            command: be32(b, 8).ok_or(Error::Malformed)?,
-            error: be32(b, 12).ok_or(Error::Malformed)?,
+            command: be32(b, 8).ok_or(Error::Truncated)?,
+            error: be32(b, 12).ok_or(Error::Truncated)?,
             payload: &b[16..total],
         },
         total,
@@ -163,7 +157,10 @@ mod tests {
         m.extend_from_slice(&0u32.to_be_bytes());
         m.extend_from_slice(&[0, 0, 0, 0x0a]);
         assert_eq!(parse_tcp(&m).map(|(f, n)| (f.command, n)), Ok((0, 20)));
-        assert_eq!(parse_tcp(&m[..10]), Err(Error::Incomplete));
-        assert_eq!(parse_tcp(b"FINX"), Err(Error::Malformed));
+        assert_eq!(parse_tcp(&m[..10]), Err(Error::Truncated));
+        assert_eq!(
+            parse_tcp(b"FINX"),
+            Err(Error::malformed("FINS/TCP magic", 0))
+        );
     }
 }

@@ -12,9 +12,10 @@
 
 pub mod descriptor;
 
+use crate::bytes::Error;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
@@ -69,22 +70,23 @@ pub struct Asdu {
 }
 
 /// Length of the APDU at the start of `b`.
-pub fn frame_len(b: &[u8]) -> Result<usize, Framing> {
+pub fn frame_len(b: &[u8]) -> Result<usize, Error> {
     match b {
-        [] => Err(Framing::Incomplete),
-        [0x68] => Err(Framing::Incomplete),
+        [] => Err(Error::Truncated),
+        [0x68] => Err(Error::Truncated),
         [0x68, len, ..] if (4..=253).contains(len) => {
             let n = 2 + usize::from(*len);
             match b.get(..n) {
                 Some(f) if parse(f).is_some() => Ok(n),
-                Some(_) => Err(Framing::Malformed),
+                Some(_) => Err(Error::malformed("IEC 104 APDU", 2)),
                 None if b.len() >= 6 && parse_control(&b[2..6], *len).is_none() => {
-                    Err(Framing::Malformed)
+                    Err(Error::malformed("IEC 104 control field", 2))
                 }
-                None => Err(Framing::Incomplete),
+                None => Err(Error::Truncated),
             }
         }
-        _ => Err(Framing::Malformed),
+        [0x68, ..] => Err(Error::malformed("IEC 104 APDU length", 1)),
+        _ => Err(Error::malformed("IEC 104 start byte", 0)),
     }
 }
 
@@ -360,11 +362,14 @@ mod tests {
             (a.type_id, a.cause, a.common_address, a.ioa),
             (100, 6, 1, Some(0))
         );
-        assert_eq!(frame_len(&i[..5]), Err(Framing::Incomplete));
+        assert_eq!(frame_len(&i[..5]), Err(Error::Truncated));
         assert_eq!(
             frame_len(&[0x68, 4, 0x0f, 0, 0, 0]),
-            Err(Framing::Malformed)
+            Err(Error::malformed("IEC 104 APDU", 2))
         );
-        assert_eq!(frame_len(&[0x68, 2]), Err(Framing::Malformed));
+        assert_eq!(
+            frame_len(&[0x68, 2]),
+            Err(Error::malformed("IEC 104 APDU length", 1))
+        );
     }
 }

@@ -5,35 +5,39 @@
 //! registry: the protocol on top recognises a connection and writes its
 //! `cotp` rows.
 
-use crate::bytes::be16;
-
-/// Why bytes are not a TPKT frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Incomplete,
-    Malformed,
-}
+use crate::bytes::{be16, Error};
+use crate::flow::id::Transport;
 
 /// Length of the TPKT frame at the start of `b`.
 pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
     match b {
         [3, 0, ..] => {}
-        [] | [3] => return Err(Error::Incomplete),
-        _ => return Err(Error::Malformed),
+        [] | [3] => return Err(Error::Truncated),
+        _ => return Err(Error::malformed("TPKT version", 0)),
     }
-    let len = usize::from(be16(b, 2).ok_or(Error::Incomplete)?);
+    let len = usize::from(be16(b, 2).ok_or(Error::Truncated)?);
     if len < 7 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("TPKT length", 2));
     }
     if b.len() < len {
         // The COTP TPDU code is checked as soon as it is visible.
         if b.len() >= 6 && !cotp_code(b[5] >> 4) {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("COTP TPDU code", 5));
         }
-        return Err(Error::Incomplete);
+        return Err(Error::Truncated);
     }
-    cotp(&b[4..len]).ok_or(Error::Malformed)?;
+    cotp(&b[4..len]).ok_or(Error::malformed("COTP TPDU", 4))?;
     Ok(len)
+}
+
+/// The COTP TPDU of the whole TPKT frame at the start of a TCP payload:
+/// what the protocols on the transport recognise a connection by.
+pub fn first_tpdu(t: Transport, data: &[u8]) -> Option<Cotp<'_>> {
+    if t != Transport::Tcp {
+        return None;
+    }
+    let n = tpkt_len(data).ok()?;
+    cotp(&data[4..n])
 }
 
 /// A COTP TPDU: its code (high nibble of the type byte), TSAPs of a
@@ -123,7 +127,10 @@ mod tests {
             (c.code, c.src_tsap, c.dst_tsap),
             (0xe, Some(0x0100), Some(0x0102))
         );
-        assert_eq!(tpkt_len(&cr[..10]), Err(Error::Incomplete));
-        assert_eq!(tpkt_len(&[3, 0, 0, 3]), Err(Error::Malformed));
+        assert_eq!(tpkt_len(&cr[..10]), Err(Error::Truncated));
+        assert_eq!(
+            tpkt_len(&[3, 0, 0, 3]),
+            Err(Error::malformed("TPKT length", 2))
+        );
     }
 }

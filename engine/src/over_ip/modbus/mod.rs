@@ -19,8 +19,9 @@ use compact_str::format_compact;
 use osect_wire::Text;
 pub mod wire;
 
+use crate::bytes::Error;
 use crate::flow::id::{ConnId, Transport};
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::escape_bytes;
 use crate::{flow_dir_fields, flow_fields};
@@ -152,15 +153,17 @@ impl AppParser for Modbus {
     }
 }
 
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
+fn frame_len(b: &[u8]) -> Result<usize, Error> {
+    const UNKNOWN_FUNCTION: Error = Error::malformed("Modbus function code", MBAP_LEN);
     match wire::parse_frame(b) {
         Ok((_, pdu, n)) if pdu.first().is_some_and(|&f| named_function(f)) => Ok(n),
-        Ok(_) | Err(wire::Error::Malformed) => Err(Framing::Malformed),
-        Err(wire::Error::Incomplete(_)) => {
+        Ok(_) => Err(UNKNOWN_FUNCTION),
+        Err(e @ Error::Malformed { .. }) => Err(e),
+        Err(Error::Truncated) => {
             // The function code is visible once the header is.
             match b.get(MBAP_LEN) {
-                Some(&f) if !named_function(f) => Err(Framing::Malformed),
-                _ => Err(Framing::Incomplete),
+                Some(&f) if !named_function(f) => Err(UNKNOWN_FUNCTION),
+                _ => Err(Error::Truncated),
             }
         }
     }

@@ -2,21 +2,12 @@
 //! byte slices (Modbus Application Protocol v1.1b3, Modbus Messaging on
 //! TCP/IP v1.0b).
 
-use crate::bytes::be16;
+use crate::bytes::{be16, Error};
 
 /// MBAP header: transaction id, protocol id (0), length, unit id.
 pub const MBAP_LEN: usize = 7;
 /// Largest PDU the specification allows (253) plus the unit id.
 pub const MAX_LENGTH: u16 = 254;
-
-/// Why bytes are not a Modbus frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    /// More bytes are needed: at least this many in total.
-    Incomplete(usize),
-    /// Not a Modbus/TCP header.
-    Malformed,
-}
 
 /// A checked MBAP header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,17 +23,17 @@ pub fn parse_frame(b: &[u8]) -> Result<(Mbap, &[u8], usize), Error> {
     if b.len() < MBAP_LEN + 1 {
         // Reject a bad protocol id or length as soon as it is visible.
         if b.len() >= 6 && !header_plausible(b) {
-            return Err(Error::Malformed);
+            return Err(NOT_MBAP);
         }
-        return Err(Error::Incomplete(MBAP_LEN + 1));
+        return Err(Error::Truncated);
     }
     if !header_plausible(b) {
-        return Err(Error::Malformed);
+        return Err(NOT_MBAP);
     }
-    let tid = be16(b, 0).ok_or(Error::Malformed)?;
-    let length = be16(b, 4).ok_or(Error::Malformed)?;
+    let tid = be16(b, 0).ok_or(Error::Truncated)?;
+    let length = be16(b, 4).ok_or(Error::Truncated)?;
     let total = 6 + usize::from(length);
-    let pdu = b.get(MBAP_LEN..total).ok_or(Error::Incomplete(total))?;
+    let pdu = b.get(MBAP_LEN..total).ok_or(Error::Truncated)?;
     Ok((
         Mbap {
             tid,
@@ -53,6 +44,9 @@ pub fn parse_frame(b: &[u8]) -> Result<(Mbap, &[u8], usize), Error> {
         total,
     ))
 }
+
+/// A protocol id other than 0 or a length outside 2..=254.
+const NOT_MBAP: Error = Error::malformed("MBAP protocol id or length", 2);
 
 fn header_plausible(b: &[u8]) -> bool {
     let proto = be16(b, 2);
@@ -311,7 +305,7 @@ mod tests {
         let p = parse_pdu(pdu, true, None);
         assert_eq!((p.function, p.address, p.quantity), (1, Some(1), Some(8)));
         assert!(!p.invalid);
-        assert_eq!(parse_frame(&b[..9]), Err(Error::Incomplete(12)));
+        assert_eq!(parse_frame(&b[..9]), Err(Error::Truncated));
     }
 
     #[test]
@@ -331,13 +325,7 @@ mod tests {
         assert!(parse_pdu(&[0x10, 0, 1, 0, 2, 4, 0, 1], true, None).invalid);
         assert!(parse_pdu(&[], true, None).invalid);
         // Protocol id 1 and length 0 are not Modbus.
-        assert_eq!(
-            parse_frame(&[0, 1, 0, 1, 0, 6, 1, 3]),
-            Err(Error::Malformed)
-        );
-        assert_eq!(
-            parse_frame(&[0, 1, 0, 0, 0, 0, 1, 3]),
-            Err(Error::Malformed)
-        );
+        assert_eq!(parse_frame(&[0, 1, 0, 1, 0, 6, 1, 3]), Err(NOT_MBAP));
+        assert_eq!(parse_frame(&[0, 1, 0, 0, 0, 0, 1, 3]), Err(NOT_MBAP));
     }
 }

@@ -10,10 +10,10 @@
 
 pub mod descriptor;
 
-use crate::bytes::be16;
+use crate::bytes::{be16, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{at_time, AppParser, Ctx, Dir};
 use crate::text;
 use osect_wire::record::field;
@@ -108,25 +108,25 @@ fn return_code(c: u8) -> String {
 }
 
 /// The variable byte integer at `b[at..]` (at most four bytes): its value
-/// and the bytes it took. `Err(Incomplete)` when `b` ends inside it.
-fn varint(b: &[u8], at: usize) -> Result<(usize, usize), Framing> {
+/// and the bytes it took. `Err(Truncated)` when `b` ends inside it.
+fn varint(b: &[u8], at: usize) -> Result<(usize, usize), Error> {
     let mut v = 0usize;
     for i in 0..4 {
-        let c = *b.get(at + i).ok_or(Framing::Incomplete)?;
+        let c = *b.get(at + i).ok_or(Error::Truncated)?;
         v |= usize::from(c & 0x7f) << (7 * i);
         if c & 0x80 == 0 {
             return Ok((v, i + 1));
         }
     }
-    Err(Framing::Malformed)
+    Err(Error::malformed("MQTT remaining length", at))
 }
 
 /// The length of the control packet at the start of `b`.
-fn packet_len(b: &[u8]) -> Result<usize, Framing> {
-    let ty = b.first().ok_or(Framing::Incomplete)? >> 4;
+fn packet_len(b: &[u8]) -> Result<usize, Error> {
+    let ty = b.first().ok_or(Error::Truncated)? >> 4;
     // Type 0 is reserved in every version.
     if ty == 0 {
-        return Err(Framing::Malformed);
+        return Err(Error::malformed("MQTT packet type", 0));
     }
     let (len, n) = varint(b, 1)?;
     Ok(1 + n + len)

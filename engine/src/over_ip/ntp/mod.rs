@@ -2,7 +2,7 @@
 
 pub mod descriptor;
 
-use crate::bytes::{be16, be32};
+use crate::bytes::{be16, be32, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
 use crate::over_ip::common::Row;
@@ -60,20 +60,14 @@ pub struct Standard {
     pub num_exts: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Truncated,
-    /// Version 0 or above 4, or mode 0.
-    Malformed,
-}
-
 impl Repr {
     pub fn parse(b: &[u8]) -> Result<Repr, Error> {
         let first = *b.first().ok_or(Error::Truncated)?;
         let version = (first >> 3) & 7;
         let mode = first & 7;
+        // Version 0 or above 4, or mode 0, is no NTP.
         if !(1..=4).contains(&version) || mode == 0 {
-            return Err(Error::Malformed);
+            return Err(Error::malformed("NTP version or mode", 0));
         }
         if mode >= 6 {
             return Ok(Repr {
@@ -240,7 +234,10 @@ mod tests {
     #[test]
     fn rejects_short_and_bad_headers() {
         assert_eq!(Repr::parse(&V3[..47]), Err(Error::Truncated));
-        assert_eq!(Repr::parse(&[0x00]), Err(Error::Malformed));
+        assert_eq!(
+            Repr::parse(&[0x00]),
+            Err(Error::malformed("NTP version or mode", 0))
+        );
         assert_eq!(Repr::parse(&[]), Err(Error::Truncated));
         assert_eq!(Repr::parse(&[0x1e]).unwrap().std, None);
     }

@@ -14,10 +14,10 @@
 
 pub mod descriptor;
 
-use crate::bytes::le32;
+use crate::bytes::{le32, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::wire_text;
 use osect_wire::record::field;
@@ -42,26 +42,26 @@ pub static OPCUA: LogSchema = LogSchema {
 pub const MAX_CHUNK: usize = 16 << 20;
 
 /// Length of the chunk at the start of `b`.
-pub fn frame_len(b: &[u8]) -> Result<usize, Framing> {
+pub fn frame_len(b: &[u8]) -> Result<usize, Error> {
     let head = &b[..b.len().min(4)];
     let known = [&b"HEL"[..], b"ACK", b"ERR", b"RHE", b"OPN", b"CLO", b"MSG"];
     if !known
         .iter()
         .any(|k| k.starts_with(&head[..head.len().min(3)]))
     {
-        return Err(Framing::Malformed);
+        return Err(Error::malformed("OPC UA message type", 0));
     }
     if let Some(&c) = head.get(3) {
         if !matches!(c, b'F' | b'C' | b'A') {
-            return Err(Framing::Malformed);
+            return Err(Error::malformed("OPC UA chunk type", 3));
         }
     }
-    let size = le32(b, 4).ok_or(Framing::Incomplete)? as usize;
+    let size = le32(b, 4).ok_or(Error::Truncated)? as usize;
     if !(8..=MAX_CHUNK).contains(&size) {
-        return Err(Framing::Malformed);
+        return Err(Error::malformed("OPC UA message size", 4));
     }
     if b.len() < size {
-        return Err(Framing::Incomplete);
+        return Err(Error::Truncated);
     }
     Ok(size)
 }
@@ -282,8 +282,14 @@ mod tests {
         assert_eq!(frame_len(&h), Ok(h.len()));
         let c = parse_chunk(&h).unwrap();
         assert_eq!(c.endpoint_url.as_deref(), Some("opc.tcp://plc:4840"));
-        assert_eq!(frame_len(&h[..6]), Err(Framing::Incomplete));
-        assert_eq!(frame_len(b"GET / HTTP/1.1"), Err(Framing::Malformed));
-        assert_eq!(frame_len(b"MSGX\x10\0\0\0"), Err(Framing::Malformed));
+        assert_eq!(frame_len(&h[..6]), Err(Error::Truncated));
+        assert_eq!(
+            frame_len(b"GET / HTTP/1.1"),
+            Err(Error::malformed("OPC UA message type", 0))
+        );
+        assert_eq!(
+            frame_len(b"MSGX\x10\0\0\0"),
+            Err(Error::malformed("OPC UA chunk type", 3))
+        );
     }
 }

@@ -22,7 +22,7 @@ pub mod wire;
 
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{iso, AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use crate::{flow_dir_fields, flow_fields};
@@ -106,11 +106,7 @@ pub static S7COMM_KNOWN_DEVICES: LogSchema = LogSchema {
 
 /// Recognises a TPKT frame carrying COTP (and S7 if it carries data).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
-    if t != Transport::Tcp {
-        return None;
-    }
-    let n = iso::tpkt_len(data).ok()?;
-    let c = iso::cotp(&data[4..n])?;
+    let c = iso::first_tpdu(t, data)?;
     let ok = match c.code {
         0xf => matches!(c.data.first(), Some(0x32 | 0x72)),
         0xe | 0xd => c.src_tsap.is_some() && c.dst_tsap.is_some(),
@@ -138,20 +134,12 @@ impl AppParser for S7comm {
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
-        while let Some(frame) = next_frame(data, &mut pos, frame_len) {
+        while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
             if let Some(c) = iso::cotp(&frame[4..]) {
                 self.tpdu(ctx, dir, &c);
             }
         }
         pos
-    }
-}
-
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match iso::tpkt_len(b) {
-        Ok(n) => Ok(n),
-        Err(iso::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(iso::Error::Malformed) => Err(Framing::Malformed),
     }
 }
 

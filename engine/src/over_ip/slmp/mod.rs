@@ -19,9 +19,10 @@ use osect_wire::Text;
 pub mod wire;
 
 use crate::asset::Identity;
+use crate::bytes::Error;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Framing, Row};
+use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use osect_wire::record::field;
@@ -71,12 +72,8 @@ pub struct Slmp {
     pub dropped: u64,
 }
 
-fn frame_len(b: &[u8]) -> Result<usize, Framing> {
-    match wire::parse(b) {
-        Ok(h) => Ok(h.len),
-        Err(wire::Error::Incomplete) => Err(Framing::Incomplete),
-        Err(wire::Error::Malformed) => Err(Framing::Malformed),
-    }
+fn frame_len(b: &[u8]) -> Result<usize, Error> {
+    wire::parse(b).map(|h| h.len)
 }
 
 impl AppParser for Slmp {

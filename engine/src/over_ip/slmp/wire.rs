@@ -2,7 +2,7 @@
 //! the CC-Link IE TSN binary frame (subheader 0x0068/0x00e8), pure
 //! functions over byte slices.
 
-use crate::bytes::le16;
+use crate::bytes::{le16, Error};
 
 /// Which frame layout a message uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,12 +45,6 @@ pub struct Header {
     pub len: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
-    Incomplete,
-    Malformed,
-}
-
 /// Largest request/response data length accepted (the protocol allows
 /// about 8 KiB).
 pub const MAX_DATA_LEN: usize = 8192;
@@ -62,13 +56,13 @@ fn hexval(b: &[u8]) -> Option<u16> {
 
 /// Parses the frame header at the start of `b`.
 pub fn parse(b: &[u8]) -> Result<Header, Error> {
-    let sub = b.get(..2).ok_or(Error::Incomplete)?;
+    let sub = b.get(..2).ok_or(Error::Truncated)?;
     match sub {
         [0x50, 0x00] | [0xd0, 0x00] | [0x54, 0x00] | [0xd4, 0x00] | [0x68, 0x00] | [0xe8, 0x00] => {
             binary(b)
         }
         [b'5', b'0'] | [b'D', b'0'] | [b'5', b'4'] | [b'D', b'4'] => ascii(b),
-        _ => Err(Error::Malformed),
+        _ => Err(Error::malformed("SLMP subheader", 0)),
     }
 }
 
@@ -80,16 +74,16 @@ fn binary(b: &[u8]) -> Result<Header, Error> {
         _ => (Kind::BinaryTsn, 6, 14),
     };
     if kind != Kind::Binary3E && b.get(4..6).is_some_and(|r| r != [0, 0]) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("SLMP reserved bytes", 4));
     }
-    let dlen = usize::from(le16(b, len_at).ok_or(Error::Incomplete)?);
+    let dlen = usize::from(le16(b, len_at).ok_or(Error::Truncated)?);
     if !(2..=MAX_DATA_LEN).contains(&dlen) || (!response && dlen < 6) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("SLMP data length", len_at));
     }
     let body = len_at + 2;
     let total = body + dlen;
     if b.len() < total {
-        return Err(Error::Incomplete);
+        return Err(Error::Truncated);
     }
     let serial = (kind != Kind::Binary3E).then(|| le16(b, 2)).flatten();
     let tsn = kind == Kind::BinaryTsn;
@@ -99,7 +93,7 @@ fn binary(b: &[u8]) -> Result<Header, Error> {
         serial,
         network: b[at],
         station: b[at + 1],
-        module_io: le16(b, at + 2).ok_or(Error::Malformed)?,
+        module_io: le16(b, at + 2).ok_or(Error::Truncated)?,
         multidrop: b[at + 4],
         // TSN frames name their command in both directions.
         command: (!response || tsn).then(|| le16(b, body + 2)).flatten(),
@@ -114,21 +108,22 @@ fn ascii(b: &[u8]) -> Result<Header, Error> {
     let response = b[0] == b'D';
     let four = b[1] == b'4';
     let hex = |at: usize, n: usize| -> Result<u16, Error> {
-        hexval(b.get(at..at + n).ok_or(Error::Incomplete)?).ok_or(Error::Malformed)
+        hexval(b.get(at..at + n).ok_or(Error::Truncated)?)
+            .ok_or(Error::malformed("SLMP hexadecimal digit", at))
     };
     if hex(2, 2)? != 0 {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("SLMP reserved digits", 2));
     }
     let at = if four { 12 } else { 4 };
     let serial = if four { Some(hex(4, 4)?) } else { None };
     let dlen = usize::from(hex(at + 10, 4)?);
     if !(4..=MAX_DATA_LEN).contains(&dlen) || (!response && dlen < 12) {
-        return Err(Error::Malformed);
+        return Err(Error::malformed("SLMP data length", at + 10));
     }
     let body = at + 14;
     let total = body + dlen;
     if b.len() < total {
-        return Err(Error::Incomplete);
+        return Err(Error::Truncated);
     }
     Ok(Header {
         kind: if four { Kind::Ascii4E } else { Kind::Ascii3E },
@@ -208,7 +203,7 @@ mod tests {
         );
         let r = device_range(&f[h.data_at..], 0).unwrap();
         assert_eq!((r.head, r.code, r.points), (100, 0xa8, 2));
-        assert_eq!(parse(&f[..15]), Err(Error::Incomplete));
+        assert_eq!(parse(&f[..15]), Err(Error::Truncated));
     }
 
     #[test]

@@ -25,23 +25,10 @@ pub static SNMP_LOG: LogSchema = LogSchema {
 const PORTS: [u16; 2] = [161, 162];
 
 /// One BER element: tag, contents, and the rest after it.
+/// (SNMP's tags are all single bytes; see [`crate::ber`].)
 pub fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = b.split_first()?;
-    let (&l0, rest) = rest.split_first()?;
-    let (len, rest) = if l0 < 0x80 {
-        (usize::from(l0), rest)
-    } else {
-        let n = usize::from(l0 & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let bytes = rest.get(..n)?;
-        (
-            bytes.iter().fold(0usize, |a, &b| a << 8 | usize::from(b)),
-            &rest[n..],
-        )
-    };
-    Some((tag, rest.get(..len)?, &rest[len..]))
+    let (t, rest) = crate::ber::tlv(b)?;
+    Some((*b.first()?, t.value, rest))
 }
 
 fn integer(b: &[u8]) -> Option<u64> {

@@ -1,7 +1,12 @@
-//! Reading pcap and pcapng files. A regular file is mapped read-only and
-//! parsed in place (no copy into a buffer); anything else (a pipe, a
-//! device) is read through a fixed buffer. Either way memory stays bounded:
-//! the mapped pages already parsed are handed back as reading goes.
+//! `osect-pcap`: reading pcap and pcapng files. A regular file is mapped
+//! read-only and parsed in place (no copy into a buffer); anything else (a
+//! pipe, a device, any [`Read`]) is read through a fixed buffer. Either way
+//! memory stays bounded: the mapped pages already parsed are handed back as
+//! reading goes.
+//!
+//! A crate of its own so that everything that reads captures (the agent's
+//! replay, the fuzz seed writer, the benchmark generator) shares one reader
+//! without depending on the agent, and the engine stays free of file I/O.
 
 use nix::sys::mman::{madvise, mmap, munmap, MapFlags, MmapAdvise, ProtFlags};
 use osect_engine::packet::LinkType;
@@ -11,6 +16,7 @@ use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblo
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 use std::ffi::c_void;
 use std::fs::File;
+use std::io::Read;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
@@ -116,32 +122,29 @@ pub fn read_file(
     path: &Path,
     f: impl FnMut(i64, LinkType, &[u8]),
 ) -> Result<FileSummary, ReadError> {
-    read(path, f, true)
-}
-
-/// [`read_file`], mapping the file when `map` allows and it can.
-fn read(
-    path: &Path,
-    f: impl FnMut(i64, LinkType, &[u8]),
-    map: bool,
-) -> Result<FileSummary, ReadError> {
     let file = File::open(path).map_err(|source| ReadError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut blocks = Blocks {
-        path,
-        f,
-        summary: FileSummary::default(),
-        legacy_link: LinkType::ETHERNET,
-        nanos: false,
-        ifaces: Vec::new(),
-        prefetched: 0,
-    };
-    match Mapped::new(&file).filter(|_| map) {
-        Some(map) => blocks.mapped(&map)?,
-        None => blocks.streamed(file)?,
+    match Mapped::new(&file) {
+        Some(map) => {
+            let mut blocks = Blocks::new(path, f);
+            blocks.mapped(&map)?;
+            Ok(blocks.summary)
+        }
+        None => read_from(path, file, f),
     }
+}
+
+/// [`read_file`] for a capture read from `r` (named `name` in errors)
+/// through a fixed buffer.
+pub fn read_from(
+    name: &Path,
+    r: impl Read,
+    f: impl FnMut(i64, LinkType, &[u8]),
+) -> Result<FileSummary, ReadError> {
+    let mut blocks = Blocks::new(name, f);
+    blocks.streamed(r)?;
     Ok(blocks.summary)
 }
 
@@ -157,7 +160,19 @@ struct Blocks<'p, F> {
     prefetched: usize,
 }
 
-impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
+impl<'p, F: FnMut(i64, LinkType, &[u8])> Blocks<'p, F> {
+    fn new(path: &'p Path, f: F) -> Self {
+        Blocks {
+            path,
+            f,
+            summary: FileSummary::default(),
+            legacy_link: LinkType::ETHERNET,
+            nanos: false,
+            ifaces: Vec::new(),
+            prefetched: 0,
+        }
+    }
+
     fn damaged(&self, offset: u64, what: &str) -> ReadError {
         ReadError::Damaged {
             path: self.path.to_owned(),
@@ -331,8 +346,8 @@ impl<F: FnMut(i64, LinkType, &[u8])> Blocks<'_, F> {
     }
 
     /// Through a fixed buffer, for files that cannot be mapped.
-    fn streamed(&mut self, file: File) -> Result<(), ReadError> {
-        let mut reader = match create_reader(65_536, file) {
+    fn streamed(&mut self, r: impl Read) -> Result<(), ReadError> {
+        let mut reader = match create_reader(65_536, r) {
             Ok(r) => r,
             Err(PcapError::HeaderNotRecognized)
             | Err(PcapError::Eof)
@@ -585,9 +600,17 @@ mod tests {
     /// Every packet seen (time and bytes) and how reading ended.
     type Outcome = (Vec<(i64, Vec<u8>)>, Result<u64, String>);
 
+    /// A file read through [`read_file`] (mapped), or streamed from its
+    /// bytes through [`read_from`].
     fn outcome(path: &Path, map: bool) -> Outcome {
         let mut seen = Vec::new();
-        let res = read(path, |ts, _, d| seen.push((ts, d.to_vec())), map);
+        let push = |ts, _, d: &[u8]| seen.push((ts, d.to_vec()));
+        let res = if map {
+            read_file(path, push)
+        } else {
+            let bytes = std::fs::read(path).unwrap();
+            read_from(path, &bytes[..], push)
+        };
         (seen, res.map(|s| s.packets).map_err(|e| e.to_string()))
     }
 

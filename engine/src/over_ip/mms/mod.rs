@@ -1,0 +1,519 @@
+//! IEC 61850 MMS (ISO 9506) on the ISO transport (TPKT, COTP), through the
+//! ISO session (8327) and presentation (8823) layers and ACSE (8650):
+//! `mms`, one row per MMS PDU: its type (initiate, confirmed request or
+//! response, error, unconfirmed, reject, conclude), the invoke id, the
+//! confirmed or unconfirmed service (read, write, getNameList,
+//! getVariableAccessAttributes, identify, the file services...), the object
+//! names it names (`domain/item` for a domain-specific variable or list,
+//! the domain of a name list, a name list's identifiers, file names), and
+//! vendor, model and revision from an identify response. Data values are
+//! not logged.
+//!
+//! The asset ledger learns the roles (`mms_client` sends requests,
+//! `mms_server` answers), the server's vendor, model and revision from an
+//! identify response, and its logical devices' names from the answer to a
+//! request for the list of domains (IEC 61850-8-1 maps a logical device to
+//! an MMS domain): they are kept as the device's names.
+//!
+//! No peer logs MMS one row per PDU; the field names are ISO 9506's.
+//! Recognised by a COTP data TPDU carrying an ISO session SPDU, or a
+//! connection request whose TSAPs are IEC 61850-8-1's default (0x0001) or
+//! absent; S7comm, on the same transport, has other TSAPs and data.
+//! A message segmented over several COTP data TPDUs is not reassembled.
+//!
+//! Uplink aggregation key: `uid is_orig pdu_type service object_names`.
+
+pub mod descriptor;
+pub mod names;
+
+use crate::asset::Identity;
+use crate::ber::{self, Tlv};
+use crate::flow::id::{ConnId, Transport};
+use crate::flow_dir_fields;
+use crate::over_ip::common::{self, next_frame, Row};
+use crate::over_ip::{iso, AppParser, Ctx, Dir};
+use crate::text::wire_text;
+use osect_wire::record::field;
+use osect_wire::{FieldType, LogSchema, Value};
+use std::collections::VecDeque;
+
+pub static MMS: LogSchema = LogSchema {
+    path: "mms",
+    fields: flow_dir_fields![
+        field("pdu_type", FieldType::String),
+        field("invoke_id", FieldType::Count),
+        field("service", FieldType::String),
+        field("object_names", FieldType::VectorString),
+        field("vendor_name", FieldType::String),
+        field("model_name", FieldType::String),
+        field("revision", FieldType::String),
+    ],
+};
+
+/// Names kept from one PDU at most.
+pub const MAX_NAMES: usize = 16;
+/// Outstanding requests for the list of domains remembered at most.
+const MAX_PENDING: usize = 8;
+/// The TSAP IEC 61850-8-1 gives both ends by default.
+const IEC61850_TSAP: u16 = 0x0001;
+/// `objectClass` of a getNameList for domains (ISO 9506-2).
+const DOMAIN_CLASS: u64 = 9;
+
+/// Recognises MMS on the ISO transport (see the module documentation).
+pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    let c = iso::first_tpdu(t, data)?;
+    let ok = match c.code {
+        0xf => user_data(c.data).is_some(),
+        0xe | 0xd => [c.src_tsap, c.dst_tsap]
+            .iter()
+            .all(|t| t.is_none_or(|t| t == IEC61850_TSAP)),
+        _ => false,
+    };
+    ok.then(|| Box::<Mms>::default() as Box<dyn AppParser>)
+}
+
+#[derive(Default)]
+pub struct Mms {
+    roles_seen: bool,
+    seen: bool,
+    /// Invoke ids of getNameList requests for the list of domains.
+    domain_lists: VecDeque<u64>,
+}
+
+/// One MMS PDU as the row shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pdu {
+    /// The PDU's tag (ISO 9506-2 MMSpdu).
+    pub kind: u32,
+    pub invoke_id: Option<u64>,
+    /// The service's tag, in the PDU type's service choice.
+    pub service: Option<u32>,
+    pub names: Vec<String>,
+    /// A getNameList request's object class.
+    pub object_class: Option<u64>,
+    /// vendorName, modelName and revision of an identify response.
+    pub identity: [Option<String>; 3],
+}
+
+impl AppParser for Mms {
+    fn service(&self) -> &'static str {
+        if self.seen {
+            "mms"
+        } else {
+            ""
+        }
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let mut pos = 0;
+        while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
+            let Some(c) = iso::cotp(&frame[4..]).filter(|c| c.code == 0xf) else {
+                continue;
+            };
+            if let Some(p) = user_data(c.data).and_then(parse_pdu) {
+                self.pdu(ctx, dir, &p);
+            }
+        }
+        pos
+    }
+}
+
+impl Mms {
+    fn pdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, p: &Pdu) {
+        self.seen = true;
+        let server = common::sender(ctx, dir);
+        if !self.roles_seen && p.kind == 0 {
+            // A confirmed request goes from client to server.
+            self.roles_seen = true;
+            let client = common::sender(ctx, dir);
+            let server = common::receiver(ctx, dir);
+            ctx.out
+                .assets
+                .observe_role(ctx.ts, client, descriptor::CLIENT);
+            ctx.out
+                .assets
+                .observe_role(ctx.ts, server, descriptor::SERVER);
+        }
+        match (p.kind, p.service, p.invoke_id) {
+            // getNameList: remember the requests for domains, whose answers
+            // name the server's logical devices.
+            (0, Some(1), Some(id)) if p.object_class == Some(DOMAIN_CLASS) => {
+                if self.domain_lists.len() == MAX_PENDING {
+                    self.domain_lists.pop_front();
+                }
+                self.domain_lists.push_back(id);
+            }
+            (1, Some(1), Some(id)) => {
+                if let Some(i) = self.domain_lists.iter().position(|&x| x == id) {
+                    self.domain_lists.remove(i);
+                    for ld in &p.names {
+                        ctx.out.assets.observe_hostname(ctx.ts, server, ld);
+                    }
+                }
+            }
+            (1, Some(2), _) => {
+                let [vendor, model, revision] = &p.identity;
+                ctx.out.assets.observe_identity(
+                    ctx.ts,
+                    server,
+                    &Identity {
+                        source: "mms",
+                        vendor: vendor.as_deref(),
+                        model: model.as_deref(),
+                        firmware: revision.as_deref(),
+                        ..Identity::default()
+                    },
+                );
+            }
+            _ => {}
+        }
+        let [vendor, model, revision] = p.identity.clone();
+        Row::flow_dir(ctx, &MMS, dir)
+            .push(names::pdu(p.kind))
+            .push(p.invoke_id.map(Value::Count))
+            .push(p.service.map(|s| names::service(p.kind, s)))
+            .push((!p.names.is_empty()).then(|| Value::Strings(p.names.clone())))
+            .push(vendor)
+            .push(model)
+            .push(revision)
+            .emit(ctx);
+    }
+}
+
+/// The MMS PDU (or ACSE APDU carrying one) in a COTP data TPDU's user
+/// data: through the session SPDU and the presentation PPDU.
+pub fn user_data(b: &[u8]) -> Option<&[u8]> {
+    let (si, params, rest) = spdu(b)?;
+    let ppdu = match si {
+        // Give Tokens then Data Transfer, both empty: the user data follows.
+        0x01 => {
+            let (0x01, _, rest) = spdu(rest)? else {
+                return None;
+            };
+            rest
+        }
+        // Connect and Accept carry the user data in parameter 193.
+        0x0d | 0x0e => session_user_data(params)?,
+        _ => return None,
+    };
+    let (p, _) = ber::tlv(ppdu)?;
+    let fully_encoded = match (p.class, p.tag) {
+        // Data: fully-encoded-data [APPLICATION 1].
+        (0x40, 1) => p,
+        // CP-type or CPA-PPDU: a SET whose normal-mode-parameters [2] hold
+        // the user data.
+        (0x00, 17) => {
+            let normal = ber::elements(p.value).find(|e| e.is_context(2))?;
+            ber::elements(normal.value).find(|e| e.class == 0x40 && e.tag == 1)?
+        }
+        _ => return None,
+    };
+    // The first PDV-list's single-ASN1-type [0].
+    let pdv = ber::elements(fully_encoded.value).find(|e| e.tag == 16)?;
+    let value = ber::elements(pdv.value).find(|e| e.is_context(0))?;
+    acse_user_data(value.value).or(Some(value.value))
+}
+
+/// An SPDU at the start of `b`: its SI, parameters and the bytes after
+/// them.
+fn spdu(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&si, rest) = b.split_first()?;
+    let (len, rest) = length(rest)?;
+    Some((si, rest.get(..len)?, &rest[len..]))
+}
+
+/// A session length: one byte, or 0xff and two.
+fn length(b: &[u8]) -> Option<(usize, &[u8])> {
+    match b {
+        [0xff, hi, lo, rest @ ..] => Some((usize::from(u16::from_be_bytes([*hi, *lo])), rest)),
+        [n, rest @ ..] if *n != 0xff => Some((usize::from(*n), rest)),
+        _ => None,
+    }
+}
+
+/// Parameter 193 (User Data) of a Connect or Accept SPDU.
+fn session_user_data(mut params: &[u8]) -> Option<&[u8]> {
+    while !params.is_empty() {
+        let (code, value, rest) = spdu(params)?;
+        if code == 0xc1 {
+            return Some(value);
+        }
+        params = rest;
+    }
+    None
+}
+
+/// The MMS PDU in an AARQ or AARE's user-information, if `b` is one.
+fn acse_user_data(b: &[u8]) -> Option<&[u8]> {
+    let (a, _) = ber::tlv(b)?;
+    if !(a.class == 0x40 && (a.tag == 0 || a.tag == 1)) {
+        return None;
+    }
+    let info = ber::elements(a.value).find(|e| e.is_context(30))?;
+    let external = ber::elements(info.value).find(|e| e.tag == 8)?;
+    let single = ber::elements(external.value).find(|e| e.is_context(0))?;
+    Some(single.value)
+}
+
+/// Parses an MMS PDU.
+pub fn parse_pdu(b: &[u8]) -> Option<Pdu> {
+    let (t, _) = ber::tlv(b)?;
+    if t.class != 0x80 || t.tag > 13 {
+        return None;
+    }
+    let mut p = Pdu {
+        kind: t.tag,
+        ..Pdu::default()
+    };
+    let mut els = ber::elements(t.value);
+    match t.tag {
+        // Confirmed request and response: invokeID, then the service.
+        0 | 1 => {
+            let id = els.next().filter(|e| e.class == 0 && e.tag == 2)?;
+            p.invoke_id = id.unsigned();
+            // A request's listOfModifier (a universal SEQUENCE) is skipped.
+            let s = els.find(|e| e.class == 0x80)?;
+            p.service = Some(s.tag);
+            service(&mut p, &s);
+        }
+        // Confirmed error, reject: the invoke id is context [0].
+        2 | 4 => p.invoke_id = els.find(|e| e.is_context(0)).and_then(|e| e.unsigned()),
+        3 => p.service = els.find(|e| e.class == 0x80).map(|e| e.tag),
+        // Cancel: the invoke id is the PDU's own contents.
+        5..=7 => p.invoke_id = t.unsigned(),
+        _ => {}
+    }
+    Some(p)
+}
+
+/// What the row shows of a confirmed service's request or response.
+fn service(p: &mut Pdu, s: &Tlv<'_>) {
+    let request = p.kind == 0;
+    match (s.tag, request) {
+        // getNameList: the class and domain asked for; the identifiers answered.
+        (1, true) => {
+            for e in ber::elements(s.value) {
+                if e.is_context(0) {
+                    p.object_class = ber::elements(e.value).next().and_then(|c| c.unsigned());
+                } else if e.is_context(1) {
+                    if let Some(d) = ber::elements(e.value).find(|d| d.is_context(1)) {
+                        push_name(p, wire_text(d.value));
+                    }
+                }
+            }
+        }
+        (1, false) => {
+            if let Some(list) = ber::elements(s.value).find(|e| e.is_context(0)) {
+                for id in ber::elements(list.value) {
+                    push_name(p, wire_text(id.value));
+                }
+            }
+        }
+        (2, false) => {
+            for e in ber::elements(s.value).filter(|e| e.class == 0x80 && e.tag <= 2) {
+                p.identity[e.tag as usize] = Some(wire_text(e.value));
+            }
+        }
+        // read: variableAccessSpecification [1]; write: it comes first.
+        (4, true) => {
+            if let Some(v) = ber::elements(s.value).find(|e| e.is_context(1)) {
+                if let Some(spec) = ber::elements(v.value).next() {
+                    access_specification(p, &spec);
+                }
+            }
+        }
+        (5, true) => {
+            if let Some(spec) = ber::elements(s.value).next() {
+                access_specification(p, &spec);
+            }
+        }
+        // getVariableAccessAttributes and getNamedVariableListAttributes:
+        // an ObjectName.
+        (6, true) => {
+            if let Some(name) = ber::elements(s.value).find(|e| e.is_context(0)) {
+                object_name(p, &name);
+            }
+        }
+        (12, true) => object_name(p, s),
+        // File services: every file name they carry.
+        (46 | 72 | 75 | 76 | 77, true) => file_names(p, s.value, 0),
+        _ => {}
+    }
+}
+
+/// The names of a VariableAccessSpecification: a listOfVariable [0] or a
+/// variableListName [1].
+fn access_specification(p: &mut Pdu, spec: &Tlv<'_>) {
+    if spec.is_context(0) {
+        for var in ber::elements(spec.value) {
+            if let Some(name) = ber::elements(var.value).find(|e| e.is_context(0)) {
+                object_name(p, &name);
+            }
+        }
+    } else if spec.is_context(1) {
+        object_name(p, spec);
+    }
+}
+
+/// The ObjectName inside `e`: vmd-specific [0], domain-specific [1] (as
+/// `domain/item`) or aa-specific [2].
+fn object_name(p: &mut Pdu, e: &Tlv<'_>) {
+    let Some(n) = ber::elements(e.value).next() else {
+        return;
+    };
+    match (n.class, n.tag) {
+        (0x80, 0 | 2) => push_name(p, wire_text(n.value)),
+        (0x80, 1) => {
+            let mut ids = ber::elements(n.value).map(|i| wire_text(i.value));
+            if let (Some(domain), Some(item)) = (ids.next(), ids.next()) {
+                push_name(p, format!("{domain}/{item}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// GraphicStrings (file name components) up to two levels down.
+fn file_names(p: &mut Pdu, b: &[u8], depth: u8) {
+    for e in ber::elements(b) {
+        if e.class == 0 && e.tag == 25 {
+            push_name(p, wire_text(e.value));
+        } else if e.constructed && depth < 2 {
+            file_names(p, e.value, depth + 1);
+        }
+    }
+}
+
+fn push_name(p: &mut Pdu, name: String) {
+    if p.names.len() < MAX_NAMES {
+        p.names.push(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A BER element with a short-form or two-byte length.
+    fn el(id: &[u8], v: &[u8]) -> Vec<u8> {
+        let mut b = id.to_vec();
+        if v.len() < 0x80 {
+            b.push(v.len() as u8);
+        } else {
+            b.extend_from_slice(&[0x82, (v.len() >> 8) as u8, v.len() as u8]);
+        }
+        b.extend_from_slice(v);
+        b
+    }
+
+    /// An MMS PDU in a COTP data TPDU, as a data transfer SPDU.
+    fn data_tpdu(mms: &[u8]) -> Vec<u8> {
+        let pdv = el(&[0x30], &[&[0x02, 1, 3][..], &el(&[0xa0], mms)].concat());
+        let mut user = vec![0x01, 0x00, 0x01, 0x00];
+        user.extend(el(&[0x61], &pdv));
+        let mut t = vec![0x03, 0x00, 0, 0, 0x02, 0xf0, 0x80];
+        t.extend(user);
+        let n = t.len() as u16;
+        t[2..4].copy_from_slice(&n.to_be_bytes());
+        t
+    }
+
+    fn domain_item(d: &str, i: &str) -> Vec<u8> {
+        el(
+            &[0xa1],
+            &[el(&[0x1a], d.as_bytes()), el(&[0x1a], i.as_bytes())].concat(),
+        )
+    }
+
+    #[test]
+    fn a_read_request_names_its_variables() {
+        let var = el(
+            &[0x30],
+            &el(&[0xa0], &domain_item("IED1LD0", "LLN0$ST$Mod")),
+        );
+        let read = el(&[0xa4], &el(&[0xa1], &el(&[0xa0], &var)));
+        let pdu = el(&[0xa0], &[&[0x02, 1, 5][..], &read].concat());
+        let t = data_tpdu(&pdu);
+        assert!(probe(
+            Transport::Tcp,
+            &crate::over_ip::harness::conn(Transport::Tcp, 1, 102),
+            Dir::Orig,
+            &t
+        )
+        .is_some());
+        let c = iso::cotp(&t[4..]).unwrap();
+        let p = parse_pdu(user_data(c.data).unwrap()).unwrap();
+        assert_eq!((p.kind, p.invoke_id, p.service), (0, Some(5), Some(4)));
+        assert_eq!(p.names, vec!["IED1LD0/LLN0$ST$Mod"]);
+    }
+
+    #[test]
+    fn identify_and_domain_list_feed_the_ledger() {
+        use crate::over_ip::harness::{conn, field, rows, run, Step};
+        let class = el(&[0xa0], &[0x80, 1, 9]);
+        let scope = el(&[0xa1], &[0x80, 0]);
+        let gnl = el(&[0xa1], &[class, scope].concat());
+        let req = data_tpdu(&el(&[0xa0], &[&[0x02, 1, 1][..], &gnl].concat()));
+        let list = el(
+            &[0xa0],
+            &[el(&[0x1a], b"IED1LD0"), el(&[0x1a], b"IED1PROT")].concat(),
+        );
+        let resp = data_tpdu(&el(
+            &[0xa1],
+            &[&[0x02, 1, 1][..], &el(&[0xa1], &list)].concat(),
+        ));
+        let ident = [
+            el(&[0x80], b"ACME"),
+            el(&[0x81], b"IED-3000"),
+            el(&[0x82], b"2.1"),
+        ]
+        .concat();
+        let id_resp = data_tpdu(&el(
+            &[0xa1],
+            &[&[0x02, 1, 2][..], &el(&[0xa2], &ident)].concat(),
+        ));
+        let id = conn(Transport::Tcp, 40000, 102);
+        let (recs, service, assets) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &req),
+                Step::Data(Dir::Resp, &resp),
+                Step::Data(Dir::Resp, &id_resp),
+            ],
+        );
+        assert_eq!(service, Some("mms"));
+        let r = rows(&recs, "mms");
+        assert_eq!(r.len(), 3);
+        assert_eq!(field(r[0], "service"), "getNameList");
+        assert_eq!(field(r[1], "object_names"), "IED1LD0,IED1PROT");
+        assert_eq!(field(r[2], "vendor_name"), "ACME");
+        assert_eq!(field(r[2], "revision"), "2.1");
+        let mut assets = assets;
+        let mut sink = crate::sink::RecordSink::new(16);
+        assets.emit(i64::MAX, &mut sink);
+        let devices = sink.take();
+        let server = devices
+            .iter()
+            .find(|a| field(a, "roles").contains("mms_server"))
+            .expect("server row");
+        assert_eq!(field(server, "vendor"), "ACME");
+        assert_eq!(field(server, "model"), "IED-3000");
+        assert_eq!(field(server, "firmware"), "2.1");
+        assert_eq!(field(server, "hostnames"), "IED1LD0,IED1PROT");
+        assert_eq!(field(server, "identity_source"), "mms");
+    }
+
+    #[test]
+    fn s7comm_tsaps_are_left_to_s7comm() {
+        let cr = [
+            3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0x01, 0x00, 0xc2, 2,
+            0x01, 0x02,
+        ];
+        let id = crate::over_ip::harness::conn(Transport::Tcp, 1, 102);
+        assert!(probe(Transport::Tcp, &id, Dir::Orig, &cr).is_none());
+        let mut mms_cr = cr;
+        mms_cr[16..18].copy_from_slice(&[0, 1]);
+        mms_cr[20..22].copy_from_slice(&[0, 1]);
+        assert!(probe(Transport::Tcp, &id, Dir::Orig, &mms_cr).is_some());
+    }
+}
