@@ -86,14 +86,7 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let login = http
-        .get(c.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = page(&http, c.url("/login")).await;
     let token = support::hidden(&login, "csrf").unwrap();
     let res = http
         .post(c.url("/login"))
@@ -174,14 +167,7 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
 
     // CSV downloads: every cell that would start a formula is neutralised.
     for csv in ["assets.csv", "alerts.csv?state=all"] {
-        let text = http
-            .get(c.url(&format!("/sites/{s}/{csv}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = page(&http, c.url(&format!("/sites/{s}/{csv}"))).await;
         let mut formulas = 0;
         for cell in cells(&text) {
             assert!(
@@ -203,6 +189,10 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
         }
     }
     c.stop().await;
+}
+
+async fn page(http: &reqwest::Client, url: String) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The cells of a CSV text (RFC 4180 quoting).
