@@ -24,8 +24,10 @@ const EXT: &str = "osb";
 const TMP_PREFIX: &str = ".tmp-";
 const QUARANTINE: &str = "quarantine";
 /// The newest batch the collector acknowledged, kept as the base of the
-/// deltas the uplink sends (not a pending batch: its name is no number).
-const BASE_FILE: &str = "base.osb";
+/// deltas the uplink sends. Not a pending batch: its name has no number and
+/// not the `.osb` of batch files, so nothing that takes the spool's batch
+/// files (the spool itself, a returned unit's import) takes it for one.
+const BASE_FILE: &str = "acked-base.batch";
 /// Quarantined files kept; older ones are deleted so a failing disk cannot
 /// fill the partition with them.
 const MAX_QUARANTINED_FILES: usize = 64;

@@ -314,6 +314,8 @@ fn record_rows<'a>(records: impl Iterator<Item = &'a Record>) -> Rows {
 fn stopped_rows(file: &Path) -> Rows {
     let mut cfg = Config::default();
     cfg.batch.interval_secs = INTERVAL_SECS;
+    // As the live agent is configured (`Agent::start`): per-event rows.
+    cfg.batch.aggregate = false;
     let mut iv = Intervals::new(&cfg, false, 0);
     let mut records = Vec::new();
     let mut last = 0;
