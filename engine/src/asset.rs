@@ -232,6 +232,22 @@ impl AssetTable {
         }
     }
 
+    /// An operating system the device named in an announcement (an SSDP
+    /// `SERVER` header): kept only while nothing else named one, so that it
+    /// and the fingerprint's guess never take turns.
+    pub fn observe_announced_os(&mut self, ts: i64, host: HostRef, os: &str) {
+        let os = os.trim();
+        if os.is_empty() {
+            return;
+        }
+        if let Some(d) = self.device(ts, host) {
+            let slot = &mut d.details.get_or_insert_with(Box::default).os;
+            if slot.is_none() {
+                set_text(slot, os);
+            }
+        }
+    }
+
     /// A guess of the device's operating system; the latest one wins.
     pub fn observe_os(&mut self, ts: i64, host: HostRef, os: &str) {
         let os = os.trim();
@@ -349,12 +365,19 @@ pub fn oui_vendor(mac: &Mac) -> Option<&'static str> {
 }
 
 /// How specific an identity source is: a device's answer to a read of its
-/// identity (CIP, S7 SZL, FINS, SLMP, BACnet properties) outranks a
-/// discovery broadcast.
+/// identity (CIP, S7 SZL, MMS identify, FINS, SLMP, BACnet properties)
+/// outranks a PROFINET DCP identify answer, which outranks what a device
+/// announces unasked: an LLDP system description, a CDP version string, and
+/// last an SSDP `SERVER` header (free text, often naming only the UPnP
+/// stack). Each announcement has a rank of its own so that two of them never
+/// take turns overwriting the same field.
 fn source_rank(source: &str) -> u8 {
     match source {
-        "profinet_dcp" => 1,
-        _ => 2,
+        "ssdp" => 0,
+        "cdp" => 1,
+        "lldp" => 2,
+        "profinet_dcp" => 3,
+        _ => 4,
     }
 }
 
@@ -530,5 +553,130 @@ mod tests {
         };
         assert_eq!(names.len(), MAX_HOSTNAMES);
         assert_eq!(recs[0].get("os"), Some(&Value::from("x".repeat(MAX_TEXT))));
+    }
+
+    /// The `asset` records of the engine run over a trafficgen capture, by MAC.
+    fn ledger(cap: &osect_trafficgen::pcap::Capture) -> Vec<(String, Record)> {
+        use crate::engine::{Engine, Options};
+        use crate::packet::LinkType;
+        let mut e = Engine::new(&crate::limits::Limits::default(), Options::default());
+        let mut end = 0;
+        for (ts, f) in cap.frames() {
+            e.handle_packet(ts, LinkType::ETHERNET, f);
+            end = ts;
+        }
+        e.finish(end + 1);
+        e.take_records()
+            .into_iter()
+            .filter(|r| r.schema.path == "asset")
+            .filter_map(|r| match r.get("mac") {
+                Some(Value::Str(m)) => Some((m.to_string(), r.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn device<'a>(l: &'a [(String, Record)], mac: &str) -> &'a Record {
+        match l.iter().find(|(m, _)| m == mac) {
+            Some((_, r)) => r,
+            None => panic!("no asset record for {mac}"),
+        }
+    }
+
+    fn names(r: &Record) -> Vec<String> {
+        match r.get("hostnames") {
+            Some(Value::Strings(v)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn announcements_reach_the_ledger_below_identity_reads() {
+        use osect_trafficgen::hostile::{self, hostile_names};
+        let l = ledger(&hostile_names());
+
+        // SSDP: the camera's SERVER header, not of UPnP's form, is its product.
+        let camera = device(&l, "00:40:8c:66:00:02");
+        assert_eq!(camera.get("product"), Some(&Value::from(hostile::IMG)));
+        assert_eq!(camera.get("identity_source"), Some(&Value::from("ssdp")));
+        assert_eq!(camera.get("os"), Some(&Value::Unset));
+
+        // PROFINET DCP: the S7 PLC's name of station is a host name; its type
+        // of station and ids do not replace what the PLC's SZL said, read
+        // earlier.
+        let s7 = device(&l, "00:1b:1b:01:00:66");
+        assert!(names(s7).contains(&hostile::DCP_STATION.to_owned()));
+        assert_eq!(s7.get("product"), Some(&Value::from(hostile::SUM)));
+        assert_eq!(s7.get("model"), Some(&Value::from("6ES7 315-2EH14-0AB0")));
+        assert_eq!(s7.get("identity_source"), Some(&Value::from("s7comm")));
+
+        // LLDP: the switch port's system name and description.
+        let switch = device(&l, "00:1e:49:66:00:03");
+        assert_eq!(names(switch), [hostile::LLDP_NAME]);
+        assert_eq!(switch.get("product"), Some(&Value::from("switch")));
+        assert_eq!(switch.get("identity_source"), Some(&Value::from("lldp")));
+    }
+
+    #[test]
+    fn announcements_rank_among_themselves() {
+        use osect_trafficgen::frame::{udp_frame, Host};
+        use osect_trafficgen::lldp::{cdp, lldp, Port};
+        use osect_trafficgen::proto::it::ssdp_notify;
+        use osect_trafficgen::scenario::START;
+        let ap = Host {
+            mac: [0x00, 0x1b, 0x1b, 0x77, 0x00, 0x01],
+            ip: Ipv4Addr::new(192, 168, 20, 5),
+        };
+        let group = Host {
+            mac: [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa],
+            ip: Ipv4Addr::new(239, 255, 255, 250),
+        };
+        let notify = ssdp_notify(
+            "http://192.168.20.5/desc.xml",
+            "upnp:rootdevice",
+            "Linux/4.19, UPnP/1.0, SCALANCE-W/6.2",
+            "uuid:1::upnp:rootdevice",
+        );
+        let ssdp = udp_frame(&ap, &group, group.mac, None, 1900, 1900, 1, &notify);
+        let port = |desc| Port {
+            chassis_mac: ap.mac,
+            port_id: "P1",
+            port_desc: "uplink",
+            system_name: "ap-hall-2",
+            system_desc: desc,
+            capabilities: 0x0008,
+            mgmt: ap.ip,
+            vlan: 1,
+        };
+        let mut cap = osect_trafficgen::pcap::Capture::new();
+        // SSDP first, then LLDP, then SSDP again: LLDP's description stays.
+        cap.push(START, ssdp.clone());
+        cap.push(
+            START + 1_000,
+            lldp(ap.mac, &port("SIMATIC NET SCALANCE W788")),
+        );
+        cap.push(START + 2_000, ssdp);
+        // A CDP version string of several lines from another switch.
+        let sw = [0x00, 0x1e, 0x49, 0x77, 0x00, 0x02];
+        let ios = "Cisco IOS Software, C2960 Software, Version 15.0(2)SE\nCompiled Fri";
+        cap.push(START + 3_000, cdp(sw, &port(ios)));
+        let l = ledger(&cap);
+
+        let r = device(&l, "00:1b:1b:77:00:01");
+        assert_eq!(
+            r.get("product"),
+            Some(&Value::from("SIMATIC NET SCALANCE W788"))
+        );
+        assert_eq!(r.get("identity_source"), Some(&Value::from("lldp")));
+        assert_eq!(r.get("os"), Some(&Value::from("Linux/4.19")));
+        assert_eq!(names(r), ["ap-hall-2"]);
+        let r = device(&l, "00:1e:49:77:00:02");
+        assert_eq!(
+            r.get("product"),
+            Some(&Value::from(
+                "Cisco IOS Software, C2960 Software, Version 15.0(2)SE"
+            ))
+        );
+        assert_eq!(r.get("identity_source"), Some(&Value::from("cdp")));
     }
 }

@@ -84,6 +84,7 @@ pub const NAMES: &[&str] = &[
     "syslog",
     "sip",
     "smtp",
+    "quic",
     "hostile-names",
 ];
 
@@ -149,6 +150,9 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "smtp" => {
             crate::it_sessions::smtp_session(&mut cap, &net, t);
+        }
+        "quic" => {
+            crate::it_sessions::quic_sessions(&mut cap, &net, t);
         }
         _ => return None,
     }

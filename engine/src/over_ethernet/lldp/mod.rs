@@ -2,11 +2,12 @@
 //! 0x2000): the `lldp` log, one row per announcement, naming the switch
 //! (system name and description), the port (id and description), its VLAN,
 //! the management address and the capabilities. The system name feeds the
-//! asset ledger as the announcing device's host name.
+//! asset ledger as the announcing device's host name, the system
+//! description as its product.
 
 pub mod descriptor;
 
-use crate::asset::HostRef;
+use crate::asset::{HostRef, Identity};
 use crate::bytes::be16;
 use crate::flow::id::fmt_mac;
 use crate::over_ethernet::Frame;
@@ -198,13 +199,22 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
     let Some(r) = repr else {
         return true;
     };
+    let host = HostRef {
+        mac: Some(frame.src),
+        ip: None,
+        vlan: frame.vlan,
+    };
     if let Some(name) = &r.system_name {
-        let host = HostRef {
-            mac: Some(frame.src),
-            ip: None,
-            vlan: frame.vlan,
-        };
         out.assets.observe_hostname(frame.ts, host, name);
+    }
+    // CDP's software version runs over several lines; the first names it.
+    if let Some(desc) = r.system_desc.as_deref().and_then(|d| d.lines().next()) {
+        let id = Identity {
+            source: proto,
+            product: Some(desc),
+            ..Identity::default()
+        };
+        out.assets.observe_identity(frame.ts, host, &id);
     }
     out.records.push(Record {
         schema: &LLDP_LOG,
