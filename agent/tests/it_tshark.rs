@@ -295,6 +295,23 @@ fn generated_ftp_matches_tshark() {
         .find(|c| c["id.resp_p"] == "21")
         .expect("control connection");
     assert_eq!(control["service"], "ftp");
+    // The data connections tshark ties to a PORT or PASV: ftp-data, as
+    // Zeek names the connections its FTP analyzer announced.
+    let data = tshark(&g.trace, "ftp-data", &["tcp.srcport", "tcp.dstport"]);
+    let ports: std::collections::BTreeSet<&str> = data.iter().map(|d| d[1].as_str()).collect();
+    assert_eq!(ports.len(), 2, "one passive, one active data connection");
+    for port in ports {
+        let c = conn
+            .iter()
+            .find(|c| c["id.resp_p"] == port)
+            .unwrap_or_else(|| panic!("no conn row to port {port}"));
+        assert_eq!(c["service"], "ftp-data", "to port {port}");
+    }
+    // Another connection to the same host is not the data channel.
+    assert!(conn
+        .iter()
+        .filter(|c| c["service"] == "ftp-data")
+        .all(|c| ["40001", "50102"].contains(&c["id.resp_p"].as_str())));
 }
 
 #[test]
