@@ -438,8 +438,16 @@ fn generated_smtp_matches_tshark() {
         ],
     );
     let ours = g.log("smtp");
-    assert_eq!(ours.len(), 1);
-    let o = &ours[0];
+    assert_eq!(
+        ours.len(),
+        2,
+        "the relayed message, and the STARTTLS session"
+    );
+    let o = ours
+        .iter()
+        .find(|o| o["id.resp_p"] == "25")
+        .expect("the relayed message's row");
+    assert_eq!(o["tls"], "F");
     let param = |cmd: &str| {
         msgs.iter()
             .filter(|m| m[0] == cmd)
@@ -465,6 +473,41 @@ fn generated_smtp_matches_tshark() {
     assert_eq!(o["path"], "192.168.10.1,192.168.10.10");
     // Written when the server took the message: its reply is the last.
     assert_eq!(o["last_reply"], "250 2.0.0 Ok: queued as 4F2A");
+
+    // Port 587: after the 220 to STARTTLS, TLS (tshark's dissection).
+    let sub = &ours
+        .iter()
+        .find(|o| o["id.resp_p"] == "587")
+        .expect("the STARTTLS session's row");
+    assert_eq!(sub["tls"], "T");
+    assert_eq!(sub["helo"], param("EHLO")[1]);
+    assert_eq!(sub["last_reply"], "220 2.0.0 Ready to start TLS");
+    let hellos = tshark(
+        &g.trace,
+        "tcp.port == 587 && tls.handshake",
+        &[
+            "tls.handshake.type",
+            "tls.handshake.extensions_server_name",
+            "tls.handshake.ciphersuite",
+        ],
+    );
+    let client = hellos.iter().find(|h| h[0] == "1").expect("a ClientHello");
+    let server = hellos.iter().find(|h| h[0] == "2").expect("a ServerHello");
+    let tls = g.log("tls");
+    let row = tls
+        .iter()
+        .find(|r| r["id.resp_p"] == "587")
+        .expect("a tls row for the STARTTLS session");
+    assert_eq!(row["server_name"], client[1]);
+    assert_eq!(row["cipher"], "TLS_AES_128_GCM_SHA256");
+    assert_eq!(server[2], "0x1301");
+    assert_eq!(row["version"], "TLSv13");
+    let conn = g.log("conn");
+    let c = conn
+        .iter()
+        .find(|c| c["id.resp_p"] == "587")
+        .expect("conn row");
+    assert_eq!(c["service"], "smtp,ssl");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use crate::frame::{udp_frame, Host};
 use crate::pcap::Capture;
 use crate::proto::quic::{self, Ids, Kind, VERSION_1, VERSION_2};
-use crate::proto::{ftp, mqtt, sip, smtp, syslog};
+use crate::proto::{ftp, mqtt, sip, smtp, syslog, tls};
 use crate::scenario::{Net, MS};
 use crate::tcp::TcpConn;
 
@@ -258,15 +258,7 @@ pub fn sip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
 /// The engineering station (a historian) mails the shift report through
 /// the gateway's relay: EHLO, one message to two recipients, QUIT.
 pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
-    let mut c = TcpConn::new(net.eng, 52_025, net.gateway, 25, net.vlan, (31, 41));
-    let mut t = c.handshake(cap, t);
-    t = say(
-        cap,
-        &mut c,
-        t,
-        false,
-        &smtp::reply(220, &["relay.plant ESMTP"]),
-    );
+    let (mut c, mut t) = smtp_open(cap, net, (net.eng, 52_025), 25, (31, 41), t);
     let exchanges: [(&str, Vec<u8>); 5] = [
         (
             "EHLO hist01.plant",
@@ -324,6 +316,49 @@ pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     c.close(cap, t)
 }
 
+/// A connection from `client` to the gateway's mail relay on `port`, up to
+/// the relay's greeting.
+fn smtp_open(
+    cap: &mut Capture,
+    net: &Net,
+    client: (Host, u16),
+    port: u16,
+    isn: (u32, u32),
+    t: i64,
+) -> (TcpConn, i64) {
+    let mut c = TcpConn::new(client.0, client.1, net.gateway, port, net.vlan, isn);
+    let t = c.handshake(cap, t);
+    let greeting = smtp::reply(220, &["relay.plant ESMTP"]);
+    let t = say(cap, &mut c, t, false, &greeting);
+    (c, t)
+}
+
+/// The HMI submits mail on port 587 and upgrades the session with
+/// STARTTLS (RFC 3207): after the server's 220 both sides speak TLS 1.3.
+pub fn smtp_starttls_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (mut c, mut t) = smtp_open(cap, net, (net.hmi, 52_587), 587, (51, 61), t);
+    t = say(cap, &mut c, t, true, &smtp::command("EHLO hmi01.plant"));
+    let ehlo = smtp::reply(250, &["relay.plant", "STARTTLS", "AUTH PLAIN"]);
+    t = say(cap, &mut c, t, false, &ehlo);
+    t = say(cap, &mut c, t, true, &smtp::command("STARTTLS"));
+    let ready = smtp::reply(220, &["2.0.0 Ready to start TLS"]);
+    t = say(cap, &mut c, t, false, &ready);
+    let hello = tls::client_hello("relay.plant", &[], false);
+    t = say(cap, &mut c, t, true, &tls::record(22, &hello));
+    let server = [
+        tls::record(22, &tls::server_hello(true)),
+        tls::record(20, &[1]),
+        tls::record(23, &[0x3c; 220]),
+    ]
+    .concat();
+    t = say(cap, &mut c, t, false, &server);
+    let finished = [tls::record(20, &[1]), tls::record(23, &[0x4d; 80])].concat();
+    t = say(cap, &mut c, t, true, &finished);
+    t = say(cap, &mut c, t, true, &tls::record(23, &[0x5e; 400]));
+    t = say(cap, &mut c, t, false, &tls::record(23, &[0x6f; 60]));
+    c.close(cap, t)
+}
+
 /// Two QUIC connections. The engineering station opens HTTP/3 (version 1)
 /// to the gateway's management page: its Initial with the ClientHello,
 /// the server's Initial with the ServerHello and a Handshake packet in one
@@ -353,13 +388,13 @@ pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         scid: &scid,
         pn: 0,
     };
-    let hello = quic::crypto(&quic::client_hello("gateway.plant.example", &["h3"]));
+    let hello = quic::crypto(&tls::client_hello("gateway.plant.example", &["h3"], true));
     let mut server_flight = quic::initial(
         VERSION_1,
         true,
         &server_ids,
         &[],
-        &[quic::ack(0), quic::crypto(&quic::server_hello())].concat(),
+        &[quic::ack(0), quic::crypto(&tls::server_hello(false))].concat(),
         0,
     );
     server_flight.extend(quic::long(
@@ -404,7 +439,7 @@ pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let ccid = [0xd0, 0x0c];
     let retry_cid = [0x7e, 0x72, 0x11, 0x00, 0x00, 0x01];
     let token = b"retry-token-192.168.10.20";
-    let doq = quic::crypto(&quic::client_hello("dns.plant.example", &["doq"]));
+    let doq = quic::crypto(&tls::client_hello("dns.plant.example", &["doq"], true));
     let first = Ids {
         odcid: &odcid,
         dcid: &odcid,
