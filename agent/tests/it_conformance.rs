@@ -26,7 +26,7 @@ const IGNORED: &[&str] = &["uid", "uids", "ts"];
 
 /// Services this part of the sensor names in conn.log.
 const SERVICES: &[&str] = &[
-    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip", "quic",
+    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip", "quic", "ftp-data",
 ];
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {

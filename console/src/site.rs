@@ -570,6 +570,8 @@ pub struct MapBox {
 pub struct MapNode {
     pub id: String,
     pub label: String,
+    /// What the device says it is (its product), shown when it is selected.
+    pub product: String,
     pub group: String,
     pub roles: Vec<String>,
     /// Not in the baseline: it alerted as new.
@@ -667,6 +669,7 @@ pub fn map_data(s: &SiteState) -> MapData {
             MapNode {
                 id: d.key.0.clone(),
                 label: d.label(),
+                product: opt(&d.product),
                 group,
                 roles: d.roles.iter().cloned().collect(),
                 new: d.learned.is_none(),

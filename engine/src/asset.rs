@@ -591,7 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn announcements_reach_the_ledger_below_identity_reads() {
+    fn announcements_reach_the_ledger() {
         use osect_trafficgen::hostile::{self, hostile_names};
         let l = ledger(&hostile_names());
 
@@ -601,14 +601,23 @@ mod tests {
         assert_eq!(camera.get("identity_source"), Some(&Value::from("ssdp")));
         assert_eq!(camera.get("os"), Some(&Value::Unset));
 
-        // PROFINET DCP: the S7 PLC's name of station is a host name; its type
-        // of station and ids do not replace what the PLC's SZL said, read
-        // earlier.
-        let s7 = device(&l, "00:1b:1b:01:00:66");
-        assert!(names(s7).contains(&hostile::DCP_STATION.to_owned()));
-        assert_eq!(s7.get("product"), Some(&Value::from(hostile::SUM)));
-        assert_eq!(s7.get("model"), Some(&Value::from("6ES7 315-2EH14-0AB0")));
-        assert_eq!(s7.get("identity_source"), Some(&Value::from("s7comm")));
+        // PROFINET DCP: the IO device's name of station is a host name, its
+        // type of station the product.
+        let io = device(&l, "00:0e:8c:66:00:07");
+        assert_eq!(names(io), [hostile::DCP_STATION]);
+        assert_eq!(io.get("product"), Some(&Value::from(hostile::DCP_VENDOR)));
+        assert_eq!(
+            io.get("model"),
+            Some(&Value::from("vendor 0x002a device 0x0101"))
+        );
+        assert_eq!(
+            io.get("identity_source"),
+            Some(&Value::from("profinet_dcp"))
+        );
+        assert_eq!(
+            io.get("ips"),
+            Some(&Value::Strings(vec!["192.168.10.125".into()]))
+        );
 
         // LLDP: the switch port's system name and description.
         let switch = device(&l, "00:1e:49:66:00:03");

@@ -1,9 +1,11 @@
 //! The IT protocols a plant's network carries besides its control
 //! traffic: FTP moving a PLC program and firmware, an IIoT gateway's MQTT,
-//! devices' syslog, an intercom's SIP, a historian's report mail.
+//! devices' syslog, an intercom's SIP, a historian's report mail, HTTP/3
+//! and DNS over QUIC.
 
-use crate::frame::udp_frame;
+use crate::frame::{udp_frame, Host};
 use crate::pcap::Capture;
+use crate::proto::quic::{self, Ids, Kind, VERSION_1, VERSION_2};
 use crate::proto::{ftp, mqtt, sip, smtp, syslog};
 use crate::scenario::{Net, MS};
 use crate::tcp::TcpConn;
@@ -320,4 +322,150 @@ pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     t = say(cap, &mut c, t, true, &smtp::command("QUIT"));
     t = say(cap, &mut c, t, false, &smtp::reply(221, &["2.0.0 Bye"]));
     c.close(cap, t)
+}
+
+/// Two QUIC connections. The engineering station opens HTTP/3 (version 1)
+/// to the gateway's management page: its Initial with the ClientHello,
+/// the server's Initial with the ServerHello and a Handshake packet in one
+/// datagram, the client's acknowledging Initial with its Handshake packet,
+/// then 1-RTT packets both ways. The HMI asks the gateway for DNS over
+/// QUIC (version 2): the server answers with a Retry, the client retries
+/// with the token, and the server closes the connection in its Initial
+/// (no application protocol in common).
+pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (eng, hmi, gw) = (net.eng, net.hmi, net.gateway);
+    let odcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    let (ccid, scid) = (
+        [0xc1, 0x1e, 0x47, 0x01],
+        [0x5e, 0x4e, 0x12, 0x34, 0xab, 0xcd, 0xef, 0x01],
+    );
+    // Once the server answered, the client sends to its connection id
+    // (RFC 9000 section 7.2); the keys stay those of the first.
+    let client_ids = |pn, dcid| Ids {
+        odcid: &odcid,
+        dcid,
+        scid: &ccid,
+        pn,
+    };
+    let server_ids = Ids {
+        odcid: &odcid,
+        dcid: &ccid,
+        scid: &scid,
+        pn: 0,
+    };
+    let hello = quic::crypto(&quic::client_hello("gateway.plant.example", &["h3"]));
+    let mut server_flight = quic::initial(
+        VERSION_1,
+        true,
+        &server_ids,
+        &[],
+        &[quic::ack(0), quic::crypto(&quic::server_hello())].concat(),
+        0,
+    );
+    server_flight.extend(quic::long(
+        VERSION_1,
+        Kind::Handshake,
+        &ccid,
+        &scid,
+        &[0x77; 300],
+    ));
+    let mut client_ack = quic::initial(
+        VERSION_1,
+        false,
+        &client_ids(1, &scid),
+        &[],
+        &quic::ack(0),
+        0,
+    );
+    client_ack.extend(quic::long(
+        VERSION_1,
+        Kind::Handshake,
+        &scid,
+        &ccid,
+        &[0x66; 60],
+    ));
+    let datagrams: Vec<(bool, Vec<u8>)> = vec![
+        (
+            true,
+            quic::initial(VERSION_1, false, &client_ids(0, &odcid), &[], &hello, 1200),
+        ),
+        (false, server_flight),
+        (true, client_ack),
+        (false, quic::short(&ccid, &[0x21; 40])),
+        (true, quic::short(&scid, &[0x22; 90])),
+        (true, quic::short(&scid, &[0x23; 30])),
+        (false, quic::short(&ccid, &[0x24; 700])),
+        (true, quic::short(&scid, &[0x25; 30])),
+        (true, quic::short(&scid, &[0x26; 30])),
+    ];
+    let t = datagrams_between(cap, net, t, (eng, 51_443), (gw, 443), &datagrams);
+
+    let odcid = [0x0d, 0x0c, 0x0a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
+    let ccid = [0xd0, 0x0c];
+    let retry_cid = [0x7e, 0x72, 0x11, 0x00, 0x00, 0x01];
+    let token = b"retry-token-192.168.10.20";
+    let doq = quic::crypto(&quic::client_hello("dns.plant.example", &["doq"]));
+    let first = Ids {
+        odcid: &odcid,
+        dcid: &odcid,
+        scid: &ccid,
+        pn: 0,
+    };
+    let second = Ids {
+        odcid: &retry_cid,
+        dcid: &retry_cid,
+        scid: &ccid,
+        pn: 1,
+    };
+    let refusal = Ids {
+        odcid: &retry_cid,
+        dcid: &ccid,
+        scid: &[0x5e, 0x02],
+        pn: 0,
+    };
+    // TLS alert 120 (no_application_protocol) as a crypto error.
+    let close = quic::connection_close(0x0100 + 120, "no ALPN");
+    let datagrams: Vec<(bool, Vec<u8>)> = vec![
+        (
+            true,
+            quic::initial(VERSION_2, false, &first, &[], &doq, 1200),
+        ),
+        (
+            false,
+            quic::retry(VERSION_2, &odcid, &ccid, &retry_cid, token),
+        ),
+        (
+            true,
+            quic::initial(VERSION_2, false, &second, token, &doq, 1200),
+        ),
+        (
+            false,
+            quic::initial(VERSION_2, true, &refusal, &[], &close, 0),
+        ),
+    ];
+    datagrams_between(cap, net, t, (hmi, 52_853), (gw, 853), &datagrams)
+}
+
+/// UDP datagrams between a client and a server, 15 ms apart; `true`
+/// marks the client's.
+fn datagrams_between(
+    cap: &mut Capture,
+    net: &Net,
+    mut t: i64,
+    client: (Host, u16),
+    server: (Host, u16),
+    datagrams: &[(bool, Vec<u8>)],
+) -> i64 {
+    for (i, (from_client, d)) in datagrams.iter().enumerate() {
+        let (src, dst) = if *from_client {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let ident = u16::try_from(300 + i).unwrap_or(0);
+        let frame = udp_frame(&src.0, &dst.0, dst.0.mac, net.vlan, src.1, dst.1, ident, d);
+        cap.push(t, frame);
+        t += 15 * MS;
+    }
+    t
 }

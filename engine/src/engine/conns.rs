@@ -55,9 +55,12 @@ impl Engine {
                     );
                 }
                 let flipped = flip();
-                if flipped {
-                    if let Some(c) = self.conns.get_mut(idx) {
+                if let Some(c) = self.conns.get_mut(idx) {
+                    if flipped {
                         c.flip();
+                    }
+                    if let Some(service) = self.expected.service(ts, &c.id) {
+                        c.service = Some(service);
                     }
                 }
                 (
@@ -197,6 +200,7 @@ impl Engine {
                         &mut self.app_live,
                         self.app_limit,
                         &mut self.stats,
+                        &mut self.expected,
                         |s, ctx, d| s.stream(ctx, dir, d, limit),
                     );
                 }
@@ -277,6 +281,7 @@ impl Engine {
                 &mut self.app_live,
                 self.app_limit,
                 &mut self.stats,
+                &mut self.expected,
                 |s, ctx, data| s.datagram(ctx, dir, data),
             );
         }

@@ -113,7 +113,7 @@ pub fn log(path: &str) -> Option<(&'static Descriptor, &'static LogInfo)> {
 
 /// Whether batches fold the rows of the log `path`.
 pub fn folds(path: &str) -> bool {
-    log(path).is_some_and(|(_, l)| l.fold)
+    log(path).is_some_and(|(_, l)| l.fold.per_event().is_some())
 }
 
 /// What the registry's order gives, worked out once.

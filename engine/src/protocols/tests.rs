@@ -65,9 +65,23 @@ fn every_log_is_reachable_and_consistent() {
             );
             assert!(std::ptr::eq(found, l));
             let has = |f: &str| l.schema.index_of(f).is_some();
-            if l.fold {
+            if let Some(per_event) = l.fold.per_event() {
                 // A folded row gains `count` and `ts_end` and is keyed by `ts`.
                 assert!(has("ts"), "{} folds without ts", l.schema.path);
+                // The per-event fields are the log's, and name no operation.
+                for f in per_event {
+                    assert!(
+                        has(f) && *f != "ts",
+                        "{}: per-event field {f} not in the log",
+                        l.schema.path
+                    );
+                    let op = l.operation.as_ref().map_or(&[][..], |o| o.key);
+                    assert!(
+                        !op.contains(f),
+                        "{}: {f} is per-event and names the operation",
+                        l.schema.path
+                    );
+                }
                 assert!(
                     !has("count"),
                     "{} folds but has its own count",

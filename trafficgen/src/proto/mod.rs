@@ -14,6 +14,7 @@ pub mod modbus;
 pub mod mqtt;
 pub mod opcua;
 pub mod profinet;
+pub mod quic;
 pub mod s7;
 pub mod sip;
 pub mod slmp;

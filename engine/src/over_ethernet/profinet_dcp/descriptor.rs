@@ -5,7 +5,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("profinet_device");
@@ -16,7 +16,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "profinet_dcp",
         logs: &[LogInfo {
             schema: &super::PROFINET_DCP,
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["service", "service_type"],
                 classify,

@@ -8,7 +8,7 @@
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("bacnet_device");
@@ -19,7 +19,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::BACNET,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["invoke_id"],
+                },
                 operation: Some(OperationSpec {
                     key: &["pdu_service"],
                     classify,
@@ -27,12 +29,14 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::BACNET_DISCOVERY,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
             LogInfo {
                 schema: &super::BACNET_PROPERTY,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["invoke_id"],
+                },
                 operation: Some(OperationSpec {
                     key: &["pdu_service", "property"],
                     classify,
@@ -41,7 +45,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             // A restart or a device silenced: each row stays a row.
             LogInfo {
                 schema: &super::BACNET_DEVICE_CONTROL,
-                fold: false,
+                fold: Fold::No,
                 operation: Some(OperationSpec {
                     key: &["pdu_service", "device_state"],
                     classify,

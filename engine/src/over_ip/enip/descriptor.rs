@@ -8,7 +8,7 @@
 use crate::asset::Role;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const ADAPTER: Role = Role::new("enip_adapter");
@@ -20,7 +20,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::ENIP,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["sender_context"],
+                },
                 operation: Some(OperationSpec {
                     key: &["enip_command"],
                     classify: classify_encapsulation,
@@ -28,7 +30,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::CIP,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["cip_sequence_count"],
+                },
                 operation: Some(OperationSpec {
                     key: &["cip_service", "class_name"],
                     classify,
@@ -36,12 +40,12 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::CIP_IO,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: None,
             },
             LogInfo {
                 schema: &super::CIP_IDENTITY,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
         ],

@@ -10,7 +10,7 @@
 use crate::asset::Role;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("fins_plc");
@@ -21,7 +21,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "fins",
         logs: &[LogInfo {
             schema: &super::FINS,
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["command_name"],
                 classify,

@@ -12,7 +12,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{text_of, Control, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{text_of, Control, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("mms_server");
@@ -23,7 +23,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "mms",
         logs: &[LogInfo {
             schema: &super::MMS,
-            fold: true,
+            fold: Fold::Yes {
+                per_event: &["invoke_id"],
+            },
             operation: Some(OperationSpec {
                 key: &["service", "object_names"],
                 classify,

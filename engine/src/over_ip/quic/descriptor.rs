@@ -2,14 +2,14 @@
 //! handshake in `tls.log` (a log of the TLS descriptor's).
 
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "quic",
         logs: &[LogInfo {
             schema: &super::QUIC_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,

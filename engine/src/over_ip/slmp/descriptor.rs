@@ -7,7 +7,7 @@
 use crate::asset::Role;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("slmp_server");
@@ -18,7 +18,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "slmp",
         logs: &[LogInfo {
             schema: &super::SLMP,
-            fold: true,
+            fold: Fold::Yes {
+                per_event: &["serial"],
+            },
             operation: Some(OperationSpec {
                 key: &["command", "subcommand"],
                 classify,
