@@ -59,13 +59,55 @@ pub struct HostRef {
 /// `None`; a later observation fills only what it knows.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Identity<'a> {
-    /// The protocol the facts came from, e.g. "cip", "s7comm".
-    pub source: &'static str,
+    /// Where the facts came from (a protocol descriptor's source).
+    pub source: IdentitySource,
     pub vendor: Option<&'a str>,
     pub product: Option<&'a str>,
     pub model: Option<&'a str>,
     pub firmware: Option<&'a str>,
     pub serial: Option<&'a str>,
+}
+
+/// Where a device's identity facts come from (`asset.log`'s
+/// `identity_source`) and how specific they are. Facts of a higher rank
+/// overwrite those of a lower one, never the reverse: a lower rank only
+/// fills what is unknown. Each protocol's descriptor declares its sources.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdentitySource {
+    name: &'static str,
+    rank: u8,
+}
+
+impl IdentitySource {
+    /// A device's answer to a read of its identity (CIP identity, S7 SZL,
+    /// MMS identify, FINS controller data, SLMP, BACnet properties): the
+    /// highest rank, shared by every such answer.
+    pub const fn read(name: &'static str) -> IdentitySource {
+        IdentitySource {
+            name,
+            rank: Self::READ,
+        }
+    }
+
+    /// A source less specific than a read: a discovery protocol's answer,
+    /// or what a device announces unasked. `rank` is below
+    /// [`IdentitySource::READ`] and unique among such sources (the
+    /// registry's test checks), so two of them never take turns
+    /// overwriting the same field.
+    pub const fn ranked(name: &'static str, rank: u8) -> IdentitySource {
+        IdentitySource { name, rank }
+    }
+
+    /// The rank of [`IdentitySource::read`].
+    pub const READ: u8 = 4;
+
+    pub fn as_str(self) -> &'static str {
+        self.name
+    }
+
+    pub fn rank(self) -> u8 {
+        self.rank
+    }
 }
 
 /// A role a device played in the traffic (`modbus_server`). Each protocol's
@@ -118,7 +160,7 @@ struct Details {
     model: Option<String>,
     firmware: Option<String>,
     serial: Option<String>,
-    identity_source: Option<&'static str>,
+    identity_source: Option<IdentitySource>,
 }
 
 static NO_DETAILS: Details = Details {
@@ -187,8 +229,9 @@ impl AssetTable {
             return;
         };
         let d = dev.details.get_or_insert_with(Box::default);
-        let rank = source_rank(id.source);
-        let weaker = d.identity_source.is_some_and(|s| source_rank(s) > rank);
+        let weaker = d
+            .identity_source
+            .is_some_and(|s| s.rank() > id.source.rank());
         let mut any = false;
         for (slot, v) in [
             (&mut d.vendor, id.vendor),
@@ -364,23 +407,6 @@ pub fn oui_vendor(mac: &Mac) -> Option<&'static str> {
     oui::vendor(mac)
 }
 
-/// How specific an identity source is: a device's answer to a read of its
-/// identity (CIP, S7 SZL, MMS identify, FINS, SLMP, BACnet properties)
-/// outranks a PROFINET DCP identify answer, which outranks what a device
-/// announces unasked: an LLDP system description, a CDP version string, and
-/// last an SSDP `SERVER` header (free text, often naming only the UPnP
-/// stack). Each announcement has a rank of its own so that two of them never
-/// take turns overwriting the same field.
-fn source_rank(source: &str) -> u8 {
-    match source {
-        "ssdp" => 0,
-        "cdp" => 1,
-        "lldp" => 2,
-        "profinet_dcp" => 3,
-        _ => 4,
-    }
-}
-
 /// `s` cut to at most [`MAX_TEXT`] bytes on a character boundary.
 fn bounded(s: &str) -> &str {
     if s.len() <= MAX_TEXT {
@@ -431,7 +457,8 @@ fn record(ts: i64, key: &DevKey, dev: &Device) -> Record {
             text(&d.model),
             text(&d.firmware),
             text(&d.serial),
-            d.identity_source.map_or(Value::Unset, Value::from),
+            d.identity_source
+                .map_or(Value::Unset, |s| Value::from(s.as_str())),
             Value::Time(dev.first_seen),
             Value::Time(dev.last_seen),
         ],
@@ -462,7 +489,7 @@ mod tests {
             1_000,
             h,
             &Identity {
-                source: "s7comm",
+                source: crate::over_ip::s7comm::descriptor::IDENTITY,
                 vendor: Some("Siemens"),
                 model: Some("6ES7 315-2EH14-0AB0 "),
                 ..Identity::default()
@@ -472,7 +499,7 @@ mod tests {
             1_500,
             h,
             &Identity {
-                source: "s7comm",
+                source: crate::over_ip::s7comm::descriptor::IDENTITY,
                 firmware: Some("V3.2.6"),
                 ..Identity::default()
             },
@@ -483,7 +510,7 @@ mod tests {
             1_600,
             h,
             &Identity {
-                source: "profinet_dcp",
+                source: crate::over_ethernet::profinet_dcp::descriptor::IDENTITY,
                 model: Some("vendor 0x002a device 0x0101"),
                 product: Some("S7-300"),
                 ..Identity::default()

@@ -85,6 +85,7 @@ pub const NAMES: &[&str] = &[
     "sip",
     "smtp",
     "quic",
+    "http",
     "hostile-names",
 ];
 
@@ -149,10 +150,14 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
             crate::it_sessions::sip_session(&mut cap, &net, t);
         }
         "smtp" => {
-            crate::it_sessions::smtp_session(&mut cap, &net, t);
+            let t = crate::it_sessions::smtp_session(&mut cap, &net, t);
+            crate::it_sessions::smtp_starttls_session(&mut cap, &net, t + SEC);
         }
         "quic" => {
             crate::it_sessions::quic_sessions(&mut cap, &net, t);
+        }
+        "http" => {
+            crate::it_sessions::http_sessions(&mut cap, &net, t);
         }
         _ => return None,
     }

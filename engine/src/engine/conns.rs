@@ -260,7 +260,11 @@ impl Engine {
         if let Some((service, t)) = tun {
             let parent = match service {
                 Some(s) => {
-                    c.tunnel_packet(s, f.is_orig);
+                    // Zeek confirms GTPv1 only on a G-PDU that carries IP,
+                    // not on signalling (GTP-C, echo requests).
+                    if s != "gtpv1" || !matches!(t, tunnel::Inner::None) {
+                        c.tunnel_packet(s, f.is_orig);
+                    }
                     uid
                 }
                 None => self.tunnel_uid(ip, IPPROTO_GRE),

@@ -138,6 +138,31 @@ fn roles_fit_the_ledger_and_are_declared_once() {
 }
 
 #[test]
+fn identity_sources_are_named_once_and_ranked_apart() {
+    let mut names = HashSet::new();
+    let mut lesser = HashSet::new();
+    for d in REGISTRY {
+        for s in d.identities {
+            assert!(
+                names.insert(s.as_str()),
+                "identity source {} declared twice",
+                s.as_str()
+            );
+            let rank = s.rank();
+            assert!(rank <= IdentitySource::READ, "{}: rank {rank}", s.as_str());
+            // Sources below a read never share a rank: two would take
+            // turns overwriting the same field.
+            assert!(
+                rank == IdentitySource::READ || lesser.insert(rank),
+                "{}: rank {rank} taken",
+                s.as_str()
+            );
+        }
+    }
+    assert!(names.len() >= 9, "{} identity sources", names.len());
+}
+
+#[test]
 fn every_recogniser_is_used_once_in_order() {
     let probes = REGISTRY
         .iter()

@@ -20,6 +20,7 @@ pub mod sip;
 pub mod slmp;
 pub mod smtp;
 pub mod syslog;
+pub mod tls;
 
 /// Appends a big-endian u16.
 pub(crate) fn be16(v: &mut Vec<u8>, x: u16) {

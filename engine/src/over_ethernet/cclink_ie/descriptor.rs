@@ -26,6 +26,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[MASTER, SLAVE],
+    identities: &[],
 };
 
 /// Cyclic data exchange: the rows say which PDU, not what it changes.

@@ -35,6 +35,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[PUBLISHER],
+    identities: &[],
 };
 
 fn classify(_: &Record) -> OpClass {

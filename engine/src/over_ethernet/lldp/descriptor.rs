@@ -1,7 +1,13 @@
 //! What LLDP and CDP are to the engine and the core.
 
+use crate::asset::IdentitySource;
 use crate::protocols::{Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
+
+/// An LLDP system description, announced unasked.
+pub const LLDP: IdentitySource = IdentitySource::ranked("lldp", 2);
+/// A CDP software version, announced unasked: below LLDP's description.
+pub const CDP: IdentitySource = IdentitySource::ranked("cdp", 1);
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -15,4 +21,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[],
+    identities: &[LLDP, CDP],
 };

@@ -189,10 +189,13 @@ fn cdp_address(v: &[u8]) -> Option<IpAddr> {
 
 /// Decodes LLDP and CDP frames; returns whether the frame was one.
 pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
-    let (proto, repr) = if frame.ethertype == ETHERTYPE_LLDP {
-        ("lldp", Repr::parse_lldp(frame.payload))
+    let (source, repr) = if frame.ethertype == ETHERTYPE_LLDP {
+        (descriptor::LLDP, Repr::parse_lldp(frame.payload))
     } else if frame.ethertype == 0 && frame.payload.starts_with(&SNAP_CDP) {
-        ("cdp", Repr::parse_cdp(&frame.payload[SNAP_CDP.len()..]))
+        (
+            descriptor::CDP,
+            Repr::parse_cdp(&frame.payload[SNAP_CDP.len()..]),
+        )
     } else {
         return false;
     };
@@ -210,7 +213,7 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
     // CDP's software version runs over several lines; the first names it.
     if let Some(desc) = r.system_desc.as_deref().and_then(|d| d.lines().next()) {
         let id = Identity {
-            source: proto,
+            source,
             product: Some(desc),
             ..Identity::default()
         };
@@ -221,7 +224,7 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
         values: vec![
             Value::Time(frame.ts),
             Value::Str(fmt_mac(&frame.src)),
-            Value::from(proto),
+            Value::from(source.as_str()),
             r.chassis_id.into(),
             r.port_id.into(),
             r.port_desc.into(),

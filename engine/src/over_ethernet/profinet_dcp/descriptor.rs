@@ -3,13 +3,16 @@
 //! DCP Set changes a device's name or address (a write); Identify and Get
 //! read; Hello announces.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("profinet_device");
 pub const CONTROLLER: Role = Role::new("profinet_controller");
+
+/// An Identify answer: below a read of the device, above announcements.
+pub const IDENTITY: IdentitySource = IdentitySource::ranked("profinet_dcp", 3);
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -26,6 +29,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[DEVICE, CONTROLLER],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

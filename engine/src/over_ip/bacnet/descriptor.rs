@@ -5,13 +5,16 @@
 //! the area); ReinitializeDevice restarts; DeviceCommunicationControl
 //! switches communication; AtomicReadFile and AtomicWriteFile move files.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("bacnet_device");
+
+/// The device object's properties a device returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("bacnet");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -59,6 +62,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 60,
     },
     roles: &[DEVICE],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

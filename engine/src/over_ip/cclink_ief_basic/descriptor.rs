@@ -29,6 +29,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 30,
     },
     roles: &[MASTER, SLAVE],
+    identities: &[],
 };
 
 /// Cyclic data exchange: the rows say which PDU, not what it changes.

@@ -22,4 +22,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 110,
     },
     roles: &[SERVER],
+    identities: &[],
 };

@@ -50,6 +50,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 70,
     },
     roles: &[OUTSTATION, MASTER],
+    identities: &[],
 };
 
 fn function(name: &str) -> OpClass {

@@ -5,7 +5,7 @@
 //! restarts, Start and Stop run and stop the object. Encapsulation commands
 //! (`enip.log`) and identity replies carry no operation on the device's data.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -13,6 +13,9 @@ use osect_wire::Record;
 
 pub const ADAPTER: Role = Role::new("enip_adapter");
 pub const SCANNER: Role = Role::new("enip_scanner");
+
+/// The identity object (class 1) a device returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("cip");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -56,6 +59,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 90,
     },
     roles: &[ADAPTER, SCANNER],
+    identities: &[IDENTITY],
 };
 
 fn classify_encapsulation(_: &Record) -> OpClass {

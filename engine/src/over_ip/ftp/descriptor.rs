@@ -33,6 +33,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 230,
     },
     roles: &[SERVER],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

@@ -34,6 +34,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 10,
     },
     roles: &[OUTSTATION, CONTROLLER],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

@@ -68,6 +68,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 100,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[],
 };
 
 /// The function's data space and whether it reads or writes it.

@@ -44,6 +44,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 240,
     },
     roles: &[BROKER],
+    identities: &[],
 };
 
 fn classify_subscribe(rec: &Record) -> OpClass {

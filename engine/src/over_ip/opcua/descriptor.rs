@@ -30,6 +30,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 20,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

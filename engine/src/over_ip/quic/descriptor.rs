@@ -19,4 +19,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 200,
     },
     roles: &[],
+    identities: &[],
 };

@@ -10,7 +10,7 @@
 //! clock read, Set clock writes. COTP and S7comm-plus rows name their PDU
 //! only.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -18,6 +18,9 @@ use osect_wire::Record;
 
 pub const PLC: Role = Role::new("s7_plc");
 pub const CLIENT: Role = Role::new("s7_client");
+
+/// The module identification and component SZLs a PLC returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("s7comm");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -81,6 +84,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 80,
     },
     roles: &[PLC, CLIENT],
+    identities: &[IDENTITY],
 };
 
 fn classify_pdu(_: &Record) -> OpClass {

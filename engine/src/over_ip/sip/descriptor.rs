@@ -18,4 +18,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 250,
     },
     roles: &[],
+    identities: &[],
 };

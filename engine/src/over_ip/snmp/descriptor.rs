@@ -18,4 +18,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 210,
     },
     roles: &[],
+    identities: &[],
 };

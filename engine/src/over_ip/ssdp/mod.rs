@@ -126,7 +126,7 @@ impl Datagram for Ssdp {
                     ctx.out.assets.observe_announced_os(ctx.ts, host, os);
                 }
                 let id = Identity {
-                    source: "ssdp",
+                    source: descriptor::IDENTITY,
                     product: Some(product),
                     ..Identity::default()
                 };

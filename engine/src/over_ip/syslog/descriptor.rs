@@ -19,4 +19,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 900,
     },
     roles: &[],
+    identities: &[],
 };
