@@ -1171,6 +1171,21 @@ fn goose_agrees_with_tshark() {
         ours.iter().map(|r| get(r, "st_num")).collect::<Vec<_>>(),
         ["1", "1", "2", "2"]
     );
+    // A batch holds one row per state: its repetitions differ only in
+    // sq_num, and `t` is the time of the change.
+    let folded = rows(
+        &osect_engine::batch::aggregate(run.records.clone()),
+        "goose",
+    );
+    assert_eq!(
+        folded
+            .iter()
+            .map(|r| (get(r, "st_num"), get(r, "count"), get(r, "sq_num")))
+            .collect::<Vec<_>>(),
+        [("1", "2", "?"), ("2", "2", "?")]
+    );
+    assert_eq!(ours[1].get("goose_t_sec"), ours[0].get("goose_t_sec"));
+    assert_ne!(ours[2].get("goose_t_sec"), ours[1].get("goose_t_sec"));
     let publisher = asset_rows(&mut run)
         .into_iter()
         .find(|a| get(a, "mac") == "00:50:c2:4f:90:6f")

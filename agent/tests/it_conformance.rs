@@ -1,6 +1,6 @@
 //! Conformance of the name, address, identity and IT service logs: every
 //! corpus case with a Zeek `dns`, `dhcp`, `http`, `ntp`, `ssh`, `ssl` (our
-//! `tls`), `snmp`, `ftp`, `syslog` or `sip` log is replayed and compared row by row on every field both logs
+//! `tls`), `snmp`, `ftp`, `syslog`, `sip` or `quic` log is replayed and compared row by row on every field both logs
 //! have, and `conn.log`'s `service` is compared for these protocols. A
 //! difference must be listed in `known-differences/it.toml` with its
 //! reason; the test prints a tally per log.
@@ -26,7 +26,7 @@ const IGNORED: &[&str] = &["uid", "uids", "ts"];
 
 /// Services this part of the sensor names in conn.log.
 const SERVICES: &[&str] = &[
-    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip",
+    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip", "quic", "ftp-data",
 ];
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {
@@ -128,6 +128,12 @@ const SPECS: &[Spec] = &[
     Spec {
         peer: "sip.log",
         ours: "sip.log",
+        key: conn_key,
+        fields: None,
+    },
+    Spec {
+        peer: "quic.log",
+        ours: "quic.log",
         key: conn_key,
         fields: None,
     },

@@ -1,6 +1,6 @@
 //! The decoders whose corpus captures come without a peer log, and the IT
 //! service logs on the traffic generator's sessions (FTP, MQTT, syslog,
-//! SIP, SMTP), checked against Wireshark's dissection (`tshark`, listed in
+//! SIP, SMTP, QUIC), checked against Wireshark's dissection (`tshark`, listed in
 //! ci/deps/apt-it.txt): every message tshark decodes must be in our log
 //! with the same values.
 
@@ -12,10 +12,26 @@ use support::{corpus, read_log, replay_case, replay_file, Case};
 
 /// tshark's fields for `filter`, one row per packet, in capture order.
 fn tshark(trace: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    tshark_with(trace, &[], filter, fields)
+}
+
+/// [`tshark`] with more options (a "decode as" for a port tshark does not
+/// know).
+fn tshark_with(
+    trace: &std::path::Path,
+    options: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r")
-        .arg(trace)
-        .args(["-Y", filter, "-T", "fields", "-E", "separator=|"]);
+    cmd.arg("-r").arg(trace).args(options).args([
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+    ]);
     for f in fields {
         cmd.args(["-e", f]);
     }
@@ -279,6 +295,23 @@ fn generated_ftp_matches_tshark() {
         .find(|c| c["id.resp_p"] == "21")
         .expect("control connection");
     assert_eq!(control["service"], "ftp");
+    // The data connections tshark ties to a PORT or PASV: ftp-data, as
+    // Zeek names the connections its FTP analyzer announced.
+    let data = tshark(&g.trace, "ftp-data", &["tcp.srcport", "tcp.dstport"]);
+    let ports: std::collections::BTreeSet<&str> = data.iter().map(|d| d[1].as_str()).collect();
+    assert_eq!(ports.len(), 2, "one passive, one active data connection");
+    for port in ports {
+        let c = conn
+            .iter()
+            .find(|c| c["id.resp_p"] == port)
+            .unwrap_or_else(|| panic!("no conn row to port {port}"));
+        assert_eq!(c["service"], "ftp-data", "to port {port}");
+    }
+    // Another connection to the same host is not the data channel.
+    assert!(conn
+        .iter()
+        .filter(|c| c["service"] == "ftp-data")
+        .all(|c| ["40001", "50102"].contains(&c["id.resp_p"].as_str())));
 }
 
 #[test]
@@ -405,8 +438,16 @@ fn generated_smtp_matches_tshark() {
         ],
     );
     let ours = g.log("smtp");
-    assert_eq!(ours.len(), 1);
-    let o = &ours[0];
+    assert_eq!(
+        ours.len(),
+        2,
+        "the relayed message, and the STARTTLS session"
+    );
+    let o = ours
+        .iter()
+        .find(|o| o["id.resp_p"] == "25")
+        .expect("the relayed message's row");
+    assert_eq!(o["tls"], "F");
     let param = |cmd: &str| {
         msgs.iter()
             .filter(|m| m[0] == cmd)
@@ -432,4 +473,219 @@ fn generated_smtp_matches_tshark() {
     assert_eq!(o["path"], "192.168.10.1,192.168.10.10");
     // Written when the server took the message: its reply is the last.
     assert_eq!(o["last_reply"], "250 2.0.0 Ok: queued as 4F2A");
+
+    // Port 587: after the 220 to STARTTLS, TLS (tshark's dissection).
+    let sub = &ours
+        .iter()
+        .find(|o| o["id.resp_p"] == "587")
+        .expect("the STARTTLS session's row");
+    assert_eq!(sub["tls"], "T");
+    assert_eq!(sub["helo"], param("EHLO")[1]);
+    assert_eq!(sub["last_reply"], "220 2.0.0 Ready to start TLS");
+    let hellos = tshark(
+        &g.trace,
+        "tcp.port == 587 && tls.handshake",
+        &[
+            "tls.handshake.type",
+            "tls.handshake.extensions_server_name",
+            "tls.handshake.ciphersuite",
+        ],
+    );
+    let client = hellos.iter().find(|h| h[0] == "1").expect("a ClientHello");
+    let server = hellos.iter().find(|h| h[0] == "2").expect("a ServerHello");
+    let tls = g.log("tls");
+    let row = tls
+        .iter()
+        .find(|r| r["id.resp_p"] == "587")
+        .expect("a tls row for the STARTTLS session");
+    assert_eq!(row["server_name"], client[1]);
+    assert_eq!(row["cipher"], "TLS_AES_128_GCM_SHA256");
+    assert_eq!(server[2], "0x1301");
+    assert_eq!(row["version"], "TLSv13");
+    let conn = g.log("conn");
+    let c = conn
+        .iter()
+        .find(|c| c["id.resp_p"] == "587")
+        .expect("conn row");
+    assert_eq!(c["service"], "smtp,ssl");
+}
+
+#[test]
+fn generated_quic_matches_tshark() {
+    let g = Generated::new("quic");
+    // Debian 12's tshark does not know DNS over QUIC's port.
+    let quic = |filter: &str, fields: &[&str]| {
+        tshark_with(&g.trace, &["-d", "udp.port==853,quic"], filter, fields)
+    };
+    // The clients' Initials with CRYPTO frames; tshark dissects the TLS of
+    // the first hello of each connection only (the retried one reuses the
+    // stream's offsets).
+    let initials = quic(
+        "quic.frame_type == 6 && (udp.dstport == 443 || udp.dstport == 853)",
+        &["udp.srcport", "quic.version", "quic.dcid", "quic.scid"],
+    );
+    let hellos = quic(
+        "tls.handshake.type == 1",
+        &[
+            "udp.srcport",
+            "tls.handshake.extensions_server_name",
+            "tls.handshake.extensions_alpn_str",
+        ],
+    );
+    let mut ours = g.log("quic");
+    // Rows are written when a session ends; compare them in time order.
+    ours.sort_by(|a, b| a["ts"].cmp(&b["ts"]));
+    // The DoQ client's Initial is answered by a Retry: Zeek writes that
+    // session's row and starts a new one with the retried Initial.
+    assert_eq!(initials.len(), 3, "tshark reads three client Initials");
+    assert_eq!(
+        ours.len(),
+        initials.len(),
+        "one quic row per client Initial"
+    );
+    for (o, w) in ours.iter().zip(&initials) {
+        assert_eq!(o["id.orig_p"], w[0]);
+        let version = match w[1].as_str() {
+            "0x00000001" => "1",
+            "0x6b3343cf" => "quicv2",
+            v => panic!("unexpected version {v}"),
+        };
+        assert_eq!(o["version"], version);
+        assert_eq!(o["client_initial_dcid"], w[2]);
+        assert_eq!(o["client_scid"], w[3]);
+        let hello = hellos
+            .iter()
+            .find(|h| h[0] == w[0])
+            .expect("tshark reads the connection's ClientHello");
+        assert_eq!(o["server_name"], hello[1]);
+        assert_eq!(
+            Some(o["client_protocol"].as_str()),
+            hello[2].split(',').next()
+        );
+    }
+    // The server's id: from its first long-header packet of each session.
+    let server = quic(
+        "quic.header_form == 1 && (udp.srcport == 443 || udp.srcport == 853)",
+        &["quic.scid"],
+    );
+    let first_scid = |s: &str| s.split(',').next().unwrap_or_default().to_owned();
+    assert_eq!(ours[0]["server_scid"], first_scid(&server[0][0]));
+    // Zeek takes a Retry's ids only when the Retry opens the session.
+    assert_eq!(server.len(), 3, "Initial, Retry, Initial");
+    assert_eq!(ours[1]["server_scid"], "-");
+    assert_eq!(ours[2]["server_scid"], first_scid(&server[2][0]));
+    // Written out from Zeek's letters (client upper case): HTTP/3 has
+    // Initial+ClientHello; the server's Initial+ServerHello and Handshake;
+    // the client's Initial and Handshake; then 1-RTT packets, noted at the
+    // 1st, 2nd and 4th of each side (client 4, server 2).
+    assert_eq!(ours[0]["history"], "ISishIHoOOoO");
+    // DoQ: Initial+ClientHello, Retry; then the retried Initial and the
+    // server's Initial with a CONNECTION_CLOSE.
+    assert_eq!(ours[1]["history"], "ISr");
+    assert_eq!(ours[2]["history"], "ISic");
+    // The TLS log has the handshake of the HTTP/3 connection.
+    let tls = g.log("tls");
+    let h3 = tls
+        .iter()
+        .find(|r| r["id.resp_p"] == "443")
+        .expect("a tls row for the HTTP/3 connection");
+    assert_eq!(h3["version"], "TLSv13");
+    assert_eq!(h3["cipher"], "TLS_AES_128_GCM_SHA256");
+    assert_eq!(h3["server_name"], "gateway.plant.example");
+    let conn = g.log("conn");
+    for port in ["443", "853"] {
+        let c = conn
+            .iter()
+            .find(|r| r["id.resp_p"] == port)
+            .expect("a conn row");
+        assert_eq!(c["service"], "quic,ssl", "port {port}");
+    }
+}
+
+#[test]
+fn generated_http_matches_tshark() {
+    let g = Generated::new("http");
+    let conn = g.log("conn");
+    let service = |port: &str| {
+        conn.iter()
+            .find(|c| c["id.orig_p"] == port)
+            .map(|c| c["service"].clone())
+            .unwrap_or_else(|| panic!("no conn row from port {port}"))
+    };
+    // tshark follows the upgrade into WebSocket frames and the CONNECT
+    // tunnel into SSH; Zeek names both in the service.
+    let ws = tshark(&g.trace, "websocket.opcode", &["tcp.srcport"]);
+    assert_eq!(ws.len(), 2, "a frame each way");
+    assert_eq!(service(&ws[0][0]), "http,websocket");
+    let banners = tshark(&g.trace, "ssh.protocol", &["tcp.srcport", "ssh.protocol"]);
+    assert_eq!(banners.len(), 2);
+    assert_eq!(service(&banners[0][0]), "http,ssh");
+    let ssh = g.log("ssh");
+    assert_eq!(ssh.len(), 1, "the SSH handshake inside the tunnel");
+    assert_eq!(ssh[0]["client"], banners[0][1]);
+    assert_eq!(ssh[0]["server"], banners[1][1]);
+
+    // Every request tshark reads, in order, with its response's code and
+    // both body lengths (tshark's Content-Length, or the de-chunked body).
+    let msgs = tshark(
+        &g.trace,
+        "http",
+        &[
+            "tcp.srcport",
+            "http.request.method",
+            "http.response.code",
+            "http.content_length",
+            "http.file_data",
+        ],
+    );
+    let mut ours = g.log("http");
+    ours.sort_by(|a, b| (&a["ts"], &a["trans_depth"]).cmp(&(&b["ts"], &b["trans_depth"])));
+    let requests: Vec<(String, String)> = msgs
+        .iter()
+        .filter(|m| !m[1].is_empty())
+        .flat_map(|m| {
+            m[1].split(',')
+                .map(|x| (m[0].clone(), x.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ours.len(), requests.len(), "one http row per request");
+    for (o, (port, method)) in ours.iter().zip(&requests) {
+        assert_eq!(&o["id.orig_p"], port);
+        assert_eq!(&o["method"], method);
+    }
+    // Final responses on the recipe connection, split where pipelined.
+    let finals: Vec<(String, usize)> = msgs
+        .iter()
+        .filter(|m| m[0] == "8080" && !m[2].is_empty() && !m[2].starts_with('1'))
+        .flat_map(|m| {
+            let codes: Vec<&str> = m[2].split(',').collect();
+            let bodies: Vec<&str> = m[4].split(',').collect();
+            codes
+                .into_iter()
+                .zip(bodies)
+                .map(|(c, b)| {
+                    (
+                        c.to_owned(),
+                        b.replace("\\r\\n", "rn").replace("\\n", "n").len(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let recipe: Vec<_> = ours.iter().filter(|o| o["id.orig_p"] == "53081").collect();
+    assert_eq!(recipe.len(), finals.len());
+    for (o, (code, body)) in recipe.iter().zip(&finals) {
+        assert_eq!(&o["status_code"], code);
+        assert_eq!(o["response_body_len"], body.to_string());
+    }
+    let post = tshark(
+        &g.trace,
+        "http.request.method == \"POST\"",
+        &["http.content_length"],
+    );
+    assert_eq!(recipe[0]["request_body_len"], post[0][0]);
+    // The interim 100 Continue is the row's info code, as Zeek logs it.
+    assert_eq!(recipe[0]["info_code"], "100");
+    assert_eq!(recipe[0]["info_msg"], "Continue");
 }

@@ -509,6 +509,13 @@ fn udp_tunnels_are_connections_and_parents() {
             "gtpv1",
             Box::new(|p, _| link::gtpu(0x0102_0304, &p.ip)),
         ),
+        // Zeek's GTPv1 analyzer takes the control port as well.
+        (
+            "GTP-U on the GTP-C port",
+            2123,
+            "gtpv1",
+            Box::new(|p, _| link::gtpu(0x0102_0304, &p.ip)),
+        ),
         (
             "AYIYA",
             5072,
@@ -584,4 +591,63 @@ fn gre_over_udp_is_a_gre_tunnel() {
         outer.iter().all(|o| &o["uid"] != parents),
         "the tunnel is not a UDP connection"
     );
+}
+
+/// GTP signalling (a Create PDP Context exchange on 2123, an echo on 2152)
+/// carries no packet: as Zeek, which confirms GTPv1 only on a G-PDU with
+/// IP inside, the connections have no service and nothing comes out of
+/// them; the control port is a server port, so a capture that starts with
+/// the response still has the GGSN as responder.
+#[test]
+fn gtp_signalling_is_no_tunnel_service() {
+    // IEs: IMSI (type 2, 8 bytes), recovery (type 14), NSAPI (type 20).
+    let create = [
+        &[0x02, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43, 0xf5][..],
+        &[0x0e, 0x00],
+        &[0x14, 0x05],
+    ]
+    .concat();
+    // IEs: cause (type 1) "request accepted" (128), recovery.
+    let accepted = [0x01, 0x80, 0x0e, 0x00];
+    let sgsn_port = 40_123;
+    let messages: Vec<(bool, u16, Vec<u8>)> = vec![
+        // The capture starts with the response of an exchange it missed.
+        (
+            false,
+            2123,
+            link::gtp_message(17, 0x1111_2222, 6, &accepted),
+        ),
+        (true, 2123, link::gtp_message(16, 0, 7, &create)),
+        (
+            false,
+            2123,
+            link::gtp_message(17, 0x1111_2222, 7, &accepted),
+        ),
+        (true, 2152, link::gtp_message(1, 0, 8, &[])),
+        (false, 2152, link::gtp_message(2, 0, 8, &[0x0e, 0x00])),
+    ];
+    let mut cap = Capture::new();
+    for (n, (from_sgsn, port, m)) in messages.iter().enumerate() {
+        let (src, dst, ports, dmac, smac) = if *from_sgsn {
+            (TEP_A, TEP_B, (sgsn_port, *port), MAC_B, MAC_A)
+        } else {
+            (TEP_B, TEP_A, (*port, sgsn_port), MAC_A, MAC_B)
+        };
+        let outer = link::outer_udp(src, dst, ports, n as u16, m);
+        let ts = T0 + n as i64 * 10_000;
+        cap.push(ts, frame::ethernet(dmac, smac, None, 0x0800, &outer));
+    }
+    let rows = conn_rows(&cap);
+    assert_eq!(rows.len(), 2, "one connection per port: {rows:?}");
+    for r in &rows {
+        assert_eq!(r["proto"], "udp");
+        assert_eq!(r["id.orig_h"], TEP_A.to_string(), "the SGSN originates");
+        assert_eq!(r["service"], "-", "{r:?}");
+    }
+    let control = rows
+        .iter()
+        .find(|r| r["id.resp_p"] == "2123")
+        .expect("2123");
+    assert_eq!(control["orig_pkts"], "1");
+    assert_eq!(control["resp_pkts"], "2");
 }

@@ -1785,7 +1785,7 @@ mod tests {
     //! `arp` logs, and of one industrial log whose operations read, write
     //! and stop a controller.
     use super::*;
-    use osect_wire::protocol::{LogInfo, OpClass, OperationSpec, ProtocolInfo};
+    use osect_wire::protocol::{Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
     use osect_wire::record::field;
     use osect_wire::{FieldType as T, LogSchema};
 
@@ -1834,7 +1834,7 @@ mod tests {
         industrial: true,
         logs: &[LogInfo {
             schema: &PLC,
-            fold: true,
+            fold: Fold::Yes { per_event: &[] },
             operation: Some(OperationSpec {
                 key: &["func"],
                 classify,

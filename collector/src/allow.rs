@@ -234,15 +234,18 @@ mod tests {
         for s in &logs {
             assert!(std::ptr::eq(list.resolve(s.path, &owned(s)).unwrap(), *s));
         }
-        let folding: Vec<_> = logs
+        // The folded form as the descriptor declares it: `ts`, the fields
+        // but the per-event ones, `ts_end`, `count`.
+        let folding: Vec<_> = osect_engine::protocols::REGISTRY
             .iter()
-            .filter(|s| osect_engine::protocols::folds(s.path) && s.index_of("count").is_none())
+            .flat_map(|d| d.info.logs)
+            .filter_map(|l| Some((l.schema, l.fold.per_event()?)))
             .collect();
         assert!(folding.len() >= 10, "{} folded logs", folding.len());
-        for s in &folding {
+        for (s, per_event) in &folding {
             let mut f: Vec<(String, FieldType)> = owned(s)
                 .into_iter()
-                .filter(|(n, _)| !osect_engine::batch::PER_EVENT_FIELDS.contains(&n.as_str()))
+                .filter(|(n, _)| n != "ts" && !per_event.contains(&n.as_str()))
                 .collect();
             f.insert(0, ("ts".into(), FieldType::Time));
             f.push(("ts_end".into(), FieldType::Time));

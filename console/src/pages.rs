@@ -386,6 +386,13 @@ async fn map_page(
     Path(site): Path<String>,
 ) -> Result<Html<String>, Failure> {
     let sd = site_data(&app, &caller, &site).await?;
+    // The roles' display names, for the map to show a selected device's.
+    let role_names: std::collections::BTreeMap<&str, &str> = app
+        .catalogues
+        .get(caller.user.lang)
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("devrole_")?, v.as_str())))
+        .collect();
     render_site(
         &app,
         &caller,
@@ -393,7 +400,7 @@ async fn map_page(
         &format!("/sites/{site}/map"),
         &sd,
         "map",
-        context! {},
+        context! { role_names => serde_json::to_string(&role_names).map_err(Failure::internal)? },
     )
 }
 

@@ -144,26 +144,69 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
         shown.push_str(&support::unescape(&html));
     }
     // Each name a device announced reached the pages, as text.
-    let mut missing: Vec<&str> = hostile::ALL
+    let missing: Vec<&str> = hostile::ALL
         .iter()
         .copied()
         .filter(|name| !shown.contains(name))
         .collect();
     // Three stay in the agent's logs: the ledger keeps no SSDP server
     // string, PROFINET type of station or LLDP neighbour name.
-    missing.retain(|n| ![hostile::IMG, hostile::DCP_VENDOR, hostile::LLDP_NAME].contains(n));
     assert!(missing.is_empty(), "not shown: {missing:?}");
+
+    // The SSDP SERVER string is the camera's product on its device page.
+    let camera = devices
+        .iter()
+        .find(|d| {
+            d["ips"]
+                .as_array()
+                .is_some_and(|a| a.contains(&"192.168.10.121".into()))
+        })
+        .unwrap_or_else(|| panic!("no camera among {devices:?}"));
+    assert_eq!(camera["product"], hostile::IMG, "{camera}");
+    let key = osect_console::web::encode_component(camera["key"].as_str().unwrap());
+    let html = page(&http, c.url(&format!("/sites/{s}/device?key={key}"))).await;
+    assert!(
+        support::unescape(&html).contains(hostile::IMG) && !html.contains(hostile::IMG),
+        "{html}"
+    );
 
     // The map's data carries the names as JSON strings for the map to draw
     // with textContent and canvas text.
     let map = api(format!("/api/v1/sites/{s}/map")).await;
-    let labels: Vec<&str> = map["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["label"].as_str().unwrap())
-        .collect();
-    assert!(labels.contains(&hostile::SCRIPT), "{labels:?}");
+    let nodes = map["nodes"].as_array().unwrap();
+    let field = |f: &str| -> Vec<&str> { nodes.iter().map(|n| n[f].as_str().unwrap()).collect() };
+    assert!(field("label").contains(&hostile::SCRIPT), "{nodes:?}");
+    assert!(field("label").contains(&hostile::LLDP_NAME), "{nodes:?}");
+    assert!(field("product").contains(&hostile::IMG), "{nodes:?}");
+    assert!(field("product").contains(&hostile::DCP_VENDOR), "{nodes:?}");
+
+    // In Chromium, where there is one: the camera selected on the drawn map
+    // shows its SERVER string as text and no element came of it.
+    if let Some((chromium, driver)) = support::browser::chromium() {
+        use fantoccini::Locator;
+        let downloads = tempfile::tempdir().unwrap();
+        let (_driver, b) =
+            support::browser::start_driver(&driver, &chromium, downloads.path()).await;
+        support::browser::log_in(&b, &c.url(""), "op").await;
+        b.goto(&c.url(&format!("/sites/{s}/map"))).await.unwrap();
+        b.wait()
+            .at_most(std::time::Duration::from_secs(15))
+            .for_element(Locator::Css("#map[data-ready='1']"))
+            .await
+            .expect("the map draws");
+        let shown = b
+            .execute(
+                "window.osectMap.getElementById(arguments[0]).emit('tap'); \
+                 return [document.getElementById('map-product').textContent, \
+                   document.querySelectorAll('main img, main svg, main iframe, main script:not([src])').length];",
+                vec![camera["key"].clone()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown[0], hostile::IMG, "{shown}");
+        assert_eq!(shown[1], 0, "markup from the wire became an element");
+        b.close().await.unwrap();
+    }
 
     // CSV downloads: every cell that would start a formula is neutralised.
     for csv in ["assets.csv", "alerts.csv?state=all"] {
@@ -186,6 +229,15 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
                 text.contains(&format!("'{}", hostile::HYPERLINK.replace('"', "\"\""))),
                 "{text}"
             );
+            // Every name from the wire is in a cell whole, as text.
+            let cells = cells(&text);
+            for name in hostile::ALL {
+                let neutral = format!("'{name}");
+                assert!(
+                    cells.iter().any(|c| *c == name || *c == neutral),
+                    "{csv}: no cell holds {name:?}:\n{text}"
+                );
+            }
         }
     }
     c.stop().await;

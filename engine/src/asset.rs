@@ -59,13 +59,55 @@ pub struct HostRef {
 /// `None`; a later observation fills only what it knows.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Identity<'a> {
-    /// The protocol the facts came from, e.g. "cip", "s7comm".
-    pub source: &'static str,
+    /// Where the facts came from (a protocol descriptor's source).
+    pub source: IdentitySource,
     pub vendor: Option<&'a str>,
     pub product: Option<&'a str>,
     pub model: Option<&'a str>,
     pub firmware: Option<&'a str>,
     pub serial: Option<&'a str>,
+}
+
+/// Where a device's identity facts come from (`asset.log`'s
+/// `identity_source`) and how specific they are. Facts of a higher rank
+/// overwrite those of a lower one, never the reverse: a lower rank only
+/// fills what is unknown. Each protocol's descriptor declares its sources.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdentitySource {
+    name: &'static str,
+    rank: u8,
+}
+
+impl IdentitySource {
+    /// A device's answer to a read of its identity (CIP identity, S7 SZL,
+    /// MMS identify, FINS controller data, SLMP, BACnet properties): the
+    /// highest rank, shared by every such answer.
+    pub const fn read(name: &'static str) -> IdentitySource {
+        IdentitySource {
+            name,
+            rank: Self::READ,
+        }
+    }
+
+    /// A source less specific than a read: a discovery protocol's answer,
+    /// or what a device announces unasked. `rank` is below
+    /// [`IdentitySource::READ`] and unique among such sources (the
+    /// registry's test checks), so two of them never take turns
+    /// overwriting the same field.
+    pub const fn ranked(name: &'static str, rank: u8) -> IdentitySource {
+        IdentitySource { name, rank }
+    }
+
+    /// The rank of [`IdentitySource::read`].
+    pub const READ: u8 = 4;
+
+    pub fn as_str(self) -> &'static str {
+        self.name
+    }
+
+    pub fn rank(self) -> u8 {
+        self.rank
+    }
 }
 
 /// A role a device played in the traffic (`modbus_server`). Each protocol's
@@ -118,7 +160,7 @@ struct Details {
     model: Option<String>,
     firmware: Option<String>,
     serial: Option<String>,
-    identity_source: Option<&'static str>,
+    identity_source: Option<IdentitySource>,
 }
 
 static NO_DETAILS: Details = Details {
@@ -187,8 +229,9 @@ impl AssetTable {
             return;
         };
         let d = dev.details.get_or_insert_with(Box::default);
-        let rank = source_rank(id.source);
-        let weaker = d.identity_source.is_some_and(|s| source_rank(s) > rank);
+        let weaker = d
+            .identity_source
+            .is_some_and(|s| s.rank() > id.source.rank());
         let mut any = false;
         for (slot, v) in [
             (&mut d.vendor, id.vendor),
@@ -228,6 +271,22 @@ impl AssetTable {
             let name = bounded(name);
             if d.hostnames.len() < MAX_HOSTNAMES && !d.hostnames.iter().any(|h| h == name) {
                 d.hostnames.push(name.to_owned());
+            }
+        }
+    }
+
+    /// An operating system the device named in an announcement (an SSDP
+    /// `SERVER` header): kept only while nothing else named one, so that it
+    /// and the fingerprint's guess never take turns.
+    pub fn observe_announced_os(&mut self, ts: i64, host: HostRef, os: &str) {
+        let os = os.trim();
+        if os.is_empty() {
+            return;
+        }
+        if let Some(d) = self.device(ts, host) {
+            let slot = &mut d.details.get_or_insert_with(Box::default).os;
+            if slot.is_none() {
+                set_text(slot, os);
             }
         }
     }
@@ -348,16 +407,6 @@ pub fn oui_vendor(mac: &Mac) -> Option<&'static str> {
     oui::vendor(mac)
 }
 
-/// How specific an identity source is: a device's answer to a read of its
-/// identity (CIP, S7 SZL, FINS, SLMP, BACnet properties) outranks a
-/// discovery broadcast.
-fn source_rank(source: &str) -> u8 {
-    match source {
-        "profinet_dcp" => 1,
-        _ => 2,
-    }
-}
-
 /// `s` cut to at most [`MAX_TEXT`] bytes on a character boundary.
 fn bounded(s: &str) -> &str {
     if s.len() <= MAX_TEXT {
@@ -408,7 +457,8 @@ fn record(ts: i64, key: &DevKey, dev: &Device) -> Record {
             text(&d.model),
             text(&d.firmware),
             text(&d.serial),
-            d.identity_source.map_or(Value::Unset, Value::from),
+            d.identity_source
+                .map_or(Value::Unset, |s| Value::from(s.as_str())),
             Value::Time(dev.first_seen),
             Value::Time(dev.last_seen),
         ],
@@ -439,7 +489,7 @@ mod tests {
             1_000,
             h,
             &Identity {
-                source: "s7comm",
+                source: crate::over_ip::s7comm::descriptor::IDENTITY,
                 vendor: Some("Siemens"),
                 model: Some("6ES7 315-2EH14-0AB0 "),
                 ..Identity::default()
@@ -449,7 +499,7 @@ mod tests {
             1_500,
             h,
             &Identity {
-                source: "s7comm",
+                source: crate::over_ip::s7comm::descriptor::IDENTITY,
                 firmware: Some("V3.2.6"),
                 ..Identity::default()
             },
@@ -460,7 +510,7 @@ mod tests {
             1_600,
             h,
             &Identity {
-                source: "profinet_dcp",
+                source: crate::over_ethernet::profinet_dcp::descriptor::IDENTITY,
                 model: Some("vendor 0x002a device 0x0101"),
                 product: Some("S7-300"),
                 ..Identity::default()
@@ -530,5 +580,139 @@ mod tests {
         };
         assert_eq!(names.len(), MAX_HOSTNAMES);
         assert_eq!(recs[0].get("os"), Some(&Value::from("x".repeat(MAX_TEXT))));
+    }
+
+    /// The `asset` records of the engine run over a trafficgen capture, by MAC.
+    fn ledger(cap: &osect_trafficgen::pcap::Capture) -> Vec<(String, Record)> {
+        use crate::engine::{Engine, Options};
+        use crate::packet::LinkType;
+        let mut e = Engine::new(&crate::limits::Limits::default(), Options::default());
+        let mut end = 0;
+        for (ts, f) in cap.frames() {
+            e.handle_packet(ts, LinkType::ETHERNET, f);
+            end = ts;
+        }
+        e.finish(end + 1);
+        e.take_records()
+            .into_iter()
+            .filter(|r| r.schema.path == "asset")
+            .filter_map(|r| match r.get("mac") {
+                Some(Value::Str(m)) => Some((m.to_string(), r.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn device<'a>(l: &'a [(String, Record)], mac: &str) -> &'a Record {
+        match l.iter().find(|(m, _)| m == mac) {
+            Some((_, r)) => r,
+            None => panic!("no asset record for {mac}"),
+        }
+    }
+
+    fn names(r: &Record) -> Vec<String> {
+        match r.get("hostnames") {
+            Some(Value::Strings(v)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn announcements_reach_the_ledger() {
+        use osect_trafficgen::hostile::{self, hostile_names};
+        let l = ledger(&hostile_names());
+
+        // SSDP: the camera's SERVER header, not of UPnP's form, is its product.
+        let camera = device(&l, "00:40:8c:66:00:02");
+        assert_eq!(camera.get("product"), Some(&Value::from(hostile::IMG)));
+        assert_eq!(camera.get("identity_source"), Some(&Value::from("ssdp")));
+        assert_eq!(camera.get("os"), Some(&Value::Unset));
+
+        // PROFINET DCP: the IO device's name of station is a host name, its
+        // type of station the product.
+        let io = device(&l, "00:0e:8c:66:00:07");
+        assert_eq!(names(io), [hostile::DCP_STATION]);
+        assert_eq!(io.get("product"), Some(&Value::from(hostile::DCP_VENDOR)));
+        assert_eq!(
+            io.get("model"),
+            Some(&Value::from("vendor 0x002a device 0x0101"))
+        );
+        assert_eq!(
+            io.get("identity_source"),
+            Some(&Value::from("profinet_dcp"))
+        );
+        assert_eq!(
+            io.get("ips"),
+            Some(&Value::Strings(vec!["192.168.10.125".into()]))
+        );
+
+        // LLDP: the switch port's system name and description.
+        let switch = device(&l, "00:1e:49:66:00:03");
+        assert_eq!(names(switch), [hostile::LLDP_NAME]);
+        assert_eq!(switch.get("product"), Some(&Value::from("switch")));
+        assert_eq!(switch.get("identity_source"), Some(&Value::from("lldp")));
+    }
+
+    #[test]
+    fn announcements_rank_among_themselves() {
+        use osect_trafficgen::frame::{udp_frame, Host};
+        use osect_trafficgen::lldp::{cdp, lldp, Port};
+        use osect_trafficgen::proto::it::ssdp_notify;
+        use osect_trafficgen::scenario::START;
+        let ap = Host {
+            mac: [0x00, 0x1b, 0x1b, 0x77, 0x00, 0x01],
+            ip: Ipv4Addr::new(192, 168, 20, 5),
+        };
+        let group = Host {
+            mac: [0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa],
+            ip: Ipv4Addr::new(239, 255, 255, 250),
+        };
+        let notify = ssdp_notify(
+            "http://192.168.20.5/desc.xml",
+            "upnp:rootdevice",
+            "Linux/4.19, UPnP/1.0, SCALANCE-W/6.2",
+            "uuid:1::upnp:rootdevice",
+        );
+        let ssdp = udp_frame(&ap, &group, group.mac, None, 1900, 1900, 1, &notify);
+        let port = |desc| Port {
+            chassis_mac: ap.mac,
+            port_id: "P1",
+            port_desc: "uplink",
+            system_name: "ap-hall-2",
+            system_desc: desc,
+            capabilities: 0x0008,
+            mgmt: ap.ip,
+            vlan: 1,
+        };
+        let mut cap = osect_trafficgen::pcap::Capture::new();
+        // SSDP first, then LLDP, then SSDP again: LLDP's description stays.
+        cap.push(START, ssdp.clone());
+        cap.push(
+            START + 1_000,
+            lldp(ap.mac, &port("SIMATIC NET SCALANCE W788")),
+        );
+        cap.push(START + 2_000, ssdp);
+        // A CDP version string of several lines from another switch.
+        let sw = [0x00, 0x1e, 0x49, 0x77, 0x00, 0x02];
+        let ios = "Cisco IOS Software, C2960 Software, Version 15.0(2)SE\nCompiled Fri";
+        cap.push(START + 3_000, cdp(sw, &port(ios)));
+        let l = ledger(&cap);
+
+        let r = device(&l, "00:1b:1b:77:00:01");
+        assert_eq!(
+            r.get("product"),
+            Some(&Value::from("SIMATIC NET SCALANCE W788"))
+        );
+        assert_eq!(r.get("identity_source"), Some(&Value::from("lldp")));
+        assert_eq!(r.get("os"), Some(&Value::from("Linux/4.19")));
+        assert_eq!(names(r), ["ap-hall-2"]);
+        let r = device(&l, "00:1e:49:77:00:02");
+        assert_eq!(
+            r.get("product"),
+            Some(&Value::from(
+                "Cisco IOS Software, C2960 Software, Version 15.0(2)SE"
+            ))
+        );
+        assert_eq!(r.get("identity_source"), Some(&Value::from("cdp")));
     }
 }

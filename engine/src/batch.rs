@@ -5,10 +5,11 @@
 //! A PLC polled ten times a second produces 600 identical-looking rows a
 //! minute. With `batch.aggregate = true`, rows of the logs whose
 //! descriptor says so ([`crate::protocols::folds`]) are folded per interval
-//! into one row per distinct key, where the key is every field of the row except `ts` and the
-//! per-transaction fields in [`PER_EVENT_FIELDS`] (transaction and invoke
-//! ids, sequence numbers: they change on every poll and say nothing about
-//! the operation). The folded row keeps the key fields, `ts` of the first
+//! into one row per distinct key, where the key is every field of the row
+//! except `ts` and the per-transaction fields the log's descriptor names
+//! ([`osect_wire::protocol::Fold`]: transaction and invoke ids, sequence
+//! numbers; they change on every poll and say nothing about the
+//! operation). The folded row keeps the key fields, `ts` of the first
 //! occurrence, and gains `ts_end` (the last) and `count`. The set of distinct
 //! keys and their counts is exactly what the per-event rows give; order is
 //! by first occurrence. Logs that already count their rows (they have a
@@ -33,24 +34,6 @@ use osect_wire::{FieldType, LogSchema, Record, Value};
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 
-/// Fields left out of the aggregation key: they differ per transaction.
-pub const PER_EVENT_FIELDS: &[&str] = &[
-    "ts",
-    "tid",
-    "trans_id",
-    "transaction_id",
-    "invoke_id",
-    "sequence",
-    "seq",
-    "serial",
-    "pdu_reference",
-    "sid",
-    "apci_tx",
-    "apci_rx",
-    "cip_sequence_count",
-    "sender_context",
-];
-
 /// The folded form of a schema: key fields, then `ts_end` and `count`.
 struct Form {
     schema: &'static LogSchema,
@@ -61,14 +44,8 @@ struct Form {
 fn form(schema: &'static LogSchema) -> Option<Form> {
     // The registry's test holds every folded log to having no `count` of
     // its own (the CC-Link and FINS logs count their rows already).
-    if !crate::protocols::folds(schema.path) {
-        return None;
-    }
-    let ts = schema.index_of("ts")?;
-    let mut keep = vec![ts];
-    keep.extend(
-        (0..schema.fields.len()).filter(|i| !PER_EVENT_FIELDS.contains(&schema.fields[*i].name)),
-    );
+    let (_, log) = crate::protocols::log(schema.path)?;
+    let keep = log.fold.kept_fields(schema)?;
     let mut fields: Vec<(String, FieldType)> = keep
         .iter()
         .map(|i| (schema.fields[*i].name.to_owned(), schema.fields[*i].ty))

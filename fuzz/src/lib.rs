@@ -238,6 +238,7 @@ pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
     ("syslog", Transport::Udp, 514),
     ("syslog_tcp", Transport::Tcp, 514),
     ("sip", Transport::Udp, 5060),
+    ("quic", Transport::Udp, 443),
     ("smtp", Transport::Tcp, 25),
 ];
 

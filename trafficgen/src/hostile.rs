@@ -7,7 +7,7 @@
 //! | string | sent by | agent record |
 //! |---|---|---|
 //! | `<script>alert(1)</script>` | DHCP DISCOVER host name (option 12) of 00:0c:29:66:00:01 | `dhcp.host_name`, asset hostname |
-//! | `"><img src=x onerror=alert(1)>` | SSDP NOTIFY `SERVER`, inside `USN` and `LOCATION`, from 192.168.10.121 | `ssdp.server_or_user_agent`, `usn`, `location` |
+//! | `"><img src=x onerror=alert(1)>` | SSDP NOTIFY `SERVER`, inside `USN` and `LOCATION`, from 192.168.10.121 | `ssdp.server_or_user_agent`, `usn`, `location`, asset product |
 //! | `=HYPERLINK("http://x","y")` | CIP identity product name of 192.168.10.103 (ListIdentity and Get_Attribute_All) | `cip_identity.product_name`, asset product |
 //! | `+cmd\|' /C calc'!A0` | CIP identity product name of 192.168.10.122 | `cip_identity.product_name`, asset product |
 //! | `@SUM(1+1)` | S7 SZL 0x001c module name of 192.168.10.102 | `s7comm_known_devices.module_name`, asset product |
@@ -15,8 +15,8 @@
 //! | `=2+5` | mDNS announcement `=2+5.local` of 192.168.10.124 | `dns.query`, asset hostname |
 //! | `=SUM(A1:A9)` | SLMP model (read type name) of 192.168.10.104 | `slmp.model`, asset model |
 //! | `-1+1` | FINS controller model of 192.168.10.105 | `fins.controller_model`, asset model |
-//! | `=1+2` and `<svg onload=alert(3)>` | PROFINET DCP station name and vendor text of 192.168.10.102's MAC | `profinet_dcp.station_name`, `type_of_station`, asset hostname |
-//! | `<iframe src=javascript:alert(4)>` | LLDP system name of a switch port | `lldp.system_name` |
+//! | `=1+2` and `<svg onload=alert(3)>` | PROFINET DCP name of station and type of station of an IO device, 192.168.10.125 | `profinet_dcp.station_name`, `type_of_station`, asset hostname and product |
+//! | `<iframe src=javascript:alert(4)>` | LLDP system name of a switch port | `lldp.system_name`, asset hostname |
 
 use crate::frame::{ethernet, udp_frame, BROADCAST};
 use crate::lldp::{lldp, Port};
@@ -158,18 +158,20 @@ pub fn hostile_names() -> Capture {
         &cd,
     );
 
-    // PROFINET DCP: the S7 PLC's identify response.
+    // PROFINET DCP: an IO device answers the engineering station's identify
+    // (a device of its own, so that no identity read outranks what it says).
     let q = profinet::identify_request(7);
     let dcp = 0x8892;
     cap.push(
         t + 1300 * MS,
         ethernet(profinet::DCP_MULTICAST, net.eng.mac, vlan, dcp, &q),
     );
-    let ip = [[192, 168, 10, 102], [255, 255, 255, 0], [192, 168, 10, 1]];
+    let io_device = [0x00, 0x0e, 0x8c, 0x66, 0x00, 0x07];
+    let ip = [[192, 168, 10, 125], [255, 255, 255, 0], [192, 168, 10, 1]];
     let a = profinet::identify_response(7, DCP_STATION, DCP_VENDOR, (0x002a, 0x0101), ip);
     cap.push(
         t + 1320 * MS,
-        ethernet(net.eng.mac, net.s7_plc.mac, vlan, dcp, &a),
+        ethernet(net.eng.mac, io_device, vlan, dcp, &a),
     );
 
     // LLDP: the switch port the engineering station hangs on.

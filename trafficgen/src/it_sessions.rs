@@ -1,10 +1,12 @@
 //! The IT protocols a plant's network carries besides its control
 //! traffic: FTP moving a PLC program and firmware, an IIoT gateway's MQTT,
-//! devices' syslog, an intercom's SIP, a historian's report mail.
+//! devices' syslog, an intercom's SIP, a historian's report mail, HTTP/3
+//! and DNS over QUIC.
 
-use crate::frame::udp_frame;
+use crate::frame::{udp_frame, Host};
 use crate::pcap::Capture;
-use crate::proto::{ftp, mqtt, sip, smtp, syslog};
+use crate::proto::quic::{self, Ids, Kind, VERSION_1, VERSION_2};
+use crate::proto::{ftp, mqtt, sip, smtp, syslog, tls};
 use crate::scenario::{Net, MS};
 use crate::tcp::TcpConn;
 
@@ -256,15 +258,7 @@ pub fn sip_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
 /// The engineering station (a historian) mails the shift report through
 /// the gateway's relay: EHLO, one message to two recipients, QUIT.
 pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
-    let mut c = TcpConn::new(net.eng, 52_025, net.gateway, 25, net.vlan, (31, 41));
-    let mut t = c.handshake(cap, t);
-    t = say(
-        cap,
-        &mut c,
-        t,
-        false,
-        &smtp::reply(220, &["relay.plant ESMTP"]),
-    );
+    let (mut c, mut t) = smtp_open(cap, net, (net.eng, 52_025), 25, (31, 41), t);
     let exchanges: [(&str, Vec<u8>); 5] = [
         (
             "EHLO hist01.plant",
@@ -320,4 +314,265 @@ pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     t = say(cap, &mut c, t, true, &smtp::command("QUIT"));
     t = say(cap, &mut c, t, false, &smtp::reply(221, &["2.0.0 Bye"]));
     c.close(cap, t)
+}
+
+/// HTTP as a plant's hosts use it: the HMI opens a WebSocket to the OPC UA
+/// server's web interface (RFC 6455, with the RFC's example key and
+/// accept) and exchanges a text frame each way; the engineering station
+/// reaches a vendor's SSH service through the gateway's proxy with
+/// CONNECT; it uploads a recipe with `Expect: 100-continue` and then
+/// pipelines two GETs whose responses come back in one segment.
+pub fn http_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.hmi, 53_080, net.opcua_srv, 8080, net.vlan, (71, 81));
+    let mut t = c.handshake(cap, t);
+    let upgrade = "GET /live HTTP/1.1\r\nHost: opcua-srv:8080\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    t = say(cap, &mut c, t, true, upgrade.as_bytes());
+    let switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    t = say(cap, &mut c, t, false, switched.as_bytes());
+    // A masked text frame "subscribe line1" from the client, and the
+    // server's unmasked "ok".
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x81, 0x80 | 15];
+    frame.extend_from_slice(&key);
+    frame.extend(
+        b"subscribe line1"
+            .iter()
+            .zip(key.iter().cycle())
+            .map(|(b, k)| b ^ k),
+    );
+    t = say(cap, &mut c, t, true, &frame);
+    t = say(cap, &mut c, t, false, &[0x81, 0x02, b'o', b'k']);
+    t = c.close(cap, t);
+
+    let mut c = TcpConn::new(net.eng, 53_128, net.gateway, 3128, net.vlan, (91, 101));
+    t = c.handshake(cap, t + 100 * MS);
+    let connect = "CONNECT support.vendor.example:22 HTTP/1.1\r\n\
+        Host: support.vendor.example:22\r\n\r\n";
+    t = say(cap, &mut c, t, true, connect.as_bytes());
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        b"HTTP/1.1 200 Connection established\r\n\r\n",
+    );
+    t = say(cap, &mut c, t, true, b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    t = say(cap, &mut c, t, false, b"SSH-2.0-OpenSSH_8.4\r\n");
+    t = c.close(cap, t);
+
+    let mut c = TcpConn::new(net.eng, 53_081, net.opcua_srv, 8080, net.vlan, (111, 121));
+    t = c.handshake(cap, t + 100 * MS);
+    let recipe = "batch=B-1042&temp=72.5&time=3600";
+    let post = format!(
+        "POST /recipes HTTP/1.1\r\nHost: opcua-srv:8080\r\nExpect: 100-continue\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        recipe.len()
+    );
+    t = say(cap, &mut c, t, true, post.as_bytes());
+    t = say(cap, &mut c, t, false, b"HTTP/1.1 100 Continue\r\n\r\n");
+    t = say(cap, &mut c, t, true, recipe.as_bytes());
+    let created = "HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\nstored\n";
+    t = say(cap, &mut c, t, false, created.as_bytes());
+    let gets = "GET /recipes/1 HTTP/1.1\r\nHost: opcua-srv:8080\r\n\r\n\
+        GET /recipes/2 HTTP/1.1\r\nHost: opcua-srv:8080\r\n\r\n";
+    t = say(cap, &mut c, t, true, gets.as_bytes());
+    let answers = [
+        "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\ntemp=72.5\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ntemp=\r\n4\r\n68.0\r\n0\r\n\r\n",
+    ]
+    .concat();
+    t = say(cap, &mut c, t, false, answers.as_bytes());
+    c.close(cap, t)
+}
+
+/// A connection from `client` to the gateway's mail relay on `port`, up to
+/// the relay's greeting.
+fn smtp_open(
+    cap: &mut Capture,
+    net: &Net,
+    client: (Host, u16),
+    port: u16,
+    isn: (u32, u32),
+    t: i64,
+) -> (TcpConn, i64) {
+    let mut c = TcpConn::new(client.0, client.1, net.gateway, port, net.vlan, isn);
+    let t = c.handshake(cap, t);
+    let greeting = smtp::reply(220, &["relay.plant ESMTP"]);
+    let t = say(cap, &mut c, t, false, &greeting);
+    (c, t)
+}
+
+/// The HMI submits mail on port 587 and upgrades the session with
+/// STARTTLS (RFC 3207): after the server's 220 both sides speak TLS 1.3.
+pub fn smtp_starttls_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (mut c, mut t) = smtp_open(cap, net, (net.hmi, 52_587), 587, (51, 61), t);
+    t = say(cap, &mut c, t, true, &smtp::command("EHLO hmi01.plant"));
+    let ehlo = smtp::reply(250, &["relay.plant", "STARTTLS", "AUTH PLAIN"]);
+    t = say(cap, &mut c, t, false, &ehlo);
+    t = say(cap, &mut c, t, true, &smtp::command("STARTTLS"));
+    let ready = smtp::reply(220, &["2.0.0 Ready to start TLS"]);
+    t = say(cap, &mut c, t, false, &ready);
+    let hello = tls::client_hello("relay.plant", &[], false);
+    t = say(cap, &mut c, t, true, &tls::record(22, &hello));
+    let server = [
+        tls::record(22, &tls::server_hello(true)),
+        tls::record(20, &[1]),
+        tls::record(23, &[0x3c; 220]),
+    ]
+    .concat();
+    t = say(cap, &mut c, t, false, &server);
+    let finished = [tls::record(20, &[1]), tls::record(23, &[0x4d; 80])].concat();
+    t = say(cap, &mut c, t, true, &finished);
+    t = say(cap, &mut c, t, true, &tls::record(23, &[0x5e; 400]));
+    t = say(cap, &mut c, t, false, &tls::record(23, &[0x6f; 60]));
+    c.close(cap, t)
+}
+
+/// Two QUIC connections. The engineering station opens HTTP/3 (version 1)
+/// to the gateway's management page: its Initial with the ClientHello,
+/// the server's Initial with the ServerHello and a Handshake packet in one
+/// datagram, the client's acknowledging Initial with its Handshake packet,
+/// then 1-RTT packets both ways. The HMI asks the gateway for DNS over
+/// QUIC (version 2): the server answers with a Retry, the client retries
+/// with the token, and the server closes the connection in its Initial
+/// (no application protocol in common).
+pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let (eng, hmi, gw) = (net.eng, net.hmi, net.gateway);
+    let odcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    let (ccid, scid) = (
+        [0xc1, 0x1e, 0x47, 0x01],
+        [0x5e, 0x4e, 0x12, 0x34, 0xab, 0xcd, 0xef, 0x01],
+    );
+    // Once the server answered, the client sends to its connection id
+    // (RFC 9000 section 7.2); the keys stay those of the first.
+    let client_ids = |pn, dcid| Ids {
+        odcid: &odcid,
+        dcid,
+        scid: &ccid,
+        pn,
+    };
+    let server_ids = Ids {
+        odcid: &odcid,
+        dcid: &ccid,
+        scid: &scid,
+        pn: 0,
+    };
+    let hello = quic::crypto(&tls::client_hello("gateway.plant.example", &["h3"], true));
+    let mut server_flight = quic::initial(
+        VERSION_1,
+        true,
+        &server_ids,
+        &[],
+        &[quic::ack(0), quic::crypto(&tls::server_hello(false))].concat(),
+        0,
+    );
+    server_flight.extend(quic::long(
+        VERSION_1,
+        Kind::Handshake,
+        &ccid,
+        &scid,
+        &[0x77; 300],
+    ));
+    let mut client_ack = quic::initial(
+        VERSION_1,
+        false,
+        &client_ids(1, &scid),
+        &[],
+        &quic::ack(0),
+        0,
+    );
+    client_ack.extend(quic::long(
+        VERSION_1,
+        Kind::Handshake,
+        &scid,
+        &ccid,
+        &[0x66; 60],
+    ));
+    let datagrams: Vec<(bool, Vec<u8>)> = vec![
+        (
+            true,
+            quic::initial(VERSION_1, false, &client_ids(0, &odcid), &[], &hello, 1200),
+        ),
+        (false, server_flight),
+        (true, client_ack),
+        (false, quic::short(&ccid, &[0x21; 40])),
+        (true, quic::short(&scid, &[0x22; 90])),
+        (true, quic::short(&scid, &[0x23; 30])),
+        (false, quic::short(&ccid, &[0x24; 700])),
+        (true, quic::short(&scid, &[0x25; 30])),
+        (true, quic::short(&scid, &[0x26; 30])),
+    ];
+    let t = datagrams_between(cap, net, t, (eng, 51_443), (gw, 443), &datagrams);
+
+    let odcid = [0x0d, 0x0c, 0x0a, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
+    let ccid = [0xd0, 0x0c];
+    let retry_cid = [0x7e, 0x72, 0x11, 0x00, 0x00, 0x01];
+    let token = b"retry-token-192.168.10.20";
+    let doq = quic::crypto(&tls::client_hello("dns.plant.example", &["doq"], true));
+    let first = Ids {
+        odcid: &odcid,
+        dcid: &odcid,
+        scid: &ccid,
+        pn: 0,
+    };
+    let second = Ids {
+        odcid: &retry_cid,
+        dcid: &retry_cid,
+        scid: &ccid,
+        pn: 1,
+    };
+    let refusal = Ids {
+        odcid: &retry_cid,
+        dcid: &ccid,
+        scid: &[0x5e, 0x02],
+        pn: 0,
+    };
+    // TLS alert 120 (no_application_protocol) as a crypto error.
+    let close = quic::connection_close(0x0100 + 120, "no ALPN");
+    let datagrams: Vec<(bool, Vec<u8>)> = vec![
+        (
+            true,
+            quic::initial(VERSION_2, false, &first, &[], &doq, 1200),
+        ),
+        (
+            false,
+            quic::retry(VERSION_2, &odcid, &ccid, &retry_cid, token),
+        ),
+        (
+            true,
+            quic::initial(VERSION_2, false, &second, token, &doq, 1200),
+        ),
+        (
+            false,
+            quic::initial(VERSION_2, true, &refusal, &[], &close, 0),
+        ),
+    ];
+    datagrams_between(cap, net, t, (hmi, 52_853), (gw, 853), &datagrams)
+}
+
+/// UDP datagrams between a client and a server, 15 ms apart; `true`
+/// marks the client's.
+fn datagrams_between(
+    cap: &mut Capture,
+    net: &Net,
+    mut t: i64,
+    client: (Host, u16),
+    server: (Host, u16),
+    datagrams: &[(bool, Vec<u8>)],
+) -> i64 {
+    for (i, (from_client, d)) in datagrams.iter().enumerate() {
+        let (src, dst) = if *from_client {
+            (client, server)
+        } else {
+            (server, client)
+        };
+        let ident = u16::try_from(300 + i).unwrap_or(0);
+        let frame = udp_frame(&src.0, &dst.0, dst.0.mac, net.vlan, src.1, dst.1, ident, d);
+        cap.push(t, frame);
+        t += 15 * MS;
+    }
+    t
 }

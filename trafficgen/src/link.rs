@@ -259,6 +259,21 @@ pub fn gtpu(teid: u32, ip: &[u8]) -> Vec<u8> {
     g
 }
 
+/// A GTPv1 message other than a T-PDU (3GPP TS 29.060: signalling on the
+/// control port 2123, or an echo on either port) with a sequence number
+/// and the information elements `ies`.
+pub fn gtp_message(msg_type: u8, teid: u32, seq: u16, ies: &[u8]) -> Vec<u8> {
+    // Version 1, protocol type GTP, sequence number present.
+    let mut g = vec![0x32, msg_type];
+    let len = u16::try_from(4 + ies.len()).unwrap_or(u16::MAX);
+    g.extend_from_slice(&len.to_be_bytes());
+    g.extend_from_slice(&teid.to_be_bytes());
+    g.extend_from_slice(&seq.to_be_bytes());
+    g.extend_from_slice(&[0, 0]); // N-PDU number, no extension header
+    g.extend_from_slice(ies);
+    g
+}
+
 /// AYIYA (the SixXS tunnel protocol): a 16-byte identity, a 20-byte SHA-1
 /// signature, the forward operation, IPv4 as the next header, an epoch
 /// time, then the packet.

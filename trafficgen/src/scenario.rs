@@ -84,6 +84,8 @@ pub const NAMES: &[&str] = &[
     "syslog",
     "sip",
     "smtp",
+    "quic",
+    "http",
     "hostile-names",
 ];
 
@@ -148,7 +150,14 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
             crate::it_sessions::sip_session(&mut cap, &net, t);
         }
         "smtp" => {
-            crate::it_sessions::smtp_session(&mut cap, &net, t);
+            let t = crate::it_sessions::smtp_session(&mut cap, &net, t);
+            crate::it_sessions::smtp_starttls_session(&mut cap, &net, t + SEC);
+        }
+        "quic" => {
+            crate::it_sessions::quic_sessions(&mut cap, &net, t);
+        }
+        "http" => {
+            crate::it_sessions::http_sessions(&mut cap, &net, t);
         }
         _ => return None,
     }
@@ -1083,15 +1092,20 @@ pub fn goose_publish(cap: &mut Capture, net: &Net, t: i64, messages: u32) -> i64
     // IEC 61850-8-1's multicast range for GOOSE.
     const DST: Mac = [0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01];
     let mut t = t;
+    // `t` of a message is the time of the last state change, not its own.
+    let mut state_since = t;
     for i in 0..messages {
         let changed = i >= 2;
+        if i == 2 {
+            state_since = t;
+        }
         let g = iec61850::Goose {
             appid: 0x0001,
             gocb_ref: "IED1LD0/LLN0$GO$gcbStatus",
             dat_set: "IED1LD0/LLN0$StatusDS",
             go_id: "IED1_Status",
             time_allowed_to_live: 2000,
-            t_secs: u32::try_from(t / SEC).unwrap_or(0),
+            t_secs: u32::try_from(state_since / SEC).unwrap_or(0),
             st_num: 1 + u32::from(changed),
             sq_num: if changed { i - 2 } else { i },
             conf_rev: 1,

@@ -24,12 +24,50 @@ pub struct ProtocolInfo {
 #[derive(Debug)]
 pub struct LogInfo {
     pub schema: &'static LogSchema,
-    /// A batch folds this log's rows per interval into one row per distinct
-    /// operation with `count`, `ts` and `ts_end`.
-    pub fold: bool,
+    /// Whether a batch folds this log's rows, and by which key.
+    pub fold: Fold,
     /// How a row of this log names and classifies an operation; `None` for
     /// logs that carry no operation (identities, discovery).
     pub operation: Option<OperationSpec>,
+}
+
+/// How a batch carries a log's rows.
+#[derive(Debug)]
+pub enum Fold {
+    /// Every row as it was made.
+    No,
+    /// Per interval, one row per distinct key, with `ts` of the first
+    /// occurrence and, appended, `ts_end` of the last and `count`. The key
+    /// is every field but `ts` and `per_event`: the fields that change with
+    /// every transaction (transaction and invoke ids, sequence numbers) and
+    /// say nothing about the operation.
+    Yes { per_event: &'static [&'static str] },
+}
+
+impl Fold {
+    /// The per-transaction fields of a folded log; `None` when it does not
+    /// fold.
+    pub fn per_event(&self) -> Option<&'static [&'static str]> {
+        match self {
+            Fold::No => None,
+            Fold::Yes { per_event } => Some(per_event),
+        }
+    }
+
+    /// The fields a folded row of `schema` keeps, as indexes into it: `ts`
+    /// first, then the key's fields in schema order. `None` when the log
+    /// does not fold or has no `ts`.
+    pub fn kept_fields(&self, schema: &LogSchema) -> Option<Vec<usize>> {
+        let per_event = self.per_event()?;
+        let ts = schema.index_of("ts")?;
+        let key = schema
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name != "ts" && !per_event.contains(&f.name))
+            .map(|(i, _)| i);
+        Some(std::iter::once(ts).chain(key).collect())
+    }
 }
 
 /// How a log's row names an operation.

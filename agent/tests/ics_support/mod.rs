@@ -1,13 +1,16 @@
 //! Drives the industrial decoders over capture files without the engine:
 //! Ethernet/802.1Q/Linux SLL, IPv4, TCP (in-order, gaps reported) and UDP,
 //! one flow per 5-tuple, originator = first sender (SYN sender for TCP).
+//! A TCP direction's new bytes go to the parser through the engine's
+//! streaming contract (`over_ip::session::Session`).
 
 #![allow(dead_code)]
 
 use osect_engine::asset::AssetTable;
 use osect_engine::flow::id::{ConnId, FlowRef, Mac, Transport};
 use osect_engine::over_ethernet::{self, Frame};
-use osect_engine::over_ip::{self, AppParser, Ctx, Dir, Output};
+use osect_engine::over_ip::session::Session;
+use osect_engine::over_ip::{self, Ctx, Dir, Output};
 use osect_engine::sink::RecordSink;
 use osect_wire::Record;
 use std::collections::HashMap;
@@ -41,9 +44,38 @@ pub fn read_frames(path: &Path) -> Vec<(i64, i32, Vec<u8>)> {
     }
 }
 
+/// A TCP direction's next expected sequence number: what tells a segment's
+/// new bytes from a retransmission and a lost segment from the next one.
+/// The bytes themselves go to the session, which keeps what the parser has
+/// not consumed.
+#[derive(Default)]
 struct Half {
     next_seq: Option<u32>,
-    buf: Vec<u8>,
+}
+
+impl Half {
+    /// The new bytes of a segment and whether bytes were lost before them;
+    /// `None` when it brings nothing new.
+    fn fresh<'a>(&mut self, seq: u32, data: &'a [u8]) -> Option<(&'a [u8], bool)> {
+        let expect = *self.next_seq.get_or_insert(seq);
+        let ahead = seq.wrapping_sub(expect) as i32;
+        // Far behind is no retransmission: the sender jumped.
+        let jumped = ahead < -(WINDOW as i32);
+        self.next_seq = Some(seq.wrapping_add(data.len() as u32));
+        if ahead < 0 && !jumped {
+            // Retransmission or overlap: only the new tail.
+            let tail = data
+                .get(ahead.unsigned_abs() as usize..)
+                .unwrap_or_default();
+            if tail.is_empty() {
+                // Nothing new: what was expected stays expected.
+                self.next_seq = Some(expect);
+                return None;
+            }
+            return Some((tail, false));
+        }
+        Some((data, ahead > 0 || jumped))
+    }
 }
 
 struct Flow {
@@ -52,9 +84,25 @@ struct Flow {
     orig_mac: Mac,
     resp_mac: Mac,
     vlan: Option<u16>,
-    parser: Option<Box<dyn AppParser>>,
+    session: Option<Session>,
     tries: u32,
     halves: [Half; 2],
+}
+
+impl Flow {
+    fn ctx<'a, 'b>(&'a self, ts: i64, out: &'a mut Output<'b>) -> Ctx<'a, 'b> {
+        Ctx {
+            ts,
+            flow: FlowRef {
+                uid: &self.uid,
+                id: &self.id,
+                orig_mac: Some(self.orig_mac),
+                resp_mac: Some(self.resp_mac),
+                vlan: self.vlan,
+            },
+            out,
+        }
+    }
 }
 
 /// Per-direction reassembly window of the driver, like the engine's.
@@ -164,18 +212,9 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
                     orig_mac: om,
                     resp_mac: rm,
                     vlan,
-                    parser: None,
+                    session: None,
                     tries: 0,
-                    halves: [
-                        Half {
-                            next_seq: None,
-                            buf: Vec::new(),
-                        },
-                        Half {
-                            next_seq: None,
-                            buf: Vec::new(),
-                        },
-                    ],
+                    halves: [Half::default(), Half::default()],
                 },
             );
             (key, dir)
@@ -183,10 +222,8 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
         let Some(flow) = flows.get_mut(&key) else {
             continue;
         };
-        let hi = usize::from(!dir.is_orig());
-        let mut gap = false;
-        let bytes: &[u8] = if proto == 6 {
-            let half = &mut flow.halves[hi];
+        let (bytes, gap) = if proto == 6 {
+            let half = &mut flow.halves[usize::from(!dir.is_orig())];
             if syn {
                 half.next_seq = Some(seq.wrapping_add(1));
                 continue;
@@ -194,91 +231,35 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
             if l7.is_empty() {
                 continue;
             }
-            let mut expect = *half.next_seq.get_or_insert(seq);
-            let mut ahead = seq.wrapping_sub(expect) as i32;
-            if ahead < -(WINDOW as i32) {
-                // Far behind is no retransmission: the sender jumped.
-                gap = true;
-                half.buf.clear();
-                expect = seq;
-                ahead = 0;
-            }
-            let fresh = if ahead < 0 {
-                // Retransmission or overlap: keep only the new tail.
-                let skip = (-ahead) as usize;
-                if skip >= l7.len() {
-                    continue;
-                }
-                &l7[skip..]
-            } else {
-                if ahead > 0 {
-                    gap = true;
-                    half.buf.clear();
-                }
-                l7
-            };
-            let from = if ahead < 0 { expect } else { seq };
-            half.next_seq = Some(from.wrapping_add(fresh.len() as u32));
-            half.buf.extend_from_slice(fresh);
-            if half.buf.len() > WINDOW {
-                let cut = half.buf.len() - WINDOW;
-                half.buf.drain(..cut);
-                gap = true;
-            }
-            &[]
-        } else {
-            l7
-        };
-        if flow.parser.is_none() && flow.tries < 8 {
-            let probe_data: &[u8] = if proto == 6 {
-                &flow.halves[hi].buf
-            } else {
-                bytes
-            };
-            if probe_data.is_empty() {
+            let Some(fresh) = half.fresh(seq, l7) else {
                 continue;
-            }
+            };
+            fresh
+        } else {
+            (l7, false)
+        };
+        if flow.session.is_none() && flow.tries < 8 && !bytes.is_empty() {
             flow.tries += 1;
-            flow.parser = over_ip::probe(flow.id.proto, &flow.id, dir, probe_data);
+            flow.session = over_ip::probe(flow.id.proto, &flow.id, dir, bytes)
+                .map(|p| Session::new(p, flow.uid.as_str().into()));
         }
-        let Flow {
-            uid,
-            id,
-            orig_mac,
-            resp_mac,
-            vlan,
-            parser,
-            halves,
-            ..
-        } = flow;
-        let Some(parser) = parser.as_mut() else {
+        let Some(mut session) = flow.session.take() else {
             continue;
         };
         let mut out = Output {
             records: &mut sink,
             assets: &mut assets,
         };
-        let mut ctx = Ctx {
-            ts: *ts,
-            flow: FlowRef {
-                uid,
-                id,
-                orig_mac: Some(*orig_mac),
-                resp_mac: Some(*resp_mac),
-                vlan: *vlan,
-            },
-            out: &mut out,
-        };
-        if gap {
-            parser.gap(dir);
-        }
+        let mut ctx = flow.ctx(*ts, &mut out);
         if proto == 6 {
-            let half = &mut halves[hi];
-            let used = parser.parse(&mut ctx, dir, &half.buf).min(half.buf.len());
-            half.buf.drain(..used);
+            if gap {
+                session.gap(dir);
+            }
+            session.stream(&mut ctx, dir, bytes, WINDOW);
         } else {
-            parser.parse(&mut ctx, dir, bytes);
+            session.datagram(&mut ctx, dir, bytes);
         }
+        flow.session = Some(session);
     }
     let mut services = Vec::new();
     let mut keys: Vec<_> = flows.keys().copied().collect();
@@ -287,24 +268,13 @@ pub fn run(frames: &[(i64, i32, Vec<u8>)]) -> Run {
         let Some(flow) = flows.get_mut(&k) else {
             continue;
         };
-        if let Some(p) = flow.parser.as_mut() {
-            services.push((flow.id, p.service()));
+        if let Some(mut session) = flow.session.take() {
+            services.push((flow.id, session.service()));
             let mut out = Output {
                 records: &mut sink,
                 assets: &mut assets,
             };
-            let mut ctx = Ctx {
-                ts: last_ts,
-                flow: FlowRef {
-                    uid: &flow.uid,
-                    id: &flow.id,
-                    orig_mac: Some(flow.orig_mac),
-                    resp_mac: Some(flow.resp_mac),
-                    vlan: flow.vlan,
-                },
-                out: &mut out,
-            };
-            p.finish(&mut ctx);
+            session.finish(&mut flow.ctx(last_ts, &mut out));
         }
     }
     Run {

@@ -55,9 +55,12 @@ impl Engine {
                     );
                 }
                 let flipped = flip();
-                if flipped {
-                    if let Some(c) = self.conns.get_mut(idx) {
+                if let Some(c) = self.conns.get_mut(idx) {
+                    if flipped {
                         c.flip();
+                    }
+                    if let Some(service) = self.expected.service(ts, &c.id) {
+                        c.service = Some(service);
                     }
                 }
                 (
@@ -197,6 +200,7 @@ impl Engine {
                         &mut self.app_live,
                         self.app_limit,
                         &mut self.stats,
+                        &mut self.expected,
                         |s, ctx, d| s.stream(ctx, dir, d, limit),
                     );
                 }
@@ -256,7 +260,11 @@ impl Engine {
         if let Some((service, t)) = tun {
             let parent = match service {
                 Some(s) => {
-                    c.tunnel_packet(s, f.is_orig);
+                    // Zeek confirms GTPv1 only on a G-PDU that carries IP,
+                    // not on signalling (GTP-C, echo requests).
+                    if s != "gtpv1" || !matches!(t, tunnel::Inner::None) {
+                        c.tunnel_packet(s, f.is_orig);
+                    }
                     uid
                 }
                 None => self.tunnel_uid(ip, IPPROTO_GRE),
@@ -277,6 +285,7 @@ impl Engine {
                 &mut self.app_live,
                 self.app_limit,
                 &mut self.stats,
+                &mut self.expected,
                 |s, ctx, data| s.datagram(ctx, dir, data),
             );
         }

@@ -195,7 +195,7 @@ pub(super) fn udp_tunnel(
         tunnel::vxlan(payload).map(|t| ("vxlan", t))
     } else if on(tunnel::GENEVE_PORT) {
         tunnel::geneve(payload).map(|t| ("geneve", t))
-    } else if on(tunnel::GTPU_PORT) {
+    } else if on(tunnel::GTPU_PORT) || on(tunnel::GTPC_PORT) {
         tunnel::gtpv1(payload).map(|t| ("gtpv1", t))
     } else if on(tunnel::GRE_IN_UDP_PORT) {
         return tunnel::gre(payload).ok().map(|t| (None, t));

@@ -32,6 +32,7 @@ use std::net::IpAddr;
 
 mod addresses;
 mod conns;
+mod expected;
 mod fast;
 mod ip;
 mod session;
@@ -63,6 +64,9 @@ pub struct Stats {
     pub app_bytes_overflowed: u64,
     pub neighbors_dropped: u64,
     pub records_dropped: u64,
+    /// Announced connections (FTP data channels) forgotten before their
+    /// time because the table was full.
+    pub expected_evicted: u64,
 }
 
 /// The engine's switches, from the config and the command line.
@@ -167,6 +171,8 @@ pub struct Engine {
     syn_signatures: over_ip::fingerprint::SynSignatures,
     app_limit: usize,
     app_live: usize,
+    /// Connections parsers announced, as many as `limits.app_flows`.
+    expected: expected::ExpectedConns,
     reassembly_limit: usize,
     next_expiry_check: i64,
     stats: Stats,
@@ -187,6 +193,7 @@ impl Engine {
             syn_signatures: Default::default(),
             app_limit: l.app_flows,
             app_live: 0,
+            expected: expected::ExpectedConns::new(l.app_flows),
             reassembly_limit: l.reassembly_bytes_per_flow,
             next_expiry_check: i64::MIN,
             stats: Stats::default(),
@@ -200,6 +207,7 @@ impl Engine {
         s.frags_evicted = self.frags.evicted();
         s.frags_dropped = self.frags.dropped;
         s.neighbors_dropped = self.neighbors.dropped;
+        s.expected_evicted = self.expected.evicted;
         s.records_dropped = self.sink.dropped();
         s
     }

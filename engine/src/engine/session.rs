@@ -1,6 +1,7 @@
 //! Application glue: a connection's payload to its parser session, and the
 //! records of a connection that ended.
 
+use super::expected::ExpectedConns;
 use super::*;
 
 /// Hands payload to the connection's application session, creating it when
@@ -16,6 +17,7 @@ pub(super) fn app_data(
     app_live: &mut usize,
     app_limit: usize,
     stats: &mut Stats,
+    expected: &mut ExpectedConns,
     feed: impl FnOnce(&mut Session, &mut over_ip::Ctx<'_, '_>, &[u8]),
 ) {
     if data.is_empty() {
@@ -46,6 +48,9 @@ pub(super) fn app_data(
         feed(s, ctx, data)
     });
     stats.app_bytes_overflowed += session.overflowed - before;
+    for e in session.expected() {
+        expected.add(ts, e);
+    }
     note_service(c, &session);
     c.app = Some(session);
 }

@@ -173,6 +173,7 @@ pub fn likely_server_port(proto: Transport, port: u16) -> bool {
                 | 1812
                 | 1813
                 | 1900
+                | 2123
                 | 2152
                 | 2222
                 | 3478

@@ -415,10 +415,7 @@ impl Endpoint {
         }
         if seq > self.next_seq {
             // Beyond a hole: remember the range until it is acked or filled.
-            let _ = self
-                .pending
-                .get_or_insert_with(Default::default)
-                .push((seq, end));
+            remember(self.pending.get_or_insert_with(Default::default), seq, end);
             return None;
         }
         let off = (self.next_seq - seq) as usize;
@@ -480,6 +477,25 @@ impl Endpoint {
         }
         missing
     }
+}
+
+/// Adds the range `seq..end` to `p`, merged with the ranges it overlaps or
+/// touches, so that a run of segments after one hole takes one entry; a
+/// range beyond as many holes as `p` holds is forgotten.
+fn remember(p: &mut Pending, seq: u64, end: u64) {
+    let (mut s, mut e) = (seq, end);
+    let mut i = 0;
+    while i < p.len() {
+        let (a, b) = p[i];
+        if a <= e && s <= b {
+            s = s.min(a);
+            e = e.max(b);
+            p.swap_remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    let _ = p.push((s, e));
 }
 
 fn update_history(ep: &mut Endpoint, is_orig: bool, s: &Seg, rel_seq: u64, h: &mut History) {
@@ -601,4 +617,49 @@ fn update_state(
         State::Reset => {}
     }
     do_close
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_segments_after_one_hole_leaves_only_the_hole_missing() {
+        let mut ep = Endpoint {
+            next_seq: 1,
+            ..Endpoint::default()
+        };
+        assert_eq!(ep.receive(1, 100), Some((0, 100)));
+        // 101..1541 is lost; ten segments follow it in order.
+        for i in 0..10 {
+            assert_eq!(ep.receive(1541 + i * 1440, 1440), None);
+        }
+        assert_eq!(ep.trim_to(1541 + 10 * 1440), 1440);
+        assert_eq!(ep.next_seq, 1541 + 10 * 1440);
+        assert!(ep.pending.is_none());
+    }
+
+    #[test]
+    fn disjoint_holes_are_counted_each() {
+        let mut ep = Endpoint {
+            next_seq: 1,
+            ..Endpoint::default()
+        };
+        // Holes at 1..11, 21..31 and 41..51; ranges out of order.
+        ep.receive(31, 10);
+        ep.receive(11, 10);
+        ep.receive(51, 10);
+        assert_eq!(ep.trim_to(61), 30);
+        // A segment filling the gap between two ranges joins them.
+        let mut ep = Endpoint {
+            next_seq: 1,
+            ..Endpoint::default()
+        };
+        ep.receive(11, 10);
+        ep.receive(31, 10);
+        ep.receive(21, 10);
+        assert_eq!(ep.pending.as_ref().map(|p| p.len()), Some(1));
+        assert_eq!(ep.receive(1, 10), Some((0, 10)));
+        assert_eq!(ep.next_seq, 41);
+    }
 }

@@ -55,6 +55,7 @@ pub mod session;
 use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
 use crate::sink::RecordSink;
+use std::net::IpAddr;
 
 /// Which side sent the data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +99,23 @@ pub trait AppParser: Send {
 
     /// The connection ends (or is evicted): log anything still pending.
     fn finish(&mut self, _ctx: &mut Ctx<'_, '_>) {}
+
+    /// Connections announced since the last call (an FTP data channel),
+    /// polled after every `parse`.
+    fn expected(&mut self) -> Vec<Expected> {
+        Vec::new()
+    }
+}
+
+/// A connection a parser announces, as Zeek's `Analyzer::schedule_analyzer`
+/// does: the next connections from `orig_h` to `resp_h:resp_p` over TCP
+/// name `service` in conn.log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub orig_h: IpAddr,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub service: &'static str,
 }
 
 /// A protocol recogniser: given the first payload seen in `dir`, returns a

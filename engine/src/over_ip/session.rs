@@ -10,7 +10,7 @@
 //! gap); a lost segment drops them and calls `gap`; a UDP datagram is one
 //! call.
 
-use super::{AppParser, Ctx, Dir};
+use super::{AppParser, Ctx, Dir, Expected};
 use osect_wire::Text;
 
 pub struct Session {
@@ -40,6 +40,11 @@ impl Session {
     /// conn.log's `service`; empty while the parser has not confirmed it.
     pub fn service(&self) -> &'static str {
         self.parser.service()
+    }
+
+    /// Connections the parser announced since the last call.
+    pub fn expected(&mut self) -> Vec<Expected> {
+        self.parser.expected()
     }
 
     /// One UDP datagram (or other message-oriented payload).

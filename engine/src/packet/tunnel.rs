@@ -19,6 +19,8 @@ pub const VXLAN_PORT: u16 = 4789;
 pub const GENEVE_PORT: u16 = 6081;
 pub const TEREDO_PORT: u16 = 3544;
 pub const GTPU_PORT: u16 = 2152;
+/// GTPv1-C; Zeek's GTPv1 analyzer takes both ports.
+pub const GTPC_PORT: u16 = 2123;
 /// GRE-in-UDP (RFC 8086).
 pub const GRE_IN_UDP_PORT: u16 = 4754;
 pub const AYIYA_PORT: u16 = 5072;

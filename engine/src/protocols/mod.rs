@@ -3,7 +3,8 @@
 //! Each protocol's folder holds a `descriptor.rs` with one [`Descriptor`]:
 //! what the core is told ([`ProtocolInfo`]: its logs, whether batches fold
 //! them, how a row names and classifies an operation), how the engine
-//! recognises the protocol and the asset roles it implies. Everything else
+//! recognises the protocol, the asset roles it implies and where it tells the
+//! ledger what a device is (its identity sources and their ranks). Everything else
 //! (the recognisers' order, the roles in `asset.log`, batch folding, the
 //! collector's summary, the logs a collector accepts) reads [`REGISTRY`].
 //! Adding a protocol is its folder and one line below.
@@ -13,7 +14,7 @@
 //! by their [`Recognition::Probe`] precedence instead, because a probe that
 //! accepts loosely must come after stricter ones whatever the listing.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::over_ethernet::Frame;
 use crate::over_ip::{Output, Probe};
 use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
@@ -31,6 +32,9 @@ pub struct Descriptor {
     /// `asset.log` lists them (empty for protocols that say nothing about
     /// what a device is).
     pub roles: &'static [Role],
+    /// Where the protocol tells the asset ledger what a device is, each
+    /// with its rank (empty for protocols that do not).
+    pub identities: &'static [IdentitySource],
 }
 
 /// How the engine finds a protocol in the traffic.
@@ -113,7 +117,7 @@ pub fn log(path: &str) -> Option<(&'static Descriptor, &'static LogInfo)> {
 
 /// Whether batches fold the rows of the log `path`.
 pub fn folds(path: &str) -> bool {
-    log(path).is_some_and(|(_, l)| l.fold)
+    log(path).is_some_and(|(_, l)| l.fold.per_event().is_some())
 }
 
 /// What the registry's order gives, worked out once.

@@ -65,9 +65,23 @@ fn every_log_is_reachable_and_consistent() {
             );
             assert!(std::ptr::eq(found, l));
             let has = |f: &str| l.schema.index_of(f).is_some();
-            if l.fold {
+            if let Some(per_event) = l.fold.per_event() {
                 // A folded row gains `count` and `ts_end` and is keyed by `ts`.
                 assert!(has("ts"), "{} folds without ts", l.schema.path);
+                // The per-event fields are the log's, and name no operation.
+                for f in per_event {
+                    assert!(
+                        has(f) && *f != "ts",
+                        "{}: per-event field {f} not in the log",
+                        l.schema.path
+                    );
+                    let op = l.operation.as_ref().map_or(&[][..], |o| o.key);
+                    assert!(
+                        !op.contains(f),
+                        "{}: {f} is per-event and names the operation",
+                        l.schema.path
+                    );
+                }
                 assert!(
                     !has("count"),
                     "{} folds but has its own count",
@@ -121,6 +135,31 @@ fn roles_fit_the_ledger_and_are_declared_once() {
             "{role} declared by {owner} and {others:?}"
         );
     }
+}
+
+#[test]
+fn identity_sources_are_named_once_and_ranked_apart() {
+    let mut names = HashSet::new();
+    let mut lesser = HashSet::new();
+    for d in REGISTRY {
+        for s in d.identities {
+            assert!(
+                names.insert(s.as_str()),
+                "identity source {} declared twice",
+                s.as_str()
+            );
+            let rank = s.rank();
+            assert!(rank <= IdentitySource::READ, "{}: rank {rank}", s.as_str());
+            // Sources below a read never share a rank: two would take
+            // turns overwriting the same field.
+            assert!(
+                rank == IdentitySource::READ || lesser.insert(rank),
+                "{}: rank {rank} taken",
+                s.as_str()
+            );
+        }
+    }
+    assert!(names.len() >= 9, "{} identity sources", names.len());
 }
 
 #[test]

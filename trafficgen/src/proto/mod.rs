@@ -14,11 +14,13 @@ pub mod modbus;
 pub mod mqtt;
 pub mod opcua;
 pub mod profinet;
+pub mod quic;
 pub mod s7;
 pub mod sip;
 pub mod slmp;
 pub mod smtp;
 pub mod syslog;
+pub mod tls;
 
 /// Appends a big-endian u16.
 pub(crate) fn be16(v: &mut Vec<u8>, x: u16) {

@@ -5,7 +5,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const MASTER: Role = Role::new("cclink_master");
@@ -16,7 +16,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "cclink_ie",
         logs: &[LogInfo {
             schema: &super::CCLINK_IE,
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["service"],
                 classify,
@@ -26,6 +26,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[MASTER, SLAVE],
+    identities: &[],
 };
 
 /// Cyclic data exchange: the rows say which PDU, not what it changes.

@@ -9,8 +9,7 @@
 //! `dat_set`, `go_id`, `goose_t_sec`, `st_num`, `test`, ...); `appid`,
 //! `num_dat_set_entries`, `data_entries` and `data_types` are this
 //! sensor's. A publisher becomes a `goose_publisher` in the asset ledger.
-//!
-//! Not folded in batches: every message carries a new sequence number.
+//! Batches fold the rows of each state (see `descriptor.rs`).
 
 pub mod descriptor;
 

@@ -2,11 +2,12 @@
 //! 0x2000): the `lldp` log, one row per announcement, naming the switch
 //! (system name and description), the port (id and description), its VLAN,
 //! the management address and the capabilities. The system name feeds the
-//! asset ledger as the announcing device's host name.
+//! asset ledger as the announcing device's host name, the system
+//! description as its product.
 
 pub mod descriptor;
 
-use crate::asset::HostRef;
+use crate::asset::{HostRef, Identity};
 use crate::bytes::be16;
 use crate::flow::id::fmt_mac;
 use crate::over_ethernet::Frame;
@@ -188,30 +189,42 @@ fn cdp_address(v: &[u8]) -> Option<IpAddr> {
 
 /// Decodes LLDP and CDP frames; returns whether the frame was one.
 pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
-    let (proto, repr) = if frame.ethertype == ETHERTYPE_LLDP {
-        ("lldp", Repr::parse_lldp(frame.payload))
+    let (source, repr) = if frame.ethertype == ETHERTYPE_LLDP {
+        (descriptor::LLDP, Repr::parse_lldp(frame.payload))
     } else if frame.ethertype == 0 && frame.payload.starts_with(&SNAP_CDP) {
-        ("cdp", Repr::parse_cdp(&frame.payload[SNAP_CDP.len()..]))
+        (
+            descriptor::CDP,
+            Repr::parse_cdp(&frame.payload[SNAP_CDP.len()..]),
+        )
     } else {
         return false;
     };
     let Some(r) = repr else {
         return true;
     };
+    let host = HostRef {
+        mac: Some(frame.src),
+        ip: None,
+        vlan: frame.vlan,
+    };
     if let Some(name) = &r.system_name {
-        let host = HostRef {
-            mac: Some(frame.src),
-            ip: None,
-            vlan: frame.vlan,
-        };
         out.assets.observe_hostname(frame.ts, host, name);
+    }
+    // CDP's software version runs over several lines; the first names it.
+    if let Some(desc) = r.system_desc.as_deref().and_then(|d| d.lines().next()) {
+        let id = Identity {
+            source,
+            product: Some(desc),
+            ..Identity::default()
+        };
+        out.assets.observe_identity(frame.ts, host, &id);
     }
     out.records.push(Record {
         schema: &LLDP_LOG,
         values: vec![
             Value::Time(frame.ts),
             Value::Str(fmt_mac(&frame.src)),
-            Value::from(proto),
+            Value::from(source.as_str()),
             r.chassis_id.into(),
             r.port_id.into(),
             r.port_desc.into(),

@@ -3,20 +3,23 @@
 //! DCP Set changes a device's name or address (a write); Identify and Get
 //! read; Hello announces.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("profinet_device");
 pub const CONTROLLER: Role = Role::new("profinet_controller");
+
+/// An Identify answer: below a read of the device, above announcements.
+pub const IDENTITY: IdentitySource = IdentitySource::ranked("profinet_dcp", 3);
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "profinet_dcp",
         logs: &[LogInfo {
             schema: &super::PROFINET_DCP,
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["service", "service_type"],
                 classify,
@@ -26,6 +29,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Ethernet(super::handle),
     roles: &[DEVICE, CONTROLLER],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

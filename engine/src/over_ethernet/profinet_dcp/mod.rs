@@ -165,7 +165,7 @@ pub fn handle(frame: &Frame<'_>, out: &mut Output<'_>) -> bool {
             frame.ts,
             host,
             &Identity {
-                source: "profinet_dcp",
+                source: descriptor::IDENTITY,
                 product: p.type_of_station.as_deref(),
                 model: ids.as_deref(),
                 ..Identity::default()

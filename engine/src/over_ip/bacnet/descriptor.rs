@@ -5,13 +5,16 @@
 //! the area); ReinitializeDevice restarts; DeviceCommunicationControl
 //! switches communication; AtomicReadFile and AtomicWriteFile move files.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const DEVICE: Role = Role::new("bacnet_device");
+
+/// The device object's properties a device returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("bacnet");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -19,7 +22,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::BACNET,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["invoke_id"],
+                },
                 operation: Some(OperationSpec {
                     key: &["pdu_service"],
                     classify,
@@ -27,12 +32,14 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::BACNET_DISCOVERY,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
             LogInfo {
                 schema: &super::BACNET_PROPERTY,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["invoke_id"],
+                },
                 operation: Some(OperationSpec {
                     key: &["pdu_service", "property"],
                     classify,
@@ -41,7 +48,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             // A restart or a device silenced: each row stays a row.
             LogInfo {
                 schema: &super::BACNET_DEVICE_CONTROL,
-                fold: false,
+                fold: Fold::No,
                 operation: Some(OperationSpec {
                     key: &["pdu_service", "device_state"],
                     classify,
@@ -55,6 +62,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 60,
     },
     roles: &[DEVICE],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

@@ -300,7 +300,7 @@ fn discovery(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
             ctx.ts,
             host,
             &Identity {
-                source: "bacnet",
+                source: descriptor::IDENTITY,
                 vendor: vendor_name.as_deref(),
                 product: product.as_deref(),
                 ..Identity::default()
@@ -642,7 +642,7 @@ fn device_fact(
 ) {
     let Some(v) = value else { return };
     let mut id = Identity {
-        source: "bacnet",
+        source: descriptor::IDENTITY,
         ..Identity::default()
     };
     match prop {

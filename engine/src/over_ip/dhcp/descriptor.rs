@@ -2,7 +2,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 /// The device that answered with an address.
 pub const SERVER: Role = Role::new("dhcp_server");
@@ -12,7 +12,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "dhcp",
         logs: &[LogInfo {
             schema: &super::DHCP_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,
@@ -22,4 +22,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 110,
     },
     roles: &[SERVER],
+    identities: &[],
 };

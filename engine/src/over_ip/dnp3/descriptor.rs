@@ -8,7 +8,7 @@
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const OUTSTATION: Role = Role::new("dnp3_outstation");
@@ -20,7 +20,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::DNP3,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: Some(OperationSpec {
                     key: &["fc_request"],
                     classify: classify_request,
@@ -28,7 +28,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::DNP3_CONTROL,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: Some(OperationSpec {
                     key: &["function_code"],
                     classify,
@@ -36,7 +36,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::DNP3_OBJECTS,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: Some(OperationSpec {
                     key: &["function_code", "object_type"],
                     classify,
@@ -50,6 +50,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 70,
     },
     roles: &[OUTSTATION, MASTER],
+    identities: &[],
 };
 
 fn function(name: &str) -> OpClass {

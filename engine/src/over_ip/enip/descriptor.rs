@@ -5,14 +5,17 @@
 //! restarts, Start and Stop run and stop the object. Encapsulation commands
 //! (`enip.log`) and identity replies carry no operation on the device's data.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const ADAPTER: Role = Role::new("enip_adapter");
 pub const SCANNER: Role = Role::new("enip_scanner");
+
+/// The identity object (class 1) a device returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("cip");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -20,7 +23,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::ENIP,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["sender_context"],
+                },
                 operation: Some(OperationSpec {
                     key: &["enip_command"],
                     classify: classify_encapsulation,
@@ -28,7 +33,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::CIP,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["cip_sequence_count"],
+                },
                 operation: Some(OperationSpec {
                     key: &["cip_service", "class_name"],
                     classify,
@@ -36,12 +43,12 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::CIP_IO,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: None,
             },
             LogInfo {
                 schema: &super::CIP_IDENTITY,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
         ],
@@ -52,6 +59,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 90,
     },
     roles: &[ADAPTER, SCANNER],
+    identities: &[IDENTITY],
 };
 
 fn classify_encapsulation(_: &Record) -> OpClass {

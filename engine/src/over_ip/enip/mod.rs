@@ -357,7 +357,7 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, id: &wire::Identity<'_>, from_list:
         ctx.ts,
         host,
         &Identity {
-            source: "cip",
+            source: descriptor::IDENTITY,
             vendor: Some(names::vendor(id.vendor)),
             product: Some(&name),
             model: Some(&model),

@@ -7,21 +7,24 @@
 //! files; controller data read (0501) reads. FINS rows carry their own
 //! `count` (the words addressed), so batches do not fold them.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("fins_plc");
 pub const CLIENT: Role = Role::new("fins_client");
+
+/// The controller data a controller returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("fins");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "fins",
         logs: &[LogInfo {
             schema: &super::FINS,
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["command_name"],
                 classify,
@@ -34,6 +37,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 50,
     },
     roles: &[PLC, CLIENT],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

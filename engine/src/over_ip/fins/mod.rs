@@ -146,7 +146,7 @@ impl Fins {
                 ctx.ts,
                 common::sender(ctx, dir),
                 &Identity {
-                    source: "fins",
+                    source: descriptor::IDENTITY,
                     vendor: Some("OMRON"),
                     model: model.as_deref(),
                     firmware: version.as_deref(),

@@ -8,7 +8,7 @@
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{
-    text_of, Access, Control, LogInfo, OpClass, OperationSpec, ProtocolInfo,
+    text_of, Access, Control, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo,
 };
 use osect_wire::Record;
 
@@ -20,7 +20,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[LogInfo {
             schema: &super::FTP_LOG,
             // Each row names its own file: folding would lose them.
-            fold: false,
+            fold: Fold::No,
             operation: Some(OperationSpec {
                 key: &["command"],
                 classify,
@@ -33,6 +33,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 230,
     },
     roles: &[SERVER],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

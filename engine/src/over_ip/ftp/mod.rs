@@ -19,7 +19,7 @@ pub mod descriptor;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
 use crate::over_ip::common::{self, next_line, Row};
-use crate::over_ip::{AppParser, Ctx, Dir};
+use crate::over_ip::{AppParser, Ctx, Dir, Expected};
 use crate::text;
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
@@ -361,6 +361,8 @@ pub struct Ftp {
     multiline: u16,
     file_size: Option<u64>,
     data_channel: Option<DataChannel>,
+    /// Data channels announced and not yet handed to the engine.
+    announced: Vec<Expected>,
     /// Both sides spoke FTP.
     confirmed: [bool; 2],
 }
@@ -379,11 +381,27 @@ impl Ftp {
             multiline: 0,
             file_size: None,
             data_channel: None,
+            announced: Vec::new(),
             confirmed: [false; 2],
         };
         // A stand-in command for the greeting to answer.
         f.queue(0, "<init>".to_owned(), String::new());
         f
+    }
+
+    /// A data channel for the next transfer: logged with it, and announced
+    /// so that conn.log names the channel `ftp-data` (Zeek's
+    /// `add_expected_data_channel`).
+    fn announce(&mut self, dc: DataChannel) {
+        self.data_channel = Some(dc);
+        if self.announced.len() < MAX_ANNOUNCED {
+            self.announced.push(Expected {
+                orig_h: dc.orig_h,
+                resp_h: dc.resp_h,
+                resp_p: dc.resp_p,
+                service: "ftp-data",
+            });
+        }
     }
 
     fn queue(&mut self, ts: i64, cmd: String, arg: String) {
@@ -510,7 +528,7 @@ impl Ftp {
                     parse_eprt(&arg)
                 };
                 if let Some((Some(h), p)) = target {
-                    self.data_channel = Some(DataChannel {
+                    self.announce(DataChannel {
                         passive: false,
                         orig_h: ctx.flow.id.resp_h,
                         resp_h: h,
@@ -549,7 +567,7 @@ impl Ftp {
                 };
                 if let Some((h, p)) = target {
                     let id = ctx.flow.id;
-                    self.data_channel = Some(DataChannel {
+                    self.announce(DataChannel {
                         passive: true,
                         orig_h: id.orig_h,
                         resp_h: h.filter(|h| !h.is_unspecified()).unwrap_or(id.resp_h),
@@ -595,6 +613,9 @@ fn looks_like_reply(msg: &str) -> bool {
         && b[4..14].iter().all(|c| (0x20..0x7f).contains(c))
 }
 
+/// Data channels announced within one call into the parser.
+const MAX_ANNOUNCED: usize = 16;
+
 impl AppParser for Ftp {
     /// Named once both sides spoke, as Zeek confirms FTP on a reply to a
     /// command.
@@ -633,6 +654,10 @@ impl AppParser for Ftp {
         if dir == Dir::Resp {
             self.multiline = 0;
         }
+    }
+
+    fn expected(&mut self) -> Vec<Expected> {
+        std::mem::take(&mut self.announced)
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {

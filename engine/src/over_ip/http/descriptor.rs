@@ -1,14 +1,14 @@
 //! What HTTP is to the engine and the core.
 
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "http",
         logs: &[LogInfo {
             schema: &super::HTTP_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,
@@ -18,4 +18,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 180,
     },
     roles: &[],
+    identities: &[],
 };

@@ -8,7 +8,7 @@
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const OUTSTATION: Role = Role::new("iec104_outstation");
@@ -19,7 +19,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "iec104",
         logs: &[LogInfo {
             schema: &super::IEC104,
-            fold: true,
+            fold: Fold::Yes {
+                per_event: &["apci_tx", "apci_rx"],
+            },
             operation: Some(OperationSpec {
                 key: &["apci_type", "type_name", "u_function"],
                 classify,
@@ -32,6 +34,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 10,
     },
     roles: &[OUTSTATION, CONTROLLER],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

@@ -10,20 +10,25 @@
 //! rename, delete and obtainFile move files. Responses, reports and the
 //! association PDUs are other operations.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{text_of, Control, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{text_of, Control, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("mms_server");
 pub const CLIENT: Role = Role::new("mms_client");
+
+/// The vendor, model and revision an Identify response names.
+pub const IDENTITY: IdentitySource = IdentitySource::read("mms");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "mms",
         logs: &[LogInfo {
             schema: &super::MMS,
-            fold: true,
+            fold: Fold::Yes {
+                per_event: &["invoke_id"],
+            },
             operation: Some(OperationSpec {
                 key: &["service", "object_names"],
                 classify,
@@ -38,6 +43,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 79,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

@@ -157,7 +157,7 @@ impl Mms {
                     ctx.ts,
                     server,
                     &Identity {
-                        source: "mms",
+                        source: descriptor::IDENTITY,
                         vendor: vendor.as_deref(),
                         model: model.as_deref(),
                         firmware: revision.as_deref(),

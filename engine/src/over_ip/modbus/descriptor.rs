@@ -9,7 +9,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::protocol::{Access, ProtocolInfo};
 use osect_wire::Record;
 
@@ -22,7 +22,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::MODBUS,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["tid"],
+                },
                 operation: Some(OperationSpec {
                     key: &["func"],
                     classify,
@@ -30,7 +32,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::MODBUS_DETAILED,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["tid"],
+                },
                 operation: Some(OperationSpec {
                     key: &["func"],
                     classify,
@@ -38,7 +42,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::MODBUS_READ_WRITE_MULTIPLE_REGISTERS,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["tid"],
+                },
                 operation: Some(OperationSpec {
                     key: &["func"],
                     classify,
@@ -46,7 +52,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::MODBUS_MASK_WRITE_REGISTER,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["tid"],
+                },
                 operation: Some(OperationSpec {
                     key: &["func"],
                     classify,
@@ -60,6 +68,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 100,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[],
 };
 
 /// The function's data space and whether it reads or writes it.

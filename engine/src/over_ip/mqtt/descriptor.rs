@@ -6,7 +6,7 @@
 
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
-use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec, ProtocolInfo};
+use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::{Record, Value};
 
 pub const BROKER: Role = Role::new("mqtt_broker");
@@ -17,12 +17,12 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::MQTT_CONNECT,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
             LogInfo {
                 schema: &super::MQTT_SUBSCRIBE,
-                fold: false,
+                fold: Fold::No,
                 operation: Some(OperationSpec {
                     key: &["action"],
                     classify: classify_subscribe,
@@ -30,7 +30,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::MQTT_PUBLISH,
-                fold: false,
+                fold: Fold::No,
                 operation: Some(OperationSpec {
                     key: &["topic"],
                     classify: classify_publish,
@@ -44,6 +44,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 240,
     },
     roles: &[BROKER],
+    identities: &[],
 };
 
 fn classify_subscribe(rec: &Record) -> OpClass {

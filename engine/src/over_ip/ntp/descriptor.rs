@@ -1,14 +1,14 @@
 //! What NTP is to the engine and the core.
 
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "ntp",
         logs: &[LogInfo {
             schema: &super::NTP_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,
@@ -18,4 +18,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 190,
     },
     roles: &[],
+    identities: &[],
 };

@@ -6,7 +6,7 @@
 use crate::asset::Role;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{text_of, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("opcua_server");
@@ -17,7 +17,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "opcua",
         logs: &[LogInfo {
             schema: &super::OPCUA,
-            fold: true,
+            fold: Fold::Yes { per_event: &[] },
             operation: Some(OperationSpec {
                 key: &["msg_type", "service"],
                 classify,
@@ -30,6 +30,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 20,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[],
 };
 
 fn classify(rec: &Record) -> OpClass {

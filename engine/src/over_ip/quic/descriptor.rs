@@ -1,12 +1,17 @@
-//! What QUIC (its TLS handshake goes to `ssl.log`'s parser; it writes no log of its own) is to the engine and the core.
+//! What QUIC is to the engine and the core: `quic.log`, and its TLS
+//! handshake in `tls.log` (a log of the TLS descriptor's).
 
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::ProtocolInfo;
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "quic",
-        logs: &[],
+        logs: &[LogInfo {
+            schema: &super::QUIC_LOG,
+            fold: Fold::No,
+            operation: None,
+        }],
         industrial: false,
     },
     recognition: Recognition::Probe {
@@ -14,4 +19,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 200,
     },
     roles: &[],
+    identities: &[],
 };

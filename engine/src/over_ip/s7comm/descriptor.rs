@@ -10,14 +10,17 @@
 //! clock read, Set clock writes. COTP and S7comm-plus rows name their PDU
 //! only.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("s7_plc");
 pub const CLIENT: Role = Role::new("s7_client");
+
+/// The module identification and component SZLs a PLC returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("s7comm");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
@@ -25,7 +28,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         logs: &[
             LogInfo {
                 schema: &super::COTP,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: Some(OperationSpec {
                     key: &["pdu_name"],
                     classify: classify_pdu,
@@ -33,7 +36,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::S7COMM,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["pdu_reference"],
+                },
                 operation: Some(OperationSpec {
                     key: &["function_name", "subfunction_name"],
                     classify,
@@ -41,7 +46,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::S7COMM_PLUS,
-                fold: true,
+                fold: Fold::Yes { per_event: &[] },
                 operation: Some(OperationSpec {
                     key: &["opcode_name", "function_name"],
                     classify: classify_pdu,
@@ -49,7 +54,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::S7COMM_READ_SZL,
-                fold: true,
+                fold: Fold::Yes {
+                    per_event: &["pdu_reference"],
+                },
                 operation: Some(OperationSpec {
                     key: &["szl_id_name", "szl_index"],
                     classify: classify_szl,
@@ -58,7 +65,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             // Every step of a program transfer stays a row of its own.
             LogInfo {
                 schema: &super::S7COMM_UPLOAD_DOWNLOAD,
-                fold: false,
+                fold: Fold::No,
                 operation: Some(OperationSpec {
                     key: &["function_name", "filename"],
                     classify: classify_transfer,
@@ -66,7 +73,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
             },
             LogInfo {
                 schema: &super::S7COMM_KNOWN_DEVICES,
-                fold: false,
+                fold: Fold::No,
                 operation: None,
             },
         ],
@@ -77,6 +84,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 80,
     },
     roles: &[PLC, CLIENT],
+    identities: &[IDENTITY],
 };
 
 fn classify_pdu(_: &Record) -> OpClass {

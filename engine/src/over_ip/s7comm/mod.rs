@@ -303,7 +303,7 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, szl: &wire::Szl<'_>) {
                 ctx.ts,
                 host,
                 &Identity {
-                    source: "s7comm",
+                    source: descriptor::IDENTITY,
                     vendor: Some("Siemens"),
                     product: f[1].as_deref(),
                     serial: f[3].as_deref(),
@@ -338,7 +338,7 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, szl: &wire::Szl<'_>) {
                 ctx.ts,
                 host,
                 &Identity {
-                    source: "s7comm",
+                    source: descriptor::IDENTITY,
                     vendor: Some("Siemens"),
                     model: order.as_deref(),
                     firmware: firmware.as_deref(),

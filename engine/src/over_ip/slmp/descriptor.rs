@@ -4,21 +4,26 @@
 //! writes (0x14xx, 0x16xx) write it; remote RUN, STOP and PAUSE; latch
 //! clear and RESET restart; file commands (0x18xx) move files.
 
-use crate::asset::Role;
+use crate::asset::{IdentitySource, Role};
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("slmp_server");
 pub const CLIENT: Role = Role::new("slmp_client");
+
+/// The model a CPU model read returns.
+pub const IDENTITY: IdentitySource = IdentitySource::read("slmp");
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "slmp",
         logs: &[LogInfo {
             schema: &super::SLMP,
-            fold: true,
+            fold: Fold::Yes {
+                per_event: &["serial"],
+            },
             operation: Some(OperationSpec {
                 key: &["command", "subcommand"],
                 classify,
@@ -31,6 +36,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 40,
     },
     roles: &[SERVER, CLIENT],
+    identities: &[IDENTITY],
 };
 
 fn classify(rec: &Record) -> OpClass {

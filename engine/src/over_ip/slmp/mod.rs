@@ -155,7 +155,7 @@ impl Slmp {
                 ctx.ts,
                 host,
                 &Identity {
-                    source: "slmp",
+                    source: descriptor::IDENTITY,
                     vendor: Some("Mitsubishi Electric"),
                     model: Some(m),
                     ..Identity::default()

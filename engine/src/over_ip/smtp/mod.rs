@@ -9,13 +9,16 @@
 //! the end of a message (the reply to the final `.` or to `BDAT ... LAST`),
 //! when a new MAIL FROM starts before that was seen, or when the
 //! connection ends, and only if the client did something in it. After
-//! STARTTLS the rest is encrypted: the row notes `tls`.
+//! STARTTLS the rest goes to the TLS parser, as Zeek hands it to its SSL
+//! analyzer: the row notes `tls`, the handshake goes to the `tls` log and
+//! conn.log's service becomes `smtp,ssl`.
 
 pub mod descriptor;
 
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
 use crate::over_ip::common::{next_line, Row};
+use crate::over_ip::tls::Tls;
 use crate::over_ip::{at_time, AppParser, Ctx, Dir};
 use crate::text;
 use osect_wire::record::field;
@@ -186,6 +189,8 @@ pub struct Smtp {
     header: Option<(String, String)>,
     /// The client and the server both spoke.
     confirmed: [bool; 2],
+    /// The TLS session the server's 220 to STARTTLS began.
+    starttls: Option<Tls>,
 }
 
 impl Smtp {
@@ -200,6 +205,7 @@ impl Smtp {
             bdat_last: false,
             header: None,
             confirmed: [false; 2],
+            starttls: None,
         }
     }
 
@@ -389,6 +395,7 @@ impl Smtp {
                 i.tls = true;
                 i.has_client_activity = true;
                 self.client = Client::Done;
+                self.starttls = Some(Tls::default());
             }
             _ => {}
         }
@@ -440,19 +447,28 @@ fn log(ctx: &mut Ctx<'_, '_>, i: Info) {
 
 impl AppParser for Smtp {
     fn service(&self) -> &'static str {
-        if self.confirmed.iter().all(|c| *c) {
-            "smtp"
-        } else {
+        if !self.confirmed.iter().all(|c| *c) {
             ""
+        } else if self.starttls.as_ref().is_some_and(Tls::confirmed) {
+            "smtp,ssl"
+        } else {
+            "smtp"
         }
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if let Some(t) = self.starttls.as_mut() {
+            return t.parse(ctx, dir, data);
+        }
         let mut pos = 0;
         if dir == Dir::Resp {
             while let Some(line) = next_line(data, &mut pos, MAX_LINE) {
                 self.reply(ctx, line);
                 self.confirmed[1] = true;
+                if let Some(t) = self.starttls.as_mut() {
+                    // What follows the 220 is the server's TLS.
+                    return pos + t.parse(ctx, dir, &data[pos..]);
+                }
             }
             return pos;
         }
@@ -503,12 +519,18 @@ impl AppParser for Smtp {
     }
 
     fn gap(&mut self, dir: Dir) {
+        if let Some(t) = self.starttls.as_mut() {
+            t.gap(dir);
+        }
         if dir == Dir::Orig {
             self.header = None;
         }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if let Some(t) = self.starttls.as_mut() {
+            t.finish(ctx);
+        }
         self.end_header(ctx);
         if self.info.as_ref().is_some_and(|i| i.has_client_activity) {
             if let Some(i) = self.info.take() {

@@ -74,7 +74,8 @@ body line\r\n..dot-stuffed\r\nSubject: not a header\r\n.\r\n"),
 #[test]
 fn starttls_and_bdat() {
     let id = conn(Transport::Tcp, 40_026, 587);
-    let (recs, _, _) = run(
+    let hello = crate::over_ip::tls::stream_tests::client_hello();
+    let (recs, service, _) = run(
         &id,
         &[
             Step::Data(S, b"220 ready\r\n"),
@@ -87,9 +88,14 @@ fn starttls_and_bdat() {
             Step::Data(S, b"250 ok\r\n250 ok\r\n250 done\r\n"),
             Step::Data(C, b"STARTTLS\r\n"),
             Step::Data(S, b"220 go\r\n"),
-            Step::Data(C, b"\x16\x03\x01\x00\x05hello"),
+            Step::Data(C, &hello),
         ],
     );
+    // The TLS parser takes over after the 220, as Zeek's SSL analyzer.
+    assert_eq!(service, Some("smtp,ssl"));
+    let tls = rows(&recs, "tls");
+    assert_eq!(tls.len(), 1);
+    assert_eq!(field(tls[0], "server_name"), "plc.example");
     let smtp = rows(&recs, "smtp");
     assert_eq!(smtp.len(), 2);
     assert_eq!(field(smtp[0], "subject"), "s");

@@ -1,14 +1,18 @@
 //! What SSDP is to the engine and the core.
 
+use crate::asset::IdentitySource;
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
+
+/// An SSDP `SERVER` header: free text, often naming only the UPnP stack, so the lowest rank.
+pub const IDENTITY: IdentitySource = IdentitySource::ranked("ssdp", 0);
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "ssdp",
         logs: &[LogInfo {
             schema: &super::SSDP_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,
@@ -18,4 +22,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 220,
     },
     roles: &[],
+    identities: &[IDENTITY],
 };

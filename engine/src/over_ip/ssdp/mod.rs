@@ -1,13 +1,16 @@
 //! SSDP (UPnP discovery, 1900/udp): the `ssdp` log, one row per message
 //! (`M-SEARCH`, `NOTIFY` or a search reply) with the announcing device's
 //! `SERVER` or the searcher's `USER-AGENT`, and what was searched for or
-//! announced.
+//! announced. An announcing device's `SERVER` gives the asset ledger its
+//! product and, when it follows UPnP's `OS/version UPnP/1.0 product/version`
+//! form, its operating system.
 
 pub mod descriptor;
 
+use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::Row;
+use crate::over_ip::common::{sender, Row};
 use crate::over_ip::http::{split_head, upper, RequestLine, StatusLine};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_TEXT};
@@ -73,6 +76,31 @@ impl<'a> Repr<'a> {
     }
 }
 
+/// A `SERVER` header split at its `UPnP/x.y` token into the operating
+/// system before it and the product after it (UPnP 1.0 section 1.1.2;
+/// devices separate the three with spaces or commas); a header of another
+/// form is all product.
+pub fn server_parts(server: &str) -> (Option<&str>, &str) {
+    let sep = |c: char| c == ' ' || c == ',';
+    let mut at = 0;
+    for token in server.split(sep) {
+        let start = at;
+        at += token.len() + 1;
+        if !token
+            .get(..5)
+            .is_some_and(|t| t.eq_ignore_ascii_case("upnp/"))
+        {
+            continue;
+        }
+        let os = server[..start].trim_matches(sep);
+        let product = server.get(at..).unwrap_or("").trim_matches(sep);
+        if !os.is_empty() && !product.is_empty() {
+            return (Some(os), product);
+        }
+    }
+    (None, server.trim())
+}
+
 /// Recognises SSDP on 1900/udp.
 pub fn probe(
     transport: Transport,
@@ -91,9 +119,23 @@ impl AppParser for Ssdp {
         "ssdp"
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, _dir: Dir, data: &[u8]) -> usize {
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         if let Some(r) = Repr::parse(data) {
             let t = |v: Option<&[u8]>| v.map(|v| text::bytes(v, MAX_TEXT));
+            // A search's USER-AGENT names the searching client, not a device.
+            if let Some(server) = t(r.agent).filter(|_| r.method != "M-SEARCH") {
+                let (os, product) = server_parts(&server);
+                let host = sender(ctx, dir);
+                if let Some(os) = os {
+                    ctx.out.assets.observe_announced_os(ctx.ts, host, os);
+                }
+                let id = Identity {
+                    source: descriptor::IDENTITY,
+                    product: Some(product),
+                    ..Identity::default()
+                };
+                ctx.out.assets.observe_identity(ctx.ts, host, &id);
+            }
             Row::flow(ctx, &SSDP_LOG)
                 .push(r.method)
                 .push(t(r.agent))
@@ -104,5 +146,35 @@ impl AppParser for Ssdp {
                 .emit(ctx);
         }
         data.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_parts;
+
+    #[test]
+    fn server_header_splits_at_the_upnp_token() {
+        let cases = [
+            (
+                "Linux/3.14 UPnP/1.0 IpBridge/1.26.0",
+                (Some("Linux/3.14"), "IpBridge/1.26.0"),
+            ),
+            (
+                "Linux/2.6.32, UPnP/1.0, Portable SDK for UPnP devices/1.6.18",
+                (Some("Linux/2.6.32"), "Portable SDK for UPnP devices/1.6.18"),
+            ),
+            (
+                "Microsoft-Windows/10.0 upnp/2.0 UPnP-Device-Host/1.0",
+                (Some("Microsoft-Windows/10.0"), "UPnP-Device-Host/1.0"),
+            ),
+            // Not UPnP's form: all of it is the product.
+            ("UPnP/1.0", (None, "UPnP/1.0")),
+            (" AXIS Q1615 ", (None, "AXIS Q1615")),
+            ("é UPnP/1.0 x", (Some("é"), "x")),
+        ];
+        for (header, want) in cases {
+            assert_eq!(server_parts(header), want, "{header}");
+        }
     }
 }

@@ -1,14 +1,14 @@
 //! What syslog is to the engine and the core.
 
 use crate::protocols::{Descriptor, Recognition};
-use osect_wire::protocol::{LogInfo, ProtocolInfo};
+use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
 pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "syslog",
         logs: &[LogInfo {
             schema: &super::SYSLOG_LOG,
-            fold: false,
+            fold: Fold::No,
             operation: None,
         }],
         industrial: false,
@@ -19,4 +19,5 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         precedence: 900,
     },
     roles: &[],
+    identities: &[],
 };

@@ -200,6 +200,14 @@ impl Tls {
     }
 }
 
+impl Tls {
+    /// A hello was read: the connection speaks TLS (used where TLS starts
+    /// inside another protocol, after STARTTLS).
+    pub fn confirmed(&self) -> bool {
+        self.seen_hello
+    }
+}
+
 impl AppParser for Tls {
     fn service(&self) -> &'static str {
         "ssl"
@@ -282,7 +290,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod stream_tests {
+pub(crate) mod stream_tests {
     use crate::flow::id::Transport;
     use crate::over_ip::harness::{conn, field, rows, run, Step};
     use crate::over_ip::Dir::{Orig, Resp};
