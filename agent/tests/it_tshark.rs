@@ -601,3 +601,91 @@ fn generated_quic_matches_tshark() {
         assert_eq!(c["service"], "quic,ssl", "port {port}");
     }
 }
+
+#[test]
+fn generated_http_matches_tshark() {
+    let g = Generated::new("http");
+    let conn = g.log("conn");
+    let service = |port: &str| {
+        conn.iter()
+            .find(|c| c["id.orig_p"] == port)
+            .map(|c| c["service"].clone())
+            .unwrap_or_else(|| panic!("no conn row from port {port}"))
+    };
+    // tshark follows the upgrade into WebSocket frames and the CONNECT
+    // tunnel into SSH; Zeek names both in the service.
+    let ws = tshark(&g.trace, "websocket.opcode", &["tcp.srcport"]);
+    assert_eq!(ws.len(), 2, "a frame each way");
+    assert_eq!(service(&ws[0][0]), "http,websocket");
+    let banners = tshark(&g.trace, "ssh.protocol", &["tcp.srcport", "ssh.protocol"]);
+    assert_eq!(banners.len(), 2);
+    assert_eq!(service(&banners[0][0]), "http,ssh");
+    let ssh = g.log("ssh");
+    assert_eq!(ssh.len(), 1, "the SSH handshake inside the tunnel");
+    assert_eq!(ssh[0]["client"], banners[0][1]);
+    assert_eq!(ssh[0]["server"], banners[1][1]);
+
+    // Every request tshark reads, in order, with its response's code and
+    // both body lengths (tshark's Content-Length, or the de-chunked body).
+    let msgs = tshark(
+        &g.trace,
+        "http",
+        &[
+            "tcp.srcport",
+            "http.request.method",
+            "http.response.code",
+            "http.content_length",
+            "http.file_data",
+        ],
+    );
+    let mut ours = g.log("http");
+    ours.sort_by(|a, b| (&a["ts"], &a["trans_depth"]).cmp(&(&b["ts"], &b["trans_depth"])));
+    let requests: Vec<(String, String)> = msgs
+        .iter()
+        .filter(|m| !m[1].is_empty())
+        .flat_map(|m| {
+            m[1].split(',')
+                .map(|x| (m[0].clone(), x.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ours.len(), requests.len(), "one http row per request");
+    for (o, (port, method)) in ours.iter().zip(&requests) {
+        assert_eq!(&o["id.orig_p"], port);
+        assert_eq!(&o["method"], method);
+    }
+    // Final responses on the recipe connection, split where pipelined.
+    let finals: Vec<(String, usize)> = msgs
+        .iter()
+        .filter(|m| m[0] == "8080" && !m[2].is_empty() && !m[2].starts_with('1'))
+        .flat_map(|m| {
+            let codes: Vec<&str> = m[2].split(',').collect();
+            let bodies: Vec<&str> = m[4].split(',').collect();
+            codes
+                .into_iter()
+                .zip(bodies)
+                .map(|(c, b)| {
+                    (
+                        c.to_owned(),
+                        b.replace("\\r\\n", "rn").replace("\\n", "n").len(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let recipe: Vec<_> = ours.iter().filter(|o| o["id.orig_p"] == "53081").collect();
+    assert_eq!(recipe.len(), finals.len());
+    for (o, (code, body)) in recipe.iter().zip(&finals) {
+        assert_eq!(&o["status_code"], code);
+        assert_eq!(o["response_body_len"], body.to_string());
+    }
+    let post = tshark(
+        &g.trace,
+        "http.request.method == \"POST\"",
+        &["http.content_length"],
+    );
+    assert_eq!(recipe[0]["request_body_len"], post[0][0]);
+    // The interim 100 Continue is the row's info code, as Zeek logs it.
+    assert_eq!(recipe[0]["info_code"], "100");
+    assert_eq!(recipe[0]["info_msg"], "Continue");
+}

@@ -15,7 +15,7 @@ use axum::Router;
 use serde::Serialize;
 use std::sync::Arc;
 
-/// A failure as JSON: `{"error": "..."}` with the status.
+/// A failure as JSON (`code`, `error`, `message`) with the status.
 pub struct ApiError(pub Failure);
 
 impl From<Failure> for ApiError {
@@ -26,11 +26,7 @@ impl From<Failure> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.0.status,
-            Json(serde_json::json!({ "error": self.0.message })),
-        )
-            .into_response()
+        self.0.into_json()
     }
 }
 

@@ -131,6 +131,43 @@ pub fn local_time(us: i64, tz: &jiff::tz::TimeZone) -> String {
         .unwrap_or_else(|_| "-".into())
 }
 
+/// A duration as people read it, in `lang`: "12.5 ms", "3.2 s",
+/// "4 min 5 s", "2 h 10 min", "3 d 4 h"; `-` for none.
+pub fn duration(secs: f64, lang: Lang) -> String {
+    let say = |key, n: String| Msg::new(key).arg("n", n).text(lang);
+    // One decimal, without a trailing ".0".
+    let one = |v: f64| {
+        let t = format!("{:.1}", v);
+        t.strip_suffix(".0").map_or(t.clone(), str::to_owned)
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return "-".into();
+    }
+    if secs < 0.000_999_95 {
+        return say("dur_us", one(secs * 1e6));
+    }
+    if secs < 0.999_95 {
+        return say("dur_ms", one(secs * 1e3));
+    }
+    if secs < 59.95 {
+        return say("dur_s", one(secs));
+    }
+    let whole = secs.round() as u64;
+    let (big, small) = if whole < 3600 {
+        (("dur_min", whole / 60), ("dur_s", whole % 60))
+    } else if whole < 86_400 {
+        (("dur_h", whole / 3600), ("dur_min", whole % 3600 / 60))
+    } else {
+        (("dur_d", whole / 86_400), ("dur_h", whole % 86_400 / 3600))
+    };
+    let mut out = say(big.0, big.1.to_string());
+    if small.1 > 0 {
+        out.push(' ');
+        out.push_str(&say(small.0, small.1.to_string()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +282,43 @@ mod tests {
                 "{k} missing"
             );
         }
+    }
+
+    #[test]
+    fn every_role_a_device_can_play_has_its_name() {
+        let c = Catalogues::load().unwrap();
+        let roles = osect_engine::protocols::role_names();
+        assert!(roles.len() > 20, "{roles:?}");
+        for r in roles {
+            let key = format!("devrole_{r}");
+            assert!(
+                c.ja.contains_key(&key) && c.en.contains_key(&key),
+                "{key} missing"
+            );
+        }
+        assert_eq!(word(Lang::Ja, "devrole_", "s7_plc"), "PLC（S7）");
+        assert_eq!(word(Lang::En, "devrole_", "modbus_server"), "Modbus server");
+        assert_eq!(word(Lang::Ja, "devrole_", "unknown_role"), "unknown_role");
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        for (secs, en, ja) in [
+            (0.000_25, "250 µs", "250 マイクロ秒"),
+            (0.0125, "12.5 ms", "12.5 ミリ秒"),
+            (0.1, "100 ms", "100 ミリ秒"),
+            (0.999_97, "1 s", "1 秒"),
+            (3.24, "3.2 s", "3.2 秒"),
+            (245.0, "4 min 5 s", "4 分 5 秒"),
+            (7_800.0, "2 h 10 min", "2 時間 10 分"),
+            (3_600.0, "1 h", "1 時間"),
+            (3.0 * 86_400.0 + 4.0 * 3600.0, "3 d 4 h", "3 日 4 時間"),
+        ] {
+            assert_eq!(duration(secs, Lang::En), en, "{secs}");
+            assert_eq!(duration(secs, Lang::Ja), ja, "{secs}");
+        }
+        assert_eq!(duration(f64::NAN, Lang::En), "-");
+        assert_eq!(duration(-1.0, Lang::Ja), "-");
     }
 
     #[test]

@@ -294,7 +294,8 @@ fn label_of(s: &SiteState, key: &osect_analysis::DeviceKey) -> String {
 
 pub fn pair_view(s: &SiteState, p: &Pair, tz: &jiff::tz::TimeZone) -> PairView {
     let id = p.key.id();
-    let round = |v: f64| (v / 10_000.0).round() / 100.0;
+    // Seconds to 10 µs: a fast cycle of 12.5 ms keeps its half millisecond.
+    let round = |v: f64| (v / 10.0).round() / 100_000.0;
     let operations = s
         .operations
         .range(format!("{id}#")..)
@@ -362,6 +363,9 @@ pub struct AlertView {
     pub item: String,
     pub devices: Vec<(String, String)>,
     pub detail: BTreeMap<String, String>,
+    /// The details as the pages show them: times in the site's zone,
+    /// durations as people read them.
+    pub detail_shown: BTreeMap<String, String>,
     pub first_seen: String,
     pub last_seen: String,
     pub first_seen_us: Micros,
@@ -395,6 +399,11 @@ pub fn alert_view(
             })
             .collect(),
         detail: a.detail.clone(),
+        detail_shown: a
+            .detail
+            .iter()
+            .map(|(k, v)| (k.clone(), shown_detail(k, v, tz, lang)))
+            .collect(),
         first_seen: i18n::local_time(a.first_seen, tz),
         last_seen: i18n::local_time(a.last_seen, tz),
         first_seen_us: a.first_seen,
@@ -420,6 +429,16 @@ pub fn alert_view(
                 note: x.note.clone().unwrap_or_default(),
             })
             .collect(),
+    }
+}
+
+/// An alert's detail as the pages show it: the analysis keeps times in
+/// microseconds since the epoch and the clock skew in seconds.
+fn shown_detail(key: &str, value: &str, tz: &jiff::tz::TimeZone, lang: Lang) -> String {
+    match (key, value.parse::<i64>()) {
+        ("last_batch" | "last_seen", Ok(us)) => i18n::local_time(us, tz),
+        ("ahead_s", Ok(s)) => i18n::duration(s as f64, lang),
+        _ => value.to_owned(),
     }
 }
 
@@ -495,9 +514,10 @@ pub fn alert_title(s: Option<&SiteState>, a: &Alert, lang: Lang) -> Option<Strin
             .arg("dropped", detail("kernel_drops")?)
             .arg("packets", detail("packets")?),
         AlertKind::RecordsLost => Msg::new("alert_records_lost").arg("sensor", sensor()?),
-        AlertKind::ClockSkew => Msg::new("alert_clock_skew")
-            .arg("sensor", sensor()?)
-            .arg("seconds", detail("ahead_s")?),
+        AlertKind::ClockSkew => Msg::new("alert_clock_skew").arg("sensor", sensor()?).arg(
+            "ahead",
+            i18n::duration(detail("ahead_s")?.parse().ok()?, lang),
+        ),
     };
     Some(msg.text(lang))
 }
@@ -708,5 +728,33 @@ pub fn map_data(s: &SiteState) -> MapData {
         boxes,
         nodes,
         edges: edges.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_details_show_times_and_durations_not_raw_numbers() {
+        let tokyo = i18n::time_zone(i18n::DEFAULT_TIME_ZONE).unwrap();
+        // 2026-01-01T00:00:00Z, as the analysis keeps it.
+        let us = "1767225600000000";
+        for key in ["last_batch", "last_seen"] {
+            assert_eq!(
+                shown_detail(key, us, &tokyo, Lang::Ja),
+                "2026-01-01 09:00:00 JST"
+            );
+        }
+        assert_eq!(
+            shown_detail("ahead_s", "5400", &tokyo, Lang::En),
+            "1 h 30 min"
+        );
+        assert_eq!(
+            shown_detail("ahead_s", "5400", &tokyo, Lang::Ja),
+            "1 時間 30 分"
+        );
+        assert_eq!(shown_detail("port", "502", &tokyo, Lang::Ja), "502");
+        assert_eq!(shown_detail("last_seen", "soon", &tokyo, Lang::En), "soon");
     }
 }

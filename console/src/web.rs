@@ -33,6 +33,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "site_tabs.html",
         include_str!("../templates/site_tabs.html"),
     ),
+    ("pages.html", include_str!("../templates/pages.html")),
     ("assets.html", include_str!("../templates/assets.html")),
     ("device.html", include_str!("../templates/device.html")),
     (
@@ -157,7 +158,7 @@ pub struct App {
     data: Mutex<Data>,
     fleet: FleetSource,
     templates: minijinja::Environment<'static>,
-    catalogues: &'static Catalogues,
+    pub(crate) catalogues: &'static Catalogues,
     throttle: Mutex<Throttle>,
     states: VersionCache<SiteState>,
     /// Per site, the time of each device's latest attribute change.
@@ -166,7 +167,7 @@ pub struct App {
 
 /// A failure shown to the user: a status and a message that says what was
 /// wrong, kept as a catalogue message so that pages show it in the user's
-/// language. Pages render it as HTML, the API as JSON (in English).
+/// language. Pages render it as HTML, the API as JSON ([`json_failure`]).
 #[derive(Debug)]
 pub struct Failure {
     pub status: StatusCode,
@@ -212,6 +213,65 @@ impl Failure {
         log::error!("{what}");
         Failure::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::new("err_internal"))
     }
+}
+
+impl Failure {
+    /// The failure as the API's JSON, its message in English until
+    /// [`localize_api`] knows the caller's language.
+    pub(crate) fn into_json(self) -> Response {
+        let mut res = json_failure(self.status, &self.msg, Lang::En);
+        res.extensions_mut().insert(Localized(self.msg));
+        res
+    }
+}
+
+/// The API's error body: `code`, stable for scripts (the message's
+/// catalogue key without its `err_` prefix), `error` in English as the
+/// API always gave it, and `message` in the caller's language.
+fn json_failure(status: StatusCode, msg: &Msg, lang: Lang) -> Response {
+    let body = serde_json::json!({
+        "code": msg.key.strip_prefix("err_").unwrap_or(msg.key),
+        "error": msg.text(Lang::En),
+        "message": msg.text(lang),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// An API response in the caller's language: a failure's message, and a
+/// request the framework refused before a handler ran (plain text in
+/// English) as the same JSON.
+async fn localize_api(res: Response, lang: Lang) -> Response {
+    let status = res.status();
+    if let Some(Localized(msg)) = res.extensions().get::<Localized>() {
+        return if lang == Lang::En {
+            res
+        } else {
+            json_failure(status, msg, lang)
+        };
+    }
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !status.is_client_error() || !plain {
+        return res;
+    }
+    let detail = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    json_failure(
+        status,
+        &Msg::new("err_malformed").arg("detail", detail),
+        lang,
+    )
+}
+
+/// The language an API client asked for with Accept-Language, if it named
+/// Japanese or English.
+fn asked_lang(headers: &HeaderMap) -> Option<Lang> {
+    let accept = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    (accept.contains("ja") || accept.contains("en")).then(|| browser_lang(headers))
 }
 
 /// A status and a message as a small HTML page.
@@ -388,6 +448,15 @@ impl App {
         let store = Store::open(&cfg.store).map_err(crate::db::DbError::from)?;
         let mut templates = minijinja::Environment::new();
         templates.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // A role's display name and a duration in seconds, in the page's
+        // language (its code).
+        let lang_of = |code: &str| Lang::parse(code).unwrap_or(Lang::En);
+        templates.add_filter("role", move |role: &str, lang: &str| {
+            i18n::word(lang_of(lang), "devrole_", role)
+        });
+        templates.add_filter("duration", move |secs: f64, lang: &str| {
+            i18n::duration(secs, lang_of(lang))
+        });
         for (name, text) in TEMPLATES {
             templates.add_template(name, text)?;
         }
@@ -728,14 +797,18 @@ async fn limit_request(req: Request, next: Next) -> Response {
     let path = req.uri().path().len();
     let query = req.uri().query().map_or(0, str::len);
     if path > MAX_PATH || query > MAX_QUERY {
-        return Failure::invalid(
+        let f = Failure::invalid(
             Msg::new("err_request_long")
                 .arg("path", path)
                 .arg("max_path", MAX_PATH)
                 .arg("query", query)
                 .arg("max_query", MAX_QUERY),
-        )
-        .into_response();
+        );
+        if req.uri().path().starts_with("/api/") {
+            let lang = asked_lang(req.headers()).unwrap_or(Lang::En);
+            return localize_api(f.into_json(), lang).await;
+        }
+        return f.into_response();
     }
     next.run(req).await
 }
@@ -755,13 +828,10 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn unauthorized(api: bool, method: &Method, path_and_query: &str) -> Response {
-    if api {
-        return crate::api::ApiError(Failure::new(
-            StatusCode::UNAUTHORIZED,
-            Msg::new("err_need_login"),
-        ))
-        .into_response();
+fn unauthorized(api: Option<Lang>, method: &Method, path_and_query: &str) -> Response {
+    if let Some(lang) = api {
+        let msg = Msg::new("err_need_login");
+        return json_failure(StatusCode::UNAUTHORIZED, &msg, lang);
     }
     let target = if method == Method::GET {
         format!("/login?next={}", encode_component(path_and_query))
@@ -795,6 +865,8 @@ async fn authenticate(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or("").trim().to_owned());
+    // An API client's language: the one it asks for, else its user's.
+    let asked = asked_lang(req.headers());
     if let Some(token) = bearer {
         let hash = auth::secret_sha256(&token);
         let user = if token.is_empty() || token.len() > MAX_NAME {
@@ -804,16 +876,22 @@ async fn authenticate(
         };
         return match user {
             Ok(Some(user)) => {
+                let lang = asked.unwrap_or(user.lang);
                 req.extensions_mut().insert(Caller {
                     user,
                     csrf: None,
                     prev_visit_us: None,
                     address,
                 });
-                next.run(req).await
+                let res = next.run(req).await;
+                if api {
+                    localize_api(res, lang).await
+                } else {
+                    res
+                }
             }
-            Ok(None) => unauthorized(true, req.method(), &pq),
-            Err(f) => f.into_response(),
+            Ok(None) => unauthorized(Some(asked.unwrap_or(Lang::En)), req.method(), &pq),
+            Err(f) => f.into_json(),
         };
     }
     let sid = cookie(req.headers(), app.cfg.session_cookie()).map(str::to_owned);
@@ -825,22 +903,31 @@ async fn authenticate(
                 .await
             {
                 Ok(s) => s,
+                Err(f) if api => return f.into_json(),
                 Err(f) => return f.into_response(),
             }
         }
         _ => None,
     };
     let Some(session) = session else {
+        let api = api.then(|| asked.unwrap_or(Lang::En));
         return unauthorized(api, req.method(), &pq);
     };
     let lang = session.user.lang;
+    // A failure before the handler, as a page or as the API's JSON.
+    let refuse = |f: Failure| async move {
+        if api {
+            localize_api(f.into_json(), lang).await
+        } else {
+            localize(f.into_response(), lang).await
+        }
+    };
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
             Ok(b) => b,
             Err(_) => {
-                let f = Failure::invalid(Msg::new("err_body").arg("max", MAX_FORM));
-                return localize(f.into_response(), lang).await;
+                return refuse(Failure::invalid(Msg::new("err_body").arg("max", MAX_FORM))).await;
             }
         };
         let sent = parts
@@ -850,11 +937,7 @@ async fn authenticate(
             .map(str::to_owned)
             .or_else(|| form_field(&bytes, "csrf"));
         if !sent.is_some_and(|t| auth::same_secret(&t, &session.csrf)) {
-            return localize(
-                Failure::forbidden(Msg::new("err_csrf")).into_response(),
-                lang,
-            )
-            .await;
+            return refuse(Failure::forbidden(Msg::new("err_csrf"))).await;
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
@@ -866,7 +949,7 @@ async fn authenticate(
     });
     let res = next.run(req).await;
     if api {
-        res
+        localize_api(res, lang).await
     } else {
         localize(res, lang).await
     }

@@ -9,6 +9,11 @@
   if (!el || typeof cytoscape !== "function") { return; }
   // Up to this many device-to-device lines are drawn at once.
   var EDGE_LIMIT = 2000;
+  // Roles by their display names in the page's language.
+  var roleNames = JSON.parse(el.dataset.roles || "{}");
+  function roleName(r) {
+    return Object.prototype.hasOwnProperty.call(roleNames, r) ? roleNames[r] : r;
+  }
 
   function say(template, values) {
     return template.replace(/\{(\w+)\}/g, function (all, name) {
@@ -60,7 +65,7 @@
       groupOf[n.id] = n.group;
       out.push({
         group: "nodes",
-        data: { id: n.id, label: n.label, product: n.product, roles: n.roles.join(", "), zone: n.group },
+        data: { id: n.id, label: n.label, product: n.product, roles: n.roles.map(roleName).join(", "), zone: n.group },
         position: { x: n.x, y: n.y },
         classes: n["new"] ? "new" : ""
       });

@@ -251,6 +251,8 @@ async fn a_user_works_through_the_console_in_chromium() {
         "clicking the node",
     )
     .await;
+    // Its role by its display name.
+    assert_eq!(text_of(&b, "#map-roles").await, "engineering workstation");
     // The name drawn on the canvas and shown beside it made no element.
     assert!(b
         .find_all(Locator::Css("#map-info img, main img"))

@@ -289,6 +289,27 @@ async fn in_japanese_no_page_shows_an_english_interface_string() {
         alerts.contains("新しい機器 ") && alerts.contains("新しい通信 "),
         "{alerts}"
     );
+    // No detail shows the microseconds the analysis keeps.
+    let digits = alerts
+        .split(|ch: char| !ch.is_ascii_digit())
+        .map(str::len)
+        .max();
+    assert!(
+        digits < Some(10),
+        "a raw number on the alerts page:\n{alerts}"
+    );
+    // Roles by their Japanese names; the CSV keeps the raw ones.
+    let assets = &pages
+        .iter()
+        .find(|(p, _)| p.ends_with("/sites/plant-a/assets"))
+        .unwrap()
+        .1;
+    assert!(
+        assets.contains("PLC（制御装置）") && assets.contains("HMI（表示器）"),
+        "{assets}"
+    );
+    let csv = text(&http, c.url("/sites/plant-a/assets.csv")).await;
+    assert!(csv.contains(",plc,") && !csv.contains("制御装置"), "{csv}");
     c.stop().await;
 }
 
@@ -654,6 +675,9 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         "/sites/plant-a/report?from=2026-02-30".into(),
         "/sites/plant-a/diff?b_from=yesterday".into(),
         "/sites/plant-a/alerts?severity=%00".into(),
+        "/sites/plant-a/alerts?page=0".into(),
+        "/sites/plant-a/alerts?page=2".into(),
+        "/sites/plant-a/alerts?page=-1".into(),
     ];
     for path in &cases {
         for authorised in [true, false] {
@@ -707,6 +731,82 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn api_errors_carry_a_stable_code_and_a_message_in_the_callers_language() {
+    use osect_console::db::Lang;
+    use osect_console::i18n::Msg;
+    let c = start(|_| {}).await;
+    c.db().set_lang("alice", Lang::Ja).unwrap();
+    let token = c.token("alice");
+    let state = Msg::new("err_state").arg("value", "nonsense");
+    let url = c.url("/api/v1/sites/plant-a/alerts?state=nonsense");
+    let error = |res: reqwest::Response| async move {
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        (status, body)
+    };
+    // The token's owner reads Japanese; a client asking for English gets it.
+    for (accept, lang) in [(None, Lang::Ja), (Some("en-US,en;q=0.9"), Lang::En)] {
+        let mut req = client().get(&url).bearer_auth(&token);
+        if let Some(a) = accept {
+            req = req.header("accept-language", a);
+        }
+        let (status, body) = error(req.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "state", "{body}");
+        assert_eq!(body["error"], state.text(Lang::En), "{body}");
+        assert_eq!(body["message"], state.text(lang), "{body}");
+    }
+    // Before any login: the language asked for, English by default.
+    let anonymous = client().get(c.url("/api/v1/sites"));
+    let (status, body) = error(anonymous.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "need_login");
+    assert_eq!(body["message"], body["error"]);
+    let req = client()
+        .get(c.url("/api/v1/sites"))
+        .header("accept-language", "ja,en;q=0.5");
+    let (_, body) = error(req.send().await.unwrap()).await;
+    assert_eq!(body["message"], Msg::new("err_need_login").text(Lang::Ja));
+    // A parameter the framework cannot read, and another customer's site.
+    let req = client()
+        .get(c.url("/api/v1/sites/plant-a/assets?page=x"))
+        .bearer_auth(&token);
+    let (status, body) = error(req.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "malformed", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("リクエストの"),
+        "{body}"
+    );
+    let req = client()
+        .get(c.url("/api/v1/sites/plant-b/assets"))
+        .bearer_auth(&token);
+    let (status, body) = error(req.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "not_found");
+    assert_eq!(body["message"], Msg::new("err_not_found").text(Lang::Ja));
+    // In a session: the user's language, and JSON for a refused form too.
+    let (http, _) = login(&c, "alice").await;
+    let (status, body) = error(http.get(&url).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], state.text(Lang::Ja));
+    let res = http
+        .post(c.url("/api/v1/sites/plant-a/alerts/1"))
+        .json(&serde_json::json!({"action": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error(res).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "csrf");
+    assert_eq!(body["message"], Msg::new("err_csrf").text(Lang::Ja));
     c.stop().await;
 }
 

@@ -316,6 +316,78 @@ pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     c.close(cap, t)
 }
 
+/// HTTP as a plant's hosts use it: the HMI opens a WebSocket to the OPC UA
+/// server's web interface (RFC 6455, with the RFC's example key and
+/// accept) and exchanges a text frame each way; the engineering station
+/// reaches a vendor's SSH service through the gateway's proxy with
+/// CONNECT; it uploads a recipe with `Expect: 100-continue` and then
+/// pipelines two GETs whose responses come back in one segment.
+pub fn http_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.hmi, 53_080, net.opcua_srv, 8080, net.vlan, (71, 81));
+    let mut t = c.handshake(cap, t);
+    let upgrade = "GET /live HTTP/1.1\r\nHost: opcua-srv:8080\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    t = say(cap, &mut c, t, true, upgrade.as_bytes());
+    let switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    t = say(cap, &mut c, t, false, switched.as_bytes());
+    // A masked text frame "subscribe line1" from the client, and the
+    // server's unmasked "ok".
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x81, 0x80 | 15];
+    frame.extend_from_slice(&key);
+    frame.extend(
+        b"subscribe line1"
+            .iter()
+            .zip(key.iter().cycle())
+            .map(|(b, k)| b ^ k),
+    );
+    t = say(cap, &mut c, t, true, &frame);
+    t = say(cap, &mut c, t, false, &[0x81, 0x02, b'o', b'k']);
+    t = c.close(cap, t);
+
+    let mut c = TcpConn::new(net.eng, 53_128, net.gateway, 3128, net.vlan, (91, 101));
+    t = c.handshake(cap, t + 100 * MS);
+    let connect = "CONNECT support.vendor.example:22 HTTP/1.1\r\n\
+        Host: support.vendor.example:22\r\n\r\n";
+    t = say(cap, &mut c, t, true, connect.as_bytes());
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        b"HTTP/1.1 200 Connection established\r\n\r\n",
+    );
+    t = say(cap, &mut c, t, true, b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    t = say(cap, &mut c, t, false, b"SSH-2.0-OpenSSH_8.4\r\n");
+    t = c.close(cap, t);
+
+    let mut c = TcpConn::new(net.eng, 53_081, net.opcua_srv, 8080, net.vlan, (111, 121));
+    t = c.handshake(cap, t + 100 * MS);
+    let recipe = "batch=B-1042&temp=72.5&time=3600";
+    let post = format!(
+        "POST /recipes HTTP/1.1\r\nHost: opcua-srv:8080\r\nExpect: 100-continue\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        recipe.len()
+    );
+    t = say(cap, &mut c, t, true, post.as_bytes());
+    t = say(cap, &mut c, t, false, b"HTTP/1.1 100 Continue\r\n\r\n");
+    t = say(cap, &mut c, t, true, recipe.as_bytes());
+    let created = "HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\nstored\n";
+    t = say(cap, &mut c, t, false, created.as_bytes());
+    let gets = "GET /recipes/1 HTTP/1.1\r\nHost: opcua-srv:8080\r\n\r\n\
+        GET /recipes/2 HTTP/1.1\r\nHost: opcua-srv:8080\r\n\r\n";
+    t = say(cap, &mut c, t, true, gets.as_bytes());
+    let answers = [
+        "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\ntemp=72.5\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ntemp=\r\n4\r\n68.0\r\n0\r\n\r\n",
+    ]
+    .concat();
+    t = say(cap, &mut c, t, false, answers.as_bytes());
+    c.close(cap, t)
+}
+
 /// A connection from `client` to the gateway's mail relay on `port`, up to
 /// the relay's greeting.
 fn smtp_open(

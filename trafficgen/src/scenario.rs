@@ -85,6 +85,7 @@ pub const NAMES: &[&str] = &[
     "sip",
     "smtp",
     "quic",
+    "http",
     "hostile-names",
 ];
 
@@ -154,6 +155,9 @@ pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
         }
         "quic" => {
             crate::it_sessions::quic_sessions(&mut cap, &net, t);
+        }
+        "http" => {
+            crate::it_sessions::http_sessions(&mut cap, &net, t);
         }
         _ => return None,
     }

@@ -252,13 +252,58 @@ enum Mode {
     Tunnel,
 }
 
-#[derive(Default)]
 pub struct Http {
     pending: VecDeque<Tx>,
     depth: u64,
     modes: [Mode; 2],
-    /// TLS through a CONNECT tunnel, decoded like TLS on its own port.
-    tunnel_tls: Option<Box<crate::over_ip::tls::Tls>>,
+    /// What runs through a CONNECT tunnel, found as on a connection of its
+    /// own (Zeek hands the tunnel to protocol detection).
+    tunnel: Option<Box<dyn AppParser>>,
+    /// First payloads of the tunnel left to try recognising.
+    tunnel_probes: u8,
+    /// The protocol switched to WebSocket (101 with `Upgrade: websocket`).
+    websocket: bool,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http {
+            pending: VecDeque::new(),
+            depth: 0,
+            modes: [Mode::Head; 2],
+            tunnel: None,
+            tunnel_probes: TUNNEL_PROBES,
+            websocket: false,
+        }
+    }
+}
+
+/// Payloads of a CONNECT tunnel tried before it is taken for opaque.
+const TUNNEL_PROBES: u8 = 4;
+
+/// conn.log's service for HTTP with `inner` through it: the names joined
+/// in sorted order, as Zeek writes its service set. Only the TCP services
+/// the engine names are listed; another inner name leaves `http`.
+fn with_http(inner: &str) -> &'static str {
+    match inner {
+        "ssl" => "http,ssl",
+        "ssh" => "http,ssh",
+        "smtp" => "http,smtp",
+        "smtp,ssl" => "http,smtp,ssl",
+        "ftp" => "ftp,http",
+        "mqtt" => "http,mqtt",
+        "sip" => "http,sip",
+        "dns" => "dns,http",
+        "modbus" => "http,modbus",
+        "dnp3_tcp" => "dnp3_tcp,http",
+        "iec104" => "http,iec104",
+        "mms" => "http,mms",
+        "opcua-binary" => "http,opcua-binary",
+        "cotp,s7comm" => "cotp,http,s7comm",
+        "cotp,s7comm-plus" => "cotp,http,s7comm-plus",
+        "syslog" => "http,syslog",
+        _ => "http",
+    }
 }
 
 impl Http {
@@ -394,14 +439,18 @@ impl Http {
         let (end, lines) = split_head(data)?;
         let mut body = Body::ToClose;
         let mut upgrade = false;
+        let mut to_websocket = false;
         for l in lines.skip(1) {
             let Some((name, value)) = header(l) else {
                 continue;
             };
             let mut buf = [0u8; 32];
-            if let Some(b) = framing(upper(name, &mut buf), value) {
+            let name = upper(name, &mut buf);
+            if let Some(b) = framing(name, value) {
                 body = merge(body, b);
             }
+            // Zeek's `HTTP::upgrade_analyzers` is keyed by the value.
+            to_websocket |= name == b"UPGRADE" && value.eq_ignore_ascii_case(b"websocket");
         }
         let ts = ctx.ts;
         let tx = self.response_tx(ts);
@@ -410,6 +459,7 @@ impl Http {
             tx.info_code = Some(st.code);
             tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
             upgrade = st.code == 101;
+            self.websocket |= upgrade && to_websocket;
             body = Body::None;
         } else {
             tx.has_response = true;
@@ -547,12 +597,15 @@ impl Http {
         }
     }
 
-    /// Bytes inside a CONNECT tunnel: TLS is decoded, anything else skipped.
+    /// Bytes after the protocol switched. Through a CONNECT tunnel they go
+    /// to whatever parser recognises its first payloads (TLS, SSH, ...);
+    /// WebSocket frames and what no parser knows are skipped.
     fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
-        if self.tunnel_tls.is_none() && crate::over_ip::tls::wire::is_handshake_record(data) {
-            self.tunnel_tls = Some(Box::default());
+        if self.tunnel.is_none() && !self.websocket && self.tunnel_probes > 0 && !data.is_empty() {
+            self.tunnel_probes -= 1;
+            self.tunnel = crate::over_ip::probe(Transport::Tcp, ctx.flow.id, dir, data);
         }
-        match self.tunnel_tls.as_mut() {
+        match self.tunnel.as_mut() {
             Some(t) => t.parse(ctx, dir, data),
             None => data.len(),
         }
@@ -633,11 +686,12 @@ fn merge(old: Body, new: Body) -> Body {
 
 impl AppParser for Http {
     fn service(&self) -> &'static str {
-        if self.tunnel_tls.is_some() {
-            "http,ssl"
-        } else {
-            "http"
+        if self.websocket {
+            return "http,websocket";
         }
+        self.tunnel
+            .as_ref()
+            .map_or("http", |t| with_http(t.service()))
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
@@ -735,7 +789,7 @@ impl AppParser for Http {
         let side = usize::from(!dir.is_orig());
         if self.modes[side] != Mode::Tunnel {
             self.modes[side] = Mode::Resync;
-        } else if let Some(t) = self.tunnel_tls.as_mut() {
+        } else if let Some(t) = self.tunnel.as_mut() {
             t.gap(dir);
         }
     }
@@ -744,7 +798,7 @@ impl AppParser for Http {
         while let Some(tx) = self.pending.pop_front() {
             Self::log(ctx, tx);
         }
-        if let Some(t) = self.tunnel_tls.as_mut() {
+        if let Some(t) = self.tunnel.as_mut() {
             t.finish(ctx);
         }
     }
