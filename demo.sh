@@ -15,8 +15,9 @@ BIN=$CARGO_TARGET_DIR/release
 SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-1200}
 SITE=demo-plant
 
-# What the build needs besides Rust: the agent's vendor table is compiled
-# from the IEEE OUI registry, Debian's ieee-data package.
+# What the build needs besides Rust: a C compiler (zstd, SQLite and the TLS
+# crypto are C underneath) and the IEEE OUI registry (Debian's ieee-data
+# package) that the agent's vendor table is compiled from.
 if ! command -v cargo >/dev/null 2>&1; then
   cat >&2 <<'MSG'
 cargo was not found. Install Rust (1.88 or later) with rustup:
@@ -26,19 +27,28 @@ MSG
   exit 1
 fi
 OUI_CSV=${OSECT_OUI_CSV:-/usr/share/ieee-data/oui.csv}
-if [ ! -r "$OUI_CSV" ]; then
-  if [ -z "${OSECT_OUI_CSV:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing ieee-data (the IEEE OUI registry the agent's vendor table is built from)"
+MISSING=()
+command -v cc >/dev/null 2>&1 || MISSING+=(gcc libc6-dev)
+[ -r "$OUI_CSV" ] || [ -n "${OSECT_OUI_CSV:-}" ] || MISSING+=(ieee-data)
+if [ ${#MISSING[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing what the build needs: ${MISSING[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ieee-data >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
   else
     cat >&2 <<MSG
-The build needs the IEEE OUI registry ($OUI_CSV), from Debian's ieee-data package:
-    sudo apt-get install ieee-data
-(or set OSECT_OUI_CSV to a copy of oui.csv), then run bash demo.sh again.
+The build needs these Debian packages: ${MISSING[*]}
+(gcc and libc6-dev: the C compiler some crates need; ieee-data: the IEEE OUI
+registry, $OUI_CSV, or set OSECT_OUI_CSV to a copy of oui.csv). Install them:
+    sudo apt-get install ${MISSING[*]}
+then run bash demo.sh again.
 MSG
     exit 1
   fi
+fi
+if [ ! -r "$OUI_CSV" ]; then
+  echo "OSECT_OUI_CSV names $OUI_CSV, which cannot be read" >&2
+  exit 1
 fi
 
 echo "== building release binaries"

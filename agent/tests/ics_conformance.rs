@@ -7,6 +7,7 @@
 //! against values decoded from the specifications.
 
 mod ics_support;
+mod support;
 
 use osect_engine::over_ip::{bacnet, dnp3, enip, modbus, s7comm};
 use osect_wire::zeek::tsv_row;
@@ -162,54 +163,22 @@ fn our_rows(records: &[Record], path: &str) -> Vec<BTreeMap<&'static str, String
 /// sensor does) and reads back every log it wrote: log name to rows of
 /// field name and TSV text.
 fn replay_logs(case: &Path, trace: &Path) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
-    let out = tempfile::tempdir().expect("temp dir");
     let flags = std::fs::read_to_string(case.join("case.toml")).unwrap_or_default();
     // ICSNPP's test suite analyses loopback captures whose TCP checksums
     // were never filled in (offload): it runs without checksum checks.
     let icsnpp = case
         .file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with("icsnpp-"));
-    let opts = osect_agent::replay::ReplayOptions {
-        out: out.path().to_owned(),
-        format: osect_wire::zeek::Format::Tsv,
-        ignore_checksums: icsnpp || flags.contains(" -C"),
-        interval_secs: None,
-        app_layer: true,
-    };
-    osect_agent::replay::replay(
-        &[trace.to_owned()],
-        &osect_agent::config::Config::default(),
-        &opts,
-    )
-    .expect("replay");
-    let mut logs = BTreeMap::new();
-    for e in std::fs::read_dir(out.path())
+    let out = support::replay_file(trace, true, icsnpp || flags.contains(" -C"));
+    std::fs::read_dir(out.path())
         .expect("replay output")
         .filter_map(Result::ok)
-    {
-        let path = e.path();
-        let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let mut names: Vec<String> = Vec::new();
-        let mut rows = Vec::new();
-        for line in text.lines() {
-            if let Some(f) = line.strip_prefix("#fields\t") {
-                names = f.split('\t').map(str::to_owned).collect();
-            } else if !line.starts_with('#') {
-                rows.push(
-                    names
-                        .iter()
-                        .cloned()
-                        .zip(line.split('\t').map(str::to_owned))
-                        .collect(),
-                );
-            }
-        }
-        logs.insert(name, rows);
-    }
-    logs
+        .filter_map(|e| {
+            let path = e.path();
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            Some((name, support::read_log(&path)))
+        })
+        .collect()
 }
 
 /// The peer's test suite masks anything that looks like a timestamp as
@@ -237,7 +206,7 @@ struct Tally {
 
 #[test]
 fn industrial_logs_match_the_peers() {
-    let corpus = ics_support::corpus();
+    let corpus = support::corpus();
     let known: Known = toml::from_str(
         &std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-differences/ics.toml"),
@@ -430,7 +399,7 @@ fn industrial_logs_match_the_peers() {
 
 /// Rows of `log` from a corpus case, as field name to TSV text.
 fn case_rows(case: &str, log: &str) -> Vec<BTreeMap<&'static str, String>> {
-    let dir = ics_support::corpus().join(case);
+    let dir = support::corpus().join(case);
     let trace = ["trace.pcap", "trace.pcapng"]
         .iter()
         .map(|t| dir.join(t))
@@ -524,7 +493,7 @@ fn cclink_ie_tsn_slmp_capture() {
 /// does not take them either).
 #[test]
 fn cclink_ie_tsn_slmp_through_the_engine() {
-    let case = ics_support::corpus().join("nttcom-cclinktsnslmp");
+    let case = support::corpus().join("nttcom-cclinktsnslmp");
     let mut logs = replay_logs(&case, &case.join("trace.pcap"));
     let slmp = logs.remove("slmp").unwrap_or_default();
     assert_eq!(slmp.len(), 7156, "one row per SLMP datagram");
@@ -574,7 +543,7 @@ const ICS_SERVICES: &[&str] = &[
 /// and no connection the peer left without one is claimed.
 #[test]
 fn conn_service_matches_the_peers() {
-    let corpus = ics_support::corpus();
+    let corpus = support::corpus();
     let mut checked = 0;
     let mut wrong = Vec::new();
     let mut cases: Vec<_> = std::fs::read_dir(&corpus)
@@ -668,26 +637,8 @@ fn conn_service_matches_the_peers() {
 /// decoder without a panic, and every record matches its schema.
 #[test]
 fn robustness_captures() {
-    let dir = ics_support::corpus().join("robustness");
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.clone()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d)
-            .expect("corpus/robustness readable")
-            .filter_map(Result::ok)
-        {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p
-                .extension()
-                .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "trace")
-            {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let dir = support::corpus().join("robustness");
+    let files = support::captures(&dir);
     assert!(!files.is_empty(), "no captures in {}", dir.display());
     let mut records = 0;
     for f in &files {
@@ -712,7 +663,7 @@ fn robustness_captures() {
 
 /// tshark's fields for every frame of a corpus case matching `filter`.
 fn tshark_fields(case: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let trace = ics_support::corpus().join(case).join("trace.pcap");
+    let trace = support::corpus().join(case).join("trace.pcap");
     let mut cmd = std::process::Command::new("tshark");
     cmd.arg("-r")
         .arg(&trace)

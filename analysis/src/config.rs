@@ -130,12 +130,8 @@ impl Default for SiteConfig {
     }
 }
 
-pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
+/// Zone names follow the fleet's rule for names.
+pub use osect_wire::name::valid_name;
 
 impl SiteConfig {
     pub fn set_learning(&mut self, secs: i64) -> Result<(), ConfigError> {

@@ -131,11 +131,7 @@ pub fn export(
 /// Whether `s` may name a file or folder inside the export folder: 1 to 255
 /// of `A-Z a-z 0-9 . _ -`, and not `.` or `..`.
 pub fn file_name_ok(s: &str) -> bool {
-    (1..=255).contains(&s.len())
-        && s != "."
-        && s != ".."
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    osect_wire::name::name_within(s, 255) && s != "." && s != ".."
 }
 
 /// Connection uids remembered per device by the summary.

@@ -10,19 +10,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Longest name in the list (serial, site, customer).
-pub const MAX_NAME: usize = 64;
+pub use osect_wire::name::{valid_name, MAX_NAME};
 /// Most devices one list may assign: a bound on what a list can make the
 /// collector keep in memory.
 pub const MAX_DEVICES: usize = 1_000_000;
-
-/// Whether `s` is a name the fleet list may hold: 1 to 64 of
-/// `A-Z a-z 0-9 . _ -`.
-pub fn valid_name(s: &str) -> bool {
-    (1..=MAX_NAME).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -283,15 +274,5 @@ mod tests {
                 claimed: Some("../b".into())
             }
         );
-    }
-
-    #[test]
-    fn names_are_checked() {
-        assert!(valid_name("OSS-0001"));
-        assert!(valid_name("a.b_c-D9"));
-        assert!(!valid_name(""));
-        assert!(!valid_name("a/b"));
-        assert!(!valid_name("é"));
-        assert!(!valid_name(&"a".repeat(65)));
     }
 }

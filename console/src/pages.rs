@@ -18,8 +18,39 @@ use osect_collector::store::now_us;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// Most alerts one page or download lists.
+/// Most alerts one list or download holds.
 const ALERTS_SHOWN: usize = 1000;
+/// Alerts per page of the alerts page: each carries its evidence and
+/// forms, and a browser draws 200 of them in well under the 300 ms a page
+/// may take.
+const ALERTS_PER_PAGE: usize = 200;
+
+/// Page `page` (from 1, 1 when none) of `items`, `per` to a page, and the
+/// number of pages; a page out of range is a 400 that names the range.
+fn page_of<T>(
+    items: Vec<T>,
+    per: usize,
+    page: Option<usize>,
+) -> Result<(Vec<T>, usize, usize), Failure> {
+    let pages = items.len().div_ceil(per).max(1);
+    let page = page.unwrap_or(1);
+    if page == 0 || page > pages {
+        return Err(Failure::invalid(
+            Msg::new("err_page").arg("pages", pages).arg("value", page),
+        ));
+    }
+    let shown = items.into_iter().skip((page - 1) * per).take(per).collect();
+    Ok((shown, page, pages))
+}
+
+/// A query without its page, ready for a page number: `a=1&` or empty.
+fn page_query<Q: serde::Serialize>(q: &Q) -> String {
+    let mut query = serde_urlencoded::to_string(q).unwrap_or_default();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query
+}
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -255,27 +286,12 @@ async fn assets_page(
     let sd = site_data(&app, &caller, &site).await?;
     let (devices, choices) = assets(&sd, &filter)?;
     let total = devices.len();
-    let pages = total.div_ceil(site::ASSETS_PER_PAGE).max(1);
-    let page = filter.page.unwrap_or(1);
-    if page == 0 || page > pages {
-        return Err(Failure::invalid(
-            Msg::new("err_page").arg("pages", pages).arg("value", page),
-        ));
-    }
-    let shown: Vec<DeviceView> = devices
-        .into_iter()
-        .skip((page - 1) * site::ASSETS_PER_PAGE)
-        .take(site::ASSETS_PER_PAGE)
-        .collect();
+    let (shown, page, pages) = page_of(devices, site::ASSETS_PER_PAGE, filter.page)?;
     // The filters as a query, for the page links.
-    let mut query = serde_urlencoded::to_string(AssetFilter {
+    let query = page_query(&AssetFilter {
         page: None,
         ..filter.clone()
-    })
-    .unwrap_or_default();
-    if !query.is_empty() {
-        query.push('&');
-    }
+    });
     render_site(
         &app,
         &caller,
@@ -455,9 +471,12 @@ async fn alerts_page(
     caller: Caller,
     Path(site): Path<String>,
     Query(q): Query<AlertQuery>,
+    Query(p): Query<PageQuery>,
 ) -> Result<Html<String>, Failure> {
     let sd = site_data(&app, &caller, &site).await?;
     let list = alerts(&app, &caller, &site, &q).await?;
+    let total = list.len();
+    let (list, page, pages) = page_of(list, ALERTS_PER_PAGE, p.page)?;
     let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
     render_site(
         &app,
@@ -466,8 +485,17 @@ async fn alerts_page(
         &format!("/sites/{site}/alerts"),
         &sd,
         "alerts",
-        context! { alerts => list, q => q, kinds => kinds },
+        context! {
+            alerts => list, total => total, q => q, kinds => kinds,
+            page => page, pages => pages, query => page_query(&q),
+        },
     )
+}
+
+/// The page of a paged list.
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
 }
 
 /// An alert action from a form or the API.
@@ -1183,4 +1211,25 @@ async fn change_zones(
 fn back_to_settings(site: &str) -> Response {
     let back = format!("/sites/{}/settings", crate::web::encode_component(site));
     Redirect::to(&back).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_page_in_range_only() {
+        let items: Vec<usize> = (0..450).collect();
+        let (shown, page, pages) = page_of(items.clone(), 200, None).unwrap();
+        assert_eq!((shown.len(), shown[0], page, pages), (200, 0, 1, 3));
+        let (shown, page, _) = page_of(items.clone(), 200, Some(3)).unwrap();
+        assert_eq!((shown, page), ((400..450).collect(), 3));
+        for bad in [0, 4] {
+            let f = page_of(items.clone(), 200, Some(bad)).unwrap_err();
+            assert_eq!(f.status, axum::http::StatusCode::BAD_REQUEST);
+            assert_eq!(f.message, format!("Page: 1 to 3, not {bad}."));
+        }
+        let (shown, page, pages) = page_of(Vec::<u8>::new(), 200, None).unwrap();
+        assert_eq!((shown.len(), page, pages), (0, 1, 1));
+    }
 }

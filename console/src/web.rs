@@ -33,6 +33,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "site_tabs.html",
         include_str!("../templates/site_tabs.html"),
     ),
+    ("pages.html", include_str!("../templates/pages.html")),
     ("assets.html", include_str!("../templates/assets.html")),
     ("device.html", include_str!("../templates/device.html")),
     (

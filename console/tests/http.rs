@@ -675,6 +675,9 @@ async fn bad_input_gets_a_clear_400_never_a_500() {
         "/sites/plant-a/report?from=2026-02-30".into(),
         "/sites/plant-a/diff?b_from=yesterday".into(),
         "/sites/plant-a/alerts?severity=%00".into(),
+        "/sites/plant-a/alerts?page=0".into(),
+        "/sites/plant-a/alerts?page=2".into(),
+        "/sites/plant-a/alerts?page=-1".into(),
     ];
     for path in &cases {
         for authorised in [true, false] {

@@ -92,6 +92,24 @@ pub fn escape_bytes(b: &[u8]) -> String {
         .collect()
 }
 
+/// A domain name in DNS wire form, uncompressed (DHCP's client FQDN, DHCPv6's
+/// FQDN option), as dotted text: labels up to the root label or the first
+/// label that runs past the end.
+pub fn dotted_name(mut b: &[u8]) -> String {
+    let mut out = Vec::new();
+    while let Some((&l, rest)) = b.split_first() {
+        let Some(label) = rest.get(..usize::from(l)).filter(|_| l != 0) else {
+            break;
+        };
+        if !out.is_empty() {
+            out.push(b'.');
+        }
+        out.extend_from_slice(label);
+        b = &rest[usize::from(l)..];
+    }
+    bytes(&out, MAX_NAME)
+}
+
 /// Text of bytes a formatter wrote from ASCII tables (uids, MACs, hex): the
 /// ASCII check is a few word operations, where UTF-8 validation is a loop.
 /// Bytes that are not ASCII give an empty text.
@@ -121,6 +139,15 @@ mod tests {
         assert_eq!(wire_text(b"CPU 315-2 PN/DP\0\0\0"), "CPU 315-2 PN/DP");
         assert_eq!(wire_text(b"a\x01b\\  "), "a\u{1}b\\");
         assert_eq!(wire_text(&[b'x'; 1000]).len(), MAX_FIELD_TEXT);
+    }
+
+    #[test]
+    fn dotted_name_reads_labels_to_the_root() {
+        assert_eq!(dotted_name(b"\x03plc\x04site\x00"), "plc.site");
+        assert_eq!(dotted_name(b"\x03plc\x04site"), "plc.site");
+        assert_eq!(dotted_name(b"\x03plc\x09cut"), "plc");
+        assert_eq!(dotted_name(b"\x00\x03plc"), "");
+        assert_eq!(dotted_name(b""), "");
     }
 
     #[test]

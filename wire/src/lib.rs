@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod batch;
+pub mod name;
 pub mod protocol;
 pub mod record;
 pub mod zeek;

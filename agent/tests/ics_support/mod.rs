@@ -15,21 +15,7 @@ use osect_engine::sink::RecordSink;
 use osect_wire::Record;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
-
-/// The corpus folder (`OSECT_CORPUS`, else `../shared/corpus` beside the
-/// repository). Panics with a clear message when it is missing.
-pub fn corpus() -> PathBuf {
-    let p = std::env::var_os("OSECT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    assert!(
-        p.is_dir(),
-        "conformance corpus not found at {} (set OSECT_CORPUS)",
-        p.display()
-    );
-    p
-}
+use std::path::Path;
 
 /// Frames of a capture file: (time in microseconds, link type, bytes). A
 /// damaged end is cut off (the frames before it are kept).

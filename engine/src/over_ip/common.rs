@@ -17,10 +17,11 @@
 
 use crate::asset::HostRef;
 use crate::bytes::Error;
-use crate::flow::id::fmt_mac;
+use crate::flow::id::{fmt_mac, ConnId, Transport};
 use crate::over_ethernet::Frame;
-use crate::over_ip::{Ctx, Dir, Output};
+use crate::over_ip::{AppParser, Ctx, Dir, Output};
 use osect_wire::{LogSchema, Record, Value};
+use std::marker::PhantomData;
 use std::net::IpAddr;
 
 /// The field list of a flow log: the connection fields, then the given
@@ -182,6 +183,44 @@ impl Row {
             values: self.values,
         });
     }
+}
+
+/// A protocol of one message per UDP datagram, each logged on its own with
+/// no state kept between datagrams (NTP, NBNS, the browser protocol,
+/// DHCPv6, SSDP). Its probe ([`datagram_probe`]) and parser ([`Datagrams`])
+/// are the same for every such protocol.
+pub trait Datagram: 'static {
+    /// conn.log's `service`.
+    const SERVICE: &'static str;
+    /// Whether a datagram of this connection is one of this protocol's.
+    fn recognise(id: &ConnId, data: &[u8]) -> bool;
+    /// Logs one datagram (and what it tells of its sender); one that does
+    /// not decode is passed over.
+    fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]);
+}
+
+/// The parser of a [`Datagram`] protocol.
+pub struct Datagrams<D>(PhantomData<fn() -> D>);
+
+impl<D: Datagram> AppParser for Datagrams<D> {
+    fn service(&self) -> &'static str {
+        D::SERVICE
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        D::log(ctx, dir, data);
+        data.len()
+    }
+}
+
+/// The probe of a [`Datagram`] protocol: UDP, and data it recognises.
+pub fn datagram_probe<D: Datagram>(
+    transport: Transport,
+    id: &ConnId,
+    data: &[u8],
+) -> Option<Box<dyn AppParser>> {
+    let ok = transport == Transport::Udp && D::recognise(id, data);
+    ok.then(|| Box::new(Datagrams::<D>(PhantomData)) as Box<dyn AppParser>)
 }
 
 /// The host that sent in `dir`, as the asset ledger keys it.

@@ -28,10 +28,7 @@ pub fn calendar(ctx: &Ctx) -> Result<Calendar, StepErr> {
 
 /// Names in the fleet list and ids: 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-'.
 pub fn check_name(what: &str, s: &str) -> Result<(), String> {
-    let ok = (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
+    if osect_wire::name::valid_name(s) {
         Ok(())
     } else {
         Err(format!(

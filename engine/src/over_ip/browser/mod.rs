@@ -10,7 +10,7 @@ pub mod descriptor;
 use crate::bytes::{be16, le16, le32};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::{sender, Row};
+use crate::over_ip::common::{datagram_probe, sender, Datagram, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text;
 use osect_wire::record::field;
@@ -126,26 +126,22 @@ pub fn command_name(c: u8) -> String {
 }
 
 /// Recognises browser datagrams on 138/udp.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    let ok = transport == Transport::Udp && id.has_port(PORT) && Repr::parse(data).is_some();
-    ok.then(|| Box::new(Browser) as Box<dyn AppParser>)
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    datagram_probe::<Browser>(t, id, data)
 }
 
 pub struct Browser;
 
-impl AppParser for Browser {
-    fn service(&self) -> &'static str {
-        "cifs_browser"
+impl Datagram for Browser {
+    const SERVICE: &'static str = "cifs_browser";
+
+    fn recognise(id: &ConnId, data: &[u8]) -> bool {
+        id.has_port(PORT) && Repr::parse(data).is_some()
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+    fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
         let Some(r) = Repr::parse(data) else {
-            return data.len();
+            return;
         };
         let name = r.server_name.map(|n| text::bytes(n, 16));
         if let (Some(n), 1 | 15) = (&name, r.command) {
@@ -169,6 +165,5 @@ impl AppParser for Browser {
                     .map(|c| text::bytes(c, 256)),
             )
             .emit(ctx);
-        data.len()
     }
 }

@@ -172,22 +172,7 @@ fn fqdn_text(v: &[u8]) -> String {
     if v.first()
         .is_some_and(|&l| usize::from(l) < v.len() && l < 64 && !v[0].is_ascii_graphic())
     {
-        let mut out = Vec::new();
-        let mut rest = v;
-        while let Some((&l, r)) = rest.split_first() {
-            let Some(label) = r.get(..usize::from(l)) else {
-                break;
-            };
-            if l == 0 {
-                break;
-            }
-            if !out.is_empty() {
-                out.push(b'.');
-            }
-            out.extend_from_slice(label);
-            rest = &r[usize::from(l)..];
-        }
-        return text::bytes(&out, MAX_NAME);
+        return text::dotted_name(v);
     }
     text::bytes(v, MAX_NAME)
 }

@@ -10,7 +10,7 @@ pub mod descriptor;
 use crate::bytes::{be16, be32};
 use crate::flow::id::{fmt_mac, ConnId, Mac, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::{sender, Row};
+use crate::over_ip::common::{datagram_probe, sender, Datagram, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_NAME};
 use osect_wire::record::field;
@@ -113,25 +113,6 @@ pub fn msg_type_name(t: u8) -> &'static str {
     }
 }
 
-/// A domain name in DNS wire form (uncompressed) as dotted text.
-fn wire_name(mut b: &[u8]) -> String {
-    let mut out = Vec::new();
-    while let Some((&l, rest)) = b.split_first() {
-        let Some(label) = rest.get(..usize::from(l)) else {
-            break;
-        };
-        if l == 0 {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(b'.');
-        }
-        out.extend_from_slice(label);
-        b = &rest[usize::from(l)..];
-    }
-    text::bytes(&out, MAX_NAME)
-}
-
 /// The vendor-class data: `u16`-length-prefixed strings joined by commas.
 fn vendor_data(mut b: &[u8]) -> String {
     let mut out = Vec::new();
@@ -149,36 +130,29 @@ fn vendor_data(mut b: &[u8]) -> String {
 }
 
 /// Recognises DHCPv6 on its ports.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    let ports = [CLIENT_PORT, SERVER_PORT];
-    let ok = transport == Transport::Udp
-        && ports.contains(&id.orig_p)
-        && ports.contains(&id.resp_p)
-        && Repr::parse(data).is_some();
-    ok.then(|| Box::new(Dhcpv6) as Box<dyn AppParser>)
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    datagram_probe::<Dhcpv6>(t, id, data)
 }
 
 pub struct Dhcpv6;
 
-impl AppParser for Dhcpv6 {
-    fn service(&self) -> &'static str {
-        "dhcpv6"
+impl Datagram for Dhcpv6 {
+    const SERVICE: &'static str = "dhcpv6";
+
+    fn recognise(id: &ConnId, data: &[u8]) -> bool {
+        let ports = [CLIENT_PORT, SERVER_PORT];
+        ports.contains(&id.orig_p) && ports.contains(&id.resp_p) && Repr::parse(data).is_some()
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+    fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
         let Some(r) = Repr::parse(data) else {
-            return data.len();
+            return;
         };
         // Server messages carry nothing about the client's system.
         if matches!(r.msg_type, 2 | 7 | 10) {
-            return data.len();
+            return;
         }
-        let hostname = r.fqdn.map(wire_name);
+        let hostname = r.fqdn.map(text::dotted_name);
         if let Some(h) = &hostname {
             // The sender's frame address, not the DUID's: a DUID outlives
             // the interface it was made from (cloned machines keep it).
@@ -205,6 +179,5 @@ impl AppParser for Dhcpv6 {
             )
             .push(r.vendor_class.map(vendor_data))
             .emit(ctx);
-        data.len()
     }
 }

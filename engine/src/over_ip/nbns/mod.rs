@@ -9,7 +9,7 @@ pub mod descriptor;
 
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::{sender, Row};
+use crate::over_ip::common::{datagram_probe, sender, Datagram, Row};
 use crate::over_ip::dns::{Message, Name};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text;
@@ -70,29 +70,25 @@ pub fn opcode_name(op: u8) -> &'static str {
 }
 
 /// Recognises NBNS on port 137: a DNS-shaped message with an encoded name.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    if transport != Transport::Udp || !id.has_port(PORT) {
-        return None;
-    }
-    let m = Message::parse(data).ok()?;
-    (m.header.qdcount > 0 || m.header.ancount > 0).then(|| Box::new(Nbns) as Box<dyn AppParser>)
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    datagram_probe::<Nbns>(t, id, data)
 }
 
 pub struct Nbns;
 
-impl AppParser for Nbns {
-    fn service(&self) -> &'static str {
-        "dns"
+impl Datagram for Nbns {
+    const SERVICE: &'static str = "dns";
+
+    fn recognise(id: &ConnId, data: &[u8]) -> bool {
+        if !id.has_port(PORT) {
+            return false;
+        }
+        Message::parse(data).is_ok_and(|m| m.header.qdcount > 0 || m.header.ancount > 0)
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+    fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
         let Ok(m) = Message::parse(data) else {
-            return data.len();
+            return;
         };
         let h = m.header;
         let name = m
@@ -102,7 +98,7 @@ impl AppParser for Nbns {
             .map(|q| q.name)
             .or_else(|| m.records().next().and_then(|r| r.ok()).map(|r| r.name));
         let Some(name) = name else {
-            return data.len();
+            return;
         };
         let label = first_label(&name);
         let (nb, suffix) =
@@ -137,7 +133,6 @@ impl AppParser for Nbns {
             .push(ttl.map_or(Value::Unset, Value::Interval))
             .push(addr.map_or(Value::Unset, Value::Addr))
             .emit(ctx);
-        data.len()
     }
 }
 

@@ -5,7 +5,7 @@ pub mod descriptor;
 use crate::bytes::{be16, be32, Error};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::Row;
+use crate::over_ip::common::{datagram_probe, Datagram, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text;
 use osect_wire::record::field;
@@ -145,30 +145,22 @@ fn pow2(exp: i8) -> i64 {
 }
 
 /// Recognises NTP on port 123: a well-formed header.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    if transport != Transport::Udp || !id.has_port(PORT) {
-        return None;
-    }
-    Repr::parse(data)
-        .ok()
-        .map(|_| Box::new(Ntp) as Box<dyn AppParser>)
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    datagram_probe::<Ntp>(t, id, data)
 }
 
 pub struct Ntp;
 
-impl AppParser for Ntp {
-    fn service(&self) -> &'static str {
-        "ntp"
+impl Datagram for Ntp {
+    const SERVICE: &'static str = "ntp";
+
+    fn recognise(id: &ConnId, data: &[u8]) -> bool {
+        id.has_port(PORT) && Repr::parse(data).is_ok()
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, _dir: Dir, data: &[u8]) -> usize {
+    fn log(ctx: &mut Ctx<'_, '_>, _dir: Dir, data: &[u8]) {
         let Ok(r) = Repr::parse(data) else {
-            return data.len();
+            return;
         };
         let row = Row::flow(ctx, &NTP_LOG)
             .push(Value::Count(u64::from(r.version)))
@@ -195,7 +187,6 @@ impl AppParser for Ntp {
             }
         };
         row.emit(ctx);
-        data.len()
     }
 }
 

@@ -10,7 +10,7 @@ pub mod descriptor;
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
-use crate::over_ip::common::{sender, Row};
+use crate::over_ip::common::{datagram_probe, sender, Datagram, Row};
 use crate::over_ip::http::{split_head, upper, RequestLine, StatusLine};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_TEXT};
@@ -102,24 +102,20 @@ pub fn server_parts(server: &str) -> (Option<&str>, &str) {
 }
 
 /// Recognises SSDP on 1900/udp.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    let ok = transport == Transport::Udp && id.has_port(PORT) && Repr::parse(data).is_some();
-    ok.then(|| Box::new(Ssdp) as Box<dyn AppParser>)
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    datagram_probe::<Ssdp>(t, id, data)
 }
 
 pub struct Ssdp;
 
-impl AppParser for Ssdp {
-    fn service(&self) -> &'static str {
-        "ssdp"
+impl Datagram for Ssdp {
+    const SERVICE: &'static str = "ssdp";
+
+    fn recognise(id: &ConnId, data: &[u8]) -> bool {
+        id.has_port(PORT) && Repr::parse(data).is_some()
     }
 
-    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+    fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
         if let Some(r) = Repr::parse(data) {
             let t = |v: Option<&[u8]>| v.map(|v| text::bytes(v, MAX_TEXT));
             // A search's USER-AGENT names the searching client, not a device.
@@ -145,7 +141,6 @@ impl AppParser for Ssdp {
                 .push(t(r.nts))
                 .emit(ctx);
         }
-        data.len()
     }
 }
 
