@@ -3,7 +3,7 @@
 //! agent, the first learned, the second with incidents) listens on
 //! 127.0.0.1, prints its URL and a throw-away login, shows what the sensor
 //! found on every page, and stops cleanly on Ctrl-C (SIGINT), removing the
-//! login.
+//! login; and the commands that manage the console's users.
 
 mod support;
 
@@ -296,4 +296,85 @@ async fn the_demo_ends_in_the_console_and_stops_on_ctrl_c() {
     );
     let db = osect_console::db::ConsoleDb::open(store.path()).unwrap();
     assert!(db.user(user).unwrap().is_none(), "{user} is still there");
+}
+
+/// `osect-console user ...`: users added (password on standard input or
+/// generated), listed, given a token, and disabled from the command line.
+#[test]
+fn users_are_added_and_disabled_from_the_command_line() {
+    use osect_console::db::{ConsoleDb, Role};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let cli = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osect-console"))
+            .arg("user")
+            .args(args)
+            .args(["--store", store])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, out) = cli(
+        &["add", "alice", "--customer", "acme"],
+        &format!("{}\n", support::PASSWORD),
+    );
+    assert!(ok && out.contains("user alice added"), "{out}");
+    let (ok, out) = cli(
+        &[
+            "add",
+            "carol",
+            "--customer",
+            "acme",
+            "--admin",
+            "--generate",
+        ],
+        "",
+    );
+    assert!(ok && out.contains("password: "), "{out}");
+    let (ok, out) = cli(&["add", "op", "--operator", "--lang", "en"], "short\n");
+    assert!(
+        !ok && out.contains("assword"),
+        "a short password is refused: {out}"
+    );
+    let (ok, out) = cli(&["add", "mallory", "--customer", "<b>"], "x\n");
+    assert!(!ok, "a customer name with markup is refused: {out}");
+    let (ok, out) = cli(&["token", "alice"], "");
+    assert!(
+        ok && out.lines().next().is_some_and(|t| t.len() == 64),
+        "{out}"
+    );
+
+    let db = ConsoleDb::open(dir.path()).unwrap();
+    let (alice, hash) = db.user("alice").unwrap().unwrap();
+    assert_eq!(alice.role, Role::Customer("acme".into()));
+    assert!(osect_console::auth::verify_password(
+        support::PASSWORD,
+        &hash
+    ));
+    assert_eq!(
+        db.user("carol").unwrap().unwrap().0.role,
+        Role::CustomerAdmin("acme".into())
+    );
+    assert!(db.user("op").unwrap().is_none() && db.user("mallory").unwrap().is_none());
+
+    let (ok, out) = cli(&["disable", "alice"], "");
+    assert!(ok && out.contains("disabled"), "{out}");
+    assert!(db.user("alice").unwrap().unwrap().0.disabled);
+    let (ok, out) = cli(&["list"], "");
+    assert!(ok, "{out}");
+    let row = out.lines().find(|l| l.starts_with("alice ")).unwrap();
+    assert!(row.contains("disabled") && row.contains("acme"), "{row}");
 }
