@@ -33,20 +33,32 @@ impl Batcher {
         health: Health,
     ) -> Batch {
         Batch {
-            header: Header {
-                device_id: self.device_id.clone(),
-                site: self.site.clone(),
-                seq,
-                interval_start_us: start_us,
-                interval_end_us: end_us,
-                agent_version: env!("CARGO_PKG_VERSION").into(),
-                aggregated: self.aggregate,
-                record_count: records.len() as u64,
-                health,
-                // This build writes no extension fields.
-                unknown: Vec::new(),
-            },
+            header: self.header(seq, start_us, end_us, records.len() as u64, health),
             records,
+        }
+    }
+
+    /// The header of one closed interval's batch of `record_count` rows.
+    pub fn header(
+        &self,
+        seq: u64,
+        start_us: i64,
+        end_us: i64,
+        record_count: u64,
+        health: Health,
+    ) -> Header {
+        Header {
+            device_id: self.device_id.clone(),
+            site: self.site.clone(),
+            seq,
+            interval_start_us: start_us,
+            interval_end_us: end_us,
+            agent_version: env!("CARGO_PKG_VERSION").into(),
+            aggregated: self.aggregate,
+            record_count,
+            health,
+            // This build writes no extension fields.
+            unknown: Vec::new(),
         }
     }
 }

@@ -316,7 +316,7 @@ fn stopped_rows(file: &Path) -> Rows {
     cfg.batch.interval_secs = INTERVAL_SECS;
     // As the live agent is configured (`Agent::start`): per-event rows.
     cfg.batch.aggregate = false;
-    let mut iv = Intervals::new(&cfg, false, 0);
+    let mut iv = Intervals::new(&cfg, false, 0, false);
     let mut records = Vec::new();
     let mut last = 0;
     pcap::read_file(file, |ts, link, frame| {

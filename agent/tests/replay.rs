@@ -7,6 +7,7 @@ use osect_agent::config::Config;
 use osect_agent::replay::{replay, ReplayError, ReplayOptions};
 use osect_trafficgen::frame::{self, Host};
 use osect_trafficgen::pcap::Capture;
+use osect_wire::batch;
 use osect_wire::Format;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -220,6 +221,7 @@ fn batches_folded_at_the_source_equal_each_intervals_rows_folded() {
         file_intervals(
             &plain,
             trace,
+            false,
             |_| {},
             |c| want.push((c.start_us, osect_engine::batch::aggregate(c.records))),
         )
@@ -228,10 +230,54 @@ fn batches_folded_at_the_source_equal_each_intervals_rows_folded() {
         file_intervals(
             &folding,
             trace,
+            false,
             |_| {},
             |c| got.push((c.start_us, c.records)),
         )
         .unwrap();
+        // `run` writes each interval's body as its rows come: the same
+        // batch as the folded records encoded at once (same digest, same
+        // rows).
+        let batcher = osect_agent::batch::Batcher::new(&folding);
+        let mut z = batch::Compressor::new(9, batch::dictionary(1)).unwrap();
+        let mut d = batch::Decompressor::default();
+        let mut staged = Vec::new();
+        file_intervals(
+            &folding,
+            trace,
+            true,
+            |_| {},
+            |c| {
+                let body = c.staged.expect("a staged body");
+                let header = batcher.header(1, c.start_us, c.end_us, 0, c.health);
+                staged.push((c.start_us, body.encode(&header, &mut d).unwrap(), header));
+            },
+        )
+        .unwrap();
+        assert_eq!(staged.len(), got.len(), "{}", case.name);
+        for ((start, frame, header), (_, records)) in staged.iter().zip(&got) {
+            let whole = z
+                .encode(&batch::Batch {
+                    header: header.clone(),
+                    records: records.clone(),
+                })
+                .unwrap();
+            let (a, b) = (
+                batch::decode(frame).unwrap(),
+                batch::decode(&whole).unwrap(),
+            );
+            assert!(
+                a == b,
+                "{}: interval {start}: staged batch differs",
+                case.name
+            );
+            assert_eq!(
+                batch::read_frame_info(frame).unwrap().digest,
+                batch::read_frame_info(&whole).unwrap().digest,
+                "{}: interval {start}",
+                case.name
+            );
+        }
         checked += got
             .iter()
             .flat_map(|(_, r)| r)

@@ -61,6 +61,13 @@ pub struct Admission<'a> {
 /// zstd level of a batch that came as a delta, stored in full.
 const STORE_LEVEL: i32 = 3;
 
+thread_local! {
+    /// Each thread that checks batches keeps its zstd contexts, the
+    /// dictionaries digested once, rather than one per batch.
+    static ZSTD: std::cell::RefCell<(batch::Decompressor, Option<batch::Compressor>)> =
+        std::cell::RefCell::default();
+}
+
 /// Counts a refusal of a batch from `device` and returns the reply that
 /// says it. A failure to count is logged, never turned into a retry.
 pub fn refuse(store: &Store, device: &str, site: &str, reason: &str, reply: Reply) -> Reply {
@@ -202,7 +209,9 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
         }
     };
     let Some(want) = info.base else {
-        if let Err(e) = batch::decode_with(a.data, &a.policy.limits, a.policy.schemas) {
+        let decoded = ZSTD
+            .with_borrow_mut(|(z, _)| z.decode_with(a.data, &a.policy.limits, a.policy.schemas));
+        if let Err(e) = decoded {
             let (reason, reply) = decode_refusal(h.seq, &e);
             return Err(refused(&known_site, &reason, reply));
         }
@@ -243,7 +252,10 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
     }
     let base = batch::Base::from_frame(&stored.data)
         .map_err(|e| need_full(format!("the stored batch does not decode: {e}")))?;
-    let resolved = batch::decode_delta_with(a.data, &base, &a.policy.limits, a.policy.schemas)
+    let resolved = ZSTD
+        .with_borrow_mut(|(z, _)| {
+            z.decode_delta_with(a.data, &base, &a.policy.limits, a.policy.schemas)
+        })
         .map_err(|e| {
             let (reason, reply) = decode_refusal(h.seq, &e);
             refused(&known_site, &reason, reply)
@@ -255,7 +267,17 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
             Reply::Malformed(format!("batch {}: resolved rows do not encode: {e}", h.seq)),
         )
     };
-    let full = batch::encode(&resolved, STORE_LEVEL, batch::DICTIONARIES.last())
+    let full = ZSTD
+        .with_borrow_mut(|(_, z)| {
+            let z = match z {
+                Some(z) => z,
+                none => none.insert(batch::Compressor::new(
+                    STORE_LEVEL,
+                    batch::DICTIONARIES.last(),
+                )?),
+            };
+            z.encode(&resolved)
+        })
         .map_err(|e| unencodable(e.to_string()))?;
     let info = batch::read_frame_info(&full).map_err(|e| unencodable(e.to_string()))?;
     Ok(Checked {

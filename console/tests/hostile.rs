@@ -7,71 +7,14 @@
 
 mod support;
 
-use osect_collector::analyse::Analyser;
 use osect_collector::store::{now_us, Store};
 use osect_console::auth;
 use osect_console::db::{ConsoleDb, Lang, Role};
 use osect_trafficgen::hostile;
-use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_from_the_wire_are_text_everywhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let pcap = work.path().join("hostile.pcap");
-    std::fs::write(&pcap, hostile::hostile_names().to_pcap()).unwrap();
-    let batches = work.path().join("batches");
-    let config = work.path().join("agent.toml");
-    let data = work.path().join("data");
-    std::fs::write(
-        &config,
-        format!(
-            "[device]\nid = \"OSS-0001\"\nsite = \"plant-h\"\ndata_dir = \"{}\"\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(osect_testkit::procs::bin("osect-agent", "osect-agent"))
-        .arg("replay")
-        .arg(&pcap)
-        .arg("--config")
-        .arg(&config)
-        .arg("--out")
-        .arg(work.path().join("logs"))
-        .arg("--batch-out")
-        .arg(&batches)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    {
-        let mut store = Store::open(dir.path()).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(&batches)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        assert!(!files.is_empty(), "the agent wrote no batch");
-        for f in files {
-            let data = std::fs::read(&f).unwrap();
-            let info = osect_wire::batch::read_frame_info(&data).unwrap();
-            store
-                .insert(
-                    &info,
-                    &info.header.site,
-                    &[7; 32],
-                    &data,
-                    now_us(),
-                    "uplink",
-                )
-                .unwrap();
-        }
-        let mut a = Analyser::new(osect_collector::cli::registry());
-        while a.run_pending(&mut store).unwrap() > 0 {}
-    }
+    let dir = support::replay_into_store(&hostile::hostile_names(), "plant-h", |_| {});
     let db = ConsoleDb::open(dir.path()).unwrap();
     let hash = auth::hash_password(support::PASSWORD).unwrap();
     db.add_user("op", &Role::Operator, &hash, Lang::En, now_us())

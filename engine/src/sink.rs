@@ -13,6 +13,8 @@ pub struct RecordSink {
     capacity: usize,
     dropped: u64,
     folder: Option<Folder>,
+    /// Records handed off in this interval ([`RecordSink::hand_off`]).
+    handed: usize,
 }
 
 impl RecordSink {
@@ -22,6 +24,7 @@ impl RecordSink {
             capacity,
             dropped: 0,
             folder: None,
+            handed: 0,
         }
     }
 
@@ -57,6 +60,7 @@ impl RecordSink {
     /// that pass through in order, then the folded rows in order of first
     /// occurrence.
     pub fn take(&mut self) -> Vec<Record> {
+        self.handed = 0;
         let mut out = std::mem::take(&mut self.records);
         if let Some(f) = &mut self.folder {
             f.take_into(&mut out);
@@ -77,8 +81,21 @@ impl RecordSink {
         recs.try_for_each(&mut f)
     }
 
+    /// Hands the buffered records to `f` in order, as they come (a
+    /// batch written as its rows come: `run`'s stager), so they do not
+    /// wait here. They still count against `capacity` until
+    /// [`RecordSink::take`] ends the interval: the interval holds the same
+    /// rows, and drops the same ones, as when they waited. Folded rows stay.
+    pub fn hand_off(&mut self, f: impl FnMut(Record)) {
+        if self.records.is_empty() {
+            return;
+        }
+        self.handed += self.records.len();
+        self.records.drain(..).for_each(f);
+    }
+
     pub fn len(&self) -> usize {
-        self.records.len() + self.folder.as_ref().map_or(0, Folder::len)
+        self.records.len() + self.folder.as_ref().map_or(0, Folder::len) + self.handed
     }
 
     pub fn is_empty(&self) -> bool {

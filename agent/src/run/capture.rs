@@ -38,7 +38,9 @@ pub(super) fn pcap_worker(
             }
         }
     };
-    let r = file_intervals(cfg, &opts.pcap, pace, |c| send_file(&tx, Msg::Closed(c)));
+    let r = file_intervals(cfg, &opts.pcap, true, pace, |c| {
+        send_file(&tx, Msg::Closed(Box::new(c)))
+    });
     send_file(&tx, Msg::Done);
     r
 }
@@ -54,13 +56,16 @@ pub struct WorkerStats {
     pub kernel: KernelStats,
 }
 
+/// With `stage`, the worker writes its intervals' bodies as rows come (it
+/// is the only one: no join needed).
 pub(super) fn live_worker(
     cfg: &Config,
     ring: AfPacketRing,
     index: u16,
+    stage: bool,
     tx: SyncSender<Msg>,
 ) -> std::io::Result<WorkerStats> {
-    let res = live_loop(cfg, ring, index, &tx);
+    let res = live_loop(cfg, ring, index, stage, &tx);
     let _ = tx.send(Msg::Done);
     res
 }
@@ -69,9 +74,10 @@ fn live_loop(
     cfg: &Config,
     mut ring: AfPacketRing,
     index: u16,
+    stage: bool,
     tx: &SyncSender<Msg>,
 ) -> std::io::Result<WorkerStats> {
-    let mut iv = Intervals::new(cfg, false, index);
+    let mut iv = Intervals::new(cfg, false, index, stage);
     let mut kernel = KernelStats::default();
     let mut closed: Vec<Closed> = Vec::new();
     let mut lost = Health::default();
@@ -119,8 +125,8 @@ fn hand_over(
             *kernel = k;
         }
         c.health.records_dropped += std::mem::take(&mut lost.records_dropped);
-        let n = c.records.len() as u64;
-        match tx.try_send(Msg::Closed(c)) {
+        let n = c.rows();
+        match tx.try_send(Msg::Closed(Box::new(c))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 log::error!("batch thread behind: an interval's {n} records dropped");

@@ -14,8 +14,10 @@ use std::time::Duration;
 /// Closes batches: the header's counters, encoding, spool and state file.
 pub(super) struct Closer {
     pub batcher: Batcher,
-    pub level: i32,
-    pub dict: Option<&'static batch::Dictionary>,
+    /// The batch thread's zstd contexts, for every batch it encodes (and
+    /// the staged bodies it hashes).
+    pub compressor: batch::Compressor,
+    pub decompressor: batch::Decompressor,
     pub spool: Arc<Mutex<Spool>>,
     pub state_path: PathBuf,
     pub state: State,
@@ -56,24 +58,24 @@ impl Closer {
         c.health.lost_interval_start_us = self.state.lost_start_us;
         c.health.lost_packets = self.state.lost_packets;
         let (start, end) = (c.start_us, c.end_us);
-        let b = self.batcher.close(seq, start, end, c.records, c.health);
-        let bytes = match batch::encode(&b, self.level, self.dict) {
+        let rows = c.rows();
+        let bytes = match encode(
+            &self.batcher,
+            seq,
+            c,
+            &mut self.compressor,
+            &mut self.decompressor,
+        ) {
             Ok(b) => b,
             Err(e) => {
-                log::error!(
-                    "batch {seq} not encoded, its {} records are lost: {e}",
-                    b.records.len()
-                );
-                self.dropped.records_dropped += b.records.len() as u64;
+                log::error!("batch {seq} not encoded, its {rows} records are lost: {e}");
+                self.dropped.records_dropped += rows;
                 return;
             }
         };
         if let Err(e) = spool.push(seq, end, &bytes) {
-            log::error!(
-                "batch {seq} not spooled, its {} records are lost: {e}",
-                b.records.len()
-            );
-            self.dropped.records_dropped += b.records.len() as u64;
+            log::error!("batch {seq} not spooled, its {rows} records are lost: {e}");
+            self.dropped.records_dropped += rows;
             return;
         }
         self.state = State {
@@ -88,8 +90,7 @@ impl Closer {
             .map(|i| batch::hex(&i.digest))
             .unwrap_or_default();
         log::info!(
-            "closed batch {seq} [{start}, {end}) records {} bytes {} digest {digest}",
-            b.header.record_count,
+            "closed batch {seq} [{start}, {end}) records {rows} bytes {} digest {digest}",
             bytes.len()
         );
         self.wake.notify_one();
@@ -106,6 +107,24 @@ impl Closer {
         self.state.open_start_us = 0;
         self.state.open_packets = 0;
         self.state.save(&self.state_path);
+    }
+}
+
+/// The batch of closed interval `c` as batch `seq`: its staged body
+/// framed, or its records encoded.
+pub(super) fn encode(
+    batcher: &Batcher,
+    seq: u64,
+    c: Closed,
+    z: &mut batch::Compressor,
+    d: &mut batch::Decompressor,
+) -> Result<Vec<u8>, batch::EncodeError> {
+    match c.staged {
+        Some(body) => {
+            let header = batcher.header(seq, c.start_us, c.end_us, body.rows(), c.health);
+            body.encode(&header, d)
+        }
+        None => z.encode(&batcher.close(seq, c.start_us, c.end_us, c.records, c.health)),
     }
 }
 

@@ -4,17 +4,27 @@ use super::signals::stopping;
 use crate::config::Config;
 use osect_engine::engine::{Engine, Options, Stats};
 use osect_engine::packet::LinkType;
-use osect_wire::batch::Health;
+use osect_wire::batch::{self, Health, StagedBody, Stager};
 use osect_wire::Record;
 use std::path::PathBuf;
 
 /// One closed interval of one engine.
-#[derive(Debug)]
 pub struct Closed {
     pub start_us: i64,
     pub end_us: i64,
+    /// The interval's records, when they were not staged.
     pub records: Vec<Record>,
+    /// The interval's body, written as its rows came (then `records` is
+    /// empty).
+    pub staged: Option<StagedBody>,
     pub health: Health,
+}
+
+impl Closed {
+    /// Rows of the interval, staged or not.
+    pub fn rows(&self) -> u64 {
+        self.records.len() as u64 + self.staged.as_ref().map_or(0, StagedBody::rows)
+    }
 }
 
 /// Drives one engine and cuts its output into intervals on a fixed grid.
@@ -26,6 +36,12 @@ pub struct Intervals {
     last: Stats,
     /// Skip intervals with no packets and no records (file gaps).
     skip_empty: bool,
+    /// Writes the interval's body as rows come, so they do not wait in
+    /// memory; `None` keeps them as records (several live workers, whose
+    /// intervals the batch thread joins record by record).
+    stager: Option<Stager>,
+    /// Rows the stager could not hold in the open interval.
+    unstaged: u64,
 }
 
 impl Intervals {
@@ -33,7 +49,10 @@ impl Intervals {
     /// their connections independently: the worker index in the top bits of
     /// the uid seed keeps their uids apart (a uid is a bijection of
     /// `counter ^ seed`, so counters below 2^48 never meet).
-    pub fn new(cfg: &Config, skip_empty: bool, worker: u16) -> Intervals {
+    ///
+    /// With `stage`, closed intervals come with their body written
+    /// ([`Closed::staged`]) with this thread's own zstd context.
+    pub fn new(cfg: &Config, skip_empty: bool, worker: u16, stage: bool) -> Intervals {
         let defaults = Options::default();
         let engine = Engine::new(
             &cfg.limits,
@@ -44,12 +63,36 @@ impl Intervals {
                 ..defaults
             },
         );
+        let stager = if stage {
+            match batch::Compressor::new(
+                cfg.batch.zstd_level,
+                batch::dictionary(cfg.batch.dictionary),
+            ) {
+                Ok(z) => Some(Stager::new(z)),
+                Err(e) => {
+                    log::error!("batch compression: {e}: intervals kept as records");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Intervals {
             engine,
             iv: cfg.batch.interval_secs.max(1) as i64 * 1_000_000,
             boundary: None,
             last: Stats::default(),
             skip_empty,
+            stager,
+            unstaged: 0,
+        }
+    }
+
+    /// Writes the records the engine made into the body being staged.
+    fn stage(&mut self) {
+        if let Some(st) = &mut self.stager {
+            let unstaged = &mut self.unstaged;
+            self.engine.hand_off_records(|r| stage(st, r, unstaged));
         }
     }
 
@@ -72,23 +115,47 @@ impl Intervals {
         let start = b - self.iv;
         let s = self.engine.stats();
         let d = |f: fn(&Stats) -> u64| f(&s).saturating_sub(f(&self.last));
-        let health = Health {
+        let mut health = Health {
             packets: d(|s| s.packets),
             bytes: d(|s| s.bytes),
             malformed: d(|s| s.malformed),
             flows_evicted: d(|s| s.conns_evicted),
-            records_dropped: d(|s| s.records_dropped + s.neighbors_dropped + s.frags_dropped),
+            records_dropped: d(|s| s.records_dropped + s.neighbors_dropped + s.frags_dropped)
+                + std::mem::take(&mut self.unstaged),
             ..Health::default()
         };
         self.last = s;
-        let records = self.engine.take_records();
-        if self.skip_empty && records.is_empty() && health.packets == 0 {
+        let mut records = self.engine.take_records();
+        let staged = match &mut self.stager {
+            Some(st) => {
+                let mut unstaged = 0;
+                for r in records.drain(..) {
+                    stage(st, r, &mut unstaged);
+                }
+                health.records_dropped += unstaged;
+                if self.skip_empty && st.rows() == 0 && health.packets == 0 {
+                    return;
+                }
+                let rows = st.rows();
+                match st.take() {
+                    Ok(body) => Some(body),
+                    Err(e) => {
+                        log::error!("interval from {start}: its {rows} rows are lost: {e}");
+                        health.records_dropped += rows;
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if self.skip_empty && records.is_empty() && staged.is_none() && health.packets == 0 {
             return;
         }
         out(Closed {
             start_us: start,
             end_us: end.max(start),
             records,
+            staged,
             health,
         });
     }
@@ -110,6 +177,7 @@ impl Intervals {
     pub fn packet(&mut self, ts: i64, link: LinkType, frame: &[u8], out: &mut impl FnMut(Closed)) {
         self.tick(ts, out);
         self.engine.handle_packet(ts, link, frame);
+        self.stage();
     }
 
     /// The end of a file or a stop: every connection is logged in the last
@@ -122,15 +190,26 @@ impl Intervals {
     }
 }
 
+/// Writes `r` into `st`; a row the format cannot hold is counted in
+/// `unstaged`.
+fn stage(st: &mut Stager, r: Record, unstaged: &mut u64) {
+    if let Err(e) = st.push(r) {
+        log::warn!("a record not batched: {e}");
+        *unstaged += 1;
+    }
+}
+
 /// Runs `files` through one engine and hands each closed interval to `out`,
-/// exactly as `run --pcap` does (same grid, same empty-interval rule).
+/// exactly as `run --pcap` does (same grid, same empty-interval rule; with
+/// `stage`, bodies written as rows come, as `run` writes them).
 pub fn file_intervals(
     cfg: &Config,
     files: &[PathBuf],
+    stage: bool,
     mut pace: impl FnMut(i64),
     mut out: impl FnMut(Closed),
 ) -> Result<(), crate::pcap::ReadError> {
-    let mut iv = Intervals::new(cfg, true, 0);
+    let mut iv = Intervals::new(cfg, true, 0, stage);
     let mut last = None;
     for f in files {
         crate::pcap::read_file(f, |ts, link, frame| {

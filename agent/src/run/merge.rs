@@ -16,7 +16,7 @@ const MAX_PENDING_INTERVALS: usize = 4;
 
 /// What a capture worker tells the batch thread.
 pub(super) enum Msg {
-    Closed(Closed),
+    Closed(Box<Closed>),
     /// Worker `worker` has seen `packets` in the interval open from `start_us`.
     Progress {
         worker: u16,
@@ -35,7 +35,7 @@ pub(super) fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize
     while done < workers {
         let Ok(msg) = rx.recv() else { break };
         match msg {
-            Msg::Closed(c) if workers == 1 => closer.emit(c),
+            Msg::Closed(c) if workers == 1 => closer.emit(*c),
             Msg::Closed(c) => {
                 let e = pending.entry(c.start_us).or_insert_with(|| {
                     (
@@ -44,12 +44,13 @@ pub(super) fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize
                             start_us: c.start_us,
                             end_us: c.end_us,
                             records: Vec::new(),
+                            staged: None,
                             health: Health::default(),
                         },
                     )
                 });
                 e.0 += 1;
-                merge(&mut e.1, c);
+                merge(&mut e.1, *c);
                 while let Some((&start, &(n, _))) = pending.first_key_value() {
                     if n < workers && pending.len() <= MAX_PENDING_INTERVALS {
                         break;

@@ -48,7 +48,7 @@ use crate::uplink::Uplink;
 use capture::{live_worker, pcap_worker};
 use closer::Closer;
 use merge::batch_thread;
-use osect_wire::batch::{self, Batch, Health};
+use osect_wire::batch::{self, Health};
 use signals::install_signal_handlers;
 use state::State;
 use std::path::{Path, PathBuf};
@@ -115,6 +115,9 @@ pub enum RunError {
     /// A capture worker failed.
     #[error("capture: {0}")]
     Capture(String),
+    /// The batches' zstd context could not be made (a bad level).
+    #[error("batch compression: {0}")]
+    Compressor(String),
     /// The uplink's runtime could not start.
     #[error("uplink runtime: {0}")]
     Runtime(std::io::Error),
@@ -199,8 +202,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
 
     let closer = Closer {
         batcher: Batcher::new(cfg),
-        level: cfg.batch.zstd_level,
-        dict: batch::dictionary(cfg.batch.dictionary),
+        compressor: batch::Compressor::new(
+            cfg.batch.zstd_level,
+            batch::dictionary(cfg.batch.dictionary),
+        )
+        .map_err(|e| RunError::Compressor(e.to_string()))?,
+        decompressor: batch::Decompressor::default(),
         spool: spool.clone(),
         state_path,
         state,
@@ -231,7 +238,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
                     let dhcp = &dhcp;
                     s.spawn(move || {
                         osect_engine::over_ip::dhcp::share_transactions(dhcp);
-                        live_worker(cfg, ring, i, tx)
+                        live_worker(cfg, ring, i, workers == 1, tx)
                             .map(Some)
                             .map_err(|e| e.to_string())
                     })
@@ -311,25 +318,27 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
 pub fn write_batches(cfg: &Config, files: &[PathBuf], out: &Path) -> Result<u64, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let batcher = Batcher::new(cfg);
+    let mut z = batch::Compressor::new(
+        cfg.batch.zstd_level,
+        batch::dictionary(cfg.batch.dictionary),
+    )
+    .map_err(|e| format!("batch compression: {e}"))?;
+    let mut d = batch::Decompressor::default();
     let mut seq = 0;
     let mut err = None;
     file_intervals(
         cfg,
         files,
+        true,
         |_| {},
         |c| {
             seq += 1;
-            let b: Batch = batcher.close(seq, c.start_us, c.end_us, c.records, c.health);
-            let r = batch::encode(
-                &b,
-                cfg.batch.zstd_level,
-                batch::dictionary(cfg.batch.dictionary),
-            )
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let p = out.join(format!("{seq:020}.osb"));
-                std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
-            });
+            let r = closer::encode(&batcher, seq, c, &mut z, &mut d)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    let p = out.join(format!("{seq:020}.osb"));
+                    std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+                });
             if let Err(e) = r {
                 err.get_or_insert(e);
             }

@@ -28,7 +28,7 @@ pub mod tls;
 use crate::config;
 use crate::spool::{LoadError, Spool};
 use budget::Budget;
-use osect_wire::batch::{self, Base, Batch, Dictionary, Reply, MAX_REPLY_BYTES};
+use osect_wire::batch::{self, Base, Batch, Compressor, Dictionary, Reply, MAX_REPLY_BYTES};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -245,7 +245,9 @@ pub struct Uplink {
     wake: Arc<Notify>,
     budget: Budget,
     pub stats: Arc<Mutex<UplinkStats>>,
-    /// zstd level and dictionary of the deltas (the batches').
+    /// The zstd context of the deltas (the batches' level and dictionary),
+    /// made when the first delta is written.
+    compressor: Option<Compressor>,
     level: i32,
     dict: Option<&'static Dictionary>,
     /// The newest batch the collector acknowledged: deltas are written on it.
@@ -277,6 +279,7 @@ impl Uplink {
     pub fn new(cfg: &config::Config, spool: Arc<Mutex<Spool>>) -> Uplink {
         let base = spool.lock().ok().and_then(|s| s.base()).map(Arc::new);
         Uplink {
+            compressor: None,
             level: cfg.batch.zstd_level,
             dict: batch::dictionary(cfg.batch.dictionary),
             base,
@@ -379,14 +382,18 @@ impl Uplink {
 
     /// What goes on the wire for a batch: a delta on the base when that is
     /// smaller than `full`, else `full`; and the base used.
-    fn wire_form(&self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
+    fn wire_form(&mut self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
         let Some(base) = self.base.as_ref().filter(|_| self.delta) else {
             return (full, None);
         };
         if base.batch.header.seq == b.header.seq {
             return (full, None);
         }
-        match batch::encode_delta(b, base, self.level, self.dict) {
+        let z = match &mut self.compressor {
+            Some(z) => Ok(z),
+            empty => Compressor::new(self.level, self.dict).map(|z| empty.insert(z)),
+        };
+        match z.and_then(|z| z.encode_delta(b, base)) {
             Ok(d) if d.len() < full.len() => (d, Some(base.batch.header.seq)),
             Ok(_) => (full, None),
             Err(e) => {

@@ -643,5 +643,114 @@ pub fn write_flood<W: Write>(packets: u64, seed: u64, out: W) -> io::Result<Writ
     w.finish()
 }
 
+/// An IPv4/TCP frame from `src` to `dst` (ports in `ports`), valid
+/// checksums, written into `f`.
+fn tcp_frame(
+    f: &mut Vec<u8>,
+    (src, dst): ([u8; 4], [u8; 4]),
+    ports: (u16, u16),
+    (seq, ack, flags): (u32, u32, u8),
+    ident: u16,
+    payload: &[u8],
+) {
+    f.clear();
+    let mac = |a: [u8; 4]| [0x02, 0, a[0], a[1], a[2], a[3]];
+    f.extend_from_slice(&mac(dst));
+    f.extend_from_slice(&mac(src));
+    f.extend_from_slice(&[0x08, 0x00]);
+    let ip_at = f.len();
+    let len = (40 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(&ident.to_be_bytes());
+    f.extend_from_slice(&[0x40, 0, 64, PROTO_TCP, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    let ip_sum = !checksum::fold(checksum::sum(0, &f[ip_at..ip_at + 20]));
+    f[ip_at + 10..ip_at + 12].copy_from_slice(&ip_sum.to_be_bytes());
+    let t = f.len();
+    f.extend_from_slice(&ports.0.to_be_bytes());
+    f.extend_from_slice(&ports.1.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&ack.to_be_bytes());
+    f.extend_from_slice(&[0x50, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    let pseudo = checksum::pseudo_header(
+        IpAddr::from(src),
+        IpAddr::from(dst),
+        PROTO_TCP,
+        u32::from(len - 20),
+    );
+    let sum = !checksum::fold(checksum::sum(pseudo, &f[t..]));
+    f[t + 16..t + 18].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Writes a burst of cyclic polling in one interval: a Modbus/TCP master
+/// (10.1.0.1) polling one PLC (10.1.0.2:502) on one connection, `requests`
+/// requests each answered, evenly spread over `secs` seconds inside one
+/// minute of capture time. The requests cycle over 8 operations (read
+/// holding registers at 8 addresses), each answered with one of 4 values,
+/// so folded the register log holds 32 rows whatever `requests` is; their
+/// transaction ids all differ.
+pub fn write_poll_burst<W: Write>(requests: u64, secs: u64, out: W) -> io::Result<Written> {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const PSH_ACK: u8 = 0x18;
+    const FIN_ACK: u8 = 0x11;
+    let mut w = PcapWriter::new(out)?;
+    let (master, plc) = ([10, 1, 0, 1], [10, 1, 0, 2]);
+    let (mport, sport) = (50_000, 502);
+    let (mut mseq, mut sseq) = (1_000u32, 9_000u32);
+    let mut f = Vec::with_capacity(128);
+    let mut ident = 0u16;
+    let mut send = |w: &mut PcapWriter<W>,
+                    ts: i64,
+                    from_master: bool,
+                    seq_ack: (u32, u32, u8),
+                    payload: &[u8]| {
+        ident = ident.wrapping_add(1);
+        let (addrs, ports) = if from_master {
+            ((master, plc), (mport, sport))
+        } else {
+            ((plc, master), (sport, mport))
+        };
+        tcp_frame(&mut f, addrs, ports, seq_ack, ident, payload);
+        w.write(ts, &f)
+    };
+    // A second after the minute starts, so the burst lies in one interval.
+    let t0 = START_US + 1_000_000;
+    send(&mut w, t0, true, (mseq, 0, SYN), &[])?;
+    send(&mut w, t0 + 100, false, (sseq, mseq + 1, SYN | ACK), &[])?;
+    mseq += 1;
+    sseq += 1;
+    send(&mut w, t0 + 200, true, (mseq, sseq, ACK), &[])?;
+    let span = (secs.clamp(1, 58) * 1_000_000) as i64;
+    let step = (span / requests.max(1) as i64).max(2);
+    let mut t = t0 + 1_000;
+    for i in 0..requests {
+        let tid = i as u16;
+        let addr = (i % 8) as u16 * 100;
+        let mut req = Vec::with_capacity(12);
+        req.extend_from_slice(&tid.to_be_bytes());
+        req.extend_from_slice(&[0, 0, 0, 6, 1, 3]);
+        req.extend_from_slice(&addr.to_be_bytes());
+        req.extend_from_slice(&[0, 2]);
+        let mut resp = Vec::with_capacity(13);
+        resp.extend_from_slice(&tid.to_be_bytes());
+        resp.extend_from_slice(&[0, 0, 0, 7, 1, 3, 4]);
+        resp.extend_from_slice(&(addr ^ 0x5a5a).to_be_bytes());
+        resp.extend_from_slice(&((i / 8 % 4) as u16).to_be_bytes());
+        send(&mut w, t, true, (mseq, sseq, PSH_ACK), &req)?;
+        mseq = mseq.wrapping_add(req.len() as u32);
+        send(&mut w, t + step / 2, false, (sseq, mseq, PSH_ACK), &resp)?;
+        sseq = sseq.wrapping_add(resp.len() as u32);
+        t += step;
+    }
+    send(&mut w, t, true, (mseq, sseq, FIN_ACK), &[])?;
+    send(&mut w, t + 100, false, (sseq, mseq + 1, FIN_ACK), &[])?;
+    send(&mut w, t + 200, true, (mseq + 1, sseq + 1, ACK), &[])?;
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! `osect-benchgen`: writes the benchmark's captures (see `ci/bench`).
 
 use clap::{Parser, Subcommand};
-use osect_benchgen::{cases, write_flood, Base};
+use osect_benchgen::{cases, write_flood, write_poll_burst, Base};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,6 +47,17 @@ enum Cmd {
         packets: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// A Modbus/TCP master polling a PLC REQUESTS times (each answered)
+    /// within SECS seconds of one minute: a burst of cyclic operations in
+    /// one interval.
+    PollBurst {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 50)]
+        secs: u64,
     },
 }
 
@@ -98,6 +109,21 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             println!(
                 "flood: {} packets, {} bytes in {}",
+                w.packets,
+                w.bytes,
+                out.display()
+            );
+        }
+        Cmd::PollBurst {
+            out,
+            requests,
+            secs,
+        } => {
+            let w = write_poll_burst(requests, secs, create(&out)?)
+                .map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "poll burst: {requests} Modbus requests and their responses in {secs} s, \
+                 {} packets, {} bytes in {}",
                 w.packets,
                 w.bytes,
                 out.display()

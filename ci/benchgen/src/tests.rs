@@ -251,3 +251,43 @@ fn spaced_repetitions_run_side_by_side_in_time_order() {
     let span = base.frames.last().unwrap().ts;
     assert!((reps as i64 - 1) * every < span);
 }
+
+#[test]
+fn a_poll_burst_folds_into_its_operations() {
+    use osect_engine::engine::{Engine, Options};
+    let mut out = Vec::new();
+    let w = write_poll_burst(5_000, 50, &mut out).unwrap();
+    // Handshake, request and response each, close.
+    assert_eq!(w.packets, 3 + 2 * 5_000 + 3);
+    let frames = read_back(&out);
+    let mut e = Engine::new(
+        &osect_engine::limits::Limits::default(),
+        Options {
+            fold: true,
+            ..Options::default()
+        },
+    );
+    let mut last = 0;
+    for (ts, f) in &frames {
+        assert_eq!(validity(f), (Some(true), Some(true)), "{f:02x?}");
+        assert!(*ts >= last && *ts - START_US < 60_000_000);
+        last = *ts;
+        e.handle_packet(*ts, LinkType::ETHERNET, f);
+    }
+    e.finish(last);
+    let records = e.take_records();
+    // One row per operation and value read: 8 addresses, 4 values each.
+    let detailed: Vec<_> = records
+        .iter()
+        .filter(|r| r.schema.path == "modbus_detailed")
+        .collect();
+    assert_eq!(detailed.len(), 32);
+    let total: u64 = detailed
+        .iter()
+        .map(|r| match r.get("count") {
+            Some(osect_wire::Value::Count(n)) => *n,
+            other => panic!("count {other:?}"),
+        })
+        .sum();
+    assert_eq!(total, 5_000);
+}

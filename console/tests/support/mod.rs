@@ -348,3 +348,73 @@ pub fn unescape(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+/// A capture run through the real agent (`replay`) into uplink batches,
+/// stored for `site` as the collector stores them and analysed; `tune`
+/// sets the site's configuration first. Returns the store's directory.
+pub fn replay_into_store(
+    capture: &osect_trafficgen::pcap::Capture,
+    site: &str,
+    tune: impl FnOnce(&mut osect_analysis::SiteConfig),
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let batches = work.path().join("batches");
+    let config = work.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[device]\nid = \"OSS-0001\"\nsite = \"{site}\"\ndata_dir = \"{}\"\n",
+            work.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let pcap = work.path().join("capture.pcap");
+    std::fs::write(&pcap, capture.to_pcap()).unwrap();
+    let out = std::process::Command::new(osect_testkit::procs::bin("osect-agent", "osect-agent"))
+        .arg("replay")
+        .arg(&pcap)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(work.path().join("logs"))
+        .arg("--batch-out")
+        .arg(&batches)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .change_site(site, "test", "config", |s| {
+            tune(&mut s.meta.config);
+            Ok(())
+        })
+        .unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&batches)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the agent wrote no batch");
+    for f in files {
+        let data = std::fs::read(&f).unwrap();
+        let info = batch::read_frame_info(&data).unwrap();
+        store
+            .insert(
+                &info,
+                &info.header.site,
+                &[7; 32],
+                &data,
+                now_us(),
+                "uplink",
+            )
+            .unwrap();
+    }
+    let mut a = Analyser::new(osect_collector::cli::registry());
+    while a.run_pending(&mut store).unwrap() > 0 {}
+    dir
+}

@@ -222,6 +222,13 @@ impl Engine {
         self.sink.take()
     }
 
+    /// Hands the records that pass the folding so far to `f`, in order;
+    /// they count against the interval's room until
+    /// [`Engine::take_records`] (see [`RecordSink::hand_off`]).
+    pub fn hand_off_records(&mut self, f: impl FnMut(Record)) {
+        self.sink.hand_off(f)
+    }
+
     /// Hands the records produced so far to `f`, in order.
     pub fn drain_records<E>(&mut self, f: impl FnMut(Record) -> Result<(), E>) -> Result<(), E> {
         self.sink.drain(f)

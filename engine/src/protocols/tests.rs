@@ -27,6 +27,33 @@ pub(crate) fn row(schema: &'static LogSchema, fields: &[(&str, &str)]) -> Record
     Record { schema, values }
 }
 
+/// A protocol folder left out of the list would not even be compiled: every
+/// folder with a descriptor is listed, once.
+#[test]
+fn every_protocol_folder_is_registered() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut on_disk = Vec::new();
+    for layer in ["over_ip", "over_ethernet"] {
+        let dir = src.join(layer);
+        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = e
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path();
+            if path.join("descriptor.rs").is_file() {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                on_disk.push(format!("{layer}/{}", name.unwrap_or_default()));
+            }
+        }
+    }
+    on_disk.sort();
+    let mut listed: Vec<String> = FOLDERS.iter().map(|f| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "protocol folders and the registry's list differ"
+    );
+}
+
 #[test]
 fn names_logs_and_precedences_are_unique() {
     let mut names = HashSet::new();

@@ -16,32 +16,100 @@ use sha2::{Digest as _, Sha256};
 
 /// Encodes a batch in full (format version 1). `level` is the zstd level;
 /// `dict` picks a dictionary. The header's `record_count` is set from the
-/// records.
+/// records. A sender of many batches keeps a [`Compressor`] instead: this
+/// makes a zstd context (and digests the dictionary) for one batch.
 pub fn encode(
     batch: &Batch,
     level: i32,
     dict: Option<&Dictionary>,
 ) -> Result<Vec<u8>, EncodeError> {
-    let hbytes = header_bytes(batch);
-    let body = encode_body(&batch.records)?;
-    let digest = content_digest(&hbytes, &body);
-    frame(&hbytes, None, &body, digest, level, dict)
+    Compressor::new(level, dict)?.encode(batch)
 }
 
 /// Encodes a batch as a delta on `base` (format version 2): rows are
 /// written as references to the base's rows and what changed. The digest
 /// is the one [`encode`] gives the same batch, so the collector takes a
-/// delta and a full send of one batch as the same batch.
+/// delta and a full send of one batch as the same batch. One-shot, as
+/// [`encode`]; see [`Compressor::encode_delta`].
 pub fn encode_delta(
     batch: &Batch,
     base: &Base,
     level: i32,
     dict: Option<&Dictionary>,
 ) -> Result<Vec<u8>, EncodeError> {
-    let hbytes = header_bytes(batch);
-    let digest = content_digest(&hbytes, &encode_body(&batch.records)?);
-    let body = encode_delta_body(&batch.records, &base.batch.records)?;
-    frame(&hbytes, Some(base.reference()), &body, digest, level, dict)
+    Compressor::new(level, dict)?.encode_delta(batch, base)
+}
+
+/// A sender's zstd context: made once, with its dictionary digested once
+/// (zstd keeps a dictionary loaded into a context for every later frame),
+/// and used for every batch it encodes. Making a context and digesting the
+/// dictionary costs more than compressing a small batch.
+pub struct Compressor {
+    z: zstd::bulk::Compressor<'static>,
+    dict: Option<u32>,
+}
+
+impl Compressor {
+    /// A context at zstd `level`, with `dict` when given.
+    pub fn new(level: i32, dict: Option<&Dictionary>) -> Result<Compressor, EncodeError> {
+        let z = match dict {
+            Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?,
+            None => zstd::bulk::Compressor::new(level)?,
+        };
+        Ok(Compressor {
+            z,
+            dict: dict.map(|d| d.id),
+        })
+    }
+
+    /// [`encode`] with this context.
+    pub fn encode(&mut self, batch: &Batch) -> Result<Vec<u8>, EncodeError> {
+        let hbytes = header_bytes(batch);
+        let body = encode_body(&batch.records)?;
+        let digest = content_digest(&hbytes, &body);
+        self.frame(&hbytes, None, &body, digest)
+    }
+
+    /// [`encode_delta`] with this context.
+    pub fn encode_delta(&mut self, batch: &Batch, base: &Base) -> Result<Vec<u8>, EncodeError> {
+        let hbytes = header_bytes(batch);
+        let digest = content_digest(&hbytes, &encode_body(&batch.records)?);
+        let body = encode_delta_body(&batch.records, &base.batch.records)?;
+        self.frame(&hbytes, Some(base.reference()), &body, digest)
+    }
+
+    /// One zstd frame of `data`.
+    pub(super) fn compress(&mut self, data: &[u8]) -> Result<Vec<u8>, EncodeError> {
+        Ok(self.z.compress(data)?)
+    }
+
+    pub(super) fn dict(&self) -> Option<u32> {
+        self.dict
+    }
+
+    /// The frame around `body`, compressed here.
+    pub(super) fn frame(
+        &mut self,
+        hbytes: &[u8],
+        base: Option<BaseRef>,
+        body: &[u8],
+        digest: [u8; DIGEST_LEN],
+    ) -> Result<Vec<u8>, EncodeError> {
+        check_body_len(body.len())?;
+        let z = self.compress(body)?;
+        frame(hbytes, base, &z, body.len(), digest, self.dict)
+    }
+}
+
+fn check_body_len(len: usize) -> Result<(), EncodeError> {
+    if len > MAX_BODY_BYTES {
+        return Err(EncodeError::TooLarge {
+            what: "body",
+            len,
+            max: MAX_BODY_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn header_bytes(batch: &Batch) -> Vec<u8> {
@@ -50,25 +118,15 @@ fn header_bytes(batch: &Batch) -> Vec<u8> {
     encode_header(&header)
 }
 
+/// The frame around a compressed body `z` of `body_len` bytes.
 pub(super) fn frame(
     hbytes: &[u8],
     base: Option<BaseRef>,
-    body: &[u8],
+    z: &[u8],
+    body_len: usize,
     digest: [u8; DIGEST_LEN],
-    level: i32,
-    dict: Option<&Dictionary>,
+    dict: Option<u32>,
 ) -> Result<Vec<u8>, EncodeError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(EncodeError::TooLarge {
-            what: "body",
-            len: body.len(),
-            max: MAX_BODY_BYTES,
-        });
-    }
-    let z = match dict {
-        Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?.compress(body)?,
-        None => zstd::bulk::compress(body, level)?,
-    };
     let mut out = Vec::with_capacity(z.len() + hbytes.len() + 96);
     out.extend_from_slice(&MAGIC);
     out.push(if base.is_some() {
@@ -77,16 +135,16 @@ pub(super) fn frame(
         FULL_VERSION
     });
     out.push(if dict.is_some() { FLAG_DICT } else { 0 });
-    out.extend_from_slice(&dict.map_or(0, |d| d.id).to_le_bytes());
+    out.extend_from_slice(&dict.unwrap_or(0).to_le_bytes());
     put_varint(&mut out, hbytes.len() as u64);
     out.extend_from_slice(hbytes);
     if let Some(b) = base {
         put_varint(&mut out, b.seq);
         out.extend_from_slice(&b.digest);
     }
-    put_varint(&mut out, body.len() as u64);
+    put_varint(&mut out, body_len as u64);
     put_varint(&mut out, z.len() as u64);
-    out.extend_from_slice(&z);
+    out.extend_from_slice(z);
     out.extend_from_slice(&digest);
     if out.len() > MAX_FRAME_BYTES {
         return Err(EncodeError::TooLarge {
@@ -179,99 +237,180 @@ pub fn read_frame_info(bytes: &[u8]) -> Result<FrameInfo, DecodeError> {
 }
 
 /// Decodes and verifies a whole batch, taking any schema within the
-/// format's limits: for batches of a trusted source.
+/// format's limits: for batches of a trusted source. One-shot: a receiver
+/// of many batches keeps a [`Decompressor`].
 pub fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
-    decode_with(bytes, &Limits::FORMAT, &AnySchema)
+    Decompressor::default().decode(bytes)
 }
 
-/// Decodes and verifies a whole batch whose content must stay within
-/// `limits` and whose sections must have schemas `schemas` takes. The
-/// header's record count and the body length are checked before the body
-/// is decompressed. A delta (version 2) is refused with
-/// [`DecodeError::NeedsBase`]: see [`decode_delta_with`].
+/// [`Decompressor::decode_with`], one-shot.
 pub fn decode_with(
     bytes: &[u8],
     limits: &Limits,
     schemas: &dyn SchemaPolicy,
 ) -> Result<Batch, DecodeError> {
-    let f = split_frame(bytes)?;
-    if let Some(b) = f.base {
-        return Err(DecodeError::NeedsBase(b.seq));
-    }
-    let (header, body) = open(&f, limits)?;
-    if content_digest(f.header_bytes, &body) != f.digest {
-        return Err(DecodeError::Digest);
-    }
-    let records = decode_body(&body, limits, schemas)?;
-    finish(header, records)
+    Decompressor::default().decode_with(bytes, limits, schemas)
 }
 
-/// Decodes a batch as [`decode_with`] does, a delta against `base` (which
-/// must be the batch the frame names: same sequence number and digest). A
-/// full batch needs no base and decodes as usual. The rows are resolved,
-/// then the digest of the resolved batch is checked.
+/// [`Decompressor::decode_delta_with`], one-shot.
 pub fn decode_delta_with(
     bytes: &[u8],
     base: &Base,
     limits: &Limits,
     schemas: &dyn SchemaPolicy,
 ) -> Result<Batch, DecodeError> {
-    let f = split_frame(bytes)?;
-    let Some(want) = f.base else {
-        return decode_with(bytes, limits, schemas);
-    };
-    if want != base.reference() {
-        return Err(DecodeError::BaseMismatch {
-            want: want.seq,
-            have: base.batch.header.seq,
-        });
-    }
-    let (header, body) = open(&f, limits)?;
-    let records = decode_delta_body(&body, &base.batch.records, limits, schemas)?;
-    let canonical = encode_body(&records).map_err(|e| DecodeError::Invalid {
-        what: format!("resolved rows do not encode: {e}"),
-        at: 0,
-    })?;
-    if content_digest(f.header_bytes, &canonical) != f.digest {
-        return Err(DecodeError::Digest);
-    }
-    finish(header, records)
+    Decompressor::default().decode_delta_with(bytes, base, limits, schemas)
 }
 
-/// The header, checked against `limits`, and the decompressed body.
-fn open(f: &Frame<'_>, limits: &Limits) -> Result<(Header, Vec<u8>), DecodeError> {
-    let header = decode_header(f.header_bytes)?;
-    if header.record_count > limits.records as u64 {
-        return Err(DecodeError::TooLarge {
-            what: "record count",
-            len: usize::try_from(header.record_count).unwrap_or(usize::MAX),
-            max: limits.records,
-        });
+/// A receiver's zstd contexts: one without dictionary and one per
+/// dictionary id met (at most [`super::DICTIONARIES`]), each made once
+/// with its dictionary digested once, and used for every batch after.
+#[derive(Default)]
+pub struct Decompressor {
+    plain: Option<zstd::bulk::Decompressor<'static>>,
+    dicts: Vec<(u32, zstd::bulk::Decompressor<'static>)>,
+}
+
+impl Decompressor {
+    /// [`decode`] with these contexts.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Batch, DecodeError> {
+        self.decode_with(bytes, &Limits::FORMAT, &AnySchema)
     }
-    if f.body_len > limits.body_bytes {
-        return Err(DecodeError::TooLarge {
-            what: "body length",
-            len: f.body_len,
-            max: limits.body_bytes,
-        });
-    }
-    let body = match f.dict {
-        Some(id) => {
-            let d = dictionary(id).ok_or(DecodeError::UnknownDictionary(id))?;
-            zstd::bulk::Decompressor::with_dictionary(d.bytes)
-                .and_then(|mut z| z.decompress(f.zbody, f.body_len))
+
+    /// Decodes and verifies a whole batch whose content must stay within
+    /// `limits` and whose sections must have schemas `schemas` takes. The
+    /// header's record count and the body length are checked before the
+    /// body is decompressed. A delta (version 2) is refused with
+    /// [`DecodeError::NeedsBase`]: see [`Decompressor::decode_delta_with`].
+    pub fn decode_with(
+        &mut self,
+        bytes: &[u8],
+        limits: &Limits,
+        schemas: &dyn SchemaPolicy,
+    ) -> Result<Batch, DecodeError> {
+        let f = split_frame(bytes)?;
+        if let Some(b) = f.base {
+            return Err(DecodeError::NeedsBase(b.seq));
         }
-        None => zstd::bulk::decompress(f.zbody, f.body_len),
+        let (header, body) = self.open(&f, limits)?;
+        if content_digest(f.header_bytes, &body) != f.digest {
+            return Err(DecodeError::Digest);
+        }
+        let records = decode_body(&body, limits, schemas)?;
+        finish(header, records)
     }
-    .map_err(|e| DecodeError::Decompress(e.to_string()))?;
-    if body.len() != f.body_len {
-        return Err(DecodeError::Decompress(format!(
-            "body is {} bytes, header of the frame says {}",
-            body.len(),
-            f.body_len
-        )));
+
+    /// Decodes a batch as [`Decompressor::decode_with`] does, a delta
+    /// against `base` (which must be the batch the frame names: same
+    /// sequence number and digest). A full batch needs no base and decodes
+    /// as usual. The rows are resolved, then the digest of the resolved
+    /// batch is checked.
+    pub fn decode_delta_with(
+        &mut self,
+        bytes: &[u8],
+        base: &Base,
+        limits: &Limits,
+        schemas: &dyn SchemaPolicy,
+    ) -> Result<Batch, DecodeError> {
+        let f = split_frame(bytes)?;
+        let Some(want) = f.base else {
+            return self.decode_with(bytes, limits, schemas);
+        };
+        if want != base.reference() {
+            return Err(DecodeError::BaseMismatch {
+                want: want.seq,
+                have: base.batch.header.seq,
+            });
+        }
+        let (header, body) = self.open(&f, limits)?;
+        let records = decode_delta_body(&body, &base.batch.records, limits, schemas)?;
+        let canonical = encode_body(&records).map_err(|e| DecodeError::Invalid {
+            what: format!("resolved rows do not encode: {e}"),
+            at: 0,
+        })?;
+        if content_digest(f.header_bytes, &canonical) != f.digest {
+            return Err(DecodeError::Digest);
+        }
+        finish(header, records)
     }
-    Ok((header, body))
+
+    /// The context for dictionary `dict` (`None`: none), made on first use.
+    fn context(
+        &mut self,
+        dict: Option<u32>,
+    ) -> Result<&mut zstd::bulk::Decompressor<'static>, DecodeError> {
+        let made = |e: std::io::Error| DecodeError::Decompress(e.to_string());
+        let Some(id) = dict else {
+            if self.plain.is_none() {
+                self.plain = Some(zstd::bulk::Decompressor::new().map_err(made)?);
+            }
+            return self.plain.as_mut().ok_or(DecodeError::UnknownDictionary(0));
+        };
+        let at = match self.dicts.iter().position(|(d, _)| *d == id) {
+            Some(at) => at,
+            None => {
+                let d = dictionary(id).ok_or(DecodeError::UnknownDictionary(id))?;
+                let z = zstd::bulk::Decompressor::with_dictionary(d.bytes).map_err(made)?;
+                self.dicts.push((id, z));
+                self.dicts.len() - 1
+            }
+        };
+        Ok(&mut self.dicts[at].1)
+    }
+
+    /// Decompresses one zstd frame of `len` bytes into `out` (emptied
+    /// first).
+    pub(super) fn frame_into(
+        &mut self,
+        dict: Option<u32>,
+        z: &[u8],
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DecodeError> {
+        out.clear();
+        out.reserve(len);
+        let n = self
+            .context(dict)?
+            .decompress_to_buffer(z, out)
+            .map_err(|e| DecodeError::Decompress(e.to_string()))?;
+        if n != len {
+            return Err(DecodeError::Decompress(format!(
+                "frame is {n} bytes, {len} expected"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The header, checked against `limits`, and the decompressed body.
+    fn open(&mut self, f: &Frame<'_>, limits: &Limits) -> Result<(Header, Vec<u8>), DecodeError> {
+        let header = decode_header(f.header_bytes)?;
+        if header.record_count > limits.records as u64 {
+            return Err(DecodeError::TooLarge {
+                what: "record count",
+                len: usize::try_from(header.record_count).unwrap_or(usize::MAX),
+                max: limits.records,
+            });
+        }
+        if f.body_len > limits.body_bytes {
+            return Err(DecodeError::TooLarge {
+                what: "body length",
+                len: f.body_len,
+                max: limits.body_bytes,
+            });
+        }
+        let body = self
+            .context(f.dict)?
+            .decompress(f.zbody, f.body_len)
+            .map_err(|e| DecodeError::Decompress(e.to_string()))?;
+        if body.len() != f.body_len {
+            return Err(DecodeError::Decompress(format!(
+                "body is {} bytes, header of the frame says {}",
+                body.len(),
+                f.body_len
+            )));
+        }
+        Ok((header, body))
+    }
 }
 
 fn finish(header: Header, records: Vec<Record>) -> Result<Batch, DecodeError> {

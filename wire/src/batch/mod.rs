@@ -82,16 +82,21 @@ mod header;
 mod policy;
 mod reply;
 mod schema;
+mod stage;
 #[cfg(test)]
 mod tests;
 
 pub use body::encode_body;
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
-pub use frame::{decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info};
+pub use frame::{
+    decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info, Compressor,
+    Decompressor,
+};
 pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
+pub use stage::{StagedBody, Stager, CHUNK_BYTES, TAIL_BUDGET};
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
 /// The newest format version this build reads (it reads every earlier one).

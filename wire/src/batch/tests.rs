@@ -490,7 +490,10 @@ fn a_delta_decodes_only_on_its_own_base() {
 fn delta_frame(header: &Header, base: &Base, body: &[u8]) -> Vec<u8> {
     let h = encode_header(header);
     let digest = super::frame::content_digest(&h, body);
-    super::frame::frame(&h, Some(base.reference()), body, digest, 3, None).unwrap()
+    Compressor::new(3, None)
+        .unwrap()
+        .frame(&h, Some(base.reference()), body, digest)
+        .unwrap()
 }
 
 /// A delta body: one modbus section of `nrows`, its reference column and
@@ -571,11 +574,117 @@ fn a_hostile_delta_is_refused_by_name() {
     let want = vec![base.batch.records[4].clone()];
     let digest = super::frame::content_digest(&hb, &encode_body(&want).unwrap());
     let body = delta_body(1, &[zz(1) + 1], &[16, 16]);
-    let f = super::frame::frame(&hb, Some(base.reference()), &body, digest, 3, None).unwrap();
+    let f = Compressor::new(3, None)
+        .unwrap()
+        .frame(&hb, Some(base.reference()), &body, digest)
+        .unwrap();
     let ok = decode_delta_with(&f, &base, &Limits::FORMAT, &AnySchema).unwrap();
     assert_eq!(ok.records, want);
 }
 
 fn zz(v: i64) -> u64 {
     super::codec::zigzag(v)
+}
+
+/// `n` connection rows whose columns differ row to row (so chunks fill),
+/// with a modbus row every 97th and values that repeat now and then.
+fn busy(n: i64) -> Vec<Record> {
+    let mut out = sample().records;
+    for i in 0..n {
+        if i % 97 == 5 {
+            let mut m = out[3].clone();
+            m.values[0] = Value::Time(1_700_000_000_000_000 + i * 7);
+            out.push(m);
+            continue;
+        }
+        let mut r = out[(i % 3) as usize].clone();
+        r.values[0] = Value::Time(1_700_000_000_000_000 + i * 311 - (i % 5) * 1000);
+        r.values[1] = Value::from(format!("C{:x}", i.wrapping_mul(0x9e37_79b9)));
+        r.values[5] = Value::Count((i as u64 / 3) * 1_234_567);
+        r.values[8] = Value::Double(if i % 11 == 0 { -0.0 } else { 0.0 });
+        if i % 13 == 0 {
+            for v in &mut r.values[4..] {
+                *v = Value::Unset;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+fn staged(records: &[Record], level: i32, dict: Option<&Dictionary>) -> (Vec<u8>, usize) {
+    let mut st = Stager::new(Compressor::new(level, dict).unwrap());
+    let mut flushed = 0;
+    for r in records {
+        st.push(r.clone()).unwrap();
+        flushed = flushed.max(st.compressed_bytes());
+    }
+    assert_eq!(st.rows(), records.len() as u64);
+    let body = st.take().unwrap();
+    assert_eq!(st.rows(), 0);
+    let mut d = Decompressor::default();
+    (body.encode(&sample().header, &mut d).unwrap(), flushed)
+}
+
+#[test]
+fn a_staged_body_is_the_batch_encode_writes() {
+    let dict = DICTIONARIES.first();
+    // Small: never a full chunk, so the very same frame.
+    let b = sample();
+    let (frame, flushed) = staged(&b.records, 9, dict);
+    assert_eq!(flushed, 0);
+    assert_eq!(frame, encode(&b, 9, dict).unwrap());
+    // Busy: columns compressed as they filled, the body in many zstd
+    // frames that today's decoder reads as one; same records, same digest.
+    let records = busy(20_000);
+    let want = Batch {
+        header: sample().header,
+        records,
+    };
+    let (frame, flushed) = staged(&want.records, 9, dict);
+    assert!(flushed > 0, "no chunk was compressed early");
+    let got = decode(&frame).unwrap();
+    assert_eq!(got.header.record_count, want.records.len() as u64);
+    let full = encode(&want, 9, dict).unwrap();
+    assert!(
+        got.records == decode(&full).unwrap().records,
+        "records differ"
+    );
+    assert_eq!(
+        read_frame_info(&frame).unwrap().digest,
+        read_frame_info(&full).unwrap().digest
+    );
+    // The chunks cost little over one frame.
+    assert!(
+        frame.len() < full.len() * 11 / 10,
+        "staged {} bytes, one frame {}",
+        frame.len(),
+        full.len()
+    );
+    // A delta on it, and one written with it as the base, still resolve.
+    let base = Base::from_frame(&frame).unwrap();
+    let mut next = got.clone();
+    next.header.seq += 1;
+    next.records.truncate(8_000);
+    let delta = encode_delta(&next, &base, 9, dict).unwrap();
+    let resolved = decode_delta_with(&delta, &base, &Limits::FORMAT, &AnySchema).unwrap();
+    assert!(resolved.records == next.records, "delta records differ");
+}
+
+#[test]
+fn a_stager_refuses_a_row_it_cannot_hold_and_keeps_the_rest() {
+    let mut st = Stager::new(Compressor::new(3, None).unwrap());
+    let b = sample();
+    st.push(b.records[0].clone()).unwrap();
+    let mut long = b.records[1].clone();
+    long.values[1] = Value::from("x".repeat(MAX_STR_BYTES + 1));
+    let e = st.push(long).unwrap_err().to_string();
+    assert!(e.contains("string value"), "{e}");
+    st.push(b.records[1].clone()).unwrap();
+    let frame = st
+        .take()
+        .unwrap()
+        .encode(&b.header, &mut Decompressor::default())
+        .unwrap();
+    assert_eq!(decode(&frame).unwrap().records, b.records[..2]);
 }

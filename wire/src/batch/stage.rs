@@ -1,0 +1,319 @@
+//! A version 1 body written as its rows come, so an interval's rows never
+//! wait in memory as records.
+//!
+//! The body is column by column within each log's section, so a section's
+//! bytes cannot be written in order before its last row. Each column is
+//! encoded on its own as rows come (its "same as above" and time deltas
+//! running from row to row as in [`encode_body`](super::encode_body)), and
+//! a column's encoded bytes are compressed into a zstd frame whenever they
+//! fill a chunk. zstd decompresses concatenated frames as one stream, so
+//! the frames laid end to end in body order (section count, each
+//! section's schema and row count, its columns in order) are a compressed
+//! body every decoder reads: the uncompressed body is byte for byte the one
+//! [`encode_body`](super::encode_body) gives the same rows, and so is the
+//! digest. The format does not change; only where zstd frames begin does.
+//!
+//! What stays in memory is the compressed frames and at most
+//! [`TAIL_BUDGET`] of encoded bytes not yet compressed.
+
+use super::body::{put_schema, put_value, tag};
+use super::codec::put_varint;
+use super::frame::{frame, Compressor, Decompressor};
+use super::header::{encode_header, Header};
+use super::{EncodeError, MAX_BODY_BYTES, MAX_FIELDS, MAX_SECTIONS, MAX_STR_BYTES};
+use crate::record::{LogSchema, Record, Value};
+use sha2::{Digest as _, Sha256};
+
+/// Encoded bytes of one column compressed at once: large enough that zstd
+/// finds the column's repeats, small enough that many columns fit the
+/// budget.
+pub const CHUNK_BYTES: usize = 64 << 10;
+/// Encoded bytes of every column together not yet compressed: past it,
+/// every column's pending bytes are compressed.
+pub const TAIL_BUDGET: usize = 4 << 20;
+
+/// One column of a section as it is written.
+struct Column {
+    /// Compressed frames of the column's first bytes, in order.
+    frames: Vec<Frame>,
+    /// Encoded bytes after the frames, not yet compressed.
+    tail: Vec<u8>,
+    /// The value of the row above, for "same as above".
+    prev: Option<Value>,
+    /// The last time written, times being coded as differences.
+    prev_time: i64,
+}
+
+/// A zstd frame and the length of what it decompresses to.
+struct Frame {
+    z: Vec<u8>,
+    len: usize,
+}
+
+struct Section {
+    schema: &'static LogSchema,
+    rows: u64,
+    columns: Vec<Column>,
+}
+
+/// Writes an interval's body as rows come, with the sender's zstd context.
+pub struct Stager {
+    z: Compressor,
+    sections: Vec<Section>,
+    rows: u64,
+    /// Bytes in every column's tail.
+    pending: usize,
+    /// Bytes of every column's frames, compressed and uncompressed.
+    zbytes: usize,
+    body_len: usize,
+}
+
+impl Stager {
+    pub fn new(z: Compressor) -> Stager {
+        Stager {
+            z,
+            sections: Vec::new(),
+            rows: 0,
+            pending: 0,
+            zbytes: 0,
+            body_len: 0,
+        }
+    }
+
+    /// Rows written since the last [`Stager::take`].
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Compressed bytes held (the frames of full chunks).
+    pub fn compressed_bytes(&self) -> usize {
+        self.zbytes
+    }
+
+    /// Adds a row at the end of its log's section. A row that the format
+    /// cannot hold (a log past the section or field limits, a string over
+    /// the string limit) is refused whole, and the body stays as it was.
+    pub fn push(&mut self, rec: Record) -> Result<(), EncodeError> {
+        for v in &rec.values {
+            let long = match v {
+                Value::Str(s) => s.len(),
+                Value::Strings(l) => l.iter().map(String::len).max().unwrap_or(0),
+                _ => 0,
+            };
+            if long > MAX_STR_BYTES {
+                return Err(EncodeError::TooLarge {
+                    what: "string value",
+                    len: long,
+                    max: MAX_STR_BYTES,
+                });
+            }
+        }
+        if self.body_len + self.pending > MAX_BODY_BYTES {
+            return Err(EncodeError::TooLarge {
+                what: "body",
+                len: self.body_len + self.pending,
+                max: MAX_BODY_BYTES,
+            });
+        }
+        let at = match self
+            .sections
+            .iter()
+            .position(|s| std::ptr::eq(s.schema, rec.schema))
+        {
+            Some(at) => at,
+            None => self.open(rec.schema)?,
+        };
+        let s = &mut self.sections[at];
+        s.rows += 1;
+        self.rows += 1;
+        let mut values = rec.values.into_iter();
+        let mut full = false;
+        for col in &mut s.columns {
+            let v = values.next().unwrap_or(Value::Unset);
+            let before = col.tail.len();
+            if col.prev.as_ref() == Some(&v) {
+                col.tail.push(tag::SAME);
+            } else {
+                put_value(&mut col.tail, &v, &mut col.prev_time)?;
+                col.prev = Some(v);
+            }
+            self.pending += col.tail.len() - before;
+            full |= col.tail.len() >= CHUNK_BYTES;
+        }
+        if full || self.pending > TAIL_BUDGET {
+            self.compress_tails(at, self.pending > TAIL_BUDGET)?;
+        }
+        Ok(())
+    }
+
+    /// A new section for `schema`, within the format's limits.
+    fn open(&mut self, schema: &'static LogSchema) -> Result<usize, EncodeError> {
+        if self.sections.len() >= MAX_SECTIONS {
+            return Err(EncodeError::TooLarge {
+                what: "section count",
+                len: self.sections.len() + 1,
+                max: MAX_SECTIONS,
+            });
+        }
+        if schema.fields.len() > MAX_FIELDS {
+            return Err(EncodeError::TooLarge {
+                what: "field count",
+                len: schema.fields.len(),
+                max: MAX_FIELDS,
+            });
+        }
+        self.sections.push(Section {
+            schema,
+            rows: 0,
+            columns: (0..schema.fields.len())
+                .map(|_| Column {
+                    frames: Vec::new(),
+                    tail: Vec::new(),
+                    prev: None,
+                    prev_time: 0,
+                })
+                .collect(),
+        });
+        Ok(self.sections.len() - 1)
+    }
+
+    /// Compresses the full tails of section `at`, or with `all` every
+    /// tail of every section.
+    fn compress_tails(&mut self, at: usize, all: bool) -> Result<(), EncodeError> {
+        for (i, s) in self.sections.iter_mut().enumerate() {
+            if !all && i != at {
+                continue;
+            }
+            for col in &mut s.columns {
+                if col.tail.is_empty() || (!all && col.tail.len() < CHUNK_BYTES) {
+                    continue;
+                }
+                let z = self.z.compress(&col.tail)?;
+                let len = col.tail.len();
+                self.pending -= len;
+                self.body_len += len;
+                self.zbytes += z.len();
+                col.frames.push(Frame { z, len });
+                // Freed, not kept: a quiet column must not hold a chunk.
+                col.tail = Vec::new();
+            }
+        }
+        Ok(())
+    }
+
+    /// The body of the rows written so far, leaving the stager empty for
+    /// the next interval. Pieces of the body not yet compressed are
+    /// compressed together between the columns' frames, so a body that
+    /// never filled a chunk is one zstd frame, exactly as
+    /// [`super::encode`] writes it.
+    pub fn take(&mut self) -> Result<StagedBody, EncodeError> {
+        let sections = std::mem::take(&mut self.sections);
+        let rows = std::mem::take(&mut self.rows);
+        self.pending = 0;
+        self.zbytes = 0;
+        let mut body = StagedBody {
+            zbody: Vec::new(),
+            frames: Vec::new(),
+            body_len: std::mem::take(&mut self.body_len),
+            rows,
+            dict: self.z.dict(),
+        };
+        let mut run = Vec::new();
+        put_varint(&mut run, sections.len() as u64);
+        for s in sections {
+            put_schema(&mut run, s.schema)?;
+            put_varint(&mut run, s.rows);
+            for col in s.columns {
+                if !col.frames.is_empty() {
+                    body.compress(&mut self.z, &mut run)?;
+                    for f in col.frames {
+                        body.push(&f.z, f.len);
+                    }
+                }
+                run.extend_from_slice(&col.tail);
+            }
+        }
+        body.compress(&mut self.z, &mut run)?;
+        if body.body_len > MAX_BODY_BYTES {
+            return Err(EncodeError::TooLarge {
+                what: "body",
+                len: body.body_len,
+                max: MAX_BODY_BYTES,
+            });
+        }
+        Ok(body)
+    }
+}
+
+/// An interval's body, compressed, waiting for its header.
+pub struct StagedBody {
+    /// The zstd frames, end to end.
+    zbody: Vec<u8>,
+    /// Each frame's compressed and uncompressed length, in order.
+    frames: Vec<(usize, usize)>,
+    body_len: usize,
+    rows: u64,
+    dict: Option<u32>,
+}
+
+impl StagedBody {
+    /// Rows in the body.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Compressed bytes.
+    pub fn compressed_len(&self) -> usize {
+        self.zbody.len()
+    }
+
+    fn push(&mut self, z: &[u8], len: usize) {
+        self.zbody.extend_from_slice(z);
+        self.frames.push((z.len(), len));
+    }
+
+    /// Compresses `run` (added to the body's length) as the next frame and
+    /// empties it.
+    fn compress(&mut self, z: &mut Compressor, run: &mut Vec<u8>) -> Result<(), EncodeError> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let f = z.compress(run)?;
+        self.body_len += run.len();
+        self.push(&f, run.len());
+        run.clear();
+        Ok(())
+    }
+
+    /// The batch frame: `header` (its record count set from the body) and
+    /// this body. The digest covers the uncompressed body, so each frame is
+    /// decompressed once, in order, with the context `d`, and hashed: the
+    /// whole body is never held.
+    pub fn encode(&self, header: &Header, d: &mut Decompressor) -> Result<Vec<u8>, EncodeError> {
+        let mut header = header.clone();
+        header.record_count = self.rows;
+        let hbytes = encode_header(&header);
+        let mut h = Sha256::new();
+        h.update(&hbytes);
+        let mut buf = Vec::new();
+        let mut at = 0;
+        for &(zlen, len) in &self.frames {
+            let z = self.zbody.get(at..at + zlen).unwrap_or_default();
+            at += zlen;
+            d.frame_into(self.dict, z, len, &mut buf).map_err(|e| {
+                EncodeError::Compress(std::io::Error::other(format!(
+                    "a staged frame does not decompress: {e}"
+                )))
+            })?;
+            h.update(&buf);
+        }
+        frame(
+            &hbytes,
+            None,
+            &self.zbody,
+            self.body_len,
+            h.finalize().into(),
+            self.dict,
+        )
+    }
+}
