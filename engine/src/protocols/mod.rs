@@ -16,6 +16,7 @@
 //! accepts loosely must come after stricter ones whatever the listing.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::over_ethernet::Frame;
 use crate::over_ip::{Output, Probe};
 use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
@@ -43,10 +44,21 @@ pub struct Descriptor {
 pub enum Recognition {
     /// By the first payload of a TCP or UDP connection. Probes are tried
     /// by ascending `precedence` (unique across the registry).
-    Probe { probe: Probe, precedence: u16 },
-    /// A decoder of non-IP Ethernet frames: it returns true when the frame
-    /// was its protocol's.
-    Ethernet(fn(&Frame<'_>, &mut Output<'_>) -> bool),
+    /// `ports` are its well-known ports, a hint only (probes recognise by
+    /// content); the fuzz targets and their seeds reach the parser through
+    /// them.
+    Probe {
+        probe: Probe,
+        precedence: u16,
+        ports: &'static [(Transport, u16)],
+    },
+    /// A decoder of non-IP Ethernet frames: `decode` returns true when the
+    /// frame was its protocol's; `ethertype` is the protocol's own (the
+    /// fuzz target feeds frames of it).
+    Ethernet {
+        decode: fn(&Frame<'_>, &mut Output<'_>) -> bool,
+        ethertype: u16,
+    },
 }
 
 /// Every protocol, one line each: its folder under `over_ip/` or
@@ -175,8 +187,10 @@ fn tables() -> &'static Tables {
         let mut roles: Vec<&'static str> = Vec::new();
         for d in REGISTRY {
             match d.recognition {
-                Recognition::Probe { probe, precedence } => probes.push((precedence, probe)),
-                Recognition::Ethernet(handle) => ethernet.push(handle),
+                Recognition::Probe {
+                    probe, precedence, ..
+                } => probes.push((precedence, probe)),
+                Recognition::Ethernet { decode, .. } => ethernet.push(decode),
             }
             for r in d.roles {
                 // CC-Link IE Field Basic and CC-Link IE share master and slave.

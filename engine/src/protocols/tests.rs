@@ -61,12 +61,20 @@ fn names_logs_and_precedences_are_unique() {
     let mut paths = HashSet::new();
     for d in REGISTRY {
         assert!(names.insert(d.info.name), "{} listed twice", d.info.name);
-        if let Recognition::Probe { precedence, .. } = d.recognition {
+        if let Recognition::Probe {
+            precedence, ports, ..
+        } = d.recognition
+        {
             assert!(
                 precedences.insert(precedence),
                 "{}: precedence {precedence} taken",
                 d.info.name
             );
+            // One port per transport at most: the fuzz targets are named
+            // by the protocol and, after the first, by the transport.
+            assert!(!ports.is_empty(), "{}: no well-known port", d.info.name);
+            let transports: HashSet<_> = ports.iter().map(|(t, _)| *t).collect();
+            assert_eq!(transports.len(), ports.len(), "{}: ports", d.info.name);
         }
     }
     for schema in log_schemas() {
@@ -234,7 +242,7 @@ impl Descriptor {
     fn recognition_precedence(&self) -> Option<u16> {
         match self.recognition {
             Recognition::Probe { precedence, .. } => Some(precedence),
-            Recognition::Ethernet(_) => None,
+            Recognition::Ethernet { .. } => None,
         }
     }
 }

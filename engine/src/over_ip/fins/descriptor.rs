@@ -8,6 +8,7 @@
 //! `count` (the words addressed), so batches do not fold them.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -35,6 +36,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 50,
+        ports: &[(Transport::Udp, 9600), (Transport::Tcp, 9600)],
     },
     roles: &[PLC, CLIENT],
     identities: &[IDENTITY],

@@ -5,6 +5,7 @@
 //! clear and RESET restart; file commands (0x18xx) move files.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -34,6 +35,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 40,
+        ports: &[(Transport::Udp, 45238)],
     },
     roles: &[SERVER, CLIENT],
     identities: &[IDENTITY],
