@@ -60,19 +60,13 @@ async fn the_demo_ends_in_the_console_and_stops_on_ctrl_c() {
         .map(key_of)
         .unwrap();
     let device = osect_console::web::encode_component(&first);
-    let mut pages: Vec<String> = ["/", "/sensors", "/audit"].map(String::from).to_vec();
+    let mut pages = support::site_pages(SITE);
     for p in [
-        "",
-        "/assets",
-        "/map",
-        "/alerts?state=all",
-        "/report",
-        "/diff",
-        "/settings",
-        "/assets.csv",
-        "/alerts.csv?state=all",
+        "/audit",
+        "/sites/demo-plant/assets.csv",
+        "/sites/demo-plant/alerts.csv?state=all",
     ] {
-        pages.push(format!("/sites/{SITE}{p}"));
+        pages.push(p.to_owned());
     }
     pages.push(format!("/sites/{SITE}/device?key={device}"));
     // In Chromium (where installed), the first visit: every page of the
@@ -84,17 +78,7 @@ async fn the_demo_ends_in_the_console_and_stops_on_ctrl_c() {
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
         let (_driver, b) = support::browser::start_driver(&driver, &chromium, &shots).await;
-        b.goto(&format!("{url}/login?lang=en")).await.unwrap();
-        for (field, value) in [("#name", user), ("#password", password)] {
-            let input = b.find(Locator::Css(field)).await.unwrap();
-            input.send_keys(value).await.unwrap();
-        }
-        b.find(Locator::Css("#login"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        support::browser::log_in_with(&b, url, user, password).await;
         b.wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css("header .user"))
@@ -198,74 +182,6 @@ async fn the_demo_ends_in_the_console_and_stops_on_ctrl_c() {
     ] {
         assert!(kinds.contains(&kind), "no {kind} alert among {kinds:?}");
     }
-    for path in &pages {
-        let res = http.get(format!("{url}{path}")).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{path}");
-        assert!(!res.text().await.unwrap().is_empty(), "{path}");
-    }
-
-    // The throw-away login works and every page shows the demo's plant.
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = http.get(format!("{url}/login")).send().await.unwrap();
-    let csrf = support::hidden(&login.text().await.unwrap(), "csrf").unwrap();
-    let res = http
-        .post(format!("{url}/login"))
-        .form(&[("name", user), ("password", password), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    let api = |path: String| {
-        let (http, url) = (http.clone(), format!("{url}{path}"));
-        async move {
-            let res = http.get(url).send().await.unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<serde_json::Value>().await.unwrap()
-        }
-    };
-    let assets = api(format!("/api/v1/sites/{SITE}/assets")).await;
-    let assets = assets.as_array().unwrap();
-    assert!(assets.len() >= 8, "{} devices", assets.len());
-    assert!(
-        assets
-            .iter()
-            .any(|d| d["vendor"] == "Siemens" && !d["firmware"].as_str().unwrap_or("").is_empty()),
-        "no S7 PLC with its firmware: {assets:?}"
-    );
-    let alerts = api(format!("/api/v1/sites/{SITE}/alerts")).await;
-    let kinds: Vec<&str> = alerts
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["kind"].as_str().unwrap())
-        .collect();
-    for kind in [
-        "new_device",
-        "new_pair",
-        "controller_change",
-        "identity_change",
-    ] {
-        assert!(kinds.contains(&kind), "no {kind} alert among {kinds:?}");
-    }
-    let device = osect_console::web::encode_component(assets[0]["key"].as_str().unwrap());
-    let mut pages: Vec<String> = ["/", "/sensors", "/audit"].map(String::from).to_vec();
-    for p in [
-        "",
-        "/assets",
-        "/map",
-        "/alerts?state=all",
-        "/report",
-        "/diff",
-        "/settings",
-        "/assets.csv",
-        "/alerts.csv?state=all",
-    ] {
-        pages.push(format!("/sites/{SITE}{p}"));
-    }
-    pages.push(format!("/sites/{SITE}/device?key={device}"));
     for path in &pages {
         let res = http.get(format!("{url}{path}")).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
