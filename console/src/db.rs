@@ -158,6 +158,9 @@ pub struct ConsoleDb {
 }
 
 const USER_COLS: &str = "name, customer, disabled, lang, created, last_visit, admin";
+/// [`USER_COLS`] of the users table joined as `u`.
+const JOINED_USER_COLS: &str =
+    "u.name, u.customer, u.disabled, u.lang, u.created, u.last_visit, u.admin";
 
 fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
     let customer: Option<String> = r.get(at + 1)?;
@@ -360,14 +363,9 @@ impl ConsoleDb {
         self.db
             .query_row(
                 &format!(
-                    "SELECT s.csrf, s.expires, s.prev_visit, {}
+                    "SELECT s.csrf, s.expires, s.prev_visit, {JOINED_USER_COLS}
                      FROM console_sessions s JOIN console_users u ON u.name = s.user
-                     WHERE s.id_sha256 = ?1 AND s.expires > ?2 AND u.disabled = 0",
-                    USER_COLS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                     WHERE s.id_sha256 = ?1 AND s.expires > ?2 AND u.disabled = 0"
                 ),
                 params![id_sha256, now_us],
                 |r| {
@@ -479,5 +477,86 @@ impl ConsoleDb {
     /// bumps: a state read at the same version is still current.
     pub fn site_version(&self, site: &str) -> Result<i64, DbError> {
         osect_collector::ledger::version(&self.db, site).map_err(|e| DbError::Ledger(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The SQL a `format!` call builds, and the values it puts in.
+    fn sql_formats(text: &str) -> Vec<(String, Vec<String>)> {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("format!(") {
+            rest = &rest[at + 8..];
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, _)| i);
+            let call = &rest[..end];
+            if !["SELECT ", "INSERT ", "UPDATE ", "DELETE "]
+                .iter()
+                .any(|k| call.contains(k))
+            {
+                continue;
+            }
+            let (literal, args) = call.rsplit_once('"').unwrap_or((call, ""));
+            let mut values: Vec<String> = literal
+                .split('{')
+                .skip(1)
+                .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_owned()))
+                .filter(|n| !n.is_empty())
+                .collect();
+            values.extend(
+                args.split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned),
+            );
+            found.push((call.to_owned(), values));
+        }
+        found
+    }
+
+    #[test]
+    fn no_sql_is_built_from_values() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut built = 0;
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            // The code, not its tests.
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (call, values) in sql_formats(code) {
+                built += 1;
+                for v in values {
+                    // Only constants (column lists) go into SQL text; values
+                    // are always bound parameters.
+                    assert!(
+                        v.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                        "{}: SQL built with {v:?}: format!({call})",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(built >= 3, "the scan found the column-list queries");
+        let joined: Vec<String> = super::USER_COLS
+            .split(", ")
+            .map(|c| ["u.", c].concat())
+            .collect();
+        assert_eq!(super::JOINED_USER_COLS, joined.join(", "));
+        // The scan catches a value put into SQL.
+        let bad = sql_formats(r#"format!("SELECT * FROM t WHERE name = '{name}'")"#);
+        assert_eq!(bad[0].1, ["name"]);
+        let bad = sql_formats(r#"format!("DELETE FROM t WHERE id = {}", id)"#);
+        assert_eq!(bad[0].1, ["id"]);
     }
 }

@@ -249,22 +249,10 @@ async fn localize_api(res: Response, lang: Lang) -> Response {
             json_failure(status, msg, lang)
         };
     }
-    let plain = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    if !status.is_client_error() || !plain {
-        return res;
+    match refusal(res).await {
+        Ok(msg) => json_failure(status, &msg, lang),
+        Err(res) => res,
     }
-    let detail = axum::body::to_bytes(res.into_body(), 4096)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    json_failure(
-        status,
-        &Msg::new("err_malformed").arg("detail", detail),
-        lang,
-    )
 }
 
 /// The language an API client asked for with Accept-Language, if it named
@@ -324,24 +312,33 @@ async fn localize(res: Response, lang: Lang) -> Response {
             &Msg::new("product").text(lang),
         );
     }
+    match refusal(res).await {
+        Ok(msg) => failure_page(
+            status,
+            &failure_title(status, lang),
+            &msg.text(lang),
+            &Msg::new("product").text(lang),
+        ),
+        Err(res) => res,
+    }
+}
+
+/// A request the framework refused before a handler ran (a client error
+/// in plain English text) as a message with its detail; any other
+/// response back as it is.
+async fn refusal(res: Response) -> Result<Msg, Response> {
     let plain = res
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    if !status.is_client_error() || !plain {
-        return res;
+    if !res.status().is_client_error() || !plain {
+        return Err(res);
     }
     let detail = axum::body::to_bytes(res.into_body(), 4096)
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let msg = Msg::new("err_malformed").arg("detail", detail);
-    failure_page(
-        status,
-        &failure_title(status, lang),
-        &msg.text(lang),
-        &Msg::new("product").text(lang),
-    )
+    Ok(Msg::new("err_malformed").arg("detail", detail))
 }
 
 impl From<crate::db::DbError> for Failure {

@@ -60,18 +60,7 @@ async fn hostile_names_from_the_wire_are_text_everywhere() {
     let devices = devices
         .as_array()
         .unwrap_or_else(|| panic!("assets of {site}: {devices}"));
-    let mut pages: Vec<String> = ["/", "/sensors"].map(String::from).to_vec();
-    for p in [
-        "",
-        "/assets",
-        "/map",
-        "/alerts?state=all",
-        "/report",
-        "/diff",
-        "/settings",
-    ] {
-        pages.push(format!("/sites/{s}{p}"));
-    }
+    let mut pages = support::site_pages(&s);
     for d in devices {
         let key = osect_console::web::encode_component(d["key"].as_str().unwrap());
         pages.push(format!("/sites/{s}/device?key={key}"));

@@ -3,10 +3,10 @@
 //! fills `OUT_DIR/<target>/`. The seeds are made at run time and never
 //! committed: the corpus stays outside the repository.
 
-use osect_pcap as pcap;
-use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
 use osect_engine::flow::id::Transport;
-use osect_fuzz::{link_flags, push_frame, APP_TARGETS, HDR_RESP, L2_TARGETS, LINKS};
+use osect_engine::packet::{ethernet, ipv4, ipv6, tcp, udp, LinkType};
+use osect_fuzz::{app_targets, l2_targets, link_flags, push_frame, HDR_RESP, LINKS};
+use osect_pcap as pcap;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,15 +99,15 @@ fn write_seeds(dir: &Path, seeds: impl IntoIterator<Item = Vec<u8>>) -> Result<u
 /// port, its payloads in capture order with their direction.
 fn conversation_seeds(files: &[PathBuf], out: &Path) -> Result<usize, String> {
     let mut flows: Vec<BTreeMap<(usize, u16, u16), Vec<u8>>> =
-        vec![BTreeMap::new(); APP_TARGETS.len()];
-    let mut l2: Vec<Vec<Vec<u8>>> = vec![Vec::new(); L2_TARGETS.len()];
+        vec![BTreeMap::new(); app_targets().len()];
+    let mut l2: Vec<Vec<Vec<u8>>> = vec![Vec::new(); l2_targets().len()];
     for (i, file) in files.iter().enumerate() {
         let _ = pcap::read_file(file, |_, link, frame| {
             if let Some((t, sp, dp, payload)) = transport_payload(link, frame) {
                 if payload.is_empty() {
                     return;
                 }
-                for (k, &(_, transport, port)) in APP_TARGETS.iter().enumerate() {
+                for (k, &(_, transport, port)) in app_targets().iter().enumerate() {
                     if transport != t || (sp != port && dp != port) {
                         continue;
                     }
@@ -122,7 +122,7 @@ fn conversation_seeds(files: &[PathBuf], out: &Path) -> Result<usize, String> {
                     }
                 }
             } else if let Ok(Some(f)) = ethernet::decode(link, frame) {
-                for (k, &(_, ethertype)) in L2_TARGETS.iter().enumerate() {
+                for (k, &(_, ethertype)) in l2_targets().iter().enumerate() {
                     if f.ethertype == ethertype && l2[k].len() < SEEDS_PER_TARGET {
                         l2[k].push(f.payload.to_vec());
                     }
@@ -131,10 +131,10 @@ fn conversation_seeds(files: &[PathBuf], out: &Path) -> Result<usize, String> {
         });
     }
     let mut n = 0;
-    for (k, &(name, _, _)) in APP_TARGETS.iter().enumerate() {
+    for (k, (name, _, _)) in app_targets().iter().enumerate() {
         n += write_seeds(&out.join(name), std::mem::take(&mut flows[k]).into_values())?;
     }
-    for (k, &(name, _)) in L2_TARGETS.iter().enumerate() {
+    for (k, &(name, _)) in l2_targets().iter().enumerate() {
         n += write_seeds(&out.join(name), std::mem::take(&mut l2[k]))?;
     }
     Ok(n)

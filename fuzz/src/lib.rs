@@ -46,11 +46,13 @@ use osect_engine::over_ethernet;
 use osect_engine::over_ip::session::Session;
 use osect_engine::over_ip::{self, Ctx, Dir, Output};
 use osect_engine::packet::LinkType;
+use osect_engine::protocols::{self, Recognition};
 use osect_engine::sink::RecordSink;
 use osect_wire::batch;
 use osect_wire::zeek::{json_row, tsv_row};
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::OnceLock;
 
 /// Every link type the engine knows, and one it does not.
 pub const LINKS: &[LinkType] = &[
@@ -205,58 +207,50 @@ pub fn check_records(recs: &[Record]) {
 pub const HDR_RESP: u8 = 1;
 pub const HDR_GAP: u8 = 2;
 
-/// Application decoders: target name, transport and the usual port.
-pub const APP_TARGETS: &[(&str, Transport, u16)] = &[
-    ("modbus", Transport::Tcp, 502),
-    ("dnp3", Transport::Tcp, 20000),
-    ("dnp3_udp", Transport::Udp, 20000),
-    ("enip", Transport::Tcp, 44818),
-    ("enip_udp", Transport::Udp, 44818),
-    ("s7comm", Transport::Tcp, 102),
-    ("mms", Transport::Tcp, 102),
-    ("bacnet", Transport::Udp, 47808),
-    ("iec104", Transport::Tcp, 2404),
-    ("opcua", Transport::Tcp, 4840),
-    ("fins", Transport::Udp, 9600),
-    ("fins_tcp", Transport::Tcp, 9600),
-    ("slmp", Transport::Udp, 45238),
-    ("cclink_ief_basic", Transport::Udp, 61450),
-    ("dns", Transport::Udp, 53),
-    ("dns_tcp", Transport::Tcp, 53),
-    ("http", Transport::Tcp, 80),
-    ("tls", Transport::Tcp, 443),
-    ("ssh", Transport::Tcp, 22),
-    ("ntp", Transport::Udp, 123),
-    ("dhcp", Transport::Udp, 67),
-    ("dhcpv6", Transport::Udp, 547),
-    ("nbns", Transport::Udp, 137),
-    ("browser", Transport::Udp, 138),
-    ("snmp", Transport::Udp, 161),
-    ("ssdp", Transport::Udp, 1900),
-    ("ftp", Transport::Tcp, 21),
-    ("mqtt", Transport::Tcp, 1883),
-    ("syslog", Transport::Udp, 514),
-    ("syslog_tcp", Transport::Tcp, 514),
-    ("sip", Transport::Udp, 5060),
-    ("quic", Transport::Udp, 443),
-    ("smtp", Transport::Tcp, 25),
-];
+/// Application decoders, from the registry: a target per well-known port
+/// of each protocol, named as the protocol for the first and
+/// `<protocol>_<tcp|udp>` for the others (`dnp3`, `dnp3_udp`).
+pub fn app_targets() -> &'static [(String, Transport, u16)] {
+    static TARGETS: OnceLock<Vec<(String, Transport, u16)>> = OnceLock::new();
+    TARGETS.get_or_init(|| {
+        let mut targets = Vec::new();
+        for d in protocols::REGISTRY {
+            if let Recognition::Probe { ports, .. } = d.recognition {
+                for (i, &(transport, port)) in ports.iter().enumerate() {
+                    let name = match i {
+                        0 => d.info.name.to_owned(),
+                        _ => format!("{}_{}", d.info.name, transport.as_str()),
+                    };
+                    targets.push((name, transport, port));
+                }
+            }
+        }
+        targets
+    })
+}
 
-/// Link-layer decoders: target name and EtherType.
-pub const L2_TARGETS: &[(&str, u16)] = &[
-    ("lldp", 0x88cc),
-    ("llc", 0),
-    ("profinet_dcp", 0x8892),
-    ("cclink_ie", 0x890f),
-    ("goose", 0x88b8),
-];
+/// Link-layer decoders: target name and EtherType. Each Ethernet protocol
+/// of the registry on its own EtherType, and `llc`: 802.3 frames with an
+/// LLC header (CDP), which every decoder is offered.
+pub fn l2_targets() -> &'static [(&'static str, u16)] {
+    static TARGETS: OnceLock<Vec<(&'static str, u16)>> = OnceLock::new();
+    TARGETS.get_or_init(|| {
+        let registry = protocols::REGISTRY
+            .iter()
+            .filter_map(|d| match d.recognition {
+                Recognition::Ethernet { ethertype, .. } => Some((d.info.name, ethertype)),
+                Recognition::Probe { .. } => None,
+            });
+        registry.chain([("llc", 0)]).collect()
+    })
+}
 
 /// Every target name (each is a file in `fuzz_targets/`).
 pub fn targets() -> impl Iterator<Item = &'static str> {
     ["packet", "batch"]
         .into_iter()
-        .chain(APP_TARGETS.iter().map(|t| t.0))
-        .chain(L2_TARGETS.iter().map(|t| t.0))
+        .chain(app_targets().iter().map(|t| t.0.as_str()))
+        .chain(l2_targets().iter().map(|t| t.0))
 }
 
 /// Runs the harness of `target` on `data`; false if there is no such target.
@@ -265,9 +259,9 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         packet(data);
     } else if target == "batch" {
         batch_frame(data);
-    } else if let Some(&(_, transport, port)) = APP_TARGETS.iter().find(|t| t.0 == target) {
+    } else if let Some(&(_, transport, port)) = app_targets().iter().find(|t| t.0 == target) {
         conversation(transport, port, data);
-    } else if let Some(&(_, ethertype)) = L2_TARGETS.iter().find(|t| t.0 == target) {
+    } else if let Some(&(_, ethertype)) = l2_targets().iter().find(|t| t.0 == target) {
         frame_payload(ethertype, data);
     } else {
         return false;

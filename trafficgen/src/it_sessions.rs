@@ -432,7 +432,7 @@ pub fn smtp_starttls_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
 }
 
 /// Two QUIC connections. The engineering station opens HTTP/3 (version 1)
-/// to the gateway's management page: its Initial with the ClientHello,
+/// to the gateway's management page: two Initials with the ClientHello,
 /// the server's Initial with the ServerHello and a Handshake packet in one
 /// datagram, the client's acknowledging Initial with its Handshake packet,
 /// then 1-RTT packets both ways. The HMI asks the gateway for DNS over
@@ -460,7 +460,26 @@ pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         scid: &scid,
         pn: 0,
     };
-    let hello = quic::crypto(&tls::client_hello("gateway.plant.example", &["h3"], true));
+    // The ClientHello split over two Initial packets in one datagram.
+    let hello = tls::client_hello("gateway.plant.example", &["h3"], true);
+    let (head, tail) = hello.split_at(hello.len() / 2);
+    let mut client_flight = quic::initial(
+        VERSION_1,
+        false,
+        &client_ids(0, &odcid),
+        &[],
+        &quic::crypto_at(0, head),
+        0,
+    );
+    let second = quic::initial(
+        VERSION_1,
+        false,
+        &client_ids(1, &odcid),
+        &[],
+        &quic::crypto_at(head.len(), tail),
+        1200usize.saturating_sub(client_flight.len()),
+    );
+    client_flight.extend(second);
     let mut server_flight = quic::initial(
         VERSION_1,
         true,
@@ -479,7 +498,7 @@ pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut client_ack = quic::initial(
         VERSION_1,
         false,
-        &client_ids(1, &scid),
+        &client_ids(2, &scid),
         &[],
         &quic::ack(0),
         0,
@@ -492,10 +511,7 @@ pub fn quic_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         &[0x66; 60],
     ));
     let datagrams: Vec<(bool, Vec<u8>)> = vec![
-        (
-            true,
-            quic::initial(VERSION_1, false, &client_ids(0, &odcid), &[], &hello, 1200),
-        ),
+        (true, client_flight),
         (false, server_flight),
         (true, client_ack),
         (false, quic::short(&ccid, &[0x21; 40])),

@@ -10,7 +10,7 @@ fn usage() -> ExitCode {
         "usage: osect-trafficgen SCENARIO [--seconds N] [--seed N] --out FILE.pcap\n       \
          osect-trafficgen plant-day --day N [--seconds N] [--seed N] [--events E,...] --out FILE.pcap\n\
          scenarios: {} plant-day\nevents: {}",
-        scenario::NAMES.join(" "),
+        scenario::names().collect::<Vec<_>>().join(" "),
         events.join(",")
     );
     ExitCode::from(2)

@@ -63,104 +63,92 @@ impl Default for Net {
     }
 }
 
-/// The names [`by_name`] knows.
-pub const NAMES: &[&str] = &[
-    "plant",
-    "cclink",
-    "modbus",
-    "s7comm",
-    "enip",
-    "bacnet",
-    "dnp3",
-    "iec104",
-    "opcua",
-    "slmp",
-    "fins",
-    "profinet",
-    "goose",
-    "mms",
-    "ftp",
-    "mqtt",
-    "syslog",
-    "sip",
-    "smtp",
-    "quic",
-    "http",
-    "hostile-names",
+/// The scenarios of one protocol (or a few), one line each: the name
+/// [`by_name`] knows it by and what it puts in a capture from time `t`.
+type Scenario = (&'static str, fn(&mut Capture, &Net, i64));
+const SCENARIOS: &[Scenario] = &[
+    ("cclink", |cap, net, t| {
+        cclink_cycles(cap, net, t, t + SEC, 100 * MS);
+    }),
+    ("modbus", |cap, net, t| {
+        modbus_session(cap, net, t, true, 3);
+    }),
+    ("s7comm", |cap, net, t| {
+        let t = s7_session(cap, net, t, true, 2);
+        s7_program_transfer(cap, net, t + SEC);
+    }),
+    ("enip", |cap, net, t| {
+        enip_session(cap, net, t);
+    }),
+    ("bacnet", |cap, net, t| {
+        bacnet_exchange(cap, net, t, 1);
+    }),
+    ("dnp3", |cap, net, t| {
+        dnp3_session(cap, net, t, 2);
+    }),
+    ("iec104", |cap, net, t| {
+        iec104_session(cap, net, t, 3);
+    }),
+    ("opcua", |cap, net, t| {
+        opcua_session(cap, net, t, 2);
+    }),
+    ("slmp", |cap, net, t| {
+        slmp_session(cap, net, t, 2);
+    }),
+    ("fins", |cap, net, t| {
+        fins_exchange(cap, net, t, 1);
+    }),
+    ("profinet", |cap, net, t| {
+        profinet_identify(cap, net, t, 1);
+    }),
+    ("goose", |cap, net, t| {
+        goose_publish(cap, net, t, 4);
+    }),
+    ("mms", |cap, net, t| {
+        mms_session(cap, net, t);
+    }),
+    ("ftp", |cap, net, t| {
+        crate::it_sessions::ftp_session(cap, net, t);
+    }),
+    ("mqtt", |cap, net, t| {
+        crate::it_sessions::mqtt_session(cap, net, t);
+    }),
+    ("syslog", |cap, net, t| {
+        crate::it_sessions::syslog_session(cap, net, t);
+    }),
+    ("sip", |cap, net, t| {
+        crate::it_sessions::sip_session(cap, net, t);
+    }),
+    ("smtp", |cap, net, t| {
+        let t = crate::it_sessions::smtp_session(cap, net, t);
+        crate::it_sessions::smtp_starttls_session(cap, net, t + SEC);
+    }),
+    ("quic", |cap, net, t| {
+        crate::it_sessions::quic_sessions(cap, net, t);
+    }),
+    ("http", |cap, net, t| {
+        crate::it_sessions::http_sessions(cap, net, t);
+    }),
 ];
+
+/// Every name [`by_name`] knows: `plant`, each of [`SCENARIOS`], and
+/// `hostile-names`.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("plant")
+        .chain(SCENARIOS.iter().map(|s| s.0))
+        .chain(["hostile-names"])
+}
 
 /// Builds the named scenario. `seconds` and `seed` matter for `plant` only.
 pub fn by_name(name: &str, seconds: u64, seed: u64) -> Option<Capture> {
-    let net = Net::default();
-    let mut cap = Capture::new();
-    let t = START;
     match name {
         "plant" => return Some(plant(seconds, seed)),
         "hostile-names" => return Some(crate::hostile::hostile_names()),
-        "modbus" => {
-            modbus_session(&mut cap, &net, t, true, 3);
-        }
-        "s7comm" => {
-            let t = s7_session(&mut cap, &net, t, true, 2);
-            s7_program_transfer(&mut cap, &net, t + SEC);
-        }
-        "enip" => {
-            enip_session(&mut cap, &net, t);
-        }
-        "bacnet" => {
-            bacnet_exchange(&mut cap, &net, t, 1);
-        }
-        "dnp3" => {
-            dnp3_session(&mut cap, &net, t, 2);
-        }
-        "iec104" => {
-            iec104_session(&mut cap, &net, t, 3);
-        }
-        "opcua" => {
-            opcua_session(&mut cap, &net, t, 2);
-        }
-        "slmp" => {
-            slmp_session(&mut cap, &net, t, 2);
-        }
-        "fins" => {
-            fins_exchange(&mut cap, &net, t, 1);
-        }
-        "cclink" => {
-            cclink_cycles(&mut cap, &net, t, t + SEC, 100 * MS);
-        }
-        "profinet" => {
-            profinet_identify(&mut cap, &net, t, 1);
-        }
-        "goose" => {
-            goose_publish(&mut cap, &net, t, 4);
-        }
-        "mms" => {
-            mms_session(&mut cap, &net, t);
-        }
-        "ftp" => {
-            crate::it_sessions::ftp_session(&mut cap, &net, t);
-        }
-        "mqtt" => {
-            crate::it_sessions::mqtt_session(&mut cap, &net, t);
-        }
-        "syslog" => {
-            crate::it_sessions::syslog_session(&mut cap, &net, t);
-        }
-        "sip" => {
-            crate::it_sessions::sip_session(&mut cap, &net, t);
-        }
-        "smtp" => {
-            let t = crate::it_sessions::smtp_session(&mut cap, &net, t);
-            crate::it_sessions::smtp_starttls_session(&mut cap, &net, t + SEC);
-        }
-        "quic" => {
-            crate::it_sessions::quic_sessions(&mut cap, &net, t);
-        }
-        "http" => {
-            crate::it_sessions::http_sessions(&mut cap, &net, t);
-        }
-        _ => return None,
+        _ => {}
     }
+    let (_, build) = SCENARIOS.iter().find(|s| s.0 == name)?;
+    let mut cap = Capture::new();
+    build(&mut cap, &Net::default(), START);
     Some(cap)
 }
 
@@ -1373,7 +1361,7 @@ mod tests {
 
     #[test]
     fn every_scenario_builds() {
-        for n in NAMES {
+        for n in names() {
             let c = by_name(n, 10, 1).unwrap();
             assert!(!c.is_empty(), "{n} is empty");
         }

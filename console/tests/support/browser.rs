@@ -80,6 +80,11 @@ pub async fn start_driver(driver: &Path, chromium: &Path, downloads: &Path) -> (
 
 /// Logs `user` in through the login form of the console at `base`.
 pub async fn log_in(b: &Client, base: &str, user: &str) {
+    log_in_with(b, base, user, super::PASSWORD).await
+}
+
+/// Logs `user` in with `password` through the login form.
+pub async fn log_in_with(b: &Client, base: &str, user: &str, password: &str) {
     use fantoccini::Locator;
     b.goto(&format!("{base}/login?lang=en&next=%2F"))
         .await
@@ -93,7 +98,7 @@ pub async fn log_in(b: &Client, base: &str, user: &str) {
     b.find(Locator::Css("#password"))
         .await
         .unwrap()
-        .send_keys(super::PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     b.find(Locator::Css("#login"))

@@ -418,3 +418,21 @@ pub fn replay_into_store(
     while a.run_pending(&mut store).unwrap() > 0 {}
     dir
 }
+
+/// Every page of `site` (a URL-encoded name) that needs no parameter, and
+/// the overview and sensors.
+pub fn site_pages(site: &str) -> Vec<String> {
+    let mut pages: Vec<String> = ["/", "/sensors"].map(String::from).to_vec();
+    for p in [
+        "",
+        "/assets",
+        "/map",
+        "/alerts?state=all",
+        "/report",
+        "/diff",
+        "/settings",
+    ] {
+        pages.push(format!("/sites/{site}{p}"));
+    }
+    pages
+}

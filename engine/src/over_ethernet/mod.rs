@@ -2,10 +2,9 @@
 //! PROFINET DCP, CC-Link IE Field/Control). The engine hands every frame
 //! whose EtherType (or LLC/SNAP header) is not IP or ARP to [`handle`].
 
-pub mod cclink_ie;
-pub mod goose;
-pub mod lldp;
-pub mod profinet_dcp;
+// The protocol folders, from the registry's list.
+use crate::protocols::{declare_modules, each_protocol};
+each_protocol!(declare_modules over_ethernet;);
 
 use crate::flow::id::Mac;
 use crate::over_ip::Output;

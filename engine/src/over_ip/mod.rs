@@ -16,39 +16,14 @@
 //! direction (and the ports as a hint only) and returns a parser when the
 //! bytes look like its protocol; the registry orders them.
 
-pub mod bacnet;
-pub mod browser;
-pub mod cclink_ief_basic;
+// The protocol folders, from the registry's list.
+use crate::protocols::{declare_modules, each_protocol};
+each_protocol!(declare_modules over_ip;);
 pub mod common;
-pub mod dhcp;
-pub mod dhcpv6;
-pub mod dnp3;
-pub mod dns;
-pub mod enip;
 pub mod fingerprint;
-pub mod fins;
-pub mod ftp;
 #[cfg(test)]
 pub mod harness;
-pub mod http;
-pub mod iec104;
 pub mod iso;
-pub mod mms;
-pub mod modbus;
-pub mod mqtt;
-pub mod nbns;
-pub mod ntp;
-pub mod opcua;
-pub mod quic;
-pub mod s7comm;
-pub mod sip;
-pub mod slmp;
-pub mod smtp;
-pub mod snmp;
-pub mod ssdp;
-pub mod ssh;
-pub mod syslog;
-pub mod tls;
 
 pub mod session;
 

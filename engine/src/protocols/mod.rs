@@ -7,7 +7,8 @@
 //! ledger what a device is (its identity sources and their ranks). Everything else
 //! (the recognisers' order, the roles in `asset.log`, batch folding, the
 //! collector's summary, the logs a collector accepts) reads [`REGISTRY`].
-//! Adding a protocol is its folder and one line below.
+//! Adding a protocol is its folder and one line in [`each_protocol`], which
+//! both declares the folder's module and lists its descriptor.
 //!
 //! The order of [`REGISTRY`] is the order `asset.log` lists a device's
 //! roles in and the order Ethernet decoders are tried in; content probes go
@@ -15,9 +16,10 @@
 //! accepts loosely must come after stricter ones whatever the listing.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::over_ethernet::Frame;
 use crate::over_ip::{Output, Probe};
-use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
+use osect_wire::protocol::{count_of, Access, LogInfo, OpClass, ProtocolInfo};
 use osect_wire::record::Record;
 use osect_wire::LogSchema;
 use std::sync::OnceLock;
@@ -42,47 +44,97 @@ pub struct Descriptor {
 pub enum Recognition {
     /// By the first payload of a TCP or UDP connection. Probes are tried
     /// by ascending `precedence` (unique across the registry).
-    Probe { probe: Probe, precedence: u16 },
-    /// A decoder of non-IP Ethernet frames: it returns true when the frame
-    /// was its protocol's.
-    Ethernet(fn(&Frame<'_>, &mut Output<'_>) -> bool),
+    /// `ports` are its well-known ports, a hint only (probes recognise by
+    /// content); the fuzz targets and their seeds reach the parser through
+    /// them.
+    Probe {
+        probe: Probe,
+        precedence: u16,
+        ports: &'static [(Transport, u16)],
+    },
+    /// A decoder of non-IP Ethernet frames: `decode` returns true when the
+    /// frame was its protocol's; `ethertype` is the protocol's own (the
+    /// fuzz target feeds frames of it).
+    Ethernet {
+        decode: fn(&Frame<'_>, &mut Output<'_>) -> bool,
+        ethertype: u16,
+    },
 }
 
-/// Every protocol, one line each (see the module docs for the order).
-pub static REGISTRY: &[&Descriptor] = &[
-    &crate::over_ip::modbus::descriptor::DESCRIPTOR,
-    &crate::over_ip::dnp3::descriptor::DESCRIPTOR,
-    &crate::over_ip::enip::descriptor::DESCRIPTOR,
-    &crate::over_ip::bacnet::descriptor::DESCRIPTOR,
-    &crate::over_ip::s7comm::descriptor::DESCRIPTOR,
-    &crate::over_ip::mms::descriptor::DESCRIPTOR,
-    &crate::over_ip::slmp::descriptor::DESCRIPTOR,
-    &crate::over_ip::fins::descriptor::DESCRIPTOR,
-    &crate::over_ip::iec104::descriptor::DESCRIPTOR,
-    &crate::over_ip::opcua::descriptor::DESCRIPTOR,
-    &crate::over_ip::cclink_ief_basic::descriptor::DESCRIPTOR,
-    &crate::over_ethernet::cclink_ie::descriptor::DESCRIPTOR,
-    &crate::over_ethernet::profinet_dcp::descriptor::DESCRIPTOR,
-    &crate::over_ethernet::goose::descriptor::DESCRIPTOR,
-    &crate::over_ip::dhcp::descriptor::DESCRIPTOR,
-    &crate::over_ip::browser::descriptor::DESCRIPTOR,
-    &crate::over_ip::dhcpv6::descriptor::DESCRIPTOR,
-    &crate::over_ip::nbns::descriptor::DESCRIPTOR,
-    &crate::over_ip::dns::descriptor::DESCRIPTOR,
-    &crate::over_ip::tls::descriptor::DESCRIPTOR,
-    &crate::over_ip::ssh::descriptor::DESCRIPTOR,
-    &crate::over_ip::http::descriptor::DESCRIPTOR,
-    &crate::over_ip::ntp::descriptor::DESCRIPTOR,
-    &crate::over_ip::quic::descriptor::DESCRIPTOR,
-    &crate::over_ip::snmp::descriptor::DESCRIPTOR,
-    &crate::over_ip::ssdp::descriptor::DESCRIPTOR,
-    &crate::over_ip::ftp::descriptor::DESCRIPTOR,
-    &crate::over_ip::mqtt::descriptor::DESCRIPTOR,
-    &crate::over_ip::smtp::descriptor::DESCRIPTOR,
-    &crate::over_ip::sip::descriptor::DESCRIPTOR,
-    &crate::over_ip::syslog::descriptor::DESCRIPTOR,
-    &crate::over_ethernet::lldp::descriptor::DESCRIPTOR,
-];
+/// Every protocol, one line each: its folder under `over_ip/` or
+/// `over_ethernet/`, in registry order (see the module docs). The list
+/// declares each folder's module in its layer ([`declare_modules`]) and
+/// makes [`REGISTRY`]; `$then` is the macro handed the list, after `$arg`.
+macro_rules! each_protocol {
+    ($then:ident $($arg:tt)*) => {
+        $then! {
+            $($arg)*
+            over_ip::modbus,
+            over_ip::dnp3,
+            over_ip::enip,
+            over_ip::bacnet,
+            over_ip::s7comm,
+            over_ip::mms,
+            over_ip::slmp,
+            over_ip::fins,
+            over_ip::iec104,
+            over_ip::opcua,
+            over_ip::cclink_ief_basic,
+            over_ethernet::cclink_ie,
+            over_ethernet::profinet_dcp,
+            over_ethernet::goose,
+            over_ip::dhcp,
+            over_ip::browser,
+            over_ip::dhcpv6,
+            over_ip::nbns,
+            over_ip::dns,
+            over_ip::tls,
+            over_ip::ssh,
+            over_ip::http,
+            over_ip::ntp,
+            over_ip::quic,
+            over_ip::snmp,
+            over_ip::ssdp,
+            over_ip::ftp,
+            over_ip::mqtt,
+            over_ip::smtp,
+            over_ip::sip,
+            over_ip::syslog,
+            over_ethernet::lldp,
+        }
+    };
+}
+pub(crate) use each_protocol;
+
+/// Declares, as `pub mod`, the protocols of the list that live in the layer
+/// named first (`declare_modules! { over_ip; over_ip::modbus, ... }`).
+macro_rules! declare_modules {
+    (over_ip; over_ip::$name:ident, $($rest:tt)*) => {
+        pub mod $name;
+        $crate::protocols::declare_modules! { over_ip; $($rest)* }
+    };
+    (over_ethernet; over_ethernet::$name:ident, $($rest:tt)*) => {
+        pub mod $name;
+        $crate::protocols::declare_modules! { over_ethernet; $($rest)* }
+    };
+    ($layer:ident; $other:ident::$name:ident, $($rest:tt)*) => {
+        $crate::protocols::declare_modules! { $layer; $($rest)* }
+    };
+    ($layer:ident;) => {};
+}
+pub(crate) use declare_modules;
+
+macro_rules! registry {
+    ($($layer:ident::$name:ident,)*) => {
+        /// Every protocol, in the order of [`each_protocol`].
+        pub static REGISTRY: &[&Descriptor] =
+            &[$(&crate::$layer::$name::descriptor::DESCRIPTOR,)*];
+        /// Each protocol's folder, as `REGISTRY` lists them.
+        #[cfg(test)]
+        static FOLDERS: &[&str] = &[$(concat!(stringify!($layer), "/", stringify!($name)),)*];
+    };
+}
+each_protocol!(registry);
 
 /// The logs the engine writes itself rather than for one protocol.
 pub static ENGINE_LOGS: &[&LogSchema] = &[
@@ -135,8 +187,10 @@ fn tables() -> &'static Tables {
         let mut roles: Vec<&'static str> = Vec::new();
         for d in REGISTRY {
             match d.recognition {
-                Recognition::Probe { probe, precedence } => probes.push((precedence, probe)),
-                Recognition::Ethernet(handle) => ethernet.push(handle),
+                Recognition::Probe {
+                    probe, precedence, ..
+                } => probes.push((precedence, probe)),
+                Recognition::Ethernet { decode, .. } => ethernet.push(decode),
             }
             for r in d.roles {
                 // CC-Link IE Field Basic and CC-Link IE share master and slave.
@@ -175,6 +229,21 @@ pub fn other() -> OpClass {
     OpClass {
         access: Some(Access::Other),
         ..OpClass::default()
+    }
+}
+
+/// `class` with the area a row names in its `space`, `start` and `count`
+/// fields (a count of 1 when `count` is unset); `class` unchanged when the
+/// space or the start is unset.
+pub fn with_area_from(class: OpClass, rec: &Record, [space, start, count]: [&str; 3]) -> OpClass {
+    match (
+        osect_wire::protocol::text_of(rec, space),
+        count_of(rec, start),
+    ) {
+        (Some(space), Some(start)) => {
+            class.with_area(&space, start, count_of(rec, count).unwrap_or(1))
+        }
+        _ => class,
     }
 }
 

@@ -27,6 +27,44 @@ pub(crate) fn row(schema: &'static LogSchema, fields: &[(&str, &str)]) -> Record
     Record { schema, values }
 }
 
+/// What `classify` says of a row of `schema` with `fields` and `more` set.
+pub(crate) fn classify_row(
+    classify: fn(&Record) -> OpClass,
+    schema: &'static LogSchema,
+    fields: &[(&str, &str)],
+    more: &[(&str, &str)],
+) -> OpClass {
+    let all: Vec<(&str, &str)> = fields.iter().chain(more).copied().collect();
+    classify(&row(schema, &all))
+}
+
+/// A protocol folder left out of the list would not even be compiled: every
+/// folder with a descriptor is listed, once.
+#[test]
+fn every_protocol_folder_is_registered() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut on_disk = Vec::new();
+    for layer in ["over_ip", "over_ethernet"] {
+        let dir = src.join(layer);
+        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = e
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path();
+            if path.join("descriptor.rs").is_file() {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                on_disk.push(format!("{layer}/{}", name.unwrap_or_default()));
+            }
+        }
+    }
+    on_disk.sort();
+    let mut listed: Vec<String> = FOLDERS.iter().map(|f| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "protocol folders and the registry's list differ"
+    );
+}
+
 #[test]
 fn names_logs_and_precedences_are_unique() {
     let mut names = HashSet::new();
@@ -34,12 +72,20 @@ fn names_logs_and_precedences_are_unique() {
     let mut paths = HashSet::new();
     for d in REGISTRY {
         assert!(names.insert(d.info.name), "{} listed twice", d.info.name);
-        if let Recognition::Probe { precedence, .. } = d.recognition {
+        if let Recognition::Probe {
+            precedence, ports, ..
+        } = d.recognition
+        {
             assert!(
                 precedences.insert(precedence),
                 "{}: precedence {precedence} taken",
                 d.info.name
             );
+            // One port per transport at most: the fuzz targets are named
+            // by the protocol and, after the first, by the transport.
+            assert!(!ports.is_empty(), "{}: no well-known port", d.info.name);
+            let transports: HashSet<_> = ports.iter().map(|(t, _)| *t).collect();
+            assert_eq!(transports.len(), ports.len(), "{}: ports", d.info.name);
         }
     }
     for schema in log_schemas() {
@@ -207,7 +253,7 @@ impl Descriptor {
     fn recognition_precedence(&self) -> Option<u16> {
         match self.recognition {
             Recognition::Probe { precedence, .. } => Some(precedence),
-            Recognition::Ethernet(_) => None,
+            Recognition::Ethernet { .. } => None,
         }
     }
 }

@@ -217,7 +217,13 @@ pub fn short(dcid: &[u8], body: &[u8]) -> Vec<u8> {
 
 /// A CRYPTO frame at offset 0.
 pub fn crypto(data: &[u8]) -> Vec<u8> {
-    let mut v = vec![0x06, 0x00];
+    crypto_at(0, data)
+}
+
+/// A CRYPTO frame carrying the stream's bytes from `offset`.
+pub fn crypto_at(offset: usize, data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x06];
+    varint2(&mut v, offset);
     varint2(&mut v, data.len());
     v.extend_from_slice(data);
     v

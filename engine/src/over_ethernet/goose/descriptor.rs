@@ -33,7 +33,10 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         }],
         industrial: true,
     },
-    recognition: Recognition::Ethernet(super::handle),
+    recognition: Recognition::Ethernet {
+        decode: super::handle,
+        ethertype: super::ETHERTYPE,
+    },
     roles: &[PUBLISHER],
     identities: &[],
 };

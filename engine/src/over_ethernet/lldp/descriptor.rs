@@ -19,7 +19,10 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         }],
         industrial: false,
     },
-    recognition: Recognition::Ethernet(super::handle),
+    recognition: Recognition::Ethernet {
+        decode: super::handle,
+        ethertype: super::ETHERTYPE_LLDP,
+    },
     roles: &[],
     identities: &[LLDP, CDP],
 };

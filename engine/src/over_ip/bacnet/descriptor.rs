@@ -6,6 +6,7 @@
 //! switches communication; AtomicReadFile and AtomicWriteFile move files.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -60,6 +61,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 60,
+        ports: &[(Transport::Udp, 47808)],
     },
     roles: &[DEVICE],
     identities: &[IDENTITY],

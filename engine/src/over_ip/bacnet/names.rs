@@ -436,7 +436,7 @@ pub fn property(p: u32) -> Text {
 }
 
 pub fn units(u: u32) -> Option<&'static str> {
-    const T: [&str; 105] = [
+    const T: [&str; 255] = [
         "square-meters",
         "square-feet",
         "milliamperes",
@@ -542,8 +542,169 @@ pub fn units(u: u32) -> Option<&'static str> {
         "psi-per-degree-fahrenheit",
         "radians",
         "revolutions-per-minute",
+        "currency1",
+        "currency2",
+        "currency3",
+        "currency4",
+        "currency5",
+        "currency6",
+        "currency7",
+        "currency8",
+        "currency9",
+        "currency10",
+        "square-inches",
+        "square-centimeters",
+        "btus-per-pound",
+        "centimeters",
+        "pounds-mass-per-second",
+        "delta-degrees-fahrenheit",
+        "delta-degrees-kelvin",
+        "kilohms",
+        "megohms",
+        "millivolts",
+        "kilojoules-per-kilogram",
+        "megajoules",
+        "joules-per-degree-kelvin",
+        "joules-per-kilogram-degree-kelvin",
+        "kilohertz",
+        "megahertz",
+        "per-hour",
+        "milliwatts",
+        "hectopascals",
+        "millibars",
+        "cubic-meters-per-hour",
+        "liters-per-hour",
+        "kilowatt-hours-per-square-meter",
+        "kilowatt-hours-per-square-foot",
+        "megajoules-per-square-meter",
+        "megajoules-per-square-foot",
+        "watts-per-square-meter-degree-kelvin",
+        "cubic-feet-per-second",
+        "percent-obscuration-per-foot",
+        "percent-obscuration-per-meter",
+        "milliohms",
+        "megawatt-hours",
+        "kilo-btus",
+        "mega-btus",
+        "kilojoules-per-kilogram-dry-air",
+        "megajoules-per-kilogram-dry-air",
+        "kilojoules-per-degree-kelvin",
+        "megajoules-per-degree-kelvin",
+        "newton",
+        "grams-per-second",
+        "grams-per-minute",
+        "tons-per-hour",
+        "kilo-btus-per-hour",
+        "hundredths-seconds",
+        "milliseconds",
+        "newton-meters",
+        "millimeters-per-second",
+        "millimeters-per-minute",
+        "meters-per-minute",
+        "meters-per-hour",
+        "cubic-meters-per-minute",
+        "meters-per-second-per-second",
+        "amperes-per-meter",
+        "amperes-per-square-meter",
+        "ampere-square-meters",
+        "farads",
+        "henrys",
+        "ohm-meters",
+        "siemens",
+        "siemens-per-meter",
+        "teslas",
+        "volts-per-degree-kelvin",
+        "volts-per-meter",
+        "webers",
+        "candelas",
+        "candelas-per-square-meter",
+        "degrees-kelvin-per-hour",
+        "degrees-kelvin-per-minute",
+        "joule-seconds",
+        "radians-per-second",
+        "square-meters-per-newton",
+        "kilograms-per-cubic-meter",
+        "newton-seconds",
+        "newtons-per-meter",
+        "watts-per-meter-per-degree-kelvin",
+        "micro-siemens",
+        "cubic-feet-per-hour",
+        "us-gallons-per-hour",
+        "kilometers",
+        "micrometers",
+        "grams",
+        "milligrams",
+        "milliliters",
+        "milliliters-per-second",
+        "decibels",
+        "decibels-millivolt",
+        "decibels-volt",
+        "millisiemens",
+        "watt-hours-reactive",
+        "kilowatt-hours-reactive",
+        "megawatt-hours-reactive",
+        "millimeters-of-water",
+        "per-mille",
+        "grams-per-gram",
+        "kilograms-per-kilogram",
+        "grams-per-kilogram",
+        "milligrams-per-gram",
+        "milligrams-per-kilogram",
+        "grams-per-milliliter",
+        "grams-per-liter",
+        "milligrams-per-liter",
+        "micrograms-per-liter",
+        "grams-per-cubic-meter",
+        "milligrams-per-cubic-meter",
+        "micrograms-per-cubic-meter",
+        "nanograms-per-cubic-meter",
+        "grams-per-cubic-centimeter",
+        "becquerels",
+        "kilobecquerels",
+        "megabecquerels",
+        "gray",
+        "milligray",
+        "microgray",
+        "sieverts",
+        "millisieverts",
+        "microsieverts",
+        "microsieverts-per-hour",
+        "decibels-a",
+        "nephelometric-turbidity-unit",
+        "pH",
+        "grams-per-square-meter",
+        "minutes-per-degree-kelvin",
+        "ohm-meter-squared-per-meter",
+        "ampere-seconds",
+        "volt-ampere-hours",
+        "kilovolt-ampere-hours",
+        "megavolt-ampere-hours",
+        "volt-ampere-hours-reactive",
+        "kilovolt-ampere-hours-reactive",
+        "megavolt-ampere-hours-reactive",
+        "volt-square-hours",
+        "ampere-square-hours",
+        "joule-per-hours",
+        "cubic-feet-per-day",
+        "cubic-meters-per-day",
+        "watt-hours-per-cubic-meter",
+        "joules-per-cubic-meter",
+        "mole-percent",
+        "pascal-seconds",
+        "million-standard-cubic-feet-per-minute",
     ];
-    pick(&T, u)
+    // The units ASHRAE assigned from 47808 on (0-255 are the table above).
+    let extended = match u {
+        47808 => "standard-cubic-feet-per-day",
+        47809 => "million-standard-cubic-feet-per-day",
+        47810 => "thousand-cubic-feet-per-day",
+        47811 => "thousand-standard-cubic-feet-per-day",
+        47812 => "pounds-mass-per-day",
+        47814 => "millirems",
+        47815 => "millirems-per-hour",
+        _ => return pick(&T, u),
+    };
+    Some(extended)
 }
 
 pub fn event_state(s: u32) -> Option<&'static str> {
@@ -560,21 +721,65 @@ pub fn event_state(s: u32) -> Option<&'static str> {
     )
 }
 
+/// BACnetReliability (ASHRAE 135 clause 21; 11 is unassigned).
+const RELIABILITY: [&str; 25] = [
+    "no-fault-detected",
+    "no-sensor",
+    "over-range",
+    "under-range",
+    "open-loop",
+    "shorted-loop",
+    "no-output",
+    "unreliable-other",
+    "process-error",
+    "multi-state-fault",
+    "configuration-error",
+    "",
+    "communication-failure",
+    "member-fault",
+    "monitored-object-fault",
+    "tripped",
+    "lamp-failure",
+    "activation-failure",
+    "renew-dhcp-failure",
+    "renew-fd-registration-failure",
+    "restart-auto-negotiation-failure",
+    "restart-failure",
+    "proprietary-command-failure",
+    "faults-listed",
+    "referenced-object-fault",
+];
+
 /// The name of an enumerated value of `property` where ICSNPP writes one:
-/// event state (36), notify type (72), object type (79), segmentation
-/// supported (107), system status (112), units (117), logging type (197).
+/// event state (36), notify type (72), object type (79), reliability
+/// (103), segmentation supported (107), system status (112), units (117),
+/// logging type (197). A value its tables lack is written as ICSNPP's
+/// defaults write it (`Vendor Specific (n)` for the enumerations vendors
+/// may extend).
 pub fn property_enum(property: u32, e: u32) -> Option<Text> {
-    let named = |table: &[&'static str]| pick(table, e).map(Text::const_new);
-    match property {
-        36 => event_state(e).map(Text::const_new),
+    let vendor = || format_compact!("Vendor Specific ({e})");
+    let named = |table: &[&'static str]| pick(table, e).map_or_else(vendor, Text::const_new);
+    Some(match property {
+        36 => event_state(e).map_or_else(vendor, Text::const_new),
         72 => named(&["alarm", "event", "ack-notification"]),
-        79 => u16::try_from(e).ok().map(object_type),
-        107 => named(&[
-            "segmented-both",
-            "segmented-transmit",
-            "segmented-receive",
-            "no-segmentation",
-        ]),
+        79 => match u16::try_from(e) {
+            Ok(t) => object_type(t),
+            Err(_) => format_compact!("Unknown Object Type-0x{e:02x}"),
+        },
+        103 => named(&RELIABILITY),
+        107 => pick(
+            &[
+                "segmented-both",
+                "segmented-transmit",
+                "segmented-receive",
+                "no-segmentation",
+            ],
+            e,
+        )
+        .map_or_else(
+            || format_compact!("Unknown Segmented Supported Status -0x{e:02x}"),
+            Text::const_new,
+        ),
         112 => named(&[
             "operational",
             "operational-read-only",
@@ -583,10 +788,10 @@ pub fn property_enum(property: u32, e: u32) -> Option<Text> {
             "non-operational",
             "backup-in-progress",
         ]),
-        117 => units(e).map(Text::const_new),
+        117 => units(e).map_or_else(|| format_compact!("Unknown Unit-{e}"), Text::const_new),
         197 => named(&["polled", "cov", "triggered"]),
-        _ => None,
-    }
+        _ => return None,
+    })
 }
 
 /// A vendor's name from ASHRAE's register of vendor identifiers
@@ -624,4 +829,29 @@ pub fn reinitialized_state(s: u32) -> Text {
 pub fn enable_disable(e: u32) -> Text {
     pick(&["enable", "disable", "disable-initiation"], e)
         .map_or_else(|| format_compact!("{e}"), Text::const_new)
+}
+
+#[cfg(test)]
+mod enum_tests {
+    use super::*;
+
+    #[test]
+    fn enumerated_property_values_as_icsnpp_writes_them() {
+        let v = |p, e| property_enum(p, e).map(|t| t.to_string());
+        assert_eq!(v(103, 0).as_deref(), Some("no-fault-detected"));
+        assert_eq!(v(103, 12).as_deref(), Some("communication-failure"));
+        // 11 is unassigned, 64 on are for vendors.
+        assert_eq!(v(103, 11).as_deref(), Some("Vendor Specific (11)"));
+        assert_eq!(v(36, 64).as_deref(), Some("Vendor Specific (64)"));
+        assert_eq!(
+            v(107, 9).as_deref(),
+            Some("Unknown Segmented Supported Status -0x09")
+        );
+        assert_eq!(v(117, 159).as_deref(), Some("milliseconds"));
+        assert_eq!(v(117, 254).as_deref(), Some("million-standard-cubic-feet-per-minute"));
+        assert_eq!(v(117, 47815).as_deref(), Some("millirems-per-hour"));
+        assert_eq!(v(117, 47813).as_deref(), Some("Unknown Unit-47813"));
+        // Other properties' enumerations are written as numbers.
+        assert_eq!(v(85, 1), None);
+    }
 }

@@ -4,6 +4,7 @@
 //! folded and no PDU is classed as a read or a write.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
@@ -27,6 +28,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 30,
+        ports: &[(Transport::Udp, 61450)],
     },
     roles: &[MASTER, SLAVE],
     identities: &[],

@@ -1,6 +1,7 @@
 //! What DHCP is to the engine and the core.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
@@ -20,6 +21,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 110,
+        ports: &[(Transport::Udp, 67)],
     },
     roles: &[SERVER],
     identities: &[],

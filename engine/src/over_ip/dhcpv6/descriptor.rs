@@ -1,5 +1,6 @@
 //! What DHCPv6 is to the engine and the core.
 
+use crate::flow::id::Transport;
 use crate::protocols::{Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
@@ -16,6 +17,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 130,
+        ports: &[(Transport::Udp, 547)],
     },
     roles: &[],
     identities: &[],

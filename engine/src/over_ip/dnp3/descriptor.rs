@@ -6,6 +6,7 @@
 //! functions (25 to 30) move files. Responses and the rest are neither.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -48,6 +49,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 70,
+        ports: &[(Transport::Tcp, 20000), (Transport::Udp, 20000)],
     },
     roles: &[OUTSTATION, MASTER],
     identities: &[],

@@ -6,6 +6,7 @@
 //! (`enip.log`) and identity replies carry no operation on the device's data.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -57,6 +58,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 90,
+        ports: &[(Transport::Tcp, 44818), (Transport::Udp, 44818)],
     },
     roles: &[ADAPTER, SCANNER],
     identities: &[IDENTITY],

@@ -6,6 +6,7 @@
 //! and ACCT are neither.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{
     text_of, Access, Control, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo,
@@ -31,6 +32,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 230,
+        ports: &[(Transport::Tcp, 21)],
     },
     roles: &[SERVER],
     identities: &[],

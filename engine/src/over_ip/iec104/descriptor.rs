@@ -6,6 +6,7 @@
 //! restarts. Monitor-direction types (`M_*`), U and S frames are neither.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -32,6 +33,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 10,
+        ports: &[(Transport::Tcp, 2404)],
     },
     roles: &[OUTSTATION, CONTROLLER],
     identities: &[],

@@ -11,6 +11,7 @@
 //! association PDUs are other operations.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{text_of, Control, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::Record;
@@ -41,6 +42,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         // Before S7comm (80), whose probe takes any connection request
         // with two TSAPs.
         precedence: 79,
+        ports: &[(Transport::Tcp, 102)],
     },
     roles: &[SERVER, CLIENT],
     identities: &[IDENTITY],

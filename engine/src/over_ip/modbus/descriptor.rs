@@ -8,6 +8,7 @@
 //! neither reads nor writes of the device's data.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::protocol::{Access, ProtocolInfo};
@@ -66,6 +67,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 100,
+        ports: &[(Transport::Tcp, 502)],
     },
     roles: &[SERVER, CLIENT],
     identities: &[],

@@ -5,6 +5,7 @@
 //! one; the broker's deliveries are neither.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec, ProtocolInfo};
 use osect_wire::{Record, Value};
@@ -42,6 +43,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 240,
+        ports: &[(Transport::Tcp, 1883)],
     },
     roles: &[BROKER],
     identities: &[],

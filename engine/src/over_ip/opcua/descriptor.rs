@@ -4,6 +4,7 @@
 //! subscriptions) are neither.
 
 use crate::asset::Role;
+use crate::flow::id::Transport;
 use crate::protocols::{other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{text_of, Fold, LogInfo, OpClass, OperationSpec};
@@ -28,6 +29,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 20,
+        ports: &[(Transport::Tcp, 4840)],
     },
     roles: &[SERVER, CLIENT],
     identities: &[],

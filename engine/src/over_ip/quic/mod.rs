@@ -135,6 +135,8 @@ pub struct Long<'a> {
     pub scid: &'a [u8],
     /// `None` for a version whose packet layout is unknown.
     pub kind: Option<Kind>,
+    /// Offset of the packet in the datagram.
+    pub start: usize,
     /// Offset of an Initial's (protected) packet number in the datagram.
     pub pn_at: usize,
     /// End of this packet in the datagram (packets may be coalesced).
@@ -165,6 +167,7 @@ pub fn long_header(d: &[u8], at: usize) -> Result<Long<'_>, NotQuic> {
         dcid,
         scid,
         kind,
+        start: at,
         pn_at: 0,
         end: d.len(),
     };
@@ -255,14 +258,17 @@ impl Keys {
     pub fn open(&self, d: &[u8], p: &Long<'_>) -> Option<Vec<u8>> {
         let sample = d.get(p.pn_at + 4..p.pn_at + 20)?;
         let mask = self.hp.new_mask(sample).ok()?;
-        let first = d.first().map(|f| f ^ (mask[0] & 0x0f))?;
+        // The header of this packet only: it may follow others in the
+        // datagram.
+        let first = d.get(p.start).map(|f| f ^ (mask[0] & 0x0f))?;
         let pn_len = usize::from(first & 3) + 1;
-        let mut header = d.get(..p.pn_at + pn_len)?.to_vec();
+        let mut header = d.get(p.start..p.pn_at + pn_len)?.to_vec();
         header[0] = first;
+        let pn_at = p.pn_at.checked_sub(p.start)?;
         let mut pn = 0u64;
         for i in 0..pn_len {
-            header[p.pn_at + i] ^= mask[1 + i];
-            pn = pn << 8 | u64::from(header[p.pn_at + i]);
+            header[pn_at + i] ^= mask[1 + i];
+            pn = pn << 8 | u64::from(header[pn_at + i]);
         }
         let mut nonce = self.iv;
         for (i, b) in pn.to_be_bytes().iter().enumerate() {

@@ -11,6 +11,7 @@
 //! only.
 
 use crate::asset::{IdentitySource, Role};
+use crate::flow::id::Transport;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -82,6 +83,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 80,
+        ports: &[(Transport::Tcp, 102)],
     },
     roles: &[PLC, CLIENT],
     identities: &[IDENTITY],

@@ -243,7 +243,10 @@ fn s7(ctx: &mut Ctx<'_, '_>, dir: Dir, s: &wire::S7<'_>) {
         .then(|| wire::pi_service(s.param))
         .flatten()
         .map(wire_text);
-    let service_name = service.as_deref().and_then(names::pi_service);
+    // ICSNPP writes "unknown" for a service its table does not list.
+    let service_name = service
+        .as_deref()
+        .map(|n| names::pi_service(n).unwrap_or("unknown"));
     row.push(function.map(|f| hex(u64::from(f), 2)))
         .push(function.map(names::job_function))
         .push(service)

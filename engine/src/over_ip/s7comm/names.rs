@@ -138,8 +138,10 @@ pub fn userdata_subfunction(group: u8, sub: u8) -> Option<&'static str> {
     )
 }
 
-/// What a PI service named in a PLC Control job does (S7 PLC services;
-/// the NC services of machine tools are not named).
+/// What a PI service named in a PLC Control job does: the S7 PLC services
+/// and the NC services of SINUMERIK machine tools, as ICSNPP's
+/// `s7comm_plc_control_services` names them (the descriptions are
+/// Siemens', as Wireshark's S7 dissector has them too).
 pub fn pi_service(name: &str) -> Option<&'static str> {
     Some(match name {
         "_INSE" | "_INS2" => "Activates a PLC module",
@@ -147,6 +149,64 @@ pub fn pi_service(name: &str) -> Option<&'static str> {
         "P_PROGRAM" => "PLC Start / Stop",
         "_MODU" => "PLC Copy Ram to Rom",
         "_GARB" => "Compress PLC memory",
+        "_N_LOGIN_" => "Login",
+        "_N_LOGOUT" => "Logout",
+        "_N_CANCEL" => "Cancels NC alarm",
+        "_N_DASAVE" => "PI-Service for copying data from SRAM to FLASH",
+        "_N_DIGIOF" => "Turns off digitizing",
+        "_N_DIGION" => "Turns on digitizing",
+        "_N_DZERO_" => "Set all D numbers invalid for function",
+        "_N_F_OPER" => "Opens a file read-only",
+        "_N_OST_OF" => "Overstore OFF",
+        "_N_OST_ON" => "Overstore ON",
+        "_N_SCALE_" => "Unit of measurement setting (metric<->INCH)",
+        "_N_SETUFR" => "Activates user frame",
+        "_N_STRTLK" => "The global start disable is set",
+        "_N_STRTUL" => "The global start disable is reset",
+        "_N_TMRASS" => "Resets the Active status",
+        "_N_F_DELE" => "Deletes file",
+        "_N_EXTERN" | "_N_EXTMOD" => "Selects external program for execution",
+        "_N_F_DELR" => "Delete file even without access rights",
+        "_N_F_XFER" => "Selects file for uploading",
+        "_N_LOCKE_" => "Locks the active file for editing",
+        "_N_SELECT" => "Selects program for execution",
+        "_N_SRTEXT" => "A file is being marked in _N_EXT_DIR",
+        "_N_F_CLOS" => "Closes file",
+        "_N_F_OPEN" => "Opens file",
+        "_N_F_SEEK" => "Position the file search pointer",
+        "_N_ASUP__" => "Assigns interrupt",
+        "_N_CHEKDM" => "Start uniqueness check on D numbers",
+        "_N_CHKDNO" => "Check whether the tools have unique D numbers",
+        "_N_CONFIG" => "Reconfigures machine data",
+        "_N_CRCEDN" => "Creates a cutting edge by specifying an edge number",
+        "_N_DELECE" => "Deletes a cutting edge",
+        "_N_CREACE" => "Creates a cutting edge",
+        "_N_CREATO" => "Creates a tool",
+        "_N_DELETO" => "Deletes tool",
+        "_N_CRTOCE" => "Generate tool with specified edge number",
+        "_N_DELVAR" => "Delete data block",
+        "_N_F_COPY" => "Copies file within the NCK",
+        "_N_F_DMDA" => "Deletes MDA memory",
+        "_N_F_PROT" => "Assigns a protection level to a file",
+        "_N_F_RENA" => "Renames file",
+        "_N_FINDBL" => "Activates search",
+        "_N_IBN_SS" => "Sets the set-up switch",
+        "_N_MMCSEM" => "MMC-Semaphore",
+        "_N_NCKMOD" => "The mode in which the NCK will work is being set",
+        "_N_NEWPWD" => "New password",
+        "_N_SEL_BL" => "Selects a new block",
+        "_N_SETTST" => "Activate tools for replacement tool group",
+        "_N_TMAWCO" => "Set the active wear group in one magazine",
+        "_N_TMCRTC" => "Create tool with specified edge number",
+        "_N_TMCRTO" => "Creates tool in the tool management",
+        "_N_TMFDPL" => "Searches an empty place for loading",
+        "_N_TMFPBP" => "Searches for empty location",
+        "_N_TMGETT" => "Determines T-number for specific toolID with Duplono",
+        "_N_TMMVTL" => "Loads or unloads a tool",
+        "_N_TMPCIT" => "Sets increment value of the piece counter",
+        "_N_TMPOSM" => "Positions a magazine or tool",
+        "_N_TRESMO" => "Reset monitoring values",
+        "_N_TSEARC" => "Complex search via search screenforms",
         _ => return None,
     })
 }
@@ -286,5 +346,24 @@ pub fn filesystem(f: u8) -> &'static str {
         b'P' => "Passive",
         b'A' => "Active",
         _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_plc_and_machine_tool_pi_services() {
+        assert_eq!(pi_service("P_PROGRAM"), Some("PLC Start / Stop"));
+        assert_eq!(
+            pi_service("_N_SELECT"),
+            Some("Selects program for execution")
+        );
+        assert_eq!(pi_service("_N_EXTMOD"), pi_service("_N_EXTERN"));
+        assert_eq!(pi_service("_N_TMMVTL"), Some("Loads or unloads a tool"));
+        // Names are matched exactly: a service of another length is not one.
+        assert_eq!(pi_service("_N_SELEC"), None);
+        assert_eq!(pi_service("_n_select"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! What SSDP is to the engine and the core.
 
 use crate::asset::IdentitySource;
+use crate::flow::id::Transport;
 use crate::protocols::{Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
@@ -20,6 +21,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     recognition: Recognition::Probe {
         probe: super::probe,
         precedence: 220,
+        ports: &[(Transport::Udp, 1900)],
     },
     roles: &[],
     identities: &[IDENTITY],

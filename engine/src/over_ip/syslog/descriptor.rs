@@ -1,5 +1,6 @@
 //! What syslog is to the engine and the core.
 
+use crate::flow::id::Transport;
 use crate::protocols::{Descriptor, Recognition};
 use osect_wire::protocol::{Fold, LogInfo, ProtocolInfo};
 
@@ -17,6 +18,7 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         probe: super::probe,
         // By port alone, so after every probe that reads content.
         precedence: 900,
+        ports: &[(Transport::Udp, 514), (Transport::Tcp, 514)],
     },
     roles: &[],
     identities: &[],
