@@ -129,6 +129,9 @@ impl Intervals {
         let staged = match &mut self.stager {
             Some(st) => {
                 let mut unstaged = 0;
+                // The rows still here (folded ones, the summaries written
+                // at the interval's end) are in memory already.
+                st.hold();
                 for r in records.drain(..) {
                     stage(st, r, &mut unstaged);
                 }

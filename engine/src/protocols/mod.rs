@@ -19,7 +19,7 @@ use crate::asset::{IdentitySource, Role};
 use crate::flow::id::Transport;
 use crate::over_ethernet::Frame;
 use crate::over_ip::{Output, Probe};
-use osect_wire::protocol::{Access, LogInfo, OpClass, ProtocolInfo};
+use osect_wire::protocol::{count_of, Access, LogInfo, OpClass, ProtocolInfo};
 use osect_wire::record::Record;
 use osect_wire::LogSchema;
 use std::sync::OnceLock;
@@ -229,6 +229,21 @@ pub fn other() -> OpClass {
     OpClass {
         access: Some(Access::Other),
         ..OpClass::default()
+    }
+}
+
+/// `class` with the area a row names in its `space`, `start` and `count`
+/// fields (a count of 1 when `count` is unset); `class` unchanged when the
+/// space or the start is unset.
+pub fn with_area_from(class: OpClass, rec: &Record, [space, start, count]: [&str; 3]) -> OpClass {
+    match (
+        osect_wire::protocol::text_of(rec, space),
+        count_of(rec, start),
+    ) {
+        (Some(space), Some(start)) => {
+            class.with_area(&space, start, count_of(rec, count).unwrap_or(1))
+        }
+        _ => class,
     }
 }
 

@@ -27,6 +27,17 @@ pub(crate) fn row(schema: &'static LogSchema, fields: &[(&str, &str)]) -> Record
     Record { schema, values }
 }
 
+/// What `classify` says of a row of `schema` with `fields` and `more` set.
+pub(crate) fn classify_row(
+    classify: fn(&Record) -> OpClass,
+    schema: &'static LogSchema,
+    fields: &[(&str, &str)],
+    more: &[(&str, &str)],
+) -> OpClass {
+    let all: Vec<(&str, &str)> = fields.iter().chain(more).copied().collect();
+    classify(&row(schema, &all))
+}
+
 /// A protocol folder left out of the list would not even be compiled: every
 /// folder with a descriptor is listed, once.
 #[test]

@@ -12,7 +12,7 @@
 //! base seq     varint   version 2 only: the base batch's sequence number
 //! base digest  32 bytes version 2 only: the base batch's digest
 //! body len     varint   uncompressed body length
-//! zbody len    varint   then the zstd frame of the body
+//! zbody len    varint   then the body in zstd frames (one or more, end to end)
 //! digest       32 bytes sha256(header bytes || uncompressed version 1 body)
 //! ```
 //!
@@ -23,6 +23,12 @@
 //! digest is always the version 1 digest of the resolved batch, so a delta
 //! and a full send of one batch are the same batch (same digest) to the
 //! collector, which stores the batch in full.
+//!
+//! The compressed body may be several zstd frames laid end to end, which
+//! zstd decompresses as one stream: a sender that writes an interval's
+//! body as its rows come (`Stager`) compresses each column's bytes as they
+//! fill. Where frames begin is not part of the content: the uncompressed
+//! body, and so the digest, is the same however it was cut.
 //!
 //! The header stays uncompressed so the collector can check the device id
 //! before it spends any work on the body. The digest covers the content, not
@@ -96,7 +102,7 @@ pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
-pub use stage::{StagedBody, Stager, CHUNK_BYTES, TAIL_BUDGET};
+pub use stage::{StagedBody, Stager, CHUNK_BYTES, HOLD_BUDGET, TAIL_BUDGET};
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
 /// The newest format version this build reads (it reads every earlier one).

@@ -14,7 +14,8 @@
 //! digest. The format does not change; only where zstd frames begin does.
 //!
 //! What stays in memory is the compressed frames and at most
-//! [`TAIL_BUDGET`] of encoded bytes not yet compressed.
+//! [`TAIL_BUDGET`] of encoded bytes not yet compressed ([`HOLD_BUDGET`]
+//! for rows written on [`Stager::hold`]).
 
 use super::body::{put_schema, put_value, tag};
 use super::codec::put_varint;
@@ -27,10 +28,16 @@ use sha2::{Digest as _, Sha256};
 /// Encoded bytes of one column compressed at once: large enough that zstd
 /// finds the column's repeats, small enough that many columns fit the
 /// budget.
-pub const CHUNK_BYTES: usize = 64 << 10;
+pub const CHUNK_BYTES: usize = 128 << 10;
 /// Encoded bytes of every column together not yet compressed: past it,
-/// every column's pending bytes are compressed.
+/// the columns holding at least a 64th of it are compressed (and every
+/// column, if that is not enough).
 pub const TAIL_BUDGET: usize = 4 << 20;
+/// The same, for rows written on [`Stager::hold`]: more frames there would
+/// cost bytes (a folded log's `ts` and `ts_end` columns, compressed
+/// apart, no longer match each other), and those rows are in memory
+/// anyway.
+pub const HOLD_BUDGET: usize = 32 << 20;
 
 /// One column of a section as it is written.
 struct Column {
@@ -66,6 +73,9 @@ pub struct Stager {
     /// Bytes of every column's frames, compressed and uncompressed.
     zbytes: usize,
     body_len: usize,
+    /// Whether full columns are compressed as they fill (see
+    /// [`Stager::hold`]).
+    early: bool,
 }
 
 impl Stager {
@@ -77,7 +87,16 @@ impl Stager {
             pending: 0,
             zbytes: 0,
             body_len: 0,
+            early: true,
         }
+    }
+
+    /// Until [`Stager::take`], columns are not compressed as they fill
+    /// (only past [`HOLD_BUDGET`]): for the rows written last that were held
+    /// in memory anyway (an interval's folded rows), where cutting the body
+    /// into more zstd frames would only cost bytes.
+    pub fn hold(&mut self) {
+        self.early = false;
     }
 
     /// Rows written since the last [`Stager::take`].
@@ -140,8 +159,14 @@ impl Stager {
             self.pending += col.tail.len() - before;
             full |= col.tail.len() >= CHUNK_BYTES;
         }
-        if full || self.pending > TAIL_BUDGET {
-            self.compress_tails(at, self.pending > TAIL_BUDGET)?;
+        let budget = if self.early { TAIL_BUDGET } else { HOLD_BUDGET };
+        if self.pending > budget {
+            self.compress_tails(None, TAIL_BUDGET / 64)?;
+            if self.pending > budget {
+                self.compress_tails(None, 1)?;
+            }
+        } else if self.early && full {
+            self.compress_tails(Some(at), CHUNK_BYTES)?;
         }
         Ok(())
     }
@@ -177,15 +202,15 @@ impl Stager {
         Ok(self.sections.len() - 1)
     }
 
-    /// Compresses the full tails of section `at`, or with `all` every
-    /// tail of every section.
-    fn compress_tails(&mut self, at: usize, all: bool) -> Result<(), EncodeError> {
+    /// Compresses the tails of at least `min` bytes of section `at`, or of
+    /// every section.
+    fn compress_tails(&mut self, at: Option<usize>, min: usize) -> Result<(), EncodeError> {
         for (i, s) in self.sections.iter_mut().enumerate() {
-            if !all && i != at {
+            if at.is_some_and(|at| at != i) {
                 continue;
             }
             for col in &mut s.columns {
-                if col.tail.is_empty() || (!all && col.tail.len() < CHUNK_BYTES) {
+                if col.tail.is_empty() || col.tail.len() < min {
                     continue;
                 }
                 let z = self.z.compress(&col.tail)?;
@@ -207,6 +232,7 @@ impl Stager {
     /// never filled a chunk is one zstd frame, exactly as
     /// [`super::encode`] writes it.
     pub fn take(&mut self) -> Result<StagedBody, EncodeError> {
+        self.early = true;
         let sections = std::mem::take(&mut self.sections);
         let rows = std::mem::take(&mut self.rows);
         self.pending = 0;

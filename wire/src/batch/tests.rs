@@ -688,3 +688,24 @@ fn a_stager_refuses_a_row_it_cannot_hold_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(decode(&frame).unwrap().records, b.records[..2]);
 }
+
+#[test]
+fn rows_written_on_hold_stay_one_frame_within_the_budget() {
+    let dict = DICTIONARIES.first();
+    let want = Batch {
+        header: sample().header,
+        records: busy(20_000),
+    };
+    let mut st = Stager::new(Compressor::new(9, dict).unwrap());
+    st.hold();
+    for r in &want.records {
+        st.push(r.clone()).unwrap();
+    }
+    assert_eq!(st.compressed_bytes(), 0);
+    let frame = st
+        .take()
+        .unwrap()
+        .encode(&want.header, &mut Decompressor::default())
+        .unwrap();
+    assert_eq!(frame, encode(&want, 9, dict).unwrap());
+}

@@ -9,9 +9,9 @@
 
 use crate::asset::{IdentitySource, Role};
 use crate::flow::id::Transport;
-use crate::protocols::{hex_field, other, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, with_area_from, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const PLC: Role = Role::new("fins_plc");
@@ -55,28 +55,19 @@ fn classify(rec: &Record) -> OpClass {
         Some(c) if c >> 8 == 0x22 => return OpClass::control(Control::FileTransfer),
         _ => return other(),
     };
-    match (text_of(rec, "memory_area"), count_of(rec, "address")) {
-        (Some(area), Some(start)) => {
-            class.with_area(&area, start, count_of(rec, "count").unwrap_or(1))
-        }
-        _ => class,
-    }
+    with_area_from(class, rec, ["memory_area", "address", "count"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::tests::row;
+    use crate::protocols::tests::classify_row;
     use osect_wire::protocol::Access;
 
     // fins.log rows of the corpus and the trafficgen plant capture.
     #[test]
     fn commands() {
-        let cmd = |c: &str, f: &[(&str, &str)]| {
-            let mut v = vec![("command", c)];
-            v.extend_from_slice(f);
-            classify(&row(&super::super::FINS, &v))
-        };
+        let cmd = |c, f: &[_]| classify_row(classify, &super::super::FINS, &[("command", c)], f);
         let dm = [
             ("memory_area", "DM word"),
             ("address", "100"),

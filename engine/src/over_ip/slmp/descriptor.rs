@@ -6,9 +6,9 @@
 
 use crate::asset::{IdentitySource, Role};
 use crate::flow::id::Transport;
-use crate::protocols::{hex_field, other, Descriptor, Recognition};
+use crate::protocols::{hex_field, other, with_area_from, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
-use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
+use osect_wire::protocol::{Control, Fold, LogInfo, OpClass, OperationSpec};
 use osect_wire::Record;
 
 pub const SERVER: Role = Role::new("slmp_server");
@@ -54,28 +54,20 @@ fn classify(rec: &Record) -> OpClass {
         Some(c) if c >> 8 == 0x18 => return OpClass::control(Control::FileTransfer),
         _ => return other(),
     };
-    match (text_of(rec, "device"), count_of(rec, "head_device")) {
-        (Some(device), Some(head)) => {
-            class.with_area(&device, head, count_of(rec, "points").unwrap_or(1))
-        }
-        _ => class,
-    }
+    with_area_from(class, rec, ["device", "head_device", "points"])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocols::tests::row;
+    use crate::protocols::tests::classify_row;
     use osect_wire::protocol::Access;
 
     // slmp.log rows of the trafficgen plant capture.
     #[test]
     fn commands() {
-        let cmd = |c: &str, f: &[(&str, &str)]| {
-            let mut v = vec![("command", c), ("subcommand", "0x0000")];
-            v.extend_from_slice(f);
-            classify(&row(&super::super::SLMP, &v))
-        };
+        let fixed = |c| [("command", c), ("subcommand", "0x0000")];
+        let cmd = |c, f: &[_]| classify_row(classify, &super::super::SLMP, &fixed(c), f);
         let read = [("device", "D"), ("head_device", "100"), ("points", "2")];
         assert_eq!(cmd("0x0401", &read), OpClass::read().with_area("D", 100, 2));
         let write = [("device", "D"), ("head_device", "200"), ("points", "1")];
