@@ -23,7 +23,7 @@ const ALERTS_SHOWN: usize = 1000;
 /// Alerts per page of the alerts page: each carries its evidence and
 /// forms, and a browser draws 200 of them in well under the 300 ms a page
 /// may take.
-const ALERTS_PER_PAGE: usize = 200;
+const ALERTS_PER_PAGE: usize = 100;
 
 /// Page `page` (from 1, 1 when none) of `items`, `per` to a page, and the
 /// number of pages; a page out of range is a 400 that names the range.

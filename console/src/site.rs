@@ -154,7 +154,7 @@ pub struct AssetFilter {
 
 /// Rows of the assets table per page: a site of thousands of devices pages
 /// instead of sending megabytes of HTML.
-pub const ASSETS_PER_PAGE: usize = 500;
+pub const ASSETS_PER_PAGE: usize = 200;
 
 impl AssetFilter {
     /// Checks the parameters; `since` becomes microseconds in the site's zone.
