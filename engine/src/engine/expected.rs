@@ -6,15 +6,25 @@
 
 use crate::flow::id::{ConnId, Transport};
 use crate::over_ip::Expected;
+use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
+use std::net::IpAddr;
 
 /// How long an announcement holds (Zeek's FTP scripts schedule the data
 /// analyzer for 5 minutes).
 const LIFETIME_US: i64 = 5 * 60 * 1_000_000;
 
+/// Originator, responder and responder port of an announced connection.
+type Key = (IpAddr, IpAddr, u16);
+
 pub(super) struct ExpectedConns {
-    /// Oldest first, with the time each expires.
-    entries: VecDeque<(i64, Expected)>,
+    /// Each announced connection's expiry and service: every new TCP
+    /// connection looks itself up here, so the lookup is a hash, not a scan.
+    live: FxHashMap<Key, (i64, &'static str)>,
+    /// Announcements oldest first, with the time each expires; one whose
+    /// expiry no longer matches `live` was announced again since and is
+    /// skipped.
+    order: VecDeque<(i64, Key)>,
     capacity: usize,
     pub evicted: u64,
 }
@@ -22,7 +32,8 @@ pub(super) struct ExpectedConns {
 impl ExpectedConns {
     pub fn new(capacity: usize) -> ExpectedConns {
         ExpectedConns {
-            entries: VecDeque::new(),
+            live: FxHashMap::default(),
+            order: VecDeque::new(),
             capacity,
             evicted: 0,
         }
@@ -30,31 +41,57 @@ impl ExpectedConns {
 
     /// Records an announcement made at `ts`; a repeated one starts again.
     pub fn add(&mut self, ts: i64, e: Expected) {
-        self.entries.retain(|(_, x)| *x != e);
         if self.capacity == 0 {
             self.evicted += 1;
             return;
         }
-        if self.entries.len() >= self.capacity {
-            self.entries.pop_front();
-            self.evicted += 1;
+        let key = (e.orig_h, e.resp_h, e.resp_p);
+        let until = ts.saturating_add(LIFETIME_US);
+        match self.live.get(&key) {
+            Some((u, _)) if *u == until => {}
+            Some(_) => self.order.push_back((until, key)),
+            None => {
+                if self.live.len() >= self.capacity {
+                    self.drop_oldest();
+                    self.evicted += 1;
+                }
+                self.order.push_back((until, key));
+            }
         }
-        self.entries.push_back((ts.saturating_add(LIFETIME_US), e));
+        self.live.insert(key, (until, e.service));
+        // Renewed announcements leave stale entries behind; dropping them
+        // keeps `order` within twice the table's bound.
+        if self.order.len() > 2 * self.capacity {
+            let live = &self.live;
+            self.order
+                .retain(|(u, k)| live.get(k).is_some_and(|(lu, _)| lu == u));
+        }
+    }
+
+    /// Takes the oldest live announcement off both structures.
+    fn drop_oldest(&mut self) {
+        while let Some((u, k)) = self.order.pop_front() {
+            if self.live.get(&k).is_some_and(|(lu, _)| *lu == u) {
+                self.live.remove(&k);
+                return;
+            }
+        }
     }
 
     /// The service announced for a connection that starts at `ts`.
     pub fn service(&mut self, ts: i64, id: &ConnId) -> Option<&'static str> {
-        while self.entries.front().is_some_and(|(until, _)| *until < ts) {
-            self.entries.pop_front();
+        while let Some(&(u, k)) = self.order.front().filter(|(u, _)| *u < ts) {
+            self.order.pop_front();
+            if self.live.get(&k).is_some_and(|(lu, _)| *lu == u) {
+                self.live.remove(&k);
+            }
         }
         if id.proto != Transport::Tcp {
             return None;
         }
-        self.entries
-            .iter()
-            .rev()
-            .find(|(_, e)| e.orig_h == id.orig_h && e.resp_h == id.resp_h && e.resp_p == id.resp_p)
-            .map(|(_, e)| e.service)
+        self.live
+            .get(&(id.orig_h, id.resp_h, id.resp_p))
+            .map(|(_, service)| *service)
     }
 }
 
@@ -112,6 +149,31 @@ mod tests {
         assert_eq!(t.service(1, &conn(1, 2, 1, Transport::Tcp)), None);
         assert_eq!(
             t.service(1, &conn(1, 2, 3, Transport::Tcp)),
+            Some("ftp-data")
+        );
+    }
+
+    #[test]
+    fn a_renewed_announcement_lives_on_and_leaves_the_table_bounded() {
+        let mut t = ExpectedConns::new(2);
+        for ts in 0..100 {
+            t.add(ts, DATA);
+        }
+        assert!(t.order.len() <= 4, "{}", t.order.len());
+        assert_eq!(t.evicted, 0);
+        // Still announced after the first announcement's lifetime.
+        assert_eq!(
+            t.service(LIFETIME_US + 50, &conn(1, 2, 5001, Transport::Tcp)),
+            Some("ftp-data")
+        );
+        // Eviction goes by the last announcement: port 7, announced after
+        // the renewed one's last time, stays when a third comes.
+        t.add(100, Expected { resp_p: 7, ..DATA });
+        t.add(101, Expected { resp_p: 8, ..DATA });
+        assert_eq!(t.evicted, 1);
+        assert_eq!(t.service(102, &conn(1, 2, 5001, Transport::Tcp)), None);
+        assert_eq!(
+            t.service(102, &conn(1, 2, 7, Transport::Tcp)),
             Some("ftp-data")
         );
     }
