@@ -26,7 +26,19 @@ const IGNORED: &[&str] = &["uid", "uids", "ts"];
 
 /// Services this part of the sensor names in conn.log.
 const SERVICES: &[&str] = &[
-    "dns", "dhcp", "http", "ssl", "ssh", "ntp", "snmp", "ftp", "syslog", "sip", "quic", "ftp-data",
+    "dns",
+    "dhcp",
+    "http",
+    "ssl",
+    "ssh",
+    "ntp",
+    "snmp",
+    "ftp",
+    "syslog",
+    "sip",
+    "quic",
+    "ftp-data",
+    "websocket",
 ];
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {
@@ -351,4 +363,67 @@ fn it_logs_match_zeek() {
         "differences not listed in known-differences/it.toml:\n{}",
         unexplained.join("\n")
     );
+}
+
+/// The corpus's WebSocket cases carry only Zeek's conn.log; the rows Zeek
+/// writes to websocket.log for the same captures are in Zeek's own test
+/// baselines (testing/btest/Baseline/scripts.base.protocols.websocket.*),
+/// written out here: host, URI, user agent, the server's subprotocol, the
+/// client's protocols (the start of the list: wstunnel sends a bearer token
+/// after `v1`) and both extension lists.
+#[test]
+fn websocket_handshakes_match_zeek() {
+    #[rustfmt::skip]
+    let expected: [(&str, [&str; 7]); 3] = [
+        ("zeek-scripts-base-protocols-websocket-wstunnel-https",
+         ["localhost:8888", "/v1/events", "-", "v1",
+          "v1,authorization.bearer.eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.", "-", "-"]),
+        ("zeek-scripts-base-protocols-websocket-wstunnel-http",
+         ["localhost:8888", "/v1/events", "-", "v1",
+          "v1,authorization.bearer.eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.", "-", "-"]),
+        ("zeek-scripts-base-protocols-websocket-jupyter-websocket",
+         ["192.168.122.182",
+          "/user/christian/api/kernels/f8645ecd-0a76-4bb1-9e6e-cb464276bc69/channels?session_id=deeecee7-efc2-42a1-a7c1-e1c0569436e3",
+          "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/118.0",
+          "v1.kernel.websocket.jupyter.org", "v1.kernel.websocket.jupyter.org", "-",
+          "permessage-deflate"]),
+    ];
+    let fields = [
+        "host",
+        "uri",
+        "user_agent",
+        "subprotocol",
+        "client_protocols",
+        "server_extensions",
+        "client_extensions",
+    ];
+    let cases = cases_with("conn.log");
+    for (name, want) in expected {
+        let Some(case) = cases.iter().find(|c| c.name == name) else {
+            panic!("corpus case {name} missing");
+        };
+        let out = replay_case(case, true);
+        let rows = read_log(&out.path().join("websocket.log"));
+        assert_eq!(rows.len(), 1, "{name}: one handshake");
+        for (f, w) in fields.iter().zip(want) {
+            let got = get(&rows[0], f);
+            let ok = if *f == "client_protocols" {
+                got.starts_with(w)
+            } else {
+                got == w
+            };
+            assert!(ok, "{name} {f}: zeek {w:?}, ours {got:?}");
+        }
+    }
+    // Zeek's ssl.log for wstunnel-https: TLS 1.3 to zeek.org, found in
+    // the frames' payload.
+    let https = cases
+        .iter()
+        .find(|c| c.name == "zeek-scripts-base-protocols-websocket-wstunnel-https")
+        .map(|c| replay_case(c, true));
+    let tls = https.map(|o| read_log(&o.path().join("tls.log")));
+    let tls = tls.unwrap_or_default();
+    assert_eq!(tls.len(), 1);
+    assert_eq!(get(&tls[0], "server_name"), "zeek.org");
+    assert_eq!(get(&tls[0], "version"), "TLSv13");
 }

@@ -8,6 +8,7 @@
 //! direction waits for the next line that starts a request or a response.
 
 pub mod descriptor;
+pub mod websocket;
 
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_fields;
@@ -18,6 +19,7 @@ use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use websocket::{Handshake, WebSocket};
 
 pub static HTTP_LOG: LogSchema = LogSchema {
     path: "http",
@@ -262,7 +264,9 @@ pub struct Http {
     /// First payloads of the tunnel left to try recognising.
     tunnel_probes: u8,
     /// The protocol switched to WebSocket (101 with `Upgrade: websocket`).
-    websocket: bool,
+    websocket: Option<Box<WebSocket>>,
+    /// The `Sec-WebSocket-*` headers seen so far.
+    handshake: Option<Handshake>,
 }
 
 impl Default for Http {
@@ -273,7 +277,8 @@ impl Default for Http {
             modes: [Mode::Head; 2],
             tunnel: None,
             tunnel_probes: TUNNEL_PROBES,
-            websocket: false,
+            websocket: None,
+            handshake: None,
         }
     }
 }
@@ -281,28 +286,45 @@ impl Default for Http {
 /// Payloads of a CONNECT tunnel tried before it is taken for opaque.
 const TUNNEL_PROBES: u8 = 4;
 
-/// conn.log's service for HTTP with `inner` through it: the names joined
-/// in sorted order, as Zeek writes its service set. Only the TCP services
-/// the engine names are listed; another inner name leaves `http`.
-fn with_http(inner: &str) -> &'static str {
-    match inner {
-        "ssl" => "http,ssl",
-        "ssh" => "http,ssh",
-        "smtp" => "http,smtp",
-        "smtp,ssl" => "http,smtp,ssl",
-        "ftp" => "ftp,http",
-        "mqtt" => "http,mqtt",
-        "sip" => "http,sip",
-        "dns" => "dns,http",
-        "modbus" => "http,modbus",
-        "dnp3_tcp" => "dnp3_tcp,http",
-        "iec104" => "http,iec104",
-        "mms" => "http,mms",
-        "opcua-binary" => "http,opcua-binary",
-        "cotp,s7comm" => "cotp,http,s7comm",
-        "cotp,s7comm-plus" => "cotp,http,s7comm-plus",
-        "syslog" => "http,syslog",
-        _ => "http",
+/// conn.log's service for HTTP with `inner` through it, and WebSocket
+/// between them when `websocket`: the names joined in sorted order, as
+/// Zeek writes its service set. Only the TCP services the engine names are
+/// listed; another inner name leaves `http` (and `websocket`).
+fn with_http(inner: Option<&str>, websocket: bool) -> &'static str {
+    const JOINED: [(&str, &str, &str); 17] = [
+        ("ssl", "http,ssl", "http,ssl,websocket"),
+        ("ssh", "http,ssh", "http,ssh,websocket"),
+        ("smtp", "http,smtp", "http,smtp,websocket"),
+        ("smtp,ssl", "http,smtp,ssl", "http,smtp,ssl,websocket"),
+        ("ftp", "ftp,http", "ftp,http,websocket"),
+        ("mqtt", "http,mqtt", "http,mqtt,websocket"),
+        ("sip", "http,sip", "http,sip,websocket"),
+        ("dns", "dns,http", "dns,http,websocket"),
+        ("modbus", "http,modbus", "http,modbus,websocket"),
+        ("dnp3_tcp", "dnp3_tcp,http", "dnp3_tcp,http,websocket"),
+        ("iec104", "http,iec104", "http,iec104,websocket"),
+        ("mms", "http,mms", "http,mms,websocket"),
+        (
+            "opcua-binary",
+            "http,opcua-binary",
+            "http,opcua-binary,websocket",
+        ),
+        ("cotp,s7comm", "cotp,http,s7comm", "cotp,http,s7comm,websocket"),
+        (
+            "cotp,s7comm-plus",
+            "cotp,http,s7comm-plus",
+            "cotp,http,s7comm-plus,websocket",
+        ),
+        ("syslog", "http,syslog", "http,syslog,websocket"),
+        // HTTP through a WebSocket (wstunnel) adds no name.
+        ("http", "http", "http,websocket"),
+    ];
+    let found = inner.and_then(|i| JOINED.iter().find(|j| j.0 == i));
+    match (found, websocket) {
+        (Some(j), false) => j.1,
+        (Some(j), true) => j.2,
+        (None, false) => "http",
+        (None, true) => "http,websocket",
     }
 }
 
@@ -396,6 +418,7 @@ impl Http {
                     b"USER-AGENT" => tx.user_agent = v(),
                     b"ORIGIN" => tx.origin = v(),
                     n => {
+                        Handshake::header(&mut self.handshake, true, n, value);
                         if let Some(b) = framing(n, value) {
                             body = merge(body, b);
                         }
@@ -449,6 +472,7 @@ impl Http {
             if let Some(b) = framing(name, value) {
                 body = merge(body, b);
             }
+            Handshake::header(&mut self.handshake, false, name, value);
             // Zeek's `HTTP::upgrade_analyzers` is keyed by the value.
             to_websocket |= name == b"UPGRADE" && value.eq_ignore_ascii_case(b"websocket");
         }
@@ -459,7 +483,17 @@ impl Http {
             tx.info_code = Some(st.code);
             tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
             upgrade = st.code == 101;
-            self.websocket |= upgrade && to_websocket;
+            if upgrade && to_websocket {
+                // Zeek writes the row when the analyzer starts, with the
+                // upgrade request's host, URI and user agent.
+                let (host, uri, agent) = (tx.host.clone(), tx.uri.clone(), tx.user_agent.clone());
+                self.websocket = Some(Box::default());
+                self.handshake
+                    .take()
+                    .unwrap_or_default()
+                    .log(ctx, host, uri, agent);
+                return Some(self.switch(end));
+            }
             body = Body::None;
         } else {
             tx.has_response = true;
@@ -474,15 +508,17 @@ impl Http {
                 upgrade = true;
             }
         }
-        self.modes[1] = if upgrade {
-            Mode::Tunnel
-        } else {
-            Mode::Body(body)
-        };
         if upgrade {
-            self.modes[0] = Mode::Tunnel;
+            return Some(self.switch(end));
         }
+        self.modes[1] = Mode::Body(body);
         Some(end)
+    }
+
+    /// Both directions leave HTTP after the head that ends at `end`.
+    fn switch(&mut self, end: usize) -> usize {
+        self.modes = [Mode::Tunnel; 2];
+        end
     }
 
     /// Consumes body bytes of `side`; returns bytes used and whether the
@@ -597,11 +633,15 @@ impl Http {
         }
     }
 
-    /// Bytes after the protocol switched. Through a CONNECT tunnel they go
-    /// to whatever parser recognises its first payloads (TLS, SSH, ...);
-    /// WebSocket frames and what no parser knows are skipped.
+    /// Bytes after the protocol switched. WebSocket frames go to their
+    /// parser; through a CONNECT tunnel they go to whatever parser
+    /// recognises its first payloads (TLS, SSH, ...); what no parser knows
+    /// is skipped.
     fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
-        if self.tunnel.is_none() && !self.websocket && self.tunnel_probes > 0 && !data.is_empty() {
+        if let Some(ws) = self.websocket.as_mut() {
+            return ws.parse(ctx, dir, data);
+        }
+        if self.tunnel.is_none() && self.tunnel_probes > 0 && !data.is_empty() {
             self.tunnel_probes -= 1;
             self.tunnel = crate::over_ip::probe(Transport::Tcp, ctx.flow.id, dir, data);
         }
@@ -686,12 +726,10 @@ fn merge(old: Body, new: Body) -> Body {
 
 impl AppParser for Http {
     fn service(&self) -> &'static str {
-        if self.websocket {
-            return "http,websocket";
+        match self.websocket.as_ref() {
+            Some(ws) => with_http(ws.inner_service(), ws.confirmed()),
+            None => with_http(self.tunnel.as_ref().map(|t| t.service()), false),
         }
-        self.tunnel
-            .as_ref()
-            .map_or("http", |t| with_http(t.service()))
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
@@ -789,6 +827,8 @@ impl AppParser for Http {
         let side = usize::from(!dir.is_orig());
         if self.modes[side] != Mode::Tunnel {
             self.modes[side] = Mode::Resync;
+        } else if let Some(ws) = self.websocket.as_mut() {
+            ws.gap();
         } else if let Some(t) = self.tunnel.as_mut() {
             t.gap(dir);
         }
@@ -800,6 +840,9 @@ impl AppParser for Http {
         }
         if let Some(t) = self.tunnel.as_mut() {
             t.finish(ctx);
+        }
+        if let Some(ws) = self.websocket.as_mut() {
+            ws.finish(ctx);
         }
     }
 }
@@ -886,6 +929,101 @@ mod stream_tests {
         assert_eq!(field(http[0], "response_body_len"), "5");
         assert_eq!(field(http[1], "trans_depth"), "2");
         assert_eq!(field(http[1], "response_body_len"), "5");
+    }
+
+    const UPGRADE: &[u8] = b"GET /tunnel HTTP/1.1\r\nHost: gw:8080\r\nUser-Agent: t/1\r\n\
+        Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Protocol: v1, chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    const SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+        Sec-WebSocket-Protocol: v1\r\n\r\n";
+
+    /// A binary frame, masked with `key` when the client sends it.
+    fn ws_frame(payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
+        let mut f = vec![0x82];
+        let m = if key.is_some() { 0x80 } else { 0 };
+        if payload.len() < 126 {
+            f.push(m | payload.len() as u8);
+        } else {
+            f.push(m | 126);
+            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        match key {
+            Some(k) => {
+                f.extend_from_slice(&k);
+                f.extend(payload.iter().zip(k.iter().cycle()).map(|(b, k)| b ^ k));
+            }
+            None => f.extend_from_slice(payload),
+        }
+        f
+    }
+
+    #[test]
+    fn websocket_payload_goes_to_protocol_detection() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let hello = ws_frame(b"SSH-2.0-OpenSSH_9.2p1\r\n", Some([1, 2, 3, 4]));
+        let reply = ws_frame(b"SSH-2.0-OpenSSH_8.4\r\n", None);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &hello[..3]),
+                Step::Data(Orig, &hello[3..]),
+                Step::Data(Resp, &reply),
+            ],
+        );
+        assert_eq!(service, Some("http,ssh,websocket"));
+        let ws = rows(&recs, "websocket");
+        assert_eq!(ws.len(), 1);
+        assert_eq!(field(ws[0], "host"), "gw:8080");
+        assert_eq!(field(ws[0], "uri"), "/tunnel");
+        assert_eq!(field(ws[0], "user_agent"), "t/1");
+        assert_eq!(field(ws[0], "subprotocol"), "v1");
+        assert_eq!(field(ws[0], "client_protocols"), "v1,chat");
+        assert_eq!(field(ws[0], "client_extensions"), "permessage-deflate");
+        assert_eq!(field(ws[0], "server_extensions"), "-");
+        let ssh = rows(&recs, "ssh");
+        assert_eq!(ssh.len(), 1, "the SSH session inside the frames");
+        assert_eq!(field(ssh[0], "client"), "SSH-2.0-OpenSSH_9.2p1");
+        assert_eq!(field(ssh[0], "server"), "SSH-2.0-OpenSSH_8.4");
+    }
+
+    #[test]
+    fn websocket_is_named_only_once_a_message_is_whole() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let frame = ws_frame(&[7u8; 300], Some([9, 9, 9, 9]));
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &frame[..100]),
+            ],
+        );
+        assert_eq!(rows(&recs, "websocket").len(), 1);
+        assert_eq!(service, Some("http"));
+        // After a gap the frames are lost: nothing more is confirmed.
+        let (_, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &frame[..100]),
+                Step::Gap(Orig),
+                Step::Data(Orig, &frame),
+            ],
+        );
+        assert_eq!(service, Some("http"));
+        let (_, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &frame),
+            ],
+        );
+        assert_eq!(service, Some("http,websocket"));
     }
 
     #[test]
