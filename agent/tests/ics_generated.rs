@@ -1213,7 +1213,9 @@ fn mms_agrees_with_tshark() {
             "mms.FileName_item",
         ],
     );
-    assert_eq!(want.len(), 12, "tshark decodes initiate and five exchanges");
+    // The initiate and five exchanges, then a second association on other
+    // TSAPs whose read request is segmented over three data TPDUs.
+    assert_eq!(want.len(), 16, "tshark's MMS PDUs");
     assert_eq!(ours.len(), want.len(), "one mms row per MMS PDU");
     for (o, w) in ours.iter().zip(&want) {
         assert_eq!(
@@ -1248,6 +1250,22 @@ fn mms_agrees_with_tshark() {
         }
     }
     assert_eq!(get(&ours[0], "pdu_type"), "initiate-RequestPDU");
+    assert_eq!(get(&ours[12], "pdu_type"), "initiate-RequestPDU");
+    assert_eq!(
+        get(&ours[14], "object_names"),
+        "IED1PROT/PTOC1$ST$Str$general"
+    );
+    // One `cotp` row per TPDU, as tshark lists them.
+    let codes: Vec<String> = tshark(&cap, "cotp", &["cotp.type"])
+        .iter()
+        .flat_map(|w| w[0].split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let cotp: Vec<String> = rows(&run.records, "cotp")
+        .iter()
+        .map(|r| get(r, "pdu_code").to_owned())
+        .collect();
+    assert_eq!(cotp.len(), 22, "four connect TPDUs and 18 data TPDUs");
+    assert_eq!(cotp, codes);
     let devices = asset_rows(&mut run);
     let ied = devices
         .iter()

@@ -1110,13 +1110,16 @@ pub fn goose_publish(cap: &mut Capture, net: &Net, t: i64, messages: u32) -> i64
 
 /// IEC 61850 MMS: the HMI associates with the IED, lists its logical
 /// devices, asks its identity, reads a status, operates a switch and lists
-/// a directory of disturbance records.
+/// a directory of disturbance records. A second association, as an ICCP
+/// peer makes one, calls other TSAPs than IEC 61850's (those an S7 client
+/// would use) and reads a value with a request segmented over three COTP
+/// data TPDUs.
 pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     use iec61850::*;
     let mut c = TcpConn::new(net.hmi, 49_300, net.ied, 102, net.vlan, (11_000, 13_000));
     let mut t = c.handshake(cap, t);
-    t = c.send(cap, t, true, &connect(false));
-    t = c.send(cap, t + MS, false, &connect(true));
+    t = c.send(cap, t, true, &connect(false, TSAP, TSAP));
+    t = c.send(cap, t + MS, false, &connect(true, TSAP, TSAP));
     t = c.send(cap, t + MS, true, &associate(false, &initiate(false)));
     t = c.send(cap, t + 2 * MS, false, &associate(true, &initiate(true)));
     let exchanges: [(Vec<u8>, Vec<u8>); 5] = [
@@ -1143,6 +1146,23 @@ pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         t = c.send(cap, t + 50 * MS, true, &data(&confirmed(false, id, req)));
         t = c.send(cap, t + 3 * MS, false, &data(&confirmed(true, id, resp)));
     }
+    t = c.close(cap, t + 10 * MS);
+
+    let (calling, called) = (0x0100, 0x0102);
+    let mut c = TcpConn::new(net.hmi, 49_301, net.ied, 102, net.vlan, (21_000, 23_000));
+    t = c.handshake(cap, t + 100 * MS);
+    t = c.send(cap, t, true, &connect(false, calling, called));
+    t = c.send(cap, t + MS, false, &connect(true, called, calling));
+    t = c.send(cap, t + MS, true, &associate(false, &initiate(false)));
+    t = c.send(cap, t + 2 * MS, false, &associate(true, &initiate(true)));
+    let read = confirmed(false, 1, &read_request("IED1PROT", "PTOC1$ST$Str$general"));
+    t = c.send(cap, t + 50 * MS, true, &data_segmented(&read, 24));
+    t = c.send(
+        cap,
+        t + 3 * MS,
+        false,
+        &data(&confirmed(true, 1, &read_response(0))),
+    );
     c.close(cap, t + 10 * MS)
 }
 

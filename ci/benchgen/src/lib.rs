@@ -689,10 +689,18 @@ fn tcp_frame(
 /// (10.1.0.1) polling one PLC (10.1.0.2:502) on one connection, `requests`
 /// requests each answered, evenly spread over `secs` seconds inside one
 /// minute of capture time. The requests cycle over 8 operations (read
-/// holding registers at 8 addresses), each answered with one of 4 values,
-/// so folded the register log holds 32 rows whatever `requests` is; their
-/// transaction ids all differ.
-pub fn write_poll_burst<W: Write>(requests: u64, secs: u64, out: W) -> io::Result<Written> {
+/// holding registers at 8 addresses), each answered with one of `values`
+/// values (at least 1, at most 65,536), so folded the register log holds
+/// `8 * values` rows whatever `requests` is (with enough requests); their
+/// transaction ids all differ. Many values make a burst whose folded rows
+/// are mostly distinct.
+pub fn write_poll_burst<W: Write>(
+    requests: u64,
+    secs: u64,
+    values: u32,
+    out: W,
+) -> io::Result<Written> {
+    let values = u64::from(values.clamp(1, 1 << 16));
     const SYN: u8 = 0x02;
     const ACK: u8 = 0x10;
     const PSH_ACK: u8 = 0x18;
@@ -739,7 +747,7 @@ pub fn write_poll_burst<W: Write>(requests: u64, secs: u64, out: W) -> io::Resul
         resp.extend_from_slice(&tid.to_be_bytes());
         resp.extend_from_slice(&[0, 0, 0, 7, 1, 3, 4]);
         resp.extend_from_slice(&(addr ^ 0x5a5a).to_be_bytes());
-        resp.extend_from_slice(&((i / 8 % 4) as u16).to_be_bytes());
+        resp.extend_from_slice(&((i / 8 % values) as u16).to_be_bytes());
         send(&mut w, t, true, (mseq, sseq, PSH_ACK), &req)?;
         mseq = mseq.wrapping_add(req.len() as u32);
         send(&mut w, t + step / 2, false, (sseq, mseq, PSH_ACK), &resp)?;

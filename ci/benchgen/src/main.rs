@@ -58,6 +58,10 @@ enum Cmd {
         requests: u64,
         #[arg(long, default_value_t = 50)]
         secs: u64,
+        /// Distinct values each register answers with (1 to 65,536): the
+        /// folded rows are 8 times this many.
+        #[arg(long, default_value_t = 4)]
+        values: u32,
     },
 }
 
@@ -118,12 +122,13 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
             requests,
             secs,
+            values,
         } => {
-            let w = write_poll_burst(requests, secs, create(&out)?)
+            let w = write_poll_burst(requests, secs, values, create(&out)?)
                 .map_err(|e| format!("{}: {e}", out.display()))?;
             println!(
                 "poll burst: {requests} Modbus requests and their responses in {secs} s, \
-                 {} packets, {} bytes in {}",
+                 {values} values a register, {} packets, {} bytes in {}",
                 w.packets,
                 w.bytes,
                 out.display()

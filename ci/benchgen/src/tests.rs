@@ -254,9 +254,16 @@ fn spaced_repetitions_run_side_by_side_in_time_order() {
 
 #[test]
 fn a_poll_burst_folds_into_its_operations() {
+    // 4 values: 32 rows; 500 values over 5,000 polls: every poll its own row.
+    for (values, rows) in [(4, 32), (500, 4_000)] {
+        poll_burst_folds(values, rows);
+    }
+}
+
+fn poll_burst_folds(values: u32, rows: usize) {
     use osect_engine::engine::{Engine, Options};
     let mut out = Vec::new();
-    let w = write_poll_burst(5_000, 50, &mut out).unwrap();
+    let w = write_poll_burst(5_000, 50, values, &mut out).unwrap();
     // Handshake, request and response each, close.
     assert_eq!(w.packets, 3 + 2 * 5_000 + 3);
     let frames = read_back(&out);
@@ -276,12 +283,12 @@ fn a_poll_burst_folds_into_its_operations() {
     }
     e.finish(last);
     let records = e.take_records();
-    // One row per operation and value read: 8 addresses, 4 values each.
+    // One row per operation and value read: 8 addresses, `values` each.
     let detailed: Vec<_> = records
         .iter()
         .filter(|r| r.schema.path == "modbus_detailed")
         .collect();
-    assert_eq!(detailed.len(), 32);
+    assert_eq!(detailed.len(), rows);
     let total: u64 = detailed
         .iter()
         .map(|r| match r.get("count") {

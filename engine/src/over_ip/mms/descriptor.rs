@@ -39,8 +39,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Probe {
         probe: super::probe,
-        // Before S7comm (80), whose probe takes any connection request
-        // with two TSAPs.
+        // Before S7comm (80): a connection request or confirm goes to the
+        // ISO transport, whose first data message then picks the protocol.
         precedence: 79,
         ports: &[(Transport::Tcp, 102)],
     },

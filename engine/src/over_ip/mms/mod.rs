@@ -15,11 +15,18 @@
 //! request for the list of domains (IEC 61850-8-1 maps a logical device to
 //! an MMS domain): they are kept as the device's names.
 //!
-//! No peer logs MMS one row per PDU; the field names are ISO 9506's.
-//! Recognised by a COTP data TPDU carrying an ISO session SPDU, or a
-//! connection request whose TSAPs are IEC 61850-8-1's default (0x0001) or
-//! absent; S7comm, on the same transport, has other TSAPs and data.
-//! A message segmented over several COTP data TPDUs is not reassembled.
+//! No peer logs MMS one row per PDU; the field names are ISO 9506's. Each
+//! TPDU also gets its `cotp` row, as ICSNPP's COTP analyzer writes one for
+//! every TPDU on port 102.
+//!
+//! Recognised by its first data message, not by TSAPs (ICCP peers and
+//! IEC 61850 servers are configured with any): a session Connect whose
+//! presentation contexts name MMS's abstract syntax, or an MMS PDU in an
+//! Accept or a data transfer (see [`probe`]); S7comm, on the same
+//! transport, by its own header. A message segmented over several COTP
+//! data TPDUs is reassembled up to [`iso::MAX_MESSAGE`] bytes; a longer
+//! one is dropped alone and its bytes counted with the stream bytes
+//! dropped.
 //!
 //! Uplink aggregation key: `uid is_orig pdu_type service object_names`.
 
@@ -54,22 +61,46 @@ pub static MMS: LogSchema = LogSchema {
 pub const MAX_NAMES: usize = 16;
 /// Outstanding requests for the list of domains remembered at most.
 const MAX_PENDING: usize = 8;
-/// The TSAP IEC 61850-8-1 gives both ends by default.
-const IEC61850_TSAP: u16 = 0x0001;
+/// Session Connect SPDU (ISO 8327).
+const CONNECT: u8 = 0x0d;
+/// MMS's abstract syntax, 1.0.9506.2.1, as BER encodes it.
+const MMS_SYNTAX: &[u8] = &[0x28, 0xca, 0x22, 0x02, 0x01];
 /// `objectClass` of a getNameList for domains (ISO 9506-2).
 const DOMAIN_CLASS: u64 = 9;
 
-/// Recognises MMS on the ISO transport (see the module documentation).
+/// Recognises MMS on the ISO transport: a connection request or confirm
+/// goes to the transport's [`iso::Undecided`] (this probe is the
+/// transport's first, before S7comm's), which asks the probes again with
+/// the first data message; a data message is MMS when it is a session
+/// Connect whose presentation contexts name MMS (1.0.9506.2.1, as ICCP's
+/// do too), or an MMS PDU in an Accept or a data transfer (a connection
+/// joined mid-stream).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     let c = iso::first_tpdu(t, data)?;
-    let ok = match c.code {
-        0xf => user_data(c.data).is_some(),
-        0xe | 0xd => [c.src_tsap, c.dst_tsap]
-            .iter()
-            .all(|t| t.is_none_or(|t| t == IEC61850_TSAP)),
-        _ => false,
-    };
-    ok.then(|| Box::<Mms>::default() as Box<dyn AppParser>)
+    match c.code {
+        iso::CR | iso::CC => Some(Box::<iso::Undecided>::default()),
+        iso::DT => {
+            let m = iso::first_message(t, data)?;
+            is_mms(&m).then(|| Box::<Mms>::default() as Box<dyn AppParser>)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a data message carries MMS (see [`probe`]).
+fn is_mms(m: &[u8]) -> bool {
+    if m.first() == Some(&CONNECT) {
+        return spdu(m)
+            .and_then(|(_, params, _)| session_user_data(params))
+            .and_then(normal_mode_parameters)
+            .and_then(|n| ber::elements(n.value).find(|e| e.is_context(4)))
+            .is_some_and(|list| {
+                ber::elements(list.value).any(|def| {
+                    ber::elements(def.value).any(|e| e.class == 0 && e.tag == 6 && e.value == MMS_SYNTAX)
+                })
+            });
+    }
+    user_data(m).and_then(parse_pdu).is_some()
 }
 
 #[derive(Default)]
@@ -78,6 +109,12 @@ pub struct Mms {
     seen: bool,
     /// Invoke ids of getNameList requests for the list of domains.
     domain_lists: VecDeque<u64>,
+    /// Each direction's message under reassembly (originator first).
+    messages: [iso::Reassembly; 2],
+}
+
+fn slot(dir: Dir) -> usize {
+    usize::from(!dir.is_orig())
 }
 
 /// One MMS PDU as the row shows it.
@@ -107,14 +144,27 @@ impl AppParser for Mms {
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
         while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
-            let Some(c) = iso::cotp(&frame[4..]).filter(|c| c.code == 0xf) else {
+            let Some(c) = iso::cotp(&frame[4..]) else {
                 continue;
             };
-            if let Some(p) = user_data(c.data).and_then(parse_pdu) {
+            iso::tpdu_row(ctx, dir, c.code);
+            if c.code != iso::DT {
+                continue;
+            }
+            let message = self.messages[slot(dir)].push(&c);
+            if let Some(p) = message.as_deref().and_then(user_data).and_then(parse_pdu) {
                 self.pdu(ctx, dir, &p);
             }
         }
         pos
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.messages[slot(dir)].gap();
+    }
+
+    fn discarded(&mut self) -> u64 {
+        self.messages.iter_mut().map(iso::Reassembly::take_dropped).sum()
     }
 }
 
@@ -200,10 +250,9 @@ pub fn user_data(b: &[u8]) -> Option<&[u8]> {
     let fully_encoded = match (p.class, p.tag) {
         // Data: fully-encoded-data [APPLICATION 1].
         (0x40, 1) => p,
-        // CP-type or CPA-PPDU: a SET whose normal-mode-parameters [2] hold
-        // the user data.
+        // CP-type or CPA-PPDU: its normal-mode-parameters hold the user data.
         (0x00, 17) => {
-            let normal = ber::elements(p.value).find(|e| e.is_context(2))?;
+            let normal = normal_mode_parameters(ppdu)?;
             ber::elements(normal.value).find(|e| e.class == 0x40 && e.tag == 1)?
         }
         _ => return None,
@@ -212,6 +261,15 @@ pub fn user_data(b: &[u8]) -> Option<&[u8]> {
     let pdv = ber::elements(fully_encoded.value).find(|e| e.tag == 16)?;
     let value = ber::elements(pdv.value).find(|e| e.is_context(0))?;
     acse_user_data(value.value).or(Some(value.value))
+}
+
+/// The normal-mode-parameters [2] of a CP-type or CPA-PPDU (a SET).
+fn normal_mode_parameters(ppdu: &[u8]) -> Option<Tlv<'_>> {
+    let (p, _) = ber::tlv(ppdu)?;
+    if (p.class, p.tag) != (0x00, 17) {
+        return None;
+    }
+    ber::elements(p.value).find(|e| e.is_context(2))
 }
 
 /// An SPDU at the start of `b`: its SI, parameters and the bytes after
@@ -503,17 +561,135 @@ mod tests {
         assert_eq!(field(server, "identity_source"), "mms");
     }
 
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use osect_trafficgen::proto::{iec61850 as gen, s7};
+
+    /// The TPDU codes of the `cotp` rows.
+    fn cotp_codes(recs: &[osect_wire::Record]) -> Vec<String> {
+        rows(recs, "cotp").iter().map(|r| field(r, "pdu_code")).collect()
+    }
+
     #[test]
-    fn s7comm_tsaps_are_left_to_s7comm() {
-        let cr = [
-            3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0x01, 0x00, 0xc2, 2,
-            0x01, 0x02,
-        ];
-        let id = crate::over_ip::harness::conn(Transport::Tcp, 1, 102);
-        assert!(probe(Transport::Tcp, &id, Dir::Orig, &cr).is_none());
-        let mut mms_cr = cr;
-        mms_cr[16..18].copy_from_slice(&[0, 1]);
-        mms_cr[20..22].copy_from_slice(&[0, 1]);
-        assert!(probe(Transport::Tcp, &id, Dir::Orig, &mms_cr).is_some());
+    fn s7comm_behind_a_connection_request_stays_s7comm() {
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        let cc = gen::connect(true, 0x0102, 0x0100);
+        let setup = s7::cotp_data(&s7::pdu(1, 1, &s7::setup_param(), &[], None));
+        let id = conn(Transport::Tcp, 40000, 102);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Resp, &cc),
+                Step::Data(Dir::Orig, &setup),
+            ],
+        );
+        assert_eq!(service, Some("cotp,s7comm"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0d", "0x0f"]);
+        assert_eq!(rows(&recs, "s7comm").len(), 1);
+        assert!(rows(&recs, "mms").is_empty());
+    }
+
+    #[test]
+    fn mms_is_found_by_its_session_connect_whatever_the_tsaps() {
+        let id = conn(Transport::Tcp, 40000, 102);
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        let cc = gen::connect(true, 0x0102, 0x0100);
+        let cn = gen::associate(false, &gen::initiate(false));
+        let ac = gen::associate(true, &gen::initiate(true));
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Resp, &cc),
+                Step::Data(Dir::Orig, &cn),
+                Step::Data(Dir::Resp, &ac),
+            ],
+        );
+        assert_eq!(service, Some("mms"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0d", "0x0f", "0x0f"]);
+        let r = rows(&recs, "mms");
+        assert_eq!(field(r[0], "pdu_type"), "initiate-RequestPDU");
+        assert_eq!(field(r[1], "pdu_type"), "initiate-ResponsePDU");
+        assert!(rows(&recs, "s7comm").is_empty());
+        // A session connect naming another abstract syntax is not MMS: the
+        // connection keeps its `cotp` rows only.
+        let mut other = cn.clone();
+        let at = other
+            .windows(MMS_SYNTAX.len())
+            .position(|w| w == MMS_SYNTAX)
+            .expect("the connect names MMS");
+        other[at + 4] = 0x07;
+        let (recs, service, _) = run(
+            &id,
+            &[Step::Data(Dir::Orig, &cr), Step::Data(Dir::Orig, &other)],
+        );
+        assert_eq!(service, Some("cotp"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0f"]);
+        assert!(rows(&recs, "mms").is_empty());
+    }
+
+    #[test]
+    fn a_message_over_several_data_tpdus_is_decoded_once_whole() {
+        let read = gen::confirmed(false, 7, &gen::read_request("IED1PROT", "PTOC1$ST$Str$general"));
+        let split = gen::data_segmented(&read, 16);
+        let id = conn(Transport::Tcp, 40000, 102);
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        // Split again across TCP segments, between and inside TPDUs: the
+        // connection is known to be MMS once the message is whole.
+        let (a, b) = split.split_at(30);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Orig, a),
+                Step::Data(Dir::Orig, b),
+            ],
+        );
+        assert_eq!(service, Some("mms"));
+        let tpdus = cotp_codes(&recs).len() - 1;
+        assert!(tpdus >= 4, "{tpdus} data TPDUs");
+        let r = rows(&recs, "mms");
+        assert_eq!(r.len(), 1);
+        assert_eq!(field(r[0], "invoke_id"), "7");
+        assert_eq!(field(r[0], "object_names"), "IED1PROT/PTOC1$ST$Str$general");
+    }
+
+    #[test]
+    fn a_message_over_the_bound_is_dropped_alone() {
+        let small = |id| gen::data(&gen::confirmed(false, id, &gen::identify_request()));
+        // An identify request padded past the bound, in TPDUs of 8 KiB.
+        let mut big = gen::confirmed(false, 2, &gen::identify_request());
+        big.extend(vec![0u8; iso::MAX_MESSAGE]);
+        let big = gen::data_segmented(&big, 8192);
+        let mut parser = Mms::default();
+        let stream = [small(1), big, small(3)].concat();
+        let mut sink = crate::sink::RecordSink::new(100);
+        let mut assets = crate::asset::AssetTable::new(10);
+        let id = conn(Transport::Tcp, 40000, 102);
+        let mut out = crate::over_ip::Output {
+            records: &mut sink,
+            assets: &mut assets,
+        };
+        let mut ctx = Ctx {
+            ts: 1,
+            flow: crate::flow::id::FlowRef {
+                uid: "Ctest",
+                id: &id,
+                orig_mac: None,
+                resp_mac: None,
+                vlan: None,
+            },
+            out: &mut out,
+        };
+        assert_eq!(parser.parse(&mut ctx, Dir::Orig, &stream), stream.len());
+        let dropped = parser.discarded();
+        assert!(dropped > iso::MAX_MESSAGE as u64, "{dropped} bytes dropped");
+        assert_eq!(parser.discarded(), 0, "counted once");
+        let recs = sink.take();
+        let ids: Vec<String> = rows(&recs, "mms")
+            .iter()
+            .map(|r| field(r, "invoke_id"))
+            .collect();
+        assert_eq!(ids, ["1", "3"]);
     }
 }
