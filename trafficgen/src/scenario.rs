@@ -84,7 +84,8 @@ const SCENARIOS: &[Scenario] = &[
         bacnet_exchange(cap, net, t, 1);
     }),
     ("dnp3", |cap, net, t| {
-        dnp3_session(cap, net, t, 2);
+        let t = dnp3_session(cap, net, t, 2);
+        dnp3_analog_session(cap, net, t);
     }),
     ("iec104", |cap, net, t| {
         iec104_session(cap, net, t, 3);
@@ -699,6 +700,69 @@ pub fn dnp3_session(cap: &mut Capture, net: &Net, t: i64, polls: u8) -> i64 {
         );
         seq = seq.wrapping_add(1);
     }
+    c.close(cap, t + 50 * MS)
+}
+
+/// DNP3 from the engineering station: a READ of four floating-point
+/// analog inputs by a 16-bit start-stop range, answered with their values;
+/// then a class 1 event poll, answered with two analog change events (a
+/// 2-byte count with 2-byte indexes, qualifier 0x28) and a binary input
+/// change with time (a 1-byte count and index, qualifier 0x17), which the
+/// station confirms.
+pub fn dnp3_analog_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(
+        net.eng,
+        49_401,
+        net.dnp3_rtu,
+        20000,
+        net.vlan,
+        (25_000, 27_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let range = [30, 5, 0x01, 0, 0, 3, 0];
+    t = c.send(
+        cap,
+        t,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::request(0, 0x01, &range)),
+    );
+    let mut values = range.to_vec();
+    for v in [71.5f32, 68.25, 2.5, 0.0] {
+        values.push(0x01);
+        values.extend_from_slice(&v.to_le_bytes());
+    }
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &dnp3::frame(false, 1, 10, &dnp3::response(0, 0x81, 0x0000, &values)),
+    ) + 200 * MS;
+    t = c.send(
+        cap,
+        t,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::request(1, 0x01, &[60, 2, 0x06])),
+    );
+    let mut events = vec![32, 1, 0x28, 2, 0];
+    for (index, value) in [(1u16, 690i32), (3, 31)] {
+        events.extend_from_slice(&index.to_le_bytes());
+        events.push(0x01);
+        events.extend_from_slice(&value.to_le_bytes());
+    }
+    events.extend_from_slice(&[2, 2, 0x17, 1, 5, 0x81]);
+    events.extend_from_slice(&1_767_603_600_000u64.to_le_bytes()[..6]);
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &dnp3::frame(false, 1, 10, &dnp3::response(1, 0x81, 0x0000, &events)),
+    );
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::confirm(1, false)),
+    );
     c.close(cap, t + 50 * MS)
 }
 
