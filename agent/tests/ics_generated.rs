@@ -240,20 +240,40 @@ fn s7_program_transfer_and_szl_reads() {
         .map(|r| [get(r, "subfunction_code"), get(r, "subfunction_name")])
         .collect();
     assert_eq!(
-        services,
+        services[..2],
         [
             ["_INSE", "Activates a PLC module"],
             ["P_PROGRAM", "PLC Start / Stop"]
         ]
     );
-    // (PLC Stop's service name decodes in the same field: function 0x28 only.)
-    let theirs = tshark(
-        &cap,
-        "s7comm.param.func == 0x28 && s7comm.param.pistart.servicename",
-        &["s7comm.param.pistart.servicename"],
+    // Every service tshark reads, with its description (`[PI-Service X
+    // (description)]`, or `[Unknown PI Service]`, which ICSNPP writes as
+    // `unknown`): the PLC's and the SINUMERIK NC services.
+    let theirs: Vec<[String; 2]> = tshark_frames(&cap)
+        .iter()
+        .flat_map(|f| f.lines())
+        .filter_map(|l| {
+            let (name, rest) = l
+                .trim()
+                .strip_prefix("PI (program invocation) Service: ")?
+                .split_once(" [")?;
+            let desc = rest
+                .strip_prefix(&format!("PI-Service {name} ("))
+                .and_then(|d| d.strip_suffix(")]"))
+                .unwrap_or("unknown");
+            Some([name.to_owned(), desc.to_owned()])
+        })
+        .collect();
+    assert_eq!(theirs.len(), 6);
+    assert_eq!(
+        services
+            .iter()
+            .map(|s| s.map(str::to_owned))
+            .collect::<Vec<_>>(),
+        theirs
     );
-    let theirs: Vec<&str> = theirs.iter().map(|f| f[0].as_str()).collect();
-    assert_eq!(theirs, ["_INSE", "P_PROGRAM"]);
+    assert!(services.contains(&["_N_F_DELE", "Deletes file"]));
+    assert!(services.contains(&["_N_XYZZY_", "unknown"]));
 
     let szl = rows(&run.records, "s7comm_read_szl");
     let ours: Vec<[String; 4]> = szl

@@ -75,7 +75,8 @@ const SCENARIOS: &[Scenario] = &[
     }),
     ("s7comm", |cap, net, t| {
         let t = s7_session(cap, net, t, true, 2);
-        s7_program_transfer(cap, net, t + SEC);
+        let t = s7_program_transfer(cap, net, t + SEC);
+        s7_nc_services(cap, net, t + SEC);
     }),
     ("enip", |cap, net, t| {
         enip_session(cap, net, t);
@@ -336,6 +337,40 @@ pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         vec![0x28],
         &[],
     );
+    c.close(cap, t + 50 * MS)
+}
+
+/// A SINUMERIK machine tool's NC PI services, as an HMI starts them over
+/// S7 PLC Control jobs: log in, select a part program, delete an old one
+/// (the parameter block's strings: address identification, then the
+/// password or file name), and a service name no table lists.
+pub fn s7_nc_services(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 49_203, net.s7_plc, 102, net.vlan, (15_000, 17_000));
+    let mut t = c.handshake(cap, t);
+    let mut r = 0x0300;
+    t = s7_setup(&mut c, cap, t, r);
+    let jobs: [(&[u8], &str); 4] = [
+        (b"\x03P01\x08plantNC1", "_N_LOGIN_"),
+        (b"\x03P01\x18/_N_MPF_DIR/_N_PART1_MPF", "_N_SELECT"),
+        (b"\x03P01\x16/_N_MPF_DIR/_N_OLD_MPF", "_N_F_DELE"),
+        (b"", "_N_XYZZY_"),
+    ];
+    for (block, service) in jobs {
+        r += 1;
+        let job = s7::plc_control_param(block, service);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(1, r, &job, &[], None)),
+        );
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &[0x28], &[], None)),
+        ) + 20 * MS;
+    }
     c.close(cap, t + 50 * MS)
 }
 
