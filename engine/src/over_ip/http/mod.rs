@@ -890,6 +890,7 @@ mod tests {
 
 #[cfg(test)]
 mod stream_tests {
+    use osect_trafficgen::proto::websocket;
     use crate::flow::id::Transport;
     use crate::over_ip::harness::{conn, field, rows, run, Step};
     use crate::over_ip::Dir::{Orig, Resp};
@@ -940,22 +941,7 @@ mod stream_tests {
 
     /// A binary frame, masked with `key` when the client sends it.
     fn ws_frame(payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
-        let mut f = vec![0x82];
-        let m = if key.is_some() { 0x80 } else { 0 };
-        if payload.len() < 126 {
-            f.push(m | payload.len() as u8);
-        } else {
-            f.push(m | 126);
-            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        }
-        match key {
-            Some(k) => {
-                f.extend_from_slice(&k);
-                f.extend(payload.iter().zip(k.iter().cycle()).map(|(b, k)| b ^ k));
-            }
-            None => f.extend_from_slice(payload),
-        }
-        f
+        websocket::frame(true, websocket::BINARY, key, payload)
     }
 
     #[test]

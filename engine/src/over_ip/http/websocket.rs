@@ -344,30 +344,7 @@ impl WebSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![u8::from(fin) << 7 | opcode];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n if n < 126 => f.push(m | n as u8),
-            n if n <= 0xffff => {
-                f.push(m | 126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                f.push(m | 127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        match mask {
-            Some(k) => {
-                f.extend_from_slice(&k);
-                f.extend(payload.iter().zip(k.iter().cycle()).map(|(b, k)| b ^ k));
-            }
-            None => f.extend_from_slice(payload),
-        }
-        f
-    }
+    use osect_trafficgen::proto::websocket::{frame, PING};
 
     fn feed_all(f: &mut Framer, data: &[u8], split: usize) -> (Vec<u8>, bool) {
         let mut got = Vec::new();
@@ -384,7 +361,7 @@ mod tests {
         let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
         let mut wire = frame(false, OP_BINARY, key, b"first ");
         // A ping between the fragments is no part of the message.
-        wire.extend(frame(true, 0x9, key, b"are you there"));
+        wire.extend(frame(true, PING, key, b"are you there"));
         wire.extend(frame(false, OP_CONTINUATION, key, &big));
         wire.extend(frame(true, OP_CONTINUATION, key, b" last"));
         let mut want = b"first ".to_vec();
@@ -400,7 +377,7 @@ mod tests {
 
     #[test]
     fn control_frames_are_not_payload_and_confirm_alone() {
-        let (got, done) = feed_all(&mut Framer::default(), &frame(true, 0x8, None, b"\x03\xe8"), 1);
+        let (got, done) = feed_all(&mut Framer::default(), &frame(true, osect_trafficgen::proto::websocket::CLOSE, None, b"\x03\xe8"), 1);
         assert!(got.is_empty());
         assert!(done);
         // A message not yet ended confirms nothing.
