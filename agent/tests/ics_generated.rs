@@ -240,20 +240,40 @@ fn s7_program_transfer_and_szl_reads() {
         .map(|r| [get(r, "subfunction_code"), get(r, "subfunction_name")])
         .collect();
     assert_eq!(
-        services,
+        services[..2],
         [
             ["_INSE", "Activates a PLC module"],
             ["P_PROGRAM", "PLC Start / Stop"]
         ]
     );
-    // (PLC Stop's service name decodes in the same field: function 0x28 only.)
-    let theirs = tshark(
-        &cap,
-        "s7comm.param.func == 0x28 && s7comm.param.pistart.servicename",
-        &["s7comm.param.pistart.servicename"],
+    // Every service tshark reads, with its description (`[PI-Service X
+    // (description)]`, or `[Unknown PI Service]`, which ICSNPP writes as
+    // `unknown`): the PLC's and the SINUMERIK NC services.
+    let theirs: Vec<[String; 2]> = tshark_frames(&cap)
+        .iter()
+        .flat_map(|f| f.lines())
+        .filter_map(|l| {
+            let (name, rest) = l
+                .trim()
+                .strip_prefix("PI (program invocation) Service: ")?
+                .split_once(" [")?;
+            let desc = rest
+                .strip_prefix(&format!("PI-Service {name} ("))
+                .and_then(|d| d.strip_suffix(")]"))
+                .unwrap_or("unknown");
+            Some([name.to_owned(), desc.to_owned()])
+        })
+        .collect();
+    assert_eq!(theirs.len(), 6);
+    assert_eq!(
+        services
+            .iter()
+            .map(|s| s.map(str::to_owned))
+            .collect::<Vec<_>>(),
+        theirs
     );
-    let theirs: Vec<&str> = theirs.iter().map(|f| f[0].as_str()).collect();
-    assert_eq!(theirs, ["_INSE", "P_PROGRAM"]);
+    assert!(services.contains(&["_N_F_DELE", "Deletes file"]));
+    assert!(services.contains(&["_N_XYZZY_", "unknown"]));
 
     let szl = rows(&run.records, "s7comm_read_szl");
     let ours: Vec<[String; 4]> = szl
@@ -345,6 +365,87 @@ fn bacnet_discovery_property_and_error() {
     // tshark agrees on the services of the same capture.
     let ts = tshark(&cap, "bacapp", &["bacapp.type", "bacapp.invoke_id"]);
     assert_eq!(ts.len(), b.len());
+}
+
+/// tshark's full dissection (`-V`) of a capture, one text per frame.
+fn tshark_frames(cap: &Capture) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.pcap");
+    std::fs::write(&path, cap.to_pcap()).expect("write capture");
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .arg("-V")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tshark (Debian package tshark): {e}"));
+    assert!(out.status.success(), "tshark failed");
+    String::from_utf8_lossy(&out.stdout)
+        .split("\nFrame ")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The BACnet property rows of the arrays-and-enumerations exchange, each
+/// against tshark's dissection of its message: the property, the array
+/// index as ICSNPP logs it (a ReadProperty's index; a ReadRange without
+/// one gives 0, its range's opening tag; a WriteProperty of an Unsigned
+/// gives the value written), and reliability and units values named as
+/// tshark names them (its spelling lower-cased and hyphenated).
+#[test]
+fn bacnet_array_indexes_and_enumerations_as_icsnpp_logs_them() {
+    let (cap, run) = exchange_run(scenario::bacnet_arrays_and_enums);
+    let ours = rows(&run.records, "bacnet_property");
+    let frames: Vec<String> = tshark_frames(&cap)
+        .into_iter()
+        .filter(|f| {
+            ["readProperty (12)", "readRange (26)", "writeProperty (15)"]
+                .iter()
+                .any(|s| f.contains(&format!("Service Choice: {s}")))
+                && !f.contains("Simple-ACK")
+        })
+        .collect();
+    assert_eq!(ours.len(), frames.len(), "a row per property message");
+    let after = |f: &str, key: &str| -> Option<String> {
+        f.lines()
+            .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_owned()))
+    };
+    for (row, f) in ours.iter().zip(&frames) {
+        let property = after(f, "Property Identifier:").expect("a property");
+        assert!(property.starts_with(&format!("{} (", get(row, "property"))));
+        let index = after(f, "property Array Index (Unsigned)");
+        let lines: Vec<&str> = f.lines().collect();
+        let unsigned_value = lines
+            .iter()
+            .position(|l| l.contains("Application Tag: Unsigned Integer"))
+            .and_then(|i| lines[i - 1].rsplit(": ").next())
+            .map(|v| v.trim().to_owned());
+        let want = if f.contains("readRange (26)") {
+            index.or(Some("0".to_owned()))
+        } else if f.contains("writeProperty (15)") {
+            unsigned_value.or(index)
+        } else {
+            index
+        };
+        assert_eq!(
+            get(row, "array_index"),
+            want.as_deref().unwrap_or("-"),
+            "{f}"
+        );
+        for e in ["reliability:", "units:"] {
+            if let Some(v) = after(f, e) {
+                let name = v[..v.rfind(" (").expect("a number")].to_lowercase();
+                assert_eq!(get(row, "value"), name.replace(' ', "-"));
+            }
+        }
+    }
+    let values: Vec<&str> = ours.iter().map(|r| get(r, "value")).collect();
+    for v in [
+        "referenced-object-fault",
+        "degrees-celsius",
+        "standard-cubic-feet-per-day",
+    ] {
+        assert!(values.contains(&v), "{v}");
+    }
 }
 
 #[test]

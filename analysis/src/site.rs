@@ -577,6 +577,19 @@ impl SiteState {
             return;
         };
         if d.ips.contains(&ip_s) || d.ips.len() >= MAX_SET {
+            // A batch from before the one that raised the alert, analysed
+            // after it (sent again after the collector stopped), moves the
+            // alert's start back to its sighting.
+            if let Some(a) = self
+                .active
+                .get(&format!("addr|{key}|{ip_s}"))
+                .and_then(|id| self.alerts.get_mut(id))
+            {
+                if ts < a.first_seen {
+                    a.first_seen = ts;
+                    self.dirty_alerts.insert(a.id);
+                }
+            }
             self.ip_owner.insert(ip_s, key.clone());
             return;
         }

@@ -75,13 +75,15 @@ const SCENARIOS: &[Scenario] = &[
     }),
     ("s7comm", |cap, net, t| {
         let t = s7_session(cap, net, t, true, 2);
-        s7_program_transfer(cap, net, t + SEC);
+        let t = s7_program_transfer(cap, net, t + SEC);
+        s7_nc_services(cap, net, t + SEC);
     }),
     ("enip", |cap, net, t| {
         enip_session(cap, net, t);
     }),
     ("bacnet", |cap, net, t| {
-        bacnet_exchange(cap, net, t, 1);
+        let t = bacnet_exchange(cap, net, t, 1);
+        bacnet_arrays_and_enums(cap, net, t);
     }),
     ("dnp3", |cap, net, t| {
         let t = dnp3_session(cap, net, t, 2);
@@ -335,6 +337,40 @@ pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         vec![0x28],
         &[],
     );
+    c.close(cap, t + 50 * MS)
+}
+
+/// A SINUMERIK machine tool's NC PI services, as an HMI starts them over
+/// S7 PLC Control jobs: log in, select a part program, delete an old one
+/// (the parameter block's strings: address identification, then the
+/// password or file name), and a service name no table lists.
+pub fn s7_nc_services(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 49_203, net.s7_plc, 102, net.vlan, (15_000, 17_000));
+    let mut t = c.handshake(cap, t);
+    let mut r = 0x0300;
+    t = s7_setup(&mut c, cap, t, r);
+    let jobs: [(&[u8], &str); 4] = [
+        (b"\x03P01\x08plantNC1", "_N_LOGIN_"),
+        (b"\x03P01\x18/_N_MPF_DIR/_N_PART1_MPF", "_N_SELECT"),
+        (b"\x03P01\x16/_N_MPF_DIR/_N_OLD_MPF", "_N_F_DELE"),
+        (b"", "_N_XYZZY_"),
+    ];
+    for (block, service) in jobs {
+        r += 1;
+        let job = s7::plc_control_param(block, service);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(1, r, &job, &[], None)),
+        );
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &[0x28], &[], None)),
+        ) + 20 * MS;
+    }
     c.close(cap, t + 50 * MS)
 }
 
@@ -1332,6 +1368,60 @@ pub fn bacnet_management(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         &bacnet::reinitialize_device(45, 0, "filister"),
     );
     send(cap, t, false, &bacnet::simple_ack(45, 20))
+}
+
+/// BACnet array elements, enumerations and writes between the HMI and
+/// the controller: element 8 of an analog output's priority array read
+/// and written; an analog input's reliability (a fault the 2020 edition
+/// added) and units (a degree, and a unit numbered from 47808) read; a
+/// trend log's buffer read by position with ReadRange; present values
+/// written, a REAL at priority 8 and an Unsigned to a multi-state value.
+pub fn bacnet_arrays_and_enums(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut id = 40u16;
+    let mut send = |cap: &mut Capture, t: i64, from_hmi: bool, apdu: &[u8]| {
+        let (src, dst) = if from_hmi {
+            (&net.hmi, &net.bacnet_ctl)
+        } else {
+            (&net.bacnet_ctl, &net.hmi)
+        };
+        let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
+        id += 1;
+        cap.push(
+            t,
+            udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
+        );
+        t + 10 * MS
+    };
+    let (ao, ai) = ((1u16, 1u32), (0u16, 1u32));
+    let mut t = send(cap, t, true, &bacnet::read_property_index(60, 1, 1, 87, 8));
+    let ack = bacnet::read_property_ack(60, ao, 87, Some(8), &bacnet::app_real(55.0));
+    t = send(cap, t, false, &ack);
+    let enums = [(61, 103, 24), (62, 117, 62), (63, 117, 47808)];
+    for (invoke, property, value) in enums {
+        t = send(cap, t, true, &bacnet::read_property(invoke, 0, 1, property));
+        let v = bacnet::app_unsigned(true, value);
+        let ack = bacnet::read_property_ack(invoke, ai, property, None, &v);
+        t = send(cap, t, false, &ack);
+    }
+    let range = bacnet::read_range_by_position(64, (20, 1), 131, 1, 10);
+    t = send(cap, t, true, &range);
+    let writes = [
+        (65, ao, (85, None), bacnet::app_real(42.0), Some(8)),
+        (66, ao, (87, Some(8)), bacnet::app_real(40.0), None),
+        (
+            67,
+            (19, 1),
+            (85, None),
+            bacnet::app_unsigned(false, 3),
+            None,
+        ),
+    ];
+    for (invoke, object, property, value, priority) in writes {
+        let w = bacnet::write_property(invoke, object, property, &value, priority);
+        t = send(cap, t, true, &w);
+        t = send(cap, t, false, &bacnet::simple_ack(invoke, 15));
+    }
+    t
 }
 
 /// DNP3 with unsolicited reporting: the master enables it; the outstation

@@ -267,6 +267,11 @@ pub struct Http {
     websocket: Option<Box<WebSocket>>,
     /// The `Sec-WebSocket-*` headers seen so far.
     handshake: Option<Handshake>,
+    /// Where HTTP carried in WebSocket frames stands, per direction, while
+    /// the connection's own `modes` follow the frames.
+    framed_modes: [Mode; 2],
+    /// Parsing that HTTP now: a switch inside it is not followed.
+    in_frames: bool,
 }
 
 impl Default for Http {
@@ -279,6 +284,8 @@ impl Default for Http {
             tunnel_probes: TUNNEL_PROBES,
             websocket: None,
             handshake: None,
+            framed_modes: [Mode::Head; 2],
+            in_frames: false,
         }
     }
 }
@@ -638,8 +645,15 @@ impl Http {
     /// recognises its first payloads (TLS, SSH, ...); what no parser knows
     /// is skipped.
     fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if self.in_frames {
+            return data.len();
+        }
         if let Some(ws) = self.websocket.as_mut() {
-            return ws.parse(ctx, dir, data);
+            let used = ws.parse(ctx, dir, data);
+            if let Some((bytes, lost)) = ws.take_http(dir) {
+                self.framed_http(ctx, dir, bytes, lost);
+            }
+            return used;
         }
         if self.tunnel.is_none() && self.tunnel_probes > 0 && !data.is_empty() {
             self.tunnel_probes -= 1;
@@ -648,6 +662,26 @@ impl Http {
         match self.tunnel.as_mut() {
             Some(t) => t.parse(ctx, dir, data),
             None => data.len(),
+        }
+    }
+
+    /// HTTP carried in WebSocket frames goes through this parser with the
+    /// transactions of the connection, as Zeek's HTTP analyzers share the
+    /// connection's state: a response inside answers the oldest request
+    /// still unanswered (the upgrade request itself), and requests inside
+    /// continue its `trans_depth`.
+    fn framed_http(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, bytes: Vec<u8>, lost: bool) {
+        let side = usize::from(!dir.is_orig());
+        std::mem::swap(&mut self.modes, &mut self.framed_modes);
+        if lost {
+            self.modes[side] = Mode::Resync;
+        }
+        self.in_frames = true;
+        let used = self.parse(ctx, dir, &bytes);
+        self.in_frames = false;
+        std::mem::swap(&mut self.modes, &mut self.framed_modes);
+        if let Some(ws) = self.websocket.as_mut() {
+            ws.keep_http(dir, bytes[used.min(bytes.len())..].to_vec());
         }
     }
 
