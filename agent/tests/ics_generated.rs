@@ -1303,6 +1303,80 @@ fn plant_is_clean_for_tshark() {
     assert!(bad.is_empty(), "tshark objects to frames {bad:?}");
 }
 
+/// A vector field's members, sorted ("-" when unset).
+fn sorted(v: &str) -> Vec<String> {
+    let mut v: Vec<String> = v.split(',').map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+/// The values tshark shows for one MMS PDU, by type (integer, unsigned,
+/// boolean, visible string, bit string, failure, floating point, UTC
+/// time), as the mms log writes them, sorted: a floating point (tshark's
+/// hex of the exponent width and the IEEE bytes) as its number, a UTC time
+/// (tshark's date) as seconds since 1970, a failure by its name.
+fn mms_values(w: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, col) in w.iter().enumerate() {
+        // tshark's dates hold a comma: the scenario has one per PDU at most.
+        let members: Vec<&str> = if i == 7 {
+            vec![col.as_str()]
+        } else {
+            col.split(',').collect()
+        };
+        for v in members.into_iter().filter(|v| !v.is_empty()) {
+            out.push(match i {
+                5 => osect_engine::over_ip::mms::names::data_access_error(
+                    v.parse().expect("failure code"),
+                )
+                .to_owned(),
+                6 => {
+                    let b: Vec<u8> = (2..v.len())
+                        .step_by(2)
+                        .map(|j| u8::from_str_radix(&v[j..j + 2], 16).expect("hex"))
+                        .collect();
+                    assert!(v.starts_with("08"), "single precision: {v}");
+                    f32::from_be_bytes(b.try_into().expect("4 bytes")).to_string()
+                }
+                7 => tshark_utc_seconds(v),
+                _ => v.to_owned(),
+            });
+        }
+    }
+    if out.is_empty() {
+        out.push("-".to_owned());
+    }
+    out.sort();
+    out
+}
+
+/// "Jan  5, 2026 09:00:00.450050000 UTC" as seconds since 1970 with six
+/// decimals.
+fn tshark_utc_seconds(s: &str) -> String {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [month, day, year, time, "UTC"] = parts[..] else {
+        panic!("tshark's UTC time {s:?}");
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == month).expect("month") as i64 + 1;
+    let d: i64 = day.trim_end_matches(',').parse().expect("day");
+    let y: i64 = year.parse().expect("year");
+    // Days from 1970-01-01 to the date (the proleptic Gregorian calendar).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let (hms, frac) = time.split_once('.').expect("fraction");
+    let secs = hms
+        .split(':')
+        .map(|x| x.parse::<i64>().expect("time"))
+        .fold(0, |a, x| a * 60 + x);
+    format!("{}.{}", days * 86_400 + secs, &frac[..6])
+}
+
 /// The asset rows of a run's ledger.
 fn asset_rows(run: &mut ics_support::Run) -> Vec<Row> {
     let mut sink = RecordSink::new(1000);
@@ -1401,11 +1475,22 @@ fn mms_agrees_with_tshark() {
             "mms.revision",
             "mms.Identifier",
             "mms.FileName_item",
+            "mms.unconfirmedService",
+            // The values, by type.
+            "mms.integer",
+            "mms.unsigned",
+            "mms.boolean",
+            "mms.data.visible-string",
+            "mms.data_bit-string",
+            "mms.failure",
+            "mms.floating_point",
+            "mms.utc_time",
         ],
     );
     // The initiate and five exchanges, then a second association on other
-    // TSAPs whose read request is segmented over three data TPDUs.
-    assert_eq!(want.len(), 16, "tshark's MMS PDUs");
+    // TSAPs whose read request is segmented over three data TPDUs, and a
+    // report.
+    assert_eq!(want.len(), 17, "tshark's MMS PDUs");
     assert_eq!(ours.len(), want.len(), "one mms row per MMS PDU");
     for (o, w) in ours.iter().zip(&want) {
         assert_eq!(
@@ -1413,10 +1498,13 @@ fn mms_agrees_with_tshark() {
             if w[0].is_empty() { "-" } else { &w[0] }
         );
         let code = if w[1].is_empty() { &w[2] } else { &w[1] };
-        let service = code
-            .parse()
-            .map_or("-", osect_engine::over_ip::mms::names::confirmed);
+        let service = match (code.parse(), w[10].parse()) {
+            (Ok(c), _) => osect_engine::over_ip::mms::names::confirmed(c),
+            (_, Ok(u)) => osect_engine::over_ip::mms::names::service(3, u),
+            _ => "-",
+        };
         assert_eq!(get(o, "service"), service);
+        assert_eq!(sorted(get(o, "values")), mms_values(&w[11..]));
         // Domain-specific names as domain/item, name lists and file names.
         let names: Vec<String> = if !w[3].is_empty() {
             vec![format!("{}/{}", w[3], w[4])]
@@ -1441,6 +1529,11 @@ fn mms_agrees_with_tshark() {
     }
     assert_eq!(get(&ours[0], "pdu_type"), "initiate-RequestPDU");
     assert_eq!(get(&ours[12], "pdu_type"), "initiate-RequestPDU");
+    assert_eq!(get(&ours[16], "service"), "informationReport");
+    assert_eq!(
+        get(&ours[16], "values"),
+        "IED1PROT/LLN0$BR$brcb01,6400,2,1,1767603600.500000,231.5"
+    );
     assert_eq!(
         get(&ours[14], "object_names"),
         "IED1PROT/PTOC1$ST$Str$general"
@@ -1454,7 +1547,7 @@ fn mms_agrees_with_tshark() {
         .iter()
         .map(|r| get(r, "pdu_code").to_owned())
         .collect();
-    assert_eq!(cotp.len(), 22, "four connect TPDUs and 18 data TPDUs");
+    assert_eq!(cotp.len(), 23, "four connect TPDUs and 19 data TPDUs");
     assert_eq!(cotp, codes);
     let devices = asset_rows(&mut run);
     let ied = devices

@@ -1212,8 +1212,8 @@ pub fn goose_publish(cap: &mut Capture, net: &Net, t: i64, messages: u32) -> i64
 /// devices, asks its identity, reads a status, operates a switch and lists
 /// a directory of disturbance records. A second association, as an ICCP
 /// peer makes one, calls other TSAPs than IEC 61850's (those an S7 client
-/// would use) and reads a value with a request segmented over three COTP
-/// data TPDUs.
+/// would use), reads a value with a request segmented over three COTP
+/// data TPDUs and receives a report.
 pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     use iec61850::*;
     let mut c = TcpConn::new(net.hmi, 49_300, net.ied, 102, net.vlan, (11_000, 13_000));
@@ -1263,6 +1263,9 @@ pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         false,
         &data(&confirmed(true, 1, &read_response(0))),
     );
+    let since = u32::try_from(t / SEC).unwrap_or(0);
+    let report = information_report("IED1PROT/LLN0$BR$brcb01", 2, true, since, 231.5);
+    t = c.send(cap, t + 20 * MS, false, &data(&report));
     c.close(cap, t + 10 * MS)
 }
 

@@ -348,3 +348,26 @@ pub fn file_directory_response() -> Vec<u8> {
     // listOfDirectoryEntry [0] is explicitly tagged: an empty SEQUENCE OF.
     ber(&[0xbf, 0x4d], &[0xa0, 2, 0x30, 0, 0x81, 1, 0])
 }
+
+/// An information report of the data set `rpt_id` names: a report id, the
+/// option fields, and a status (position, validity, time of the change as
+/// seconds since 1970, and half a second) with a measured value.
+pub fn information_report(rpt_id: &str, pos: u8, valid: bool, secs: u32, mag: f32) -> Vec<u8> {
+    let mut t = secs.to_be_bytes().to_vec();
+    t.extend_from_slice(&[0x80, 0, 0, 0x0a]);
+    let status = [
+        ber(&[0x85], &[pos]),
+        ber(&[0x83], &[u8::from(valid)]),
+        ber(&[0x91], &t),
+    ]
+    .concat();
+    let results = [
+        ber(&[0x8a], rpt_id.as_bytes()),
+        ber(&[0x84], &[0x06, 0x64, 0x00]),
+        ber(&[0xa2], &status),
+        ber(&[0x87], &[&[8][..], &mag.to_be_bytes()].concat()),
+    ]
+    .concat();
+    let report = [ber(&[0xa1], &ber(&[0x80], b"RPT")), ber(&[0xa0], &results)].concat();
+    ber(&[0xa3], &ber(&[0xa0], &report))
+}

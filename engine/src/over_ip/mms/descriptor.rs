@@ -27,8 +27,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "mms",
         logs: &[LogInfo {
             schema: &super::MMS,
+            // Values change with every poll: folded rows count the operation.
             fold: Fold::Yes {
-                per_event: &["invoke_id"],
+                per_event: &["invoke_id", "values"],
             },
             operation: Some(OperationSpec {
                 key: &["service", "object_names"],

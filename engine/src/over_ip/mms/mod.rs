@@ -5,9 +5,13 @@
 //! confirmed or unconfirmed service (read, write, getNameList,
 //! getVariableAccessAttributes, identify, the file services...), the object
 //! names it names (`domain/item` for a domain-specific variable or list,
-//! the domain of a name list, a name list's identifiers, file names), and
-//! vendor, model and revision from an identify response. Data values are
-//! not logged.
+//! the domain of a name list, a name list's identifiers, file names), the
+//! values a read response, an information report or a write request
+//! carries (as tshark shows them: booleans 1/0, integers in decimal,
+//! strings as text, bit and octet strings in hex, UTC times as seconds,
+//! structures and arrays flattened into their members, failures by their
+//! DataAccessError name), and vendor, model and revision from an identify
+//! response.
 //!
 //! The asset ledger learns the roles (`mms_client` sends requests,
 //! `mms_server` answers), the server's vendor, model and revision from an
@@ -39,7 +43,7 @@ use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{iso, AppParser, Ctx, Dir};
-use crate::text::wire_text;
+use crate::text::{hex_bytes, wire_text};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 use std::collections::VecDeque;
@@ -51,6 +55,7 @@ pub static MMS: LogSchema = LogSchema {
         field("invoke_id", FieldType::Count),
         field("service", FieldType::String),
         field("object_names", FieldType::VectorString),
+        field("values", FieldType::VectorString),
         field("vendor_name", FieldType::String),
         field("model_name", FieldType::String),
         field("revision", FieldType::String),
@@ -59,6 +64,11 @@ pub static MMS: LogSchema = LogSchema {
 
 /// Names kept from one PDU at most.
 pub const MAX_NAMES: usize = 16;
+/// Values kept from one PDU at most, characters of one value at most, and
+/// how deep structures and arrays are followed.
+pub const MAX_VALUES: usize = 16;
+const MAX_VALUE_CHARS: usize = 64;
+const MAX_DATA_DEPTH: u8 = 4;
 /// Outstanding requests for the list of domains remembered at most.
 const MAX_PENDING: usize = 8;
 /// Session Connect SPDU (ISO 8327).
@@ -126,6 +136,8 @@ pub struct Pdu {
     /// The service's tag, in the PDU type's service choice.
     pub service: Option<u32>,
     pub names: Vec<String>,
+    /// Data values, in order (see the module documentation).
+    pub values: Vec<String>,
     /// A getNameList request's object class.
     pub object_class: Option<u64>,
     /// vendorName, modelName and revision of an identify response.
@@ -223,6 +235,7 @@ impl Mms {
             .push(p.invoke_id.map(Value::Count))
             .push(p.service.map(|s| names::service(p.kind, s)))
             .push((!p.names.is_empty()).then(|| Value::Strings(p.names.clone())))
+            .push((!p.values.is_empty()).then(|| Value::Strings(p.values.clone())))
             .push(vendor)
             .push(model)
             .push(revision)
@@ -336,7 +349,17 @@ pub fn parse_pdu(b: &[u8]) -> Option<Pdu> {
         }
         // Confirmed error, reject: the invoke id is context [0].
         2 | 4 => p.invoke_id = els.find(|e| e.is_context(0)).and_then(|e| e.unsigned()),
-        3 => p.service = els.find(|e| e.class == 0x80).map(|e| e.tag),
+        // Unconfirmed: an information report's listOfAccessResult [0]
+        // follows its variableAccessSpecification.
+        3 => {
+            let s = els.find(|e| e.class == 0x80)?;
+            p.service = Some(s.tag);
+            if s.tag == 0 {
+                if let Some(list) = ber::elements(s.value).nth(1).filter(|e| e.is_context(0)) {
+                    values(&mut p, list.value, true);
+                }
+            }
+        }
         // Cancel: the invoke id is the PDU's own contents.
         5..=7 => p.invoke_id = t.unsigned(),
         _ => {}
@@ -380,9 +403,19 @@ fn service(p: &mut Pdu, s: &Tlv<'_>) {
                 }
             }
         }
+        (4, false) => {
+            if let Some(list) = ber::elements(s.value).find(|e| e.is_context(1)) {
+                values(p, list.value, true);
+            }
+        }
+        // write: the specification, then listOfData [0].
         (5, true) => {
-            if let Some(spec) = ber::elements(s.value).next() {
+            let mut els = ber::elements(s.value);
+            if let Some(spec) = els.next() {
                 access_specification(p, &spec);
+            }
+            if let Some(list) = els.next().filter(|e| e.is_context(0)) {
+                values(p, list.value, false);
             }
         }
         // getVariableAccessAttributes and getNamedVariableListAttributes:
@@ -439,6 +472,96 @@ fn file_names(p: &mut Pdu, b: &[u8], depth: u8) {
         } else if e.constructed && depth < 2 {
             file_names(p, e.value, depth + 1);
         }
+    }
+}
+
+/// The values of a listOfAccessResult (`results`: a failure [0] is an
+/// alternative) or a listOfData.
+fn values(p: &mut Pdu, list: &[u8], results: bool) {
+    for e in ber::elements(list) {
+        if results && e.is_context(0) && !e.constructed {
+            let code = e.unsigned().unwrap_or(u64::MAX);
+            push_value(p, names::data_access_error(code).to_owned());
+        } else {
+            data(p, &e, 0);
+        }
+    }
+}
+
+/// One Data (ISO 9506-2, with IEC 61850-8-1's floating point and UTC
+/// time), structures and arrays by their members.
+fn data(p: &mut Pdu, d: &Tlv<'_>, depth: u8) {
+    if d.class != 0x80 {
+        return;
+    }
+    let v = d.value;
+    let text = match d.tag {
+        1 | 2 => {
+            if d.constructed && depth < MAX_DATA_DEPTH {
+                for member in ber::elements(v) {
+                    data(p, &member, depth + 1);
+                }
+            }
+            return;
+        }
+        3 => d.boolean().map(|b| if b { "1" } else { "0" }.to_owned()),
+        5 => signed(v).map(|n| n.to_string()),
+        6 | 13 => d.unsigned().map(|n| n.to_string()),
+        7 => Some(float(v)),
+        // A bit string's first byte counts the unused bits of its last.
+        4 => Some(hex_bytes(v.get(1..).unwrap_or_default())),
+        10 | 16 => Some(wire_text(v)),
+        17 => utc_time(v),
+        _ => Some(hex_bytes(v)),
+    };
+    if let Some(t) = text {
+        push_value(p, t);
+    }
+}
+
+/// A BER INTEGER of at most 8 bytes.
+fn signed(v: &[u8]) -> Option<i64> {
+    let (&first, _) = v.split_first()?;
+    if v.len() > 8 {
+        return None;
+    }
+    let init = if first & 0x80 != 0 { -1i64 } else { 0 };
+    Some(v.iter().fold(init, |a, &c| a << 8 | i64::from(c)))
+}
+
+/// A FloatingPoint: the exponent width (8 single, 11 double), then the
+/// IEEE 754 bytes; in hex when it is neither.
+fn float(v: &[u8]) -> String {
+    match v {
+        [8, b @ ..] => b
+            .try_into()
+            .map(|b| f32::from_be_bytes(b).to_string())
+            .unwrap_or_else(|_| hex_bytes(v)),
+        [11, b @ ..] => b
+            .try_into()
+            .map(|b| f64::from_be_bytes(b).to_string())
+            .unwrap_or_else(|_| hex_bytes(v)),
+        _ => hex_bytes(v),
+    }
+}
+
+/// A UtcTime: seconds since 1970, a 24-bit binary fraction of a second and
+/// a quality byte, as seconds with six decimals.
+fn utc_time(v: &[u8]) -> Option<String> {
+    let [a, b, c, d, f1, f2, f3, _quality] = *v else {
+        return None;
+    };
+    let secs = u32::from_be_bytes([a, b, c, d]);
+    let fraction = u64::from(u32::from_be_bytes([0, f1, f2, f3]));
+    Some(format!("{secs}.{:06}", (fraction * 1_000_000) >> 24))
+}
+
+fn push_value(p: &mut Pdu, mut value: String) {
+    if p.values.len() < MAX_VALUES {
+        if let Some((cut, _)) = value.char_indices().nth(MAX_VALUE_CHARS) {
+            value.truncate(cut);
+        }
+        p.values.push(value);
     }
 }
 
@@ -503,6 +626,36 @@ mod tests {
         let p = parse_pdu(user_data(c.data).unwrap()).unwrap();
         assert_eq!((p.kind, p.invoke_id, p.service), (0, Some(5), Some(4)));
         assert_eq!(p.names, vec!["IED1LD0/LLN0$ST$Mod"]);
+    }
+
+    #[test]
+    fn values_of_reports_reads_and_writes() {
+        let report = gen::information_report("LD0/LLN0$BR$brcb01", 2, true, 1_767_603_600, 231.5);
+        let p = parse_pdu(&report).unwrap();
+        assert_eq!((p.kind, p.service), (3, Some(0)));
+        assert_eq!(
+            p.values,
+            ["LD0/LLN0$BR$brcb01", "6400", "2", "1", "1767603600.500000", "231.5"]
+        );
+        // A failure, a negative integer, a nested array and an octet string.
+        let results = [
+            el(&[0x80], &[10]),
+            el(&[0x85], &[0xff, 0x38]),
+            el(&[0xa1], &el(&[0xa2], &el(&[0x86], &[0x01, 0x00]))),
+            el(&[0x89], &[0xde, 0xad]),
+        ]
+        .concat();
+        let read = el(&[0xa4], &el(&[0xa1], &results));
+        let p = parse_pdu(&gen::confirmed(true, 9, &read)).unwrap();
+        assert_eq!(p.values, ["object-non-existent", "-200", "256", "dead"]);
+        let write = gen::confirmed(false, 3, &gen::write_request("LD0", "CSWI1$CO$Pos$Oper", true));
+        assert_eq!(parse_pdu(&write).unwrap().values, ["1"]);
+        // Bounded: values past MAX_VALUES and characters past 64 are cut.
+        let long = el(&[0x8a], &[b'x'; 100]);
+        let many = el(&[0xa4], &el(&[0xa1], &long.repeat(MAX_VALUES + 4)));
+        let p = parse_pdu(&gen::confirmed(true, 1, &many)).unwrap();
+        assert_eq!(p.values.len(), MAX_VALUES);
+        assert_eq!(p.values[0].len(), MAX_VALUE_CHARS);
     }
 
     #[test]
