@@ -469,7 +469,11 @@ impl Http {
         let (end, lines) = split_head(data)?;
         let mut body = Body::ToClose;
         let mut upgrade = false;
-        let mut to_websocket = false;
+        // Zeek switches on a 101 whose `Connection` header's first token
+        // is `upgrade`, with an `Upgrade` header naming the protocol (its
+        // first token), while exactly one request is unanswered.
+        let mut connection_upgrade = false;
+        let mut protocol: &[u8] = &[];
         for l in lines.skip(1) {
             let Some((name, value)) = header(l) else {
                 continue;
@@ -480,16 +484,25 @@ impl Http {
                 body = merge(body, b);
             }
             Handshake::header(&mut self.handshake, false, name, value);
-            // Zeek's `HTTP::upgrade_analyzers` is keyed by the value.
-            to_websocket |= name == b"UPGRADE" && value.eq_ignore_ascii_case(b"websocket");
+            match name {
+                b"CONNECTION" => {
+                    connection_upgrade |= first_token(value).eq_ignore_ascii_case(b"upgrade");
+                }
+                b"UPGRADE" => protocol = first_token(value),
+                _ => {}
+            }
         }
+        let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
+        let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
+        // Zeek's `HTTP::upgrade_analyzers` is keyed by the protocol.
+        let to_websocket = protocol.eq_ignore_ascii_case(b"websocket");
         let ts = ctx.ts;
         let tx = self.response_tx(ts);
         let version = text::bytes(st.version, 8);
         if (100..200).contains(&st.code) {
             tx.info_code = Some(st.code);
             tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
-            upgrade = st.code == 101;
+            upgrade = switches;
             if upgrade && to_websocket {
                 // Zeek writes the row when the analyzer starts, with the
                 // upgrade request's host, URI and user agent.
@@ -731,6 +744,17 @@ pub fn upper<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> &'b [u8] {
     dst
 }
 
+/// The first token of a header value (MIME's: up to a separator or
+/// white space), as Zeek reads `Connection` and `Upgrade`.
+fn first_token(value: &[u8]) -> &[u8] {
+    let v = value.trim_ascii_start();
+    let end = v
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || b"()<>@,;:\\\"/[]?=".contains(c))
+        .unwrap_or(v.len());
+    &v[..end]
+}
+
 /// How a header frames the body, if it does.
 fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
     match upper_name {
@@ -914,6 +938,15 @@ mod tests {
     }
 
     #[test]
+    fn first_tokens_as_mime_reads_them() {
+        assert_eq!(first_token(b"Upgrade"), b"Upgrade");
+        assert_eq!(first_token(b"  upgrade, keep-alive"), b"upgrade");
+        assert_eq!(first_token(b"keep-alive, Upgrade"), b"keep-alive");
+        assert_eq!(first_token(b"websocket/13"), b"websocket");
+        assert_eq!(first_token(b""), b"");
+    }
+
+    #[test]
     fn head_needs_the_blank_line() {
         assert!(split_head(b"GET / HTTP/1.1\r\nHost: a\r\n").is_none());
         let (end, lines) = split_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY").unwrap();
@@ -1007,6 +1040,40 @@ mod stream_tests {
         assert_eq!(ssh.len(), 1, "the SSH session inside the frames");
         assert_eq!(field(ssh[0], "client"), "SSH-2.0-OpenSSH_9.2p1");
         assert_eq!(field(ssh[0], "server"), "SSH-2.0-OpenSSH_8.4");
+    }
+
+    #[test]
+    fn a_101_switches_only_as_zeek_switches() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let frame = ws_frame(b"x", Some([1, 2, 3, 4]));
+        // `Connection: keep-alive, Upgrade`: the first token is not
+        // `upgrade`, so the connection stays HTTP and the next request is
+        // read as one.
+        let refused = String::from_utf8_lossy(SWITCHED)
+            .replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, refused.as_bytes()),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        assert_eq!(service, Some("http"));
+        assert!(rows(&recs, "websocket").is_empty());
+        assert_eq!(rows(&recs, "http").len(), 2);
+        // Two requests unanswered when the 101 comes: no switch either.
+        let two = [UPGRADE, REQ].concat();
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &two),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &frame),
+            ],
+        );
+        assert!(rows(&recs, "websocket").is_empty());
     }
 
     #[test]
