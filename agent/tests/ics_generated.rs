@@ -6,6 +6,7 @@
 
 mod ics_support;
 
+use osect_engine::over_ip::dnp3::names;
 use osect_engine::sink::RecordSink;
 use osect_trafficgen::pcap::Capture;
 use osect_trafficgen::scenario;
@@ -35,6 +36,17 @@ fn rows(records: &[Record], log: &str) -> Vec<Row> {
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {
     r.get(f).map_or("?", String::as_str)
+}
+
+/// A number as tshark prints it, `0x`-prefixed or decimal (`u64::MAX`
+/// when it is neither).
+fn hex_or_dec(s: &str) -> u64 {
+    s.strip_prefix("0x")
+        .map_or_else(
+            || s.parse::<u64>().ok(),
+            |h| u64::from_str_radix(h, 16).ok(),
+        )
+        .unwrap_or(u64::MAX)
 }
 
 fn scenario_run(name: &str) -> (Capture, ics_support::Run) {
@@ -228,20 +240,40 @@ fn s7_program_transfer_and_szl_reads() {
         .map(|r| [get(r, "subfunction_code"), get(r, "subfunction_name")])
         .collect();
     assert_eq!(
-        services,
+        services[..2],
         [
             ["_INSE", "Activates a PLC module"],
             ["P_PROGRAM", "PLC Start / Stop"]
         ]
     );
-    // (PLC Stop's service name decodes in the same field: function 0x28 only.)
-    let theirs = tshark(
-        &cap,
-        "s7comm.param.func == 0x28 && s7comm.param.pistart.servicename",
-        &["s7comm.param.pistart.servicename"],
+    // Every service tshark reads, with its description (`[PI-Service X
+    // (description)]`, or `[Unknown PI Service]`, which ICSNPP writes as
+    // `unknown`): the PLC's and the SINUMERIK NC services.
+    let theirs: Vec<[String; 2]> = tshark_frames(&cap)
+        .iter()
+        .flat_map(|f| f.lines())
+        .filter_map(|l| {
+            let (name, rest) = l
+                .trim()
+                .strip_prefix("PI (program invocation) Service: ")?
+                .split_once(" [")?;
+            let desc = rest
+                .strip_prefix(&format!("PI-Service {name} ("))
+                .and_then(|d| d.strip_suffix(")]"))
+                .unwrap_or("unknown");
+            Some([name.to_owned(), desc.to_owned()])
+        })
+        .collect();
+    assert_eq!(theirs.len(), 6);
+    assert_eq!(
+        services
+            .iter()
+            .map(|s| s.map(str::to_owned))
+            .collect::<Vec<_>>(),
+        theirs
     );
-    let theirs: Vec<&str> = theirs.iter().map(|f| f[0].as_str()).collect();
-    assert_eq!(theirs, ["_INSE", "P_PROGRAM"]);
+    assert!(services.contains(&["_N_F_DELE", "Deletes file"]));
+    assert!(services.contains(&["_N_XYZZY_", "unknown"]));
 
     let szl = rows(&run.records, "s7comm_read_szl");
     let ours: Vec<[String; 4]> = szl
@@ -335,13 +367,95 @@ fn bacnet_discovery_property_and_error() {
     assert_eq!(ts.len(), b.len());
 }
 
+/// tshark's full dissection (`-V`) of a capture, one text per frame.
+fn tshark_frames(cap: &Capture) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.pcap");
+    std::fs::write(&path, cap.to_pcap()).expect("write capture");
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .arg("-V")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tshark (Debian package tshark): {e}"));
+    assert!(out.status.success(), "tshark failed");
+    String::from_utf8_lossy(&out.stdout)
+        .split("\nFrame ")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The BACnet property rows of the arrays-and-enumerations exchange, each
+/// against tshark's dissection of its message: the property, the array
+/// index as ICSNPP logs it (a ReadProperty's index; a ReadRange without
+/// one gives 0, its range's opening tag; a WriteProperty of an Unsigned
+/// gives the value written), and reliability and units values named as
+/// tshark names them (its spelling lower-cased and hyphenated).
+#[test]
+fn bacnet_array_indexes_and_enumerations_as_icsnpp_logs_them() {
+    let (cap, run) = exchange_run(scenario::bacnet_arrays_and_enums);
+    let ours = rows(&run.records, "bacnet_property");
+    let frames: Vec<String> = tshark_frames(&cap)
+        .into_iter()
+        .filter(|f| {
+            ["readProperty (12)", "readRange (26)", "writeProperty (15)"]
+                .iter()
+                .any(|s| f.contains(&format!("Service Choice: {s}")))
+                && !f.contains("Simple-ACK")
+        })
+        .collect();
+    assert_eq!(ours.len(), frames.len(), "a row per property message");
+    let after = |f: &str, key: &str| -> Option<String> {
+        f.lines()
+            .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_owned()))
+    };
+    for (row, f) in ours.iter().zip(&frames) {
+        let property = after(f, "Property Identifier:").expect("a property");
+        assert!(property.starts_with(&format!("{} (", get(row, "property"))));
+        let index = after(f, "property Array Index (Unsigned)");
+        let lines: Vec<&str> = f.lines().collect();
+        let unsigned_value = lines
+            .iter()
+            .position(|l| l.contains("Application Tag: Unsigned Integer"))
+            .and_then(|i| lines[i - 1].rsplit(": ").next())
+            .map(|v| v.trim().to_owned());
+        let want = if f.contains("readRange (26)") {
+            index.or(Some("0".to_owned()))
+        } else if f.contains("writeProperty (15)") {
+            unsigned_value.or(index)
+        } else {
+            index
+        };
+        assert_eq!(
+            get(row, "array_index"),
+            want.as_deref().unwrap_or("-"),
+            "{f}"
+        );
+        for e in ["reliability:", "units:"] {
+            if let Some(v) = after(f, e) {
+                let name = v[..v.rfind(" (").expect("a number")].to_lowercase();
+                assert_eq!(get(row, "value"), name.replace(' ', "-"));
+            }
+        }
+    }
+    let values: Vec<&str> = ours.iter().map(|r| get(r, "value")).collect();
+    for v in [
+        "referenced-object-fault",
+        "degrees-celsius",
+        "standard-cubic-feet-per-day",
+    ] {
+        assert!(values.contains(&v), "{v}");
+    }
+}
+
 #[test]
 fn dnp3_polls_and_controls() {
     let (_, run) = scenario_run("dnp3");
     let d = rows(&run.records, "dnp3");
+    // Two class 0 polls, then the station's analog and event reads.
     assert_eq!(
         d.iter().filter(|r| get(r, "fc_request") == "READ").count(),
-        2
+        4
     );
     assert!(d
         .iter()
@@ -354,6 +468,85 @@ fn dnp3_polls_and_controls() {
     assert!(o.iter().any(
         |r| get(r, "object_type") == "Binary Input With Status" && get(r, "range_high") == "3"
     ));
+}
+
+/// Every object header tshark decodes (CROBs aside: dnp3_control has
+/// them) is a dnp3_objects row, in order, with ICSNPP's name for the
+/// object; a request's row has no count or range, a response's has the
+/// values of Zeek's object header event that ICSNPP logs: start and stop,
+/// or for a count the count as the low end (a 2-byte count read
+/// big-endian) and 0, or 0 and 0xffff for all objects.
+#[test]
+fn dnp3_objects_as_icsnpp_logs_them() {
+    let (cap, run) = scenario_run("dnp3");
+    let fields = [
+        "dnp3.al.func",
+        "dnp3.al.obj",
+        "dnp3.al.objq.range",
+        "dnp3.al.range.start",
+        "dnp3.al.range.stop",
+        "dnp3.al.range.quantity",
+    ];
+    let mut want: Vec<[String; 5]> = Vec::new();
+    for f in tshark(&cap, "dnp3.al.obj", &fields) {
+        let list = |i: usize| -> Vec<u32> {
+            f[i].split(',')
+                .filter(|x| !x.is_empty())
+                .map(|x| u32::try_from(hex_or_dec(x)).expect("a small number"))
+                .collect()
+        };
+        let func = u8::try_from(hex_or_dec(&f[0])).expect("function code");
+        let (starts, stops, counts) = (list(3), list(4), list(5));
+        let (mut ranges, mut quantities) = (starts.iter().zip(&stops), counts.iter());
+        for (obj, code) in list(1).into_iter().zip(list(2)) {
+            let [c, l, h] = match code {
+                0..=2 => {
+                    let (s, e) = ranges.next().expect("a start and a stop");
+                    [e - s + 1, *s, *e]
+                }
+                6 => [0, 0xffff, 0xffff],
+                8 => {
+                    let q = *quantities.next().expect("a quantity");
+                    [q, u32::from((q as u16).swap_bytes()), 0]
+                }
+                _ => {
+                    let q = *quantities.next().expect("a quantity");
+                    [q, q, 0]
+                }
+            };
+            let Some(name) = names::icsnpp_object((obj >> 8) as u8, obj as u8) else {
+                continue;
+            };
+            let counts = if func < 0x80 {
+                ["-".to_owned(), "-".to_owned(), "-".to_owned()]
+            } else {
+                [c, l, h].map(|v| v.to_string())
+            };
+            let [c, l, h] = counts;
+            want.push([names::function(func).to_string(), name.to_owned(), c, l, h]);
+        }
+    }
+    let ours: Vec<[String; 5]> = rows(&run.records, "dnp3_objects")
+        .iter()
+        .map(|r| {
+            [
+                "function_code",
+                "object_type",
+                "object_count",
+                "range_low",
+                "range_high",
+            ]
+            .map(|f| get(r, f).to_owned())
+        })
+        .collect();
+    assert_eq!(ours, want);
+    // The scenario has each kind: a ranged READ, a 2-byte count.
+    assert!(ours
+        .iter()
+        .any(|r| r[0] == "READ" && r[1] == "32-Bit Floating Point Input"));
+    assert!(ours
+        .iter()
+        .any(|r| r[1] == "32-Bit Analog Change Event w/o Time" && r[2] == "2" && r[3] == "512"));
 }
 
 #[test]
@@ -991,14 +1184,6 @@ fn plant_through_replay() {
 /// EtherNet/IP scenarios are the ones in the logs.
 #[test]
 fn function_codes_agree_with_tshark() {
-    let hex_or_dec = |s: &str| {
-        s.strip_prefix("0x")
-            .map_or_else(
-                || s.parse::<u64>().ok(),
-                |h| u64::from_str_radix(h, 16).ok(),
-            )
-            .unwrap_or(u64::MAX)
-    };
     let dec = |s: &str| hex_or_dec(s).to_string();
 
     let (cap, run) = scenario_run("modbus");
@@ -1076,7 +1261,12 @@ fn function_codes_agree_with_tshark() {
             get(r, "fc_reply").to_owned(),
         ]
     };
-    let ours: Vec<String> = rows(&run.records, "dnp3").iter().flat_map(names).collect();
+    // The last CONFIRM has no reply: its row's fc_reply is unset.
+    let ours: Vec<String> = rows(&run.records, "dnp3")
+        .iter()
+        .flat_map(names)
+        .filter(|n| n != "-")
+        .collect();
     let theirs: Vec<String> = tshark(&cap, "dnp3.al.func", &["dnp3.al.func"])
         .iter()
         .map(|f| {
@@ -1111,6 +1301,80 @@ fn plant_is_clean_for_tshark() {
         &["frame.number", "_ws.col.protocol"],
     );
     assert!(bad.is_empty(), "tshark objects to frames {bad:?}");
+}
+
+/// A vector field's members, sorted ("-" when unset).
+fn sorted(v: &str) -> Vec<String> {
+    let mut v: Vec<String> = v.split(',').map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+/// The values tshark shows for one MMS PDU, by type (integer, unsigned,
+/// boolean, visible string, bit string, failure, floating point, UTC
+/// time), as the mms log writes them, sorted: a floating point (tshark's
+/// hex of the exponent width and the IEEE bytes) as its number, a UTC time
+/// (tshark's date) as seconds since 1970, a failure by its name.
+fn mms_values(w: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, col) in w.iter().enumerate() {
+        // tshark's dates hold a comma: the scenario has one per PDU at most.
+        let members: Vec<&str> = if i == 7 {
+            vec![col.as_str()]
+        } else {
+            col.split(',').collect()
+        };
+        for v in members.into_iter().filter(|v| !v.is_empty()) {
+            out.push(match i {
+                5 => osect_engine::over_ip::mms::names::data_access_error(
+                    v.parse().expect("failure code"),
+                )
+                .to_owned(),
+                6 => {
+                    let b: Vec<u8> = (2..v.len())
+                        .step_by(2)
+                        .map(|j| u8::from_str_radix(&v[j..j + 2], 16).expect("hex"))
+                        .collect();
+                    assert!(v.starts_with("08"), "single precision: {v}");
+                    f32::from_be_bytes(b.try_into().expect("4 bytes")).to_string()
+                }
+                7 => tshark_utc_seconds(v),
+                _ => v.to_owned(),
+            });
+        }
+    }
+    if out.is_empty() {
+        out.push("-".to_owned());
+    }
+    out.sort();
+    out
+}
+
+/// "Jan  5, 2026 09:00:00.450050000 UTC" as seconds since 1970 with six
+/// decimals.
+fn tshark_utc_seconds(s: &str) -> String {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [month, day, year, time, "UTC"] = parts[..] else {
+        panic!("tshark's UTC time {s:?}");
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| *x == month).expect("month") as i64 + 1;
+    let d: i64 = day.trim_end_matches(',').parse().expect("day");
+    let y: i64 = year.parse().expect("year");
+    // Days from 1970-01-01 to the date (the proleptic Gregorian calendar).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let (hms, frac) = time.split_once('.').expect("fraction");
+    let secs = hms
+        .split(':')
+        .map(|x| x.parse::<i64>().expect("time"))
+        .fold(0, |a, x| a * 60 + x);
+    format!("{}.{}", days * 86_400 + secs, &frac[..6])
 }
 
 /// The asset rows of a run's ledger.
@@ -1211,9 +1475,22 @@ fn mms_agrees_with_tshark() {
             "mms.revision",
             "mms.Identifier",
             "mms.FileName_item",
+            "mms.unconfirmedService",
+            // The values, by type.
+            "mms.integer",
+            "mms.unsigned",
+            "mms.boolean",
+            "mms.data.visible-string",
+            "mms.data_bit-string",
+            "mms.failure",
+            "mms.floating_point",
+            "mms.utc_time",
         ],
     );
-    assert_eq!(want.len(), 12, "tshark decodes initiate and five exchanges");
+    // The initiate and five exchanges, then a second association on other
+    // TSAPs whose read request is segmented over three data TPDUs, and a
+    // report.
+    assert_eq!(want.len(), 17, "tshark's MMS PDUs");
     assert_eq!(ours.len(), want.len(), "one mms row per MMS PDU");
     for (o, w) in ours.iter().zip(&want) {
         assert_eq!(
@@ -1221,10 +1498,13 @@ fn mms_agrees_with_tshark() {
             if w[0].is_empty() { "-" } else { &w[0] }
         );
         let code = if w[1].is_empty() { &w[2] } else { &w[1] };
-        let service = code
-            .parse()
-            .map_or("-", osect_engine::over_ip::mms::names::confirmed);
+        let service = match (code.parse(), w[10].parse()) {
+            (Ok(c), _) => osect_engine::over_ip::mms::names::confirmed(c),
+            (_, Ok(u)) => osect_engine::over_ip::mms::names::service(3, u),
+            _ => "-",
+        };
         assert_eq!(get(o, "service"), service);
+        assert_eq!(sorted(get(o, "values")), mms_values(&w[11..]));
         // Domain-specific names as domain/item, name lists and file names.
         let names: Vec<String> = if !w[3].is_empty() {
             vec![format!("{}/{}", w[3], w[4])]
@@ -1248,6 +1528,27 @@ fn mms_agrees_with_tshark() {
         }
     }
     assert_eq!(get(&ours[0], "pdu_type"), "initiate-RequestPDU");
+    assert_eq!(get(&ours[12], "pdu_type"), "initiate-RequestPDU");
+    assert_eq!(get(&ours[16], "service"), "informationReport");
+    assert_eq!(
+        get(&ours[16], "values"),
+        "IED1PROT/LLN0$BR$brcb01,6400,2,1,1767603600.500000,231.5"
+    );
+    assert_eq!(
+        get(&ours[14], "object_names"),
+        "IED1PROT/PTOC1$ST$Str$general"
+    );
+    // One `cotp` row per TPDU, as tshark lists them.
+    let codes: Vec<String> = tshark(&cap, "cotp", &["cotp.type"])
+        .iter()
+        .flat_map(|w| w[0].split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let cotp: Vec<String> = rows(&run.records, "cotp")
+        .iter()
+        .map(|r| get(r, "pdu_code").to_owned())
+        .collect();
+    assert_eq!(cotp.len(), 23, "four connect TPDUs and 19 data TPDUs");
+    assert_eq!(cotp, codes);
     let devices = asset_rows(&mut run);
     let ied = devices
         .iter()

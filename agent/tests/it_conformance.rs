@@ -415,6 +415,26 @@ fn websocket_handshakes_match_zeek() {
             assert!(ok, "{name} {f}: zeek {w:?}, ours {got:?}");
         }
     }
+    // Zeek's http.log for wstunnel-http: the HTTP inside the frames shares
+    // the connection's transactions, so the tunnelled 301 answers the
+    // upgrade request and the tunnelled request is left unanswered.
+    let http = cases
+        .iter()
+        .find(|c| c.name == "zeek-scripts-base-protocols-websocket-wstunnel-http")
+        .map(|c| replay_case(c, true))
+        .map(|o| read_log(&o.path().join("http.log")))
+        .unwrap_or_default();
+    let rows: Vec<[&str; 4]> = http
+        .iter()
+        .map(|r| ["host", "uri", "status_code", "user_agent"].map(|f| get(r, f)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["localhost:8888", "/v1/events", "301", "-"],
+            ["zeek.org", "/", "-", "curl/7.81.0"]
+        ]
+    );
     // Zeek's ssl.log for wstunnel-https: TLS 1.3 to zeek.org, found in
     // the frames' payload.
     let https = cases

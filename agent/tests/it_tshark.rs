@@ -618,11 +618,77 @@ fn generated_http_matches_tshark() {
             .map(|c| c["service"].clone())
             .unwrap_or_else(|| panic!("no conn row from port {port}"))
     };
-    // tshark follows the upgrade into WebSocket frames and the CONNECT
-    // tunnel into SSH; Zeek names both in the service.
-    let ws = tshark(&g.trace, "websocket.opcode", &["tcp.srcport"]);
-    assert_eq!(ws.len(), 2, "a frame each way");
-    assert_eq!(service(&ws[0][0]), "http,websocket");
+    // tshark follows each upgrade into WebSocket frames and the CONNECT
+    // tunnel into SSH; Zeek names both in the service. websocket.log has a
+    // row per handshake with the request's and the response's headers.
+    let hs = tshark(
+        &g.trace,
+        "http.upgrade",
+        &[
+            "tcp.srcport",
+            "http.host",
+            "http.request.uri",
+            "http.user_agent",
+            "http.sec_websocket_protocol",
+            "http.sec_websocket_extensions",
+        ],
+    );
+    let mut handshakes = g.log("websocket");
+    handshakes.sort_by(|a, b| a["ts"].cmp(&b["ts"]));
+    assert_eq!(hs.len(), 4, "two upgrades, each with its 101");
+    assert_eq!(handshakes.len(), 2);
+    for (w, pair) in handshakes.iter().zip(hs.chunks(2)) {
+        let (req, resp) = (&pair[0], &pair[1]);
+        assert_eq!(w["id.orig_p"], req[0]);
+        assert_eq!(w["host"], dash(&req[1]));
+        assert_eq!(w["uri"], dash(&req[2]));
+        assert_eq!(w["user_agent"], dash(&req[3]));
+        // One value each here: Zeek splits the lists on commas only.
+        assert_eq!(w["client_protocols"], dash(&req[4]));
+        assert_eq!(w["client_extensions"], dash(&req[5]));
+        assert_eq!(w["subprotocol"], dash(&resp[4]));
+        assert_eq!(w["server_extensions"], dash(&resp[5]));
+    }
+    // The frames tshark reads, with their payload unmasked and the
+    // fragments joined: a text message on the HMI's connection; on the
+    // gateway's, MQTT, which the sensor finds in that payload (Debian's
+    // tshark does not dissect MQTT over WebSocket: its bytes are compared).
+    let frames = tshark(
+        &g.trace,
+        "websocket",
+        &[
+            "tcp.srcport",
+            "websocket.opcode",
+            "data.data",
+            "websocket.payload.text",
+        ],
+    );
+    assert!(frames
+        .iter()
+        .any(|f| f[0] == "53080" && f[3] == "subscribe line1"));
+    assert_eq!(service("53080"), "http,websocket");
+    assert_eq!(service("53090"), "http,mqtt,websocket");
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let sent: String = frames
+        .iter()
+        .filter(|f| f[0] == "53090")
+        .map(|f| f[2].clone())
+        .collect();
+    let connect = g.log("mqtt_connect");
+    assert_eq!(connect.len(), 1);
+    assert!(sent.contains(&hex(&connect[0]["client_id"])));
+    let publish = g.log("mqtt_publish");
+    assert_eq!(publish.len(), 1);
+    assert_eq!(publish[0]["status"], "ok");
+    assert!(sent.contains(&(hex(&publish[0]["topic"]) + "0007" + &hex(&publish[0]["payload"]))));
+    // The broker's CONNACK is in the frames it sent, after its pong.
+    let answer = frames
+        .iter()
+        .find(|f| f[0] == "9001")
+        .expect("broker frames");
+    assert_eq!(answer[1], "10,2");
+    assert_eq!(answer[2], "20020000");
+    assert_eq!(connect[0]["connect_status"], "Connection Accepted");
     let banners = tshark(&g.trace, "ssh.protocol", &["tcp.srcport", "ssh.protocol"]);
     assert_eq!(banners.len(), 2);
     assert_eq!(service(&banners[0][0]), "http,ssh");

@@ -205,17 +205,19 @@ pub fn summary(
             );
             *d.ops.entry((path.to_owned(), op)).or_default() += count_of(rec);
         }
-        let vendor = ["vendor", "vendor_name", "vendor_id", "oui_vendor"]
-            .iter()
-            .find_map(|f| rec.get(f).filter(|v| !matches!(v, Value::Unset)));
-        if let Some(v) = vendor {
-            let host = ["mac", "src_mac", "ip", "id.orig_h", "orig_mac", "device_ip"]
-                .iter()
-                .find_map(|f| rec.get(f).filter(|v| !matches!(v, Value::Unset)))
-                .map(value_text)
-                .unwrap_or_else(|| "-".into());
-            if d.vendors.len() < 10_000 {
-                d.vendors.insert(host, value_text(v));
+        // Vendors from the asset ledger's rows, by the fields the engine
+        // names: the ledger has joined what each protocol heard to its device.
+        if path == osect_engine::asset::ASSET.path {
+            let set = |f: &&str| rec.get(f).filter(|v| !matches!(v, Value::Unset));
+            if let Some(vendor) = osect_engine::protocols::VENDOR_FIELDS.iter().find_map(set) {
+                let host = ["mac", "ips"]
+                    .iter()
+                    .find_map(set)
+                    .map(value_text)
+                    .unwrap_or_else(|| "-".into());
+                if d.vendors.len() < 10_000 {
+                    d.vendors.insert(host, value_text(vendor));
+                }
             }
         }
         Ok(())

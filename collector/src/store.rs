@@ -544,12 +544,14 @@ pub fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
-/// The `health` column: every known counter by name, the lost interval's
-/// start, and what a newer agent sent that this build does not know
+/// The `health` column: every counter the agent sent by name (an older
+/// agent's lack the ones appended since), the lost interval's start, and
+/// what a newer agent sent that this build does not know
 /// (`unknown_counters` in wire order, `unknown_fields` with their tags).
 pub fn health_json(h: &Header) -> String {
     let mut m = serde_json::Map::new();
-    for (k, v) in Health::COUNTERS.iter().zip(h.health.counters()) {
+    let sent = Health::COUNTERS.len().saturating_sub(h.health.absent);
+    for (k, v) in Health::COUNTERS.iter().zip(h.health.counters()).take(sent) {
         m.insert((*k).to_owned(), v.into());
     }
     m.insert(

@@ -247,7 +247,7 @@ pub fn l2_targets() -> &'static [(&'static str, u16)] {
 
 /// Every target name (each is a file in `fuzz_targets/`).
 pub fn targets() -> impl Iterator<Item = &'static str> {
-    ["packet", "batch"]
+    ["packet", "batch", "websocket"]
         .into_iter()
         .chain(app_targets().iter().map(|t| t.0.as_str()))
         .chain(l2_targets().iter().map(|t| t.0))
@@ -259,6 +259,8 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         packet(data);
     } else if target == "batch" {
         batch_frame(data);
+    } else if target == "websocket" {
+        websocket(data);
     } else if let Some(&(_, transport, port)) = app_targets().iter().find(|t| t.0 == target) {
         conversation(transport, port, data);
     } else if let Some(&(_, ethertype)) = l2_targets().iter().find(|t| t.0 == target) {
@@ -333,6 +335,23 @@ pub fn conversation(transport: Transport, port: u16, data: &[u8]) {
         s.finish(&mut ctx);
     }
     check_records(&records.take());
+}
+
+/// The `websocket` target: a conversation (same input) that starts after
+/// an HTTP upgrade to WebSocket, so every record goes to the frame parser
+/// and to whatever the unmasked payload carries.
+pub fn websocket(data: &[u8]) {
+    const UPGRADE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    const SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+        Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    let mut input = Vec::with_capacity(UPGRADE.len() + SWITCHED.len() + 6 + data.len());
+    push_frame(&mut input, 0, UPGRADE);
+    push_frame(&mut input, HDR_RESP, SWITCHED);
+    input.extend_from_slice(data);
+    conversation(Transport::Tcp, 80, &input);
 }
 
 /// One non-IP frame's payload through the link-layer decoders.

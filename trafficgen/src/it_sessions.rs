@@ -6,7 +6,7 @@
 use crate::frame::{udp_frame, Host};
 use crate::pcap::Capture;
 use crate::proto::quic::{self, Ids, Kind, VERSION_1, VERSION_2};
-use crate::proto::{ftp, mqtt, sip, smtp, syslog, tls};
+use crate::proto::{ftp, mqtt, sip, smtp, syslog, tls, websocket as ws};
 use crate::scenario::{Net, MS};
 use crate::tcp::TcpConn;
 
@@ -318,34 +318,42 @@ pub fn smtp_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
 
 /// HTTP as a plant's hosts use it: the HMI opens a WebSocket to the OPC UA
 /// server's web interface (RFC 6455, with the RFC's example key and
-/// accept) and exchanges a text frame each way; the engineering station
-/// reaches a vendor's SSH service through the gateway's proxy with
-/// CONNECT; it uploads a recipe with `Expect: 100-continue` and then
-/// pipelines two GETs whose responses come back in one segment.
+/// accept, and the OPC UA JSON subprotocol) and exchanges a text frame
+/// each way; the IIoT gateway speaks MQTT over WebSocket to the broker;
+/// the engineering station reaches a vendor's SSH service through the
+/// gateway's proxy with CONNECT; it uploads a recipe with
+/// `Expect: 100-continue` and then pipelines two GETs whose responses come
+/// back in one segment.
 pub fn http_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut c = TcpConn::new(net.hmi, 53_080, net.opcua_srv, 8080, net.vlan, (71, 81));
     let mut t = c.handshake(cap, t);
     let upgrade = "GET /live HTTP/1.1\r\nHost: opcua-srv:8080\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-        Sec-WebSocket-Version: 13\r\n\r\n";
+        Sec-WebSocket-Protocol: opcua+uajson\r\nSec-WebSocket-Version: 13\r\n\r\n";
     t = say(cap, &mut c, t, true, upgrade.as_bytes());
     let switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+        Sec-WebSocket-Protocol: opcua+uajson\r\n\r\n";
     t = say(cap, &mut c, t, false, switched.as_bytes());
     // A masked text frame "subscribe line1" from the client, and the
     // server's unmasked "ok".
-    let key = [0x37, 0xfa, 0x21, 0x3d];
-    let mut frame = vec![0x81, 0x80 | 15];
-    frame.extend_from_slice(&key);
-    frame.extend(
-        b"subscribe line1"
-            .iter()
-            .zip(key.iter().cycle())
-            .map(|(b, k)| b ^ k),
+    let key = Some([0x37, 0xfa, 0x21, 0x3d]);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        true,
+        &ws::frame(true, ws::TEXT, key, b"subscribe line1"),
     );
-    t = say(cap, &mut c, t, true, &frame);
-    t = say(cap, &mut c, t, false, &[0x81, 0x02, b'o', b'k']);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &ws::frame(true, ws::TEXT, None, b"ok"),
+    );
     t = c.close(cap, t);
+    t = mqtt_over_websocket(cap, net, t + 100 * MS);
 
     let mut c = TcpConn::new(net.eng, 53_128, net.gateway, 3128, net.vlan, (91, 101));
     t = c.handshake(cap, t + 100 * MS);
@@ -385,6 +393,70 @@ pub fn http_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     ]
     .concat();
     t = say(cap, &mut c, t, false, answers.as_bytes());
+    c.close(cap, t)
+}
+
+/// The IIoT gateway (the HMI host) publishes to the broker over MQTT over
+/// WebSocket (subprotocol `mqtt`, MQTT 3.1.1 section 6): it offers
+/// per-message compression, which the broker declines; its CONNECT is
+/// split over two frames with a ping between them, a measurement with a
+/// 200-byte payload takes the 16-bit length form, and both sides close
+/// with status 1000.
+fn mqtt_over_websocket(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.hmi, 53_090, net.opcua_srv, 9001, net.vlan, (131, 141));
+    let mut t = c.handshake(cap, t);
+    let upgrade = "GET /mqtt HTTP/1.1\r\nHost: opcua-srv:9001\r\nUser-Agent: gw-agent/2.1\r\n\
+        Upgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n\
+        Sec-WebSocket-Protocol: mqtt\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+    t = say(cap, &mut c, t, true, upgrade.as_bytes());
+    let switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n\
+        Sec-WebSocket-Protocol: mqtt\r\n\r\n";
+    t = say(cap, &mut c, t, false, switched.as_bytes());
+    let key = |n: u8| Some([0x5a ^ n, 0x17, 0xc3, 0x80 | n]);
+    let hello = mqtt::connect("gw-line1-ws", None);
+    let (a, b) = hello.split_at(hello.len() / 2);
+    let mut first = ws::frame(false, ws::BINARY, key(1), a);
+    first.extend(ws::frame(true, ws::PING, key(2), b"hb"));
+    first.extend(ws::frame(true, ws::CONTINUATION, key(3), b));
+    t = say(cap, &mut c, t, true, &first);
+    let mut answer = ws::frame(true, ws::PONG, None, b"hb");
+    answer.extend(ws::frame(true, ws::BINARY, None, &mqtt::connack(0)));
+    t = say(cap, &mut c, t, false, &answer);
+    let reading: Vec<u8> = (0..200u32).map(|i| b'0' + (i % 10) as u8).collect();
+    let publish = mqtt::publish(1, false, 7, "plant/line1/vibration", &reading);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        true,
+        &ws::frame(true, ws::BINARY, key(4), &publish),
+    );
+    let ack = mqtt::publish_ack(4, 7);
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &ws::frame(true, ws::BINARY, None, &ack),
+    );
+    let bye = ws::close(1000, "done");
+    t = say(
+        cap,
+        &mut c,
+        t,
+        true,
+        &ws::frame(true, ws::CLOSE, key(5), &bye),
+    );
+    t = say(
+        cap,
+        &mut c,
+        t,
+        false,
+        &ws::frame(true, ws::CLOSE, None, &ws::close(1000, "")),
+    );
     c.close(cap, t)
 }
 

@@ -75,16 +75,19 @@ const SCENARIOS: &[Scenario] = &[
     }),
     ("s7comm", |cap, net, t| {
         let t = s7_session(cap, net, t, true, 2);
-        s7_program_transfer(cap, net, t + SEC);
+        let t = s7_program_transfer(cap, net, t + SEC);
+        s7_nc_services(cap, net, t + SEC);
     }),
     ("enip", |cap, net, t| {
         enip_session(cap, net, t);
     }),
     ("bacnet", |cap, net, t| {
-        bacnet_exchange(cap, net, t, 1);
+        let t = bacnet_exchange(cap, net, t, 1);
+        bacnet_arrays_and_enums(cap, net, t);
     }),
     ("dnp3", |cap, net, t| {
-        dnp3_session(cap, net, t, 2);
+        let t = dnp3_session(cap, net, t, 2);
+        dnp3_analog_session(cap, net, t);
     }),
     ("iec104", |cap, net, t| {
         iec104_session(cap, net, t, 3);
@@ -334,6 +337,40 @@ pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         vec![0x28],
         &[],
     );
+    c.close(cap, t + 50 * MS)
+}
+
+/// A SINUMERIK machine tool's NC PI services, as an HMI starts them over
+/// S7 PLC Control jobs: log in, select a part program, delete an old one
+/// (the parameter block's strings: address identification, then the
+/// password or file name), and a service name no table lists.
+pub fn s7_nc_services(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 49_203, net.s7_plc, 102, net.vlan, (15_000, 17_000));
+    let mut t = c.handshake(cap, t);
+    let mut r = 0x0300;
+    t = s7_setup(&mut c, cap, t, r);
+    let jobs: [(&[u8], &str); 4] = [
+        (b"\x03P01\x08plantNC1", "_N_LOGIN_"),
+        (b"\x03P01\x18/_N_MPF_DIR/_N_PART1_MPF", "_N_SELECT"),
+        (b"\x03P01\x16/_N_MPF_DIR/_N_OLD_MPF", "_N_F_DELE"),
+        (b"", "_N_XYZZY_"),
+    ];
+    for (block, service) in jobs {
+        r += 1;
+        let job = s7::plc_control_param(block, service);
+        t = c.send(
+            cap,
+            t,
+            true,
+            &s7::cotp_data(&s7::pdu(1, r, &job, &[], None)),
+        );
+        t = c.send(
+            cap,
+            t + 2 * MS,
+            false,
+            &s7::cotp_data(&s7::pdu(3, r, &[0x28], &[], None)),
+        ) + 20 * MS;
+    }
     c.close(cap, t + 50 * MS)
 }
 
@@ -699,6 +736,69 @@ pub fn dnp3_session(cap: &mut Capture, net: &Net, t: i64, polls: u8) -> i64 {
         );
         seq = seq.wrapping_add(1);
     }
+    c.close(cap, t + 50 * MS)
+}
+
+/// DNP3 from the engineering station: a READ of four floating-point
+/// analog inputs by a 16-bit start-stop range, answered with their values;
+/// then a class 1 event poll, answered with two analog change events (a
+/// 2-byte count with 2-byte indexes, qualifier 0x28) and a binary input
+/// change with time (a 1-byte count and index, qualifier 0x17), which the
+/// station confirms.
+pub fn dnp3_analog_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(
+        net.eng,
+        49_401,
+        net.dnp3_rtu,
+        20000,
+        net.vlan,
+        (25_000, 27_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let range = [30, 5, 0x01, 0, 0, 3, 0];
+    t = c.send(
+        cap,
+        t,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::request(0, 0x01, &range)),
+    );
+    let mut values = range.to_vec();
+    for v in [71.5f32, 68.25, 2.5, 0.0] {
+        values.push(0x01);
+        values.extend_from_slice(&v.to_le_bytes());
+    }
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &dnp3::frame(false, 1, 10, &dnp3::response(0, 0x81, 0x0000, &values)),
+    ) + 200 * MS;
+    t = c.send(
+        cap,
+        t,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::request(1, 0x01, &[60, 2, 0x06])),
+    );
+    let mut events = vec![32, 1, 0x28, 2, 0];
+    for (index, value) in [(1u16, 690i32), (3, 31)] {
+        events.extend_from_slice(&index.to_le_bytes());
+        events.push(0x01);
+        events.extend_from_slice(&value.to_le_bytes());
+    }
+    events.extend_from_slice(&[2, 2, 0x17, 1, 5, 0x81]);
+    events.extend_from_slice(&1_767_603_600_000u64.to_le_bytes()[..6]);
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        false,
+        &dnp3::frame(false, 1, 10, &dnp3::response(1, 0x81, 0x0000, &events)),
+    );
+    t = c.send(
+        cap,
+        t + 5 * MS,
+        true,
+        &dnp3::frame(true, 10, 1, &dnp3::confirm(1, false)),
+    );
     c.close(cap, t + 50 * MS)
 }
 
@@ -1110,13 +1210,16 @@ pub fn goose_publish(cap: &mut Capture, net: &Net, t: i64, messages: u32) -> i64
 
 /// IEC 61850 MMS: the HMI associates with the IED, lists its logical
 /// devices, asks its identity, reads a status, operates a switch and lists
-/// a directory of disturbance records.
+/// a directory of disturbance records. A second association, as an ICCP
+/// peer makes one, calls other TSAPs than IEC 61850's (those an S7 client
+/// would use), reads a value with a request segmented over three COTP
+/// data TPDUs and receives a report.
 pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     use iec61850::*;
     let mut c = TcpConn::new(net.hmi, 49_300, net.ied, 102, net.vlan, (11_000, 13_000));
     let mut t = c.handshake(cap, t);
-    t = c.send(cap, t, true, &connect(false));
-    t = c.send(cap, t + MS, false, &connect(true));
+    t = c.send(cap, t, true, &connect(false, TSAP, TSAP));
+    t = c.send(cap, t + MS, false, &connect(true, TSAP, TSAP));
     t = c.send(cap, t + MS, true, &associate(false, &initiate(false)));
     t = c.send(cap, t + 2 * MS, false, &associate(true, &initiate(true)));
     let exchanges: [(Vec<u8>, Vec<u8>); 5] = [
@@ -1143,6 +1246,26 @@ pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         t = c.send(cap, t + 50 * MS, true, &data(&confirmed(false, id, req)));
         t = c.send(cap, t + 3 * MS, false, &data(&confirmed(true, id, resp)));
     }
+    t = c.close(cap, t + 10 * MS);
+
+    let (calling, called) = (0x0100, 0x0102);
+    let mut c = TcpConn::new(net.hmi, 49_301, net.ied, 102, net.vlan, (21_000, 23_000));
+    t = c.handshake(cap, t + 100 * MS);
+    t = c.send(cap, t, true, &connect(false, calling, called));
+    t = c.send(cap, t + MS, false, &connect(true, called, calling));
+    t = c.send(cap, t + MS, true, &associate(false, &initiate(false)));
+    t = c.send(cap, t + 2 * MS, false, &associate(true, &initiate(true)));
+    let read = confirmed(false, 1, &read_request("IED1PROT", "PTOC1$ST$Str$general"));
+    t = c.send(cap, t + 50 * MS, true, &data_segmented(&read, 24));
+    t = c.send(
+        cap,
+        t + 3 * MS,
+        false,
+        &data(&confirmed(true, 1, &read_response(0))),
+    );
+    let since = u32::try_from(t / SEC).unwrap_or(0);
+    let report = information_report("IED1PROT/LLN0$BR$brcb01", 2, true, since, 231.5);
+    t = c.send(cap, t + 20 * MS, false, &data(&report));
     c.close(cap, t + 10 * MS)
 }
 
@@ -1245,6 +1368,60 @@ pub fn bacnet_management(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         &bacnet::reinitialize_device(45, 0, "filister"),
     );
     send(cap, t, false, &bacnet::simple_ack(45, 20))
+}
+
+/// BACnet array elements, enumerations and writes between the HMI and
+/// the controller: element 8 of an analog output's priority array read
+/// and written; an analog input's reliability (a fault the 2020 edition
+/// added) and units (a degree, and a unit numbered from 47808) read; a
+/// trend log's buffer read by position with ReadRange; present values
+/// written, a REAL at priority 8 and an Unsigned to a multi-state value.
+pub fn bacnet_arrays_and_enums(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut id = 40u16;
+    let mut send = |cap: &mut Capture, t: i64, from_hmi: bool, apdu: &[u8]| {
+        let (src, dst) = if from_hmi {
+            (&net.hmi, &net.bacnet_ctl)
+        } else {
+            (&net.bacnet_ctl, &net.hmi)
+        };
+        let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
+        id += 1;
+        cap.push(
+            t,
+            udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
+        );
+        t + 10 * MS
+    };
+    let (ao, ai) = ((1u16, 1u32), (0u16, 1u32));
+    let mut t = send(cap, t, true, &bacnet::read_property_index(60, 1, 1, 87, 8));
+    let ack = bacnet::read_property_ack(60, ao, 87, Some(8), &bacnet::app_real(55.0));
+    t = send(cap, t, false, &ack);
+    let enums = [(61, 103, 24), (62, 117, 62), (63, 117, 47808)];
+    for (invoke, property, value) in enums {
+        t = send(cap, t, true, &bacnet::read_property(invoke, 0, 1, property));
+        let v = bacnet::app_unsigned(true, value);
+        let ack = bacnet::read_property_ack(invoke, ai, property, None, &v);
+        t = send(cap, t, false, &ack);
+    }
+    let range = bacnet::read_range_by_position(64, (20, 1), 131, 1, 10);
+    t = send(cap, t, true, &range);
+    let writes = [
+        (65, ao, (85, None), bacnet::app_real(42.0), Some(8)),
+        (66, ao, (87, Some(8)), bacnet::app_real(40.0), None),
+        (
+            67,
+            (19, 1),
+            (85, None),
+            bacnet::app_unsigned(false, 3),
+            None,
+        ),
+    ];
+    for (invoke, object, property, value, priority) in writes {
+        let w = bacnet::write_property(invoke, object, property, &value, priority);
+        t = send(cap, t, true, &w);
+        t = send(cap, t, false, &bacnet::simple_ack(invoke, 15));
+    }
+    t
 }
 
 /// DNP3 with unsolicited reporting: the master enables it; the outstation

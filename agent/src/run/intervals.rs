@@ -120,6 +120,7 @@ impl Intervals {
             bytes: d(|s| s.bytes),
             malformed: d(|s| s.malformed),
             flows_evicted: d(|s| s.conns_evicted),
+            expected_evicted: d(|s| s.expected_evicted),
             records_dropped: d(|s| s.records_dropped + s.neighbors_dropped + s.frags_dropped)
                 + std::mem::take(&mut self.unstaged),
             ..Health::default()

@@ -222,6 +222,7 @@ fn merge(into: &mut Closed, c: Closed) {
     a.kernel_freezes += b.kernel_freezes;
     a.malformed += b.malformed;
     a.flows_evicted += b.flows_evicted;
+    a.expected_evicted += b.expected_evicted;
     a.records_dropped += b.records_dropped;
     a.records_truncated += b.records_truncated;
 }

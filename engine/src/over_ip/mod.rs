@@ -72,6 +72,13 @@ pub trait AppParser: Send {
     /// Bytes of `dir` were lost before the data presented next.
     fn gap(&mut self, _dir: Dir) {}
 
+    /// Bytes the parser dropped since the last call because a message it
+    /// reassembles itself (ISO transport TPDUs) outgrew its bound; the
+    /// session counts them with the stream bytes it dropped.
+    fn discarded(&mut self) -> u64 {
+        0
+    }
+
     /// The connection ends (or is evicted): log anything still pending.
     fn finish(&mut self, _ctx: &mut Ctx<'_, '_>) {}
 

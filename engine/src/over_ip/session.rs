@@ -19,7 +19,8 @@ pub struct Session {
     bufs: [Vec<u8>; 2],
     /// The connection's uid as logs print it.
     pub uid: Text,
-    /// Stream bytes discarded because a message outgrew the window.
+    /// Stream bytes discarded because a message outgrew the window (or
+    /// the bound of a message the parser reassembles itself).
     pub overflowed: u64,
 }
 
@@ -50,10 +51,16 @@ impl Session {
     /// One UDP datagram (or other message-oriented payload).
     pub fn datagram(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) {
         self.parser.parse(ctx, dir, data);
+        self.overflowed += self.parser.discarded();
     }
 
     /// In-order TCP bytes of `dir`. `limit` bounds what is kept unconsumed.
     pub fn stream(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8], limit: usize) {
+        self.feed(ctx, dir, data, limit);
+        self.overflowed += self.parser.discarded();
+    }
+
+    fn feed(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8], limit: usize) {
         let p = &mut self.parser;
         let buf = &mut self.bufs[slot(dir)];
         if !buf.is_empty() {

@@ -136,6 +136,15 @@ macro_rules! registry {
 }
 each_protocol!(registry);
 
+/// Who made a device, as the logs say: the fields of the asset ledger's
+/// log ([`crate::asset::ASSET`]) that name a vendor, most trusted first.
+/// `vendor` is what a device answered about itself, through the identity
+/// sources the descriptors declare (whichever protocol carried it);
+/// `oui_vendor` is the owner of its MAC's prefix. A protocol's own rows
+/// name vendors too (an identify response's `vendor_name`), but only the
+/// ledger knows which device of the row they belong to.
+pub static VENDOR_FIELDS: &[&str] = &["vendor", "oui_vendor"];
+
 /// The logs the engine writes itself rather than for one protocol.
 pub static ENGINE_LOGS: &[&LogSchema] = &[
     &crate::flow::conn::CONN_LOG,

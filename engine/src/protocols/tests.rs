@@ -257,3 +257,15 @@ impl Descriptor {
         }
     }
 }
+
+#[test]
+fn vendor_fields_are_text_fields_of_the_asset_log() {
+    for name in VENDOR_FIELDS {
+        let f = crate::asset::ASSET
+            .fields
+            .iter()
+            .find(|f| f.name == *name)
+            .unwrap_or_else(|| panic!("asset.log has no {name} field"));
+        assert_eq!(f.ty, FieldType::String, "{name}");
+    }
+}

@@ -68,6 +68,106 @@ pub fn read_property_ack_real(
     v
 }
 
+/// ReadProperty request for element `index` of an array property.
+pub fn read_property_index(
+    invoke: u8,
+    kind: u16,
+    instance: u32,
+    property: u8,
+    index: u32,
+) -> Vec<u8> {
+    let mut v = read_property(invoke, kind, instance, property);
+    v.extend(context(2, &unsigned_bytes(index)));
+    v
+}
+
+/// ReadProperty complex ACK: the property (and array index, if given)
+/// with its application-tagged value.
+pub fn read_property_ack(
+    invoke: u8,
+    (kind, instance): (u16, u32),
+    property: u8,
+    index: Option<u32>,
+    value: &[u8],
+) -> Vec<u8> {
+    let mut v = vec![0x30, invoke, 0x0c];
+    v.extend(context(0, &object_id(kind, instance)));
+    v.extend(context(1, &[property]));
+    if let Some(i) = index {
+        v.extend(context(2, &unsigned_bytes(i)));
+    }
+    v.push(opening(3));
+    v.extend_from_slice(value);
+    v.push(closing(3));
+    v
+}
+
+/// ReadRange request by position: `count` items from item `reference`.
+pub fn read_range_by_position(
+    invoke: u8,
+    (kind, instance): (u16, u32),
+    property: u8,
+    reference: u16,
+    count: i8,
+) -> Vec<u8> {
+    let mut v = vec![0x00, 0x05, invoke, 26];
+    v.extend(context(0, &object_id(kind, instance)));
+    v.extend(context(1, &[property]));
+    v.push(opening(3));
+    v.push(0x22);
+    v.extend_from_slice(&reference.to_be_bytes());
+    v.extend_from_slice(&[0x31, count.to_be_bytes()[0]]);
+    v.push(closing(3));
+    v
+}
+
+/// WriteProperty request: the property (array element `index` if given),
+/// its application-tagged value, and the priority if given.
+pub fn write_property(
+    invoke: u8,
+    (kind, instance): (u16, u32),
+    (property, index): (u8, Option<u32>),
+    value: &[u8],
+    priority: Option<u8>,
+) -> Vec<u8> {
+    let mut v = vec![0x00, 0x05, invoke, 15];
+    v.extend(context(0, &object_id(kind, instance)));
+    v.extend(context(1, &[property]));
+    if let Some(i) = index {
+        v.extend(context(2, &unsigned_bytes(i)));
+    }
+    v.push(opening(3));
+    v.extend_from_slice(value);
+    v.push(closing(3));
+    if let Some(p) = priority {
+        v.extend(context(4, &[p]));
+    }
+    v
+}
+
+/// An unsigned in as few bytes as it needs (at least one).
+fn unsigned_bytes(n: u32) -> Vec<u8> {
+    let b = n.to_be_bytes();
+    let skip = b.iter().take(3).take_while(|&&x| x == 0).count();
+    b[skip..].to_vec()
+}
+
+/// An application-tagged Unsigned (2) or Enumerated (9).
+pub fn app_unsigned(enumerated: bool, n: u32) -> Vec<u8> {
+    let d = unsigned_bytes(n);
+    let number = if enumerated { 9 } else { 2 };
+    let mut v = vec![number << 4 | u8::try_from(d.len()).unwrap_or(4)];
+    v.extend(d);
+    v
+}
+
+/// An application-tagged REAL.
+pub fn app_real(x: f32) -> Vec<u8> {
+    let mut v = vec![0x44];
+    v.extend_from_slice(&x.to_be_bytes());
+    v
+}
+
 /// Error PDU for a confirmed service: class and code as enumerations.
 pub fn error(invoke: u8, service: u8, class: u8, code: u8) -> Vec<u8> {
     vec![0x50, invoke, service, 0x91, class, 0x91, code]

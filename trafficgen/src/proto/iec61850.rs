@@ -4,7 +4,7 @@
 //! its client exchange them.
 
 use super::be16;
-use super::s7::{cotp_connect, cotp_data};
+use super::s7::{cotp_connect, cotp_data, tpkt};
 
 /// A BER element: identifier bytes, definite length, contents.
 pub fn ber(id: &[u8], v: &[u8]) -> Vec<u8> {
@@ -94,9 +94,9 @@ const MMS_CONTEXT_OID: &[u8] = &[0x28, 0xca, 0x22, 0x02, 0x03];
 const BER_OID: &[u8] = &[0x51, 0x01];
 
 /// COTP connection request (`confirm == false`) or confirm with the
-/// IEC 61850 TSAPs.
-pub fn connect(confirm: bool) -> Vec<u8> {
-    cotp_connect(confirm, TSAP, TSAP)
+/// calling and called TSAPs ([`TSAP`] both, in IEC 61850).
+pub fn connect(confirm: bool, calling: u16, called: u16) -> Vec<u8> {
+    cotp_connect(confirm, calling, called)
 }
 
 /// A session SPDU: SI, length (one byte, or 0xff and two), parameters.
@@ -198,11 +198,33 @@ pub fn associate(accept: bool, initiate: &[u8]) -> Vec<u8> {
     cotp_data(&spdu(if accept { 0x0e } else { 0x0d }, &params))
 }
 
-/// An MMS PDU in a data transfer SPDU (after an empty Give Tokens).
-pub fn data(mms: &[u8]) -> Vec<u8> {
+/// The session and presentation bytes around an MMS PDU: a data transfer
+/// SPDU (after an empty Give Tokens).
+fn transfer(mms: &[u8]) -> Vec<u8> {
     let mut v = vec![0x01, 0x00, 0x01, 0x00];
     v.extend(user_data(MMS_CONTEXT, mms));
-    cotp_data(&v)
+    v
+}
+
+/// An MMS PDU in one COTP data TPDU.
+pub fn data(mms: &[u8]) -> Vec<u8> {
+    cotp_data(&transfer(mms))
+}
+
+/// An MMS PDU segmented over COTP data TPDUs of at most `max` bytes of
+/// user data each, the end-of-TSDU mark on the last only.
+pub fn data_segmented(mms: &[u8], max: usize) -> Vec<u8> {
+    let message = transfer(mms);
+    let chunks: Vec<&[u8]> = message.chunks(max.max(1)).collect();
+    let last = chunks.len().saturating_sub(1);
+    chunks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, chunk)| {
+            let eot = if i == last { 0x80 } else { 0 };
+            tpkt(&[&[2, 0xf0, eot][..], chunk].concat())
+        })
+        .collect()
 }
 
 /// initiate-RequestPDU (`response == false`) or initiate-ResponsePDU.
@@ -325,4 +347,27 @@ pub fn file_directory_request(path: &str) -> Vec<u8> {
 pub fn file_directory_response() -> Vec<u8> {
     // listOfDirectoryEntry [0] is explicitly tagged: an empty SEQUENCE OF.
     ber(&[0xbf, 0x4d], &[0xa0, 2, 0x30, 0, 0x81, 1, 0])
+}
+
+/// An information report of the data set `rpt_id` names: a report id, the
+/// option fields, and a status (position, validity, time of the change as
+/// seconds since 1970, and half a second) with a measured value.
+pub fn information_report(rpt_id: &str, pos: u8, valid: bool, secs: u32, mag: f32) -> Vec<u8> {
+    let mut t = secs.to_be_bytes().to_vec();
+    t.extend_from_slice(&[0x80, 0, 0, 0x0a]);
+    let status = [
+        ber(&[0x85], &[pos]),
+        ber(&[0x83], &[u8::from(valid)]),
+        ber(&[0x91], &t),
+    ]
+    .concat();
+    let results = [
+        ber(&[0x8a], rpt_id.as_bytes()),
+        ber(&[0x84], &[0x06, 0x64, 0x00]),
+        ber(&[0xa2], &status),
+        ber(&[0x87], &[&[8][..], &mag.to_be_bytes()].concat()),
+    ]
+    .concat();
+    let report = [ber(&[0xa1], &ber(&[0x80], b"RPT")), ber(&[0xa0], &results)].concat();
+    ber(&[0xa3], &ber(&[0xa0], &report))
 }

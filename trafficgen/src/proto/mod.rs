@@ -21,6 +21,7 @@ pub mod slmp;
 pub mod smtp;
 pub mod syslog;
 pub mod tls;
+pub mod websocket;
 
 /// Appends a big-endian u16.
 pub(crate) fn be16(v: &mut Vec<u8>, x: u16) {

@@ -85,6 +85,10 @@ macro_rules! health {
             /// Counters a newer agent appended that this build does not
             /// know, in wire order after the known ones.
             pub unknown: Vec<u64>,
+            /// How many of the last known counters an older agent did not
+            /// send: they read as 0 and are not written back, so the header
+            /// encodes to the bytes it came in.
+            pub absent: usize,
         }
 
         impl Health {
@@ -136,13 +140,22 @@ health! {
     lost_intervals,
     /// Packets seen in the lost intervals before they were lost.
     lost_packets,
+    /// Announced connections (FTP data channels) forgotten before their
+    /// time because the table was full.
+    expected_evicted,
 }
+
+/// The counters the first version 1 agents send (up to `lost_packets`):
+/// every header holds at least these, and the ones appended since may be
+/// absent from an older agent's.
+const FIRST_COUNTERS: usize = 14;
 
 impl Field for Health {
     fn put(&self, o: &mut Vec<u8>) {
         let known = self.counters();
-        put_varint(o, (known.len() + self.unknown.len()) as u64);
-        for v in known.iter().chain(&self.unknown) {
+        let sent = &known[..known.len().saturating_sub(self.absent)];
+        put_varint(o, (sent.len() + self.unknown.len()) as u64);
+        for v in sent.iter().chain(&self.unknown) {
             put_varint(o, *v);
         }
         put_zigzag(o, self.lost_interval_start_us);
@@ -151,14 +164,16 @@ impl Field for Health {
     fn get(r: &mut Reader<'_>, _: &'static str) -> Result<Self, DecodeError> {
         // Every counter takes at least a byte: the header's size bounds them.
         let n = r.len("health counter count", MAX_HEADER_BYTES)?;
-        if n < Health::COUNTERS.len() {
+        if n < FIRST_COUNTERS {
             return r.invalid(format!(
-                "{n} health counters, version 1 has at least {}",
-                Health::COUNTERS.len()
+                "{n} health counters, version 1 has at least {FIRST_COUNTERS}"
             ));
         }
-        let mut h = Health::default();
-        for name in Health::COUNTERS {
+        let mut h = Health {
+            absent: Health::COUNTERS.len().saturating_sub(n),
+            ..Health::default()
+        };
+        for name in Health::COUNTERS.iter().take(n) {
             let v = r.varint("health counter")?;
             if let Some(c) = h.counter_mut(name) {
                 *c = v;

@@ -412,7 +412,20 @@ fn property(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     let mut head = PropertyRow::default();
     let mut values: Vec<Option<String>> = Vec::new();
     let mut depth = 0u32;
+    // The tag's position in the service data, as ICSNPP counts its tags.
+    let mut position = 0usize;
     while let Some((t, next)) = tag(b, at) {
+        // ICSNPP's array index: for ReadProperty and ReadRange requests
+        // the third tag whatever it is (a ReadRange without an index gives
+        // its range's opening tag, read as 0); for WriteProperty the last
+        // tag numbered 2 from the third on, context or application (an
+        // Unsigned value written is taken for the index).
+        match (service, is_ack) {
+            (12 | 26, false) if position == 2 => head.index = Some(icsnpp_unsigned(t.data)),
+            (15, _) if position >= 2 && t.number == 2 => head.index = Some(icsnpp_unsigned(t.data)),
+            _ => {}
+        }
+        position += 1;
         if t.opening {
             depth += 1;
             if depth == 1 && t.number == 3 && service == 15 {
@@ -430,14 +443,14 @@ fn property(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
                     flush(&mut rows, &mut head);
                     head.property = unsigned(t.data);
                 }
-                (1, 1) => head.index = unsigned(t.data),
+                // ICSNPP logs no array index for ReadPropertyMultiple.
                 _ => {}
             }
         } else if depth == 0 {
             match t.number {
                 0 => head.object = object_id(t.data),
                 1 => head.property = unsigned(t.data),
-                2 => head.index = unsigned(t.data),
+                2 if is_ack => head.index = unsigned(t.data),
                 4 if is_ack && service == 26 => {
                     head.value = unsigned(t.data).map(|n| format!("item_count: {n}"));
                 }
@@ -468,6 +481,11 @@ fn property(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
     for r in rows {
         property_row(ctx, dir, a, svc, r);
     }
+}
+
+/// An unsigned as ICSNPP reads one: its first four bytes, 0 for none.
+fn icsnpp_unsigned(d: &[u8]) -> u32 {
+    d.iter().take(4).fold(0, |v, &b| v << 8 | u32::from(b))
 }
 
 /// Ends a ReadPropertyMultiple request's property reference: a row for
@@ -505,7 +523,7 @@ fn property_multiple_ack(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
         let logged = PropertyRow {
             object: head.object,
             property: head.property.map(|p| if p == 76 { 75 } else { p }),
-            index: head.index,
+            index: None,
             value: None,
         };
         match result.as_mut() {
@@ -513,11 +531,7 @@ fn property_multiple_ack(ctx: &mut Ctx<'_, '_>, dir: Dir, a: &Apdu<'_>) {
             None if t.opening || t.closing => {}
             None => match t.number {
                 0 => head.object = object_id(t.data),
-                2 => {
-                    head.property = unsigned(t.data);
-                    head.index = None;
-                }
-                3 => head.index = unsigned(t.data),
+                2 => head.property = unsigned(t.data),
                 _ => {}
             },
             Some((_, depth, _)) if t.opening => *depth += 1,

@@ -272,14 +272,9 @@ fn with_join(f: impl FnOnce(&mut Join)) {
 }
 
 /// Recognises DHCP: ports 67/68 and the magic cookie.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     let ports = [SERVER_PORT, CLIENT_PORT];
-    if transport != Transport::Udp || !ports.contains(&id.orig_p) || !ports.contains(&id.resp_p) {
+    if t != Transport::Udp || !ports.contains(&id.orig_p) || !ports.contains(&id.resp_p) {
         return None;
     }
     Repr::parse(data).map(|_| Box::new(Dhcp) as Box<dyn AppParser>)

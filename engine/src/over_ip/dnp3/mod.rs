@@ -1,8 +1,11 @@
 //! DNP3 over TCP or UDP: `dnp3` (one row per response with the request
 //! before it, as Zeek pairs them), `dnp3_objects` (one row per object
-//! header) and
-//! `dnp3_control` (one row per control relay output block), as ICSNPP logs
-//! them.
+//! header, named as ICSNPP names it, with the count and range of response
+//! headers only, as ICSNPP logs them) and `dnp3_control` (one row per
+//! control relay output block), as ICSNPP logs them. ICSNPP writes object
+//! rows for READ requests and RESPONSE replies only; the sensor writes them
+//! for every function (a WRITE's time object, an unsolicited response's
+//! events), which the operations and the ledger use.
 //!
 //! Recognised by the link header (0x0564 and a valid header CRC) on any
 //! port. Link frames resynchronise by themselves: after a gap or when
@@ -214,16 +217,40 @@ impl Dnp3 {
                     crob(ctx, dir, h.function, is_response, &c);
                 }
             } else {
+                // ICSNPP fills the count and range of response headers
+                // only.
+                let [count, low, high] = if is_response {
+                    header_range(&o).map(|v| v.map_or(Value::Unset, |n| Value::Count(u64::from(n))))
+                } else {
+                    [Value::Unset, Value::Unset, Value::Unset]
+                };
                 Row::flow_dir(ctx, &DNP3_OBJECTS, dir)
                     .push(names::function(h.function))
                     .push(names::object(o.group, o.variation))
-                    .push(o.count.map(|c| Value::Count(u64::from(c))))
-                    .push(o.range.map(|r| Value::Count(u64::from(r.0))))
-                    .push(o.range.map(|r| Value::Count(u64::from(r.1))))
+                    .push(count)
+                    .push(low)
+                    .push(high)
                     .emit(ctx);
             }
             at = next;
         }
+    }
+}
+
+/// An object header's count and range as Zeek's DNP3 analyzer reports
+/// them (`dnp3_object_header`'s number, rf_low and rf_high), which ICSNPP
+/// logs: start and stop for a range; for a count, the count and again the
+/// count as the range's low end (read big-endian there, so a 2- or 4-byte
+/// count comes out byte-swapped) with 0 as its high end; 0 and 0xffff,
+/// 0xffff for all objects.
+fn header_range(o: &wire::ObjectHeader<'_>) -> [Option<u32>; 3] {
+    let n = o.count;
+    match o.qualifier & 0x0f {
+        0x0..=0x2 => [n, o.range.map(|r| r.0), o.range.map(|r| r.1)],
+        0x6 => [Some(0), Some(0xffff), Some(0xffff)],
+        0x8 => [n, n.map(|c| u32::from((c as u16).swap_bytes())), Some(0)],
+        0x9 => [n, n.map(u32::swap_bytes), Some(0)],
+        _ => [n, n, Some(0)],
     }
 }
 

@@ -72,18 +72,13 @@ const NBNS_PORT: u16 = 137;
 
 /// Recognises DNS: a strict whole-message check on any port, a lighter
 /// one (header and questions) on the DNS ports.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     let well_known = [53, MDNS_PORT, LLMNR_PORT].contains(&id.resp_p)
         || [53, MDNS_PORT, LLMNR_PORT].contains(&id.orig_p);
     if id.resp_p == NBNS_PORT || id.orig_p == NBNS_PORT {
         return None;
     }
-    let msg = match transport {
+    let msg = match t {
         Transport::Udp => data,
         Transport::Tcp => {
             let len = usize::from(crate::bytes::be16(data, 0)?);
@@ -92,7 +87,7 @@ pub fn probe(
         }
         _ => return None,
     };
-    looks_like_dns(msg, well_known).then(|| Box::new(Dns::new(transport)) as Box<dyn AppParser>)
+    looks_like_dns(msg, well_known).then(|| Box::new(Dns::new(t)) as Box<dyn AppParser>)
 }
 
 /// The recognition test behind [`probe`].

@@ -267,6 +267,11 @@ pub struct Http {
     websocket: Option<Box<WebSocket>>,
     /// The `Sec-WebSocket-*` headers seen so far.
     handshake: Option<Handshake>,
+    /// Where HTTP carried in WebSocket frames stands, per direction, while
+    /// the connection's own `modes` follow the frames.
+    framed_modes: [Mode; 2],
+    /// Parsing that HTTP now: a switch inside it is not followed.
+    in_frames: bool,
 }
 
 impl Default for Http {
@@ -279,6 +284,8 @@ impl Default for Http {
             tunnel_probes: TUNNEL_PROBES,
             websocket: None,
             handshake: None,
+            framed_modes: [Mode::Head; 2],
+            in_frames: false,
         }
     }
 }
@@ -462,7 +469,11 @@ impl Http {
         let (end, lines) = split_head(data)?;
         let mut body = Body::ToClose;
         let mut upgrade = false;
-        let mut to_websocket = false;
+        // Zeek switches on a 101 whose `Connection` header's first token
+        // is `upgrade`, with an `Upgrade` header naming the protocol (its
+        // first token), while exactly one request is unanswered.
+        let mut connection_upgrade = false;
+        let mut protocol: &[u8] = &[];
         for l in lines.skip(1) {
             let Some((name, value)) = header(l) else {
                 continue;
@@ -473,16 +484,25 @@ impl Http {
                 body = merge(body, b);
             }
             Handshake::header(&mut self.handshake, false, name, value);
-            // Zeek's `HTTP::upgrade_analyzers` is keyed by the value.
-            to_websocket |= name == b"UPGRADE" && value.eq_ignore_ascii_case(b"websocket");
+            match name {
+                b"CONNECTION" => {
+                    connection_upgrade |= first_token(value).eq_ignore_ascii_case(b"upgrade");
+                }
+                b"UPGRADE" => protocol = first_token(value),
+                _ => {}
+            }
         }
+        let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
+        let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
+        // Zeek's `HTTP::upgrade_analyzers` is keyed by the protocol.
+        let to_websocket = protocol.eq_ignore_ascii_case(b"websocket");
         let ts = ctx.ts;
         let tx = self.response_tx(ts);
         let version = text::bytes(st.version, 8);
         if (100..200).contains(&st.code) {
             tx.info_code = Some(st.code);
             tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
-            upgrade = st.code == 101;
+            upgrade = switches;
             if upgrade && to_websocket {
                 // Zeek writes the row when the analyzer starts, with the
                 // upgrade request's host, URI and user agent.
@@ -638,8 +658,15 @@ impl Http {
     /// recognises its first payloads (TLS, SSH, ...); what no parser knows
     /// is skipped.
     fn tunnel(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if self.in_frames {
+            return data.len();
+        }
         if let Some(ws) = self.websocket.as_mut() {
-            return ws.parse(ctx, dir, data);
+            let used = ws.parse(ctx, dir, data);
+            if let Some((bytes, lost)) = ws.take_http(dir) {
+                self.framed_http(ctx, dir, bytes, lost);
+            }
+            return used;
         }
         if self.tunnel.is_none() && self.tunnel_probes > 0 && !data.is_empty() {
             self.tunnel_probes -= 1;
@@ -648,6 +675,26 @@ impl Http {
         match self.tunnel.as_mut() {
             Some(t) => t.parse(ctx, dir, data),
             None => data.len(),
+        }
+    }
+
+    /// HTTP carried in WebSocket frames goes through this parser with the
+    /// transactions of the connection, as Zeek's HTTP analyzers share the
+    /// connection's state: a response inside answers the oldest request
+    /// still unanswered (the upgrade request itself), and requests inside
+    /// continue its `trans_depth`.
+    fn framed_http(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, bytes: Vec<u8>, lost: bool) {
+        let side = usize::from(!dir.is_orig());
+        std::mem::swap(&mut self.modes, &mut self.framed_modes);
+        if lost {
+            self.modes[side] = Mode::Resync;
+        }
+        self.in_frames = true;
+        let used = self.parse(ctx, dir, &bytes);
+        self.in_frames = false;
+        std::mem::swap(&mut self.modes, &mut self.framed_modes);
+        if let Some(ws) = self.websocket.as_mut() {
+            ws.keep_http(dir, bytes[used.min(bytes.len())..].to_vec());
         }
     }
 
@@ -695,6 +742,17 @@ pub fn upper<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> &'b [u8] {
     dst.copy_from_slice(name);
     dst.make_ascii_uppercase();
     dst
+}
+
+/// The first token of a header value (MIME's: up to a separator or
+/// white space), as Zeek reads `Connection` and `Upgrade`.
+fn first_token(value: &[u8]) -> &[u8] {
+    let v = value.trim_ascii_start();
+    let end = v
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || b"()<>@,;:\\\"/[]?=".contains(c))
+        .unwrap_or(v.len());
+    &v[..end]
 }
 
 /// How a header frames the body, if it does.
@@ -880,6 +938,15 @@ mod tests {
     }
 
     #[test]
+    fn first_tokens_as_mime_reads_them() {
+        assert_eq!(first_token(b"Upgrade"), b"Upgrade");
+        assert_eq!(first_token(b"  upgrade, keep-alive"), b"upgrade");
+        assert_eq!(first_token(b"keep-alive, Upgrade"), b"keep-alive");
+        assert_eq!(first_token(b"websocket/13"), b"websocket");
+        assert_eq!(first_token(b""), b"");
+    }
+
+    #[test]
     fn head_needs_the_blank_line() {
         assert!(split_head(b"GET / HTTP/1.1\r\nHost: a\r\n").is_none());
         let (end, lines) = split_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY").unwrap();
@@ -890,6 +957,7 @@ mod tests {
 
 #[cfg(test)]
 mod stream_tests {
+    use osect_trafficgen::proto::websocket;
     use crate::flow::id::Transport;
     use crate::over_ip::harness::{conn, field, rows, run, Step};
     use crate::over_ip::Dir::{Orig, Resp};
@@ -940,22 +1008,7 @@ mod stream_tests {
 
     /// A binary frame, masked with `key` when the client sends it.
     fn ws_frame(payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
-        let mut f = vec![0x82];
-        let m = if key.is_some() { 0x80 } else { 0 };
-        if payload.len() < 126 {
-            f.push(m | payload.len() as u8);
-        } else {
-            f.push(m | 126);
-            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        }
-        match key {
-            Some(k) => {
-                f.extend_from_slice(&k);
-                f.extend(payload.iter().zip(k.iter().cycle()).map(|(b, k)| b ^ k));
-            }
-            None => f.extend_from_slice(payload),
-        }
-        f
+        websocket::frame(true, websocket::BINARY, key, payload)
     }
 
     #[test]
@@ -987,6 +1040,40 @@ mod stream_tests {
         assert_eq!(ssh.len(), 1, "the SSH session inside the frames");
         assert_eq!(field(ssh[0], "client"), "SSH-2.0-OpenSSH_9.2p1");
         assert_eq!(field(ssh[0], "server"), "SSH-2.0-OpenSSH_8.4");
+    }
+
+    #[test]
+    fn a_101_switches_only_as_zeek_switches() {
+        let id = conn(Transport::Tcp, 40000, 8080);
+        let frame = ws_frame(b"x", Some([1, 2, 3, 4]));
+        // `Connection: keep-alive, Upgrade`: the first token is not
+        // `upgrade`, so the connection stays HTTP and the next request is
+        // read as one.
+        let refused = String::from_utf8_lossy(SWITCHED)
+            .replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, UPGRADE),
+                Step::Data(Resp, refused.as_bytes()),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        assert_eq!(service, Some("http"));
+        assert!(rows(&recs, "websocket").is_empty());
+        assert_eq!(rows(&recs, "http").len(), 2);
+        // Two requests unanswered when the 101 comes: no switch either.
+        let two = [UPGRADE, REQ].concat();
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &two),
+                Step::Data(Resp, SWITCHED),
+                Step::Data(Orig, &frame),
+            ],
+        );
+        assert!(rows(&recs, "websocket").is_empty());
     }
 
     #[test]

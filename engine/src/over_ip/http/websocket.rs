@@ -279,6 +279,11 @@ pub struct WebSocket {
     framers: [Framer; 2],
     /// The protocol found in the payload, driven like a connection's.
     inner: Option<Session>,
+    /// HTTP found in the payload: its unconsumed bytes per direction, for
+    /// the connection's own HTTP parser (Zeek's HTTP analyzers share one
+    /// transaction state per connection), and whether bytes were dropped
+    /// since the last take.
+    http: Option<[(Vec<u8>, bool); 2]>,
     probes: u8,
     /// A whole message was parsed: the connection is WebSocket.
     confirmed: bool,
@@ -289,6 +294,7 @@ impl Default for WebSocket {
         WebSocket {
             framers: [Framer::default(), Framer::default()],
             inner: None,
+            http: None,
             probes: PROBES,
             confirmed: false,
         }
@@ -301,21 +307,51 @@ impl WebSocket {
         let WebSocket {
             framers,
             inner,
+            http,
             probes,
             confirmed,
         } = self;
-        let framer = &mut framers[usize::from(!dir.is_orig())];
-        *confirmed |= framer.feed(data, |payload| {
-            if inner.is_none() && *probes > 0 {
+        let side = usize::from(!dir.is_orig());
+        *confirmed |= framers[side].feed(data, |payload| {
+            if inner.is_none() && http.is_none() && *probes > 0 {
                 *probes -= 1;
-                *inner = crate::over_ip::probe(Transport::Tcp, ctx.flow.id, dir, payload)
-                    .map(|p| Session::new(p, ctx.flow.uid.into()));
+                if super::probe(Transport::Tcp, ctx.flow.id, dir, payload).is_some() {
+                    *http = Some(Default::default());
+                } else {
+                    *inner = crate::over_ip::probe(Transport::Tcp, ctx.flow.id, dir, payload)
+                        .map(|p| Session::new(p, ctx.flow.uid.into()));
+                }
+            }
+            if let Some((buf, lost)) = http.as_mut().map(|h| &mut h[side]) {
+                if buf.len() + payload.len() <= INNER_WINDOW {
+                    buf.extend_from_slice(payload);
+                } else {
+                    *lost = true;
+                }
             }
             if let Some(s) = inner.as_mut() {
                 s.stream(ctx, dir, payload, INNER_WINDOW);
             }
         });
         data.len()
+    }
+
+    /// The HTTP bytes of `dir` waiting to be parsed, and whether some were
+    /// dropped before them; `None` unless the payload is HTTP.
+    pub fn take_http(&mut self, dir: Dir) -> Option<(Vec<u8>, bool)> {
+        let h = &mut self.http.as_mut()?[usize::from(!dir.is_orig())];
+        Some((std::mem::take(&mut h.0), std::mem::take(&mut h.1)))
+    }
+
+    /// What the HTTP parser left of the bytes [`take_http`](Self::take_http)
+    /// gave, kept for the next payload.
+    pub fn keep_http(&mut self, dir: Dir, rest: Vec<u8>) {
+        if let Some(h) = self.http.as_mut() {
+            let buf = &mut h[usize::from(!dir.is_orig())].0;
+            let mut rest = rest;
+            rest.extend_from_slice(buf);
+            *buf = rest;
+        }
     }
 
     /// Bytes were lost: frame boundaries are gone for good.
@@ -337,37 +373,17 @@ impl WebSocket {
 
     /// The service of what the payload carries, if it was recognised.
     pub fn inner_service(&self) -> Option<&'static str> {
-        self.inner.as_ref().map(Session::service)
+        match self.http {
+            Some(_) => Some("http"),
+            None => self.inner.as_ref().map(Session::service),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![u8::from(fin) << 7 | opcode];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n if n < 126 => f.push(m | n as u8),
-            n if n <= 0xffff => {
-                f.push(m | 126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                f.push(m | 127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        match mask {
-            Some(k) => {
-                f.extend_from_slice(&k);
-                f.extend(payload.iter().zip(k.iter().cycle()).map(|(b, k)| b ^ k));
-            }
-            None => f.extend_from_slice(payload),
-        }
-        f
-    }
+    use osect_trafficgen::proto::websocket::{frame, PING};
 
     fn feed_all(f: &mut Framer, data: &[u8], split: usize) -> (Vec<u8>, bool) {
         let mut got = Vec::new();
@@ -384,7 +400,7 @@ mod tests {
         let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
         let mut wire = frame(false, OP_BINARY, key, b"first ");
         // A ping between the fragments is no part of the message.
-        wire.extend(frame(true, 0x9, key, b"are you there"));
+        wire.extend(frame(true, PING, key, b"are you there"));
         wire.extend(frame(false, OP_CONTINUATION, key, &big));
         wire.extend(frame(true, OP_CONTINUATION, key, b" last"));
         let mut want = b"first ".to_vec();
@@ -400,7 +416,7 @@ mod tests {
 
     #[test]
     fn control_frames_are_not_payload_and_confirm_alone() {
-        let (got, done) = feed_all(&mut Framer::default(), &frame(true, 0x8, None, b"\x03\xe8"), 1);
+        let (got, done) = feed_all(&mut Framer::default(), &frame(true, osect_trafficgen::proto::websocket::CLOSE, None, b"\x03\xe8"), 1);
         assert!(got.is_empty());
         assert!(done);
         // A message not yet ended confirms nothing.

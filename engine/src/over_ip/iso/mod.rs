@@ -1,12 +1,19 @@
 //! The ISO transport on TCP: TPKT framing (RFC 1006) and COTP TPDUs
 //! (ISO 8073), shared by the protocols that run on it (S7comm and
 //! S7comm-plus; IEC 61850 MMS and ICCP use the same transport). Pure
-//! functions over byte slices. The transport is no protocol of the
-//! registry: the protocol on top recognises a connection and writes its
-//! `cotp` rows.
+//! functions over byte slices, the reassembly of a message segmented over
+//! several data TPDUs, the `cotp` rows (one per TPDU, as ICSNPP's COTP
+//! analyzer writes them for every TPDU on port 102), and [`Undecided`], a
+//! connection's parser from its connection request until its first data
+//! message says which protocol it carries. The transport is no protocol of
+//! the registry: the protocols on top recognise its connections.
 
 use crate::bytes::{be16, Error};
 use crate::flow::id::Transport;
+use crate::over_ip::common::{next_frame, Row};
+use crate::over_ip::{AppParser, Ctx, Dir, Expected};
+use crate::text::hex;
+use std::borrow::Cow;
 
 /// Length of the TPKT frame at the start of `b`.
 pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
@@ -47,8 +54,16 @@ pub struct Cotp<'a> {
     pub code: u8,
     pub src_tsap: Option<u16>,
     pub dst_tsap: Option<u16>,
+    /// A data TPDU's end-of-TSDU mark: the last TPDU of a message (always
+    /// set for the other TPDUs).
+    pub eot: bool,
     pub data: &'a [u8],
 }
+
+/// The codes of a data TPDU, a connection request and its confirm.
+pub const DT: u8 = 0xf;
+pub const CR: u8 = 0xe;
+pub const CC: u8 = 0xd;
 
 /// Whether `code` is a TPDU code of ISO 8073.
 fn cotp_code(code: u8) -> bool {
@@ -71,9 +86,11 @@ pub fn cotp(b: &[u8]) -> Option<Cotp<'_>> {
         code,
         src_tsap: None,
         dst_tsap: None,
+        // DT: the byte after the type holds EOT (bit 8) and the TPDU number.
+        eot: code != DT || header.get(1).is_some_and(|n| n & 0x80 != 0),
         data: b.get(1 + li..)?,
     };
-    if matches!(code, 0xe | 0xd) {
+    if matches!(code, CR | CC) {
         // CR/CC: dst ref, src ref, class, then parameters.
         let mut at = 6;
         while let (Some(&p), Some(&n)) = (header.get(at), header.get(at + 1)) {
@@ -88,6 +105,161 @@ pub fn cotp(b: &[u8]) -> Option<Cotp<'_>> {
         }
     }
     Some(c)
+}
+
+/// The `cotp` row of a TPDU (the log's schema is S7comm's, whose
+/// descriptor declares it).
+pub fn tpdu_row(ctx: &mut Ctx<'_, '_>, dir: Dir, code: u8) {
+    Row::flow_dir(ctx, &crate::over_ip::s7comm::COTP, dir)
+        .push(hex(u64::from(code), 2))
+        .push(tpdu_name(code))
+        .emit(ctx);
+}
+
+/// The bytes of one message kept at most while its data TPDUs arrive
+/// (MMS servers negotiate PDUs up to about 64 KiB).
+pub const MAX_MESSAGE: usize = 65_536;
+
+/// One direction's message under reassembly from data TPDUs (ISO 8073
+/// 6.3: a TSDU is the user data of TPDUs up to the one with EOT set).
+#[derive(Debug, Default)]
+pub struct Reassembly {
+    buf: Vec<u8>,
+    /// The message outgrew [`MAX_MESSAGE`]: its TPDUs are dropped up to
+    /// its last.
+    dropping: bool,
+    /// Bytes dropped so, since [`Reassembly::take_dropped`].
+    dropped: u64,
+}
+
+impl Reassembly {
+    /// Adds a data TPDU's user data: the whole message once its last TPDU
+    /// came, or `None` while it is incomplete or being dropped.
+    pub fn push<'a>(&mut self, c: &Cotp<'a>) -> Option<Cow<'a, [u8]>> {
+        if self.dropping {
+            self.dropped += c.data.len() as u64;
+            self.dropping = !c.eot;
+            return None;
+        }
+        if self.buf.is_empty() && c.eot {
+            return Some(Cow::Borrowed(c.data));
+        }
+        if self.buf.len() + c.data.len() > MAX_MESSAGE {
+            // Only this message is lost: the ones before were decoded and
+            // the next starts after its last TPDU.
+            self.dropped += (self.buf.len() + c.data.len()) as u64;
+            self.buf.clear();
+            self.dropping = !c.eot;
+            return None;
+        }
+        self.buf.extend_from_slice(c.data);
+        c.eot.then(|| Cow::Owned(std::mem::take(&mut self.buf)))
+    }
+
+    /// Bytes of the stream were lost: the message in progress is dropped
+    /// and the next TPDU starts a message.
+    pub fn gap(&mut self) {
+        self.dropped += self.buf.len() as u64;
+        self.buf.clear();
+        self.dropping = false;
+    }
+
+    /// Bytes dropped since the last call.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+}
+
+/// The first message of a TCP payload that starts with data TPDUs: their
+/// user data up to the one with EOT set; `None` if it does not end there.
+pub fn first_message(t: Transport, data: &[u8]) -> Option<Cow<'_, [u8]>> {
+    if t != Transport::Tcp {
+        return None;
+    }
+    let mut r = Reassembly::default();
+    let mut pos = 0;
+    while let Some(n) = data.get(pos..).and_then(|b| tpkt_len(b).ok()) {
+        let c = cotp(&data[pos + 4..pos + n]).filter(|c| c.code == DT)?;
+        pos += n;
+        if let Some(m) = r.push(&c) {
+            return Some(m);
+        }
+    }
+    None
+}
+
+/// Data probes tried at most by [`Undecided`] before the connection is
+/// left to the transport.
+const DATA_PROBES: u8 = 4;
+
+/// A connection on the transport from its connection request or confirm
+/// until its first data message: it writes the `cotp` rows of the TPDUs
+/// before that message, then hands the stream, from the message's first
+/// TPDU on, to the parser the registry's probes recognise in it (S7comm by
+/// its header, MMS by its session connect). A message segmented over
+/// several TPDUs is left in the stream until its last came (the session's
+/// window bounds it). Nothing recognised: the connection stays the
+/// transport's, with its `cotp` rows.
+#[derive(Default)]
+pub struct Undecided {
+    inner: Option<Box<dyn AppParser>>,
+    probes: u8,
+}
+
+impl AppParser for Undecided {
+    fn service(&self) -> &'static str {
+        self.inner.as_ref().map_or("cotp", |p| p.service())
+    }
+
+    fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if let Some(p) = &mut self.inner {
+            return p.parse(ctx, dir, data);
+        }
+        let mut pos = 0;
+        loop {
+            let Some(frame) = next_frame(data, &mut pos, tpkt_len) else {
+                return pos;
+            };
+            let start = pos - frame.len();
+            let Some(c) = cotp(&frame[4..]) else {
+                continue;
+            };
+            if c.code == DT && self.probes < DATA_PROBES {
+                let rest = &data[start..];
+                if first_message(Transport::Tcp, rest).is_none() {
+                    // Its last TPDU has not come yet.
+                    return start;
+                }
+                self.probes += 1;
+                if let Some(mut p) = crate::over_ip::probe(Transport::Tcp, ctx.flow.id, dir, rest) {
+                    let used = p.parse(ctx, dir, rest);
+                    self.inner = Some(p);
+                    return start + used;
+                }
+            }
+            tpdu_row(ctx, dir, c.code);
+        }
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        if let Some(p) = &mut self.inner {
+            p.gap(dir);
+        }
+    }
+
+    fn discarded(&mut self) -> u64 {
+        self.inner.as_mut().map_or(0, |p| p.discarded())
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
+        if let Some(p) = &mut self.inner {
+            p.finish(ctx);
+        }
+    }
+
+    fn expected(&mut self) -> Vec<Expected> {
+        self.inner.as_mut().map_or_else(Vec::new, |p| p.expected())
+    }
 }
 
 pub fn tpdu_name(code: u8) -> &'static str {

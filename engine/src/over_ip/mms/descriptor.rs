@@ -27,8 +27,9 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
         name: "mms",
         logs: &[LogInfo {
             schema: &super::MMS,
+            // Values change with every poll: folded rows count the operation.
             fold: Fold::Yes {
-                per_event: &["invoke_id"],
+                per_event: &["invoke_id", "values"],
             },
             operation: Some(OperationSpec {
                 key: &["service", "object_names"],
@@ -39,8 +40,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     },
     recognition: Recognition::Probe {
         probe: super::probe,
-        // Before S7comm (80), whose probe takes any connection request
-        // with two TSAPs.
+        // Before S7comm (80): a connection request or confirm goes to the
+        // ISO transport, whose first data message then picks the protocol.
         precedence: 79,
         ports: &[(Transport::Tcp, 102)],
     },

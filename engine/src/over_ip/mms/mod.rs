@@ -5,9 +5,13 @@
 //! confirmed or unconfirmed service (read, write, getNameList,
 //! getVariableAccessAttributes, identify, the file services...), the object
 //! names it names (`domain/item` for a domain-specific variable or list,
-//! the domain of a name list, a name list's identifiers, file names), and
-//! vendor, model and revision from an identify response. Data values are
-//! not logged.
+//! the domain of a name list, a name list's identifiers, file names), the
+//! values a read response, an information report or a write request
+//! carries (as tshark shows them: booleans 1/0, integers in decimal,
+//! strings as text, bit and octet strings in hex, UTC times as seconds,
+//! structures and arrays flattened into their members, failures by their
+//! DataAccessError name), and vendor, model and revision from an identify
+//! response.
 //!
 //! The asset ledger learns the roles (`mms_client` sends requests,
 //! `mms_server` answers), the server's vendor, model and revision from an
@@ -15,11 +19,18 @@
 //! request for the list of domains (IEC 61850-8-1 maps a logical device to
 //! an MMS domain): they are kept as the device's names.
 //!
-//! No peer logs MMS one row per PDU; the field names are ISO 9506's.
-//! Recognised by a COTP data TPDU carrying an ISO session SPDU, or a
-//! connection request whose TSAPs are IEC 61850-8-1's default (0x0001) or
-//! absent; S7comm, on the same transport, has other TSAPs and data.
-//! A message segmented over several COTP data TPDUs is not reassembled.
+//! No peer logs MMS one row per PDU; the field names are ISO 9506's. Each
+//! TPDU also gets its `cotp` row, as ICSNPP's COTP analyzer writes one for
+//! every TPDU on port 102.
+//!
+//! Recognised by its first data message, not by TSAPs (ICCP peers and
+//! IEC 61850 servers are configured with any): a session Connect whose
+//! presentation contexts name MMS's abstract syntax, or an MMS PDU in an
+//! Accept or a data transfer (see [`probe`]); S7comm, on the same
+//! transport, by its own header. A message segmented over several COTP
+//! data TPDUs is reassembled up to [`iso::MAX_MESSAGE`] bytes; a longer
+//! one is dropped alone and its bytes counted with the stream bytes
+//! dropped.
 //!
 //! Uplink aggregation key: `uid is_orig pdu_type service object_names`.
 
@@ -32,7 +43,7 @@ use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
 use crate::over_ip::common::{self, next_frame, Row};
 use crate::over_ip::{iso, AppParser, Ctx, Dir};
-use crate::text::wire_text;
+use crate::text::{hex_bytes, wire_text};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Value};
 use std::collections::VecDeque;
@@ -44,6 +55,7 @@ pub static MMS: LogSchema = LogSchema {
         field("invoke_id", FieldType::Count),
         field("service", FieldType::String),
         field("object_names", FieldType::VectorString),
+        field("values", FieldType::VectorString),
         field("vendor_name", FieldType::String),
         field("model_name", FieldType::String),
         field("revision", FieldType::String),
@@ -52,24 +64,53 @@ pub static MMS: LogSchema = LogSchema {
 
 /// Names kept from one PDU at most.
 pub const MAX_NAMES: usize = 16;
+/// Values kept from one PDU at most, characters of one value at most, and
+/// how deep structures and arrays are followed.
+pub const MAX_VALUES: usize = 16;
+const MAX_VALUE_CHARS: usize = 64;
+const MAX_DATA_DEPTH: u8 = 4;
 /// Outstanding requests for the list of domains remembered at most.
 const MAX_PENDING: usize = 8;
-/// The TSAP IEC 61850-8-1 gives both ends by default.
-const IEC61850_TSAP: u16 = 0x0001;
+/// Session Connect SPDU (ISO 8327).
+const CONNECT: u8 = 0x0d;
+/// MMS's abstract syntax, 1.0.9506.2.1, as BER encodes it.
+const MMS_SYNTAX: &[u8] = &[0x28, 0xca, 0x22, 0x02, 0x01];
 /// `objectClass` of a getNameList for domains (ISO 9506-2).
 const DOMAIN_CLASS: u64 = 9;
 
-/// Recognises MMS on the ISO transport (see the module documentation).
+/// Recognises MMS on the ISO transport: a connection request or confirm
+/// goes to the transport's [`iso::Undecided`] (this probe is the
+/// transport's first, before S7comm's), which asks the probes again with
+/// the first data message; a data message is MMS when it is a session
+/// Connect whose presentation contexts name MMS (1.0.9506.2.1, as ICCP's
+/// do too), or an MMS PDU in an Accept or a data transfer (a connection
+/// joined mid-stream).
 pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     let c = iso::first_tpdu(t, data)?;
-    let ok = match c.code {
-        0xf => user_data(c.data).is_some(),
-        0xe | 0xd => [c.src_tsap, c.dst_tsap]
-            .iter()
-            .all(|t| t.is_none_or(|t| t == IEC61850_TSAP)),
-        _ => false,
-    };
-    ok.then(|| Box::<Mms>::default() as Box<dyn AppParser>)
+    match c.code {
+        iso::CR | iso::CC => Some(Box::<iso::Undecided>::default()),
+        iso::DT => {
+            let m = iso::first_message(t, data)?;
+            is_mms(&m).then(|| Box::<Mms>::default() as Box<dyn AppParser>)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a data message carries MMS (see [`probe`]).
+fn is_mms(m: &[u8]) -> bool {
+    if m.first() == Some(&CONNECT) {
+        return spdu(m)
+            .and_then(|(_, params, _)| session_user_data(params))
+            .and_then(normal_mode_parameters)
+            .and_then(|n| ber::elements(n.value).find(|e| e.is_context(4)))
+            .is_some_and(|list| {
+                ber::elements(list.value).any(|def| {
+                    ber::elements(def.value).any(|e| e.class == 0 && e.tag == 6 && e.value == MMS_SYNTAX)
+                })
+            });
+    }
+    user_data(m).and_then(parse_pdu).is_some()
 }
 
 #[derive(Default)]
@@ -78,6 +119,12 @@ pub struct Mms {
     seen: bool,
     /// Invoke ids of getNameList requests for the list of domains.
     domain_lists: VecDeque<u64>,
+    /// Each direction's message under reassembly (originator first).
+    messages: [iso::Reassembly; 2],
+}
+
+fn slot(dir: Dir) -> usize {
+    usize::from(!dir.is_orig())
 }
 
 /// One MMS PDU as the row shows it.
@@ -89,6 +136,8 @@ pub struct Pdu {
     /// The service's tag, in the PDU type's service choice.
     pub service: Option<u32>,
     pub names: Vec<String>,
+    /// Data values, in order (see the module documentation).
+    pub values: Vec<String>,
     /// A getNameList request's object class.
     pub object_class: Option<u64>,
     /// vendorName, modelName and revision of an identify response.
@@ -107,14 +156,27 @@ impl AppParser for Mms {
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
         while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
-            let Some(c) = iso::cotp(&frame[4..]).filter(|c| c.code == 0xf) else {
+            let Some(c) = iso::cotp(&frame[4..]) else {
                 continue;
             };
-            if let Some(p) = user_data(c.data).and_then(parse_pdu) {
+            iso::tpdu_row(ctx, dir, c.code);
+            if c.code != iso::DT {
+                continue;
+            }
+            let message = self.messages[slot(dir)].push(&c);
+            if let Some(p) = message.as_deref().and_then(user_data).and_then(parse_pdu) {
                 self.pdu(ctx, dir, &p);
             }
         }
         pos
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.messages[slot(dir)].gap();
+    }
+
+    fn discarded(&mut self) -> u64 {
+        self.messages.iter_mut().map(iso::Reassembly::take_dropped).sum()
     }
 }
 
@@ -173,6 +235,7 @@ impl Mms {
             .push(p.invoke_id.map(Value::Count))
             .push(p.service.map(|s| names::service(p.kind, s)))
             .push((!p.names.is_empty()).then(|| Value::Strings(p.names.clone())))
+            .push((!p.values.is_empty()).then(|| Value::Strings(p.values.clone())))
             .push(vendor)
             .push(model)
             .push(revision)
@@ -200,10 +263,9 @@ pub fn user_data(b: &[u8]) -> Option<&[u8]> {
     let fully_encoded = match (p.class, p.tag) {
         // Data: fully-encoded-data [APPLICATION 1].
         (0x40, 1) => p,
-        // CP-type or CPA-PPDU: a SET whose normal-mode-parameters [2] hold
-        // the user data.
+        // CP-type or CPA-PPDU: its normal-mode-parameters hold the user data.
         (0x00, 17) => {
-            let normal = ber::elements(p.value).find(|e| e.is_context(2))?;
+            let normal = normal_mode_parameters(ppdu)?;
             ber::elements(normal.value).find(|e| e.class == 0x40 && e.tag == 1)?
         }
         _ => return None,
@@ -212,6 +274,15 @@ pub fn user_data(b: &[u8]) -> Option<&[u8]> {
     let pdv = ber::elements(fully_encoded.value).find(|e| e.tag == 16)?;
     let value = ber::elements(pdv.value).find(|e| e.is_context(0))?;
     acse_user_data(value.value).or(Some(value.value))
+}
+
+/// The normal-mode-parameters [2] of a CP-type or CPA-PPDU (a SET).
+fn normal_mode_parameters(ppdu: &[u8]) -> Option<Tlv<'_>> {
+    let (p, _) = ber::tlv(ppdu)?;
+    if (p.class, p.tag) != (0x00, 17) {
+        return None;
+    }
+    ber::elements(p.value).find(|e| e.is_context(2))
 }
 
 /// An SPDU at the start of `b`: its SI, parameters and the bytes after
@@ -278,7 +349,17 @@ pub fn parse_pdu(b: &[u8]) -> Option<Pdu> {
         }
         // Confirmed error, reject: the invoke id is context [0].
         2 | 4 => p.invoke_id = els.find(|e| e.is_context(0)).and_then(|e| e.unsigned()),
-        3 => p.service = els.find(|e| e.class == 0x80).map(|e| e.tag),
+        // Unconfirmed: an information report's listOfAccessResult [0]
+        // follows its variableAccessSpecification.
+        3 => {
+            let s = els.find(|e| e.class == 0x80)?;
+            p.service = Some(s.tag);
+            if s.tag == 0 {
+                if let Some(list) = ber::elements(s.value).nth(1).filter(|e| e.is_context(0)) {
+                    values(&mut p, list.value, true);
+                }
+            }
+        }
         // Cancel: the invoke id is the PDU's own contents.
         5..=7 => p.invoke_id = t.unsigned(),
         _ => {}
@@ -322,9 +403,19 @@ fn service(p: &mut Pdu, s: &Tlv<'_>) {
                 }
             }
         }
+        (4, false) => {
+            if let Some(list) = ber::elements(s.value).find(|e| e.is_context(1)) {
+                values(p, list.value, true);
+            }
+        }
+        // write: the specification, then listOfData [0].
         (5, true) => {
-            if let Some(spec) = ber::elements(s.value).next() {
+            let mut els = ber::elements(s.value);
+            if let Some(spec) = els.next() {
                 access_specification(p, &spec);
+            }
+            if let Some(list) = els.next().filter(|e| e.is_context(0)) {
+                values(p, list.value, false);
             }
         }
         // getVariableAccessAttributes and getNamedVariableListAttributes:
@@ -381,6 +472,96 @@ fn file_names(p: &mut Pdu, b: &[u8], depth: u8) {
         } else if e.constructed && depth < 2 {
             file_names(p, e.value, depth + 1);
         }
+    }
+}
+
+/// The values of a listOfAccessResult (`results`: a failure [0] is an
+/// alternative) or a listOfData.
+fn values(p: &mut Pdu, list: &[u8], results: bool) {
+    for e in ber::elements(list) {
+        if results && e.is_context(0) && !e.constructed {
+            let code = e.unsigned().unwrap_or(u64::MAX);
+            push_value(p, names::data_access_error(code).to_owned());
+        } else {
+            data(p, &e, 0);
+        }
+    }
+}
+
+/// One Data (ISO 9506-2, with IEC 61850-8-1's floating point and UTC
+/// time), structures and arrays by their members.
+fn data(p: &mut Pdu, d: &Tlv<'_>, depth: u8) {
+    if d.class != 0x80 {
+        return;
+    }
+    let v = d.value;
+    let text = match d.tag {
+        1 | 2 => {
+            if d.constructed && depth < MAX_DATA_DEPTH {
+                for member in ber::elements(v) {
+                    data(p, &member, depth + 1);
+                }
+            }
+            return;
+        }
+        3 => d.boolean().map(|b| if b { "1" } else { "0" }.to_owned()),
+        5 => signed(v).map(|n| n.to_string()),
+        6 | 13 => d.unsigned().map(|n| n.to_string()),
+        7 => Some(float(v)),
+        // A bit string's first byte counts the unused bits of its last.
+        4 => Some(hex_bytes(v.get(1..).unwrap_or_default())),
+        10 | 16 => Some(wire_text(v)),
+        17 => utc_time(v),
+        _ => Some(hex_bytes(v)),
+    };
+    if let Some(t) = text {
+        push_value(p, t);
+    }
+}
+
+/// A BER INTEGER of at most 8 bytes.
+fn signed(v: &[u8]) -> Option<i64> {
+    let (&first, _) = v.split_first()?;
+    if v.len() > 8 {
+        return None;
+    }
+    let init = if first & 0x80 != 0 { -1i64 } else { 0 };
+    Some(v.iter().fold(init, |a, &c| a << 8 | i64::from(c)))
+}
+
+/// A FloatingPoint: the exponent width (8 single, 11 double), then the
+/// IEEE 754 bytes; in hex when it is neither.
+fn float(v: &[u8]) -> String {
+    match v {
+        [8, b @ ..] => b
+            .try_into()
+            .map(|b| f32::from_be_bytes(b).to_string())
+            .unwrap_or_else(|_| hex_bytes(v)),
+        [11, b @ ..] => b
+            .try_into()
+            .map(|b| f64::from_be_bytes(b).to_string())
+            .unwrap_or_else(|_| hex_bytes(v)),
+        _ => hex_bytes(v),
+    }
+}
+
+/// A UtcTime: seconds since 1970, a 24-bit binary fraction of a second and
+/// a quality byte, as seconds with six decimals.
+fn utc_time(v: &[u8]) -> Option<String> {
+    let [a, b, c, d, f1, f2, f3, _quality] = *v else {
+        return None;
+    };
+    let secs = u32::from_be_bytes([a, b, c, d]);
+    let fraction = u64::from(u32::from_be_bytes([0, f1, f2, f3]));
+    Some(format!("{secs}.{:06}", (fraction * 1_000_000) >> 24))
+}
+
+fn push_value(p: &mut Pdu, mut value: String) {
+    if p.values.len() < MAX_VALUES {
+        if let Some((cut, _)) = value.char_indices().nth(MAX_VALUE_CHARS) {
+            value.truncate(cut);
+        }
+        p.values.push(value);
     }
 }
 
@@ -448,6 +629,36 @@ mod tests {
     }
 
     #[test]
+    fn values_of_reports_reads_and_writes() {
+        let report = gen::information_report("LD0/LLN0$BR$brcb01", 2, true, 1_767_603_600, 231.5);
+        let p = parse_pdu(&report).unwrap();
+        assert_eq!((p.kind, p.service), (3, Some(0)));
+        assert_eq!(
+            p.values,
+            ["LD0/LLN0$BR$brcb01", "6400", "2", "1", "1767603600.500000", "231.5"]
+        );
+        // A failure, a negative integer, a nested array and an octet string.
+        let results = [
+            el(&[0x80], &[10]),
+            el(&[0x85], &[0xff, 0x38]),
+            el(&[0xa1], &el(&[0xa2], &el(&[0x86], &[0x01, 0x00]))),
+            el(&[0x89], &[0xde, 0xad]),
+        ]
+        .concat();
+        let read = el(&[0xa4], &el(&[0xa1], &results));
+        let p = parse_pdu(&gen::confirmed(true, 9, &read)).unwrap();
+        assert_eq!(p.values, ["object-non-existent", "-200", "256", "dead"]);
+        let write = gen::confirmed(false, 3, &gen::write_request("LD0", "CSWI1$CO$Pos$Oper", true));
+        assert_eq!(parse_pdu(&write).unwrap().values, ["1"]);
+        // Bounded: values past MAX_VALUES and characters past 64 are cut.
+        let long = el(&[0x8a], &[b'x'; 100]);
+        let many = el(&[0xa4], &el(&[0xa1], &long.repeat(MAX_VALUES + 4)));
+        let p = parse_pdu(&gen::confirmed(true, 1, &many)).unwrap();
+        assert_eq!(p.values.len(), MAX_VALUES);
+        assert_eq!(p.values[0].len(), MAX_VALUE_CHARS);
+    }
+
+    #[test]
     fn identify_and_domain_list_feed_the_ledger() {
         use crate::over_ip::harness::{conn, field, rows, run, Step};
         let class = el(&[0xa0], &[0x80, 1, 9]);
@@ -503,17 +714,135 @@ mod tests {
         assert_eq!(field(server, "identity_source"), "mms");
     }
 
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use osect_trafficgen::proto::{iec61850 as gen, s7};
+
+    /// The TPDU codes of the `cotp` rows.
+    fn cotp_codes(recs: &[osect_wire::Record]) -> Vec<String> {
+        rows(recs, "cotp").iter().map(|r| field(r, "pdu_code")).collect()
+    }
+
     #[test]
-    fn s7comm_tsaps_are_left_to_s7comm() {
-        let cr = [
-            3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0x01, 0x00, 0xc2, 2,
-            0x01, 0x02,
-        ];
-        let id = crate::over_ip::harness::conn(Transport::Tcp, 1, 102);
-        assert!(probe(Transport::Tcp, &id, Dir::Orig, &cr).is_none());
-        let mut mms_cr = cr;
-        mms_cr[16..18].copy_from_slice(&[0, 1]);
-        mms_cr[20..22].copy_from_slice(&[0, 1]);
-        assert!(probe(Transport::Tcp, &id, Dir::Orig, &mms_cr).is_some());
+    fn s7comm_behind_a_connection_request_stays_s7comm() {
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        let cc = gen::connect(true, 0x0102, 0x0100);
+        let setup = s7::cotp_data(&s7::pdu(1, 1, &s7::setup_param(), &[], None));
+        let id = conn(Transport::Tcp, 40000, 102);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Resp, &cc),
+                Step::Data(Dir::Orig, &setup),
+            ],
+        );
+        assert_eq!(service, Some("cotp,s7comm"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0d", "0x0f"]);
+        assert_eq!(rows(&recs, "s7comm").len(), 1);
+        assert!(rows(&recs, "mms").is_empty());
+    }
+
+    #[test]
+    fn mms_is_found_by_its_session_connect_whatever_the_tsaps() {
+        let id = conn(Transport::Tcp, 40000, 102);
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        let cc = gen::connect(true, 0x0102, 0x0100);
+        let cn = gen::associate(false, &gen::initiate(false));
+        let ac = gen::associate(true, &gen::initiate(true));
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Resp, &cc),
+                Step::Data(Dir::Orig, &cn),
+                Step::Data(Dir::Resp, &ac),
+            ],
+        );
+        assert_eq!(service, Some("mms"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0d", "0x0f", "0x0f"]);
+        let r = rows(&recs, "mms");
+        assert_eq!(field(r[0], "pdu_type"), "initiate-RequestPDU");
+        assert_eq!(field(r[1], "pdu_type"), "initiate-ResponsePDU");
+        assert!(rows(&recs, "s7comm").is_empty());
+        // A session connect naming another abstract syntax is not MMS: the
+        // connection keeps its `cotp` rows only.
+        let mut other = cn.clone();
+        let at = other
+            .windows(MMS_SYNTAX.len())
+            .position(|w| w == MMS_SYNTAX)
+            .expect("the connect names MMS");
+        other[at + 4] = 0x07;
+        let (recs, service, _) = run(
+            &id,
+            &[Step::Data(Dir::Orig, &cr), Step::Data(Dir::Orig, &other)],
+        );
+        assert_eq!(service, Some("cotp"));
+        assert_eq!(cotp_codes(&recs), ["0x0e", "0x0f"]);
+        assert!(rows(&recs, "mms").is_empty());
+    }
+
+    #[test]
+    fn a_message_over_several_data_tpdus_is_decoded_once_whole() {
+        let read = gen::confirmed(false, 7, &gen::read_request("IED1PROT", "PTOC1$ST$Str$general"));
+        let split = gen::data_segmented(&read, 16);
+        let id = conn(Transport::Tcp, 40000, 102);
+        let cr = gen::connect(false, 0x0100, 0x0102);
+        // Split again across TCP segments, between and inside TPDUs: the
+        // connection is known to be MMS once the message is whole.
+        let (a, b) = split.split_at(30);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Orig, a),
+                Step::Data(Dir::Orig, b),
+            ],
+        );
+        assert_eq!(service, Some("mms"));
+        let tpdus = cotp_codes(&recs).len() - 1;
+        assert!(tpdus >= 4, "{tpdus} data TPDUs");
+        let r = rows(&recs, "mms");
+        assert_eq!(r.len(), 1);
+        assert_eq!(field(r[0], "invoke_id"), "7");
+        assert_eq!(field(r[0], "object_names"), "IED1PROT/PTOC1$ST$Str$general");
+    }
+
+    #[test]
+    fn a_message_over_the_bound_is_dropped_alone() {
+        let small = |id| gen::data(&gen::confirmed(false, id, &gen::identify_request()));
+        // An identify request padded past the bound, in TPDUs of 8 KiB.
+        let mut big = gen::confirmed(false, 2, &gen::identify_request());
+        big.extend(vec![0u8; iso::MAX_MESSAGE]);
+        let big = gen::data_segmented(&big, 8192);
+        let mut parser = Mms::default();
+        let stream = [small(1), big, small(3)].concat();
+        let mut sink = crate::sink::RecordSink::new(100);
+        let mut assets = crate::asset::AssetTable::new(10);
+        let id = conn(Transport::Tcp, 40000, 102);
+        let mut out = crate::over_ip::Output {
+            records: &mut sink,
+            assets: &mut assets,
+        };
+        let mut ctx = Ctx {
+            ts: 1,
+            flow: crate::flow::id::FlowRef {
+                uid: "Ctest",
+                id: &id,
+                orig_mac: None,
+                resp_mac: None,
+                vlan: None,
+            },
+            out: &mut out,
+        };
+        assert_eq!(parser.parse(&mut ctx, Dir::Orig, &stream), stream.len());
+        let dropped = parser.discarded();
+        assert!(dropped > iso::MAX_MESSAGE as u64, "{dropped} bytes dropped");
+        assert_eq!(parser.discarded(), 0, "counted once");
+        let recs = sink.take();
+        let ids: Vec<String> = rows(&recs, "mms")
+            .iter()
+            .map(|r| field(r, "invoke_id"))
+            .collect();
+        assert_eq!(ids, ["1", "3"]);
     }
 }

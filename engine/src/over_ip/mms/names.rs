@@ -120,3 +120,26 @@ pub fn confirmed(tag: u32) -> &'static str {
     ];
     NAMES.get(tag as usize).copied().unwrap_or("unknown")
 }
+
+/// A DataAccessError (ISO 9506-2) by its code.
+pub fn data_access_error(code: u64) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "object-invalidated",
+        "hardware-fault",
+        "temporarily-unavailable",
+        "object-access-denied",
+        "object-undefined",
+        "invalid-address",
+        "type-unsupported",
+        "type-inconsistent",
+        "object-attribute-inconsistent",
+        "object-access-unsupported",
+        "object-non-existent",
+        "object-value-invalid",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("unknown")
+}

@@ -132,6 +132,16 @@ fn packet_len(b: &[u8]) -> Result<usize, Error> {
     Ok(1 + n + len)
 }
 
+/// [`packet_len`] once the whole packet is in: a packet that has begun but
+/// not ended is `Truncated`, so it waits for its next segment rather than
+/// being skipped byte by byte.
+fn whole_packet_len(b: &[u8]) -> Result<usize, Error> {
+    match packet_len(b)? {
+        n if n > b.len() => Err(Error::Truncated),
+        n => Ok(n),
+    }
+}
+
 /// A reader over a packet's variable header and payload.
 struct Reader<'a> {
     b: &'a [u8],
@@ -437,7 +447,7 @@ impl AppParser for Mqtt {
                     return pos + here;
                 }
             }
-            let Some(p) = next_frame(data, &mut pos, packet_len) else {
+            let Some(p) = next_frame(data, &mut pos, whole_packet_len) else {
                 return pos;
             };
             // A packet that does not decode is skipped by its length.

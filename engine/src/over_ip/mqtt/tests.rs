@@ -123,3 +123,31 @@ fn skips_oversized_packets_across_segments() {
     assert_eq!(p.len(), 1);
     assert_eq!(field(p[0], "topic"), "after");
 }
+
+#[test]
+fn a_packet_split_across_segments_is_decoded_once_whole() {
+    let id = conn(Transport::Tcp, 40_000, 1883);
+    let c = connect();
+    let p = publish(1, 3, "plant/line1/temp", b"72.5");
+    let (c1, c2) = c.split_at(12);
+    let (p1, p2) = p.split_at(5);
+    let (recs, service, _) = run(
+        &id,
+        &[
+            Step::Data(Dir::Orig, c1),
+            Step::Data(Dir::Orig, c2),
+            Step::Data(Dir::Resp, &mqtt::connack(0)),
+            Step::Data(Dir::Orig, p1),
+            Step::Data(Dir::Orig, p2),
+            Step::Data(Dir::Resp, &mqtt::publish_ack(4, 3)),
+        ],
+    );
+    assert_eq!(service, Some("mqtt"));
+    let c = rows(&recs, "mqtt_connect");
+    assert_eq!(c.len(), 1);
+    assert_eq!(field(c[0], "client_id"), "gw-01");
+    let p = rows(&recs, "mqtt_publish");
+    assert_eq!(p.len(), 1);
+    assert_eq!(field(p[0], "topic"), "plant/line1/temp");
+    assert_eq!(field(p[0], "status"), "ok");
+}

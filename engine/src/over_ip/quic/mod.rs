@@ -349,13 +349,8 @@ pub fn frames(mut f: &[u8]) -> (Vec<Frame<'_>>, bool) {
 /// Recognises QUIC as Zeek does: a v1 or v2 Initial packet on any port
 /// (its signatures `dpd_quic_initial` and `dpd_quic_v2_initial`), or any
 /// long-header packet to one of its QUIC ports.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
-    if transport != Transport::Udp {
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
+    if t != Transport::Udp {
         return None;
     }
     let first = *data.first()?;

@@ -117,14 +117,9 @@ fn version_name(v: u64) -> &'static str {
 }
 
 /// Recognises SNMP on its ports by its BER header.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     let ports = PORTS.contains(&id.resp_p) || PORTS.contains(&id.orig_p);
-    (transport == Transport::Udp && ports && Repr::parse(data).is_some())
+    (t == Transport::Udp && ports && Repr::parse(data).is_some())
         .then(|| Box::new(Snmp) as Box<dyn AppParser>)
 }
 

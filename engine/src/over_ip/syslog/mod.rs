@@ -73,18 +73,13 @@ pub fn names(pri: Option<u32>) -> (String, String) {
 }
 
 /// Recognises syslog on its port, as Zeek registers it.
-pub fn probe(
-    transport: Transport,
-    id: &ConnId,
-    _dir: Dir,
-    data: &[u8],
-) -> Option<Box<dyn AppParser>> {
+pub fn probe(t: Transport, id: &ConnId, _: Dir, data: &[u8]) -> Option<Box<dyn AppParser>> {
     if id.resp_p != PORT || data.is_empty() {
         return None;
     }
     // A TCP stream starts with a PRI or an octet count; a datagram may be
     // anything printable.
-    let plausible = match transport {
+    let plausible = match t {
         Transport::Tcp => data[0] == b'<' || data[0].is_ascii_digit(),
         _ => data[0] == b'<' || data[0].is_ascii_graphic() || data[0] == b' ',
     };
