@@ -577,19 +577,7 @@ impl SiteState {
             return;
         };
         if d.ips.contains(&ip_s) || d.ips.len() >= MAX_SET {
-            // A batch from before the one that raised the alert, analysed
-            // after it (sent again after the collector stopped), moves the
-            // alert's start back to its sighting.
-            if let Some(a) = self
-                .active
-                .get(&format!("addr|{key}|{ip_s}"))
-                .and_then(|id| self.alerts.get_mut(id))
-            {
-                if ts < a.first_seen {
-                    a.first_seen = ts;
-                    self.dirty_alerts.insert(a.id);
-                }
-            }
+            self.seen_earlier(&format!("addr|{key}|{ip_s}"), ts);
             self.ip_owner.insert(ip_s, key.clone());
             return;
         }
@@ -690,6 +678,9 @@ impl SiteState {
             self.add_ip(&key, ip, last, &ev);
         }
         let mut changed: Vec<(String, Option<String>, String)> = Vec::new();
+        // Values seen before the sighting that set them, in a batch analysed
+        // after it.
+        let mut earlier = Vec::new();
         let Some(d) = self.devices.get_mut(&key) else {
             return;
         };
@@ -724,6 +715,9 @@ impl SiteState {
             // over what it says in a batch analysed earlier but sent later.
             let as_of = d.identity_ts.get(attr).copied().unwrap_or(Micros::MIN);
             if last < as_of {
+                if slot.as_deref() == Some(new.as_str()) {
+                    earlier.push(format!("ident|{key}|{attr}|{new}"));
+                }
                 continue;
             }
             d.identity_ts.insert(attr.to_owned(), last);
@@ -734,6 +728,9 @@ impl SiteState {
         }
         let known = d.learned.is_some();
         let label = d.label();
+        for item in earlier {
+            self.seen_earlier(&item, last);
+        }
         for name in names {
             self.changes.history.push(HistoryEntry {
                 device: key.clone(),
@@ -1614,6 +1611,20 @@ impl SiteState {
 
     // ------------------------------------------------------------ alerts
 
+    /// What `item`'s open alert reports was seen at `ts`, in a batch from
+    /// before the one that raised it but analysed after it (sent again
+    /// after the collector stopped): the alert starts there, so the alerts
+    /// do not depend on the order batches arrived in.
+    fn seen_earlier(&mut self, item: &str, ts: Micros) {
+        let Some(a) = self.active.get(item).and_then(|id| self.alerts.get_mut(id)) else {
+            return;
+        };
+        if ts < a.first_seen {
+            a.first_seen = ts;
+            self.dirty_alerts.insert(a.id);
+        }
+    }
+
     fn raise(&mut self, r: Raise) {
         if let Some(&id) = self.active.get(&r.item) {
             if let Some(a) = self.alerts.get_mut(&id) {
@@ -2205,6 +2216,43 @@ mod tests {
         r.push(extra);
         batch(&mut st, "S1", AFTER + MINUTE, r);
         assert_eq!(kinds(&st.take_changes()), vec![AlertKind::NewAddress]);
+    }
+
+    #[test]
+    fn an_earlier_batch_analysed_late_moves_the_alert_start_back() {
+        // Minute 2's batch arrives before minute 1's (sent again after the
+        // collector stopped): the alerts start at minute 1 all the same.
+        let mut st = learned();
+        let second = AFTER + 2 * MINUTE;
+        let first = AFTER + MINUTE;
+        let with_new_ip = |ts| {
+            let mut a = asset(ts, HMI, None);
+            a.values[ASSET.index_of("ips").unwrap()] =
+                Value::Strings(vec![HMI.1.to_owned(), "192.168.10.21".to_owned()]);
+            a
+        };
+        let mut r = normal(second);
+        r[1] = asset(second, PLC1, Some("V3.3.0"));
+        r.push(with_new_ip(second));
+        batch(&mut st, "S1", second, r);
+        let c = st.take_changes();
+        assert_eq!(
+            kinds(&c),
+            vec![AlertKind::IdentityChange, AlertKind::NewAddress]
+        );
+        assert!(c.alerts.iter().all(|a| a.first_seen == second));
+        let mut r = normal(first);
+        r[1] = asset(first, PLC1, Some("V3.3.0"));
+        r.push(with_new_ip(first));
+        batch(&mut st, "S1", first, r);
+        let c = st.take_changes();
+        assert_eq!(c.alerts.len(), 2, "the same two alerts, updated");
+        assert!(c.alerts.iter().all(|a| a.first_seen == first));
+        // An older value reported late changes nothing.
+        let mut r = normal(AFTER);
+        r[1] = asset(AFTER, PLC1, Some("V3.2.6"));
+        batch(&mut st, "S1", AFTER, r);
+        assert!(st.take_changes().alerts.is_empty());
     }
 
     #[test]
