@@ -29,15 +29,18 @@
 //! stored row only on a hash match. [`aggregate`] folds a finished list the
 //! same way and [`refold`] joins rows folded by several capture workers.
 
-use osect_wire::batch::intern_schema;
-use osect_wire::{FieldType, LogSchema, Record, Value};
+use osect_wire::batch::{
+    get_key_value, intern_schema, put_key_ref, put_key_value, KeyValue, Stager, MAX_STR_BYTES,
+};
+use osect_wire::{FieldType, LogSchema, Record, Text, Value};
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 
 /// The folded form of a schema: key fields, then `ts_end` and `count`.
 struct Form {
     schema: &'static LogSchema,
-    /// Indexes of the original fields kept, in order (`ts` first).
+    /// Indexes of the fields kept, in order (`ts` first), in the rows the
+    /// form folds.
     keep: Vec<usize>,
 }
 
@@ -56,45 +59,218 @@ fn form(schema: &'static LogSchema) -> Option<Form> {
     Some(Form { schema, keep })
 }
 
-/// Whether `schema` is the folded form of a log (its rows carry `ts_end`
-/// and `count` after the key).
-fn is_folded(schema: &LogSchema) -> bool {
-    crate::protocols::folds(schema.path) && schema.index_of("count").is_some()
+/// The form of rows folded already (another worker's): their key is every
+/// field before `ts_end` and `count`.
+fn folded_form(schema: &'static LogSchema) -> Option<Form> {
+    let n = schema.fields.len();
+    let folded = crate::protocols::folds(schema.path)
+        && n >= 3
+        && schema.index_of("ts_end") == Some(n - 2)
+        && schema.index_of("count") == Some(n - 1);
+    folded.then(|| Form {
+        schema,
+        keep: (0..n - 2).collect(),
+    })
 }
 
-/// Equality as the per-event rows' distinct keys count it: a double by its
-/// bits, like `osect_wire::Key`.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
+/// A row's times are held as microseconds; a `ts` that is not a time (the
+/// schema says it is) is held as unset.
+const NO_TIME: i64 = i64::MIN;
+
+fn time_of(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Time(t)) => *t,
+        _ => NO_TIME,
     }
 }
 
-/// Hashes a value consistently with [`same`].
-fn hash_value(v: &Value, h: &mut FxHasher) {
-    std::mem::discriminant(v).hash(h);
-    match v {
-        Value::Unset => {}
-        Value::Bool(b) => b.hash(h),
-        Value::Count(n) => n.hash(h),
-        Value::Int(n) | Value::Time(n) | Value::Interval(n) => n.hash(h),
-        Value::Double(d) => d.to_bits().hash(h),
-        Value::Str(s) => s.as_str().hash(h),
-        Value::Addr(a) => a.hash(h),
-        Value::Port(p) => p.hash(h),
-        Value::Strings(v) => v.hash(h),
-        Value::Counts(v) => v.hash(h),
-        Value::Intervals(v) => v.hash(h),
+fn time_value(t: i64) -> Value {
+    if t == NO_TIME {
+        Value::Unset
+    } else {
+        Value::Time(t)
     }
 }
 
 const NIL: u32 = u32::MAX;
 
-/// A folded row and the next row whose key hashed the same.
+/// Strings interned in an interval: past this many, new ones are held in
+/// each key that has them.
+const MAX_STRINGS: usize = 1 << 16;
+
+/// The strings of an interval's keys, each held once (a connection's uid,
+/// a function's name: met in many rows) and numbered. A string has one
+/// form for the whole interval, by number when it was met while there was
+/// room and in place otherwise, so equal keys stay equal bytes.
+#[derive(Default)]
+struct Strings {
+    /// First string of each hash; strings with the same hash are chained.
+    index: FxHashMap<u64, u32>,
+    next: Vec<u32>,
+    strs: Vec<Text>,
+}
+
+impl Strings {
+    /// The number of `s`, given one if there is room.
+    fn id(&mut self, s: &Text) -> Option<u32> {
+        let mut h = FxHasher::default();
+        h.write(s.as_bytes());
+        let hash = h.finish();
+        let head = self.index.get(&hash).copied().unwrap_or(NIL);
+        let mut at = head;
+        while at != NIL {
+            if self.strs[at as usize] == *s {
+                return Some(at);
+            }
+            at = self.next[at as usize];
+        }
+        if self.strs.len() >= MAX_STRINGS {
+            return None;
+        }
+        let id = self.strs.len() as u32;
+        self.strs.push(s.clone());
+        self.next.push(head);
+        self.index.insert(hash, id);
+        Some(id)
+    }
+}
+
+/// A folded row. Its key fields are bytes of [`Rows::arena`], from `start`
+/// to the next row's `start`, each written by `put_key_value` or, for an
+/// interned string, `put_key_ref`: equal bytes are equal keys, so a key is
+/// compared in place and never held as `Value`s (a row takes its key's
+/// encoded size and 40 bytes, where a `Record` took about a kilobyte).
 struct Row {
+    ts: i64,
+    ts_end: i64,
+    count: u64,
+    start: u32,
+    /// The next row whose key hashed the same.
     next: u32,
-    rec: Record,
+    form: u32,
+}
+
+/// What folding a row did.
+enum Folded {
+    Counted,
+    New,
+    /// The first of its key, with no room for it.
+    Dropped,
+    /// A key value the batch format cannot hold (a string over its limit).
+    Unencodable,
+}
+
+/// The rows of an interval and the index of their keys.
+#[derive(Default)]
+struct Rows {
+    /// First row of each key hash; rows with the same hash are chained.
+    index: FxHashMap<u64, u32>,
+    rows: Vec<Row>,
+    arena: Vec<u8>,
+    strings: Strings,
+}
+
+impl Rows {
+    /// Row `i`'s key bytes, with `end` the arena's held length.
+    fn key(&self, i: usize, end: usize) -> &[u8] {
+        let s = self.rows[i].start as usize;
+        let e = self.rows.get(i + 1).map_or(end, |r| r.start as usize);
+        &self.arena[s..e]
+    }
+
+    /// Counts `count` occurrences of the key `key` of form `form` seen from
+    /// `ts` to `ts_end`.
+    fn fold<'v>(
+        &mut self,
+        form: u32,
+        key: impl Iterator<Item = &'v Value>,
+        (ts, ts_end, count): (i64, i64, u64),
+        room: bool,
+    ) -> Folded {
+        let held = self.arena.len();
+        for v in key {
+            if let Value::Str(s) = v {
+                if s.len() > MAX_STR_BYTES {
+                    self.arena.truncate(held);
+                    return Folded::Unencodable;
+                }
+                if let Some(id) = self.strings.id(s) {
+                    put_key_ref(&mut self.arena, id);
+                    continue;
+                }
+            }
+            if put_key_value(&mut self.arena, v).is_err() {
+                self.arena.truncate(held);
+                return Folded::Unencodable;
+            }
+        }
+        let mut h = FxHasher::default();
+        form.hash(&mut h);
+        h.write(&self.arena[held..]);
+        let hash = h.finish();
+        let head = self.index.get(&hash).copied().unwrap_or(NIL);
+        let mut at = head;
+        while at != NIL {
+            let i = at as usize;
+            if self.rows[i].form == form && self.key(i, held) == &self.arena[held..] {
+                self.arena.truncate(held);
+                let row = &mut self.rows[i];
+                row.ts_end = ts_end;
+                row.count += count;
+                return Folded::Counted;
+            }
+            at = self.rows[i].next;
+        }
+        let Ok(start) = u32::try_from(held) else {
+            self.arena.truncate(held);
+            return Folded::Dropped;
+        };
+        if !room || self.rows.len() >= NIL as usize || u32::try_from(self.arena.len()).is_err() {
+            self.arena.truncate(held);
+            return Folded::Dropped;
+        }
+        self.index.insert(hash, self.rows.len() as u32);
+        self.rows.push(Row {
+            ts,
+            ts_end,
+            count,
+            start,
+            next: head,
+            form,
+        });
+        Folded::New
+    }
+
+    /// The key value at `*at` in the arena, moving `*at` past it. The
+    /// bytes are this table's own, so they decode (were one not to, the
+    /// value would be unset).
+    fn value_at(&self, at: &mut usize) -> Value {
+        match get_key_value(&self.arena, at) {
+            Ok(KeyValue::Value(v)) => v,
+            Ok(KeyValue::Ref(id)) => self
+                .strings
+                .strs
+                .get(id as usize)
+                .map_or(Value::Unset, |s| Value::Str(s.clone())),
+            Err(_) => Value::Unset,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.index.clear();
+        self.arena.clear();
+        self.strings.index.clear();
+        self.strings.next.clear();
+        self.strings.strs.clear();
+        // The tables shrink back after a burst of distinct keys.
+        if self.rows.capacity() > 4096
+            || self.arena.capacity() > 1 << 20
+            || self.strings.strs.capacity() > 4096
+        {
+            *self = Rows::default();
+        }
+    }
 }
 
 /// What [`Folder::push`] did with a record.
@@ -105,139 +281,180 @@ pub enum Pushed {
     New,
     /// The first of its key, but the folder was full: dropped.
     Dropped,
-    /// Not a folded log: handed back.
+    /// Not a folded log (or a key the batch format cannot hold): handed
+    /// back.
     Pass(Record),
 }
 
 /// An interval's folded rows, filled as records are made.
 #[derive(Default)]
 pub struct Folder {
-    /// Each log's folded form (`None`: not folded), by schema address.
-    forms: FxHashMap<usize, Option<Form>>,
-    /// First row of each key hash; rows with the same hash are chained.
-    index: FxHashMap<u64, u32>,
-    rows: Vec<Row>,
+    forms: Vec<Form>,
+    /// Each log's form in `forms` (`None`: not folded), by schema address.
+    by_schema: FxHashMap<usize, Option<u32>>,
+    rows: Rows,
 }
 
 impl Folder {
     /// Rows held.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.rows.is_empty()
+    }
+
+    /// The form of `schema`'s rows, made by `make` the first time.
+    fn form_of(
+        &mut self,
+        schema: &'static LogSchema,
+        make: fn(&'static LogSchema) -> Option<Form>,
+    ) -> Option<u32> {
+        let forms = &mut self.forms;
+        *self
+            .by_schema
+            .entry(schema as *const LogSchema as usize)
+            .or_insert_with(|| {
+                let f = make(schema)?;
+                forms.push(f);
+                Some(forms.len() as u32 - 1)
+            })
     }
 
     /// Folds `rec` if its log folds; `room` says whether a new row may be
     /// added.
     pub fn push(&mut self, rec: Record, room: bool) -> Pushed {
-        let form = self
-            .forms
-            .entry(rec.schema as *const LogSchema as usize)
-            .or_insert_with(|| form(rec.schema));
-        let Some(f) = form else {
+        let Some(form) = self.form_of(rec.schema, form) else {
             return Pushed::Pass(rec);
         };
-        let mut h = FxHasher::default();
-        (f.schema as *const LogSchema as usize).hash(&mut h);
-        for &i in &f.keep[1..] {
-            hash_value(rec.values.get(i).unwrap_or(&Value::Unset), &mut h);
-        }
-        let hash = h.finish();
-        let ts = rec.values.get(f.keep[0]).cloned().unwrap_or(Value::Unset);
-        let head = self.index.get(&hash).copied().unwrap_or(NIL);
-        let mut at = head;
-        while at != NIL {
-            let row = &mut self.rows[at as usize];
-            let key = &row.rec.values[1..row.rec.values.len() - 2];
-            let hit = std::ptr::eq(row.rec.schema, f.schema)
-                && f.keep[1..]
-                    .iter()
-                    .zip(key)
-                    .all(|(&i, k)| same(rec.values.get(i).unwrap_or(&Value::Unset), k));
-            if hit {
-                let n = row.rec.values.len();
-                row.rec.values[n - 2] = ts;
-                if let Value::Count(c) = &mut row.rec.values[n - 1] {
-                    *c += 1;
-                }
-                return Pushed::Counted;
-            }
-            at = row.next;
-        }
-        if !room || self.rows.len() >= NIL as usize {
-            return Pushed::Dropped;
-        }
-        let mut old = rec.values;
-        let mut values = Vec::with_capacity(f.keep.len() + 2);
-        values.extend(f.keep.iter().map(|&i| {
-            old.get_mut(i)
-                .map_or(Value::Unset, |v| std::mem::replace(v, Value::Unset))
-        }));
-        values.push(ts);
-        values.push(Value::Count(1));
-        self.index.insert(hash, self.rows.len() as u32);
-        self.rows.push(Row {
-            next: head,
-            rec: Record {
-                schema: f.schema,
-                values,
-            },
-        });
-        Pushed::New
+        let keep = &self.forms[form as usize].keep;
+        let ts = time_of(rec.values.get(keep[0]));
+        let key = keep[1..]
+            .iter()
+            .map(|&i| rec.values.get(i).unwrap_or(&Value::Unset));
+        let pushed = match self.rows.fold(form, key, (ts, ts, 1), room) {
+            Folded::Counted => Pushed::Counted,
+            Folded::New => Pushed::New,
+            Folded::Dropped => Pushed::Dropped,
+            Folded::Unencodable => return Pushed::Pass(rec),
+        };
+        rec.free();
+        pushed
     }
 
     /// Joins a row folded elsewhere (another worker's, of the same
     /// interval and later in order): its count adds up, its `ts_end` is the
     /// later occurrence, `ts` stays the first. Returns it when it is not a
-    /// folded row or is the first of its key.
+    /// folded row.
     fn join(&mut self, rec: Record) -> Option<Record> {
-        if !is_folded(rec.schema) || rec.values.len() < 3 {
+        let Some(form) = self.form_of(rec.schema, folded_form) else {
             return Some(rec);
-        }
+        };
         let n = rec.values.len();
-        let mut h = FxHasher::default();
-        (rec.schema as *const LogSchema as usize).hash(&mut h);
-        for v in &rec.values[1..n - 2] {
-            hash_value(v, &mut h);
-        }
-        let hash = h.finish();
-        let head = self.index.get(&hash).copied().unwrap_or(NIL);
-        let mut at = head;
-        while at != NIL {
-            let row = &mut self.rows[at as usize];
-            let hit = std::ptr::eq(row.rec.schema, rec.schema)
-                && row.rec.values.len() == n
-                && row.rec.values[1..n - 2]
-                    .iter()
-                    .zip(&rec.values[1..n - 2])
-                    .all(|(a, b)| same(a, b));
-            if hit {
-                row.rec.values[n - 2] = rec.values[n - 2].clone();
-                if let (Value::Count(c), Value::Count(d)) =
-                    (&mut row.rec.values[n - 1], &rec.values[n - 1])
-                {
-                    *c += d;
-                }
-                return None;
+        let (Some(Value::Count(count)), true) = (rec.values.last(), n == rec.schema.fields.len())
+        else {
+            return Some(rec);
+        };
+        let times = (
+            time_of(rec.values.first()),
+            time_of(rec.values.get(n - 2)),
+            *count,
+        );
+        match self
+            .rows
+            .fold(form, rec.values[1..n - 2].iter(), times, true)
+        {
+            Folded::Unencodable => Some(rec),
+            _ => {
+                rec.free();
+                None
             }
-            at = row.next;
         }
-        self.index.insert(hash, self.rows.len() as u32);
-        self.rows.push(Row { next: head, rec });
-        None
+    }
+
+    /// Row `i` as a record of its folded log.
+    fn record(&self, i: usize) -> Record {
+        let row = &self.rows.rows[i];
+        let f = &self.forms[row.form as usize];
+        let mut values = Vec::with_capacity(f.schema.fields.len());
+        values.push(time_value(row.ts));
+        let mut at = row.start as usize;
+        for _ in 1..f.keep.len() {
+            values.push(self.rows.value_at(&mut at));
+        }
+        values.push(time_value(row.ts_end));
+        values.push(Value::Count(row.count));
+        Record {
+            schema: f.schema,
+            values,
+        }
     }
 
     /// Appends the rows to `out` in order of first occurrence and empties
-    /// the folder (its tables shrink back after a burst of distinct keys).
+    /// the folder.
     pub fn take_into(&mut self, out: &mut Vec<Record>) {
-        out.extend(self.rows.drain(..).map(|r| r.rec));
-        self.index.clear();
-        if self.rows.capacity() > 4096 {
-            self.rows = Vec::new();
-            self.index = FxHashMap::default();
+        out.extend((0..self.len()).map(|i| self.record(i)));
+        self.rows.clear();
+    }
+
+    /// Writes the rows into `st`, each log's rows a section of its own
+    /// written column by column, the logs in order of their first row, and
+    /// empties the folder: the same body as [`Folder::take_into`]'s records
+    /// pushed into `st`, without making them. Returns the rows of the
+    /// sections `st` refused, and the first refusal.
+    pub fn stage_into(&mut self, st: &mut Stager) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        let mut by_form: Vec<Vec<u32>> = (0..self.forms.len()).map(|_| Vec::new()).collect();
+        let mut order = Vec::new();
+        for (i, row) in self.rows.rows.iter().enumerate() {
+            let rows = &mut by_form[row.form as usize];
+            if rows.is_empty() {
+                order.push(row.form as usize);
+            }
+            rows.push(i as u32);
         }
+        let (mut lost, mut first) = (0, None);
+        let mut cursors = Vec::new();
+        for f in order {
+            let rows = &by_form[f];
+            if let Err(e) = self.stage_form(st, f, rows, &mut cursors) {
+                lost += rows.len() as u64;
+                first.get_or_insert(e);
+            }
+        }
+        self.rows.clear();
+        (lost, first)
+    }
+
+    /// The section of form `f`'s rows `rows`.
+    fn stage_form(
+        &self,
+        st: &mut Stager,
+        f: usize,
+        rows: &[u32],
+        cursors: &mut Vec<usize>,
+    ) -> Result<(), osect_wire::batch::EncodeError> {
+        let form = &self.forms[f];
+        let all = &self.rows.rows;
+        let mut w = st.section(form.schema, rows.len() as u64)?;
+        for &i in rows {
+            w.put(time_value(all[i as usize].ts))?;
+        }
+        // Each row's next key value in the arena, column after column.
+        cursors.clear();
+        cursors.extend(rows.iter().map(|&i| all[i as usize].start as usize));
+        for _ in 1..form.keep.len() {
+            for at in cursors.iter_mut() {
+                w.put(self.rows.value_at(at))?;
+            }
+        }
+        for &i in rows {
+            w.put(time_value(all[i as usize].ts_end))?;
+        }
+        for &i in rows {
+            w.put(Value::Count(all[i as usize].count))?;
+        }
+        w.finish()
     }
 }
 
@@ -374,6 +591,77 @@ mod tests {
         );
         assert_eq!(sink.take(), aggregate(recs));
         assert!(sink.is_empty());
+    }
+
+    #[test]
+    fn folded_rows_staged_are_the_rows_taken() {
+        use osect_wire::batch::{read_frame_info, Compressor, Decompressor, Header};
+        let recs = per_event(3000);
+        let (mut a, mut b) = (
+            crate::sink::RecordSink::folding(10_000),
+            crate::sink::RecordSink::folding(10_000),
+        );
+        let (mut sa, mut sb) = (
+            Stager::new(Compressor::new(3, None).unwrap()),
+            Stager::new(Compressor::new(3, None).unwrap()),
+        );
+        for r in &recs {
+            a.push(r.clone());
+            b.push(r.clone());
+            b.hand_off(|r| sb.push(r).unwrap());
+        }
+        // As records, then pushed; and held compactly, then staged by column.
+        for r in a.take() {
+            sa.push(r).unwrap();
+        }
+        let held = b.len();
+        assert_eq!(b.stage_folded(&mut sb).0, 0);
+        assert_eq!(b.len(), held);
+        assert!(b.take().is_empty());
+        assert!(b.is_empty());
+        let frame = |st: &mut Stager| {
+            st.take()
+                .unwrap()
+                .encode(
+                    &Header {
+                        device_id: "S1".into(),
+                        ..Header::default()
+                    },
+                    &mut Decompressor::default(),
+                )
+                .unwrap()
+        };
+        let (fa, fb) = (frame(&mut sa), frame(&mut sb));
+        assert_eq!(
+            read_frame_info(&fa).unwrap().digest,
+            read_frame_info(&fb).unwrap().digest
+        );
+        let got = osect_wire::batch::decode(&fb).unwrap().records;
+        assert_eq!(got.len(), aggregate(recs).len());
+    }
+
+    #[test]
+    fn a_key_the_batch_cannot_hold_is_not_folded() {
+        let long = "x".repeat(osect_wire::batch::MAX_STR_BYTES + 1);
+        let mut folder = Folder::default();
+        assert!(matches!(
+            folder.push(modbus(1, 1, "READ"), true),
+            Pushed::New
+        ));
+        let Pushed::Pass(r) = folder.push(modbus(2, 2, &long), true) else {
+            panic!("folded a key the batch format cannot hold")
+        };
+        assert_eq!(r, modbus(2, 2, &long));
+        // The row before it is whole.
+        assert!(matches!(
+            folder.push(modbus(3, 3, "READ"), true),
+            Pushed::Counted
+        ));
+        let mut out = Vec::new();
+        folder.take_into(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].get("count"), Some(&Value::Count(2)));
+        assert_eq!(out[0].get("ts_end"), Some(&Value::Time(3)));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The bounded buffer of records produced during an interval.
 
 use crate::batch::{Folder, Pushed};
+use osect_wire::batch::Stager;
 use osect_wire::Record;
 
 /// Records waiting to be written or batched. When `capacity` is reached new
@@ -66,6 +67,23 @@ impl RecordSink {
             f.take_into(&mut out);
         }
         out
+    }
+
+    /// Writes the folded rows into `st` (see [`Folder::stage_into`]) and
+    /// forgets them: with the records before handed off, the interval's
+    /// end without holding its rows as records. Returns the rows `st`
+    /// refused and the first refusal.
+    pub fn stage_folded(
+        &mut self,
+        st: &mut Stager,
+    ) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        match &mut self.folder {
+            Some(f) => {
+                self.handed += f.len();
+                f.stage_into(st)
+            }
+            None => (0, None),
+        }
     }
 
     /// Hands every buffered record to `f` in order, keeping the buffer's

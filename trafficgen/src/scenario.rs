@@ -748,11 +748,11 @@ pub fn dnp3_session(cap: &mut Capture, net: &Net, t: i64, polls: u8) -> i64 {
 pub fn dnp3_analog_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut c = TcpConn::new(
         net.eng,
-        49_401,
+        49_402,
         net.dnp3_rtu,
         20000,
         net.vlan,
-        (25_000, 27_000),
+        (29_000, 31_000),
     );
     let mut t = c.handshake(cap, t);
     let range = [30, 5, 0x01, 0, 0, 3, 0];
@@ -1269,6 +1269,29 @@ pub fn mms_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     c.close(cap, t + 10 * MS)
 }
 
+/// One confirmed-service APDU between the HMI and the BACnet controller
+/// (from the HMI when `from_hmi`), at `t` with IP id `id`; the time of the
+/// next message.
+fn bacnet_unicast(
+    cap: &mut Capture,
+    net: &Net,
+    (t, id): (i64, u16),
+    from_hmi: bool,
+    apdu: &[u8],
+) -> i64 {
+    let (src, dst) = if from_hmi {
+        (&net.hmi, &net.bacnet_ctl)
+    } else {
+        (&net.bacnet_ctl, &net.hmi)
+    };
+    let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
+    cap.push(
+        t,
+        udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
+    );
+    t + 10 * MS
+}
+
 /// BACnet device management between the HMI and a controller that
 /// announces itself as a Moxa gateway (vendor 1096): a ReadPropertyMultiple
 /// of the device object whose ACK lists names, an object list and an
@@ -1279,18 +1302,8 @@ pub fn bacnet_management(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut id = 20u16;
     let mut t = t;
     let mut send = |cap: &mut Capture, t: i64, from_hmi: bool, apdu: &[u8]| {
-        let (src, dst) = if from_hmi {
-            (&net.hmi, &net.bacnet_ctl)
-        } else {
-            (&net.bacnet_ctl, &net.hmi)
-        };
-        let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
         id += 1;
-        cap.push(
-            t,
-            udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
-        );
-        t + 10 * MS
+        bacnet_unicast(cap, net, (t, id), from_hmi, apdu)
     };
     i_am_broadcast(cap, net, t, (260_002, 1096), 1);
     t += 10 * MS;
@@ -1379,18 +1392,8 @@ pub fn bacnet_management(cap: &mut Capture, net: &Net, t: i64) -> i64 {
 pub fn bacnet_arrays_and_enums(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut id = 40u16;
     let mut send = |cap: &mut Capture, t: i64, from_hmi: bool, apdu: &[u8]| {
-        let (src, dst) = if from_hmi {
-            (&net.hmi, &net.bacnet_ctl)
-        } else {
-            (&net.bacnet_ctl, &net.hmi)
-        };
-        let d = bacnet::bvlc(0x0a, &bacnet::npdu(from_hmi, apdu));
         id += 1;
-        cap.push(
-            t,
-            udp_frame(src, dst, dst.mac, net.vlan, 47808, 47808, id, &d),
-        );
-        t + 10 * MS
+        bacnet_unicast(cap, net, (t, id), from_hmi, apdu)
     };
     let (ao, ai) = ((1u16, 1u32), (0u16, 1u32));
     let mut t = send(cap, t, true, &bacnet::read_property_index(60, 1, 1, 87, 8));

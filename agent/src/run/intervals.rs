@@ -126,14 +126,21 @@ impl Intervals {
             ..Health::default()
         };
         self.last = s;
-        let mut records = self.engine.take_records();
-        let staged = match &mut self.stager {
+        let (records, staged) = match &mut self.stager {
             Some(st) => {
                 let mut unstaged = 0;
-                // The rows still here (folded ones, the summaries written
-                // at the interval's end) are in memory already.
-                st.hold();
-                for r in records.drain(..) {
+                // The rows written at the interval's end (summaries), then
+                // the folded rows, held compactly until now, each log's as
+                // a section of its own.
+                self.engine
+                    .hand_off_records(|r| stage(st, r, &mut unstaged));
+                let (lost, refused) = self.engine.stage_folded(st);
+                if let Some(e) = refused {
+                    log::warn!("interval from {start}: {lost} folded rows not batched: {e}");
+                }
+                unstaged += lost;
+                // Nothing is left: this ends the engine's interval.
+                for r in self.engine.take_records() {
                     stage(st, r, &mut unstaged);
                 }
                 health.records_dropped += unstaged;
@@ -142,15 +149,15 @@ impl Intervals {
                 }
                 let rows = st.rows();
                 match st.take() {
-                    Ok(body) => Some(body),
+                    Ok(body) => (Vec::new(), Some(body)),
                     Err(e) => {
                         log::error!("interval from {start}: its {rows} rows are lost: {e}");
                         health.records_dropped += rows;
-                        None
+                        (Vec::new(), None)
                     }
                 }
             }
-            None => None,
+            None => (self.engine.take_records(), None),
         };
         if self.skip_empty && records.is_empty() && staged.is_none() && health.packets == 0 {
             return;

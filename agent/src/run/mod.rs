@@ -123,6 +123,22 @@ pub enum RunError {
     Runtime(std::io::Error),
 }
 
+/// Blocks of 128 KiB and more come from their own mappings, given back to
+/// the system when freed. glibc otherwise raises that threshold (up to 32
+/// MiB) each time such a block is freed: an interval's tables, grown and
+/// freed every minute, then come from the heap, where what is freed
+/// between blocks still in use is never given back (the dense plant: 137
+/// MiB peak RSS for 93 MiB in use at most, 87 MiB with the threshold
+/// fixed).
+fn return_large_blocks() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt sets one of the allocator's parameters, before the
+    // run's threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
 /// What a run did, for the log and tests.
 #[derive(Debug)]
 pub struct RunSummary {
@@ -134,6 +150,7 @@ pub struct RunSummary {
 
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
     install_signal_handlers().map_err(RunError::Signals)?;
+    return_large_blocks();
     let data = cfg.device.data_dir.clone();
     std::fs::create_dir_all(&data).map_err(|source| RunError::Data {
         path: data.clone(),

@@ -229,6 +229,16 @@ impl Engine {
         self.sink.hand_off(f)
     }
 
+    /// Writes the folded rows so far into `st`, after the records handed
+    /// off ([`RecordSink::stage_folded`]); [`Engine::take_records`] ends
+    /// the interval.
+    pub fn stage_folded(
+        &mut self,
+        st: &mut osect_wire::batch::Stager,
+    ) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        self.sink.stage_folded(st)
+    }
+
     /// Hands the records produced so far to `f`, in order.
     pub fn drain_records<E>(&mut self, f: impl FnMut(Record) -> Result<(), E>) -> Result<(), E> {
         self.sink.drain(f)

@@ -85,12 +85,24 @@ pub fn read_property_index(
 /// with its application-tagged value.
 pub fn read_property_ack(
     invoke: u8,
-    (kind, instance): (u16, u32),
+    object: (u16, u32),
     property: u8,
     index: Option<u32>,
     value: &[u8],
 ) -> Vec<u8> {
     let mut v = vec![0x30, invoke, 0x0c];
+    property_value(&mut v, object, (property, index), value);
+    v
+}
+
+/// Object (0), property (1), array index (2) if given, and the value
+/// inside tag 3, as ReadProperty-ACK and WriteProperty carry them.
+fn property_value(
+    v: &mut Vec<u8>,
+    (kind, instance): (u16, u32),
+    (property, index): (u8, Option<u32>),
+    value: &[u8],
+) {
     v.extend(context(0, &object_id(kind, instance)));
     v.extend(context(1, &[property]));
     if let Some(i) = index {
@@ -99,7 +111,6 @@ pub fn read_property_ack(
     v.push(opening(3));
     v.extend_from_slice(value);
     v.push(closing(3));
-    v
 }
 
 /// ReadRange request by position: `count` items from item `reference`.
@@ -125,20 +136,13 @@ pub fn read_range_by_position(
 /// its application-tagged value, and the priority if given.
 pub fn write_property(
     invoke: u8,
-    (kind, instance): (u16, u32),
-    (property, index): (u8, Option<u32>),
+    object: (u16, u32),
+    property: (u8, Option<u32>),
     value: &[u8],
     priority: Option<u8>,
 ) -> Vec<u8> {
     let mut v = vec![0x00, 0x05, invoke, 15];
-    v.extend(context(0, &object_id(kind, instance)));
-    v.extend(context(1, &[property]));
-    if let Some(i) = index {
-        v.extend(context(2, &unsigned_bytes(i)));
-    }
-    v.push(opening(3));
-    v.extend_from_slice(value);
-    v.push(closing(3));
+    property_value(&mut v, object, property, value);
     if let Some(p) = priority {
         v.extend(context(4, &[p]));
     }

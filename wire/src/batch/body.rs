@@ -210,6 +210,49 @@ pub(super) fn put_value(
     Ok(())
 }
 
+/// `v` as a column's first row writes it (a time whole, not as a
+/// difference from the row above): the form in which an interval's folded
+/// rows hold their key fields until it closes (`osect_engine::batch`). Two
+/// values write the same bytes exactly when they are the same key (a double
+/// by its bits, as [`crate::Key`] compares it).
+pub fn put_key_value(o: &mut Vec<u8>, v: &Value) -> Result<(), EncodeError> {
+    put_value(o, v, &mut 0)
+}
+
+/// Tag of a key value held by number (never in a body: its tags end at
+/// [`tag::SAME`]).
+const KEY_REF: u8 = 16;
+
+/// A key value its holder keeps elsewhere as number `id` (a string met
+/// in many keys, held once).
+pub fn put_key_ref(o: &mut Vec<u8>, id: u32) {
+    o.push(KEY_REF);
+    put_varint(o, u64::from(id));
+}
+
+/// A key value as [`put_key_value`] or [`put_key_ref`] wrote it.
+pub enum KeyValue {
+    Value(Value),
+    Ref(u32),
+}
+
+/// The key value written at `*at` in `buf`; `*at` moves past it.
+pub fn get_key_value(buf: &[u8], at: &mut usize) -> Result<KeyValue, DecodeError> {
+    let mut r = Reader::new(buf);
+    r.pos = *at;
+    let v = if buf.get(*at) == Some(&KEY_REF) {
+        r.pos += 1;
+        let id = r.varint("key value number")?;
+        KeyValue::Ref(
+            u32::try_from(id).map_err(|_| r.invalid_err(format!("key value number {id}")))?,
+        )
+    } else {
+        KeyValue::Value(get_value(&mut r, &mut 0, MAX_STR_BYTES)?)
+    };
+    *at = r.pos;
+    Ok(v)
+}
+
 fn put_checked_str(o: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
     if s.len() > MAX_STR_BYTES {
         return Err(EncodeError::TooLarge {

@@ -87,6 +87,46 @@ impl Compressor {
         self.dict
     }
 
+    /// Starts a zstd frame written piece by piece ([`Compressor::stream`],
+    /// [`Compressor::end_stream`]); a frame left unfinished is dropped.
+    pub(super) fn begin_stream(&mut self) -> Result<(), EncodeError> {
+        self.z
+            .context_mut()
+            .reset(zstd::zstd_safe::ResetDirective::SessionOnly)
+            .map_err(zstd_error)?;
+        Ok(())
+    }
+
+    /// Compresses `data` into the frame begun, appending to `out` what
+    /// zstd gives back so far.
+    pub(super) fn stream(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        use zstd::zstd_safe::{zstd_sys::ZSTD_EndDirective, CCtx, InBuffer, OutBuffer};
+        let cx = self.z.context_mut();
+        let mut input = InBuffer::around(data);
+        while input.pos() < data.len() {
+            out.reserve(CCtx::out_size());
+            let at = out.len();
+            let mut o = OutBuffer::around_pos(out, at);
+            cx.compress_stream2(&mut o, &mut input, ZSTD_EndDirective::ZSTD_e_continue)
+                .map_err(zstd_error)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the frame begun, appending its last bytes to `out`.
+    pub(super) fn end_stream(&mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        use zstd::zstd_safe::{CCtx, OutBuffer};
+        let cx = self.z.context_mut();
+        loop {
+            out.reserve(CCtx::out_size());
+            let at = out.len();
+            let mut o = OutBuffer::around_pos(out, at);
+            if cx.end_stream(&mut o).map_err(zstd_error)? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     /// The frame around `body`, compressed here.
     pub(super) fn frame(
         &mut self,
@@ -99,6 +139,10 @@ impl Compressor {
         let z = self.compress(body)?;
         frame(hbytes, base, &z, body.len(), digest, self.dict)
     }
+}
+
+fn zstd_error(code: usize) -> EncodeError {
+    EncodeError::Compress(std::io::Error::other(zstd::zstd_safe::get_error_name(code)))
 }
 
 fn check_body_len(len: usize) -> Result<(), EncodeError> {

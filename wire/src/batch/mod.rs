@@ -92,7 +92,7 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
-pub use body::encode_body;
+pub use body::{encode_body, get_key_value, put_key_ref, put_key_value, KeyValue};
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
 pub use frame::{
     decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info, Compressor,
@@ -102,7 +102,7 @@ pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
-pub use stage::{StagedBody, Stager, CHUNK_BYTES, HOLD_BUDGET, TAIL_BUDGET};
+pub use stage::{SectionWriter, StagedBody, Stager, CHUNK_BYTES, TAIL_BUDGET};
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
 /// The newest format version this build reads (it reads every earlier one).

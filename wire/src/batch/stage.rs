@@ -14,8 +14,14 @@
 //! digest. The format does not change; only where zstd frames begin does.
 //!
 //! What stays in memory is the compressed frames and at most
-//! [`TAIL_BUDGET`] of encoded bytes not yet compressed ([`HOLD_BUDGET`]
-//! for rows written on [`Stager::hold`]).
+//! [`TAIL_BUDGET`] of encoded bytes not yet compressed.
+//!
+//! A section whose rows are all known when it is written (an interval's
+//! folded rows, held compactly until it closes) is written column by
+//! column instead ([`Stager::section`]), compressed as one zstd frame as
+//! its bytes come: one frame, so its columns still match each other (a
+//! folded log's `ts` and `ts_end`), and no more than a chunk of it
+//! uncompressed at a time.
 
 use super::body::{put_schema, put_value, tag};
 use super::codec::put_varint;
@@ -33,11 +39,6 @@ pub const CHUNK_BYTES: usize = 128 << 10;
 /// the columns holding at least a 64th of it are compressed (and every
 /// column, if that is not enough).
 pub const TAIL_BUDGET: usize = 4 << 20;
-/// The same, for rows written on [`Stager::hold`]: more frames there would
-/// cost bytes (a folded log's `ts` and `ts_end` columns, compressed
-/// apart, no longer match each other), and those rows are in memory
-/// anyway.
-pub const HOLD_BUDGET: usize = 32 << 20;
 
 /// One column of a section as it is written.
 struct Column {
@@ -51,6 +52,116 @@ struct Column {
     prev_time: i64,
 }
 
+impl Column {
+    fn new() -> Column {
+        Column {
+            frames: Vec::new(),
+            tail: Vec::new(),
+            prev: None,
+            prev_time: 0,
+        }
+    }
+}
+
+/// A section of a [`Stager`] written column by column: each column's
+/// values in row order, then the next column's. Its bytes are compressed
+/// as they come, into one zstd frame.
+pub struct SectionWriter<'a> {
+    st: &'a mut Stager,
+    schema: &'static LogSchema,
+    rows: u64,
+    /// The column being written and the rows of it written.
+    col: usize,
+    row: u64,
+    prev: Option<Value>,
+    prev_time: i64,
+    /// Encoded bytes not yet given to zstd.
+    buf: Vec<u8>,
+    /// The frame so far.
+    z: Vec<u8>,
+    /// Encoded bytes in the frame.
+    len: usize,
+}
+
+impl SectionWriter<'_> {
+    /// The next value of the section.
+    pub fn put(&mut self, v: Value) -> Result<(), EncodeError> {
+        let nf = self.schema.fields.len();
+        if self.col >= nf {
+            let max = nf.saturating_mul(self.rows as usize);
+            return Err(EncodeError::TooLarge {
+                what: "value count of a section written by column",
+                len: max.saturating_add(1),
+                max,
+            });
+        }
+        if self.prev.as_ref() == Some(&v) {
+            self.buf.push(tag::SAME);
+        } else {
+            put_value(&mut self.buf, &v, &mut self.prev_time)?;
+            self.prev = Some(v);
+        }
+        self.row += 1;
+        if self.row == self.rows {
+            self.col += 1;
+            self.row = 0;
+            self.prev = None;
+            self.prev_time = 0;
+        }
+        if self.buf.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), EncodeError> {
+        self.len += self.buf.len();
+        let st = &mut *self.st;
+        if st.body_len + st.pending + self.len > MAX_BODY_BYTES {
+            return Err(EncodeError::TooLarge {
+                what: "body",
+                len: st.body_len + st.pending + self.len,
+                max: MAX_BODY_BYTES,
+            });
+        }
+        st.z.stream(&self.buf, &mut self.z)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Adds the section to the body, every value of it written.
+    pub fn finish(mut self) -> Result<(), EncodeError> {
+        let nf = self.schema.fields.len();
+        if self.rows > 0 && self.col < nf {
+            return Err(EncodeError::Compress(std::io::Error::other(format!(
+                "section {} ended at row {} of column {}, of {} rows and {nf} columns",
+                self.schema.path, self.row, self.col, self.rows
+            ))));
+        }
+        if self.rows == 0 {
+            return Ok(());
+        }
+        self.flush()?;
+        let mut z = std::mem::take(&mut self.z);
+        self.st.z.end_stream(&mut z)?;
+        let st = self.st;
+        let mut columns: Vec<Column> = (0..nf).map(|_| Column::new()).collect();
+        if let Some(first) = columns.first_mut() {
+            st.zbytes += z.len();
+            st.body_len += self.len;
+            first.frames.push(Frame { z, len: self.len });
+        }
+        st.rows += self.rows;
+        st.sections.push(Section {
+            schema: self.schema,
+            rows: self.rows,
+            columns,
+            sealed: true,
+        });
+        Ok(())
+    }
+}
+
 /// A zstd frame and the length of what it decompresses to.
 struct Frame {
     z: Vec<u8>,
@@ -61,6 +172,8 @@ struct Section {
     schema: &'static LogSchema,
     rows: u64,
     columns: Vec<Column>,
+    /// Written whole ([`Stager::section`]): no row is added after.
+    sealed: bool,
 }
 
 /// Writes an interval's body as rows come, with the sender's zstd context.
@@ -73,9 +186,6 @@ pub struct Stager {
     /// Bytes of every column's frames, compressed and uncompressed.
     zbytes: usize,
     body_len: usize,
-    /// Whether full columns are compressed as they fill (see
-    /// [`Stager::hold`]).
-    early: bool,
 }
 
 impl Stager {
@@ -87,16 +197,7 @@ impl Stager {
             pending: 0,
             zbytes: 0,
             body_len: 0,
-            early: true,
         }
-    }
-
-    /// Until [`Stager::take`], columns are not compressed as they fill
-    /// (only past [`HOLD_BUDGET`]): for the rows written last that were held
-    /// in memory anyway (an interval's folded rows), where cutting the body
-    /// into more zstd frames would only cost bytes.
-    pub fn hold(&mut self) {
-        self.early = false;
     }
 
     /// Rows written since the last [`Stager::take`].
@@ -137,7 +238,7 @@ impl Stager {
         let at = match self
             .sections
             .iter()
-            .position(|s| std::ptr::eq(s.schema, rec.schema))
+            .position(|s| !s.sealed && std::ptr::eq(s.schema, rec.schema))
         {
             Some(at) => at,
             None => self.open(rec.schema)?,
@@ -159,20 +260,44 @@ impl Stager {
             self.pending += col.tail.len() - before;
             full |= col.tail.len() >= CHUNK_BYTES;
         }
-        let budget = if self.early { TAIL_BUDGET } else { HOLD_BUDGET };
-        if self.pending > budget {
+        if self.pending > TAIL_BUDGET {
             self.compress_tails(None, TAIL_BUDGET / 64)?;
-            if self.pending > budget {
+            if self.pending > TAIL_BUDGET {
                 self.compress_tails(None, 1)?;
             }
-        } else if self.early && full {
+        } else if full {
             self.compress_tails(Some(at), CHUNK_BYTES)?;
         }
         Ok(())
     }
 
-    /// A new section for `schema`, within the format's limits.
-    fn open(&mut self, schema: &'static LogSchema) -> Result<usize, EncodeError> {
+    /// Starts a section of `rows` rows of `schema`, after every section
+    /// so far, written column by column ([`SectionWriter`]). It is added
+    /// to the body only when [`SectionWriter::finish`] completes it; rows
+    /// of its log pushed after go to a section of their own.
+    pub fn section(
+        &mut self,
+        schema: &'static LogSchema,
+        rows: u64,
+    ) -> Result<SectionWriter<'_>, EncodeError> {
+        self.check_open(schema)?;
+        self.z.begin_stream()?;
+        Ok(SectionWriter {
+            st: self,
+            schema,
+            rows,
+            col: 0,
+            row: 0,
+            prev: None,
+            prev_time: 0,
+            buf: Vec::new(),
+            z: Vec::new(),
+            len: 0,
+        })
+    }
+
+    /// Whether a section for `schema` may be added.
+    fn check_open(&self, schema: &LogSchema) -> Result<(), EncodeError> {
         if self.sections.len() >= MAX_SECTIONS {
             return Err(EncodeError::TooLarge {
                 what: "section count",
@@ -187,17 +312,17 @@ impl Stager {
                 max: MAX_FIELDS,
             });
         }
+        Ok(())
+    }
+
+    /// A new section for `schema`, within the format's limits.
+    fn open(&mut self, schema: &'static LogSchema) -> Result<usize, EncodeError> {
+        self.check_open(schema)?;
         self.sections.push(Section {
             schema,
             rows: 0,
-            columns: (0..schema.fields.len())
-                .map(|_| Column {
-                    frames: Vec::new(),
-                    tail: Vec::new(),
-                    prev: None,
-                    prev_time: 0,
-                })
-                .collect(),
+            columns: (0..schema.fields.len()).map(|_| Column::new()).collect(),
+            sealed: false,
         });
         Ok(self.sections.len() - 1)
     }
@@ -232,7 +357,6 @@ impl Stager {
     /// never filled a chunk is one zstd frame, exactly as
     /// [`super::encode`] writes it.
     pub fn take(&mut self) -> Result<StagedBody, EncodeError> {
-        self.early = true;
         let sections = std::mem::take(&mut self.sections);
         let rows = std::mem::take(&mut self.rows);
         self.pending = 0;

@@ -701,23 +701,84 @@ fn a_stager_refuses_a_row_it_cannot_hold_and_keeps_the_rest() {
     assert_eq!(decode(&frame).unwrap().records, b.records[..2]);
 }
 
+/// Writes `rows` (all of one log) into `st` as a section written column by
+/// column.
+fn put_section(st: &mut Stager, rows: &[&Record]) -> Result<(), EncodeError> {
+    let schema = rows[0].schema;
+    let mut w = st.section(schema, rows.len() as u64)?;
+    for col in 0..schema.fields.len() {
+        for r in rows {
+            w.put(r.values[col].clone())?;
+        }
+    }
+    w.finish()
+}
+
 #[test]
-fn rows_written_on_hold_stay_one_frame_within_the_budget() {
+fn sections_written_by_column_are_the_body_encode_writes() {
     let dict = DICTIONARIES.first();
     let want = Batch {
         header: sample().header,
         records: busy(20_000),
     };
+    let groups = super::body::group(&want.records);
+    assert!(groups.len() >= 2);
     let mut st = Stager::new(Compressor::new(9, dict).unwrap());
-    st.hold();
-    for r in &want.records {
-        st.push(r.clone()).unwrap();
+    // The first log's rows as they come, the others a section each.
+    for r in &groups[0].1 {
+        st.push((*r).clone()).unwrap();
     }
-    assert_eq!(st.compressed_bytes(), 0);
+    for (_, rows) in &groups[1..] {
+        put_section(&mut st, rows).unwrap();
+    }
+    assert_eq!(st.rows(), want.records.len() as u64);
     let frame = st
         .take()
         .unwrap()
         .encode(&want.header, &mut Decompressor::default())
         .unwrap();
-    assert_eq!(frame, encode(&want, 9, dict).unwrap());
+    let full = encode(&want, 9, dict).unwrap();
+    assert_eq!(
+        read_frame_info(&frame).unwrap().digest,
+        read_frame_info(&full).unwrap().digest
+    );
+    assert!(decode(&frame).unwrap().records == decode(&full).unwrap().records);
+}
+
+#[test]
+fn a_section_written_by_column_is_whole_or_not_at_all() {
+    let b = sample();
+    let conn: Vec<&Record> = b
+        .records
+        .iter()
+        .filter(|r| r.schema.path == "conn")
+        .collect();
+    assert!(conn.len() >= 2);
+    let mut st = Stager::new(Compressor::new(3, None).unwrap());
+    put_section(&mut st, &conn).unwrap();
+    // One value short: refused, and the body stays as it was.
+    let mut w = st.section(conn[0].schema, 1).unwrap();
+    for v in &conn[0].values[1..] {
+        w.put(v.clone()).unwrap();
+    }
+    let e = w.finish().unwrap_err().to_string();
+    assert!(e.contains("ended at row 0 of column"), "{e}");
+    // One value too many.
+    let mut w = st.section(conn[0].schema, 1).unwrap();
+    for v in &conn[0].values {
+        w.put(v.clone()).unwrap();
+    }
+    let e = w.put(Value::Unset).unwrap_err().to_string();
+    assert!(e.contains("value count"), "{e}");
+    drop(w);
+    // A row of the same log after a sealed section goes to one of its own.
+    st.push(conn[0].clone()).unwrap();
+    let frame = st
+        .take()
+        .unwrap()
+        .encode(&b.header, &mut Decompressor::default())
+        .unwrap();
+    let mut want: Vec<Record> = conn.iter().map(|r| (*r).clone()).collect();
+    want.push(conn[0].clone());
+    assert_eq!(decode(&frame).unwrap().records, want);
 }

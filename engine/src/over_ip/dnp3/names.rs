@@ -240,7 +240,26 @@ pub fn control_status(s: u8) -> Text {
         "Blocked Other Master",
         "Downstream Fail",
     ];
-    NAMES
-        .get(usize::from(s))
-        .map_or_else(|| format_compact!("unknown-{s}"), |n| Text::const_new(n))
+    match s {
+        // IEEE 1815's last two codes, as ICSNPP names them.
+        126 => Text::const_new("Non Participating"),
+        127 => Text::const_new("Undefined"),
+        _ => NAMES
+            .get(usize::from(s))
+            .map_or_else(|| format_compact!("unknown-{s}"), |n| Text::const_new(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_statuses_to_the_last_code() {
+        assert_eq!(control_status(0).as_str(), "Success");
+        assert_eq!(control_status(18).as_str(), "Downstream Fail");
+        assert_eq!(control_status(19).as_str(), "unknown-19");
+        assert_eq!(control_status(126).as_str(), "Non Participating");
+        assert_eq!(control_status(127).as_str(), "Undefined");
+    }
 }
