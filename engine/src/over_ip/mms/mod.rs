@@ -574,6 +574,8 @@ fn push_name(p: &mut Pdu, name: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use osect_trafficgen::proto::{iec61850 as gen, s7};
 
     /// A BER element with a short-form or two-byte length.
     fn el(id: &[u8], v: &[u8]) -> Vec<u8> {
@@ -617,7 +619,7 @@ mod tests {
         let t = data_tpdu(&pdu);
         assert!(probe(
             Transport::Tcp,
-            &crate::over_ip::harness::conn(Transport::Tcp, 1, 102),
+            &conn(Transport::Tcp, 1, 102),
             Dir::Orig,
             &t
         )
@@ -660,7 +662,6 @@ mod tests {
 
     #[test]
     fn identify_and_domain_list_feed_the_ledger() {
-        use crate::over_ip::harness::{conn, field, rows, run, Step};
         let class = el(&[0xa0], &[0x80, 1, 9]);
         let scope = el(&[0xa1], &[0x80, 0]);
         let gnl = el(&[0xa1], &[class, scope].concat());
@@ -713,9 +714,6 @@ mod tests {
         assert_eq!(field(server, "hostnames"), "IED1LD0,IED1PROT");
         assert_eq!(field(server, "identity_source"), "mms");
     }
-
-    use crate::over_ip::harness::{conn, field, rows, run, Step};
-    use osect_trafficgen::proto::{iec61850 as gen, s7};
 
     /// The TPDU codes of the `cotp` rows.
     fn cotp_codes(recs: &[osect_wire::Record]) -> Vec<String> {
