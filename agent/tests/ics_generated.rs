@@ -1485,6 +1485,7 @@ fn mms_agrees_with_tshark() {
             "mms.failure",
             "mms.floating_point",
             "mms.utc_time",
+            "mms.vmd_specific",
         ],
     );
     // The initiate and five exchanges, then a second association on other
@@ -1504,12 +1505,13 @@ fn mms_agrees_with_tshark() {
             _ => "-",
         };
         assert_eq!(get(o, "service"), service);
-        assert_eq!(sorted(get(o, "values")), mms_values(&w[11..]));
-        // Domain-specific names as domain/item, name lists and file names.
+        assert_eq!(sorted(get(o, "values")), mms_values(&w[11..19]));
+        // Domain-specific names as domain/item, name lists, file names and
+        // VMD-specific names.
         let names: Vec<String> = if !w[3].is_empty() {
             vec![format!("{}/{}", w[3], w[4])]
         } else {
-            [&w[8], &w[9]]
+            [&w[8], &w[9], &w[19]]
                 .iter()
                 .flat_map(|v| v.split(','))
                 .filter(|v| !v.is_empty())

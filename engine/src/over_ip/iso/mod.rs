@@ -188,6 +188,23 @@ pub fn first_message(t: Transport, data: &[u8]) -> Option<Cow<'_, [u8]>> {
     None
 }
 
+/// Whether `data` starts with data TPDUs of a message whose last TPDU has
+/// not come yet (the stream ends inside it).
+fn message_pending(data: &[u8]) -> bool {
+    let mut pos = 0;
+    loop {
+        let rest = &data[pos..];
+        match tpkt_len(rest) {
+            Ok(n) => match cotp(&rest[4..n]) {
+                Some(c) if c.code == DT && !c.eot => pos += n,
+                _ => return false,
+            },
+            Err(Error::Truncated) => return !rest.is_empty() || pos > 0,
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Data probes tried at most by [`Undecided`] before the connection is
 /// left to the transport.
 const DATA_PROBES: u8 = 4;
@@ -226,8 +243,7 @@ impl AppParser for Undecided {
             };
             if c.code == DT && self.probes < DATA_PROBES {
                 let rest = &data[start..];
-                if first_message(Transport::Tcp, rest).is_none() {
-                    // Its last TPDU has not come yet.
+                if message_pending(rest) {
                     return start;
                 }
                 self.probes += 1;
@@ -281,6 +297,24 @@ pub fn tpdu_name(code: u8) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_is_pending_until_its_last_data_tpdu() {
+        let dt = |eot: u8, b: &[u8]| [&[3, 0, 0, 7 + b.len() as u8, 2, 0xf0, eot][..], b].concat();
+        let (first, last) = (dt(0, b"ab"), dt(0x80, b"cd"));
+        assert!(message_pending(&first));
+        assert!(message_pending(&[&first[..], &last[..3]].concat()));
+        let whole = [&first[..], &last[..]].concat();
+        assert!(!message_pending(&whole));
+        assert_eq!(
+            first_message(Transport::Tcp, &whole).as_deref(),
+            Some(&b"abcd"[..])
+        );
+        // A disconnect request ends the wait: the message will not come.
+        let dr = [3, 0, 0, 11, 6, 0x80, 0, 1, 0, 2, 0];
+        assert!(!message_pending(&[&first[..], &dr[..]].concat()));
+        assert!(first_message(Transport::Tcp, &[&first[..], &dr[..]].concat()).is_none());
+    }
 
     #[test]
     fn connect_request_tsaps() {

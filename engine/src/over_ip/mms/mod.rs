@@ -5,13 +5,13 @@
 //! confirmed or unconfirmed service (read, write, getNameList,
 //! getVariableAccessAttributes, identify, the file services...), the object
 //! names it names (`domain/item` for a domain-specific variable or list,
-//! the domain of a name list, a name list's identifiers, file names), the
-//! values a read response, an information report or a write request
-//! carries (as tshark shows them: booleans 1/0, integers in decimal,
-//! strings as text, bit and octet strings in hex, UTC times as seconds,
-//! structures and arrays flattened into their members, failures by their
-//! DataAccessError name), and vendor, model and revision from an identify
-//! response.
+//! the domain of a name list, a name list's identifiers, file names, what
+//! an information report names), the values a read response, an
+//! information report or a write request carries (as tshark shows them:
+//! booleans 1/0, integers in decimal, strings as text, bit and octet
+//! strings in hex, UTC times as seconds, structures and arrays flattened
+//! into their members, failures by their DataAccessError name), and
+//! vendor, model and revision from an identify response.
 //!
 //! The asset ledger learns the roles (`mms_client` sends requests,
 //! `mms_server` answers), the server's vendor, model and revision from an
@@ -349,13 +349,17 @@ pub fn parse_pdu(b: &[u8]) -> Option<Pdu> {
         }
         // Confirmed error, reject: the invoke id is context [0].
         2 | 4 => p.invoke_id = els.find(|e| e.is_context(0)).and_then(|e| e.unsigned()),
-        // Unconfirmed: an information report's listOfAccessResult [0]
-        // follows its variableAccessSpecification.
+        // Unconfirmed: an information report names its variables or their
+        // list, then gives its listOfAccessResult [0].
         3 => {
             let s = els.find(|e| e.class == 0x80)?;
             p.service = Some(s.tag);
             if s.tag == 0 {
-                if let Some(list) = ber::elements(s.value).nth(1).filter(|e| e.is_context(0)) {
+                let mut report = ber::elements(s.value);
+                if let Some(spec) = report.next() {
+                    access_specification(&mut p, &spec);
+                }
+                if let Some(list) = report.next().filter(|e| e.is_context(0)) {
                     values(&mut p, list.value, true);
                 }
             }
@@ -574,6 +578,8 @@ fn push_name(p: &mut Pdu, name: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use osect_trafficgen::proto::{iec61850 as gen, s7};
 
     /// A BER element with a short-form or two-byte length.
     fn el(id: &[u8], v: &[u8]) -> Vec<u8> {
@@ -617,7 +623,7 @@ mod tests {
         let t = data_tpdu(&pdu);
         assert!(probe(
             Transport::Tcp,
-            &crate::over_ip::harness::conn(Transport::Tcp, 1, 102),
+            &conn(Transport::Tcp, 1, 102),
             Dir::Orig,
             &t
         )
@@ -633,6 +639,7 @@ mod tests {
         let report = gen::information_report("LD0/LLN0$BR$brcb01", 2, true, 1_767_603_600, 231.5);
         let p = parse_pdu(&report).unwrap();
         assert_eq!((p.kind, p.service), (3, Some(0)));
+        assert_eq!(p.names, ["RPT"]);
         assert_eq!(
             p.values,
             ["LD0/LLN0$BR$brcb01", "6400", "2", "1", "1767603600.500000", "231.5"]
@@ -660,7 +667,6 @@ mod tests {
 
     #[test]
     fn identify_and_domain_list_feed_the_ledger() {
-        use crate::over_ip::harness::{conn, field, rows, run, Step};
         let class = el(&[0xa0], &[0x80, 1, 9]);
         let scope = el(&[0xa1], &[0x80, 0]);
         let gnl = el(&[0xa1], &[class, scope].concat());
@@ -713,9 +719,6 @@ mod tests {
         assert_eq!(field(server, "hostnames"), "IED1LD0,IED1PROT");
         assert_eq!(field(server, "identity_source"), "mms");
     }
-
-    use crate::over_ip::harness::{conn, field, rows, run, Step};
-    use osect_trafficgen::proto::{iec61850 as gen, s7};
 
     /// The TPDU codes of the `cotp` rows.
     fn cotp_codes(recs: &[osect_wire::Record]) -> Vec<String> {
