@@ -201,7 +201,7 @@ impl Engine {
                         self.app_limit,
                         &mut self.stats,
                         &mut self.expected,
-                        |s, ctx, d| s.stream(ctx, dir, d, limit),
+                        |s, ctx, dir, d| s.stream(ctx, dir, d, limit),
                     );
                 }
             }
@@ -286,7 +286,7 @@ impl Engine {
                 self.app_limit,
                 &mut self.stats,
                 &mut self.expected,
-                |s, ctx, data| s.datagram(ctx, dir, data),
+                |s, ctx, dir, data| s.datagram(ctx, dir, data),
             );
         }
         self.done(&f, &obs);

@@ -18,7 +18,7 @@ pub(super) fn app_data(
     app_limit: usize,
     stats: &mut Stats,
     expected: &mut ExpectedConns,
-    feed: impl FnOnce(&mut Session, &mut over_ip::Ctx<'_, '_>, &[u8]),
+    feed: impl FnOnce(&mut Session, &mut over_ip::Ctx<'_, '_>, Dir, &[u8]),
 ) {
     if data.is_empty() {
         return;
@@ -50,9 +50,14 @@ pub(super) fn app_data(
     let Some(mut session) = c.app.take() else {
         return;
     };
+    let mut dir = dir;
+    if c.tcp.is_none() && session.flips_roles(&c.id, dir, data, (c.orig.pkts, c.resp.pkts)) {
+        c.flip_midway();
+        dir = dir.other();
+    }
     let before = session.overflowed;
     in_context(c, &mut session, ts, sink, assets, |s, ctx| {
-        feed(s, ctx, data)
+        feed(s, ctx, dir, data)
     });
     stats.app_bytes_overflowed += session.overflowed - before;
     for e in session.expected() {
@@ -110,18 +115,20 @@ pub(super) fn close_conn(
     assets: &mut AssetTable,
     app_live: &mut usize,
 ) {
+    let mut sent = (c.orig.pkts > 0, c.resp.pkts > 0);
     if let Some(mut s) = c.app.take() {
         *app_live = app_live.saturating_sub(1);
         in_context(&c, &mut s, ts, sink, assets, |s, ctx| s.finish(ctx));
         note_service(&mut c, &s);
+        sent = s.senders((c.orig.pkts, c.resp.pkts));
     }
     if let Some(m) = c.orig_mac {
-        if c.orig.pkts > 0 {
+        if sent.0 {
             assets.observe_host(c.start, m, Some(c.id.orig_h), c.vlan);
         }
     }
     if let Some(m) = c.resp_mac {
-        if c.resp.pkts > 0 {
+        if sent.1 {
             assets.observe_host(c.start, m, Some(c.id.resp_h), c.vlan);
         }
     }

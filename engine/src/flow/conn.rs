@@ -275,8 +275,14 @@ impl Conn {
         self.id.orig_h == addr && self.id.orig_p == port
     }
 
-    /// Swaps originator and responder (Zeek's role flip).
-    pub fn flip(&mut self) {
+    /// Swaps originator and responder once traffic was counted, as Zeek's
+    /// `Connection::FlipRoles` does when an analyzer finds the roles
+    /// reversed: the endpoints change places and history notes `^`, while
+    /// the packets, bytes and history letters counted so far stay on the
+    /// side they were counted for (so a reply the flip is made on counts
+    /// for the new originator; the session keeps who really sent, for the
+    /// asset ledger).
+    pub fn flip_midway(&mut self) {
         let id = self.id;
         self.id = ConnId {
             orig_h: id.resp_h,
@@ -285,13 +291,19 @@ impl Conn {
             resp_p: id.orig_p,
             proto: id.proto,
         };
-        std::mem::swap(&mut self.orig, &mut self.resp);
         std::mem::swap(&mut self.orig_mac, &mut self.resp_mac);
+        self.history.flip();
+    }
+
+    /// Swaps originator and responder (Zeek's role flip), with what was
+    /// counted for each.
+    pub fn flip(&mut self) {
+        std::mem::swap(&mut self.orig, &mut self.resp);
         if let Some(t) = self.tcp.as_mut() {
             std::mem::swap(&mut t.orig, &mut t.resp);
         }
         self.history.swap_sides();
-        self.history.flip();
+        self.flip_midway();
     }
 
     pub fn conn_state(&self) -> &'static str {

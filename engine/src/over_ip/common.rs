@@ -197,6 +197,10 @@ pub trait Datagram: 'static {
     /// Logs one datagram (and what it tells of its sender); one that does
     /// not decode is passed over.
     fn log(ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]);
+    /// See [`AppParser::flips_roles`].
+    fn flips_roles(_dir: Dir, _data: &[u8]) -> bool {
+        false
+    }
 }
 
 /// The parser of a [`Datagram`] protocol.
@@ -210,6 +214,10 @@ impl<D: Datagram> AppParser for Datagrams<D> {
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         D::log(ctx, dir, data);
         data.len()
+    }
+
+    fn flips_roles(&self, _id: &ConnId, dir: Dir, data: &[u8]) -> bool {
+        D::flips_roles(dir, data)
     }
 }
 

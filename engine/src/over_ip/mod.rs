@@ -43,6 +43,14 @@ impl Dir {
     pub fn is_orig(self) -> bool {
         self == Dir::Orig
     }
+
+    /// The other side.
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::Orig => Dir::Resp,
+            Dir::Resp => Dir::Orig,
+        }
+    }
 }
 
 /// Where parsers put what they found.
@@ -76,6 +84,14 @@ pub trait AppParser: Send {
     /// not seen, as Zeek's analyzers that return early on `IsPartial()`
     /// do: such a connection gets neither rows nor a service from it.
     fn needs_start(&self) -> bool {
+        false
+    }
+
+    /// Whether this UDP datagram, sent in `dir`, shows the roles reversed:
+    /// its sender is really the responder (Zeek's DNS and NTP analyzers
+    /// then call `FlipRoles`). Asked before the datagram is parsed; the
+    /// engine flips a connection at most once.
+    fn flips_roles(&self, _id: &ConnId, _dir: Dir, _data: &[u8]) -> bool {
         false
     }
 

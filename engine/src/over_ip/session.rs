@@ -11,6 +11,7 @@
 //! call.
 
 use super::{AppParser, Ctx, Dir, Expected};
+use crate::flow::id::ConnId;
 use osect_wire::Text;
 
 pub struct Session {
@@ -22,6 +23,9 @@ pub struct Session {
     /// Stream bytes discarded because a message outgrew the window (or
     /// the bound of a message the parser reassembles itself).
     pub overflowed: u64,
+    /// The connection's packet counts (originator, responder) when the
+    /// parser flipped its roles.
+    flipped_at: Option<(u64, u64)>,
 }
 
 fn slot(dir: Dir) -> usize {
@@ -35,12 +39,34 @@ impl Session {
             bufs: [Vec::new(), Vec::new()],
             uid,
             overflowed: 0,
+            flipped_at: None,
         }
     }
 
     /// conn.log's `service`; empty while the parser has not confirmed it.
     pub fn service(&self) -> &'static str {
         self.parser.service()
+    }
+
+    /// Whether the datagram flips the connection's roles; true once at
+    /// most (see [`AppParser::flips_roles`]). `pkts` are the connection's
+    /// packet counts so far, originator's first.
+    pub fn flips_roles(&mut self, id: &ConnId, dir: Dir, data: &[u8], pkts: (u64, u64)) -> bool {
+        if self.flipped_at.is_some() || !self.parser.flips_roles(id, dir, data) {
+            return false;
+        }
+        self.flipped_at = Some(pkts);
+        true
+    }
+
+    /// Whether the originator and the responder sent anything, from the
+    /// connection's packet counts: those counted before a flip belong to
+    /// the other side (see `Conn::flip_midway`).
+    pub fn senders(&self, pkts: (u64, u64)) -> (bool, bool) {
+        match self.flipped_at {
+            None => (pkts.0 > 0, pkts.1 > 0),
+            Some((o, r)) => (r > 0 || pkts.0 > o, o > 0 || pkts.1 > r),
+        }
     }
 
     /// See [`AppParser::needs_start`].

@@ -42,6 +42,19 @@ pub fn dns(id: u16, name: &str, answer: Option<[u8; 4]>) -> Vec<u8> {
     v
 }
 
+/// An NTPv4 message of `mode` (3 client, 4 server), stratum 2, with
+/// `transmit` (NTP seconds) as its transmit timestamp.
+pub fn ntp(mode: u8, transmit: u32) -> Vec<u8> {
+    let mut v = vec![0u8; 48];
+    v[0] = (4 << 3) | (mode & 7);
+    v[1] = 2; // stratum
+    v[2] = 6; // poll 64 s
+    v[3] = 0xec; // precision 2^-20
+    v[12..16].copy_from_slice(&[192, 0, 2, 123]); // reference id
+    v[40..44].copy_from_slice(&transmit.to_be_bytes());
+    v
+}
+
 /// NetBIOS name registration request (RFC 1002 4.2.2): `name` (up to 15
 /// bytes, suffix 0x00, workstation) for `ip`, broadcast.
 pub fn nbns_registration(id: u16, name: &str, ip: [u8; 4]) -> Vec<u8> {

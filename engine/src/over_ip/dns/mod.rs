@@ -165,6 +165,8 @@ pub struct Dns {
     pending: VecDeque<Session>,
     /// TCP: bytes were lost; skip to the next message that parses.
     resync: [bool; 2],
+    /// No message was handled yet.
+    first: bool,
 }
 
 impl Dns {
@@ -173,11 +175,13 @@ impl Dns {
             transport,
             pending: VecDeque::new(),
             resync: [false; 2],
+            first: true,
         }
     }
 
     /// Handles one whole DNS message.
     fn message(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, msg: &[u8]) {
+        self.first = false;
         let Ok(m) = Message::parse(msg) else {
             return;
         };
@@ -472,6 +476,16 @@ fn announce(ctx: &mut Ctx<'_, '_>, dir: Dir, m: &Message<'_>) {
 impl AppParser for Dns {
     fn service(&self) -> &'static str {
         "dns"
+    }
+
+    /// Zeek's DNS analyzer flips the roles when the connection's first
+    /// message is a reply from the originator, unless it went to a
+    /// multicast group.
+    fn flips_roles(&self, id: &ConnId, dir: Dir, data: &[u8]) -> bool {
+        self.first
+            && dir.is_orig()
+            && !id.resp_h.is_multicast()
+            && Header::parse(data).is_ok_and(|h| h.qr)
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {

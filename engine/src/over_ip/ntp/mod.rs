@@ -158,6 +158,15 @@ impl Datagram for Ntp {
         id.has_port(PORT) && Repr::parse(data).is_ok()
     }
 
+    /// Zeek's NTP analyzer flips the roles on a server message (mode 4)
+    /// from the originator or a client message (mode 3) from the responder.
+    fn flips_roles(dir: Dir, data: &[u8]) -> bool {
+        match Repr::parse(data) {
+            Ok(r) => (r.mode == 4 && dir.is_orig()) || (r.mode == 3 && !dir.is_orig()),
+            Err(_) => false,
+        }
+    }
+
     fn log(ctx: &mut Ctx<'_, '_>, _dir: Dir, data: &[u8]) {
         let Ok(r) = Repr::parse(data) else {
             return;
