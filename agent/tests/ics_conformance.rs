@@ -9,7 +9,7 @@
 mod ics_support;
 mod support;
 
-use osect_engine::over_ip::{bacnet, dnp3, enip, modbus, s7comm};
+use osect_engine::over_ip::{bacnet, dnp3, enip, iso, modbus, s7comm};
 use osect_wire::zeek::tsv_row;
 use osect_wire::{LogSchema, Record};
 use serde::Deserialize;
@@ -34,7 +34,7 @@ fn schemas() -> Vec<&'static LogSchema> {
         &bacnet::BACNET_DISCOVERY,
         &bacnet::BACNET_PROPERTY,
         &bacnet::BACNET_DEVICE_CONTROL,
-        &s7comm::COTP,
+        &iso::COTP,
         &s7comm::S7COMM,
         &s7comm::S7COMM_PLUS,
         &s7comm::S7COMM_KNOWN_DEVICES,

@@ -30,7 +30,8 @@
 //! same way and [`refold`] joins rows folded by several capture workers.
 
 use osect_wire::batch::{
-    get_key_value, intern_schema, put_key_ref, put_key_value, KeyValue, Stager, MAX_STR_BYTES,
+    get_key_value, intern_schema, put_key_ref, put_key_value, KeyValue, Stager, CHUNK_BYTES,
+    MAX_STR_BYTES,
 };
 use osect_wire::{FieldType, LogSchema, Record, Text, Value};
 use rustc_hash::{FxHashMap, FxHasher};
@@ -398,12 +399,25 @@ impl Folder {
         self.rows.clear();
     }
 
-    /// Writes the rows into `st`, each log's rows a section of its own
-    /// written column by column, the logs in order of their first row, and
-    /// empties the folder: the same body as [`Folder::take_into`]'s records
-    /// pushed into `st`, without making them. Returns the rows of the
-    /// sections `st` refused, and the first refusal.
+    /// Writes the rows into `st` and empties the folder: the same body as
+    /// [`Folder::take_into`]'s records pushed into `st`. Many rows go as
+    /// sections of their own, each log's written column by column without
+    /// making records, the logs in order of their first row; a few (keys
+    /// under a chunk of the stager's) are pushed as records one at a time,
+    /// so the nearly empty interval's body stays the one zstd frame it was.
+    /// Returns the rows `st` refused, and the first refusal.
     pub fn stage_into(&mut self, st: &mut Stager) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        let (mut lost, mut first) = (0, None);
+        if self.rows.arena.len() < CHUNK_BYTES {
+            for i in 0..self.len() {
+                if let Err(e) = st.push(self.record(i)) {
+                    lost += 1;
+                    first.get_or_insert(e);
+                }
+            }
+            self.rows.clear();
+            return (lost, first);
+        }
         let mut by_form: Vec<Vec<u32>> = (0..self.forms.len()).map(|_| Vec::new()).collect();
         let mut order = Vec::new();
         for (i, row) in self.rows.rows.iter().enumerate() {
@@ -413,7 +427,6 @@ impl Folder {
             }
             rows.push(i as u32);
         }
-        let (mut lost, mut first) = (0, None);
         let mut cursors = Vec::new();
         for f in order {
             let rows = &by_form[f];
@@ -595,11 +608,22 @@ mod tests {
 
     #[test]
     fn folded_rows_staged_are_the_rows_taken() {
+        // A few rows (pushed as records), and 40,000 distinct ones (past a
+        // chunk: sections written by column).
+        let distinct: Vec<Record> = (0..40_000)
+            .map(|i| modbus(i, i as u64, &format!("F{}", i % 20_011)))
+            .chain((0..3).map(|i| modbus(i, 7, "F5")))
+            .collect();
+        for recs in [per_event(3000), distinct] {
+            staged_as_taken(recs);
+        }
+    }
+
+    fn staged_as_taken(recs: Vec<Record>) {
         use osect_wire::batch::{read_frame_info, Compressor, Decompressor, Header};
-        let recs = per_event(3000);
         let (mut a, mut b) = (
-            crate::sink::RecordSink::folding(10_000),
-            crate::sink::RecordSink::folding(10_000),
+            crate::sink::RecordSink::folding(100_000),
+            crate::sink::RecordSink::folding(100_000),
         );
         let (mut sa, mut sb) = (
             Stager::new(Compressor::new(3, None).unwrap()),
@@ -610,7 +634,7 @@ mod tests {
             b.push(r.clone());
             b.hand_off(|r| sb.push(r).unwrap());
         }
-        // As records, then pushed; and held compactly, then staged by column.
+        // As records, then pushed; and held compactly, then staged.
         for r in a.take() {
             sa.push(r).unwrap();
         }

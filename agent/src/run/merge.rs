@@ -26,8 +26,25 @@ pub(super) enum Msg {
     Done,
 }
 
-pub(super) fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize) -> Closer {
+/// Whether the oldest pending interval, of which `have` workers reported,
+/// is closed now: every worker reported, too many intervals wait for a
+/// slow one, or the records waiting (`held`) passed `budget`.
+fn due(have: usize, workers: usize, intervals: usize, held: usize, budget: usize) -> bool {
+    have >= workers || intervals > MAX_PENDING_INTERVALS || held > budget
+}
+
+/// Joins the workers' intervals into batches. The records waiting to be
+/// joined are bounded by `budget`: past it the oldest interval is closed
+/// with what it has, as for a slow worker (a worker's part that comes
+/// after is a batch of its own).
+pub(super) fn batch_thread(
+    mut closer: Closer,
+    rx: Receiver<Msg>,
+    workers: usize,
+    budget: usize,
+) -> Closer {
     let mut pending: BTreeMap<i64, (usize, Closed)> = BTreeMap::new();
+    let mut held = 0usize;
     let mut fingerprints = HashSet::new();
     // Each worker's latest progress: a lost interval counts every worker's packets.
     let mut open = vec![(0i64, 0u64); workers];
@@ -50,12 +67,14 @@ pub(super) fn batch_thread(mut closer: Closer, rx: Receiver<Msg>, workers: usize
                     )
                 });
                 e.0 += 1;
+                held += c.records.len();
                 merge(&mut e.1, *c);
                 while let Some((&start, &(n, _))) = pending.first_key_value() {
-                    if n < workers && pending.len() <= MAX_PENDING_INTERVALS {
+                    if !due(n, workers, pending.len(), held, budget) {
                         break;
                     }
                     if let Some((_, c)) = pending.remove(&start) {
+                        held = held.saturating_sub(c.records.len());
                         emit_merged(&mut closer, c, &mut fingerprints);
                     }
                 }
@@ -230,6 +249,17 @@ fn merge(into: &mut Closed, c: Closed) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interval_closes_when_all_report_or_too_much_waits() {
+        // Two of three workers reported, one interval waiting, within budget.
+        assert!(!due(2, 3, 1, 1_000, 10_000));
+        assert!(due(3, 3, 1, 1_000, 10_000));
+        // A slow worker: more intervals wait than allowed.
+        assert!(due(1, 3, MAX_PENDING_INTERVALS + 1, 1_000, 10_000));
+        // Records waiting past the budget.
+        assert!(due(2, 3, 1, 10_001, 10_000));
+    }
 
     fn asset(mac: Option<&str>, ips: &[&str], os: Option<&str>, seen: (i64, i64)) -> Record {
         use osect_engine::asset::ASSET;

@@ -241,7 +241,10 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         1
     };
     let (tx, rx) = mpsc::sync_channel(depth);
-    let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers));
+    // Each worker's interval holds at most its sink's records: the batch
+    // thread waits on as many from every worker, not more.
+    let budget = workers.saturating_mul(cfg.limits.records_per_interval);
+    let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers, budget));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();
     let dhcp = osect_engine::over_ip::dhcp::Transactions::default();

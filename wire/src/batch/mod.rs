@@ -102,7 +102,7 @@ pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
 pub use reply::{Reply, ALPN, MAX_REPLY_BYTES};
 pub use schema::intern_schema;
-pub use stage::{SectionWriter, StagedBody, Stager, CHUNK_BYTES, TAIL_BUDGET};
+pub use stage::{SectionWriter, StagedBody, Stager, CHUNK_BYTES, SECTION_FRAME_BYTES, TAIL_BUDGET};
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
 /// The newest format version this build reads (it reads every earlier one).

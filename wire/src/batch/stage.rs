@@ -18,10 +18,10 @@
 //!
 //! A section whose rows are all known when it is written (an interval's
 //! folded rows, held compactly until it closes) is written column by
-//! column instead ([`Stager::section`]), compressed as one zstd frame as
-//! its bytes come: one frame, so its columns still match each other (a
-//! folded log's `ts` and `ts_end`), and no more than a chunk of it
-//! uncompressed at a time.
+//! column instead ([`Stager::section`]), compressed as its bytes come into
+//! frames of [`SECTION_FRAME_BYTES`], not per column, so its columns still
+//! match each other (a folded log's `ts` and `ts_end`), with no more than
+//! a chunk of it uncompressed at a time.
 
 use super::body::{put_schema, put_value, tag};
 use super::codec::put_varint;
@@ -39,6 +39,12 @@ pub const CHUNK_BYTES: usize = 128 << 10;
 /// the columns holding at least a 64th of it are compressed (and every
 /// column, if that is not enough).
 pub const TAIL_BUDGET: usize = 4 << 20;
+
+/// Encoded bytes of a section written by column ([`Stager::section`])
+/// compressed as one zstd frame: whoever hashes or reads the body holds a
+/// frame's bytes at once, and zstd at the levels used looks back about as
+/// far anyway.
+pub const SECTION_FRAME_BYTES: usize = 4 << 20;
 
 /// One column of a section as it is written.
 struct Column {
@@ -77,10 +83,12 @@ pub struct SectionWriter<'a> {
     prev_time: i64,
     /// Encoded bytes not yet given to zstd.
     buf: Vec<u8>,
-    /// The frame so far.
+    /// The frames ended, the one being written and its encoded bytes.
+    frames: Vec<Frame>,
     z: Vec<u8>,
-    /// Encoded bytes in the frame.
     len: usize,
+    /// Encoded bytes of the frames ended.
+    ended: usize,
 }
 
 impl SectionWriter<'_> {
@@ -117,15 +125,29 @@ impl SectionWriter<'_> {
     fn flush(&mut self) -> Result<(), EncodeError> {
         self.len += self.buf.len();
         let st = &mut *self.st;
-        if st.body_len + st.pending + self.len > MAX_BODY_BYTES {
+        let len = st.body_len + st.pending + self.ended + self.len;
+        if len > MAX_BODY_BYTES {
             return Err(EncodeError::TooLarge {
                 what: "body",
-                len: st.body_len + st.pending + self.len,
+                len,
                 max: MAX_BODY_BYTES,
             });
         }
         st.z.stream(&self.buf, &mut self.z)?;
         self.buf.clear();
+        if self.len >= SECTION_FRAME_BYTES {
+            self.end_frame()?;
+            self.st.z.begin_stream()?;
+        }
+        Ok(())
+    }
+
+    fn end_frame(&mut self) -> Result<(), EncodeError> {
+        let mut z = std::mem::take(&mut self.z);
+        self.st.z.end_stream(&mut z)?;
+        let len = std::mem::take(&mut self.len);
+        self.ended += len;
+        self.frames.push(Frame { z, len });
         Ok(())
     }
 
@@ -142,14 +164,15 @@ impl SectionWriter<'_> {
             return Ok(());
         }
         self.flush()?;
-        let mut z = std::mem::take(&mut self.z);
-        self.st.z.end_stream(&mut z)?;
+        if self.len > 0 {
+            self.end_frame()?;
+        }
         let st = self.st;
         let mut columns: Vec<Column> = (0..nf).map(|_| Column::new()).collect();
         if let Some(first) = columns.first_mut() {
-            st.zbytes += z.len();
-            st.body_len += self.len;
-            first.frames.push(Frame { z, len: self.len });
+            st.zbytes += self.frames.iter().map(|f| f.z.len()).sum::<usize>();
+            st.body_len += self.ended;
+            first.frames = self.frames;
         }
         st.rows += self.rows;
         st.sections.push(Section {
@@ -291,8 +314,10 @@ impl Stager {
             prev: None,
             prev_time: 0,
             buf: Vec::new(),
+            frames: Vec::new(),
             z: Vec::new(),
             len: 0,
+            ended: 0,
         })
     }
 

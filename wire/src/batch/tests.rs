@@ -746,6 +746,42 @@ fn sections_written_by_column_are_the_body_encode_writes() {
 }
 
 #[test]
+fn a_section_past_a_frame_is_written_in_several() {
+    let b = sample();
+    // Uids of 60 bytes, every one its own: 6 MB of column.
+    let rows: Vec<Record> = (0..100_000)
+        .map(|i| {
+            let mut r = b.records[0].clone();
+            r.values[0] = Value::Time(1_700_000_000_000_000 + i * 1_000);
+            r.values[1] = Value::from(format!(
+                "{:060x}",
+                (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ));
+            r
+        })
+        .collect();
+    let want = Batch {
+        header: b.header.clone(),
+        records: rows,
+    };
+    assert!(encode_body(&want.records).unwrap().len() > SECTION_FRAME_BYTES);
+    let mut st = Stager::new(Compressor::new(3, None).unwrap());
+    let refs: Vec<&Record> = want.records.iter().collect();
+    put_section(&mut st, &refs).unwrap();
+    let frame = st
+        .take()
+        .unwrap()
+        .encode(&want.header, &mut Decompressor::default())
+        .unwrap();
+    let full = encode(&want, 3, None).unwrap();
+    assert_eq!(
+        read_frame_info(&frame).unwrap().digest,
+        read_frame_info(&full).unwrap().digest
+    );
+    assert!(decode(&frame).unwrap().records == want.records);
+}
+
+#[test]
 fn a_section_written_by_column_is_whole_or_not_at_all() {
     let b = sample();
     let conn: Vec<&Record> = b

@@ -2,18 +2,48 @@
 //! (ISO 8073), shared by the protocols that run on it (S7comm and
 //! S7comm-plus; IEC 61850 MMS and ICCP use the same transport). Pure
 //! functions over byte slices, the reassembly of a message segmented over
-//! several data TPDUs, the `cotp` rows (one per TPDU, as ICSNPP's COTP
+//! several data TPDUs, the `cotp` log (one row per TPDU, as ICSNPP's COTP
 //! analyzer writes them for every TPDU on port 102), and [`Undecided`], a
 //! connection's parser from its connection request until its first data
 //! message says which protocol it carries. The transport is no protocol of
-//! the registry: the protocols on top recognise its connections.
+//! the registry: the protocols on top recognise its connections, and
+//! S7comm's descriptor, the first on the transport, declares the `cotp`
+//! log ([`COTP_LOG`]) that every protocol on it writes.
 
 use crate::bytes::{be16, Error};
 use crate::flow::id::Transport;
+use crate::flow_dir_fields;
 use crate::over_ip::common::{next_frame, Row};
 use crate::over_ip::{AppParser, Ctx, Dir, Expected};
 use crate::text::hex;
+use osect_wire::protocol::{Fold, LogInfo, OpClass, OperationSpec};
+use osect_wire::record::field;
+use osect_wire::{FieldType, LogSchema, Record};
 use std::borrow::Cow;
+
+pub static COTP: LogSchema = LogSchema {
+    path: "cotp",
+    fields: flow_dir_fields![
+        field("pdu_code", FieldType::String),
+        field("pdu_name", FieldType::String),
+    ],
+};
+
+/// The `cotp` log as the core sees it: rows fold, each names its TPDU.
+/// A log has one owner in the registry, so one descriptor lists it.
+pub const COTP_LOG: LogInfo = LogInfo {
+    schema: &COTP,
+    fold: Fold::Yes { per_event: &[] },
+    operation: Some(OperationSpec {
+        key: &["pdu_name"],
+        classify: classify_tpdu,
+    }),
+};
+
+/// A TPDU neither reads nor writes the device's data.
+fn classify_tpdu(_: &Record) -> OpClass {
+    crate::protocols::other()
+}
 
 /// Length of the TPKT frame at the start of `b`.
 pub fn tpkt_len(b: &[u8]) -> Result<usize, Error> {
@@ -107,10 +137,9 @@ pub fn cotp(b: &[u8]) -> Option<Cotp<'_>> {
     Some(c)
 }
 
-/// The `cotp` row of a TPDU (the log's schema is S7comm's, whose
-/// descriptor declares it).
+/// The `cotp` row of a TPDU.
 pub fn tpdu_row(ctx: &mut Ctx<'_, '_>, dir: Dir, code: u8) {
-    Row::flow_dir(ctx, &crate::over_ip::s7comm::COTP, dir)
+    Row::flow_dir(ctx, &COTP, dir)
         .push(hex(u64::from(code), 2))
         .push(tpdu_name(code))
         .emit(ctx);

@@ -12,6 +12,7 @@
 
 use crate::asset::{IdentitySource, Role};
 use crate::flow::id::Transport;
+use crate::over_ip::iso;
 use crate::protocols::{hex_field, other, Descriptor, Recognition};
 use osect_wire::protocol::ProtocolInfo;
 use osect_wire::protocol::{count_of, text_of, Control, Fold, LogInfo, OpClass, OperationSpec};
@@ -27,14 +28,8 @@ pub static DESCRIPTOR: Descriptor = Descriptor {
     info: ProtocolInfo {
         name: "s7comm",
         logs: &[
-            LogInfo {
-                schema: &super::COTP,
-                fold: Fold::Yes { per_event: &[] },
-                operation: Some(OperationSpec {
-                    key: &["pdu_name"],
-                    classify: classify_pdu,
-                }),
-            },
+            // The transport's log, written by every protocol on it.
+            iso::COTP_LOG,
             LogInfo {
                 schema: &super::S7COMM,
                 fold: Fold::Yes {

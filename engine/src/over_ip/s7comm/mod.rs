@@ -29,14 +29,6 @@ use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
 use osect_wire::{FieldType, LogSchema, Text, Value};
 
-pub static COTP: LogSchema = LogSchema {
-    path: "cotp",
-    fields: flow_dir_fields![
-        field("pdu_code", FieldType::String),
-        field("pdu_name", FieldType::String),
-    ],
-};
-
 pub static S7COMM: LogSchema = LogSchema {
     path: "s7comm",
     fields: flow_dir_fields![
@@ -145,11 +137,8 @@ impl AppParser for S7comm {
 
 impl S7comm {
     fn tpdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, c: &iso::Cotp<'_>) {
-        Row::flow_dir(ctx, &COTP, dir)
-            .push(hex(u64::from(c.code), 2))
-            .push(iso::tpdu_name(c.code))
-            .emit(ctx);
-        if c.code != 0xf {
+        iso::tpdu_row(ctx, dir, c.code);
+        if c.code != iso::DT {
             return;
         }
         if let Some(s) = wire::parse_s7(c.data) {
