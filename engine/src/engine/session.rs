@@ -23,6 +23,7 @@ pub(super) fn app_data(
     if data.is_empty() {
         return;
     }
+    let partial = c.tcp.as_ref().is_some_and(|t| t.partial());
     if c.app.is_none() {
         // Recognised on the first payloads of either direction (possibly
         // the middle of a session whose start the sensor never saw).
@@ -33,12 +34,18 @@ pub(super) fn app_data(
         let Some(parser) = over_ip::probe(c.id.proto, &c.id, dir, data) else {
             return;
         };
+        if partial && parser.needs_start() {
+            return;
+        }
         if *app_live >= app_limit {
             stats.app_flows_denied += 1;
             return;
         }
         *app_live += 1;
         c.app = Some(Box::new(Session::new(parser, uid_string(c.uid))));
+    }
+    if partial && c.app.as_ref().is_some_and(|s| s.needs_start()) {
+        return;
     }
     let Some(mut session) = c.app.take() else {
         return;

@@ -53,6 +53,11 @@ pub struct Endpoint {
     /// allocated only while there is a hole.
     pending: Option<Box<Pending>>,
     pub window_scale: u8,
+    /// Whether this side's first segment was seen.
+    seen: bool,
+    /// This side's part in the connection's partial status (see
+    /// [`TcpConn::partial`]); kept here, where the struct has room.
+    partial: bool,
 }
 
 impl Default for Endpoint {
@@ -73,6 +78,8 @@ impl Default for Endpoint {
             next_seq: 1,
             pending: None,
             window_scale: 0,
+            seen: false,
+            partial: false,
         }
     }
 }
@@ -266,9 +273,38 @@ impl TcpConn {
             && self.resp.state == State::Inactive
     }
 
+    /// Zeek's partial connection: its start was not seen (the
+    /// originator's first segment was not a bare SYN, or the responder's
+    /// first had no SYN). Zeek's HTTP, SSL and SSH analyzers ignore the
+    /// payload of such a connection.
+    pub fn partial(&self) -> bool {
+        self.orig.partial || self.resp.partial
+    }
+
+    /// A side's first segment decides whether the connection is partial,
+    /// as Zeek's `SetPartialStatus` does: the originator's alone, the
+    /// responder's only to make it so.
+    fn note_first_segment(&mut self, is_orig: bool, s: &Seg) {
+        let (ep, peer) = if is_orig {
+            (&mut self.orig, &mut self.resp)
+        } else {
+            (&mut self.resp, &mut self.orig)
+        };
+        if !ep.seen {
+            ep.seen = true;
+            if is_orig {
+                ep.partial = !s.syn || s.ackf;
+                peer.partial = false;
+            } else {
+                ep.partial = !s.syn;
+            }
+        }
+    }
+
     /// Processes one segment from `is_orig`'s side.
     pub fn segment(&mut self, is_orig: bool, s: &Seg, history: &mut History) -> Outcome {
         let mut out = Outcome::default();
+        self.note_first_segment(is_orig, s);
         let (ep, peer) = if is_orig {
             (&mut self.orig, &self.resp)
         } else {
@@ -336,8 +372,15 @@ impl TcpConn {
             rxmit = true;
         }
 
+        let was_inactive = ep.state == State::Inactive;
         let closed = update_state(ep, peer, is_orig, s, history);
         out.closed = closed;
+        if was_inactive && !s.syn && ep.state == State::Established {
+            // The ack completing a handshake whose SYN was missed: Zeek
+            // takes the connection as started after all.
+            ep.partial = false;
+            peer.partial = false;
+        }
 
         if s.ackf && peer.state != State::Inactive {
             let d = seq_delta(s.ack, peer.ack_seq);

@@ -72,6 +72,13 @@ pub trait AppParser: Send {
     /// Bytes of `dir` were lost before the data presented next.
     fn gap(&mut self, _dir: Dir) {}
 
+    /// Whether the protocol leaves alone a TCP connection whose start was
+    /// not seen, as Zeek's analyzers that return early on `IsPartial()`
+    /// do: such a connection gets neither rows nor a service from it.
+    fn needs_start(&self) -> bool {
+        false
+    }
+
     /// Bytes the parser dropped since the last call because a message it
     /// reassembles itself (ISO transport TPDUs) outgrew its bound; the
     /// session counts them with the stream bytes it dropped.

@@ -43,6 +43,11 @@ impl Session {
         self.parser.service()
     }
 
+    /// See [`AppParser::needs_start`].
+    pub fn needs_start(&self) -> bool {
+        self.parser.needs_start()
+    }
+
     /// Connections the parser announced since the last call.
     pub fn expected(&mut self) -> Vec<Expected> {
         self.parser.expected()

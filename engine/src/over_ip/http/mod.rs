@@ -783,6 +783,10 @@ fn merge(old: Body, new: Body) -> Body {
 }
 
 impl AppParser for Http {
+    fn needs_start(&self) -> bool {
+        true
+    }
+
     fn service(&self) -> &'static str {
         match self.websocket.as_ref() {
             Some(ws) => with_http(ws.inner_service(), ws.confirmed()),

@@ -318,6 +318,10 @@ impl Ssh {
 }
 
 impl AppParser for Ssh {
+    fn needs_start(&self) -> bool {
+        true
+    }
+
     /// Named once both sides' banners were seen, as Zeek confirms SSH; a
     /// one-sided capture stays unnamed.
     fn service(&self) -> &'static str {

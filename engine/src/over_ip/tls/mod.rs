@@ -209,6 +209,10 @@ impl Tls {
 }
 
 impl AppParser for Tls {
+    fn needs_start(&self) -> bool {
+        true
+    }
+
     fn service(&self) -> &'static str {
         "ssl"
     }
