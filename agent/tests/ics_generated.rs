@@ -199,6 +199,13 @@ fn s7_program_transfer_and_szl_reads() {
     assert_eq!(get(block, "destination_filesystem"), "Passive");
     assert_eq!(get(&ud[9], "blocklength"), "128");
     assert_eq!(get(&ud[9], "is_orig"), "T");
+    // The Upload and Download Block replies come segmented (three and two
+    // data TPDUs): one row each, at their last TPDU, as tshark reassembles
+    // them; every TPDU has its `cotp` row.
+    cotp_codes(&cap, &run.records);
+    let segmented = tshark(&cap, "cotp.segments", &["cotp.segment.count"]);
+    let counts: Vec<&str> = segmented.iter().map(|t| t[0].as_str()).collect();
+    assert_eq!(counts, ["3", "2"]);
 
     // tshark's PDU reference is the header's big-endian field; ICSNPP's
     // (and ours) is the same two bytes read little-endian.
@@ -368,6 +375,21 @@ fn bacnet_discovery_property_and_error() {
 }
 
 /// tshark's full dissection (`-V`) of a capture, one text per frame.
+/// The codes of the `cotp` rows, one per TPDU, checked against tshark's
+/// list of the capture's TPDUs.
+fn cotp_codes(cap: &Capture, records: &[Record]) -> Vec<String> {
+    let theirs: Vec<String> = tshark(cap, "cotp", &["cotp.type"])
+        .iter()
+        .flat_map(|w| w[0].split(',').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let ours: Vec<String> = rows(records, "cotp")
+        .iter()
+        .map(|r| get(r, "pdu_code").to_owned())
+        .collect();
+    assert_eq!(ours, theirs, "cotp rows");
+    ours
+}
+
 fn tshark_frames(cap: &Capture) -> Vec<String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("t.pcap");
@@ -1540,17 +1562,8 @@ fn mms_agrees_with_tshark() {
         get(&ours[14], "object_names"),
         "IED1PROT/PTOC1$ST$Str$general"
     );
-    // One `cotp` row per TPDU, as tshark lists them.
-    let codes: Vec<String> = tshark(&cap, "cotp", &["cotp.type"])
-        .iter()
-        .flat_map(|w| w[0].split(',').map(str::to_owned).collect::<Vec<_>>())
-        .collect();
-    let cotp: Vec<String> = rows(&run.records, "cotp")
-        .iter()
-        .map(|r| get(r, "pdu_code").to_owned())
-        .collect();
+    let cotp = cotp_codes(&cap, &run.records);
     assert_eq!(cotp.len(), 23, "four connect TPDUs and 19 data TPDUs");
-    assert_eq!(cotp, codes);
     let devices = asset_rows(&mut run);
     let ied = devices
         .iter()

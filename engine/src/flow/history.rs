@@ -53,6 +53,7 @@ impl History {
 
     /// Counts a repeated event (`C G T W`) and adds its letter when the
     /// count reaches 1, 10, 100, ...
+    #[inline]
     pub fn scaled(&mut self, is_orig: bool, code: char) {
         let slot = match code {
             'C' => 0,
@@ -109,19 +110,37 @@ impl History {
     }
 }
 
-fn is_power_of_ten(mut n: u32) -> bool {
-    if n == 0 {
-        return false;
-    }
-    while n.is_multiple_of(10) {
-        n /= 10;
-    }
-    n == 1
+fn is_power_of_ten(n: u32) -> bool {
+    // Every power of ten a u32 holds: compares, where dividing by ten in a
+    // loop cost a multiply per digit on each bad-checksum or retransmitted
+    // segment.
+    matches!(
+        n,
+        1 | 10
+            | 100
+            | 1_000
+            | 10_000
+            | 100_000
+            | 1_000_000
+            | 10_000_000
+            | 100_000_000
+            | 1_000_000_000
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn powers_of_ten_are_exactly_the_counts_that_add_a_letter() {
+        let by_log = |n: u32| n.checked_ilog10().is_some_and(|d| 10u32.pow(d) == n);
+        let powers = (0..10).map(|d| 10u32.pow(d));
+        let near = powers.flat_map(|p| [p - 1, p, p + 1]);
+        for n in (0..200_000).chain(near).chain([u32::MAX - 1, u32::MAX]) {
+            assert_eq!(is_power_of_ten(n), by_log(n), "{n}");
+        }
+    }
 
     #[test]
     fn once_per_side() {

@@ -7,7 +7,7 @@ use crate::asset::AssetTable;
 use crate::flow::id::{ConnId, FlowRef, Transport};
 use crate::limits::Limits;
 use crate::over_ip::session::Session;
-use crate::over_ip::{probe, Ctx, Dir, Output};
+use crate::over_ip::{probe, AppParser, Ctx, Dir, Output};
 use crate::sink::RecordSink;
 use osect_wire::Record;
 use std::net::{IpAddr, Ipv4Addr};
@@ -88,6 +88,39 @@ pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str
     }
     let service = session.as_ref().map(|s| s.service());
     (records.take(), service, assets)
+}
+
+/// `data` handed to `parser` in one call, from the originator, bypassing
+/// the session's window: the parser must consume it all and count more
+/// than `dropped` bytes discarded, once. Its records.
+pub fn parse_dropping(
+    parser: &mut dyn AppParser,
+    id: &ConnId,
+    data: &[u8],
+    dropped: u64,
+) -> Vec<Record> {
+    let mut records = RecordSink::new(10_000);
+    let mut assets = AssetTable::new(10);
+    let mut out = Output {
+        records: &mut records,
+        assets: &mut assets,
+    };
+    let mut ctx = Ctx {
+        ts: 1,
+        flow: FlowRef {
+            uid: "Ctest",
+            id,
+            orig_mac: None,
+            resp_mac: None,
+            vlan: None,
+        },
+        out: &mut out,
+    };
+    assert_eq!(parser.parse(&mut ctx, Dir::Orig, data), data.len());
+    let counted = parser.discarded();
+    assert!(counted > dropped, "{counted} bytes dropped");
+    assert_eq!(parser.discarded(), 0, "counted once");
+    records.take()
 }
 
 /// The value of `field` in `rec`, as the TSV writer would print it.

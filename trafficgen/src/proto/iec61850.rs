@@ -4,7 +4,7 @@
 //! its client exchange them.
 
 use super::be16;
-use super::s7::{cotp_connect, cotp_data, tpkt};
+use super::s7::{cotp_connect, cotp_data, cotp_data_segmented};
 
 /// A BER element: identifier bytes, definite length, contents.
 pub fn ber(id: &[u8], v: &[u8]) -> Vec<u8> {
@@ -214,17 +214,7 @@ pub fn data(mms: &[u8]) -> Vec<u8> {
 /// An MMS PDU segmented over COTP data TPDUs of at most `max` bytes of
 /// user data each, the end-of-TSDU mark on the last only.
 pub fn data_segmented(mms: &[u8], max: usize) -> Vec<u8> {
-    let message = transfer(mms);
-    let chunks: Vec<&[u8]> = message.chunks(max.max(1)).collect();
-    let last = chunks.len().saturating_sub(1);
-    chunks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, chunk)| {
-            let eot = if i == last { 0x80 } else { 0 };
-            tpkt(&[&[2, 0xf0, eot][..], chunk].concat())
-        })
-        .collect()
+    cotp_data_segmented(&transfer(mms), max)
 }
 
 /// initiate-RequestPDU (`response == false`) or initiate-ResponsePDU.

@@ -23,9 +23,27 @@ pub fn cotp_connect(confirm: bool, src_tsap: u16, dst_tsap: u16) -> Vec<u8> {
 
 /// COTP data TPDU (last unit) carrying an S7 PDU.
 pub fn cotp_data(s7: &[u8]) -> Vec<u8> {
-    let mut v = vec![2, 0xf0, 0x80];
-    v.extend_from_slice(s7);
-    tpkt(&v)
+    cotp_data_segmented(s7, s7.len())
+}
+
+/// COTP data TPDUs carrying `message` in pieces of at most `max` bytes,
+/// the end-of-TSDU mark set on the last only (ISO 8073 segmenting, as a
+/// PDU longer than the negotiated TPDU size is sent).
+pub fn cotp_data_segmented(message: &[u8], max: usize) -> Vec<u8> {
+    let pieces: Vec<&[u8]> = if message.is_empty() {
+        vec![message]
+    } else {
+        message.chunks(max.max(1)).collect()
+    };
+    let last = pieces.len() - 1;
+    pieces
+        .iter()
+        .enumerate()
+        .flat_map(|(i, piece)| {
+            let eot = if i == last { 0x80 } else { 0 };
+            tpkt(&[&[2, 0xf0, eot][..], piece].concat())
+        })
+        .collect()
 }
 
 /// S7comm PDU: ROSCTR, reference, parameter and data; ack-data carries an

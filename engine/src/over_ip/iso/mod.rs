@@ -199,6 +199,57 @@ impl Reassembly {
     }
 }
 
+/// Both directions' messages on a connection of the transport, for the
+/// protocol parser that owns it.
+#[derive(Debug, Default)]
+pub struct Messages {
+    /// Originator's first.
+    dirs: [Reassembly; 2],
+}
+
+impl Messages {
+    /// The next whole message of `data` from `*pos` on: writes the `cotp`
+    /// row of each TPDU up to the message's last and moves `*pos` past it;
+    /// `None` once the whole TPKT frames of `data` are read (`*pos` is
+    /// then what the parser consumed).
+    pub fn next<'a>(
+        &mut self,
+        ctx: &mut Ctx<'_, '_>,
+        dir: Dir,
+        data: &'a [u8],
+        pos: &mut usize,
+    ) -> Option<Cow<'a, [u8]>> {
+        while let Some(frame) = next_frame(data, pos, tpkt_len) {
+            let Some(c) = cotp(&frame[4..]) else {
+                continue;
+            };
+            tpdu_row(ctx, dir, c.code);
+            if c.code != DT {
+                continue;
+            }
+            if let Some(m) = self.dirs[slot(dir)].push(&c) {
+                return Some(m);
+            }
+        }
+        None
+    }
+
+    /// Bytes of `dir`'s stream were lost (see [`Reassembly::gap`]).
+    pub fn gap(&mut self, dir: Dir) {
+        self.dirs[slot(dir)].gap();
+    }
+
+    /// Bytes of messages over [`MAX_MESSAGE`] or cut by a gap dropped
+    /// since the last call, both directions.
+    pub fn take_dropped(&mut self) -> u64 {
+        self.dirs.iter_mut().map(Reassembly::take_dropped).sum()
+    }
+}
+
+fn slot(dir: Dir) -> usize {
+    usize::from(!dir.is_orig())
+}
+
 /// The first message of a TCP payload that starts with data TPDUs: their
 /// user data up to the one with EOT set; `None` if it does not end there.
 pub fn first_message(t: Transport, data: &[u8]) -> Option<Cow<'_, [u8]>> {

@@ -41,7 +41,7 @@ use crate::asset::Identity;
 use crate::ber::{self, Tlv};
 use crate::flow::id::{ConnId, Transport};
 use crate::flow_dir_fields;
-use crate::over_ip::common::{self, next_frame, Row};
+use crate::over_ip::common::{self, Row};
 use crate::over_ip::{iso, AppParser, Ctx, Dir};
 use crate::text::{hex_bytes, wire_text};
 use osect_wire::record::field;
@@ -119,12 +119,8 @@ pub struct Mms {
     seen: bool,
     /// Invoke ids of getNameList requests for the list of domains.
     domain_lists: VecDeque<u64>,
-    /// Each direction's message under reassembly (originator first).
-    messages: [iso::Reassembly; 2],
-}
-
-fn slot(dir: Dir) -> usize {
-    usize::from(!dir.is_orig())
+    /// Each direction's message under reassembly.
+    messages: iso::Messages,
 }
 
 /// One MMS PDU as the row shows it.
@@ -155,16 +151,8 @@ impl AppParser for Mms {
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
-        while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
-            let Some(c) = iso::cotp(&frame[4..]) else {
-                continue;
-            };
-            iso::tpdu_row(ctx, dir, c.code);
-            if c.code != iso::DT {
-                continue;
-            }
-            let message = self.messages[slot(dir)].push(&c);
-            if let Some(p) = message.as_deref().and_then(user_data).and_then(parse_pdu) {
+        while let Some(m) = self.messages.next(ctx, dir, data, &mut pos) {
+            if let Some(p) = user_data(&m).and_then(parse_pdu) {
                 self.pdu(ctx, dir, &p);
             }
         }
@@ -172,11 +160,11 @@ impl AppParser for Mms {
     }
 
     fn gap(&mut self, dir: Dir) {
-        self.messages[slot(dir)].gap();
+        self.messages.gap(dir);
     }
 
     fn discarded(&mut self) -> u64 {
-        self.messages.iter_mut().map(iso::Reassembly::take_dropped).sum()
+        self.messages.take_dropped()
     }
 }
 
@@ -578,7 +566,7 @@ fn push_name(p: &mut Pdu, name: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use crate::over_ip::harness::{conn, field, parse_dropping, rows, run, Step};
     use osect_trafficgen::proto::{iec61850 as gen, s7};
 
     /// A BER element with a short-form or two-byte length.
@@ -819,29 +807,8 @@ mod tests {
         let big = gen::data_segmented(&big, 8192);
         let mut parser = Mms::default();
         let stream = [small(1), big, small(3)].concat();
-        let mut sink = crate::sink::RecordSink::new(100);
-        let mut assets = crate::asset::AssetTable::new(10);
         let id = conn(Transport::Tcp, 40000, 102);
-        let mut out = crate::over_ip::Output {
-            records: &mut sink,
-            assets: &mut assets,
-        };
-        let mut ctx = Ctx {
-            ts: 1,
-            flow: crate::flow::id::FlowRef {
-                uid: "Ctest",
-                id: &id,
-                orig_mac: None,
-                resp_mac: None,
-                vlan: None,
-            },
-            out: &mut out,
-        };
-        assert_eq!(parser.parse(&mut ctx, Dir::Orig, &stream), stream.len());
-        let dropped = parser.discarded();
-        assert!(dropped > iso::MAX_MESSAGE as u64, "{dropped} bytes dropped");
-        assert_eq!(parser.discarded(), 0, "counted once");
-        let recs = sink.take();
+        let recs = parse_dropping(&mut parser, &id, &stream, iso::MAX_MESSAGE as u64);
         let ids: Vec<String> = rows(&recs, "mms")
             .iter()
             .map(|r| field(r, "invoke_id"))

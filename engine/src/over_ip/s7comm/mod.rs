@@ -12,6 +12,13 @@
 //! is S7comm (0x32) or S7comm-plus (0x72); a connection joined mid-stream
 //! is picked up at its next TPKT header.
 //!
+//! A PDU segmented over several COTP data TPDUs (a reply longer than the
+//! negotiated TPDU size) is reassembled, as Wireshark does, up to
+//! [`iso::MAX_MESSAGE`] bytes (a longer one is dropped alone and its bytes
+//! counted with the stream bytes dropped): its rows are written when its
+//! last TPDU comes, each TPDU keeping its `cotp` row. ICSNPP decodes each
+//! TPDU alone instead, the header of the first and nothing of the others.
+//!
 //! Uplink aggregation key: `s7comm` on `uid rosctr_code function_code
 //! subfunction_code error_class error_code`; `cotp` on `uid pdu_code`.
 
@@ -22,7 +29,7 @@ pub mod wire;
 
 use crate::asset::Identity;
 use crate::flow::id::{ConnId, Transport};
-use crate::over_ip::common::{self, next_frame, Row};
+use crate::over_ip::common::{self, Row};
 use crate::over_ip::{iso, AppParser, Ctx, Dir};
 use crate::text::{hex, wire_text};
 use crate::{flow_dir_fields, flow_fields};
@@ -111,6 +118,8 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
 pub struct S7comm {
     roles_seen: bool,
     plus: bool,
+    /// Each direction's PDU under reassembly.
+    messages: iso::Messages,
 }
 
 impl AppParser for S7comm {
@@ -126,25 +135,29 @@ impl AppParser for S7comm {
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
         let mut pos = 0;
-        while let Some(frame) = next_frame(data, &mut pos, iso::tpkt_len) {
-            if let Some(c) = iso::cotp(&frame[4..]) {
-                self.tpdu(ctx, dir, &c);
-            }
+        while let Some(m) = self.messages.next(ctx, dir, data, &mut pos) {
+            self.message(ctx, dir, &m);
         }
         pos
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.messages.gap(dir);
+    }
+
+    fn discarded(&mut self) -> u64 {
+        self.messages.take_dropped()
     }
 }
 
 impl S7comm {
-    fn tpdu(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, c: &iso::Cotp<'_>) {
-        iso::tpdu_row(ctx, dir, c.code);
-        if c.code != iso::DT {
-            return;
-        }
-        if let Some(s) = wire::parse_s7(c.data) {
+    /// One S7comm or S7comm-plus PDU: the user data of a message's data
+    /// TPDUs.
+    fn message(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, m: &[u8]) {
+        if let Some(s) = wire::parse_s7(m) {
             self.roles(ctx, dir);
             s7(ctx, dir, &s);
-        } else if let Some(p) = wire::parse_plus(c.data) {
+        } else if let Some(p) = wire::parse_plus(m) {
             self.roles(ctx, dir);
             self.plus = true;
             Row::flow_dir(ctx, &S7COMM_PLUS, dir)
@@ -347,5 +360,90 @@ fn identity(ctx: &mut Ctx<'_, '_>, dir: Dir, szl: &wire::Szl<'_>) {
                 .emit(ctx);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::over_ip::harness::{conn, field, parse_dropping, rows, run, Step};
+    use osect_trafficgen::proto::s7 as gen;
+
+    /// A Read SZL 0x001c reply naming the module and its serial.
+    fn szl_reply(r: u16) -> Vec<u8> {
+        let recs = [
+            gen::szl_001c_record(1, "SIMATIC 300"),
+            gen::szl_001c_record(2, "CPU 315-2 PN/DP"),
+            gen::szl_001c_record(5, "S C-X4U421302009"),
+        ];
+        let data = gen::szl_response_data(0x001c, 0, &recs);
+        gen::pdu(7, r, &gen::szl_response_param(), &data, None)
+    }
+
+    fn read_job(r: u16) -> Vec<u8> {
+        gen::cotp_data(&gen::pdu(1, r, &gen::read_var_param(1, 0, 8), &[], None))
+    }
+
+    /// The serial is in the reply's last TPDU: the reply is decoded once,
+    /// whole, when that TPDU comes, whatever the TCP segments.
+    #[test]
+    fn a_pdu_segmented_over_data_tpdus_is_decoded_whole() {
+        let reply = gen::cotp_data_segmented(&szl_reply(2), 40);
+        let (a, b) = reply.split_at(57);
+        let id = conn(Transport::Tcp, 40000, 102);
+        let cr = gen::cotp_connect(false, 0x0100, 0x0102);
+        let (recs, service, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Orig, &cr),
+                Step::Data(Dir::Resp, a),
+                Step::Data(Dir::Resp, b),
+            ],
+        );
+        assert_eq!(service, Some("cotp,s7comm"));
+        let tpdus = rows(&recs, "cotp").len();
+        assert_eq!(tpdus, 1 + reply.len().div_ceil(40 + 7), "{tpdus} TPDUs");
+        assert_eq!(rows(&recs, "s7comm").len(), 1);
+        let known = rows(&recs, "s7comm_known_devices");
+        assert_eq!(known.len(), 1);
+        assert_eq!(field(known[0], "module_serial"), "S C-X4U421302009");
+        assert_eq!(field(known[0], "module_name"), "CPU 315-2 PN/DP");
+    }
+
+    /// A gap inside a segmented PDU loses that PDU alone.
+    #[test]
+    fn a_gap_drops_the_pdu_in_progress() {
+        let reply = gen::cotp_data_segmented(&szl_reply(2), 40);
+        let first = &reply[..47];
+        let id = conn(Transport::Tcp, 40000, 102);
+        let job = read_job(3);
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Dir::Resp, first),
+                Step::Gap(Dir::Resp),
+                Step::Data(Dir::Resp, &job),
+            ],
+        );
+        let s7 = rows(&recs, "s7comm");
+        assert_eq!(s7.len(), 1);
+        assert_eq!(field(s7[0], "function_name"), "Read Variable");
+        assert!(rows(&recs, "s7comm_known_devices").is_empty());
+    }
+
+    #[test]
+    fn a_pdu_over_the_bound_is_dropped_alone() {
+        let big = gen::pdu(1, 2, &gen::read_var_param(1, 0, 8), &[0; iso::MAX_MESSAGE], None);
+        let stream = [read_job(1), gen::cotp_data_segmented(&big, 8192), read_job(3)].concat();
+        let mut parser = S7comm::default();
+        let id = conn(Transport::Tcp, 40000, 102);
+        let recs = parse_dropping(&mut parser, &id, &stream, iso::MAX_MESSAGE as u64);
+        let refs: Vec<String> = rows(&recs, "s7comm")
+            .iter()
+            .map(|r| field(r, "pdu_reference"))
+            .collect();
+        // ICSNPP's little-endian reading of references 1 and 3.
+        assert_eq!(refs, ["256", "768"]);
+        assert_eq!(rows(&recs, "cotp").len(), 2 + big.len().div_ceil(8192));
     }
 }
