@@ -203,9 +203,21 @@ fn s7_program_transfer_and_szl_reads() {
     // data TPDUs): one row each, at their last TPDU, as tshark reassembles
     // them; every TPDU has its `cotp` row.
     cotp_codes(&cap, &run.records);
-    let segmented = tshark(&cap, "cotp.segments", &["cotp.segment.count"]);
+    let segmented = tshark(
+        &cap,
+        "cotp.segments",
+        &["cotp.segment.count", "frame.time_epoch"],
+    );
     let counts: Vec<&str> = segmented.iter().map(|t| t[0].as_str()).collect();
     assert_eq!(counts, ["3", "2"]);
+    // Each TPDU came in a TCP segment of its own: the rows are the last's.
+    let micros = |t: &str| {
+        t.get(..t.find('.').map_or(t.len(), |d| d + 7))
+            .map(str::to_owned)
+    };
+    for (r, t) in [&ud[3], &ud[9]].iter().zip(&segmented) {
+        assert_eq!(micros(get(r, "ts")), micros(&t[1]), "{r:?}");
+    }
 
     // tshark's PDU reference is the header's big-endian field; ICSNPP's
     // (and ours) is the same two bytes read little-endian.

@@ -252,9 +252,9 @@ pub const S7_TPDU_DATA: usize = 100;
 /// downloads organization block 1 to it, activates it and starts the PLC. In a download the PLC asks for
 /// the block (Download Block and Download Ended are its jobs) and the
 /// station answers with the block's bytes. Replies go in COTP data TPDUs of
-/// at most [`S7_TPDU_DATA`] bytes: the two that carry the block are
-/// segmented (the Upload reply in three TPDUs, the Download Block reply in
-/// two).
+/// at most [`S7_TPDU_DATA`] bytes, each in its own TCP segment: the two
+/// that carry the block are segmented (the Upload reply in three TPDUs, the
+/// Download Block reply in two).
 pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     let mut c = TcpConn::new(net.eng, 49_202, net.s7_plc, 102, net.vlan, (11_000, 13_000));
     let mut t = c.handshake(cap, t);
@@ -269,13 +269,11 @@ pub fn s7_program_transfer(cap: &mut Capture, net: &Net, t: i64) -> i64 {
                 job_from_orig,
                 &s7::cotp_data(&s7::pdu(1, r, &job, &[], None)),
             );
-            let reply = s7::pdu(3, r, &ack, data, None);
-            c.send(
-                cap,
-                t + 2 * MS,
-                !job_from_orig,
-                &s7::cotp_data_segmented(&reply, S7_TPDU_DATA),
-            ) + 20 * MS
+            // Each TPDU of a segmented reply in a TCP segment of its own.
+            let reply = s7::cotp_data_segmented(&s7::pdu(3, r, &ack, data, None), S7_TPDU_DATA);
+            let tpdu = S7_TPDU_DATA + 7;
+            let cuts: Vec<usize> = (tpdu..reply.len()).step_by(tpdu).collect();
+            c.send_split(cap, t + 2 * MS, !job_from_orig, &reply, &cuts) + 20 * MS
         };
     let sdb = "_0B00000A";
     let block: Vec<u8> = (0..216u16).map(|i| (i % 251) as u8).collect();
