@@ -39,6 +39,7 @@ const SERVICES: &[&str] = &[
     "quic",
     "ftp-data",
     "websocket",
+    "xmpp",
 ];
 
 fn get<'a>(r: &'a Row, f: &str) -> &'a str {

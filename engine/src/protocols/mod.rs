@@ -100,6 +100,7 @@ macro_rules! each_protocol {
             over_ip::smtp,
             over_ip::sip,
             over_ip::syslog,
+            over_ip::xmpp,
             over_ethernet::lldp,
         }
     };
