@@ -84,10 +84,18 @@ async fn press_on(b: &Client, point: &str, key: &str) {
     press_at(b, at[0].as_f64().unwrap(), at[1].as_f64().unwrap()).await;
 }
 
-/// Waits up to 5 s for an element's text to pass `ok`.
+/// Waits up to 10 s for an element's text to pass `ok`. The element may be
+/// missing or stale for a moment while a page loads: read as empty then.
 async fn wait_text(b: &Client, css: &str, ok: impl Fn(&str) -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !ok(&text_of(b, css).await) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match b.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if ok(&text) {
+            return;
+        }
         assert!(Instant::now() < deadline, "{what}: {css} never changed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -358,8 +366,9 @@ async fn a_user_works_through_the_console_in_chromium() {
     // Switch to Japanese: the same page comes back in Japanese, and stays so.
     b.goto(&c.url("/")).await.unwrap();
     click(&b, "#lang-switch").await;
-    let heading = text_of(&b, "h1").await;
-    assert_eq!(heading, "概要");
+    // The switch posts a form and the page comes back: read the heading of
+    // the new page, not the one still showing while it loads.
+    wait_text(&b, "h1", |h| h == "概要", "the overview in Japanese").await;
     b.goto(&c.url("/sensors")).await.unwrap();
     assert_eq!(text_of(&b, "h1").await, "センサー");
     shots.take(&b, "sensors-ja").await;
@@ -373,11 +382,15 @@ async fn a_user_works_through_the_console_in_chromium() {
         &[("name", "control"), ("subnets", "192.168.10.0/24")],
     )
     .await;
-    let zones = text_of(&b, "#zones").await;
-    assert!(
-        zones.contains("control") && zones.contains("192.168.10.0/24"),
-        "{zones}"
-    );
+    // The settings page comes back with the zone: the page before it has
+    // the same list without it.
+    wait_text(
+        &b,
+        "#zones",
+        |z| z.contains("control") && z.contains("192.168.10.0/24"),
+        "the zone added",
+    )
+    .await;
     shots.take(&b, "settings-ja").await;
     submit(
         &b,
