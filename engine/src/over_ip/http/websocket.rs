@@ -40,8 +40,6 @@ const MAX_LIST: usize = 16;
 /// Unconsumed bytes of the tunnelled stream kept per direction, as the
 /// engine's per-flow window does for a connection.
 const INNER_WINDOW: usize = 64 * 1024;
-/// Payload pieces handed on before the stream is taken for opaque.
-const PROBES: u8 = 4;
 /// Payload unmasked at a time.
 const CHUNK: usize = 4096;
 
@@ -295,7 +293,8 @@ impl Default for WebSocket {
             framers: [Framer::default(), Framer::default()],
             inner: None,
             http: None,
-            probes: PROBES,
+            // As many payloads as a connection's own are probed.
+            probes: crate::flow::conn::APP_PROBES,
             confirmed: false,
         }
     }
