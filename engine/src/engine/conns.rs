@@ -184,7 +184,7 @@ impl Engine {
             let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
             if out.peer_gap > 0 {
                 if let Some(a) = c.app.as_mut() {
-                    a.gap(if f.is_orig { Dir::Resp } else { Dir::Orig });
+                    a.content_gap(dir.other(), out.peer_gap);
                 }
             }
             if let Some((off, len)) = out.deliver {
@@ -203,6 +203,11 @@ impl Engine {
                         &mut self.expected,
                         |s, ctx, dir, d| s.stream(ctx, dir, d, limit),
                     );
+                }
+            }
+            if out.unkept_after > 0 {
+                if let Some(a) = c.app.as_mut() {
+                    a.content_gap(dir, out.unkept_after);
                 }
             }
         }

@@ -11,9 +11,12 @@
 //! port. As Zeek's analyzer does (DNP3_Base::ProcessData), the first bytes
 //! that are not a valid link frame end the analysis of the connection, in
 //! both directions: missing start bytes, a bad header or block CRC, a
-//! segment that continues a fragment whose first segment was not seen, and
-//! a gap inside a frame (Zeek runs the bytes after the gap into it). The
-//! request still waiting is written when the connection ends.
+//! segment that continues a fragment whose first segment was not seen. The
+//! request still waiting is written when the connection ends. After a gap,
+//! where Zeek runs the bytes that follow into the unfinished frame (and
+//! then mostly stops), the parser skips to the next valid link header and
+//! the next first segment, as every parser here resynchronises after lost
+//! bytes.
 //!
 //! Uplink aggregation key: `dnp3` on `uid fc_request fc_reply iin`;
 //! `dnp3_objects` on `uid function_code object_type range_low range_high`.
@@ -102,8 +105,9 @@ pub struct Dnp3 {
     udp: bool,
     /// Bytes that are not DNP3 were met: nothing more is decoded.
     stopped: bool,
-    /// An unfinished link frame waits for more bytes, per direction.
-    partial: [bool; 2],
+    /// Bytes were lost: skip to the next link frame and first segment, per
+    /// direction.
+    lost: [bool; 2],
 }
 
 impl AppParser for Dnp3 {
@@ -117,6 +121,7 @@ impl AppParser for Dnp3 {
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let i = usize::from(!dir.is_orig());
         let mut pos = 0;
         while !self.stopped {
             let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) else {
@@ -128,10 +133,10 @@ impl AppParser for Dnp3 {
                     self.link_frame(ctx, dir, &rest[..n]);
                 }
                 Err(Error::Truncated) => break,
+                Err(_) if self.lost[i] => pos += 1,
                 Err(_) => self.stopped = true,
             }
         }
-        self.partial[usize::from(!dir.is_orig())] = pos < data.len();
         if self.stopped || ctx.flow.id.proto == Transport::Udp {
             data.len()
         } else {
@@ -139,13 +144,11 @@ impl AppParser for Dnp3 {
         }
     }
 
-    /// Zeek's analyzer keeps its place in the stream across a gap: the
-    /// bytes after it continue the unfinished frame (which then fails its
-    /// CRC) or start the next one.
     fn gap(&mut self, dir: Dir) {
-        if self.partial[usize::from(!dir.is_orig())] {
-            self.stopped = true;
-        }
+        let i = usize::from(!dir.is_orig());
+        self.lost[i] = true;
+        self.building[i] = false;
+        self.fragment[i].clear();
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
@@ -167,7 +170,7 @@ impl Dnp3 {
     fn link_frame(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, frame: &[u8]) {
         let mut user = heapless::Vec::<u8, 256>::new();
         if wire::user_data(frame, &mut user).is_none() {
-            self.stopped = true;
+            self.stopped |= !self.lost[usize::from(!dir.is_orig())];
             return;
         }
         let Some((&th, seg)) = user.split_first() else {
@@ -179,9 +182,10 @@ impl Dnp3 {
         if th & 0x40 != 0 && !self.building[i] {
             self.fragment[i].clear();
             self.building[i] = true;
+            self.lost[i] = false;
         }
         if !self.building[i] {
-            self.stopped = true;
+            self.stopped |= !self.lost[i];
             return;
         }
         let room = MAX_FRAGMENT - self.fragment[i].len();
@@ -432,24 +436,22 @@ mod stream_tests {
     }
 
     #[test]
-    fn a_gap_inside_a_frame_ends_the_analysis() {
+    fn after_a_gap_the_next_fragment_is_read() {
         let read = req(1, 0x01, &dnp3::CLASS0);
         let reply = resp(1, &dnp3::binary_inputs(&[true]));
-        // Between frames: the next frame is read.
-        let got = pairs(&[
-            Step::Data(Orig, &read),
-            Step::Gap(Orig),
-            Step::Data(Orig, &read),
-            Step::Data(Resp, &reply),
-        ]);
-        assert_eq!(got, [pair("READ", "RESPONSE")]);
-        // Inside a frame: nothing more.
+        let app = dnp3::response(2, 0x81, 0x0000, &dnp3::binary_inputs(&[true; 200]));
+        let frames = dnp3::segments(false, 1, 10, &app, 100);
+        // Lost inside a frame, then the rest of a fragment whose first
+        // segment went with it, then a whole exchange.
         let got = pairs(&[
             Step::Data(Orig, &read),
             Step::Data(Resp, &reply[..12]),
             Step::Gap(Resp),
+            Step::Data(Resp, &reply[5..]),
+            Step::Data(Resp, &frames[1]),
+            Step::Data(Orig, &read),
             Step::Data(Resp, &reply),
         ]);
-        assert_eq!(got, [pair("READ", "-")]);
+        assert_eq!(got, [pair("READ", "RESPONSE")]);
     }
 }
