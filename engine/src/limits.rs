@@ -16,7 +16,13 @@ pub struct Limits {
     pub app_flows: usize,
     pub assets: usize,
     pub arp_entries: usize,
-    /// Records held for the open interval before new ones are dropped and counted.
+    /// Rows one interval's batch may hold (rows handed to it as they come,
+    /// folded rows, a key once in each part of its folded log) before new
+    /// ones are dropped and counted: what a collector takes in one batch
+    /// (its default is 1,000,000), shared by the capture workers of one
+    /// batch. Memory no longer grows with it where the batch is written as
+    /// rows come (a file, one live worker); several live workers hold
+    /// their shares as records until the interval closes.
     pub records_per_interval: usize,
     /// Bytes an interval's folded rows (`run`'s batches) may take before
     /// they are written into its batch as a part and folding starts afresh.
@@ -32,7 +38,7 @@ impl Default for Limits {
             app_flows: 65_536,
             assets: 65_536,
             arp_entries: 65_536,
-            records_per_interval: 250_000,
+            records_per_interval: 1_000_000,
             folded_bytes: 8 << 20,
         }
     }
