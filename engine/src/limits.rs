@@ -18,11 +18,11 @@ pub struct Limits {
     pub arp_entries: usize,
     /// Rows one interval's batch may hold (rows handed to it as they come,
     /// folded rows, a key once in each part of its folded log) before new
-    /// ones are dropped and counted: what a collector takes in one batch
-    /// (its default is 1,000,000), shared by the capture workers of one
-    /// batch. Memory no longer grows with it where the batch is written as
-    /// rows come (a file, one live worker); several live workers hold
-    /// their shares as records until the interval closes.
+    /// ones are dropped and counted, shared by the capture workers of one
+    /// batch; at most what a collector takes in one (its default is
+    /// 1,000,000). Where the batch is written as rows come (a file, one
+    /// live worker) they are held compressed (2 to 7 bytes a row); several
+    /// live workers hold their shares as records until the interval closes.
     pub records_per_interval: usize,
     /// Bytes an interval's folded rows (`run`'s batches) may take before
     /// they are written into its batch as a part and folding starts afresh.
@@ -38,7 +38,7 @@ impl Default for Limits {
             app_flows: 65_536,
             assets: 65_536,
             arp_entries: 65_536,
-            records_per_interval: 1_000_000,
+            records_per_interval: 500_000,
             folded_bytes: 8 << 20,
         }
     }
