@@ -183,7 +183,7 @@ impl Engine {
         if self.opts.app_layer {
             let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
             if out.peer_gap > 0 {
-                gap(c, dir.other(), &mut self.apps);
+                gap(c, dir.other(), out.peer_gap, &mut self.apps);
             }
             if let Some((off, len)) = out.deliver {
                 if let Some(data) = seg.payload.get(off..off + len) {
@@ -201,6 +201,9 @@ impl Engine {
                         |s, ctx, dir, d| s.stream(ctx, dir, d, limit),
                     );
                 }
+            }
+            if out.unkept_after > 0 {
+                gap(c, dir, out.unkept_after, &mut self.apps);
             }
         }
         self.done(&f, &obs);

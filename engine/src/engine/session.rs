@@ -163,11 +163,12 @@ fn recognise(
     None
 }
 
-/// Bytes of `dir` were lost: the connection's first bytes can no longer
-/// be put back together.
-pub(super) fn gap(c: &mut Conn, dir: Dir, apps: &mut AppFlows) {
+/// `len` bytes of `dir` were lost (a TCP content gap): the parser is told,
+/// and an undecided connection's first bytes can no longer be put back
+/// together.
+pub(super) fn gap(c: &mut Conn, dir: Dir, len: u64, apps: &mut AppFlows) {
     if let Some(a) = c.app.as_mut() {
-        a.gap(dir);
+        a.content_gap(dir, len);
     }
     if c.gathered.take().is_some() {
         apps.gathering -= 1;

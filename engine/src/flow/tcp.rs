@@ -172,7 +172,13 @@ pub struct Outcome {
     pub deliver: Option<(usize, usize)>,
     /// Bytes of this direction lost before the delivered data.
     pub gap_before: u64,
-    /// Bytes of the other direction found missing by this segment's ACK.
+    /// Bytes of this direction received beyond a hole and not kept, which
+    /// the delivered data now reaches: the application never sees them,
+    /// right after the delivered data.
+    pub unkept_after: u64,
+    /// Bytes of the other direction the application will not see, found
+    /// by this segment's ACK: the missing ones and those received beyond
+    /// them and not kept.
     pub peer_gap: u64,
     /// The connection was closed or reset by this segment.
     pub closed: bool,
@@ -402,22 +408,23 @@ impl TcpConn {
         };
         if s.len > 0 && s.complete {
             let data_start = rel_seq + u64::from(s.syn);
-            out.deliver = ep.receive(data_start, u64::from(s.len));
+            (out.deliver, out.unkept_after) = ep.receive(data_start, u64::from(s.len));
         }
         if rxmit {
             history.scaled(is_orig, 'T');
         }
 
         if let Some(ack) = peer_ack_rel {
-            let missing = self.ack_received(!is_orig, ack, history);
-            out.peer_gap = missing;
+            let (missing, unkept) = self.ack_received(!is_orig, ack, history);
+            out.peer_gap = missing + unkept;
         }
         out
     }
 
     /// The peer acknowledged up to `ack` of `of_orig`'s data: holes below it
-    /// are content gaps.
-    fn ack_received(&mut self, of_orig: bool, ack: u64, history: &mut History) -> u64 {
+    /// are content gaps. Returns the bytes missing and those received
+    /// beyond them and not kept.
+    fn ack_received(&mut self, of_orig: bool, ack: u64, history: &mut History) -> (u64, u64) {
         let report = {
             let ok = |e: &Endpoint| matches!(e.state, State::Established | State::Closed);
             ok(&self.orig) && ok(&self.resp)
@@ -437,40 +444,43 @@ impl TcpConn {
             && ep.state == State::Partial
         {
             ep.next_seq = ep.next_seq.max(up_to);
-            return 0;
+            return (0, 0);
         }
-        let missing = ep.trim_to(up_to);
+        let (missing, unkept) = ep.trim_to(up_to);
         if missing > 0 && report {
             self.missed_bytes += missing;
             history.scaled(of_orig, 'G');
         }
-        missing
+        (missing, unkept)
     }
 }
 
 impl Endpoint {
     /// Records `len` bytes at relative `seq`; returns the part that is new
-    /// and in order, as (offset, length) within the segment.
-    fn receive(&mut self, seq: u64, len: u64) -> Option<(usize, usize)> {
+    /// and in order, as (offset, length) within the segment, and the bytes
+    /// received beyond a hole that it now reaches (not kept).
+    fn receive(&mut self, seq: u64, len: u64) -> (Option<(usize, usize)>, u64) {
         let end = seq + len;
         if end <= self.next_seq {
-            return None;
+            return (None, 0);
         }
         if seq > self.next_seq {
             // Beyond a hole: remember the range until it is acked or filled.
             remember(self.pending.get_or_insert_with(Default::default), seq, end);
-            return None;
+            return (None, 0);
         }
         let off = (self.next_seq - seq) as usize;
         self.next_seq = end;
-        self.absorb_pending();
-        Some((off, (end - seq) as usize - off))
+        let unkept = self.absorb_pending();
+        (Some((off, (end - seq) as usize - off)), unkept)
     }
 
-    /// Moves `next_seq` over pending ranges that now touch it.
-    fn absorb_pending(&mut self) {
+    /// Moves `next_seq` over pending ranges that now touch it; returns how
+    /// far it moved.
+    fn absorb_pending(&mut self) -> u64 {
+        let from = self.next_seq;
         let Some(p) = self.pending.as_mut() else {
-            return;
+            return 0;
         };
         loop {
             let mut moved = false;
@@ -492,12 +502,13 @@ impl Endpoint {
         if p.is_empty() {
             self.pending = None;
         }
+        self.next_seq - from
     }
 
     /// Declares everything below `up_to` received; returns the bytes that
-    /// never arrived.
-    fn trim_to(&mut self, up_to: u64) -> u64 {
-        let mut missing = 0;
+    /// never arrived and those received beyond them (not kept).
+    fn trim_to(&mut self, up_to: u64) -> (u64, u64) {
+        let (mut missing, mut unkept) = (0, 0);
         while self.next_seq < up_to {
             // The nearest pending range above next_seq, if below up_to.
             let next = self
@@ -510,7 +521,7 @@ impl Endpoint {
                 Some((s, _)) => {
                     missing += s - self.next_seq;
                     self.next_seq = s;
-                    self.absorb_pending();
+                    unkept += self.absorb_pending();
                 }
                 None => {
                     missing += up_to - self.next_seq;
@@ -518,7 +529,7 @@ impl Endpoint {
                 }
             }
         }
-        missing
+        (missing, unkept)
     }
 }
 
@@ -672,12 +683,12 @@ mod tests {
             next_seq: 1,
             ..Endpoint::default()
         };
-        assert_eq!(ep.receive(1, 100), Some((0, 100)));
+        assert_eq!(ep.receive(1, 100), (Some((0, 100)), 0));
         // 101..1541 is lost; ten segments follow it in order.
         for i in 0..10 {
-            assert_eq!(ep.receive(1541 + i * 1440, 1440), None);
+            assert_eq!(ep.receive(1541 + i * 1440, 1440), (None, 0));
         }
-        assert_eq!(ep.trim_to(1541 + 10 * 1440), 1440);
+        assert_eq!(ep.trim_to(1541 + 10 * 1440), (1440, 10 * 1440));
         assert_eq!(ep.next_seq, 1541 + 10 * 1440);
         assert!(ep.pending.is_none());
     }
@@ -692,7 +703,7 @@ mod tests {
         ep.receive(31, 10);
         ep.receive(11, 10);
         ep.receive(51, 10);
-        assert_eq!(ep.trim_to(61), 30);
+        assert_eq!(ep.trim_to(61), (30, 30));
         // A segment filling the gap between two ranges joins them.
         let mut ep = Endpoint {
             next_seq: 1,
@@ -702,7 +713,8 @@ mod tests {
         ep.receive(31, 10);
         ep.receive(21, 10);
         assert_eq!(ep.pending.as_ref().map(|p| p.len()), Some(1));
-        assert_eq!(ep.receive(1, 10), Some((0, 10)));
+        // The filler is delivered; the joined range after it was not kept.
+        assert_eq!(ep.receive(1, 10), (Some((0, 10)), 30));
         assert_eq!(ep.next_seq, 41);
     }
 }

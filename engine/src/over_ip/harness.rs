@@ -17,6 +17,8 @@ pub enum Step<'a> {
     Data(Dir, &'a [u8]),
     /// Bytes of this direction were lost.
     Gap(Dir),
+    /// This many bytes of this direction were lost.
+    Lost(Dir, u64),
 }
 
 /// A connection from 10.0.0.1:`sport` to 10.0.0.2:`dport`.
@@ -61,6 +63,11 @@ pub fn run(id: &ConnId, steps: &[Step<'_>]) -> (Vec<Record>, Option<&'static str
                 Step::Gap(dir) => {
                     if let Some(s) = session.as_mut() {
                         s.gap(dir);
+                    }
+                }
+                Step::Lost(dir, len) => {
+                    if let Some(s) = session.as_mut() {
+                        s.content_gap(dir, len);
                     }
                 }
                 Step::Data(dir, data) => {

@@ -81,6 +81,13 @@ pub trait AppParser: Send {
     /// Bytes of `dir` were lost before the data presented next.
     fn gap(&mut self, _dir: Dir) {}
 
+    /// `len` bytes of `dir` were lost before the data presented next (a
+    /// TCP content gap). Parsers that count what was lost (HTTP's body
+    /// lengths) read the length; the others see a [`gap`](Self::gap).
+    fn content_gap(&mut self, dir: Dir, _len: u64) {
+        self.gap(dir);
+    }
+
     /// Whether the protocol leaves alone a TCP connection whose start was
     /// not seen, as Zeek's analyzers that return early on `IsPartial()`
     /// do: such a connection gets neither rows nor a service from it.

@@ -125,6 +125,13 @@ impl Session {
         self.parser.gap(dir);
     }
 
+    /// `len` bytes of `dir` were lost (a TCP content gap): drop what was
+    /// pending and tell the parser how many.
+    pub fn content_gap(&mut self, dir: Dir, len: u64) {
+        self.bufs[slot(dir)].clear();
+        self.parser.content_gap(dir, len);
+    }
+
     pub fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
         self.parser.finish(ctx);
     }

@@ -19,8 +19,30 @@ fn crc(data: &[u8]) -> u16 {
 /// A link frame from `src` to `dst` carrying one transport segment with
 /// the application fragment `app`.
 pub fn frame(dir_master: bool, dst: u16, src: u16, app: &[u8]) -> Vec<u8> {
-    let mut user = vec![0xc0];
-    user.extend_from_slice(app);
+    segment(dir_master, dst, src, 0xc0, app)
+}
+
+/// The link frames of a fragment cut into transport segments of at most
+/// `size` bytes (FIR on the first, FIN on the last, sequence numbers from
+/// 0).
+pub fn segments(dir_master: bool, dst: u16, src: u16, app: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let n = app.len().div_ceil(size.max(1));
+    app.chunks(size.max(1))
+        .enumerate()
+        .map(|(i, c)| {
+            let fir = if i == 0 { 0x40 } else { 0 };
+            let fin = if i + 1 == n { 0x80 } else { 0 };
+            segment(dir_master, dst, src, fir | fin | (i as u8 & 0x3f), c)
+        })
+        .collect()
+}
+
+/// A link frame carrying one transport segment: transport header
+/// `transport` (FIN 0x80, FIR 0x40, sequence) and `chunk`, at most 249
+/// bytes.
+pub fn segment(dir_master: bool, dst: u16, src: u16, transport: u8, chunk: &[u8]) -> Vec<u8> {
+    let mut user = vec![transport];
+    user.extend_from_slice(chunk);
     let ctrl = if dir_master { 0xc4 } else { 0x44 };
     let mut h = vec![
         0x05,

@@ -111,7 +111,14 @@ impl<'a> Matcher<'a> {
         Ok(m)
     }
 
-    fn find(&mut self, schema: &LogSchema, rec: &Record) -> Result<Option<usize>, EncodeError> {
+    /// The base row `rec` stands on; `next`: the row after the one the
+    /// previous reference named.
+    fn find(
+        &mut self,
+        schema: &LogSchema,
+        rec: &Record,
+        next: usize,
+    ) -> Result<Option<usize>, EncodeError> {
         if self.rows.is_empty() {
             return Ok(None);
         }
@@ -120,8 +127,49 @@ impl<'a> Matcher<'a> {
                 return Ok(Some(q.take()));
             }
         }
-        Ok(None)
+        // A row of another identity (a new connection doing what the last
+        // one did) may share most cells with the base row in its place;
+        // with fewer in common, a reference costs more than it saves.
+        Ok(self
+            .rows
+            .get(next)
+            .filter(|b| {
+                let same = b.values.iter().zip(&rec.values).filter(|(a, b)| a == b);
+                same.count() * 4 >= rec.values.len() * 3
+            })
+            .map(|_| next))
     }
+}
+
+/// A stretch of a delta body: what one log's section holds there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyPart {
+    pub log: &'static str,
+    pub what: PartKind,
+    pub bytes: std::ops::Range<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartKind {
+    /// The log path, its fields and the row count.
+    Schema,
+    /// The row references: `rows` rows, `new` of them on no base row.
+    References {
+        rows: usize,
+        new: usize,
+    },
+    Column(&'static str),
+}
+
+/// The delta body of `records` against `base`'s records, and where each
+/// log's parts lie in it: to measure what each costs.
+pub fn delta_body_parts(
+    records: &[Record],
+    base: &[Record],
+) -> Result<(Vec<u8>, Vec<BodyPart>), EncodeError> {
+    let mut parts = Vec::new();
+    let body = write_delta_body(records, base, Some(&mut parts))?;
+    Ok((body, parts))
 }
 
 /// The delta body of `records` against `base`'s records.
@@ -129,13 +177,29 @@ pub(super) fn encode_delta_body(
     records: &[Record],
     base: &[Record],
 ) -> Result<Vec<u8>, EncodeError> {
+    write_delta_body(records, base, None)
+}
+
+fn write_delta_body(
+    records: &[Record],
+    base: &[Record],
+    mut parts: Option<&mut Vec<BodyPart>>,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut mark = |log: &'static str, what: PartKind, bytes| {
+        if let Some(p) = parts.as_deref_mut() {
+            p.push(BodyPart { log, what, bytes });
+        }
+    };
     let sections = sections(records)?;
     let base_sections = group(base);
     let mut o = Vec::with_capacity(records.len() * 8 + 64);
     put_varint(&mut o, sections.len() as u64);
     for (schema, rows) in &sections {
+        let start = o.len();
         put_schema(&mut o, schema)?;
         put_varint(&mut o, rows.len() as u64);
+        mark(schema.path, PartKind::Schema, start..o.len());
+        let start = o.len();
         let base_rows: &[&Record] = base_sections
             .iter()
             .find(|(s, _)| *s == *schema)
@@ -144,7 +208,7 @@ pub(super) fn encode_delta_body(
         let mut refs: Vec<Option<&Record>> = Vec::with_capacity(rows.len());
         let mut expected = 0i64;
         for rec in rows {
-            match matcher.find(schema, rec)? {
+            match matcher.find(schema, rec, expected as usize)? {
                 Some(k) => {
                     put_varint(&mut o, zigzag(k as i64 - expected) + 1);
                     expected = k as i64 + 1;
@@ -156,7 +220,15 @@ pub(super) fn encode_delta_body(
                 }
             }
         }
-        for col in 0..schema.fields.len() {
+        let new = refs.iter().filter(|r| r.is_none()).count();
+        let rows_n = refs.len();
+        mark(
+            schema.path,
+            PartKind::References { rows: rows_n, new },
+            start..o.len(),
+        );
+        for (col, field) in schema.fields.iter().enumerate() {
+            let start = o.len();
             let mut prev_time = 0i64;
             let mut above: Option<&Value> = None;
             for (rec, base) in rows.iter().zip(&refs) {
@@ -165,6 +237,7 @@ pub(super) fn encode_delta_body(
                 put_cell(&mut o, v, b, above, &mut prev_time)?;
                 above = Some(v);
             }
+            mark(schema.path, PartKind::Column(field.name), start..o.len());
         }
     }
     Ok(o)

@@ -93,6 +93,7 @@ mod stage;
 mod tests;
 
 pub use body::{encode_body, get_key_value, put_key_ref, put_key_value, KeyValue};
+pub use delta::{delta_body_parts, BodyPart, PartKind};
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
 pub use frame::{
     decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info, Compressor,

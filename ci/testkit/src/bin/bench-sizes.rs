@@ -1,4 +1,5 @@
-//! `bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels]`: bytes over
+//! `bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels]
+//! [--breakdown]`: bytes over
 //! the air for the same records, several ways.
 //!
 //! - OURS_DIR: the agent's batches (`replay --batch-out`, as `run` spools
@@ -14,6 +15,10 @@
 //!   QUIC (its acknowledged batch bytes), compared with the original too.
 //! - `--levels`: bytes and CPU per batch, in full and as deltas, for zstd
 //!   levels 1 to 19 with and without the dictionary.
+//! - `--breakdown`: where the bytes of the deltas go, per log and per
+//!   column: what the compressed delta loses when that log or column is
+//!   left out of its body (shares of the whole; they overlap where zstd
+//!   matched one part against another, so they need not add up).
 use osect_wire::batch;
 use osect_wire::{Format, LogWriter};
 use std::collections::BTreeMap;
@@ -76,7 +81,16 @@ fn encode_all(
     let t0 = cpu();
     for b in decoded {
         let f = match (&base, delta) {
-            (Some(base), true) => batch::encode_delta(b, base, level, dict)?,
+            (Some(base), true) => {
+                let f = batch::encode_delta(b, base, level, dict)?;
+                // What the collector resolves must be the batch, row for row.
+                let back =
+                    batch::decode_delta_with(&f, base, &batch::Limits::FORMAT, &batch::AnySchema)?;
+                if back != *b {
+                    return Err(format!("batch {} resolves to other rows", b.header.seq).into());
+                }
+                f
+            }
             _ => batch::encode(b, level, dict)?,
         };
         bytes += f.len() as u64;
@@ -92,10 +106,86 @@ fn encode_all(
     Ok((bytes, cpu() - t0))
 }
 
+/// Bytes of the deltas (each batch on the one before) per log and per
+/// column, printed: raw body bytes and what leaving the part out of the
+/// body takes off the compressed body.
+fn breakdown(
+    decoded: &[batch::Batch],
+    level: i32,
+    dict: Option<&batch::Dictionary>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut z = match dict {
+        Some(d) => zstd::bulk::Compressor::with_dictionary(level, d.bytes)?,
+        None => zstd::bulk::Compressor::new(level)?,
+    };
+    // (log, column) -> (raw bytes, compressed bytes it adds)
+    let mut per: BTreeMap<(&str, String), (u64, u64)> = BTreeMap::new();
+    // log -> (rows, rows on no base row)
+    let mut counts: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut total = 0u64;
+    let without =
+        |z: &mut zstd::bulk::Compressor<'_>, body: &[u8], cut: &std::ops::Range<usize>| {
+            let mut b = Vec::with_capacity(body.len());
+            b.extend_from_slice(&body[..cut.start]);
+            b.extend_from_slice(&body[cut.end..]);
+            z.compress(&b).map(|c| c.len() as u64)
+        };
+    for pair in decoded.windows(2) {
+        let (body, parts) = batch::delta_body_parts(&pair[1].records, &pair[0].records)?;
+        let whole = z.compress(&body)?.len() as u64;
+        total += whole;
+        let mut logs: BTreeMap<&str, std::ops::Range<usize>> = BTreeMap::new();
+        for p in &parts {
+            let r = logs.entry(p.log).or_insert(p.bytes.clone());
+            r.start = r.start.min(p.bytes.start);
+            r.end = r.end.max(p.bytes.end);
+            let name = match &p.what {
+                batch::PartKind::Schema => "(schema)".to_owned(),
+                batch::PartKind::References { rows, new } => {
+                    let c = counts.entry(p.log).or_default();
+                    c.0 += *rows as u64;
+                    c.1 += *new as u64;
+                    "(row references)".to_owned()
+                }
+                batch::PartKind::Column(c) => (*c).to_owned(),
+            };
+            let less = whole.saturating_sub(without(&mut z, &body, &p.bytes)?);
+            let e = per.entry((p.log, name)).or_default();
+            e.0 += p.bytes.len() as u64;
+            e.1 += less;
+        }
+        for (log, r) in logs {
+            let less = whole.saturating_sub(without(&mut z, &body, &r)?);
+            let e = per.entry((log, "(whole log)".to_owned())).or_default();
+            e.0 += r.len() as u64;
+            e.1 += less;
+        }
+    }
+    println!("\ndeltas each on the one before: {total} compressed body bytes");
+    println!("log  column  raw bytes  compressed bytes it adds  share");
+    let mut rows: Vec<_> = per.into_iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1 .1));
+    for ((log, col), (raw, less)) in rows {
+        if less * 500 < total {
+            continue;
+        }
+        let new = match (col.as_str(), counts.get(log)) {
+            ("(whole log)", Some((rows, new))) => format!("  ({new} of {rows} rows new)"),
+            _ => String::new(),
+        };
+        println!(
+            "{log}  {col}  {raw}  {less}  {:.1}%{new}",
+            less as f64 * 100.0 / total.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let levels = args.iter().any(|a| a == "--levels");
-    args.retain(|a| a != "--levels");
+    let by_part = args.iter().any(|a| a == "--breakdown");
+    args.retain(|a| a != "--levels" && a != "--breakdown");
     // The agent's zstd level (`batch.zstd_level`), for the deltas.
     let level = match args.iter().position(|a| a == "--level") {
         Some(i) if i + 1 < args.len() => {
@@ -110,7 +200,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [o, p, s] => (o, p, Some(s.parse::<u64>()?)),
         _ => {
             return Err(
-                "usage: bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels]"
+                "usage: bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels] [--breakdown]"
                     .into(),
             )
         }
@@ -199,6 +289,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sent,
             sent as f64 / original.max(1) as f64
         );
+    }
+    if by_part {
+        breakdown(&decoded, level, dict)?;
     }
     if levels {
         let n = decoded.len().max(1) as f64;

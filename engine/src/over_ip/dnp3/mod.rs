@@ -8,9 +8,15 @@
 //! events), which the operations and the ledger use.
 //!
 //! Recognised by the link header (0x0564 and a valid header CRC) on any
-//! port. Link frames resynchronise by themselves: after a gap or when
-//! joining mid-stream, the parser skips to the next valid link header and
-//! waits for the next first transport segment.
+//! port. As Zeek's analyzer does (DNP3_Base::ProcessData), the first bytes
+//! that are not a valid link frame end the analysis of the connection, in
+//! both directions: missing start bytes, a bad header or block CRC, a
+//! segment that continues a fragment whose first segment was not seen. The
+//! request still waiting is written when the connection ends. After a gap,
+//! where Zeek runs the bytes that follow into the unfinished frame (and
+//! then mostly stops), the parser skips to the next valid link header and
+//! the next first segment, as every parser here resynchronises after lost
+//! bytes.
 //!
 //! Uplink aggregation key: `dnp3` on `uid fc_request fc_reply iin`;
 //! `dnp3_objects` on `uid function_code object_type range_low range_high`.
@@ -22,7 +28,7 @@ pub mod wire;
 
 use crate::bytes::{be16, Error};
 use crate::flow::id::{ConnId, Transport};
-use crate::over_ip::common::{self, next_frame, Row};
+use crate::over_ip::common::{self, Row};
 use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::{flow_dir_fields, flow_fields};
 use osect_wire::record::field;
@@ -64,7 +70,8 @@ pub static DNP3_OBJECTS: LogSchema = LogSchema {
     ],
 };
 
-/// Largest application fragment reassembled (the specification's limit).
+/// Largest application fragment kept (the specification's limit); the
+/// bytes of a longer one past it are dropped, its header still counts.
 pub const MAX_FRAGMENT: usize = 2048;
 /// Object headers logged per fragment at most.
 pub const MAX_OBJECTS: usize = 64;
@@ -96,6 +103,11 @@ pub struct Dnp3 {
     pending_request: Option<(u8, i64)>,
     roles_seen: bool,
     udp: bool,
+    /// Bytes that are not DNP3 were met: nothing more is decoded.
+    stopped: bool,
+    /// Bytes were lost: skip to the next link frame and first segment, per
+    /// direction.
+    lost: [bool; 2],
 }
 
 impl AppParser for Dnp3 {
@@ -109,11 +121,23 @@ impl AppParser for Dnp3 {
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        let i = usize::from(!dir.is_orig());
         let mut pos = 0;
-        while let Some(frame) = next_frame(data, &mut pos, wire::frame_len) {
-            self.link_frame(ctx, dir, frame);
+        while !self.stopped {
+            let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) else {
+                break;
+            };
+            match wire::frame_len(rest) {
+                Ok(n) => {
+                    pos += n;
+                    self.link_frame(ctx, dir, &rest[..n]);
+                }
+                Err(Error::Truncated) => break,
+                Err(_) if self.lost[i] => pos += 1,
+                Err(_) => self.stopped = true,
+            }
         }
-        if ctx.flow.id.proto == Transport::Udp {
+        if self.stopped || ctx.flow.id.proto == Transport::Udp {
             data.len()
         } else {
             pos
@@ -122,6 +146,7 @@ impl AppParser for Dnp3 {
 
     fn gap(&mut self, dir: Dir) {
         let i = usize::from(!dir.is_orig());
+        self.lost[i] = true;
         self.building[i] = false;
         self.fragment[i].clear();
     }
@@ -139,31 +164,33 @@ impl AppParser for Dnp3 {
 }
 
 impl Dnp3 {
+    /// One link frame. Any frame with user data carries a transport
+    /// segment, whatever its link function, as Zeek reads them; a frame
+    /// without (a link status or reset) is skipped.
     fn link_frame(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, frame: &[u8]) {
         let mut user = heapless::Vec::<u8, 256>::new();
-        let Some(ctrl) = wire::user_data(frame, &mut user) else {
-            return;
-        };
-        // Only primary frames with user data carry transport segments.
-        if ctrl & 0x40 == 0 || !matches!(ctrl & 0x0f, 3 | 4) {
+        if wire::user_data(frame, &mut user).is_none() {
+            self.stopped |= !self.lost[usize::from(!dir.is_orig())];
             return;
         }
         let Some((&th, seg)) = user.split_first() else {
             return;
         };
         let i = usize::from(!dir.is_orig());
-        if th & 0x40 != 0 {
+        // A first segment while a fragment is open continues it, as Zeek
+        // appends it: the fragment keeps its first application header.
+        if th & 0x40 != 0 && !self.building[i] {
             self.fragment[i].clear();
             self.building[i] = true;
+            self.lost[i] = false;
         }
         if !self.building[i] {
+            self.stopped |= !self.lost[i];
             return;
         }
-        if self.fragment[i].extend_from_slice(seg).is_err() {
-            self.building[i] = false;
-            self.fragment[i].clear();
-            return;
-        }
+        let room = MAX_FRAGMENT - self.fragment[i].len();
+        // Cannot fail: what is added fits the room left.
+        let _ = self.fragment[i].extend_from_slice(&seg[..seg.len().min(room)]);
         if th & 0x80 != 0 {
             self.building[i] = false;
             let frag = std::mem::take(&mut self.fragment[i]);
@@ -212,28 +239,44 @@ impl Dnp3 {
             let Some((o, next)) = wire::parse_object(b, at, !is_response) else {
                 break;
             };
-            if o.group == 12 && o.variation == 1 {
-                for c in wire::crobs(&o) {
-                    crob(ctx, dir, h.function, is_response, &c);
-                }
-            } else {
-                // ICSNPP fills the count and range of response headers
-                // only.
-                let [count, low, high] = if is_response {
-                    header_range(&o).map(|v| v.map_or(Value::Unset, |n| Value::Count(u64::from(n))))
-                } else {
-                    [Value::Unset, Value::Unset, Value::Unset]
-                };
-                Row::flow_dir(ctx, &DNP3_OBJECTS, dir)
-                    .push(names::function(h.function))
-                    .push(names::object(o.group, o.variation))
-                    .push(count)
-                    .push(low)
-                    .push(high)
-                    .emit(ctx);
-            }
+            let Some(next) = next else {
+                self.object_row(ctx, dir, h.function, is_response, &o);
+                break;
+            };
+            self.object_row(ctx, dir, h.function, is_response, &o);
             at = next;
         }
+    }
+
+    /// The row of one object header: its CROBs in dnp3_control, any
+    /// other in dnp3_objects.
+    fn object_row(
+        &self,
+        ctx: &mut Ctx<'_, '_>,
+        dir: Dir,
+        function: u8,
+        is_response: bool,
+        o: &wire::ObjectHeader<'_>,
+    ) {
+        if o.group == 12 && o.variation == 1 {
+            for c in wire::crobs(o) {
+                crob(ctx, dir, function, is_response, &c);
+            }
+            return;
+        }
+        // ICSNPP fills the count and range of response headers only.
+        let [count, low, high] = if is_response {
+            header_range(o).map(|v| v.map_or(Value::Unset, |n| Value::Count(u64::from(n))))
+        } else {
+            [Value::Unset, Value::Unset, Value::Unset]
+        };
+        Row::flow_dir(ctx, &DNP3_OBJECTS, dir)
+            .push(names::function(function))
+            .push(names::object(o.group, o.variation))
+            .push(count)
+            .push(low)
+            .push(high)
+            .emit(ctx);
     }
 }
 
@@ -242,15 +285,25 @@ impl Dnp3 {
 /// logs: start and stop for a range; for a count, the count and again the
 /// count as the range's low end (read big-endian there, so a 2- or 4-byte
 /// count comes out byte-swapped) with 0 as its high end; 0 and 0xffff,
-/// 0xffff for all objects.
+/// 0xffff for all objects. A range of virtual addresses is no count and
+/// its start and stop (read big-endian too); a qualifier Zeek does not
+/// know is 0, 0, 0.
 fn header_range(o: &wire::ObjectHeader<'_>) -> [Option<u32>; 3] {
     let n = o.count;
+    let swap16 = |v: u32| u32::from((v as u16).swap_bytes());
     match o.qualifier & 0x0f {
-        0x0..=0x2 => [n, o.range.map(|r| r.0), o.range.map(|r| r.1)],
+        0x0..=0x3 => [n, o.range.map(|r| r.0), o.range.map(|r| r.1)],
+        0x4 => [n, o.range.map(|r| swap16(r.0)), o.range.map(|r| swap16(r.1))],
+        0x5 => [
+            n,
+            o.range.map(|r| r.0.swap_bytes()),
+            o.range.map(|r| r.1.swap_bytes()),
+        ],
         0x6 => [Some(0), Some(0xffff), Some(0xffff)],
-        0x8 => [n, n.map(|c| u32::from((c as u16).swap_bytes())), Some(0)],
+        0x7 | 0xb => [n, n, Some(0)],
+        0x8 => [n, n.map(swap16), Some(0)],
         0x9 => [n, n.map(u32::swap_bytes), Some(0)],
-        _ => [n, n, Some(0)],
+        _ => [Some(0), Some(0), Some(0)],
     }
 }
 
@@ -267,4 +320,138 @@ fn crob(ctx: &mut Ctx<'_, '_>, dir: Dir, function: u8, is_response: bool, c: &wi
         .push(Value::Count(u64::from(c.off_time)))
         .push(is_response.then(|| names::control_status(c.status)))
         .emit(ctx);
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::flow::id::Transport;
+    use crate::over_ip::harness::{conn, field, rows, run, Step};
+    use crate::over_ip::Dir::{Orig, Resp};
+    use osect_trafficgen::proto::dnp3;
+
+    fn req(seq: u8, function: u8, objects: &[u8]) -> Vec<u8> {
+        dnp3::frame(true, 10, 1, &dnp3::request(seq, function, objects))
+    }
+
+    fn resp(seq: u8, objects: &[u8]) -> Vec<u8> {
+        dnp3::frame(false, 1, 10, &dnp3::response(seq, 0x81, 0x0000, objects))
+    }
+
+    fn pairs(steps: &[Step<'_>]) -> Vec<(String, String)> {
+        let id = conn(Transport::Tcp, 40000, 20000);
+        let (recs, service, _) = run(&id, steps);
+        assert_eq!(service, Some("dnp3_tcp"));
+        rows(&recs, "dnp3")
+            .iter()
+            .map(|r| (field(r, "fc_request"), field(r, "fc_reply")))
+            .collect()
+    }
+
+    fn pair(a: &str, b: &str) -> (String, String) {
+        (a.to_owned(), b.to_owned())
+    }
+
+    /// main.zeek keeps one record per connection: a request replaces the
+    /// one before it, a response is written with whatever request is held
+    /// (none for an unsolicited one) and clears it, a request left at the
+    /// end is written alone.
+    #[test]
+    fn responses_pair_with_the_request_held() {
+        let uns = dnp3::frame(false, 1, 10, &dnp3::unsolicited(0, 0, &[]));
+        let confirm = dnp3::frame(true, 10, 1, &dnp3::confirm(0, true));
+        let read = req(1, 0x01, &dnp3::CLASS0);
+        let enable = req(2, 0x14, &dnp3::CLASSES_123);
+        let reply = resp(2, &[]);
+        let cold = req(3, 0x0d, &[]);
+        let got = pairs(&[
+            Step::Data(Resp, &uns),
+            Step::Data(Orig, &confirm),
+            Step::Data(Orig, &read),
+            Step::Data(Orig, &enable),
+            Step::Data(Resp, &reply),
+            Step::Data(Resp, &reply),
+            Step::Data(Orig, &cold),
+        ]);
+        assert_eq!(
+            got,
+            [
+                pair("-", "UNSOLICITED_RESPONSE"),
+                pair("ENABLE_UNSOLICITED", "RESPONSE"),
+                pair("-", "RESPONSE"),
+                pair("COLD_RESTART", "-"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_crc_ends_the_analysis_of_the_connection() {
+        let read = req(1, 0x01, &dnp3::CLASS0);
+        let reply = resp(1, &dnp3::binary_inputs(&[true]));
+        let mut bad = reply.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        let got = pairs(&[
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &bad),
+            Step::Data(Resp, &reply),
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &reply),
+        ]);
+        // The READ before the bad frame is written when the connection
+        // ends; nothing after it is read.
+        assert_eq!(got, [pair("READ", "-")]);
+        // Bytes that are no link frame end it too.
+        let got = pairs(&[
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &reply),
+            Step::Data(Orig, b"\x05\x65 not DNP3"),
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &reply),
+        ]);
+        assert_eq!(got, [pair("READ", "RESPONSE")]);
+    }
+
+    #[test]
+    fn fragments_across_link_frames() {
+        let objects: Vec<u8> = dnp3::binary_inputs(&[true; 200]);
+        let app = dnp3::response(1, 0x81, 0x0000, &objects);
+        let frames = dnp3::segments(false, 1, 10, &app, 100);
+        assert_eq!(frames.len(), 3);
+        let read = req(1, 0x01, &dnp3::CLASS0);
+        let id = conn(Transport::Tcp, 40000, 20000);
+        let mut steps = vec![Step::Data(Orig, &read)];
+        steps.extend(frames.iter().map(|f| Step::Data(Resp, f)));
+        let (recs, _, _) = run(&id, &steps);
+        let d = rows(&recs, "dnp3");
+        assert_eq!(d.len(), 1);
+        assert_eq!(field(d[0], "fc_reply"), "RESPONSE");
+        let o = rows(&recs, "dnp3_objects");
+        assert_eq!(field(o.last().unwrap(), "object_count"), "200");
+        // Joined after the first segment: Zeek's analyzer gives up on the
+        // connection at the segment whose first was not seen.
+        let mut steps: Vec<Step> = frames[1..].iter().map(|f| Step::Data(Resp, f)).collect();
+        steps.extend([Step::Data(Orig, &read[..]), Step::Data(Resp, &frames[0])]);
+        let (recs, _, _) = run(&id, &steps);
+        assert!(rows(&recs, "dnp3").is_empty());
+    }
+
+    #[test]
+    fn after_a_gap_the_next_fragment_is_read() {
+        let read = req(1, 0x01, &dnp3::CLASS0);
+        let reply = resp(1, &dnp3::binary_inputs(&[true]));
+        let app = dnp3::response(2, 0x81, 0x0000, &dnp3::binary_inputs(&[true; 200]));
+        let frames = dnp3::segments(false, 1, 10, &app, 100);
+        // Lost inside a frame, then the rest of a fragment whose first
+        // segment went with it, then a whole exchange.
+        let got = pairs(&[
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &reply[..12]),
+            Step::Gap(Resp),
+            Step::Data(Resp, &reply[5..]),
+            Step::Data(Resp, &frames[1]),
+            Step::Data(Orig, &read),
+            Step::Data(Resp, &reply),
+        ]);
+        assert_eq!(got, [pair("READ", "RESPONSE")]);
+    }
 }

@@ -151,6 +151,7 @@ pub struct ObjectHeader<'a> {
     pub variation: u8,
     pub qualifier: u8,
     pub count: Option<u32>,
+    /// Start and stop of a range (qualifiers 0x00 to 0x05), as sent.
     pub range: Option<(u32, u32)>,
     /// The objects (with their index prefixes), when they could be sized.
     pub objects: &'a [u8],
@@ -158,97 +159,110 @@ pub struct ObjectHeader<'a> {
     pub prefix: usize,
 }
 
-/// Reads the object header at `b[at..]` and returns it with the offset of
-/// the next header; `None` when the header or its objects cannot be sized.
-pub fn parse_object(b: &[u8], at: usize, is_request: bool) -> Option<(ObjectHeader<'_>, usize)> {
+/// Reads the object header at `b[at..]`. Returns it with the offset of the
+/// next header, or `None` there when nothing after it can be read: its
+/// objects cannot be sized, or its qualifier is one Zeek's analyzer reads
+/// as the rest of the fragment. `None` altogether when the header itself
+/// is cut short.
+///
+/// As Zeek's analyzer does, a range of virtual addresses (qualifiers 0x03
+/// to 0x05) is read as a start and a stop with no objects after it.
+pub fn parse_object(
+    b: &[u8],
+    at: usize,
+    is_request: bool,
+) -> Option<(ObjectHeader<'_>, Option<usize>)> {
     let group = *b.get(at)?;
     let variation = *b.get(at + 1)?;
     let qualifier = *b.get(at + 2)?;
-    let prefix = match (qualifier >> 4) & 0x07 {
+    let mut p = at + 3;
+    let mut header = ObjectHeader {
+        group,
+        variation,
+        qualifier,
+        count: None,
+        range: None,
+        objects: &[],
+        prefix: 0,
+    };
+    let range = |p: &mut usize, width: usize| -> Option<(u32, u32)> {
+        let read = |at: usize| match width {
+            1 => b.get(at).map(|&v| u32::from(v)),
+            2 => le16(b, at).map(u32::from),
+            _ => le32(b, at),
+        };
+        let r = (read(*p)?, read(*p + width)?);
+        *p += 2 * width;
+        Some(r)
+    };
+    match qualifier & 0x0f {
+        code @ 0x0..=0x2 => {
+            let (s, e) = range(&mut p, 1 << code)?;
+            header.count = e.checked_sub(s).map(|d| d + 1);
+            header.range = Some((s, e));
+        }
+        code @ 0x3..=0x5 => {
+            header.range = Some(range(&mut p, 1 << (code - 3))?);
+            header.count = Some(0);
+            return Some((header, Some(p)));
+        }
+        0x6 => {}
+        0x7 => {
+            header.count = Some(u32::from(*b.get(p)?));
+            p += 1;
+        }
+        0x8 => {
+            header.count = Some(u32::from(le16(b, p)?));
+            p += 2;
+        }
+        0x9 => {
+            header.count = Some(le32(b, p)?);
+            p += 4;
+        }
+        0xb => {
+            // Free format: a one-byte count, then a size before each
+            // object.
+            let n = u32::from(*b.get(p)?);
+            p += 1;
+            header.count = Some(n);
+            let mut q = Some(p);
+            for _ in 0..n {
+                q = q
+                    .and_then(|q| Some(q + 2 + usize::from(le16(b, q)?)))
+                    .filter(|&q| q <= b.len());
+            }
+            header.objects = q.and_then(|q| b.get(p..q)).unwrap_or_default();
+            return Some((header, q));
+        }
+        _ => return Some((header, None)),
+    }
+    header.prefix = match (qualifier >> 4) & 0x07 {
         0 => 0,
         1 => 1,
         2 => 2,
         3 => 4,
-        _ => return None,
+        _ => return Some((header, None)),
     };
-    let mut p = at + 3;
-    let (count, range) = match qualifier & 0x0f {
-        0x0 => {
-            let (s, e) = (u32::from(*b.get(p)?), u32::from(*b.get(p + 1)?));
-            p += 2;
-            (e.checked_sub(s).map(|d| d + 1), Some((s, e)))
-        }
-        0x1 => {
-            let (s, e) = (u32::from(le16(b, p)?), u32::from(le16(b, p + 2)?));
-            p += 4;
-            (e.checked_sub(s).map(|d| d + 1), Some((s, e)))
-        }
-        0x2 => {
-            let (s, e) = (le32(b, p)?, le32(b, p + 4)?);
-            p += 8;
-            (e.checked_sub(s).map(|d| d + 1), Some((s, e)))
-        }
-        0x6 => (None, None),
-        0x7 => {
-            p += 1;
-            (Some(u32::from(*b.get(p - 1)?)), None)
-        }
-        0x8 => {
-            p += 2;
-            (Some(u32::from(le16(b, p - 2)?)), None)
-        }
-        0x9 => {
-            p += 4;
-            (Some(le32(b, p - 4)?), None)
-        }
-        0xb => {
-            // Free format: count (u8/u16/u32 by prefix code), then a size
-            // prefix per object.
-            let n = u32::from(*b.get(p)?);
-            p += 1;
-            let mut q = p;
-            for _ in 0..n {
-                let sz = usize::from(le16(b, q)?);
-                q += 2 + sz;
-            }
-            let objects = b.get(p..q)?;
-            return Some((
-                ObjectHeader {
-                    group,
-                    variation,
-                    qualifier,
-                    count: Some(n),
-                    range: None,
-                    objects,
-                    prefix: 0,
-                },
-                q,
-            ));
-        }
-        _ => return None,
-    };
-    let n = count.unwrap_or(0) as usize;
+    let n = header.count.unwrap_or(0) as usize;
     // Requests other than writes and controls carry headers only.
-    let size = object_size(group, variation)?;
-    let len = match size {
-        Size::None => 0,
-        _ if is_request && !matches!(group, 2 | 4 | 11 | 12 | 13 | 41 | 43 | 50 | 70 | 80) => 0,
-        Size::Bytes(s) => n.checked_mul(s + prefix)?,
-        Size::Bits(bits) => (n * bits).div_ceil(8) + n * prefix,
+    let Some(size) = object_size(group, variation) else {
+        return Some((header, None));
     };
-    let objects = b.get(p..p.checked_add(len)?)?;
-    Some((
-        ObjectHeader {
-            group,
-            variation,
-            qualifier,
-            count,
-            range,
-            objects,
-            prefix,
-        },
-        p + len,
-    ))
+    let len = match size {
+        Size::None => Some(0),
+        _ if is_request && !matches!(group, 2 | 4 | 11 | 12 | 13 | 41 | 43 | 50 | 70 | 80) => {
+            Some(0)
+        }
+        Size::Bytes(s) => n.checked_mul(s + header.prefix),
+        Size::Bits(bits) => n
+            .checked_mul(bits)
+            .and_then(|v| v.div_ceil(8).checked_add(n.checked_mul(header.prefix)?)),
+    };
+    let Some(objects) = len.and_then(|len| b.get(p..p.checked_add(len)?)) else {
+        return Some((header, None));
+    };
+    header.objects = objects;
+    Some((header, Some(p + objects.len())))
 }
 
 /// A Control Relay Output Block (group 12 variation 1).
@@ -317,11 +331,40 @@ mod tests {
     fn object_headers() {
         // Class 0 read: group 60 var 1, all objects.
         let (h, next) = parse_object(&[60, 1, 0x06], 0, true).unwrap();
-        assert_eq!((h.group, h.count, next), (60, None, 3));
+        assert_eq!((h.group, h.count, next), (60, None, Some(3)));
         // Binary inputs with status 0..3.
         let b = [1, 2, 0x00, 0, 3, 0x81, 0x01, 0x81, 0x81];
         let (h, next) = parse_object(&b, 0, false).unwrap();
-        assert_eq!((h.count, h.range, next), (Some(4), Some((0, 3)), 9));
-        assert!(parse_object(&b[..8], 0, false).is_none());
+        assert_eq!((h.count, h.range, next), (Some(4), Some((0, 3)), Some(9)));
+        // The objects cut short: the header is read, nothing after it.
+        let (h, next) = parse_object(&b[..8], 0, false).unwrap();
+        assert_eq!((h.count, next), (Some(4), None));
+        assert!(parse_object(&b[..4], 0, false).is_none());
+    }
+
+    #[test]
+    fn virtual_address_ranges_and_unknown_qualifiers() {
+        // 16-bit virtual addresses 0x0102..0x0304: a start and a stop, no
+        // objects, the next header right after.
+        let b = [30, 1, 0x04, 0x02, 0x01, 0x04, 0x03, 60, 1, 0x06];
+        let (h, next) = parse_object(&b, 0, false).unwrap();
+        assert_eq!(
+            (h.count, h.range, h.objects.len(), next),
+            (Some(0), Some((0x0102, 0x0304)), 0, Some(7))
+        );
+        let (h, _) = parse_object(&[1, 2, 0x03, 4, 9], 0, true).unwrap();
+        assert_eq!(h.range, Some((4, 9)));
+        let (h, _) = parse_object(&[1, 2, 0x05, 1, 0, 0, 0, 2, 0, 0, 0], 0, true).unwrap();
+        assert_eq!(h.range, Some((1, 2)));
+        assert!(parse_object(&[1, 2, 0x05, 1, 0, 0, 0, 2], 0, true).is_none());
+        // A reserved qualifier: the header, then nothing Zeek reads.
+        let (h, next) = parse_object(&[1, 2, 0x0a, 1, 2, 3], 0, false).unwrap();
+        assert_eq!((h.qualifier, h.count, next), (0x0a, None, None));
+        // Objects of a kind this decoder cannot size: the header only.
+        let (h, next) = parse_object(&[70, 5, 0x17, 1, 0, 9, 9], 0, false).unwrap();
+        assert_eq!((h.group, h.count, next), (70, Some(1), None));
+        // Free format with a size that runs past the end.
+        let (h, next) = parse_object(&[70, 5, 0x5b, 1, 4, 0], 0, false).unwrap();
+        assert_eq!((h.count, next), (Some(1), None));
     }
 }

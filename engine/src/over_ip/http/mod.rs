@@ -4,8 +4,17 @@
 //! Each direction is a small state machine: a head (request or status line
 //! and headers, at most [`MAX_HEAD`] bytes), then a body framed by
 //! Content-Length, chunked encoding, or the end of the connection. Bodies
-//! are counted, never kept. After a gap, or bytes that are not HTTP, a
-//! direction waits for the next line that starts a request or a response.
+//! are counted, never kept. After bytes that are not HTTP, a direction
+//! waits for the next line that starts a request or a response.
+//!
+//! A content gap is read as Zeek's HTTP analyzer reads it
+//! (`HTTP_Analyzer::Undelivered`): inside a body whose first bytes were
+//! seen and whose Content-Length or chunk still covers it, the lost bytes
+//! count into the body length and parsing goes on; anywhere else it ends
+//! the message under way (a gap on the client's side ends the response
+//! under way too). Zeek then parses that direction no more; the sensor
+//! waits for the next line that starts a message, as every parser here
+//! resynchronises after lost bytes.
 
 pub mod descriptor;
 pub mod websocket;
@@ -225,6 +234,10 @@ struct Tx {
     proxied: Vec<String>,
     /// The request was HTTP/0.9: the reply is a bare body.
     simple: bool,
+    /// An HTTP/0.9 request line came without the blank line that would
+    /// end its (empty) header: Zeek's request message stays open until the
+    /// client's side closes.
+    open_request: bool,
     has_response: bool,
 }
 
@@ -272,6 +285,9 @@ pub struct Http {
     framed_modes: [Mode; 2],
     /// Parsing that HTTP now: a switch inside it is not followed.
     in_frames: bool,
+    /// A content gap ended a response: it is written with the next call
+    /// that can write (a gap has no context to write with).
+    ended_by_gap: bool,
 }
 
 impl Default for Http {
@@ -286,6 +302,7 @@ impl Default for Http {
             handshake: None,
             framed_modes: [Mode::Head; 2],
             in_frames: false,
+            ended_by_gap: false,
         }
     }
 }
@@ -409,8 +426,11 @@ impl Http {
             method: Some(text::bytes(req.method, MAX_NAME)),
             uri: Some(unescape_uri(req.uri)),
             simple: req.version.is_none(),
+            open_request: req.version.is_none() && split_head(data).is_none(),
             ..Tx::default()
         };
+        // Zeek reads chunked encoding in an HTTP/1.1 message only.
+        let chunked_ok = req.version == Some(b"1.1");
         let mut body = body;
         if let Some((_, lines)) = split_head(data) {
             for l in lines.skip(1) {
@@ -426,7 +446,7 @@ impl Http {
                     b"ORIGIN" => tx.origin = v(),
                     n => {
                         Handshake::header(&mut self.handshake, true, n, value);
-                        if let Some(b) = framing(n, value) {
+                        if let Some(b) = framing(n, value, chunked_ok) {
                             body = merge(body, b);
                         }
                         if let Some(p) = PROXY_HEADERS.iter().find(|p| p.as_bytes() == n) {
@@ -467,6 +487,7 @@ impl Http {
         let line = first_line(data)?;
         let st = StatusLine::parse(line)?;
         let (end, lines) = split_head(data)?;
+        let chunked_ok = st.version == b"1.1";
         let mut body = Body::ToClose;
         let mut upgrade = false;
         // Zeek switches on a 101 whose `Connection` header's first token
@@ -480,7 +501,7 @@ impl Http {
             };
             let mut buf = [0u8; 32];
             let name = upper(name, &mut buf);
-            if let Some(b) = framing(name, value) {
+            if let Some(b) = framing(name, value, chunked_ok) {
                 body = merge(body, b);
             }
             Handshake::header(&mut self.handshake, false, name, value);
@@ -498,7 +519,12 @@ impl Http {
         let to_websocket = protocol.eq_ignore_ascii_case(b"websocket");
         let ts = ctx.ts;
         let tx = self.response_tx(ts);
-        let version = text::bytes(st.version, 8);
+        // Every reply sets the status and version (main.zeek's
+        // http_reply); a final one after a 1xx overwrites them and keeps
+        // the info fields.
+        tx.status_code = Some(st.code);
+        tx.status_msg = Some(text::bytes(st.reason, MAX_NAME));
+        tx.version = Some(text::bytes(st.version, 8));
         if (100..200).contains(&st.code) {
             tx.info_code = Some(st.code);
             tx.info_msg = Some(text::bytes(st.reason, MAX_NAME));
@@ -517,9 +543,6 @@ impl Http {
             body = Body::None;
         } else {
             tx.has_response = true;
-            tx.status_code = Some(st.code);
-            tx.status_msg = Some(text::bytes(st.reason, MAX_NAME));
-            tx.version = Some(version);
             let method = tx.method.as_deref();
             if method == Some("HEAD") || st.code == 204 || st.code == 304 {
                 body = Body::None;
@@ -698,6 +721,34 @@ impl Http {
         }
     }
 
+    /// The body bytes counted so far of the message `side` is in.
+    fn body_so_far(&self, side: usize) -> u64 {
+        if side == 0 {
+            self.pending.back().map_or(0, |t| t.request_body_len)
+        } else {
+            self.pending
+                .iter()
+                .rev()
+                .find(|t| t.has_response || t.info_code.is_some())
+                .map_or(0, |t| t.response_body_len)
+        }
+    }
+
+    /// A gap Zeek cannot skip: the message under way on `side` ends and
+    /// the side resynchronises; a gap on the client's side ends the
+    /// response under way too (whether it has a body depends on the
+    /// request).
+    fn interrupt(&mut self, side: usize) {
+        for s in if side == 0 { 0..2 } else { 1..2 } {
+            if s == 1 && matches!(self.modes[1], Mode::Body(_)) {
+                self.ended_by_gap = true;
+            }
+            if s == side || matches!(self.modes[s], Mode::Body(_)) {
+                self.modes[s] = Mode::Resync;
+            }
+        }
+    }
+
     /// A response is complete: its transaction is written.
     fn response_done(&mut self, ctx: &mut Ctx<'_, '_>) {
         if let Some(i) = self.pending.iter().position(|t| t.has_response) {
@@ -755,8 +806,9 @@ fn first_token(value: &[u8]) -> &[u8] {
     &v[..end]
 }
 
-/// How a header frames the body, if it does.
-fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
+/// How a header frames the body, if it does; `Transfer-Encoding: chunked`
+/// only when `chunked_ok` (the message is HTTP/1.1, as Zeek requires).
+fn framing(upper_name: &[u8], value: &[u8], chunked_ok: bool) -> Option<Body> {
     match upper_name {
         b"CONTENT-LENGTH" => std::str::from_utf8(value)
             .ok()?
@@ -765,7 +817,9 @@ fn framing(upper_name: &[u8], value: &[u8]) -> Option<Body> {
             .ok()
             .map(Body::Length),
         b"TRANSFER-ENCODING"
-            if value.len() >= 7 && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
+            if chunked_ok
+                && value.len() >= 7
+                && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
         {
             Some(Body::ChunkSize)
         }
@@ -795,6 +849,9 @@ impl AppParser for Http {
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
+        if std::mem::take(&mut self.ended_by_gap) {
+            self.response_done(ctx);
+        }
         let side = usize::from(!dir.is_orig());
         let mut used = 0;
         loop {
@@ -886,18 +943,61 @@ impl AppParser for Http {
     }
 
     fn gap(&mut self, dir: Dir) {
+        self.content_gap(dir, u64::MAX);
+    }
+
+    fn content_gap(&mut self, dir: Dir, len: u64) {
         let side = usize::from(!dir.is_orig());
-        if self.modes[side] != Mode::Tunnel {
-            self.modes[side] = Mode::Resync;
-        } else if let Some(ws) = self.websocket.as_mut() {
-            ws.gap();
-        } else if let Some(t) = self.tunnel.as_mut() {
-            t.gap(dir);
+        match self.modes[side] {
+            Mode::Tunnel => {
+                if let Some(ws) = self.websocket.as_mut() {
+                    ws.gap();
+                } else if let Some(t) = self.tunnel.as_mut() {
+                    t.content_gap(dir, len);
+                }
+            }
+            Mode::Body(b) if self.body_so_far(side) > 0 => {
+                let left = match b {
+                    Body::Length(n) | Body::ChunkData(n) => n.checked_sub(len),
+                    _ => None,
+                };
+                let Some(left) = left else {
+                    return self.interrupt(side);
+                };
+                self.add_body(side, len);
+                self.modes[side] = match b {
+                    Body::Length(_) if left == 0 => {
+                        self.ended_by_gap |= side == 1;
+                        Mode::Head
+                    }
+                    Body::Length(_) => Mode::Body(Body::Length(left)),
+                    _ if left == 0 => Mode::Body(Body::ChunkDataEnd),
+                    _ => Mode::Body(Body::ChunkData(left)),
+                };
+            }
+            _ => self.interrupt(side),
         }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
+        // An HTTP/0.9 request whose header never ended is done only when
+        // the client closes; the server closes first (its reply runs to
+        // the close), so Zeek has written the transaction by then and the
+        // request's end opens an empty one.
+        let reopened = self
+            .pending
+            .back()
+            .is_some_and(|t| t.open_request && t.has_response);
         while let Some(tx) = self.pending.pop_front() {
+            Self::log(ctx, tx);
+        }
+        if reopened {
+            self.depth += 1;
+            let tx = Tx {
+                ts: ctx.ts,
+                depth: self.depth,
+                ..Tx::default()
+            };
             Self::log(ctx, tx);
         }
         if let Some(t) = self.tunnel.as_mut() {
@@ -1118,20 +1218,11 @@ mod stream_tests {
     }
 
     #[test]
-    fn resynchronises_after_a_gap_and_joins_mid_stream() {
+    fn resynchronises_on_bytes_that_are_not_http() {
         let id = conn(Transport::Tcp, 40000, 80);
-        // The capture starts inside a response body; then a gap in the
-        // request stream; then a whole exchange.
         let (recs, service, _) = run(
             &id,
             &[
-                Step::Data(
-                    Resp,
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
-                ),
-                Step::Gap(Resp),
-                Step::Data(Resp, b"tail of the lost body\r\n"),
-                Step::Gap(Orig),
                 Step::Data(Orig, b"cruft\r\n"),
                 Step::Data(Orig, REQ),
                 Step::Data(Resp, RESP),
@@ -1139,9 +1230,182 @@ mod stream_tests {
         );
         assert_eq!(service, Some("http"));
         let http = rows(&recs, "http");
-        let last = http.last().expect("the exchange after the gap is logged");
-        assert_eq!(field(last, "method"), "GET");
-        assert_eq!(field(last, "status_code"), "200");
-        assert_eq!(field(last, "response_body_len"), "5");
+        assert_eq!(http.len(), 1);
+        assert_eq!(field(http[0], "method"), "GET");
+        assert_eq!(field(http[0], "response_body_len"), "5");
+    }
+
+    /// Zeek's HTTP_Entity::Undelivered: bytes lost inside a body still
+    /// covered by its Content-Length count into it, and parsing goes on.
+    #[test]
+    fn a_gap_inside_a_body_counts_into_its_length() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, head),
+                Step::Lost(Resp, 4),
+                Step::Data(Resp, b"lo!"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[0], "response_body_len"), "10");
+        assert_eq!(field(http[1], "response_body_len"), "5");
+        // The gap ends the body exactly: the response is complete.
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, head),
+                Step::Lost(Resp, 7),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let lens: Vec<String> = rows(&recs, "http")
+            .iter()
+            .map(|r| field(r, "response_body_len"))
+            .collect();
+        assert_eq!(lens, ["10", "5"]);
+        // Inside a chunk too.
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, &CHUNKED[..51]),
+                Step::Lost(Resp, 1),
+                Step::Data(Resp, &CHUNKED[52..]),
+            ],
+        );
+        assert_eq!(field(rows(&recs, "http")[0], "response_body_len"), "5");
+    }
+
+    /// A gap Zeek cannot skip (longer than the body left, before the
+    /// body's first byte, between messages) ends the message under way,
+    /// with the body counted so far; on the client's side it ends the
+    /// response under way too. The side then waits for the next message.
+    #[test]
+    fn a_gap_outside_a_body_ends_the_message() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, head),
+                Step::Lost(Resp, 4),
+                Step::Data(Resp, b"llo!!!\r\n"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(
+            (field(http[0], "status_code"), field(http[0], "response_body_len")),
+            ("200".into(), "0".into())
+        );
+        assert_eq!(
+            (field(http[1], "status_code"), field(http[1], "response_body_len")),
+            ("200".into(), "5".into())
+        );
+        // Client side: the response read to the close ends where it is.
+        let open = b"HTTP/1.0 200 OK\r\n\r\nabc";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, open),
+                Step::Lost(Orig, 10),
+                Step::Data(Resp, b"defg"),
+                Step::Data(Orig, REQ),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[0], "response_body_len"), "3");
+        assert_eq!(field(http[1], "status_code"), "-");
+    }
+
+    /// An HTTP/0.9 request has no blank line: its message ends when the
+    /// client closes, after the server closed and the transaction was
+    /// written, and opens an empty second one.
+    #[test]
+    fn http_09_leaves_an_empty_transaction() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, b"GET /zeek.html\n"),
+                Step::Data(Resp, b"<html>\n</html>\n"),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(
+            (field(http[0], "version"), field(http[0], "response_body_len")),
+            ("0.9".into(), "15".into())
+        );
+        assert_eq!(
+            (field(http[1], "trans_depth"), field(http[1], "method")),
+            ("2".into(), "-".into())
+        );
+        // No reply: the request's end finds its transaction still open.
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, b"GET /zeek.html\n")]);
+        assert_eq!(rows(&recs, "http").len(), 1);
+    }
+
+    /// Each reply sets the status and version; a 1xx sets the info
+    /// fields, the final reply overwrites the status and keeps them.
+    #[test]
+    fn informational_replies() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let post = b"POST /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+        let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, post),
+                Step::Data(Resp, cont),
+                Step::Data(Orig, b"data"),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 1);
+        let got = ["status_code", "info_code", "info_msg", "request_body_len", "response_body_len"]
+            .map(|f| field(http[0], f));
+        assert_eq!(got, ["200", "100", "Continue", "4", "5"]);
+        // No final reply: the 100 is the status.
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, post), Step::Data(Resp, cont)]);
+        let http = rows(&recs, "http");
+        let got = ["status_code", "info_code", "version"].map(|f| field(http[0], f));
+        assert_eq!(got, ["100", "100", "1.1"]);
+    }
+
+    /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
+    /// with both headers is framed by its Content-Length.
+    #[test]
+    fn chunked_only_in_http_11() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let both = b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 8\r\n\r\n3\r\nabc\r\n";
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, REQ), Step::Data(Resp, both)]);
+        assert_eq!(field(rows(&recs, "http")[0], "response_body_len"), "8");
+        let v11 = String::from_utf8_lossy(both).replace("HTTP/1.0", "HTTP/1.1");
+        let body = b"0\r\n\r\n";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, v11.as_bytes()),
+                Step::Data(Resp, body),
+            ],
+        );
+        assert_eq!(field(rows(&recs, "http")[0], "response_body_len"), "3");
     }
 }
