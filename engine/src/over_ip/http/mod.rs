@@ -252,8 +252,11 @@ enum Body {
     ChunkData(u64),
     ChunkDataEnd,
     Trailer,
-    /// Until the connection closes.
-    ToClose,
+    /// Until the connection closes. Zeek reads such a body line by line
+    /// (`lines`) unless the server said `Connection: close` on this
+    /// connection or the body is compressed, and counts each line end as
+    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR.
+    ToClose { lines: bool, cr: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -288,6 +291,9 @@ pub struct Http {
     /// A content gap ended a response: it is written with the next call
     /// that can write (a gap has no context to write with).
     ended_by_gap: bool,
+    /// A reply said `Connection: close` (or the exchange is HTTP/0.9):
+    /// Zeek reads later bodies that run to the close as plain bytes.
+    connection_close: bool,
 }
 
 impl Default for Http {
@@ -303,6 +309,7 @@ impl Default for Http {
             framed_modes: [Mode::Head; 2],
             in_frames: false,
             ended_by_gap: false,
+            connection_close: false,
         }
     }
 }
@@ -459,7 +466,7 @@ impl Http {
                 }
             }
         }
-        if body == Body::ToClose {
+        if matches!(body, Body::ToClose { .. }) {
             body = Body::None;
         }
         self.pending.push_back(tx);
@@ -481,14 +488,22 @@ impl Http {
             tx.status_code = Some(0);
             tx.status_msg = Some("<empty>".to_owned());
             tx.version = Some("0.9".to_owned());
-            self.modes[1] = Mode::Body(Body::ToClose);
+            self.connection_close = true;
+            self.modes[1] = Mode::Body(Body::ToClose {
+                lines: false,
+                cr: false,
+            });
             return Some(0);
         }
         let line = first_line(data)?;
         let st = StatusLine::parse(line)?;
         let (end, lines) = split_head(data)?;
         let chunked_ok = st.version == b"1.1";
-        let mut body = Body::ToClose;
+        let mut body = Body::ToClose {
+            lines: true,
+            cr: false,
+        };
+        let mut compressed = false;
         let mut upgrade = false;
         // Zeek switches on a 101 whose `Connection` header's first token
         // is `upgrade`, with an `Upgrade` header naming the protocol (its
@@ -507,11 +522,23 @@ impl Http {
             Handshake::header(&mut self.handshake, false, name, value);
             match name {
                 b"CONNECTION" => {
-                    connection_upgrade |= first_token(value).eq_ignore_ascii_case(b"upgrade");
+                    let token = first_token(value);
+                    connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+                    self.connection_close |= token.eq_ignore_ascii_case(b"close");
                 }
                 b"UPGRADE" => protocol = first_token(value),
+                b"CONTENT-ENCODING" => {
+                    let token = first_token(value);
+                    compressed = [&b"gzip"[..], b"x-gzip", b"deflate"]
+                        .iter()
+                        .any(|c| token.eq_ignore_ascii_case(c));
+                }
                 _ => {}
             }
+        }
+        if let Body::ToClose { cr, .. } = body {
+            let lines = !(self.connection_close || compressed);
+            body = Body::ToClose { lines, cr };
         }
         let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
         let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
@@ -586,9 +613,20 @@ impl Http {
                         break false;
                     }
                 }
-                Body::ToClose => {
+                Body::ToClose { lines, mut cr } => {
                     used += rest.len();
                     counted += rest.len() as u64;
+                    if lines {
+                        for &c in rest {
+                            // A line end Zeek counts as two bytes: a bare
+                            // CR (known at the next byte) or a bare LF.
+                            if cr != (c == b'\n') {
+                                counted += 1;
+                            }
+                            cr = c == b'\r';
+                        }
+                        b = Body::ToClose { lines, cr };
+                    }
                     break false;
                 }
                 Body::ChunkSize => {
@@ -1386,6 +1424,30 @@ mod stream_tests {
         let http = rows(&recs, "http");
         let got = ["status_code", "info_code", "version"].map(|f| field(http[0], f));
         assert_eq!(got, ["100", "100", "1.1"]);
+    }
+
+    /// A body that runs to the close is read by Zeek line by line, each
+    /// line end counting two bytes (a bare LF or CR too), unless a reply
+    /// on the connection said `Connection: close` or the body is
+    /// compressed: then its bytes are counted as they are.
+    #[test]
+    fn bodies_to_the_close_count_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |head: &[u8]| {
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, head),
+                    Step::Data(Resp, b"a\nb\r"),
+                    Step::Data(Resp, b"\nc\rd"),
+                ],
+            );
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "10");
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"), "8");
+        assert_eq!(body_len(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), "8");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
