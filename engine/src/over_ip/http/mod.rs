@@ -255,8 +255,10 @@ enum Body {
     /// Until the connection closes. Zeek reads such a body line by line
     /// (`lines`) unless the server said `Connection: close` on this
     /// connection or the body is compressed, and counts each line end as
-    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR.
-    ToClose { lines: bool, cr: bool },
+    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR;
+    /// `open`: a line has begun and not ended (Zeek ends it at the close,
+    /// two bytes more).
+    ToClose { lines: bool, cr: bool, open: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -486,6 +488,7 @@ impl Http {
             self.modes[1] = Mode::Body(Body::ToClose {
                 lines: false,
                 cr: false,
+                open: false,
             });
             return Some(0);
         }
@@ -527,6 +530,7 @@ impl Http {
         let mut body = framing.body().unwrap_or(Body::ToClose {
             lines: !(self.connection_close || compressed),
             cr: false,
+            open: false,
         });
         let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
         let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
@@ -601,7 +605,11 @@ impl Http {
                         break false;
                     }
                 }
-                Body::ToClose { lines, mut cr } => {
+                Body::ToClose {
+                    lines,
+                    mut cr,
+                    mut open,
+                } => {
                     used += rest.len();
                     counted += rest.len() as u64;
                     if lines {
@@ -612,8 +620,9 @@ impl Http {
                                 counted += 1;
                             }
                             cr = c == b'\r';
+                            open = !(cr || c == b'\n');
                         }
-                        b = Body::ToClose { lines, cr };
+                        b = Body::ToClose { lines, cr, open };
                     }
                     break false;
                 }
@@ -1093,6 +1102,9 @@ impl AppParser for Http {
             .pending
             .back()
             .is_some_and(|t| t.open_request && t.has_response);
+        if let Mode::Body(Body::ToClose { open: true, .. }) = self.modes[1] {
+            self.add_body(1, 2);
+        }
         while let Some(tx) = self.pending.pop_front() {
             Self::log(ctx, tx);
         }
@@ -1494,7 +1506,8 @@ mod stream_tests {
     }
 
     /// A body that runs to the close is read by Zeek line by line, each
-    /// line end counting two bytes (a bare LF or CR too), unless a reply
+    /// line end counting two bytes (a bare LF or CR too, and the close
+    /// after an unfinished line), unless a reply
     /// on the connection said `Connection: close` or the body is
     /// compressed: then its bytes are counted as they are.
     #[test]
@@ -1512,7 +1525,9 @@ mod stream_tests {
             );
             field(rows(&recs, "http")[0], "response_body_len")
         };
-        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "10");
+        // Eight bytes, a bare LF and a bare CR, and the last line, which
+        // the close ends.
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "12");
         assert_eq!(body_len(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"), "8");
         assert_eq!(body_len(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), "8");
     }
