@@ -26,6 +26,7 @@ use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_NAME, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use websocket::{Handshake, WebSocket};
@@ -169,6 +170,33 @@ pub fn split_head(b: &[u8]) -> Option<(usize, impl Iterator<Item = &[u8]>)> {
 fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let colon = line.iter().position(|&c| c == b':')?;
     Some((&line[..colon], line[colon + 1..].trim_ascii()))
+}
+
+/// Header lines most read of one head.
+const MAX_HEADERS: usize = 128;
+
+/// The headers of a head's lines (after the start line), names and values,
+/// a line that starts with a space or a tab continuing the value before
+/// it (obsolete line folding, which Zeek's MIME reader still joins).
+fn headers<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Vec<(&'a [u8], Cow<'a, [u8]>)> {
+    let mut out: Vec<(&[u8], Cow<[u8]>)> = Vec::new();
+    for l in lines {
+        if l.starts_with(b" ") || l.starts_with(b"\t") {
+            if let Some((_, value)) = out.last_mut() {
+                let mut joined = value.to_vec();
+                joined.extend_from_slice(l);
+                *value = Cow::Owned(joined.trim_ascii().to_vec());
+            }
+            continue;
+        }
+        if out.len() >= MAX_HEADERS {
+            break;
+        }
+        if let Some((name, value)) = header(l) {
+            out.push((name, Cow::Borrowed(value)));
+        }
+    }
+    out
 }
 
 /// The first line of `data`, if it has arrived.
@@ -439,10 +467,8 @@ impl Http {
         };
         let mut framing = Framing::new(req.version == Some(b"1.1"), false);
         if let Some((_, lines)) = split_head(data) {
-            for l in lines.skip(1) {
-                let Some((name, value)) = header(l) else {
-                    continue;
-                };
+            for (name, value) in &headers(lines.skip(1)) {
+                let value: &[u8] = value;
                 let v = || Some(text::bytes(value, MAX_TEXT));
                 let mut buf = [0u8; 32];
                 match upper(name, &mut buf) {
@@ -503,10 +529,9 @@ impl Http {
         // first token), while exactly one request is unanswered.
         let mut connection_upgrade = false;
         let mut protocol: &[u8] = &[];
-        for l in lines.skip(1) {
-            let Some((name, value)) = header(l) else {
-                continue;
-            };
+        let hs = headers(lines.skip(1));
+        for (name, value) in &hs {
+            let value: &[u8] = value;
             let mut buf = [0u8; 32];
             let name = upper(name, &mut buf);
             framing.header(name, value);
@@ -1575,6 +1600,20 @@ mod stream_tests {
             partial("Content-Range: bytes 0-9/100\r\nContent-Length: 4\r\n"),
             "10"
         );
+    }
+
+    /// A header line that starts with white space continues the value
+    /// before it, as Zeek's MIME reader joins it.
+    #[test]
+    fn folded_header_lines_continue_the_value() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let req = b"GET / HTTP/1.1\r\nHost: plc\r\n .local\r\nUser-Agent: t/1\r\n\r\n";
+        let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, req), Step::Data(Resp, reply)]);
+        let http = rows(&recs, "http");
+        assert_eq!(field(http[0], "host"), "plc .local");
+        assert_eq!(field(http[0], "user_agent"), "t/1");
+        assert_eq!(field(http[0], "response_body_len"), "3");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
