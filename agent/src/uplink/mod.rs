@@ -380,20 +380,44 @@ impl Uplink {
         }
     }
 
+    /// The zstd context of the batches the uplink encodes, made on first
+    /// use.
+    fn compressor(&mut self) -> Result<&mut Compressor, batch::EncodeError> {
+        match &mut self.compressor {
+            Some(z) => Ok(z),
+            empty => Compressor::new(self.level, self.dict).map(|z| empty.insert(z)),
+        }
+    }
+
+    /// A spooled batch in full as it is sent, and the digest that names it:
+    /// a batch in parts (format version 3) goes with its parts joined, as
+    /// the collector stores it, so any collector reads it and a delta on it
+    /// names the digest the collector has.
+    fn full_form(&mut self, full: Vec<u8>, b: &Batch) -> Result<(Vec<u8>, [u8; 32]), String> {
+        let info = batch::read_frame_info(&full).map_err(|e| e.to_string())?;
+        if !info.parts {
+            return Ok((full, info.digest));
+        }
+        let joined = self
+            .compressor()
+            .and_then(|z| z.encode(b))
+            .map_err(|e| e.to_string())?;
+        let digest = batch::read_frame_info(&joined)
+            .map_err(|e| e.to_string())?
+            .digest;
+        Ok((joined, digest))
+    }
+
     /// What goes on the wire for a batch: a delta on the base when that is
     /// smaller than `full`, else `full`; and the base used.
     fn wire_form(&mut self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
-        let Some(base) = self.base.as_ref().filter(|_| self.delta) else {
+        let Some(base) = self.base.clone().filter(|_| self.delta) else {
             return (full, None);
         };
         if base.batch.header.seq == b.header.seq {
             return (full, None);
         }
-        let z = match &mut self.compressor {
-            Some(z) => Ok(z),
-            empty => Compressor::new(self.level, self.dict).map(|z| empty.insert(z)),
-        };
-        match z.and_then(|z| z.encode_delta(b, base)) {
+        match self.compressor().and_then(|z| z.encode_delta(b, &base)) {
             Ok(d) if d.len() < full.len() => (d, Some(base.batch.header.seq)),
             Ok(_) => (full, None),
             Err(e) => {
@@ -462,8 +486,8 @@ impl Uplink {
                 let Some((seq, full, b)) = self.next_batch(&in_flight) else {
                     break;
                 };
-                let digest = match batch::read_frame_info(&full) {
-                    Ok(i) => i.digest,
+                let (full, digest) = match self.full_form(full, &b) {
+                    Ok(f) => f,
                     Err(e) => {
                         log::error!("uplink: spool batch {seq}: {e}");
                         break;
