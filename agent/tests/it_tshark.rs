@@ -708,6 +708,7 @@ fn generated_http_matches_tshark() {
             "http.response.code",
             "http.content_length",
             "http.file_data",
+            "tcp.dstport",
         ],
     );
     let mut ours = g.log("http");
@@ -729,7 +730,8 @@ fn generated_http_matches_tshark() {
     // Final responses on the recipe connection, split where pipelined.
     let finals: Vec<(String, usize)> = msgs
         .iter()
-        .filter(|m| m[0] == "8080" && !m[2].is_empty() && !m[2].starts_with('1'))
+        .filter(|m| m[0] == "8080" && m[5] == "53081")
+        .filter(|m| !m[2].is_empty() && !m[2].starts_with('1'))
         .flat_map(|m| {
             let codes: Vec<&str> = m[2].split(',').collect();
             let bodies: Vec<&str> = m[4].split(',').collect();
@@ -760,4 +762,58 @@ fn generated_http_matches_tshark() {
     // The interim 100 Continue is the row's info code, as Zeek logs it.
     assert_eq!(recipe[0]["info_code"], "100");
     assert_eq!(recipe[0]["info_msg"], "Continue");
+
+    // The framing connection: each body as tshark reads it (none in the
+    // replies to HEAD, 204 and 304 whatever their Content-Length; the
+    // de-chunked body where a reply has both headers; each of two
+    // pipelined POSTs' bodies; the multipart/byteranges body whole), and
+    // the 102 as its POST's info code.
+    let framing = tshark(
+        &g.trace,
+        "http && tcp.port == 53082",
+        &[
+            "tcp.srcport",
+            "http.request.method",
+            "http.response.code",
+            "http.file_data",
+        ],
+    );
+    let (mut sent, mut answered) = (Vec::new(), Vec::new());
+    for m in &framing {
+        let bodies: Vec<usize> = m[3]
+            .split(',')
+            .map(|b| b.replace("\\r\\n", "rn").replace("\\n", "n").len())
+            .collect();
+        let body = |i: usize| bodies.get(i).copied().unwrap_or(0).to_string();
+        if m[0] == "53082" {
+            sent.extend(m[1].split(',').enumerate().map(|(i, _)| body(i)));
+        } else {
+            answered.extend(
+                m[2].split(',')
+                    .enumerate()
+                    .filter(|(_, c)| !c.starts_with('1'))
+                    .map(|(i, c)| (c.to_owned(), body(i))),
+            );
+        }
+    }
+    let rows: Vec<_> = ours.iter().filter(|o| o["id.orig_p"] == "53082").collect();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|o| (o["status_code"].clone(), o["response_body_len"].clone()))
+        .collect();
+    assert_eq!(got, answered);
+    assert_eq!(answered.len(), 8);
+    let got: Vec<&String> = rows.iter().map(|o| &o["request_body_len"]).collect();
+    assert_eq!(got, sent.iter().collect::<Vec<_>>());
+    let processing = rows
+        .iter()
+        .find(|o| o["uri"] == "/batch/start")
+        .expect("the POST answered after a 102");
+    assert_eq!(
+        (
+            processing["info_code"].as_str(),
+            processing["info_msg"].as_str()
+        ),
+        ("102", "Processing")
+    );
 }

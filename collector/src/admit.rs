@@ -58,7 +58,7 @@ pub struct Admission<'a> {
     pub base: Option<&'a StoredBase>,
 }
 
-/// zstd level of a batch that came as a delta, stored in full.
+/// zstd level of a batch that came as a delta or in parts, stored in full.
 const STORE_LEVEL: i32 = 3;
 
 thread_local! {
@@ -109,8 +109,9 @@ fn decode_refusal(seq: u64, e: &DecodeError) -> (String, Reply) {
 pub struct Checked {
     /// The batch as stored: for a delta, its resolved batch's.
     pub info: FrameInfo,
-    /// A delta's resolved batch, encoded in full: what is stored in its
-    /// place (`None`: the batch came in full and is stored as it came).
+    /// A delta's resolved batch, or a batch in parts joined, encoded in
+    /// full: what is stored in its place (`None`: the batch came in full
+    /// and is stored as it came).
     pub full: Option<Vec<u8>>,
     pub site: String,
     /// The site refusals of this device are counted under: the registry's,
@@ -211,9 +212,30 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
     let Some(want) = info.base else {
         let decoded = ZSTD
             .with_borrow_mut(|(z, _)| z.decode_with(a.data, &a.policy.limits, a.policy.schemas));
-        if let Err(e) = decoded {
-            let (reason, reply) = decode_refusal(h.seq, &e);
-            return Err(refused(&known_site, &reason, reply));
+        let batch = match decoded {
+            Ok(b) => b,
+            Err(e) => {
+                let (reason, reply) = decode_refusal(h.seq, &e);
+                return Err(refused(&known_site, &reason, reply));
+            }
+        };
+        // A batch in parts is stored as the batch in full, its parts joined:
+        // the digest it then has is the one a delta or a later full send of
+        // it carries.
+        if info.parts {
+            let (info, full) = store_in_full(&batch).map_err(|e| {
+                refused(
+                    &known_site,
+                    "malformed",
+                    Reply::Malformed(format!("batch {}: joined rows do not encode: {e}", h.seq)),
+                )
+            })?;
+            return Ok(Checked {
+                info,
+                full: Some(full),
+                site,
+                registry_site: known_site,
+            });
         }
         return Ok(Checked {
             info,
@@ -267,6 +289,18 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
             Reply::Malformed(format!("batch {}: resolved rows do not encode: {e}", h.seq)),
         )
     };
+    let (info, full) = store_in_full(&resolved).map_err(unencodable)?;
+    Ok(Checked {
+        info,
+        full: Some(full),
+        site,
+        registry_site: known_site,
+    })
+}
+
+/// `batch` encoded in full as the collector stores it, and its frame's
+/// facts.
+fn store_in_full(batch: &batch::Batch) -> Result<(FrameInfo, Vec<u8>), String> {
     let full = ZSTD
         .with_borrow_mut(|(_, z)| {
             let z = match z {
@@ -276,16 +310,11 @@ pub fn check(a: &Admission<'_>) -> Result<Checked, Refused> {
                     batch::DICTIONARIES.last(),
                 )?),
             };
-            z.encode(&resolved)
+            z.encode(batch)
         })
-        .map_err(|e| unencodable(e.to_string()))?;
-    let info = batch::read_frame_info(&full).map_err(|e| unencodable(e.to_string()))?;
-    Ok(Checked {
-        info,
-        full: Some(full),
-        site,
-        registry_site: known_site,
-    })
+        .map_err(|e| e.to_string())?;
+    let info = batch::read_frame_info(&full).map_err(|e| e.to_string())?;
+    Ok((info, full))
 }
 
 impl Checked {
@@ -314,7 +343,11 @@ pub fn store(store: &mut Store, a: &Admission<'_>, c: &Checked) -> Reply {
                 h.seq,
                 h.record_count,
                 a.data.len(),
-                if c.full.is_some() { " as a delta" } else { "" },
+                if c.full.is_some() {
+                    " as a delta or in parts"
+                } else {
+                    ""
+                },
                 batch::hex(&c.info.digest)
             );
             Reply::Stored

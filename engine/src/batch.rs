@@ -109,6 +109,8 @@ struct Strings {
     index: FxHashMap<u64, u32>,
     next: Vec<u32>,
     strs: Vec<Text>,
+    /// Bytes of the strings held outside their `Text`.
+    heap: usize,
 }
 
 impl Strings {
@@ -129,7 +131,11 @@ impl Strings {
             return None;
         }
         let id = self.strs.len() as u32;
-        self.strs.push(s.clone());
+        let s = s.clone();
+        if s.is_heap_allocated() {
+            self.heap += s.capacity();
+        }
+        self.strs.push(s);
         self.next.push(head);
         self.index.insert(hash, id);
         Some(id)
@@ -257,6 +263,23 @@ impl Rows {
         }
     }
 
+    /// Bytes held, as allocated: the arena, the rows, the key index and the
+    /// strings.
+    fn bytes(&self) -> usize {
+        // A hash table's entry and its control byte.
+        fn table<K, V>(t: &FxHashMap<K, V>) -> usize {
+            t.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let s = &self.strings;
+        self.arena.capacity()
+            + self.rows.capacity() * std::mem::size_of::<Row>()
+            + table(&self.index)
+            + s.strs.capacity() * std::mem::size_of::<Text>()
+            + s.heap
+            + s.next.capacity() * std::mem::size_of::<u32>()
+            + table(&s.index)
+    }
+
     fn clear(&mut self) {
         self.rows.clear();
         self.index.clear();
@@ -264,6 +287,7 @@ impl Rows {
         self.strings.index.clear();
         self.strings.next.clear();
         self.strings.strs.clear();
+        self.strings.heap = 0;
         // The tables shrink back after a burst of distinct keys.
         if self.rows.capacity() > 4096
             || self.arena.capacity() > 1 << 20
@@ -294,12 +318,26 @@ pub struct Folder {
     /// Each log's form in `forms` (`None`: not folded), by schema address.
     by_schema: FxHashMap<usize, Option<u32>>,
     rows: Rows,
+    /// Rows of the open interval were written as a part already
+    /// ([`Folder::stage_part`]).
+    parted: bool,
 }
 
 impl Folder {
     /// Rows held.
     pub fn len(&self) -> usize {
         self.rows.rows.len()
+    }
+
+    /// Bytes the rows take, as allocated (their keys, the rows, the index of
+    /// keys, the interned strings).
+    pub fn bytes(&self) -> usize {
+        self.rows.bytes()
+    }
+
+    /// Logs whose rows a part may hold: the sections it may add.
+    pub fn forms(&self) -> usize {
+        self.forms.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -397,18 +435,21 @@ impl Folder {
     pub fn take_into(&mut self, out: &mut Vec<Record>) {
         out.extend((0..self.len()).map(|i| self.record(i)));
         self.rows.clear();
+        self.parted = false;
     }
 
-    /// Writes the rows into `st` and empties the folder: the same body as
-    /// [`Folder::take_into`]'s records pushed into `st`. Many rows go as
-    /// sections of their own, each log's written column by column without
-    /// making records, the logs in order of their first row; a few (keys
-    /// under a chunk of the stager's) are pushed as records one at a time,
-    /// so the nearly empty interval's body stays the one zstd frame it was.
+    /// Writes the rows into `st` and empties the folder, at the interval's
+    /// close: the same body as [`Folder::take_into`]'s records pushed into
+    /// `st`. Many rows go as sections of their own, each log's written
+    /// column by column without making records, the logs in order of their
+    /// first row; a few (keys under a chunk of the stager's) are pushed as
+    /// records one at a time, so the nearly empty interval's body stays the
+    /// one zstd frame it was. After parts, the rest is the last part.
     /// Returns the rows `st` refused, and the first refusal.
     pub fn stage_into(&mut self, st: &mut Stager) -> (u64, Option<osect_wire::batch::EncodeError>) {
-        let (mut lost, mut first) = (0, None);
-        if self.rows.arena.len() < CHUNK_BYTES {
+        let parted = std::mem::take(&mut self.parted);
+        if !parted && self.rows.arena.len() < CHUNK_BYTES {
+            let (mut lost, mut first) = (0, None);
             for i in 0..self.len() {
                 if let Err(e) = st.push(self.record(i)) {
                     lost += 1;
@@ -418,6 +459,30 @@ impl Folder {
             self.rows.clear();
             return (lost, first);
         }
+        let r = self.stage_sections(st);
+        self.rows.clear();
+        r
+    }
+
+    /// Writes the rows into `st` as a part of the interval's folded rows,
+    /// each log's a section after its earlier parts, and folds afresh with
+    /// the memory given back: a key met again makes a row of its own in the
+    /// next part, which the batch's decoder joins with this one
+    /// (`osect_wire::batch`, format version 3). Returns what
+    /// [`Folder::stage_into`] does.
+    pub fn stage_part(&mut self, st: &mut Stager) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        if self.is_empty() {
+            return (0, None);
+        }
+        let r = self.stage_sections(st);
+        self.rows = Rows::default();
+        self.parted = true;
+        r
+    }
+
+    /// Each log's rows as a section, the logs in order of their first row.
+    fn stage_sections(&self, st: &mut Stager) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        let (mut lost, mut first) = (0, None);
         let mut by_form: Vec<Vec<u32>> = (0..self.forms.len()).map(|_| Vec::new()).collect();
         let mut order = Vec::new();
         for (i, row) in self.rows.rows.iter().enumerate() {
@@ -435,7 +500,6 @@ impl Folder {
                 first.get_or_insert(e);
             }
         }
-        self.rows.clear();
         (lost, first)
     }
 
@@ -593,7 +657,7 @@ mod tests {
     #[test]
     fn a_folding_sink_folds_as_records_come() {
         let recs = per_event(1000);
-        let mut sink = crate::sink::RecordSink::folding(10_000);
+        let mut sink = crate::sink::RecordSink::folding(10_000, usize::MAX);
         for r in recs.clone() {
             sink.push(r);
         }
@@ -622,8 +686,8 @@ mod tests {
     fn staged_as_taken(recs: Vec<Record>) {
         use osect_wire::batch::{read_frame_info, Compressor, Decompressor, Header};
         let (mut a, mut b) = (
-            crate::sink::RecordSink::folding(100_000),
-            crate::sink::RecordSink::folding(100_000),
+            crate::sink::RecordSink::folding(100_000, usize::MAX),
+            crate::sink::RecordSink::folding(100_000, usize::MAX),
         );
         let (mut sa, mut sb) = (
             Stager::new(Compressor::new(3, None).unwrap()),
@@ -664,6 +728,70 @@ mod tests {
         assert_eq!(got.len(), aggregate(recs).len());
     }
 
+    /// `recs` through a folding sink of `capacity` rows whose folded rows
+    /// may take `folded_bytes`, written as `run` writes them (records
+    /// handed off as they come, a part when the folded rows fill their
+    /// bytes, the rest at the close); the frame and the rows dropped.
+    fn staged_frame(recs: &[Record], capacity: usize, folded_bytes: usize) -> (Vec<u8>, u64) {
+        use osect_wire::batch::{Compressor, Decompressor, Header};
+        let mut sink = crate::sink::RecordSink::folding(capacity, folded_bytes);
+        let mut st = Stager::new(Compressor::new(3, None).unwrap());
+        for r in recs {
+            sink.push(r.clone());
+            sink.hand_off(|r| st.push(r).unwrap());
+            assert_eq!(sink.stage_folded_part(&mut st).0, 0);
+        }
+        assert_eq!(sink.stage_folded(&mut st).0, 0);
+        assert!(sink.take().is_empty());
+        let header = Header {
+            device_id: "S1".into(),
+            ..Header::default()
+        };
+        let frame = st
+            .take()
+            .unwrap()
+            .encode(&header, &mut Decompressor::default())
+            .unwrap();
+        (frame, sink.dropped())
+    }
+
+    #[test]
+    fn folded_rows_in_parts_decode_as_one_folding_of_the_interval() {
+        use osect_wire::batch::{decode, read_frame_info, PARTS_VERSION};
+        // 40,000 rows of 20,011 distinct keys, most met again later, and
+        // connection rows between.
+        let recs: Vec<Record> = (0..40_000)
+            .map(|i| match i % 9 {
+                4 => Record {
+                    schema: &CONN,
+                    values: vec![Value::Time(i), format!("C{i}").into()],
+                },
+                _ => modbus(i, i as u64, &format!("F{}", (i * 7) % 20_011)),
+            })
+            .collect();
+        let (whole, dropped) = staged_frame(&recs, 1_000_000, usize::MAX);
+        assert_eq!(dropped, 0);
+        let want = decode(&whole).unwrap();
+        assert_eq!(want.records, aggregate(recs.clone()));
+        // Folding in 64 KiB: parts, each key once per part it was met in.
+        let (parted, dropped) = staged_frame(&recs, 1_000_000, 64 << 10);
+        assert_eq!(dropped, 0);
+        let info = read_frame_info(&parted).unwrap();
+        assert_eq!(parted[4], PARTS_VERSION);
+        assert!(
+            info.header.record_count > want.records.len() as u64 + 1_000,
+            "{} rows written for {} folded",
+            info.header.record_count,
+            want.records.len()
+        );
+        // Decoded, the parts are joined: exactly the rows of one folding.
+        assert_eq!(decode(&parted).unwrap().records, want.records);
+        // Holding folding to that memory by its rows instead (the room the
+        // 64 KiB held) drops keys.
+        let (_, dropped) = staged_frame(&recs, 1_000, usize::MAX);
+        assert!(dropped > 10_000, "{dropped}");
+    }
+
     #[test]
     fn a_key_the_batch_cannot_hold_is_not_folded() {
         let long = "x".repeat(osect_wire::batch::MAX_STR_BYTES + 1);
@@ -690,7 +818,7 @@ mod tests {
 
     #[test]
     fn a_full_folding_sink_still_counts_known_keys() {
-        let mut sink = crate::sink::RecordSink::folding(2);
+        let mut sink = crate::sink::RecordSink::folding(2, usize::MAX);
         for (i, func) in ["READ", "WRITE", "DIAG", "READ", "WRITE"]
             .iter()
             .enumerate()

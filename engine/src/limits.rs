@@ -18,6 +18,9 @@ pub struct Limits {
     pub arp_entries: usize,
     /// Records held for the open interval before new ones are dropped and counted.
     pub records_per_interval: usize,
+    /// Bytes an interval's folded rows (`run`'s batches) may take before
+    /// they are written into its batch as a part and folding starts afresh.
+    pub folded_bytes: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +33,7 @@ impl Default for Limits {
             assets: 65_536,
             arp_entries: 65_536,
             records_per_interval: 250_000,
+            folded_bytes: 8 << 20,
         }
     }
 }

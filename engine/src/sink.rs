@@ -1,7 +1,7 @@
 //! The bounded buffer of records produced during an interval.
 
 use crate::batch::{Folder, Pushed};
-use osect_wire::batch::Stager;
+use osect_wire::batch::{EncodeError, Stager, MAX_SECTIONS};
 use osect_wire::Record;
 
 /// Records waiting to be written or batched. When `capacity` is reached new
@@ -14,6 +14,9 @@ pub struct RecordSink {
     capacity: usize,
     dropped: u64,
     folder: Option<Folder>,
+    /// Bytes the folded rows may take before they are written as a part
+    /// ([`RecordSink::stage_folded_part`]).
+    folded_bytes: usize,
     /// Records handed off in this interval ([`RecordSink::hand_off`]).
     handed: usize,
 }
@@ -25,14 +28,17 @@ impl RecordSink {
             capacity,
             dropped: 0,
             folder: None,
+            folded_bytes: usize::MAX,
             handed: 0,
         }
     }
 
-    /// A sink that folds the logs whose descriptor says so.
-    pub fn folding(capacity: usize) -> Self {
+    /// A sink that folds the logs whose descriptor says so, its folded rows
+    /// taking up to `folded_bytes` before they are written as a part.
+    pub fn folding(capacity: usize, folded_bytes: usize) -> Self {
         RecordSink {
             folder: Some(Folder::default()),
+            folded_bytes,
             ..RecordSink::new(capacity)
         }
     }
@@ -73,16 +79,31 @@ impl RecordSink {
     /// forgets them: with the records before handed off, the interval's
     /// end without holding its rows as records. Returns the rows `st`
     /// refused and the first refusal.
-    pub fn stage_folded(
-        &mut self,
-        st: &mut Stager,
-    ) -> (u64, Option<osect_wire::batch::EncodeError>) {
+    pub fn stage_folded(&mut self, st: &mut Stager) -> (u64, Option<EncodeError>) {
         match &mut self.folder {
             Some(f) => {
                 self.handed += f.len();
                 f.stage_into(st)
             }
             None => (0, None),
+        }
+    }
+
+    /// Writes the folded rows into `st` as a part of the interval's batch
+    /// when they take more than the sink's bytes ([`Folder::stage_part`]),
+    /// so an interval's folding holds that much whatever its traffic; the
+    /// rows written count as handed off. While the body has no room for a
+    /// part's sections the rows stay. Returns what
+    /// [`RecordSink::stage_folded`] does.
+    pub fn stage_folded_part(&mut self, st: &mut Stager) -> (u64, Option<EncodeError>) {
+        match &mut self.folder {
+            Some(f)
+                if f.bytes() > self.folded_bytes && st.sections() + f.forms() <= MAX_SECTIONS =>
+            {
+                self.handed += f.len();
+                f.stage_part(st)
+            }
+            _ => (0, None),
         }
     }
 

@@ -393,6 +393,74 @@ pub fn http_sessions(cap: &mut Capture, net: &Net, t: i64) -> i64 {
     ]
     .concat();
     t = say(cap, &mut c, t, false, answers.as_bytes());
+    t = c.close(cap, t);
+    http_framing_session(cap, net, t + 100 * MS)
+}
+
+/// The framings a reply's length depends on (RFC 9112 section 6.3): a
+/// reply to HEAD and 204 and 304 replies carry no body whatever their
+/// Content-Length; chunked encoding wins over a Content-Length; a 102
+/// Processing comes before the final reply to a POST; two POSTs (one
+/// length-framed, one chunked) go out before either reply; and a 206 with
+/// a multipart/byteranges body ends the connection.
+fn http_framing_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(net.eng, 53_082, net.opcua_srv, 8080, net.vlan, (151, 161));
+    let mut t = c.handshake(cap, t);
+    let host = "Host: opcua-srv:8080\r\n";
+    let exchanges: [(String, &str); 5] = [
+        (
+            format!("HEAD /firmware.bin HTTP/1.1\r\n{host}\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n",
+        ),
+        (
+            format!("GET /alarms/ack HTTP/1.1\r\n{host}\r\n"),
+            "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        ),
+        (
+            format!("GET /recipes/1 HTTP/1.1\r\n{host}If-None-Match: \"r1\"\r\n\r\n"),
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 11\r\nETag: \"r1\"\r\n\r\n",
+        ),
+        (
+            format!("GET /trend/line1 HTTP/1.1\r\n{host}\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Length: 999\r\nTransfer-Encoding: chunked\r\n\r\n\
+             6\r\n72.5;1\r\n4\r\n68.0\r\n0\r\n\r\n",
+        ),
+        (
+            format!("POST /batch/start HTTP/1.1\r\n{host}Content-Length: 8\r\n\r\nB-1043\r\n"),
+            "HTTP/1.1 102 Processing\r\n\r\n",
+        ),
+    ];
+    for (request, reply) in &exchanges {
+        t = say(cap, &mut c, t, true, request.as_bytes());
+        t = say(cap, &mut c, t, false, reply.as_bytes());
+    }
+    t = say(
+        cap,
+        &mut c,
+        t + 500 * MS,
+        false,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nstarted",
+    );
+    let posts = format!(
+        "POST /setpoint HTTP/1.1\r\n{host}Content-Length: 5\r\n\r\n71.5\n\
+         POST /setpoint HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n\
+         4\r\n68.0\r\n3\r\n;ok\r\n0\r\n\r\n"
+    );
+    t = say(cap, &mut c, t, true, posts.as_bytes());
+    let replies = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\
+        HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes";
+    t = say(cap, &mut c, t, false, replies.as_bytes());
+    let range = format!("GET /trend/line2 HTTP/1.1\r\n{host}Range: bytes=0-3,10-13\r\n\r\n");
+    t = say(cap, &mut c, t, true, range.as_bytes());
+    let parts = "--PART\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-3/20\r\n\r\n\
+        72.5\r\n--PART\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-13/20\r\n\r\n\
+        68.0\r\n--PART--\r\n";
+    let partial = format!(
+        "HTTP/1.1 206 Partial Content\r\nContent-Type: multipart/byteranges; boundary=PART\r\n\
+         Content-Length: {}\r\n\r\n{parts}",
+        parts.len()
+    );
+    t = say(cap, &mut c, t, false, partial.as_bytes());
     c.close(cap, t)
 }
 

@@ -88,11 +88,17 @@ impl Intervals {
         }
     }
 
-    /// Writes the records the engine made into the body being staged.
+    /// Writes the records the engine made into the body being staged, and
+    /// its folded rows as a part when they fill their memory.
     fn stage(&mut self) {
         if let Some(st) = &mut self.stager {
             let unstaged = &mut self.unstaged;
             self.engine.hand_off_records(|r| stage(st, r, unstaged));
+            let (lost, refused) = self.engine.stage_folded_part(st);
+            if let Some(e) = refused {
+                log::warn!("{lost} folded rows not batched: {e}");
+            }
+            self.unstaged += lost;
         }
     }
 
@@ -179,7 +185,16 @@ impl Intervals {
         if let Some(b) = passed {
             // `close` reads the interval being closed from `boundary`.
             self.boundary = Some(b);
-            self.engine.end_interval(b);
+            match &mut self.stager {
+                // Every open connection's interim row, written as it comes.
+                Some(st) => {
+                    let unstaged = &mut self.unstaged;
+                    self.engine.end_interval_with(b, |sink| {
+                        sink.hand_off(|r| stage(st, r, unstaged));
+                    });
+                }
+                None => self.engine.end_interval(b),
+            }
             self.close(b, out);
         }
         self.boundary = next;

@@ -249,10 +249,15 @@ pub struct Uplink {
     wake: Arc<Notify>,
     budget: Budget,
     pub stats: Arc<Mutex<UplinkStats>>,
+    /// The zstd context of the batches the uplink encodes in full (the
+    /// batches' level and dictionary), made on first use.
+    compressor: Option<Compressor>,
     /// The zstd context of the deltas (the batches' level, the dictionary
     /// of [`Uplink::delta_dicts`]), made when the first delta is written.
-    compressor: Option<Compressor>,
+    delta_compressor: Option<Compressor>,
     level: i32,
+    /// The batches' dictionary.
+    dict: Option<&'static Dictionary>,
     /// The newest batch the collector acknowledged: deltas are written on it.
     base: Option<Arc<Base>>,
     /// The dictionaries deltas may be compressed with, the one in use last;
@@ -305,7 +310,9 @@ impl Uplink {
         let base = spool.lock().ok().and_then(|s| s.base()).map(Arc::new);
         Uplink {
             compressor: None,
+            delta_compressor: None,
             level: cfg.batch.zstd_level,
+            dict: batch::dictionary(cfg.batch.dictionary),
             base,
             delta_dicts: if cfg.uplink.delta {
                 delta_dictionaries(batch::dictionary(cfg.batch.dictionary))
@@ -408,20 +415,48 @@ impl Uplink {
         }
     }
 
+    /// The zstd context of the batches the uplink encodes, made on first
+    /// use.
+    fn compressor(&mut self) -> Result<&mut Compressor, batch::EncodeError> {
+        match &mut self.compressor {
+            Some(z) => Ok(z),
+            empty => Compressor::new(self.level, self.dict).map(|z| empty.insert(z)),
+        }
+    }
+
+    /// A spooled batch in full as it is sent, and the digest that names it:
+    /// a batch in parts (format version 3) goes with its parts joined, as
+    /// the collector stores it, so any collector reads it and a delta on it
+    /// names the digest the collector has.
+    fn full_form(&mut self, full: Vec<u8>, b: &Batch) -> Result<(Vec<u8>, [u8; 32]), String> {
+        let info = batch::read_frame_info(&full).map_err(|e| e.to_string())?;
+        if !info.parts {
+            return Ok((full, info.digest));
+        }
+        let joined = self
+            .compressor()
+            .and_then(|z| z.encode(b))
+            .map_err(|e| e.to_string())?;
+        let digest = batch::read_frame_info(&joined)
+            .map_err(|e| e.to_string())?
+            .digest;
+        Ok((joined, digest))
+    }
+
     /// What goes on the wire for a batch: a delta on the base when that is
     /// smaller than `full`, else `full`; and the base used.
     fn wire_form(&mut self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
-        let (Some(base), Some(dict)) = (self.base.as_ref(), self.delta_dicts.last()) else {
+        let (Some(base), Some(dict)) = (self.base.clone(), self.delta_dicts.last().copied()) else {
             return (full, None);
         };
         if base.batch.header.seq == b.header.seq {
             return (full, None);
         }
-        let z = match &mut self.compressor {
+        let z = match &mut self.delta_compressor {
             Some(z) => Ok(z),
-            empty => Compressor::new(self.level, *dict).map(|z| empty.insert(z)),
+            empty => Compressor::new(self.level, dict).map(|z| empty.insert(z)),
         };
-        match z.and_then(|z| z.encode_delta(b, base)) {
+        match z.and_then(|z| z.encode_delta(b, &base)) {
             Ok(d) if d.len() < full.len() => (d, Some(base.batch.header.seq)),
             Ok(_) => (full, None),
             Err(e) => {
@@ -491,8 +526,8 @@ impl Uplink {
                 let Some((seq, full, b)) = self.next_batch(&in_flight) else {
                     break;
                 };
-                let digest = match batch::read_frame_info(&full) {
-                    Ok(i) => i.digest,
+                let (full, digest) = match self.full_form(full, &b) {
+                    Ok(f) => f,
                     Err(e) => {
                         log::error!("uplink: spool batch {seq}: {e}");
                         break;
@@ -561,7 +596,7 @@ impl Uplink {
                         }
                         Ok(Reply::Malformed(m)) if on.is_some() => {
                             self.budget.spent(n as u64);
-                            self.compressor = None;
+                            self.delta_compressor = None;
                             match step_down(&mut self.delta_dicts) {
                                 Some(d) => log::warn!(
                                     "uplink: collector does not take batch {seq} as a delta ({m}): deltas with dictionary {} from now on",

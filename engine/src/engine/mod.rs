@@ -185,7 +185,7 @@ impl Engine {
             frags: FragTable::new(l.fragments),
             neighbors: Neighbors::new(l.arp_entries),
             sink: if opts.fold {
-                RecordSink::folding(l.records_per_interval)
+                RecordSink::folding(l.records_per_interval, l.folded_bytes)
             } else {
                 RecordSink::new(l.records_per_interval)
             },
@@ -237,6 +237,16 @@ impl Engine {
         st: &mut osect_wire::batch::Stager,
     ) -> (u64, Option<osect_wire::batch::EncodeError>) {
         self.sink.stage_folded(st)
+    }
+
+    /// Writes the folded rows so far into `st` as a part of the interval's
+    /// batch when they take more than `limits.folded_bytes`
+    /// ([`RecordSink::stage_folded_part`]).
+    pub fn stage_folded_part(
+        &mut self,
+        st: &mut osect_wire::batch::Stager,
+    ) -> (u64, Option<osect_wire::batch::EncodeError>) {
+        self.sink.stage_folded_part(st)
     }
 
     /// Hands the records produced so far to `f`, in order.
@@ -294,12 +304,24 @@ impl Engine {
     /// Interim records for open connections and the interval's address and
     /// asset records.
     pub fn end_interval(&mut self, ts: i64) {
+        self.end_interval_with(ts, |_| {});
+    }
+
+    /// [`Engine::end_interval`], calling `drain` with the record sink after
+    /// each open connection's record, so that a caller writing records as
+    /// they come ([`RecordSink::hand_off`]) never holds a record per open
+    /// connection.
+    pub fn end_interval_with(&mut self, ts: i64, mut drain: impl FnMut(&mut RecordSink)) {
         self.next_expiry_check = i64::MIN;
         self.expire(ts);
         let sink = &mut self.sink;
-        self.conns.for_each(|c| sink.push(c.record(true, false)));
+        self.conns.for_each(|c| {
+            sink.push(c.record(true, false));
+            drain(sink);
+        });
         self.neighbors.emit(|r| sink.push(r));
         self.assets.emit(ts, sink);
+        drain(sink);
     }
 
     /// The end of input: every connection is logged.

@@ -6,6 +6,7 @@ use super::codec::{put_str, put_varint, put_zigzag, take_array, Reader};
 use super::policy::{Limits, SchemaPolicy};
 use super::{DecodeError, EncodeError, MAX_FIELDS, MAX_SECTIONS, MAX_STR_BYTES};
 use crate::record::{FieldType, LogSchema, Record, Value};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub(super) mod tag {
@@ -266,15 +267,21 @@ fn put_checked_str(o: &mut Vec<u8>, s: &str) -> Result<(), EncodeError> {
 }
 
 /// Decodes a body, each section under the schema `schemas` gives it, within
-/// `limits`.
+/// `limits`; returns its rows and how many the body held. With `parts`
+/// (format version 3) a log may come in several sections, and its rows are
+/// joined ([`join_parts`]).
 pub(super) fn decode_body(
     body: &[u8],
     limits: &Limits,
     schemas: &dyn SchemaPolicy,
-) -> Result<Vec<Record>, DecodeError> {
+    parts: bool,
+) -> Result<(Vec<Record>, usize), DecodeError> {
     let mut r = Reader::new(body);
     let nsec = r.len_unchecked("section count", MAX_SECTIONS)?;
-    let mut out = Vec::new();
+    // Each log's rows and how many sections held them, in order of its
+    // first section.
+    let mut logs: Vec<(&'static LogSchema, Vec<Record>, usize)> = Vec::new();
+    let mut held = 0usize;
     for _ in 0..nsec {
         let path = r.string("log path", MAX_STR_BYTES)?;
         let fields = decode_field_types(&mut r)?;
@@ -284,10 +291,10 @@ pub(super) fn decode_body(
             .map_err(DecodeError::Refused)?;
         // Every value takes at least one byte: this bounds the allocation.
         let nrows = r.len_unchecked("row count", body.len())?;
-        if out.len() + nrows > limits.records {
+        if held + nrows > limits.records {
             return Err(DecodeError::TooLarge {
                 what: "record count",
-                len: out.len() + nrows,
+                len: held + nrows,
                 max: limits.records,
             });
         }
@@ -312,13 +319,98 @@ pub(super) fn decode_body(
                 rows[i].push(v);
             }
         }
-        out.extend(rows.into_iter().map(|values| Record { schema, values }));
+        held += nrows;
+        let rows = rows.into_iter().map(|values| Record { schema, values });
+        match logs.iter_mut().find(|(s, ..)| parts && *s == schema) {
+            Some((_, held, sections)) => {
+                held.extend(rows);
+                *sections += 1;
+            }
+            None => logs.push((schema, rows.collect(), 1)),
+        }
     }
     if r.remaining() != 0 {
         return r.invalid(format!(
             "{} trailing bytes after the last section",
             r.remaining()
         ));
+    }
+    let mut out = Vec::with_capacity(held);
+    for (schema, rows, sections) in logs {
+        if sections > 1 {
+            out.extend(join_parts(schema, rows)?);
+        } else {
+            out.extend(rows);
+        }
+    }
+    Ok((out, held))
+}
+
+/// Whether `schema` is a folded log's: `ts` first, `ts_end` and `count`
+/// last (`osect_engine::batch`). Only such a log may come in parts.
+pub(super) fn folded_form(schema: &LogSchema) -> bool {
+    let f = schema.fields;
+    let named = |i: usize, name: &str, ty: FieldType| {
+        f.get(i).is_some_and(|x| x.name == name && x.ty == ty)
+    };
+    f.len() >= 3
+        && named(0, "ts", FieldType::Time)
+        && named(f.len() - 2, "ts_end", FieldType::Time)
+        && named(f.len() - 1, "count", FieldType::Count)
+}
+
+/// The rows of a folded log written in parts (the agent writes what it
+/// has folded when its folding memory fills, and folds afresh): one row
+/// per key (every field but `ts`, `ts_end` and `count`), in order of first
+/// occurrence, with the counts added, `ts` of its first part and `ts_end`
+/// of its last. Parts are in the order they were written, so that is the
+/// row one folding of the whole interval makes.
+pub(super) fn join_parts(
+    schema: &'static LogSchema,
+    rows: Vec<Record>,
+) -> Result<Vec<Record>, DecodeError> {
+    let invalid = |what: String| DecodeError::Invalid { what, at: 0 };
+    if !folded_form(schema) {
+        return Err(invalid(format!(
+            "log {} in several sections, but not a folded log (ts first, ts_end and count last)",
+            schema.path
+        )));
+    }
+    let n = schema.fields.len();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::with_capacity(rows.len());
+    let mut out: Vec<Record> = Vec::with_capacity(rows.len());
+    let mut key = Vec::new();
+    for rec in rows {
+        key.clear();
+        let fields = rec.values.get(1..n - 2).unwrap_or_default();
+        for v in fields {
+            put_key_value(&mut key, v).map_err(|e| invalid(e.to_string()))?;
+        }
+        let Some(&Value::Count(count)) = rec.values.get(n - 1) else {
+            return Err(invalid(format!(
+                "log {}: a count that is not a count",
+                schema.path
+            )));
+        };
+        match index.get(key.as_slice()) {
+            Some(&i) => {
+                let row = &mut out[i].values;
+                let Value::Count(total) = &mut row[n - 1] else {
+                    return Err(invalid(format!(
+                        "log {}: a count that is not a count",
+                        schema.path
+                    )));
+                };
+                *total = total.checked_add(count).ok_or_else(|| {
+                    invalid(format!("log {}: a key's count past 2^64", schema.path))
+                })?;
+                row[n - 2] = rec.values[n - 2].clone();
+            }
+            None => {
+                index.insert(key.clone(), out.len());
+                out.push(rec);
+            }
+        }
     }
     Ok(out)
 }

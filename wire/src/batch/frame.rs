@@ -10,6 +10,7 @@ use super::policy::{AnySchema, Limits, SchemaPolicy};
 use super::{
     Base, BaseRef, Batch, DecodeError, EncodeError, FrameInfo, DELTA_VERSION, DIGEST_LEN,
     FLAG_DICT, FULL_VERSION, MAGIC, MAX_BODY_BYTES, MAX_FRAME_BYTES, MAX_HEADER_BYTES,
+    PARTS_VERSION,
 };
 use crate::record::Record;
 use sha2::{Digest as _, Sha256};
@@ -73,9 +74,9 @@ impl Compressor {
     /// [`encode_delta`] with this context.
     pub fn encode_delta(&mut self, batch: &Batch, base: &Base) -> Result<Vec<u8>, EncodeError> {
         let hbytes = header_bytes(batch);
-        let digest = content_digest(&hbytes, &encode_body(&batch.records)?);
+        let full = digest(batch)?;
         let body = encode_delta_body(&batch.records, &base.batch.records)?;
-        self.frame(&hbytes, Some(base.reference()), &body, digest)
+        self.frame(&hbytes, Some(base.reference()), &body, full)
     }
 
     /// One zstd frame of `data`.
@@ -137,7 +138,7 @@ impl Compressor {
     ) -> Result<Vec<u8>, EncodeError> {
         check_body_len(body.len())?;
         let z = self.compress(body)?;
-        frame(hbytes, base, &z, body.len(), digest, self.dict)
+        frame(hbytes, base, false, &z, body.len(), digest, self.dict)
     }
 }
 
@@ -162,10 +163,25 @@ fn header_bytes(batch: &Batch) -> Vec<u8> {
     encode_header(&header)
 }
 
-/// The frame around a compressed body `z` of `body_len` bytes.
+/// The digest of `batch` in full: what [`encode`] writes in its frame, and
+/// what names the batch to the collector however it was sent. A batch
+/// decoded from a frame in parts (version 3) is its parts joined, so this
+/// is not that frame's digest (which covers the body as it was written)
+/// but the one it has once stored.
+pub fn digest(batch: &Batch) -> Result<[u8; DIGEST_LEN], EncodeError> {
+    Ok(content_digest(
+        &header_bytes(batch),
+        &encode_body(&batch.records)?,
+    ))
+}
+
+/// The frame around a compressed body `z` of `body_len` bytes: a delta on
+/// `base`, or a batch in full whose folded logs come in `parts`, or in one
+/// section each.
 pub(super) fn frame(
     hbytes: &[u8],
     base: Option<BaseRef>,
+    parts: bool,
     z: &[u8],
     body_len: usize,
     digest: [u8; DIGEST_LEN],
@@ -173,10 +189,10 @@ pub(super) fn frame(
 ) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(z.len() + hbytes.len() + 96);
     out.extend_from_slice(&MAGIC);
-    out.push(if base.is_some() {
-        DELTA_VERSION
-    } else {
-        FULL_VERSION
+    out.push(match (base, parts) {
+        (Some(_), _) => DELTA_VERSION,
+        (None, true) => PARTS_VERSION,
+        (None, false) => FULL_VERSION,
     });
     out.push(if dict.is_some() { FLAG_DICT } else { 0 });
     out.extend_from_slice(&dict.unwrap_or(0).to_le_bytes());
@@ -205,6 +221,8 @@ struct Frame<'a> {
     header_bytes: &'a [u8],
     /// The base of a delta (version 2).
     base: Option<BaseRef>,
+    /// A batch in full whose folded logs may come in parts (version 3).
+    parts: bool,
     dict: Option<u32>,
     body_len: usize,
     zbody: &'a [u8],
@@ -224,7 +242,7 @@ fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
         return Err(DecodeError::BadMagic);
     }
     let version = r.u8("format version")?;
-    if version != FULL_VERSION && version != DELTA_VERSION {
+    if !matches!(version, FULL_VERSION | DELTA_VERSION | PARTS_VERSION) {
         return Err(DecodeError::Version(version));
     }
     let flags = r.u8("flags")?;
@@ -261,6 +279,7 @@ fn split_frame(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
     Ok(Frame {
         header_bytes,
         base,
+        parts: version == PARTS_VERSION,
         dict,
         body_len,
         zbody,
@@ -277,6 +296,7 @@ pub fn read_frame_info(bytes: &[u8]) -> Result<FrameInfo, DecodeError> {
         digest: f.digest,
         compressed_len: f.zbody.len(),
         base: f.base,
+        parts: f.parts,
     })
 }
 
@@ -326,6 +346,9 @@ impl Decompressor {
     /// header's record count and the body length are checked before the
     /// body is decompressed. A delta (version 2) is refused with
     /// [`DecodeError::NeedsBase`]: see [`Decompressor::decode_delta_with`].
+    /// A batch in parts (version 3) is checked as it came (its header's
+    /// record count is the rows in its body), then its parts are joined:
+    /// the batch returned is the batch in full, its record count its rows.
     pub fn decode_with(
         &mut self,
         bytes: &[u8],
@@ -340,8 +363,10 @@ impl Decompressor {
         if content_digest(f.header_bytes, &body) != f.digest {
             return Err(DecodeError::Digest);
         }
-        let records = decode_body(&body, limits, schemas)?;
-        finish(header, records)
+        let (records, held) = decode_body(&body, limits, schemas, f.parts)?;
+        let mut batch = finish(header, records, held)?;
+        batch.header.record_count = batch.records.len() as u64;
+        Ok(batch)
     }
 
     /// Decodes a batch as [`Decompressor::decode_with`] does, a delta
@@ -375,7 +400,8 @@ impl Decompressor {
         if content_digest(f.header_bytes, &canonical) != f.digest {
             return Err(DecodeError::Digest);
         }
-        finish(header, records)
+        let held = records.len();
+        finish(header, records, held)
     }
 
     /// The context for dictionary `dict` (`None`: none), made on first use.
@@ -457,13 +483,13 @@ impl Decompressor {
     }
 }
 
-fn finish(header: Header, records: Vec<Record>) -> Result<Batch, DecodeError> {
-    if records.len() as u64 != header.record_count {
+/// The batch of `records`, decoded from a body of `held` rows.
+fn finish(header: Header, records: Vec<Record>, held: usize) -> Result<Batch, DecodeError> {
+    if held as u64 != header.record_count {
         return Err(DecodeError::Invalid {
             what: format!(
-                "header says {} records, body holds {}",
+                "header says {} records, body holds {held}",
                 header.record_count,
-                records.len()
             ),
             at: 0,
         });

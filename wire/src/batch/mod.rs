@@ -1,11 +1,12 @@
 //! The uplink batch: one interval's records and the sensor's health, in a
 //! compact, versioned, self-describing binary encoding, zstd-compressed.
 //!
-//! # Frame layout (format versions 1 and 2)
+//! # Frame layout (format versions 1 to 3)
 //!
 //! ```text
 //! magic        4 bytes  "OSCB"
-//! version      1 byte   1: the batch in full; 2: a delta on a base batch
+//! version      1 byte   1: the batch in full; 2: a delta on a base batch;
+//!                       3: the batch in full, its folded logs in parts
 //! flags        1 byte   bit 0: the body was compressed with a dictionary
 //! dict id      4 bytes  LE, 0 without dictionary
 //! header len   varint   then the header, uncompressed (see `Header`)
@@ -23,6 +24,17 @@
 //! digest is always the version 1 digest of the resolved batch, so a delta
 //! and a full send of one batch are the same batch (same digest) to the
 //! collector, which stores the batch in full.
+//!
+//! A batch in parts (version 3) is laid out as version 1, but a folded log
+//! (`ts` first, `ts_end` and `count` last) may have several sections, and a
+//! key a row in each: the agent writes what it has folded when its folding
+//! memory fills, and folds afresh. Its digest covers the body as written
+//! (the agent never holds the joined rows); a decoder joins the parts
+//! (counts added, `ts` of the first part, `ts_end` of the last) and returns
+//! the batch in full, whose own digest ([`digest`]) is the one the batch has
+//! once stored, and the one a delta on it or the uplink's full send of it
+//! carries. A decoder that does not know version 3 refuses it, so no
+//! collector shows a key's parts as rows of their own.
 //!
 //! The compressed body may be several zstd frames laid end to end, which
 //! zstd decompresses as one stream: a sender that writes an interval's
@@ -96,8 +108,8 @@ pub use body::{encode_body, get_key_value, put_key_ref, put_key_value, KeyValue}
 pub use delta::{delta_body_parts, BodyPart, PartKind};
 pub use dict::{dictionary, Dictionary, DICTIONARIES};
 pub use frame::{
-    decode, decode_delta_with, decode_with, encode, encode_delta, read_frame_info, Compressor,
-    Decompressor,
+    decode, decode_delta_with, decode_with, digest, encode, encode_delta, read_frame_info,
+    Compressor, Decompressor,
 };
 pub use header::{Header, Health, UnknownField};
 pub use policy::{AnySchema, Limits, Refusal, SchemaPolicy};
@@ -107,11 +119,13 @@ pub use stage::{SectionWriter, StagedBody, Stager, CHUNK_BYTES, SECTION_FRAME_BY
 
 pub const MAGIC: [u8; 4] = *b"OSCB";
 /// The newest format version this build reads (it reads every earlier one).
-pub const FORMAT_VERSION: u8 = DELTA_VERSION;
+pub const FORMAT_VERSION: u8 = PARTS_VERSION;
 /// A batch in full.
 pub const FULL_VERSION: u8 = 1;
 /// A batch as a delta on a base batch the collector stores.
 pub const DELTA_VERSION: u8 = 2;
+/// A batch in full whose folded logs may come in parts.
+pub const PARTS_VERSION: u8 = 3;
 /// Largest encoded batch accepted (compressed frame).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
 /// Largest uncompressed body accepted.
@@ -142,6 +156,9 @@ pub struct FrameInfo {
     pub compressed_len: usize,
     /// The base a delta (format version 2) is written on; `None` in full.
     pub base: Option<BaseRef>,
+    /// A batch in full whose folded logs may come in parts (version 3):
+    /// [`digest`] of the decoded batch names it once stored.
+    pub parts: bool,
 }
 
 /// The batch a delta is written on: its sequence number and digest.
@@ -161,10 +178,19 @@ pub struct Base {
 
 impl Base {
     /// Decodes a full batch (a trusted one: the agent's spool, the
-    /// collector's store) to serve as a base.
+    /// collector's store) to serve as a base. A batch in parts is its
+    /// parts joined, named by the digest it has once stored.
     pub fn from_frame(bytes: &[u8]) -> Result<Base, DecodeError> {
         let batch = decode(bytes)?;
-        let digest = read_frame_info(bytes)?.digest;
+        let info = read_frame_info(bytes)?;
+        let digest = if info.parts {
+            digest(&batch).map_err(|e| DecodeError::Invalid {
+                what: format!("joined rows do not encode: {e}"),
+                at: 0,
+            })?
+        } else {
+            info.digest
+        };
         Ok(Base { batch, digest })
     }
 

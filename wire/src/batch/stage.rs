@@ -22,8 +22,15 @@
 //! frames of [`SECTION_FRAME_BYTES`], not per column, so its columns still
 //! match each other (a folded log's `ts` and `ts_end`), with no more than
 //! a chunk of it uncompressed at a time.
+//!
+//! A folded log may be written in several such sections (its parts: the
+//! agent writes its folded rows when their memory fills, and again at the
+//! close). The body then comes in format version 3, whose decoder joins
+//! them. Sections written by column follow the rows pushed, in the order
+//! they were written, so a log's parts keep their order and the joined
+//! rows stand where one section at the close would have put them.
 
-use super::body::{put_schema, put_value, tag};
+use super::body::{folded_form, put_schema, put_value, tag};
 use super::codec::put_varint;
 use super::frame::{frame, Compressor, Decompressor};
 use super::header::{encode_header, Header};
@@ -145,6 +152,9 @@ impl SectionWriter<'_> {
     fn end_frame(&mut self) -> Result<(), EncodeError> {
         let mut z = std::mem::take(&mut self.z);
         self.st.z.end_stream(&mut z)?;
+        // Held until the interval closes: without the room zstd's output
+        // was given (a frame of a few rows would keep 128 KiB).
+        z.shrink_to_fit();
         let len = std::mem::take(&mut self.len);
         self.ended += len;
         self.frames.push(Frame { z, len });
@@ -231,6 +241,12 @@ impl Stager {
     /// Compressed bytes held (the frames of full chunks).
     pub fn compressed_bytes(&self) -> usize {
         self.zbytes
+    }
+
+    /// Sections of the body so far (the format holds at most
+    /// [`MAX_SECTIONS`]).
+    pub fn sections(&self) -> usize {
+        self.sections.len()
     }
 
     /// Adds a row at the end of its log's section. A row that the format
@@ -321,7 +337,8 @@ impl Stager {
         })
     }
 
-    /// Whether a section for `schema` may be added.
+    /// Whether a section for `schema` may be added: within the format's
+    /// limits, and a log's second only for a folded log (its parts).
     fn check_open(&self, schema: &LogSchema) -> Result<(), EncodeError> {
         if self.sections.len() >= MAX_SECTIONS {
             return Err(EncodeError::TooLarge {
@@ -329,6 +346,12 @@ impl Stager {
                 len: self.sections.len() + 1,
                 max: MAX_SECTIONS,
             });
+        }
+        if !folded_form(schema) && self.sections.iter().any(|s| s.schema == schema) {
+            return Err(EncodeError::Compress(std::io::Error::other(format!(
+                "log {} in a second section: only a folded log comes in parts",
+                schema.path
+            ))));
         }
         if schema.fields.len() > MAX_FIELDS {
             return Err(EncodeError::TooLarge {
@@ -363,7 +386,9 @@ impl Stager {
                 if col.tail.is_empty() || col.tail.len() < min {
                     continue;
                 }
-                let z = self.z.compress(&col.tail)?;
+                let mut z = self.z.compress(&col.tail)?;
+                // Held until the interval closes: without zstd's bound.
+                z.shrink_to_fit();
                 let len = col.tail.len();
                 self.pending -= len;
                 self.body_len += len;
@@ -383,6 +408,24 @@ impl Stager {
     /// [`super::encode`] writes it.
     pub fn take(&mut self) -> Result<StagedBody, EncodeError> {
         let sections = std::mem::take(&mut self.sections);
+        // Sections written by column after the rows pushed, and so rows of
+        // a log pushed after a part of it: each kind keeps its order.
+        let late: Vec<bool> = (0..sections.len())
+            .map(|i| {
+                let s = &sections[i];
+                s.sealed
+                    || sections[..i]
+                        .iter()
+                        .any(|t| t.sealed && t.schema == s.schema)
+            })
+            .collect();
+        let mut order: Vec<(bool, Section)> = late.into_iter().zip(sections).collect();
+        order.sort_by_key(|(late, _)| *late);
+        let sections: Vec<Section> = order.into_iter().map(|(_, s)| s).collect();
+        let parts = sections
+            .iter()
+            .enumerate()
+            .any(|(i, s)| sections[..i].iter().any(|t| t.schema == s.schema));
         let rows = std::mem::take(&mut self.rows);
         self.pending = 0;
         self.zbytes = 0;
@@ -391,6 +434,7 @@ impl Stager {
             frames: Vec::new(),
             body_len: std::mem::take(&mut self.body_len),
             rows,
+            parts,
             dict: self.z.dict(),
         };
         let mut run = Vec::new();
@@ -428,13 +472,20 @@ pub struct StagedBody {
     frames: Vec<(usize, usize)>,
     body_len: usize,
     rows: u64,
+    /// A folded log in several sections: the frame is version 3.
+    parts: bool,
     dict: Option<u32>,
 }
 
 impl StagedBody {
-    /// Rows in the body.
+    /// Rows in the body (a key of a folded log once in each of its parts).
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Whether a folded log comes in parts (format version 3).
+    pub fn parts(&self) -> bool {
+        self.parts
     }
 
     /// Compressed bytes.
@@ -485,6 +536,7 @@ impl StagedBody {
         frame(
             &hbytes,
             None,
+            self.parts,
             &self.zbody,
             self.body_len,
             h.finalize().into(),

@@ -183,7 +183,7 @@ fn limits_are_enforced_before_allocation() {
     body.push(0);
     put_varint(&mut body, 1_000_000);
     assert!(matches!(
-        decode_body(&body, &Limits::FORMAT, &AnySchema),
+        decode_body(&body, &Limits::FORMAT, &AnySchema, false),
         Err(DecodeError::TooLarge {
             what: "row count",
             ..
@@ -193,7 +193,7 @@ fn limits_are_enforced_before_allocation() {
     body.truncate(body.len() - 3);
     put_varint(&mut body, 5);
     assert!(matches!(
-        decode_body(&body, &Limits::FORMAT, &AnySchema),
+        decode_body(&body, &Limits::FORMAT, &AnySchema, false),
         Err(DecodeError::Truncated { .. })
     ));
 }
@@ -792,31 +792,199 @@ fn a_section_written_by_column_is_whole_or_not_at_all() {
     assert!(conn.len() >= 2);
     let mut st = Stager::new(Compressor::new(3, None).unwrap());
     put_section(&mut st, &conn).unwrap();
+    let m = &b.records[3];
     // One value short: refused, and the body stays as it was.
-    let mut w = st.section(conn[0].schema, 1).unwrap();
-    for v in &conn[0].values[1..] {
+    let mut w = st.section(m.schema, 1).unwrap();
+    for v in &m.values[1..] {
         w.put(v.clone()).unwrap();
     }
     let e = w.finish().unwrap_err().to_string();
     assert!(e.contains("ended at row 0 of column"), "{e}");
     // One value too many.
-    let mut w = st.section(conn[0].schema, 1).unwrap();
-    for v in &conn[0].values {
+    let mut w = st.section(m.schema, 1).unwrap();
+    for v in &m.values {
         w.put(v.clone()).unwrap();
     }
     let e = w.put(Value::Unset).unwrap_err().to_string();
     assert!(e.contains("value count"), "{e}");
     drop(w);
-    // A row of the same log after a sealed section goes to one of its own.
-    st.push(conn[0].clone()).unwrap();
+    // A row of the same log after a sealed section would be a second
+    // section of it: refused, as only a folded log comes in parts.
+    let e = st.push(conn[0].clone()).unwrap_err().to_string();
+    assert!(e.contains("only a folded log"), "{e}");
     let frame = st
         .take()
         .unwrap()
         .encode(&b.header, &mut Decompressor::default())
         .unwrap();
-    let mut want: Vec<Record> = conn.iter().map(|r| (*r).clone()).collect();
-    want.push(conn[0].clone());
+    let want: Vec<Record> = conn.iter().map(|r| (*r).clone()).collect();
     assert_eq!(decode(&frame).unwrap().records, want);
+}
+
+/// Per-event occurrences `(time, operation)` folded as the agent folds an
+/// interval's rows: one row per operation in order of first occurrence,
+/// `ts` of the first, `ts_end` of the last, `count`.
+fn fold(events: &[(i64, u64)]) -> Vec<Record> {
+    let mut rows: Vec<Record> = Vec::new();
+    for &(t, op) in events {
+        let func = Value::Str(format!("READ_HOLDING_REGISTERS unit {op}").into());
+        match rows.iter_mut().find(|r| r.values[2] == func) {
+            Some(r) => {
+                r.values[4] = Value::Time(t);
+                let Value::Count(n) = &mut r.values[5] else {
+                    unreachable!()
+                };
+                *n += 1;
+            }
+            None => rows.push(Record {
+                schema: &MODBUS_FOLDED,
+                values: vec![
+                    Value::Time(t),
+                    Value::Addr("10.0.0.5".parse().unwrap()),
+                    func,
+                    Value::Count(op * 10),
+                    Value::Time(t),
+                    Value::Count(1),
+                ],
+            }),
+        }
+    }
+    rows
+}
+
+/// A minute of polls of 50 operations, a few of them out of time order
+/// (as a capture may be), and its connection rows.
+fn polled_minute() -> (Vec<(i64, u64)>, Vec<Record>) {
+    let t0 = 1_700_000_000_000_000;
+    let events = (0..3_000i64)
+        .map(|i| {
+            let late = if i % 101 == 7 { -5_000_000 } else { 0 };
+            (t0 + i * 20_000 + late, (i as u64 * 7) % 50)
+        })
+        .collect();
+    (events, sample().records[..3].to_vec())
+}
+
+/// The minute's batch with its folded rows written in three parts, its
+/// connection rows pushed between them.
+fn in_parts(events: &[(i64, u64)], conn: &[Record]) -> Vec<u8> {
+    let mut st = Stager::new(Compressor::new(3, None).unwrap());
+    let stretches = [0..1_000, 1_000..2_200, 2_200..events.len()];
+    for (i, s) in stretches.into_iter().enumerate() {
+        st.push(conn[i].clone()).unwrap();
+        let part = fold(&events[s]);
+        put_section(&mut st, &part.iter().collect::<Vec<_>>()).unwrap();
+    }
+    st.take()
+        .unwrap()
+        .encode(&sample().header, &mut Decompressor::default())
+        .unwrap()
+}
+
+#[test]
+fn a_folded_log_in_parts_decodes_as_one_folding_of_the_interval() {
+    let (events, conn) = polled_minute();
+    let frame = in_parts(&events, &conn);
+    // Version 3: a decoder of versions 1 and 2 refuses it rather than show
+    // a key's parts as rows of their own.
+    assert_eq!(frame[4], PARTS_VERSION);
+    let info = read_frame_info(&frame).unwrap();
+    assert!(info.parts);
+    let whole = fold(&events);
+    assert_eq!(whole.len(), 50);
+    assert_eq!(info.header.record_count, 3 + 150);
+    let got = decode(&frame).unwrap();
+    let mut want = conn.clone();
+    want.extend(whole);
+    assert_eq!(got.records, want);
+    assert_eq!(got.header.record_count, want.len() as u64);
+    // A late occurrence kept its row's first and last times as they came.
+    assert!(events[7].0 < events[0].0);
+    // Named by its digest in full, which is not the parts' frame's.
+    let full = encode(&got, 9, None).unwrap();
+    assert_eq!(full[4], FULL_VERSION);
+    assert_eq!(
+        read_frame_info(&full).unwrap().digest,
+        digest(&got).unwrap()
+    );
+    assert_ne!(info.digest, digest(&got).unwrap());
+    assert_eq!(decode(&full).unwrap(), got);
+    // The same rows in one section each: version 1, the batch `encode`
+    // writes (no parts, no change).
+    let mut st = Stager::new(Compressor::new(9, None).unwrap());
+    for r in &got.records[..3] {
+        st.push(r.clone()).unwrap();
+    }
+    put_section(&mut st, &got.records[3..].iter().collect::<Vec<_>>()).unwrap();
+    let one = st
+        .take()
+        .unwrap()
+        .encode(&got.header, &mut Decompressor::default())
+        .unwrap();
+    assert_eq!(one[4], FULL_VERSION);
+    assert_eq!(read_frame_info(&one).unwrap().digest, digest(&got).unwrap());
+}
+
+#[test]
+fn deltas_work_on_and_with_a_batch_in_parts() {
+    let (events, conn) = polled_minute();
+    let frame = in_parts(&events, &conn);
+    let parted = decode(&frame).unwrap();
+    // As a base: named by its digest in full, as the collector stores it.
+    let base = Base::from_frame(&frame).unwrap();
+    assert_eq!(base.batch, parted);
+    assert_eq!(base.digest, digest(&parted).unwrap());
+    let mut next = parted.clone();
+    next.header.seq += 1;
+    next.records[5].values[5] = Value::Count(12_345);
+    next.records.swap(3, 40);
+    let delta = encode_delta(&next, &base, 3, None).unwrap();
+    assert_eq!(
+        read_frame_info(&delta).unwrap().base,
+        Some(base.reference())
+    );
+    let back = decode_delta_with(&delta, &base, &Limits::FORMAT, &AnySchema).unwrap();
+    assert_eq!(back, next);
+    // Sent as a delta on an earlier batch: resolved to its rows joined,
+    // with the digest its full send has.
+    let (earlier, _) = base_and_next();
+    let delta = encode_delta(&parted, &earlier, 3, None).unwrap();
+    assert_eq!(
+        read_frame_info(&delta).unwrap().digest,
+        read_frame_info(&encode(&parted, 3, None).unwrap())
+            .unwrap()
+            .digest
+    );
+    let back = decode_delta_with(&delta, &earlier, &Limits::FORMAT, &AnySchema).unwrap();
+    assert_eq!(back, parted);
+}
+
+#[test]
+fn only_a_folded_log_comes_in_parts() {
+    let b = sample();
+    let conn: Vec<&Record> = b.records[..3].iter().collect();
+    // The stager does not write one.
+    let mut st = Stager::new(Compressor::new(3, None).unwrap());
+    put_section(&mut st, &conn[..1]).unwrap();
+    let e = put_section(&mut st, &conn[1..]).unwrap_err().to_string();
+    assert!(e.contains("only a folded log comes in parts"), "{e}");
+    // A decoder refuses one: conn in two sections of a version 3 body.
+    let one = |r: &Record| encode_body(std::slice::from_ref(r)).unwrap()[1..].to_vec();
+    let mut body = Vec::new();
+    put_varint(&mut body, 2);
+    body.extend(one(conn[0]));
+    body.extend(one(conn[1]));
+    let mut header = b.header.clone();
+    header.record_count = 2;
+    let h = encode_header(&header);
+    let digest = super::frame::content_digest(&h, &body);
+    let z = Compressor::new(3, None).unwrap().compress(&body).unwrap();
+    let frame = super::frame::frame(&h, None, true, &z, body.len(), digest, None).unwrap();
+    let e = decode(&frame).unwrap_err().to_string();
+    assert!(e.contains("log conn in several sections"), "{e}");
+    // In version 1, two sections of a log are read as they come.
+    let frame = super::frame::frame(&h, None, false, &z, body.len(), digest, None).unwrap();
+    assert_eq!(decode(&frame).unwrap().records, b.records[..2]);
 }
 
 static IEC104_FOLDED: LogSchema = LogSchema {

@@ -252,8 +252,11 @@ enum Body {
     ChunkData(u64),
     ChunkDataEnd,
     Trailer,
-    /// Until the connection closes.
-    ToClose,
+    /// Until the connection closes. Zeek reads such a body line by line
+    /// (`lines`) unless the server said `Connection: close` on this
+    /// connection or the body is compressed, and counts each line end as
+    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR.
+    ToClose { lines: bool, cr: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -288,6 +291,9 @@ pub struct Http {
     /// A content gap ended a response: it is written with the next call
     /// that can write (a gap has no context to write with).
     ended_by_gap: bool,
+    /// A reply said `Connection: close` (or the exchange is HTTP/0.9):
+    /// Zeek reads later bodies that run to the close as plain bytes.
+    connection_close: bool,
 }
 
 impl Default for Http {
@@ -303,6 +309,7 @@ impl Default for Http {
             framed_modes: [Mode::Head; 2],
             in_frames: false,
             ended_by_gap: false,
+            connection_close: false,
         }
     }
 }
@@ -412,7 +419,6 @@ impl Http {
             None if req.version.is_none() => data.iter().position(|&c| c == b'\n')? + 1,
             None => return None,
         };
-        let body = Body::None;
         if self.pending.len() >= MAX_PENDING {
             if let Some(old) = self.pending.pop_front() {
                 PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
@@ -429,9 +435,7 @@ impl Http {
             open_request: req.version.is_none() && split_head(data).is_none(),
             ..Tx::default()
         };
-        // Zeek reads chunked encoding in an HTTP/1.1 message only.
-        let chunked_ok = req.version == Some(b"1.1");
-        let mut body = body;
+        let mut framing = Framing::new(req.version == Some(b"1.1"), false);
         if let Some((_, lines)) = split_head(data) {
             for l in lines.skip(1) {
                 let Some((name, value)) = header(l) else {
@@ -446,9 +450,7 @@ impl Http {
                     b"ORIGIN" => tx.origin = v(),
                     n => {
                         Handshake::header(&mut self.handshake, true, n, value);
-                        if let Some(b) = framing(n, value, chunked_ok) {
-                            body = merge(body, b);
-                        }
+                        framing.header(n, value);
                         if let Some(p) = PROXY_HEADERS.iter().find(|p| p.as_bytes() == n) {
                             if tx.proxied.len() < 8 {
                                 tx.proxied
@@ -459,9 +461,8 @@ impl Http {
                 }
             }
         }
-        if body == Body::ToClose {
-            body = Body::None;
-        }
+        // A request without a length or chunks has no body.
+        let body = framing.body().unwrap_or(Body::None);
         self.pending.push_back(tx);
         self.modes[0] = Mode::Body(body);
         Some(end)
@@ -481,14 +482,18 @@ impl Http {
             tx.status_code = Some(0);
             tx.status_msg = Some("<empty>".to_owned());
             tx.version = Some("0.9".to_owned());
-            self.modes[1] = Mode::Body(Body::ToClose);
+            self.connection_close = true;
+            self.modes[1] = Mode::Body(Body::ToClose {
+                lines: false,
+                cr: false,
+            });
             return Some(0);
         }
         let line = first_line(data)?;
         let st = StatusLine::parse(line)?;
         let (end, lines) = split_head(data)?;
-        let chunked_ok = st.version == b"1.1";
-        let mut body = Body::ToClose;
+        let mut framing = Framing::new(st.version == b"1.1", st.code == 206);
+        let mut compressed = false;
         let mut upgrade = false;
         // Zeek switches on a 101 whose `Connection` header's first token
         // is `upgrade`, with an `Upgrade` header naming the protocol (its
@@ -501,18 +506,28 @@ impl Http {
             };
             let mut buf = [0u8; 32];
             let name = upper(name, &mut buf);
-            if let Some(b) = framing(name, value, chunked_ok) {
-                body = merge(body, b);
-            }
+            framing.header(name, value);
             Handshake::header(&mut self.handshake, false, name, value);
             match name {
                 b"CONNECTION" => {
-                    connection_upgrade |= first_token(value).eq_ignore_ascii_case(b"upgrade");
+                    let token = first_token(value);
+                    connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+                    self.connection_close |= token.eq_ignore_ascii_case(b"close");
                 }
                 b"UPGRADE" => protocol = first_token(value),
+                b"CONTENT-ENCODING" => {
+                    let token = first_token(value);
+                    compressed = [&b"gzip"[..], b"x-gzip", b"deflate"]
+                        .iter()
+                        .any(|c| token.eq_ignore_ascii_case(c));
+                }
                 _ => {}
             }
         }
+        let mut body = framing.body().unwrap_or(Body::ToClose {
+            lines: !(self.connection_close || compressed),
+            cr: false,
+        });
         let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
         let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
         // Zeek's `HTTP::upgrade_analyzers` is keyed by the protocol.
@@ -586,9 +601,20 @@ impl Http {
                         break false;
                     }
                 }
-                Body::ToClose => {
+                Body::ToClose { lines, mut cr } => {
                     used += rest.len();
                     counted += rest.len() as u64;
+                    if lines {
+                        for &c in rest {
+                            // A line end Zeek counts as two bytes: a bare
+                            // CR (known at the next byte) or a bare LF.
+                            if cr != (c == b'\n') {
+                                counted += 1;
+                            }
+                            cr = c == b'\r';
+                        }
+                        b = Body::ToClose { lines, cr };
+                    }
                     break false;
                 }
                 Body::ChunkSize => {
@@ -806,34 +832,113 @@ fn first_token(value: &[u8]) -> &[u8] {
     &v[..end]
 }
 
-/// How a header frames the body, if it does; `Transfer-Encoding: chunked`
-/// only when `chunked_ok` (the message is HTTP/1.1, as Zeek requires).
-fn framing(upper_name: &[u8], value: &[u8], chunked_ok: bool) -> Option<Body> {
-    match upper_name {
-        b"CONTENT-LENGTH" => std::str::from_utf8(value)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-            .map(Body::Length),
-        b"TRANSFER-ENCODING"
-            if chunked_ok
-                && value.len() >= 7
-                && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
-        {
-            Some(Body::ChunkSize)
+/// How the headers frame a body, read as Zeek's HTTP_Entity reads them.
+struct Framing {
+    /// The message is HTTP/1.1: only there is `chunked` read.
+    chunked_ok: bool,
+    /// A 206 reply: its Content-Range gives a length too.
+    partial: bool,
+    chunked: bool,
+    length: Option<i64>,
+    range: Option<i64>,
+}
+
+impl Framing {
+    fn new(chunked_ok: bool, partial: bool) -> Framing {
+        Framing {
+            chunked_ok,
+            partial,
+            chunked: false,
+            length: None,
+            range: None,
         }
-        _ => None,
+    }
+
+    /// One header, by its upper-case name. Values are read by their first
+    /// token, numbers as Zeek's `atoi_n` reads them.
+    fn header(&mut self, upper_name: &[u8], value: &[u8]) {
+        match upper_name {
+            b"CONTENT-LENGTH" => {
+                let token = first_token(value);
+                if token.is_empty() {
+                    return;
+                }
+                // A length that is no number is 0; where a range and a
+                // length differ, the larger wins.
+                let n = atoi(token).unwrap_or(0);
+                self.length = Some(self.range.filter(|&r| r > n).unwrap_or(n));
+            }
+            b"CONTENT-RANGE" if self.partial => {
+                let unit = first_token(value);
+                if unit != b"bytes" {
+                    return;
+                }
+                // What follows the unit, without its spaces.
+                let after = value.len() - value.trim_ascii_start().len() + unit.len();
+                let spec: Vec<u8> = value[after..]
+                    .iter()
+                    .copied()
+                    .filter(|&c| c != b' ')
+                    .take(64)
+                    .collect();
+                let Some(slash) = spec.iter().position(|&c| c == b'/') else {
+                    return;
+                };
+                let Some(dash) = spec[..slash].iter().position(|&c| c == b'-') else {
+                    return;
+                };
+                let (Some(first), Some(last)) =
+                    (atoi(&spec[..dash]), atoi(&spec[dash + 1..slash]))
+                else {
+                    return;
+                };
+                let len = last.wrapping_sub(first).wrapping_add(1);
+                if len > 0 {
+                    self.range = Some(len);
+                    self.length = Some(match self.length {
+                        Some(n) if n > 0 => n.max(len),
+                        _ => len,
+                    });
+                }
+            }
+            b"TRANSFER-ENCODING" => {
+                self.chunked |=
+                    self.chunked_ok && first_token(value).eq_ignore_ascii_case(b"chunked");
+            }
+            _ => {}
+        }
+    }
+
+    /// The body the headers announce: chunks before a length; `None` when
+    /// neither is given (or the length is negative).
+    fn body(&self) -> Option<Body> {
+        if self.chunked {
+            return Some(Body::ChunkSize);
+        }
+        let n = self.length.filter(|&n| n >= 0)?;
+        Some(Body::Length(n.unsigned_abs()))
     }
 }
 
-/// Chunked encoding wins over a length (RFC 9112 section 6.3).
-fn merge(old: Body, new: Body) -> Body {
-    if old == Body::ChunkSize {
-        old
-    } else {
-        new
+/// A number as Zeek's `atoi_n` reads it in base 10: an optional `-`, then
+/// digits up to the first byte that is not one (wrapping on overflow);
+/// `None` when no digit starts it.
+fn atoi(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.first().is_some_and(u8::is_ascii_digit) {
+        return None;
     }
+    let end = digits
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let n = digits[..end].iter().fold(0i64, |n, d| {
+        n.wrapping_mul(10).wrapping_add(i64::from(d - b'0'))
+    });
+    Some(if neg { n.wrapping_neg() } else { n })
 }
 
 impl AppParser for Http {
@@ -1386,6 +1491,75 @@ mod stream_tests {
         let http = rows(&recs, "http");
         let got = ["status_code", "info_code", "version"].map(|f| field(http[0], f));
         assert_eq!(got, ["100", "100", "1.1"]);
+    }
+
+    /// A body that runs to the close is read by Zeek line by line, each
+    /// line end counting two bytes (a bare LF or CR too), unless a reply
+    /// on the connection said `Connection: close` or the body is
+    /// compressed: then its bytes are counted as they are.
+    #[test]
+    fn bodies_to_the_close_count_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |head: &[u8]| {
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, head),
+                    Step::Data(Resp, b"a\nb\r"),
+                    Step::Data(Resp, b"\nc\rd"),
+                ],
+            );
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "10");
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"), "8");
+        assert_eq!(body_len(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), "8");
+    }
+
+    /// Content-Length and Content-Range as Zeek's HTTP_Entity reads them:
+    /// the first token, digits up to the first other byte, a value that
+    /// is no number as 0, a negative one (or one that wraps) as none; in a
+    /// 206, the range's length where it is larger.
+    #[test]
+    fn lengths_read_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |headers: &str| {
+            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{headers}\r\n");
+            let reply = [head.as_bytes(), b"0123456789ABCDEF"].concat();
+            let (recs, _, _) = run(&id, &[Step::Data(Orig, REQ), Step::Data(Resp, &reply)]);
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(body_len("Content-Length: 007\r\n"), "7");
+        assert_eq!(body_len("Content-Length: 5abc\r\n"), "5");
+        assert_eq!(body_len("Content-Length: abc\r\n"), "0");
+        assert_eq!(body_len("Content-Length: -1\r\n"), "16");
+        assert_eq!(body_len("Content-Length: 18446744073709551615\r\n"), "16");
+        assert_eq!(body_len("Content-Length: 4\r\nContent-Length: 6\r\n"), "6");
+        // First token only: "gzip, chunked" is not chunked for Zeek.
+        assert_eq!(
+            body_len("Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n"),
+            "3"
+        );
+        let partial = |headers: &str| {
+            let head = format!("HTTP/1.1 206 Partial Content\r\n{headers}\r\n");
+            let reply = [head.as_bytes(), b"0123456789ABCDEF"].concat();
+            let (recs, _, _) = run(&id, &[Step::Data(Orig, REQ), Step::Data(Resp, &reply)]);
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(partial("Content-Range: bytes 0-9/100\r\n"), "10");
+        assert_eq!(
+            partial("Content-Length: 4\r\nContent-Range: bytes 10 - 21/100\r\n"),
+            "12"
+        );
+        assert_eq!(
+            partial("Content-Range: bytes 0-3/100\r\nContent-Length: 6\r\n"),
+            "6"
+        );
+        assert_eq!(
+            partial("Content-Range: bytes 0-9/100\r\nContent-Length: 4\r\n"),
+            "10"
+        );
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
