@@ -26,6 +26,7 @@ use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_NAME, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use websocket::{Handshake, WebSocket};
@@ -171,6 +172,33 @@ fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&line[..colon], line[colon + 1..].trim_ascii()))
 }
 
+/// Header lines most read of one head.
+const MAX_HEADERS: usize = 128;
+
+/// The headers of a head's lines (after the start line), names and values,
+/// a line that starts with a space or a tab continuing the value before
+/// it (obsolete line folding, which Zeek's MIME reader still joins).
+fn headers<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Vec<(&'a [u8], Cow<'a, [u8]>)> {
+    let mut out: Vec<(&[u8], Cow<[u8]>)> = Vec::new();
+    for l in lines {
+        if l.starts_with(b" ") || l.starts_with(b"\t") {
+            if let Some((_, value)) = out.last_mut() {
+                let mut joined = value.to_vec();
+                joined.extend_from_slice(l);
+                *value = Cow::Owned(joined.trim_ascii().to_vec());
+            }
+            continue;
+        }
+        if out.len() >= MAX_HEADERS {
+            break;
+        }
+        if let Some((name, value)) = header(l) {
+            out.push((name, Cow::Borrowed(value)));
+        }
+    }
+    out
+}
+
 /// The first line of `data`, if it has arrived.
 fn first_line(data: &[u8]) -> Option<&[u8]> {
     let nl = data.iter().position(|&c| c == b'\n')?;
@@ -255,8 +283,10 @@ enum Body {
     /// Until the connection closes. Zeek reads such a body line by line
     /// (`lines`) unless the server said `Connection: close` on this
     /// connection or the body is compressed, and counts each line end as
-    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR.
-    ToClose { lines: bool, cr: bool },
+    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR;
+    /// `open`: a line has begun and not ended (Zeek ends it at the close,
+    /// two bytes more).
+    ToClose { lines: bool, cr: bool, open: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -437,10 +467,8 @@ impl Http {
         };
         let mut framing = Framing::new(req.version == Some(b"1.1"), false);
         if let Some((_, lines)) = split_head(data) {
-            for l in lines.skip(1) {
-                let Some((name, value)) = header(l) else {
-                    continue;
-                };
+            for (name, value) in &headers(lines.skip(1)) {
+                let value: &[u8] = value;
                 let v = || Some(text::bytes(value, MAX_TEXT));
                 let mut buf = [0u8; 32];
                 match upper(name, &mut buf) {
@@ -486,6 +514,7 @@ impl Http {
             self.modes[1] = Mode::Body(Body::ToClose {
                 lines: false,
                 cr: false,
+                open: false,
             });
             return Some(0);
         }
@@ -500,10 +529,9 @@ impl Http {
         // first token), while exactly one request is unanswered.
         let mut connection_upgrade = false;
         let mut protocol: &[u8] = &[];
-        for l in lines.skip(1) {
-            let Some((name, value)) = header(l) else {
-                continue;
-            };
+        let hs = headers(lines.skip(1));
+        for (name, value) in &hs {
+            let value: &[u8] = value;
             let mut buf = [0u8; 32];
             let name = upper(name, &mut buf);
             framing.header(name, value);
@@ -527,6 +555,7 @@ impl Http {
         let mut body = framing.body().unwrap_or(Body::ToClose {
             lines: !(self.connection_close || compressed),
             cr: false,
+            open: false,
         });
         let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
         let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
@@ -601,7 +630,11 @@ impl Http {
                         break false;
                     }
                 }
-                Body::ToClose { lines, mut cr } => {
+                Body::ToClose {
+                    lines,
+                    mut cr,
+                    mut open,
+                } => {
                     used += rest.len();
                     counted += rest.len() as u64;
                     if lines {
@@ -612,8 +645,9 @@ impl Http {
                                 counted += 1;
                             }
                             cr = c == b'\r';
+                            open = !(cr || c == b'\n');
                         }
-                        b = Body::ToClose { lines, cr };
+                        b = Body::ToClose { lines, cr, open };
                     }
                     break false;
                 }
@@ -627,23 +661,12 @@ impl Http {
                     };
                     let consumed = rest.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
                     used += consumed;
-                    let hex = line
-                        .split(|&c| c == b';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim_ascii();
-                    match std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u64::from_str_radix(h, 16).ok())
-                    {
-                        Some(0) => b = Body::Trailer,
-                        Some(n) => b = Body::ChunkData(n),
-                        None => {
-                            self.modes[side] = Mode::Resync;
-                            self.add_body(side, counted);
-                            return (used, true);
-                        }
-                    }
+                    // Zeek reads the size with atoi_n: a size that is no
+                    // number, or not above 0, is the last chunk.
+                    b = match atoi(line, 16) {
+                        Some(n) if n > 0 => Body::ChunkData(n.unsigned_abs()),
+                        _ => Body::Trailer,
+                    };
                 }
                 Body::ChunkData(n) => {
                     let k = n.min(rest.len() as u64);
@@ -789,23 +812,41 @@ impl Http {
 /// not start a valid escape is kept as it is.
 pub fn unescape_uri(uri: &[u8]) -> String {
     let uri = &uri[..uri.len().min(MAX_TEXT)];
-    let hex = |c: u8| char::from(c).to_digit(16);
+    let hex = |at: usize| uri.get(at).and_then(|&c| char::from(c).to_digit(16));
+    let byte = |at: usize| Some((hex(at)? * 16 + hex(at + 1)?) as u8);
     let mut out = Vec::with_capacity(uri.len());
     let mut i = 0;
     while i < uri.len() {
-        let c = uri[i];
-        if c == b'%' {
-            if let (Some(h), Some(l)) = (
-                uri.get(i + 1).and_then(|&c| hex(c)),
-                uri.get(i + 2).and_then(|&c| hex(c)),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
+        if uri[i] != b'%' {
+            out.push(uri[i]);
+            i += 1;
+            continue;
+        }
+        // As Zeek's unescape_URI: `%%` drops the first `%`; `%uXXXX` is
+        // one or two bytes (a leading 00 dropped); anything else that is
+        // not an escape is kept as it is.
+        i += 1;
+        match uri.get(i) {
+            None => out.push(b'%'),
+            Some(b'%') if i + 1 < uri.len() => {}
+            Some(&c) => {
+                if let Some(b) = byte(i) {
+                    out.push(b);
+                    i += 2;
+                } else if c == b'u' && (1..5).all(|k| hex(i + k).is_some()) {
+                    if let (Some(hi), Some(lo)) = (byte(i + 1), byte(i + 3)) {
+                        if hi != 0 {
+                            out.push(hi);
+                        }
+                        out.push(lo);
+                    }
+                    i += 5;
+                } else {
+                    out.extend_from_slice(&[b'%', c]);
+                    i += 1;
+                }
             }
         }
-        out.push(c);
-        i += 1;
     }
     text::bytes(&out, MAX_TEXT)
 }
@@ -865,7 +906,7 @@ impl Framing {
                 }
                 // A length that is no number is 0; where a range and a
                 // length differ, the larger wins.
-                let n = atoi(token).unwrap_or(0);
+                let n = atoi(token, 10).unwrap_or(0);
                 self.length = Some(self.range.filter(|&r| r > n).unwrap_or(n));
             }
             b"CONTENT-RANGE" if self.partial => {
@@ -888,7 +929,7 @@ impl Framing {
                     return;
                 };
                 let (Some(first), Some(last)) =
-                    (atoi(&spec[..dash]), atoi(&spec[dash + 1..slash]))
+                    (atoi(&spec[..dash], 10), atoi(&spec[dash + 1..slash], 10))
                 else {
                     return;
                 };
@@ -920,24 +961,23 @@ impl Framing {
     }
 }
 
-/// A number as Zeek's `atoi_n` reads it in base 10: an optional `-`, then
-/// digits up to the first byte that is not one (wrapping on overflow);
-/// `None` when no digit starts it.
-fn atoi(b: &[u8]) -> Option<i64> {
+/// A number as Zeek's `atoi_n` reads it in base `radix` (10 or 16): an
+/// optional `-`, then digits up to the first byte that is not one
+/// (wrapping on overflow); `None` when no digit starts it.
+fn atoi(b: &[u8], radix: u32) -> Option<i64> {
     let (neg, digits) = match b.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, b),
     };
-    if !digits.first().is_some_and(u8::is_ascii_digit) {
-        return None;
-    }
-    let end = digits
+    let digit = |c: &u8| char::from(*c).to_digit(radix);
+    digit(digits.first()?)?;
+    let n = digits
         .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let n = digits[..end].iter().fold(0i64, |n, d| {
-        n.wrapping_mul(10).wrapping_add(i64::from(d - b'0'))
-    });
+        .map_while(digit)
+        .fold(0i64, |n, d| {
+            n.wrapping_mul(i64::from(radix))
+                .wrapping_add(i64::from(d))
+        });
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
@@ -1093,6 +1133,9 @@ impl AppParser for Http {
             .pending
             .back()
             .is_some_and(|t| t.open_request && t.has_response);
+        if let Mode::Body(Body::ToClose { open: true, .. }) = self.modes[1] {
+            self.add_body(1, 2);
+        }
         while let Some(tx) = self.pending.pop_front() {
             Self::log(ctx, tx);
         }
@@ -1142,6 +1185,9 @@ mod tests {
         assert_eq!(unescape_uri(b"/%"), "/%");
         assert_eq!(unescape_uri(b"/%5"), "/%5");
         assert_eq!(unescape_uri(b"/%zz"), "/%zz");
+        assert_eq!(unescape_uri(b"/%%41"), "/A");
+        assert_eq!(unescape_uri(b"/a%u0041%u4243b"), "/aABCb");
+        assert_eq!(unescape_uri(b"/%u0"), "/%u0");
         let r = RequestLine::parse(b"OPTIONS HTTP/1.1").unwrap();
         assert_eq!((r.uri, r.version), (&b""[..], Some(&b"1.1"[..])));
     }
@@ -1494,7 +1540,8 @@ mod stream_tests {
     }
 
     /// A body that runs to the close is read by Zeek line by line, each
-    /// line end counting two bytes (a bare LF or CR too), unless a reply
+    /// line end counting two bytes (a bare LF or CR too, and the close
+    /// after an unfinished line), unless a reply
     /// on the connection said `Connection: close` or the body is
     /// compressed: then its bytes are counted as they are.
     #[test]
@@ -1512,7 +1559,9 @@ mod stream_tests {
             );
             field(rows(&recs, "http")[0], "response_body_len")
         };
-        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "10");
+        // Eight bytes, a bare LF and a bare CR, and the last line, which
+        // the close ends.
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "12");
         assert_eq!(body_len(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"), "8");
         assert_eq!(body_len(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), "8");
     }
@@ -1560,6 +1609,47 @@ mod stream_tests {
             partial("Content-Range: bytes 0-9/100\r\nContent-Length: 4\r\n"),
             "10"
         );
+    }
+
+    /// A header line that starts with white space continues the value
+    /// before it, as Zeek's MIME reader joins it.
+    #[test]
+    fn folded_header_lines_continue_the_value() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let req = b"GET / HTTP/1.1\r\nHost: plc\r\n .local\r\nUser-Agent: t/1\r\n\r\n";
+        let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, req), Step::Data(Resp, reply)]);
+        let http = rows(&recs, "http");
+        assert_eq!(field(http[0], "host"), "plc .local");
+        assert_eq!(field(http[0], "user_agent"), "t/1");
+        assert_eq!(field(http[0], "response_body_len"), "3");
+    }
+
+    /// Chunk sizes as Zeek's atoi_n reads them: hex digits up to the first
+    /// other byte; a size that is no number (or not above 0) is the last
+    /// chunk, the trailer follows.
+    #[test]
+    fn chunk_sizes_read_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |chunks: &[u8]| {
+            let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, &[&head[..], chunks].concat()),
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, RESP),
+                ],
+            );
+            let http = rows(&recs, "http");
+            assert_eq!(http.len(), 2);
+            field(http[0], "response_body_len")
+        };
+        assert_eq!(body_len(b"a;name=x\r\n0123456789\r\n0\r\n\r\n"), "10");
+        assert_eq!(body_len(b"3 \r\nabc\r\n0\r\n\r\n"), "3");
+        assert_eq!(body_len(b" 3\r\n\r\n"), "0");
+        assert_eq!(body_len(b"-5\r\n\r\n"), "0");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
