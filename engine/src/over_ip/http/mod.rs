@@ -661,23 +661,12 @@ impl Http {
                     };
                     let consumed = rest.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
                     used += consumed;
-                    let hex = line
-                        .split(|&c| c == b';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim_ascii();
-                    match std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u64::from_str_radix(h, 16).ok())
-                    {
-                        Some(0) => b = Body::Trailer,
-                        Some(n) => b = Body::ChunkData(n),
-                        None => {
-                            self.modes[side] = Mode::Resync;
-                            self.add_body(side, counted);
-                            return (used, true);
-                        }
-                    }
+                    // Zeek reads the size with atoi_n: a size that is no
+                    // number, or not above 0, is the last chunk.
+                    b = match atoi(line, 16) {
+                        Some(n) if n > 0 => Body::ChunkData(n.unsigned_abs()),
+                        _ => Body::Trailer,
+                    };
                 }
                 Body::ChunkData(n) => {
                     let k = n.min(rest.len() as u64);
@@ -823,23 +812,41 @@ impl Http {
 /// not start a valid escape is kept as it is.
 pub fn unescape_uri(uri: &[u8]) -> String {
     let uri = &uri[..uri.len().min(MAX_TEXT)];
-    let hex = |c: u8| char::from(c).to_digit(16);
+    let hex = |at: usize| uri.get(at).and_then(|&c| char::from(c).to_digit(16));
+    let byte = |at: usize| Some((hex(at)? * 16 + hex(at + 1)?) as u8);
     let mut out = Vec::with_capacity(uri.len());
     let mut i = 0;
     while i < uri.len() {
-        let c = uri[i];
-        if c == b'%' {
-            if let (Some(h), Some(l)) = (
-                uri.get(i + 1).and_then(|&c| hex(c)),
-                uri.get(i + 2).and_then(|&c| hex(c)),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
+        if uri[i] != b'%' {
+            out.push(uri[i]);
+            i += 1;
+            continue;
+        }
+        // As Zeek's unescape_URI: `%%` drops the first `%`; `%uXXXX` is
+        // one or two bytes (a leading 00 dropped); anything else that is
+        // not an escape is kept as it is.
+        i += 1;
+        match uri.get(i) {
+            None => out.push(b'%'),
+            Some(b'%') if i + 1 < uri.len() => {}
+            Some(&c) => {
+                if let Some(b) = byte(i) {
+                    out.push(b);
+                    i += 2;
+                } else if c == b'u' && (1..5).all(|k| hex(i + k).is_some()) {
+                    if let (Some(hi), Some(lo)) = (byte(i + 1), byte(i + 3)) {
+                        if hi != 0 {
+                            out.push(hi);
+                        }
+                        out.push(lo);
+                    }
+                    i += 5;
+                } else {
+                    out.extend_from_slice(&[b'%', c]);
+                    i += 1;
+                }
             }
         }
-        out.push(c);
-        i += 1;
     }
     text::bytes(&out, MAX_TEXT)
 }
@@ -899,7 +906,7 @@ impl Framing {
                 }
                 // A length that is no number is 0; where a range and a
                 // length differ, the larger wins.
-                let n = atoi(token).unwrap_or(0);
+                let n = atoi(token, 10).unwrap_or(0);
                 self.length = Some(self.range.filter(|&r| r > n).unwrap_or(n));
             }
             b"CONTENT-RANGE" if self.partial => {
@@ -922,7 +929,7 @@ impl Framing {
                     return;
                 };
                 let (Some(first), Some(last)) =
-                    (atoi(&spec[..dash]), atoi(&spec[dash + 1..slash]))
+                    (atoi(&spec[..dash], 10), atoi(&spec[dash + 1..slash], 10))
                 else {
                     return;
                 };
@@ -954,24 +961,23 @@ impl Framing {
     }
 }
 
-/// A number as Zeek's `atoi_n` reads it in base 10: an optional `-`, then
-/// digits up to the first byte that is not one (wrapping on overflow);
-/// `None` when no digit starts it.
-fn atoi(b: &[u8]) -> Option<i64> {
+/// A number as Zeek's `atoi_n` reads it in base `radix` (10 or 16): an
+/// optional `-`, then digits up to the first byte that is not one
+/// (wrapping on overflow); `None` when no digit starts it.
+fn atoi(b: &[u8], radix: u32) -> Option<i64> {
     let (neg, digits) = match b.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, b),
     };
-    if !digits.first().is_some_and(u8::is_ascii_digit) {
-        return None;
-    }
-    let end = digits
+    let digit = |c: &u8| char::from(*c).to_digit(radix);
+    digit(digits.first()?)?;
+    let n = digits
         .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let n = digits[..end].iter().fold(0i64, |n, d| {
-        n.wrapping_mul(10).wrapping_add(i64::from(d - b'0'))
-    });
+        .map_while(digit)
+        .fold(0i64, |n, d| {
+            n.wrapping_mul(i64::from(radix))
+                .wrapping_add(i64::from(d))
+        });
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
@@ -1179,6 +1185,9 @@ mod tests {
         assert_eq!(unescape_uri(b"/%"), "/%");
         assert_eq!(unescape_uri(b"/%5"), "/%5");
         assert_eq!(unescape_uri(b"/%zz"), "/%zz");
+        assert_eq!(unescape_uri(b"/%%41"), "/A");
+        assert_eq!(unescape_uri(b"/a%u0041%u4243b"), "/aABCb");
+        assert_eq!(unescape_uri(b"/%u0"), "/%u0");
         let r = RequestLine::parse(b"OPTIONS HTTP/1.1").unwrap();
         assert_eq!((r.uri, r.version), (&b""[..], Some(&b"1.1"[..])));
     }
@@ -1614,6 +1623,33 @@ mod stream_tests {
         assert_eq!(field(http[0], "host"), "plc .local");
         assert_eq!(field(http[0], "user_agent"), "t/1");
         assert_eq!(field(http[0], "response_body_len"), "3");
+    }
+
+    /// Chunk sizes as Zeek's atoi_n reads them: hex digits up to the first
+    /// other byte; a size that is no number (or not above 0) is the last
+    /// chunk, the trailer follows.
+    #[test]
+    fn chunk_sizes_read_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |chunks: &[u8]| {
+            let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, &[&head[..], chunks].concat()),
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, RESP),
+                ],
+            );
+            let http = rows(&recs, "http");
+            assert_eq!(http.len(), 2);
+            field(http[0], "response_body_len")
+        };
+        assert_eq!(body_len(b"a;name=x\r\n0123456789\r\n0\r\n\r\n"), "10");
+        assert_eq!(body_len(b"3 \r\nabc\r\n0\r\n\r\n"), "3");
+        assert_eq!(body_len(b" 3\r\n\r\n"), "0");
+        assert_eq!(body_len(b"-5\r\n\r\n"), "0");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
