@@ -1047,7 +1047,12 @@ fn a_new_connection_doing_what_the_last_did_stands_on_the_base_rows() {
     next.header.seq += 1;
     // Another connection, same polls: ts, uid, port and ts_end differ.
     next.records = polls(t0 + 60_000_000, "CzY81sVn4hLa", 49512, 30);
-    // A row with a fifth cell changed shares too little to stand on one.
+    // Two more cells changed: too few in common with the row in its place,
+    // but the same shape (naming cells) as a base row.
+    next.records[28].values[9] = Value::Count(7);
+    next.records[28].values[13] = Value::Count(999);
+    // A naming cell no base row has: a new row.
+    next.records[29].values[8] = Value::from("M_ME_NC_9");
     next.records[29].values[13] = Value::Count(999);
     let (_, parts) = delta_body_parts(&next.records, &base.batch.records).unwrap();
     let refs: Vec<_> = parts

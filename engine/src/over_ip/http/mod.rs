@@ -591,7 +591,9 @@ impl Http {
             if method == Some("HEAD") || st.code == 204 || st.code == 304 {
                 body = Body::None;
             }
-            if method == Some("CONNECT") && (200..300).contains(&st.code) {
+            // Zeek opens the tunnel on a 200 only (any other reply, 2xx
+            // too, ends the CONNECT).
+            if method == Some("CONNECT") && st.code == 200 {
                 upgrade = true;
             }
         }
@@ -1650,6 +1652,26 @@ mod stream_tests {
         assert_eq!(body_len(b"3 \r\nabc\r\n0\r\n\r\n"), "3");
         assert_eq!(body_len(b" 3\r\n\r\n"), "0");
         assert_eq!(body_len(b"-5\r\n\r\n"), "0");
+    }
+
+    /// A CONNECT turns into a tunnel on a 200 only: after a 204 the
+    /// connection is still HTTP.
+    #[test]
+    fn connect_tunnels_on_200_only() {
+        let id = conn(Transport::Tcp, 40000, 3128);
+        let connect = b"CONNECT plc:502 HTTP/1.1\r\nHost: plc:502\r\n\r\n";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, connect),
+                Step::Data(Resp, b"HTTP/1.1 204 No Content\r\n\r\n"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[1], "response_body_len"), "5");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
