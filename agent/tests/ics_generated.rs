@@ -486,10 +486,11 @@ fn bacnet_array_indexes_and_enumerations_as_icsnpp_logs_them() {
 fn dnp3_polls_and_controls() {
     let (_, run) = scenario_run("dnp3");
     let d = rows(&run.records, "dnp3");
-    // Two class 0 polls, then the station's analog and event reads.
+    // Two class 0 polls, the station's analog and event reads, then the
+    // analog read and class 0 poll of the HMI's second connection.
     assert_eq!(
         d.iter().filter(|r| get(r, "fc_request") == "READ").count(),
-        4
+        6
     );
     assert!(d
         .iter()
@@ -1288,29 +1289,58 @@ fn function_codes_agree_with_tshark() {
     .collect();
     assert_eq!(ours, theirs, "s7comm");
 
+    // dnp3.log pairs them as main.zeek does: per connection, a fragment
+    // from the originator (the master) replaces the request held, one
+    // from the responder is written with the request held (if any) and
+    // clears it, and a request still held is written when the connection
+    // ends. Here that rule runs over tshark's function codes, frame by
+    // frame, against the rows, which take requests overwritten before
+    // their answer (a confirmation, then a request resent or another one),
+    // responses nobody asked for and multi-frame fragments.
     let (cap, run) = scenario_run("dnp3");
-    let names = |r: &Row| {
-        [
-            get(r, "fc_request").to_owned(),
-            get(r, "fc_reply").to_owned(),
-        ]
+    let name = |code: &str| {
+        osect_engine::over_ip::dnp3::names::function(u8::try_from(hex_or_dec(code)).unwrap_or(0))
+            .to_string()
     };
-    // The last CONFIRM has no reply: its row's fc_reply is unset.
-    let ours: Vec<String> = rows(&run.records, "dnp3")
+    let mut held: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut theirs: Vec<(String, String, String)> = Vec::new();
+    for f in tshark(
+        &cap,
+        "dnp3.al.func",
+        &["tcp.srcport", "tcp.dstport", "dnp3.al.func"],
+    ) {
+        if f[1] == "20000" {
+            held.insert(f[0].clone(), Some(name(&f[2])));
+        } else {
+            let request = held.get_mut(&f[1]).and_then(Option::take);
+            theirs.push((
+                f[1].clone(),
+                request.unwrap_or_else(|| "-".into()),
+                name(&f[2]),
+            ));
+        }
+    }
+    for (port, request) in held {
+        if let Some(r) = request {
+            theirs.push((port, r, "-".into()));
+        }
+    }
+    let ours: Vec<(String, String, String)> = rows(&run.records, "dnp3")
         .iter()
-        .flat_map(names)
-        .filter(|n| n != "-")
-        .collect();
-    let theirs: Vec<String> = tshark(&cap, "dnp3.al.func", &["dnp3.al.func"])
-        .iter()
-        .map(|f| {
-            osect_engine::over_ip::dnp3::names::function(
-                u8::try_from(hex_or_dec(&f[0])).unwrap_or(0),
+        .map(|r| {
+            (
+                get(r, "id.orig_p").to_owned(),
+                get(r, "fc_request").to_owned(),
+                get(r, "fc_reply").to_owned(),
             )
-            .into()
         })
         .collect();
-    assert_eq!(ours, theirs, "dnp3");
+    let by_conn = |mut v: Vec<(String, String, String)>| {
+        // Rows of one connection keep their order; connections are sorted.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(by_conn(ours), by_conn(theirs), "dnp3");
 
     let (cap, run) = scenario_run("enip");
     let ours: Vec<String> = rows(&run.records, "enip")

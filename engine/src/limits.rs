@@ -14,6 +14,9 @@ pub struct Limits {
     pub reassembly_bytes_per_flow: usize,
     /// Flows with application parser state at once.
     pub app_flows: usize,
+    /// Undecided TCP connections gathering their first bytes (up to 1 KiB
+    /// each) for protocol detection at once.
+    pub dpd_buffers: usize,
     pub assets: usize,
     pub arp_entries: usize,
     /// Rows one interval's batch may hold (rows handed to it as they come,
@@ -36,6 +39,7 @@ impl Default for Limits {
             fragments: 4096,
             reassembly_bytes_per_flow: 16 * 1024,
             app_flows: 65_536,
+            dpd_buffers: 4096,
             assets: 65_536,
             arp_entries: 65_536,
             records_per_interval: 500_000,

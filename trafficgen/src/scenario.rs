@@ -87,7 +87,8 @@ const SCENARIOS: &[Scenario] = &[
     }),
     ("dnp3", |cap, net, t| {
         let t = dnp3_session(cap, net, t, 2);
-        dnp3_analog_session(cap, net, t);
+        let t = dnp3_analog_session(cap, net, t);
+        dnp3_out_of_step_session(cap, net, t + SEC);
     }),
     ("iec104", |cap, net, t| {
         iec104_session(cap, net, t, 3);
@@ -804,6 +805,67 @@ pub fn dnp3_analog_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
         t + 5 * MS,
         true,
         &dnp3::frame(true, 10, 1, &dnp3::confirm(1, false)),
+    );
+    c.close(cap, t + 50 * MS)
+}
+
+/// DNP3 where requests and responses do not alternate: the outstation
+/// opens with an unsolicited null response, which the master confirms;
+/// the master enables unsolicited responses and, before the answer, reads
+/// analog inputs 2 to 5; the outstation answers once, then sends a
+/// response nobody asked for; a class 0 poll is answered in three link frames
+/// (200 binary inputs); an unsolicited response with a binary event is
+/// confirmed; and a cold restart is left unanswered when the connection
+/// closes.
+pub fn dnp3_out_of_step_session(cap: &mut Capture, net: &Net, t: i64) -> i64 {
+    let mut c = TcpConn::new(
+        net.hmi,
+        49_404,
+        net.dnp3_rtu,
+        20000,
+        net.vlan,
+        (41_000, 43_000),
+    );
+    let mut t = c.handshake(cap, t);
+    let master = |app: &[u8]| dnp3::frame(true, 10, 1, app);
+    let station = |app: &[u8]| dnp3::frame(false, 1, 10, app);
+    let steps: [(bool, Vec<u8>); 6] = [
+        (false, station(&dnp3::unsolicited(0, 0x0100, &[]))),
+        (true, master(&dnp3::confirm(0, true))),
+        (true, master(&dnp3::request(0, 0x14, &dnp3::CLASSES_123))),
+        (
+            true,
+            master(&dnp3::request(1, 0x01, &[30, 1, 0x01, 2, 0, 5, 0])),
+        ),
+        (false, station(&dnp3::response(1, 0x81, 0x0000, &[]))),
+        (false, station(&dnp3::response(1, 0x81, 0x0000, &[]))),
+    ];
+    for (from_master, frame) in &steps {
+        t = c.send(cap, t, *from_master, frame) + 20 * MS;
+    }
+    t = c.send(
+        cap,
+        t,
+        true,
+        &master(&dnp3::request(2, 0x01, &dnp3::CLASS0)),
+    );
+    let inputs = dnp3::response(2, 0x81, 0x0000, &dnp3::binary_inputs(&[true; 200]));
+    for frame in dnp3::segments(false, 1, 10, &inputs, 100) {
+        t = c.send(cap, t + 2 * MS, false, &frame);
+    }
+    let event = [2, 1, 0x17, 1, 4, 0x81];
+    t = c.send(
+        cap,
+        t + 200 * MS,
+        false,
+        &station(&dnp3::unsolicited(1, 0x0000, &event)),
+    );
+    t = c.send(cap, t + 5 * MS, true, &master(&dnp3::confirm(1, true)));
+    t = c.send(
+        cap,
+        t + 100 * MS,
+        true,
+        &master(&dnp3::request(3, 0x0d, &[])),
     );
     c.close(cap, t + 50 * MS)
 }

@@ -133,6 +133,7 @@ impl Intervals {
             malformed: d(|s| s.malformed),
             flows_evicted: d(|s| s.conns_evicted),
             expected_evicted: d(|s| s.expected_evicted),
+            dpd_buffers_refused: d(|s| s.dpd_buffers_refused),
             records_dropped: d(|s| s.records_dropped + s.neighbors_dropped + s.frags_dropped)
                 + std::mem::take(&mut self.unstaged),
             ..Health::default()

@@ -242,6 +242,7 @@ fn merge(into: &mut Closed, c: Closed) {
     a.malformed += b.malformed;
     a.flows_evicted += b.flows_evicted;
     a.expected_evicted += b.expected_evicted;
+    a.dpd_buffers_refused += b.dpd_buffers_refused;
     a.records_dropped += b.records_dropped;
     a.records_truncated += b.records_truncated;
 }

@@ -14,10 +14,14 @@
 //! the newest batch the collector acknowledged (kept by the spool as its
 //! base, across restarts) when that is smaller: rows the base holds go as
 //! references and what changed. A collector without that base answers
-//! [`Reply::NeedFull`] and the batch goes again in full; a collector that
-//! does not read deltas at all (older than the agent) gets every batch in
-//! full from then on. Until there is a base, one batch is in flight at a
-//! time, so the rest of a backlog goes as deltas on the first.
+//! [`Reply::NeedFull`] and the batch goes again in full. Deltas are
+//! compressed with the newest dictionary this build knows (trained on
+//! deltas too); a collector that answers such a delta "malformed" (older
+//! than the agent, without that dictionary) gets deltas with the batches'
+//! own dictionary, and one that refuses those too (it does not read deltas
+//! at all) gets every batch in full from then on. While deltas are sent,
+//! one batch is in flight at a time, so each goes on the one before (a
+//! backlog sent eight at a time went on the same older base).
 //!
 //! The uplink runs on its own tokio runtime; capture and batching never
 //! wait for it: they only push to the spool and ring [`Uplink::wake`].
@@ -245,15 +249,41 @@ pub struct Uplink {
     wake: Arc<Notify>,
     budget: Budget,
     pub stats: Arc<Mutex<UplinkStats>>,
-    /// The zstd context of the deltas (the batches' level and dictionary),
-    /// made when the first delta is written.
+    /// The zstd context of the batches the uplink encodes in full (the
+    /// batches' level and dictionary), made on first use.
     compressor: Option<Compressor>,
+    /// The zstd context of the deltas (the batches' level, the dictionary
+    /// of [`Uplink::delta_dicts`]), made when the first delta is written.
+    delta_compressor: Option<Compressor>,
     level: i32,
+    /// The batches' dictionary.
     dict: Option<&'static Dictionary>,
     /// The newest batch the collector acknowledged: deltas are written on it.
     base: Option<Arc<Base>>,
-    /// Deltas are sent: configured, and the collector reads them.
-    delta: bool,
+    /// The dictionaries deltas may be compressed with, the one in use last;
+    /// empty: deltas are not sent (configured so, or the collector reads
+    /// none).
+    delta_dicts: Vec<Option<&'static Dictionary>>,
+}
+
+/// The dictionaries deltas try, the first last: the newest this build
+/// knows, then the batches' own (`batch_dict`), which every collector that
+/// takes the batches in full knows.
+fn delta_dictionaries(batch_dict: Option<&'static Dictionary>) -> Vec<Option<&'static Dictionary>> {
+    let newest = batch::DICTIONARIES.last();
+    let mut v = vec![batch_dict];
+    if newest.map(|d| d.id) != batch_dict.map(|d| d.id) {
+        v.push(newest);
+    }
+    v
+}
+
+/// Steps deltas down after a collector answered one "malformed": to the
+/// next dictionary, or to none (every batch in full). Returns what deltas
+/// use now.
+fn step_down(delta_dicts: &mut Vec<Option<&'static Dictionary>>) -> Option<Option<u32>> {
+    delta_dicts.pop();
+    delta_dicts.last().map(|d| d.map(|d| d.id))
 }
 
 /// One batch's exchange, as its task ends.
@@ -280,10 +310,15 @@ impl Uplink {
         let base = spool.lock().ok().and_then(|s| s.base()).map(Arc::new);
         Uplink {
             compressor: None,
+            delta_compressor: None,
             level: cfg.batch.zstd_level,
             dict: batch::dictionary(cfg.batch.dictionary),
             base,
-            delta: cfg.uplink.delta,
+            delta_dicts: if cfg.uplink.delta {
+                delta_dictionaries(batch::dictionary(cfg.batch.dictionary))
+            } else {
+                Vec::new()
+            },
             cfg: cfg.uplink.clone(),
             spool,
             wake: Arc::new(Notify::new()),
@@ -411,13 +446,17 @@ impl Uplink {
     /// What goes on the wire for a batch: a delta on the base when that is
     /// smaller than `full`, else `full`; and the base used.
     fn wire_form(&mut self, full: Vec<u8>, b: &Batch) -> (Vec<u8>, Option<u64>) {
-        let Some(base) = self.base.clone().filter(|_| self.delta) else {
+        let (Some(base), Some(dict)) = (self.base.clone(), self.delta_dicts.last().copied()) else {
             return (full, None);
         };
         if base.batch.header.seq == b.header.seq {
             return (full, None);
         }
-        match self.compressor().and_then(|z| z.encode_delta(b, &base)) {
+        let z = match &mut self.delta_compressor {
+            Some(z) => Ok(z),
+            empty => Compressor::new(self.level, dict).map(|z| empty.insert(z)),
+        };
+        match z.and_then(|z| z.encode_delta(b, &base)) {
             Ok(d) if d.len() < full.len() => (d, Some(base.batch.header.seq)),
             Ok(_) => (full, None),
             Err(e) => {
@@ -479,8 +518,9 @@ impl Uplink {
             // Dispatch oldest first while there is room and budget.
             let mut delay = None;
             while in_flight.len() < MAX_IN_FLIGHT {
-                // Without a base, the first acknowledgement makes one.
-                if self.delta && self.base.is_none() && !in_flight.is_empty() {
+                // Each delta goes on the batch before (without a base, the
+                // first acknowledgement makes one).
+                if !self.delta_dicts.is_empty() && !in_flight.is_empty() {
                     break;
                 }
                 let Some((seq, full, b)) = self.next_batch(&in_flight) else {
@@ -555,11 +595,17 @@ impl Uplink {
                             }
                         }
                         Ok(Reply::Malformed(m)) if on.is_some() => {
-                            log::warn!(
-                                "uplink: collector does not take batch {seq} as a delta ({m}): sending every batch in full"
-                            );
                             self.budget.spent(n as u64);
-                            self.delta = false;
+                            self.delta_compressor = None;
+                            match step_down(&mut self.delta_dicts) {
+                                Some(d) => log::warn!(
+                                    "uplink: collector does not take batch {seq} as a delta ({m}): deltas with dictionary {} from now on",
+                                    d.unwrap_or(0)
+                                ),
+                                None => log::warn!(
+                                    "uplink: collector does not take batch {seq} as a delta ({m}): sending every batch in full"
+                                ),
+                            }
                         }
                         Ok(Reply::Malformed(m)) => {
                             log::error!("uplink: collector rejected batch {seq} as malformed: {m}");
@@ -642,6 +688,25 @@ mod tests {
         assert!(!source_moved("127.0.0.1:40000".parse().unwrap(), peer));
         // A socket connected from 127.0.0.2 (an address gone stale) has moved.
         assert!(source_moved("127.0.0.2:40000".parse().unwrap(), peer));
+    }
+
+    #[test]
+    fn deltas_step_down_from_the_newest_dictionary_to_the_batches_own_then_to_none() {
+        let id = |d: Option<&Option<&Dictionary>>| d.map(|d| d.map(|d| d.id));
+        let newest = batch::DICTIONARIES.last().map(|d| d.id);
+        assert!(newest > Some(1), "a dictionary newer than the batches' own");
+        let mut d = delta_dictionaries(batch::dictionary(1));
+        assert_eq!(id(d.last()), Some(newest));
+        assert_eq!(step_down(&mut d), Some(Some(1)));
+        assert_eq!(step_down(&mut d), None);
+        assert!(d.is_empty());
+        // Batches without a dictionary: deltas with the newest, then none.
+        let mut d = delta_dictionaries(None);
+        assert_eq!(id(d.last()), Some(newest));
+        assert_eq!(step_down(&mut d), Some(None));
+        // Batches with the newest already: one step to every batch in full.
+        let mut d = delta_dictionaries(batch::DICTIONARIES.last());
+        assert_eq!(step_down(&mut d), None);
     }
 
     #[test]

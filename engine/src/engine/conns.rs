@@ -2,7 +2,7 @@
 //! orientation as Zeek chooses it, checksums) and its payload on.
 
 use super::ip::{udp_tunnel, IPPROTO_GRE};
-use super::session::app_data;
+use super::session::{app_data, gap};
 use super::*;
 
 impl Engine {
@@ -27,7 +27,7 @@ impl Engine {
                         false,
                         &mut self.sink,
                         &mut self.assets,
-                        &mut self.app_live,
+                        &mut self.apps,
                     );
                 }
                 found = None;
@@ -51,7 +51,7 @@ impl Engine {
                         true,
                         &mut self.sink,
                         &mut self.assets,
-                        &mut self.app_live,
+                        &mut self.apps,
                     );
                 }
                 let flipped = flip();
@@ -183,9 +183,7 @@ impl Engine {
         if self.opts.app_layer {
             let dir = if f.is_orig { Dir::Orig } else { Dir::Resp };
             if out.peer_gap > 0 {
-                if let Some(a) = c.app.as_mut() {
-                    a.content_gap(dir.other(), out.peer_gap);
-                }
+                gap(c, dir.other(), out.peer_gap, &mut self.apps);
             }
             if let Some((off, len)) = out.deliver {
                 if let Some(data) = seg.payload.get(off..off + len) {
@@ -197,8 +195,7 @@ impl Engine {
                         data,
                         &mut self.sink,
                         &mut self.assets,
-                        &mut self.app_live,
-                        self.app_limit,
+                        &mut self.apps,
                         &mut self.stats,
                         &mut self.expected,
                         |s, ctx, dir, d| s.stream(ctx, dir, d, limit),
@@ -206,9 +203,7 @@ impl Engine {
                 }
             }
             if out.unkept_after > 0 {
-                if let Some(a) = c.app.as_mut() {
-                    a.content_gap(dir, out.unkept_after);
-                }
+                gap(c, dir, out.unkept_after, &mut self.apps);
             }
         }
         self.done(&f, &obs);
@@ -287,8 +282,7 @@ impl Engine {
                 d.payload,
                 &mut self.sink,
                 &mut self.assets,
-                &mut self.app_live,
-                self.app_limit,
+                &mut self.apps,
                 &mut self.stats,
                 &mut self.expected,
                 |s, ctx, dir, data| s.datagram(ctx, dir, data),

@@ -61,6 +61,9 @@ pub struct Stats {
     /// Connections not followed by an application parser because
     /// `limits.app_flows` were in use.
     pub app_flows_denied: u64,
+    /// Undecided TCP connections not gathering their first bytes for
+    /// protocol detection because `limits.dpd_buffers` were in use.
+    pub dpd_buffers_refused: u64,
     pub app_bytes_overflowed: u64,
     pub neighbors_dropped: u64,
     pub records_dropped: u64,
@@ -169,8 +172,7 @@ pub struct Engine {
     sink: RecordSink,
     assets: AssetTable,
     syn_signatures: over_ip::fingerprint::SynSignatures,
-    app_limit: usize,
-    app_live: usize,
+    apps: session::AppFlows,
     /// Connections parsers announced, as many as `limits.app_flows`.
     expected: expected::ExpectedConns,
     reassembly_limit: usize,
@@ -191,8 +193,12 @@ impl Engine {
             },
             assets: AssetTable::new(l.assets),
             syn_signatures: Default::default(),
-            app_limit: l.app_flows,
-            app_live: 0,
+            apps: session::AppFlows {
+                live: 0,
+                limit: l.app_flows,
+                gathering: 0,
+                gather_limit: l.dpd_buffers,
+            },
             expected: expected::ExpectedConns::new(l.app_flows),
             reassembly_limit: l.reassembly_bytes_per_flow,
             next_expiry_check: i64::MIN,
@@ -333,9 +339,9 @@ impl Engine {
     /// whether everything is done, so the caller can write records between
     /// steps instead of holding them all.
     pub fn finish_some(&mut self, ts: i64, max: usize) -> bool {
-        let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
+        let (sink, assets, apps) = (&mut self.sink, &mut self.assets, &mut self.apps);
         self.conns
-            .drain_some(max, |c| close_conn(c, ts, false, sink, assets, app_live));
+            .drain_some(max, |c| close_conn(c, ts, false, sink, assets, apps));
         if !self.conns.is_empty() {
             return false;
         }
@@ -359,9 +365,9 @@ impl Engine {
     #[inline(never)]
     fn expire_now(&mut self, now: i64) {
         self.next_expiry_check = now + EXPIRY_CHECK_US;
-        let (sink, assets, app_live) = (&mut self.sink, &mut self.assets, &mut self.app_live);
+        let (sink, assets, apps) = (&mut self.sink, &mut self.assets, &mut self.apps);
         self.conns
-            .expire(now, |c| close_conn(c, now, false, sink, assets, app_live));
+            .expire(now, |c| close_conn(c, now, false, sink, assets, apps));
     }
 }
 

@@ -74,8 +74,15 @@ pub struct Conn {
     pub tunnel: TunnelFacts,
     /// The application parser following this connection, once found.
     pub app: Option<Box<crate::over_ip::session::Session>>,
-    /// Payloads still to try recognising an application parser on.
+    /// Payloads still to try recognising an application parser on, each
+    /// on its own.
     pub app_probes_left: u8,
+    /// The first bytes of each direction of an undecided TCP connection,
+    /// gathered for protocol detection (see `over_ip::detect`).
+    pub gathered: Option<Box<crate::over_ip::detect::Gathered>>,
+    /// Gathering is over (or was never possible): the connection was
+    /// decided, or showed more than detection looks at.
+    pub gather_done: bool,
 }
 
 /// The services of the tunnels over UDP, as Zeek's analyzers name them.
@@ -161,6 +168,8 @@ impl Conn {
             tunnel: TunnelFacts::default(),
             app: None,
             app_probes_left: APP_PROBES,
+            gathered: None,
+            gather_done: false,
         }
     }
 

@@ -390,6 +390,8 @@ impl ConnTable {
             return;
         };
         if c.app.is_some()
+            || c.gathered.is_some()
+            || c.gather_done
             || c.service.is_some()
             || c.tunnel.sides != 0
             || c.tunnel_parent.is_some()

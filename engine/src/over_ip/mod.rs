@@ -20,6 +20,7 @@
 use crate::protocols::{declare_modules, each_protocol};
 each_protocol!(declare_modules over_ip;);
 pub mod common;
+pub mod detect;
 pub mod fingerprint;
 #[cfg(test)]
 pub mod harness;

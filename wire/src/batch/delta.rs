@@ -40,14 +40,28 @@ mod dtag {
     pub const DINTERVAL: u8 = 20;
 }
 
-/// The base rows a new row may stand on: first those equal in every column
-/// but times, then those of the same identity (the `uid` of a connection
-/// log, else every column that names rather than measures).
+/// The base rows a new row may stand on, by [`Level`]; and the base row in
+/// its place when most of its cells are the same.
 struct Matcher<'a> {
-    exact: HashMap<Vec<u8>, Queue>,
-    loose: HashMap<Vec<u8>, Queue>,
+    /// One map per [`LEVELS`] entry.
+    maps: [HashMap<Vec<u8>, Queue>; 3],
     rows: &'a [&'a Record],
 }
+
+/// What a row's key for finding its base row holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// Every column but times.
+    Exact,
+    /// The `uid` of a connection log, else every column that names rather
+    /// than measures.
+    Identity,
+    /// The columns that name, but the `uid` and the ports: another
+    /// connection, or a row of another repetition of the same exchange.
+    Shape,
+}
+
+const LEVELS: [Level; 3] = [Level::Exact, Level::Identity, Level::Shape];
 
 /// Base rows with one key, taken in order; the last one is reused once
 /// all are taken.
@@ -64,26 +78,27 @@ impl Queue {
     }
 }
 
-fn key(schema: &LogSchema, rec: &Record, exact: bool) -> Result<Vec<u8>, EncodeError> {
+fn key(schema: &LogSchema, rec: &Record, level: Level) -> Result<Vec<u8>, EncodeError> {
     let mut o = Vec::with_capacity(64);
     let mut t = 0;
-    if !exact {
+    if level == Level::Identity {
         if let Some(uid) = schema.index_of("uid") {
             put_value(&mut o, rec.values.get(uid).unwrap_or(&Value::Unset), &mut t)?;
             return Ok(o);
         }
     }
     for (f, v) in schema.fields.iter().zip(&rec.values) {
-        let measure = match f.ty {
+        let left_out = match f.ty {
             FieldType::Time | FieldType::Interval => true,
             FieldType::Count
             | FieldType::Int
             | FieldType::Double
             | FieldType::VectorCount
-            | FieldType::VectorInterval => !exact,
-            _ => false,
+            | FieldType::VectorInterval => level != Level::Exact,
+            FieldType::Port => level == Level::Shape,
+            _ => level == Level::Shape && f.name == "uid",
         };
-        if !measure {
+        if !left_out {
             put_value(&mut o, v, &mut t)?;
         }
     }
@@ -93,13 +108,12 @@ fn key(schema: &LogSchema, rec: &Record, exact: bool) -> Result<Vec<u8>, EncodeE
 impl<'a> Matcher<'a> {
     fn new(schema: &LogSchema, rows: &'a [&'a Record]) -> Result<Self, EncodeError> {
         let mut m = Matcher {
-            exact: HashMap::new(),
-            loose: HashMap::new(),
+            maps: Default::default(),
             rows,
         };
         for (k, rec) in rows.iter().enumerate() {
-            for (map, exact) in [(&mut m.exact, true), (&mut m.loose, false)] {
-                map.entry(key(schema, rec, exact)?)
+            for (map, level) in m.maps.iter_mut().zip(LEVELS) {
+                map.entry(key(schema, rec, level)?)
                     .or_insert_with(|| Queue {
                         rows: Vec::new(),
                         next: 0,
@@ -109,6 +123,18 @@ impl<'a> Matcher<'a> {
             }
         }
         Ok(m)
+    }
+
+    fn take(
+        &mut self,
+        schema: &LogSchema,
+        rec: &Record,
+        level: Level,
+    ) -> Result<Option<usize>, EncodeError> {
+        let at = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+        Ok(self.maps[at]
+            .get_mut(&key(schema, rec, level)?)
+            .map(Queue::take))
     }
 
     /// The base row `rec` stands on; `next`: the row after the one the
@@ -122,22 +148,22 @@ impl<'a> Matcher<'a> {
         if self.rows.is_empty() {
             return Ok(None);
         }
-        for (map, exact) in [(&mut self.exact, true), (&mut self.loose, false)] {
-            if let Some(q) = map.get_mut(&key(schema, rec, exact)?) {
-                return Ok(Some(q.take()));
+        for level in [Level::Exact, Level::Identity] {
+            if let Some(k) = self.take(schema, rec, level)? {
+                return Ok(Some(k));
             }
         }
         // A row of another identity (a new connection doing what the last
         // one did) may share most cells with the base row in its place;
-        // with fewer in common, a reference costs more than it saves.
-        Ok(self
-            .rows
-            .get(next)
-            .filter(|b| {
-                let same = b.values.iter().zip(&rec.values).filter(|(a, b)| a == b);
-                same.count() * 4 >= rec.values.len() * 3
-            })
-            .map(|_| next))
+        // with fewer in common, one of the same shape is a better base.
+        let in_place = self.rows.get(next).is_some_and(|b| {
+            let same = b.values.iter().zip(&rec.values).filter(|(a, b)| a == b);
+            same.count() * 4 >= rec.values.len() * 3
+        });
+        if in_place {
+            return Ok(Some(next));
+        }
+        self.take(schema, rec, Level::Shape)
     }
 }
 

@@ -10,10 +10,16 @@ pub struct Dictionary {
 /// Dictionaries this build knows (see `wire/dict/README.md`). A
 /// dictionary is never changed once shipped: a new one gets a new id, and
 /// collectors keep the old ones for the devices not yet updated.
-pub static DICTIONARIES: &[Dictionary] = &[Dictionary {
-    id: 1,
-    bytes: include_bytes!("../../dict/records-v1.zdict"),
-}];
+pub static DICTIONARIES: &[Dictionary] = &[
+    Dictionary {
+        id: 1,
+        bytes: include_bytes!("../../dict/records-v1.zdict"),
+    },
+    Dictionary {
+        id: 2,
+        bytes: include_bytes!("../../dict/records-v2.zdict"),
+    },
+];
 
 pub fn dictionary(id: u32) -> Option<&'static Dictionary> {
     DICTIONARIES.iter().find(|d| d.id == id)

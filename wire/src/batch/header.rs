@@ -143,6 +143,9 @@ health! {
     /// Announced connections (FTP data channels) forgotten before their
     /// time because the table was full.
     expected_evicted,
+    /// TCP connections not recognised on their first bytes put back
+    /// together, because as many were already gathering theirs.
+    dpd_buffers_refused,
 }
 
 /// The counters the first version 1 agents send (up to `lost_packets`):

@@ -1,12 +1,12 @@
-//! `bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels]
-//! [--breakdown]`: bytes over
+//! `bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--dictionary ID]
+//! [--levels] [--breakdown]`: bytes over
 //! the air for the same records, several ways.
 //!
 //! - OURS_DIR: the agent's batches (`replay --batch-out`, as `run` spools
 //!   them, in full): their sizes, and their sizes as deltas each on the
 //!   batch before (what the uplink sends when every batch is acknowledged
 //!   before the next is sent) at the agent's level (`--level`, default 9)
-//!   and dictionary.
+//!   and the uplink's delta dictionary (the newest; `--dictionary ID`).
 //! - PER_EVENT_DIR: batches of the same capture and interval without
 //!   aggregation; each is written as the original OsecT sensor shipped a
 //!   minute: one Zeek TSV file per log, in a tar, compressed with zstd
@@ -195,12 +195,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => 9,
     };
+    // The deltas' dictionary (default: the newest, as the uplink's).
+    let args_dict = match args.iter().position(|a| a == "--dictionary") {
+        Some(i) if i + 1 < args.len() => {
+            let d = args.remove(i + 1).parse::<u32>()?;
+            args.remove(i);
+            Some(d)
+        }
+        _ => None,
+    };
     let (ours, per_event, sent) = match args.as_slice() {
         [o, p] => (o, p, None),
         [o, p, s] => (o, p, Some(s.parse::<u64>()?)),
         _ => {
             return Err(
-                "usage: bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--levels] [--breakdown]"
+                "usage: bench-sizes OURS_DIR PER_EVENT_DIR [SENT_BYTES] [--level N] [--dictionary ID] [--levels] [--breakdown]"
                     .into(),
             )
         }
@@ -263,12 +272,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|b| batch::decode(b))
         .collect::<Result<_, _>>()?;
-    // The agent's dictionary, as its frames name it (bytes 6 to 9).
-    let dict_id = ours
-        .first()
-        .and_then(|b| b.get(6..10))
-        .map_or(0, |d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
-    let dict = batch::dictionary(dict_id);
+    // The uplink's deltas use the newest dictionary.
+    let dict = match args_dict {
+        Some(id) => batch::dictionary(id),
+        None => batch::DICTIONARIES.last(),
+    };
     let (chained, _) = encode_all(&decoded, level, dict, true)?;
     println!(
         "osect batches as deltas, each on the one before  {:>10} bytes  {:>10.0} bytes/h",

@@ -435,6 +435,43 @@ mod stream_tests {
         assert!(rows(&recs, "dnp3").is_empty());
     }
 
+    /// The count and range Zeek's object header event gives for ranges of
+    /// virtual addresses (no count; 2- and 4-byte addresses read
+    /// big-endian) and for a qualifier it does not know (0, 0, 0, and
+    /// nothing read after it).
+    #[test]
+    fn virtual_address_ranges_as_zeek_reports_them() {
+        let objects = [
+            30, 1, 0x03, 2, 5, // 8-bit 2..5
+            30, 2, 0x04, 0x02, 0x00, 0x05, 0x00, // 16-bit 2..5
+            30, 3, 0x05, 2, 0, 0, 0, 5, 0, 0, 0, // 32-bit 2..5
+            30, 4, 0x0a, 1, 2, // reserved qualifier
+            60, 1, 0x06,
+        ];
+        let reply = resp(1, &objects);
+        let id = conn(Transport::Tcp, 40000, 20000);
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, &req(1, 0x01, &dnp3::CLASS0)),
+                Step::Data(Resp, &reply),
+            ],
+        );
+        let got: Vec<[String; 3]> = rows(&recs, "dnp3_objects")
+            .iter()
+            .filter(|r| field(r, "function_code") == "RESPONSE")
+            .map(|r| ["object_count", "range_low", "range_high"].map(|f| field(r, f)))
+            .collect();
+        let want = [
+            ["0", "2", "5"],
+            ["0", "512", "1280"],
+            ["0", "33554432", "83886080"],
+            ["0", "0", "0"],
+        ]
+        .map(|r| r.map(str::to_owned));
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn after_a_gap_the_next_fragment_is_read() {
         let read = req(1, 0x01, &dnp3::CLASS0);

@@ -140,6 +140,32 @@ pub fn object_size(group: u8, variation: u8) -> Option<Size> {
         (50, 3) => Bytes(6),
         (51, 1) | (51, 2) => Bytes(6),
         (52, 1) | (52, 2) => Bytes(2),
+        (13, 1) | (102, 1) => Bytes(1),
+        (13, 2) => Bytes(7),
+        (21, 5) => Bytes(11),
+        (21, 6) => Bytes(9),
+        // Frozen analog inputs; deadbands; double-precision outputs.
+        (31, 1) | (31, 7) => Bytes(5),
+        (31, 2) => Bytes(3),
+        (31, 3) => Bytes(11),
+        (31, 4) | (31, 8) => Bytes(9),
+        (31, 5) => Bytes(4),
+        (31, 6) => Bytes(2),
+        (34, 1) | (101, 1) => Bytes(2),
+        (34, 2) | (34, 3) | (101, 2) => Bytes(4),
+        (40, 4) | (41, 4) => Bytes(9),
+        // Analog events: flag, value (32-, 16-bit, single or double
+        // precision), then a time or not.
+        (32, 6) => Bytes(9),
+        (32, 8) => Bytes(15),
+        (33 | 42 | 43, 1 | 5) => Bytes(5),
+        (33 | 42 | 43, 2) => Bytes(3),
+        (33 | 42 | 43, 3 | 7) => Bytes(11),
+        (33 | 42 | 43, 4 | 6) => Bytes(9),
+        (33 | 42 | 43, 8) => Bytes(15),
+        // Octet strings and virtual terminal blocks: the variation is the
+        // length.
+        (110..=113, v) => Bytes(usize::from(v)),
         _ => return Option::None,
     })
 }
@@ -340,6 +366,20 @@ mod tests {
         let (h, next) = parse_object(&b[..8], 0, false).unwrap();
         assert_eq!((h.count, next), (Some(4), None));
         assert!(parse_object(&b[..4], 0, false).is_none());
+    }
+
+    #[test]
+    fn sizes_of_frozen_analogs_events_and_octet_strings() {
+        // Two frozen analog inputs with flag (5 bytes each), then a header
+        // after them.
+        let mut b = vec![31, 1, 0x00, 0, 1];
+        b.extend_from_slice(&[1, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+        b.extend_from_slice(&[110, 3, 0x00, 0, 0, b'a', b'b', b'c', 60, 1, 0x06]);
+        let (_, next) = parse_object(&b, 0, false).unwrap();
+        assert_eq!(next, Some(15));
+        let (h, next) = parse_object(&b, 15, false).unwrap();
+        assert_eq!((h.objects, next), (&b"abc"[..], Some(23)));
+        assert_eq!(object_size(42, 8), Some(Size::Bytes(15)));
     }
 
     #[test]

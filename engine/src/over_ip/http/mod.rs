@@ -26,6 +26,7 @@ use crate::over_ip::{AppParser, Ctx, Dir};
 use crate::text::{self, MAX_NAME, MAX_TEXT};
 use osect_wire::record::field;
 use osect_wire::{FieldType as T, LogSchema, Value};
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use websocket::{Handshake, WebSocket};
@@ -171,6 +172,33 @@ fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&line[..colon], line[colon + 1..].trim_ascii()))
 }
 
+/// Header lines most read of one head.
+const MAX_HEADERS: usize = 128;
+
+/// The headers of a head's lines (after the start line), names and values,
+/// a line that starts with a space or a tab continuing the value before
+/// it (obsolete line folding, which Zeek's MIME reader still joins).
+fn headers<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Vec<(&'a [u8], Cow<'a, [u8]>)> {
+    let mut out: Vec<(&[u8], Cow<[u8]>)> = Vec::new();
+    for l in lines {
+        if l.starts_with(b" ") || l.starts_with(b"\t") {
+            if let Some((_, value)) = out.last_mut() {
+                let mut joined = value.to_vec();
+                joined.extend_from_slice(l);
+                *value = Cow::Owned(joined.trim_ascii().to_vec());
+            }
+            continue;
+        }
+        if out.len() >= MAX_HEADERS {
+            break;
+        }
+        if let Some((name, value)) = header(l) {
+            out.push((name, Cow::Borrowed(value)));
+        }
+    }
+    out
+}
+
 /// The first line of `data`, if it has arrived.
 fn first_line(data: &[u8]) -> Option<&[u8]> {
     let nl = data.iter().position(|&c| c == b'\n')?;
@@ -252,8 +280,13 @@ enum Body {
     ChunkData(u64),
     ChunkDataEnd,
     Trailer,
-    /// Until the connection closes.
-    ToClose,
+    /// Until the connection closes. Zeek reads such a body line by line
+    /// (`lines`) unless the server said `Connection: close` on this
+    /// connection or the body is compressed, and counts each line end as
+    /// two bytes, a bare CR or LF too; `cr`: the last byte was a CR;
+    /// `open`: a line has begun and not ended (Zeek ends it at the close,
+    /// two bytes more).
+    ToClose { lines: bool, cr: bool, open: bool },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -288,6 +321,9 @@ pub struct Http {
     /// A content gap ended a response: it is written with the next call
     /// that can write (a gap has no context to write with).
     ended_by_gap: bool,
+    /// A reply said `Connection: close` (or the exchange is HTTP/0.9):
+    /// Zeek reads later bodies that run to the close as plain bytes.
+    connection_close: bool,
 }
 
 impl Default for Http {
@@ -303,6 +339,7 @@ impl Default for Http {
             framed_modes: [Mode::Head; 2],
             in_frames: false,
             ended_by_gap: false,
+            connection_close: false,
         }
     }
 }
@@ -412,7 +449,6 @@ impl Http {
             None if req.version.is_none() => data.iter().position(|&c| c == b'\n')? + 1,
             None => return None,
         };
-        let body = Body::None;
         if self.pending.len() >= MAX_PENDING {
             if let Some(old) = self.pending.pop_front() {
                 PENDING_EVICTED.fetch_add(1, Ordering::Relaxed);
@@ -429,14 +465,10 @@ impl Http {
             open_request: req.version.is_none() && split_head(data).is_none(),
             ..Tx::default()
         };
-        // Zeek reads chunked encoding in an HTTP/1.1 message only.
-        let chunked_ok = req.version == Some(b"1.1");
-        let mut body = body;
+        let mut framing = Framing::new(req.version == Some(b"1.1"), false);
         if let Some((_, lines)) = split_head(data) {
-            for l in lines.skip(1) {
-                let Some((name, value)) = header(l) else {
-                    continue;
-                };
+            for (name, value) in &headers(lines.skip(1)) {
+                let value: &[u8] = value;
                 let v = || Some(text::bytes(value, MAX_TEXT));
                 let mut buf = [0u8; 32];
                 match upper(name, &mut buf) {
@@ -446,9 +478,7 @@ impl Http {
                     b"ORIGIN" => tx.origin = v(),
                     n => {
                         Handshake::header(&mut self.handshake, true, n, value);
-                        if let Some(b) = framing(n, value, chunked_ok) {
-                            body = merge(body, b);
-                        }
+                        framing.header(n, value);
                         if let Some(p) = PROXY_HEADERS.iter().find(|p| p.as_bytes() == n) {
                             if tx.proxied.len() < 8 {
                                 tx.proxied
@@ -459,9 +489,8 @@ impl Http {
                 }
             }
         }
-        if body == Body::ToClose {
-            body = Body::None;
-        }
+        // A request without a length or chunks has no body.
+        let body = framing.body().unwrap_or(Body::None);
         self.pending.push_back(tx);
         self.modes[0] = Mode::Body(body);
         Some(end)
@@ -481,38 +510,53 @@ impl Http {
             tx.status_code = Some(0);
             tx.status_msg = Some("<empty>".to_owned());
             tx.version = Some("0.9".to_owned());
-            self.modes[1] = Mode::Body(Body::ToClose);
+            self.connection_close = true;
+            self.modes[1] = Mode::Body(Body::ToClose {
+                lines: false,
+                cr: false,
+                open: false,
+            });
             return Some(0);
         }
         let line = first_line(data)?;
         let st = StatusLine::parse(line)?;
         let (end, lines) = split_head(data)?;
-        let chunked_ok = st.version == b"1.1";
-        let mut body = Body::ToClose;
+        let mut framing = Framing::new(st.version == b"1.1", st.code == 206);
+        let mut compressed = false;
         let mut upgrade = false;
         // Zeek switches on a 101 whose `Connection` header's first token
         // is `upgrade`, with an `Upgrade` header naming the protocol (its
         // first token), while exactly one request is unanswered.
         let mut connection_upgrade = false;
         let mut protocol: &[u8] = &[];
-        for l in lines.skip(1) {
-            let Some((name, value)) = header(l) else {
-                continue;
-            };
+        let hs = headers(lines.skip(1));
+        for (name, value) in &hs {
+            let value: &[u8] = value;
             let mut buf = [0u8; 32];
             let name = upper(name, &mut buf);
-            if let Some(b) = framing(name, value, chunked_ok) {
-                body = merge(body, b);
-            }
+            framing.header(name, value);
             Handshake::header(&mut self.handshake, false, name, value);
             match name {
                 b"CONNECTION" => {
-                    connection_upgrade |= first_token(value).eq_ignore_ascii_case(b"upgrade");
+                    let token = first_token(value);
+                    connection_upgrade |= token.eq_ignore_ascii_case(b"upgrade");
+                    self.connection_close |= token.eq_ignore_ascii_case(b"close");
                 }
                 b"UPGRADE" => protocol = first_token(value),
+                b"CONTENT-ENCODING" => {
+                    let token = first_token(value);
+                    compressed = [&b"gzip"[..], b"x-gzip", b"deflate"]
+                        .iter()
+                        .any(|c| token.eq_ignore_ascii_case(c));
+                }
                 _ => {}
             }
         }
+        let mut body = framing.body().unwrap_or(Body::ToClose {
+            lines: !(self.connection_close || compressed),
+            cr: false,
+            open: false,
+        });
         let unanswered = self.pending.iter().filter(|t| !t.has_response).count();
         let switches = st.code == 101 && connection_upgrade && !protocol.is_empty() && unanswered == 1;
         // Zeek's `HTTP::upgrade_analyzers` is keyed by the protocol.
@@ -547,7 +591,9 @@ impl Http {
             if method == Some("HEAD") || st.code == 204 || st.code == 304 {
                 body = Body::None;
             }
-            if method == Some("CONNECT") && (200..300).contains(&st.code) {
+            // Zeek opens the tunnel on a 200 only (any other reply, 2xx
+            // too, ends the CONNECT).
+            if method == Some("CONNECT") && st.code == 200 {
                 upgrade = true;
             }
         }
@@ -586,9 +632,25 @@ impl Http {
                         break false;
                     }
                 }
-                Body::ToClose => {
+                Body::ToClose {
+                    lines,
+                    mut cr,
+                    mut open,
+                } => {
                     used += rest.len();
                     counted += rest.len() as u64;
+                    if lines {
+                        for &c in rest {
+                            // A line end Zeek counts as two bytes: a bare
+                            // CR (known at the next byte) or a bare LF.
+                            if cr != (c == b'\n') {
+                                counted += 1;
+                            }
+                            cr = c == b'\r';
+                            open = !(cr || c == b'\n');
+                        }
+                        b = Body::ToClose { lines, cr, open };
+                    }
                     break false;
                 }
                 Body::ChunkSize => {
@@ -601,23 +663,12 @@ impl Http {
                     };
                     let consumed = rest.iter().position(|&c| c == b'\n').map_or(0, |i| i + 1);
                     used += consumed;
-                    let hex = line
-                        .split(|&c| c == b';')
-                        .next()
-                        .unwrap_or_default()
-                        .trim_ascii();
-                    match std::str::from_utf8(hex)
-                        .ok()
-                        .and_then(|h| u64::from_str_radix(h, 16).ok())
-                    {
-                        Some(0) => b = Body::Trailer,
-                        Some(n) => b = Body::ChunkData(n),
-                        None => {
-                            self.modes[side] = Mode::Resync;
-                            self.add_body(side, counted);
-                            return (used, true);
-                        }
-                    }
+                    // Zeek reads the size with atoi_n: a size that is no
+                    // number, or not above 0, is the last chunk.
+                    b = match atoi(line, 16) {
+                        Some(n) if n > 0 => Body::ChunkData(n.unsigned_abs()),
+                        _ => Body::Trailer,
+                    };
                 }
                 Body::ChunkData(n) => {
                     let k = n.min(rest.len() as u64);
@@ -763,23 +814,41 @@ impl Http {
 /// not start a valid escape is kept as it is.
 pub fn unescape_uri(uri: &[u8]) -> String {
     let uri = &uri[..uri.len().min(MAX_TEXT)];
-    let hex = |c: u8| char::from(c).to_digit(16);
+    let hex = |at: usize| uri.get(at).and_then(|&c| char::from(c).to_digit(16));
+    let byte = |at: usize| Some((hex(at)? * 16 + hex(at + 1)?) as u8);
     let mut out = Vec::with_capacity(uri.len());
     let mut i = 0;
     while i < uri.len() {
-        let c = uri[i];
-        if c == b'%' {
-            if let (Some(h), Some(l)) = (
-                uri.get(i + 1).and_then(|&c| hex(c)),
-                uri.get(i + 2).and_then(|&c| hex(c)),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
+        if uri[i] != b'%' {
+            out.push(uri[i]);
+            i += 1;
+            continue;
+        }
+        // As Zeek's unescape_URI: `%%` drops the first `%`; `%uXXXX` is
+        // one or two bytes (a leading 00 dropped); anything else that is
+        // not an escape is kept as it is.
+        i += 1;
+        match uri.get(i) {
+            None => out.push(b'%'),
+            Some(b'%') if i + 1 < uri.len() => {}
+            Some(&c) => {
+                if let Some(b) = byte(i) {
+                    out.push(b);
+                    i += 2;
+                } else if c == b'u' && (1..5).all(|k| hex(i + k).is_some()) {
+                    if let (Some(hi), Some(lo)) = (byte(i + 1), byte(i + 3)) {
+                        if hi != 0 {
+                            out.push(hi);
+                        }
+                        out.push(lo);
+                    }
+                    i += 5;
+                } else {
+                    out.extend_from_slice(&[b'%', c]);
+                    i += 1;
+                }
             }
         }
-        out.push(c);
-        i += 1;
     }
     text::bytes(&out, MAX_TEXT)
 }
@@ -806,34 +875,112 @@ fn first_token(value: &[u8]) -> &[u8] {
     &v[..end]
 }
 
-/// How a header frames the body, if it does; `Transfer-Encoding: chunked`
-/// only when `chunked_ok` (the message is HTTP/1.1, as Zeek requires).
-fn framing(upper_name: &[u8], value: &[u8], chunked_ok: bool) -> Option<Body> {
-    match upper_name {
-        b"CONTENT-LENGTH" => std::str::from_utf8(value)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-            .map(Body::Length),
-        b"TRANSFER-ENCODING"
-            if chunked_ok
-                && value.len() >= 7
-                && value[value.len() - 7..].eq_ignore_ascii_case(b"chunked") =>
-        {
-            Some(Body::ChunkSize)
+/// How the headers frame a body, read as Zeek's HTTP_Entity reads them.
+struct Framing {
+    /// The message is HTTP/1.1: only there is `chunked` read.
+    chunked_ok: bool,
+    /// A 206 reply: its Content-Range gives a length too.
+    partial: bool,
+    chunked: bool,
+    length: Option<i64>,
+    range: Option<i64>,
+}
+
+impl Framing {
+    fn new(chunked_ok: bool, partial: bool) -> Framing {
+        Framing {
+            chunked_ok,
+            partial,
+            chunked: false,
+            length: None,
+            range: None,
         }
-        _ => None,
+    }
+
+    /// One header, by its upper-case name. Values are read by their first
+    /// token, numbers as Zeek's `atoi_n` reads them.
+    fn header(&mut self, upper_name: &[u8], value: &[u8]) {
+        match upper_name {
+            b"CONTENT-LENGTH" => {
+                let token = first_token(value);
+                if token.is_empty() {
+                    return;
+                }
+                // A length that is no number is 0; where a range and a
+                // length differ, the larger wins.
+                let n = atoi(token, 10).unwrap_or(0);
+                self.length = Some(self.range.filter(|&r| r > n).unwrap_or(n));
+            }
+            b"CONTENT-RANGE" if self.partial => {
+                let unit = first_token(value);
+                if unit != b"bytes" {
+                    return;
+                }
+                // What follows the unit, without its spaces.
+                let after = value.len() - value.trim_ascii_start().len() + unit.len();
+                let spec: Vec<u8> = value[after..]
+                    .iter()
+                    .copied()
+                    .filter(|&c| c != b' ')
+                    .take(64)
+                    .collect();
+                let Some(slash) = spec.iter().position(|&c| c == b'/') else {
+                    return;
+                };
+                let Some(dash) = spec[..slash].iter().position(|&c| c == b'-') else {
+                    return;
+                };
+                let (Some(first), Some(last)) =
+                    (atoi(&spec[..dash], 10), atoi(&spec[dash + 1..slash], 10))
+                else {
+                    return;
+                };
+                let len = last.wrapping_sub(first).wrapping_add(1);
+                if len > 0 {
+                    self.range = Some(len);
+                    self.length = Some(match self.length {
+                        Some(n) if n > 0 => n.max(len),
+                        _ => len,
+                    });
+                }
+            }
+            b"TRANSFER-ENCODING" => {
+                self.chunked |=
+                    self.chunked_ok && first_token(value).eq_ignore_ascii_case(b"chunked");
+            }
+            _ => {}
+        }
+    }
+
+    /// The body the headers announce: chunks before a length; `None` when
+    /// neither is given (or the length is negative).
+    fn body(&self) -> Option<Body> {
+        if self.chunked {
+            return Some(Body::ChunkSize);
+        }
+        let n = self.length.filter(|&n| n >= 0)?;
+        Some(Body::Length(n.unsigned_abs()))
     }
 }
 
-/// Chunked encoding wins over a length (RFC 9112 section 6.3).
-fn merge(old: Body, new: Body) -> Body {
-    if old == Body::ChunkSize {
-        old
-    } else {
-        new
-    }
+/// A number as Zeek's `atoi_n` reads it in base `radix` (10 or 16): an
+/// optional `-`, then digits up to the first byte that is not one
+/// (wrapping on overflow); `None` when no digit starts it.
+fn atoi(b: &[u8], radix: u32) -> Option<i64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let digit = |c: &u8| char::from(*c).to_digit(radix);
+    digit(digits.first()?)?;
+    let n = digits
+        .iter()
+        .map_while(digit)
+        .fold(0i64, |n, d| {
+            n.wrapping_mul(i64::from(radix))
+                .wrapping_add(i64::from(d))
+        });
+    Some(if neg { n.wrapping_neg() } else { n })
 }
 
 impl AppParser for Http {
@@ -988,6 +1135,9 @@ impl AppParser for Http {
             .pending
             .back()
             .is_some_and(|t| t.open_request && t.has_response);
+        if let Mode::Body(Body::ToClose { open: true, .. }) = self.modes[1] {
+            self.add_body(1, 2);
+        }
         while let Some(tx) = self.pending.pop_front() {
             Self::log(ctx, tx);
         }
@@ -1037,6 +1187,9 @@ mod tests {
         assert_eq!(unescape_uri(b"/%"), "/%");
         assert_eq!(unescape_uri(b"/%5"), "/%5");
         assert_eq!(unescape_uri(b"/%zz"), "/%zz");
+        assert_eq!(unescape_uri(b"/%%41"), "/A");
+        assert_eq!(unescape_uri(b"/a%u0041%u4243b"), "/aABCb");
+        assert_eq!(unescape_uri(b"/%u0"), "/%u0");
         let r = RequestLine::parse(b"OPTIONS HTTP/1.1").unwrap();
         assert_eq!((r.uri, r.version), (&b""[..], Some(&b"1.1"[..])));
     }
@@ -1386,6 +1539,139 @@ mod stream_tests {
         let http = rows(&recs, "http");
         let got = ["status_code", "info_code", "version"].map(|f| field(http[0], f));
         assert_eq!(got, ["100", "100", "1.1"]);
+    }
+
+    /// A body that runs to the close is read by Zeek line by line, each
+    /// line end counting two bytes (a bare LF or CR too, and the close
+    /// after an unfinished line), unless a reply
+    /// on the connection said `Connection: close` or the body is
+    /// compressed: then its bytes are counted as they are.
+    #[test]
+    fn bodies_to_the_close_count_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |head: &[u8]| {
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, head),
+                    Step::Data(Resp, b"a\nb\r"),
+                    Step::Data(Resp, b"\nc\rd"),
+                ],
+            );
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        // Eight bytes, a bare LF and a bare CR, and the last line, which
+        // the close ends.
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\n\r\n"), "12");
+        assert_eq!(body_len(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n"), "8");
+        assert_eq!(body_len(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n"), "8");
+    }
+
+    /// Content-Length and Content-Range as Zeek's HTTP_Entity reads them:
+    /// the first token, digits up to the first other byte, a value that
+    /// is no number as 0, a negative one (or one that wraps) as none; in a
+    /// 206, the range's length where it is larger.
+    #[test]
+    fn lengths_read_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |headers: &str| {
+            let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{headers}\r\n");
+            let reply = [head.as_bytes(), b"0123456789ABCDEF"].concat();
+            let (recs, _, _) = run(&id, &[Step::Data(Orig, REQ), Step::Data(Resp, &reply)]);
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(body_len("Content-Length: 007\r\n"), "7");
+        assert_eq!(body_len("Content-Length: 5abc\r\n"), "5");
+        assert_eq!(body_len("Content-Length: abc\r\n"), "0");
+        assert_eq!(body_len("Content-Length: -1\r\n"), "16");
+        assert_eq!(body_len("Content-Length: 18446744073709551615\r\n"), "16");
+        assert_eq!(body_len("Content-Length: 4\r\nContent-Length: 6\r\n"), "6");
+        // First token only: "gzip, chunked" is not chunked for Zeek.
+        assert_eq!(
+            body_len("Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n"),
+            "3"
+        );
+        let partial = |headers: &str| {
+            let head = format!("HTTP/1.1 206 Partial Content\r\n{headers}\r\n");
+            let reply = [head.as_bytes(), b"0123456789ABCDEF"].concat();
+            let (recs, _, _) = run(&id, &[Step::Data(Orig, REQ), Step::Data(Resp, &reply)]);
+            field(rows(&recs, "http")[0], "response_body_len")
+        };
+        assert_eq!(partial("Content-Range: bytes 0-9/100\r\n"), "10");
+        assert_eq!(
+            partial("Content-Length: 4\r\nContent-Range: bytes 10 - 21/100\r\n"),
+            "12"
+        );
+        assert_eq!(
+            partial("Content-Range: bytes 0-3/100\r\nContent-Length: 6\r\n"),
+            "6"
+        );
+        assert_eq!(
+            partial("Content-Range: bytes 0-9/100\r\nContent-Length: 4\r\n"),
+            "10"
+        );
+    }
+
+    /// A header line that starts with white space continues the value
+    /// before it, as Zeek's MIME reader joins it.
+    #[test]
+    fn folded_header_lines_continue_the_value() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let req = b"GET / HTTP/1.1\r\nHost: plc\r\n .local\r\nUser-Agent: t/1\r\n\r\n";
+        let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        let (recs, _, _) = run(&id, &[Step::Data(Orig, req), Step::Data(Resp, reply)]);
+        let http = rows(&recs, "http");
+        assert_eq!(field(http[0], "host"), "plc .local");
+        assert_eq!(field(http[0], "user_agent"), "t/1");
+        assert_eq!(field(http[0], "response_body_len"), "3");
+    }
+
+    /// Chunk sizes as Zeek's atoi_n reads them: hex digits up to the first
+    /// other byte; a size that is no number (or not above 0) is the last
+    /// chunk, the trailer follows.
+    #[test]
+    fn chunk_sizes_read_as_zeek_reads_them() {
+        let id = conn(Transport::Tcp, 40000, 80);
+        let body_len = |chunks: &[u8]| {
+            let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let (recs, _, _) = run(
+                &id,
+                &[
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, &[&head[..], chunks].concat()),
+                    Step::Data(Orig, REQ),
+                    Step::Data(Resp, RESP),
+                ],
+            );
+            let http = rows(&recs, "http");
+            assert_eq!(http.len(), 2);
+            field(http[0], "response_body_len")
+        };
+        assert_eq!(body_len(b"a;name=x\r\n0123456789\r\n0\r\n\r\n"), "10");
+        assert_eq!(body_len(b"3 \r\nabc\r\n0\r\n\r\n"), "3");
+        assert_eq!(body_len(b" 3\r\n\r\n"), "0");
+        assert_eq!(body_len(b"-5\r\n\r\n"), "0");
+    }
+
+    /// A CONNECT turns into a tunnel on a 200 only: after a 204 the
+    /// connection is still HTTP.
+    #[test]
+    fn connect_tunnels_on_200_only() {
+        let id = conn(Transport::Tcp, 40000, 3128);
+        let connect = b"CONNECT plc:502 HTTP/1.1\r\nHost: plc:502\r\n\r\n";
+        let (recs, _, _) = run(
+            &id,
+            &[
+                Step::Data(Orig, connect),
+                Step::Data(Resp, b"HTTP/1.1 204 No Content\r\n\r\n"),
+                Step::Data(Orig, REQ),
+                Step::Data(Resp, RESP),
+            ],
+        );
+        let http = rows(&recs, "http");
+        assert_eq!(http.len(), 2);
+        assert_eq!(field(http[1], "response_body_len"), "5");
     }
 
     /// Zeek reads chunked encoding in HTTP/1.1 only: an HTTP/1.0 reply
