@@ -434,6 +434,18 @@ fn ip_tunnels_name_their_tunnel() {
             "ERSPAN type III with its platform sub-header",
             Box::new(|p, n| (47, link::erspan_3(n, 5, true, &p.eth))),
         ),
+        (
+            "Aruba GRE carrying 802.11",
+            Box::new(|p, n| {
+                // The station and the host it talks to, from the frame's
+                // own addresses; the access point's BSSID between them.
+                let mac =
+                    |at: usize| -> [u8; 6] { p.eth[at..at + 6].try_into().unwrap_or_default() };
+                let bssid = [0x00, 0x0b, 0x86, 1, 2, 3];
+                let wifi = link::ieee80211_data(mac(6), bssid, mac(0), n as u16, &p.ip);
+                (47, link::aruba(0x8210, &wifi))
+            }),
+        ),
         ("PPTP", Box::new(|p, n| (47, link::pptp(n, &p.ip)))),
         ("IP in IP", Box::new(|p, _| (4, p.ip.clone()))),
     ];

@@ -362,7 +362,20 @@ pub fn ppp(hdlc: bool, proto: u16, payload: &[u8]) -> Vec<u8> {
 /// LLC/SNAP then IPv4, behind a minimal radiotap header.
 pub fn radiotap_80211(sta: Mac, bssid: Mac, dst: Mac, seq: u16, ip: &[u8]) -> Vec<u8> {
     let mut f = vec![0, 0, 8, 0, 0, 0, 0, 0];
-    f.extend_from_slice(&[0x88, 0x01, 0x2c, 0x00]);
+    f.extend_from_slice(&ieee80211_data(sta, bssid, dst, seq, ip));
+    f
+}
+
+/// GRE from an Aruba access point to its controller: protocol type
+/// `proto` (0x8200 and up) and the station's 802.11 frame as it came.
+pub fn aruba(proto: u16, frame: &[u8]) -> Vec<u8> {
+    gre(0, proto, 0, frame)
+}
+
+/// An 802.11 QoS data frame from a station to its access point (`bssid`),
+/// LLC/SNAP then IPv4.
+pub fn ieee80211_data(sta: Mac, bssid: Mac, dst: Mac, seq: u16, ip: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x88, 0x01, 0x2c, 0x00];
     f.extend_from_slice(&bssid);
     f.extend_from_slice(&sta);
     f.extend_from_slice(&dst);

@@ -159,6 +159,21 @@ impl Engine {
                 Ok(l2) => self.link(ts, &l2, inner(meta, parent, Some(&l2))),
                 Err(_) => self.stats.malformed += 1,
             },
+            tunnel::Inner::Ieee80211(b) => {
+                let amsdu = ethernet::ieee80211_amsdu(b, |l2| {
+                    self.link(ts, l2, inner(meta, parent, Some(l2)))
+                });
+                let one = match amsdu {
+                    Ok(true) => return,
+                    Ok(false) => ethernet::decode(LinkType::IEEE802_11, b),
+                    Err(e) => Err(e),
+                };
+                match one {
+                    Ok(Some(l2)) => self.link(ts, &l2, inner(meta, parent, Some(&l2))),
+                    Ok(None) => {}
+                    Err(_) => self.stats.malformed += 1,
+                }
+            }
             tunnel::Inner::None => {}
         }
     }

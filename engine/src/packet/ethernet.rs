@@ -340,6 +340,46 @@ fn llc(mut l2: L2<'_>) -> Result<L2<'_>> {
     Ok(l2)
 }
 
+/// Hands `each` the packets of an 802.11 A-MSDU (a QoS data frame whose QoS
+/// control has the A-MSDU bit) as Zeek's IEEE802_11 analyzer walks them:
+/// subframes of a 14-byte header (destination, source, length) and an
+/// LLC/SNAP payload, each but the last padded to four bytes, all with the
+/// frame header's addresses. Returns false, having called nothing, for a
+/// frame that is no A-MSDU; stops at a truncated subframe or one without
+/// SNAP, as Zeek does.
+pub fn ieee80211_amsdu<'a>(f: &'a [u8], mut each: impl FnMut(&L2<'a>)) -> Result<bool> {
+    let fc = byte(f, 0)?;
+    let flags = byte(f, 1)?;
+    if (fc >> 2) & 0x3 != 2 || (fc >> 4) & 0x8 == 0 || flags & 0x40 != 0 {
+        return Ok(false);
+    }
+    let qos = if flags & 0x03 == 0x03 { 30 } else { 24 };
+    if byte(f, qos)? & 0x80 == 0 {
+        return Ok(false);
+    }
+    let header = ieee80211(f)?;
+    let mut rest = f.get(qos + 2..).ok_or(Error::Truncated)?;
+    while !rest.is_empty() {
+        let len = usize::from(be16(rest, 12)?);
+        let body = rest.get(14..14 + len).ok_or(Error::Truncated)?;
+        let l2 = llc(L2 {
+            payload: body,
+            ethertype: 0,
+            ..header
+        })?;
+        if l2.ethertype == 0 {
+            return Err(Error::malformed("A-MSDU subframe without SNAP", 14));
+        }
+        each(&l2);
+        let next = 14 + len;
+        rest = rest
+            .get(next + len % 4..)
+            .or(rest.get(next..))
+            .unwrap_or_default();
+    }
+    Ok(true)
+}
+
 /// An 802.11 data frame with an LLC/SNAP header; other frames carry no IP.
 fn ieee80211(f: &[u8]) -> Result<L2<'_>> {
     let fc = byte(f, 0)?;
@@ -409,6 +449,39 @@ mod tests {
     fn truncated_vlan_tag() {
         let frame = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00, 0x00];
         assert_eq!(decode(LinkType::ETHERNET, &frame), Err(Error::Truncated));
+    }
+
+    /// Two subframes, the first padded by its length modulo four as Zeek
+    /// skips it, each with the frame header's addresses.
+    #[test]
+    fn amsdu_subframes_are_each_a_packet() {
+        let mut f = vec![0x88, 0x01, 0, 0];
+        f.extend_from_slice(&[1; 6]); // BSSID
+        f.extend_from_slice(&[2; 6]); // station
+        f.extend_from_slice(&[3; 6]); // destination
+        f.extend_from_slice(&[0, 0, 0x80, 0]); // sequence, QoS with A-MSDU
+        for (body, pad) in [(&[0x45, 1, 2][..], 3), (&[0x45, 4][..], 0)] {
+            f.extend_from_slice(&[9; 12]);
+            f.extend_from_slice(&(8 + body.len() as u16).to_be_bytes());
+            f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+            f.extend_from_slice(body);
+            f.extend(std::iter::repeat_n(0, pad));
+        }
+        let mut seen = Vec::new();
+        let amsdu = ieee80211_amsdu(&f, |l2| {
+            seen.push((
+                l2.src.copied(),
+                l2.dst.copied(),
+                l2.ethertype,
+                l2.payload.to_vec(),
+            ))
+        });
+        assert_eq!(amsdu, Ok(true));
+        let from = |p: &[u8]| (Some([2; 6]), Some([3; 6]), ETHERTYPE_IPV4, p.to_vec());
+        assert_eq!(seen, vec![from(&[0x45, 1, 2]), from(&[0x45, 4])]);
+        // Without the A-MSDU bit it is one frame.
+        f[24] = 0;
+        assert_eq!(ieee80211_amsdu(&f, |_| {}), Ok(false));
     }
 
     #[test]

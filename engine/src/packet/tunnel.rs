@@ -1,6 +1,6 @@
 //! Encapsulations Zeek decapsulates: IP-in-IP, GRE (including PPTP's
-//! enhanced GRE and ERSPAN types I to III), and over UDP VXLAN, Geneve,
-//! Teredo, GTP-U and AYIYA.
+//! enhanced GRE, ERSPAN types I to III and Aruba's 802.11 in GRE), and over
+//! UDP VXLAN, Geneve, Teredo, GTP-U and AYIYA.
 
 use super::{be16, byte, Error, Result};
 
@@ -11,6 +11,8 @@ pub enum Inner<'a> {
     Ip(&'a [u8]),
     /// An Ethernet frame.
     Ethernet(&'a [u8]),
+    /// An 802.11 frame (Aruba's access points tunnel them in GRE).
+    Ieee80211(&'a [u8]),
     /// Nothing to decode (e.g. PPP control, GTP signalling).
     None,
 }
@@ -76,6 +78,15 @@ pub fn gre(b: &[u8]) -> Result<Inner<'_>> {
             0x0021 | 0x0057 => Inner::Ip(p.get(4..).ok_or(Error::Truncated)?),
             _ => Inner::None,
         },
+        // Aruba, as Zeek's GRE analyzer tells it: protocol types with the
+        // bits 0x8200 set and a zero low nibble (which covers its
+        // 0x8300-0x8370 too), or 0x9000; the payload is an 802.11 frame.
+        p16 if (p16 & 0x8200 == 0x8200 && p16 & 0x000f == 0) || p16 == 0x9000 => {
+            if p.is_empty() {
+                return Err(Error::Truncated);
+            }
+            Inner::Ieee80211(p)
+        }
         _ => Inner::None,
     })
 }
@@ -245,6 +256,24 @@ mod tests {
     fn gre_with_key_carries_ip() {
         let b = [0x20, 0x00, 0x08, 0x00, 0, 0, 0, 1, 0x45, 0];
         assert_eq!(gre(&b), Ok(Inner::Ip(&[0x45, 0])));
+    }
+
+    /// Zeek's range of Aruba protocol types, and its edges.
+    #[test]
+    fn aruba_types_carry_80211() {
+        let aruba = |proto: u16| {
+            let mut b = vec![0, 0];
+            b.extend_from_slice(&proto.to_be_bytes());
+            b.extend_from_slice(&[0x88, 0x01]);
+            gre(&b) == Ok(Inner::Ieee80211(&[0x88, 0x01]))
+        };
+        for proto in [0x8200, 0x8210, 0x82f0, 0x8300, 0x8370, 0x8a00, 0x9000] {
+            assert!(aruba(proto), "{proto:#x}");
+        }
+        for proto in [0x8201, 0x820f, 0x8000, 0x8100, 0x9010, 0x88b0] {
+            assert!(!aruba(proto), "{proto:#x}");
+        }
+        assert_eq!(gre(&[0, 0, 0x82, 0x00]), Err(Error::Truncated));
     }
 
     /// An IPv6 header of `payload` bytes of payload from `src` to `dst`,
