@@ -60,6 +60,12 @@ fn form(schema: &'static LogSchema) -> Option<Form> {
     Some(Form { schema, keep })
 }
 
+/// The schema of `schema`'s folded rows (its key fields, then `ts_end` and
+/// `count`); `None` for a log that does not fold.
+pub fn folded_schema(schema: &'static LogSchema) -> Option<&'static LogSchema> {
+    form(schema).map(|f| f.schema)
+}
+
 /// The form of rows folded already (another worker's): their key is every
 /// field before `ts_end` and `count`.
 fn folded_form(schema: &'static LogSchema) -> Option<Form> {

@@ -65,3 +65,32 @@ pub fn corpus_traces() -> Vec<(String, std::path::PathBuf)> {
     out.sort();
     out
 }
+
+/// A batch of `header` whose folded log comes in `parts` (format version
+/// 3), each part a section written by column, as `run` writes an
+/// interval's folded rows when their memory fills.
+pub fn batch_in_parts(
+    header: &osect_wire::batch::Header,
+    parts: &[Vec<osect_wire::Record>],
+) -> Result<Vec<u8>, osect_wire::batch::EncodeError> {
+    use osect_wire::batch::{Compressor, Decompressor, Stager};
+    let mut st = Stager::new(Compressor::new(3, None)?);
+    for rows in parts {
+        let Some(schema) = rows.first().map(|r| r.schema) else {
+            continue;
+        };
+        let mut part = st.section(schema, rows.len() as u64)?;
+        for col in 0..schema.fields.len() {
+            for r in rows {
+                part.put(
+                    r.values
+                        .get(col)
+                        .cloned()
+                        .unwrap_or(osect_wire::Value::Unset),
+                )?;
+            }
+        }
+        part.finish()?;
+    }
+    st.take()?.encode(header, &mut Decompressor::default())
+}
