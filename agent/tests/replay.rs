@@ -289,6 +289,71 @@ fn batches_folded_at_the_source_equal_each_intervals_rows_folded() {
 }
 
 #[test]
+fn batches_whose_folded_rows_come_in_parts_decode_to_one_foldings_rows() {
+    // Every corpus capture in 60 s batches, as `run` writes them, with the
+    // folded rows' memory unbounded and with 2 KiB of it (a part written
+    // every few keys): once decoded, the same batches, dropping nothing.
+    use osect_agent::run::file_intervals;
+    // Batches in parts, and rows their decoding joined.
+    let (mut parted, mut joined) = (0, 0);
+    for case in support::cases_with("conn.log") {
+        let mut whole = Config::default();
+        whole.batch.aggregate = true;
+        whole.capture.ignore_checksums = case.ignore_checksums();
+        whole.limits.folded_bytes = usize::MAX;
+        let mut small = whole.clone();
+        small.limits.folded_bytes = 2 << 10;
+        let trace = std::slice::from_ref(&case.trace);
+        let frames = |cfg: &Config| {
+            let batcher = osect_agent::batch::Batcher::new(cfg);
+            let mut d = batch::Decompressor::default();
+            let mut out = Vec::new();
+            file_intervals(
+                cfg,
+                trace,
+                true,
+                |_| {},
+                |c| {
+                    let header = batcher.header(1, c.start_us, c.end_us, 0, c.health);
+                    let body = c.staged.expect("a staged body");
+                    out.push(body.encode(&header, &mut d).unwrap());
+                },
+            )
+            .unwrap();
+            out
+        };
+        let (want, got) = (frames(&whole), frames(&small));
+        assert_eq!(want.len(), got.len(), "{}", case.name);
+        for (a, b) in want.iter().zip(&got) {
+            let (wa, wb) = (batch::decode(a).unwrap(), batch::decode(b).unwrap());
+            assert!(
+                wa == wb,
+                "{}: batch {} differs",
+                case.name,
+                wa.header.interval_start_us
+            );
+            assert_eq!(wb.header.health.records_dropped, 0, "{}", case.name);
+            let info = batch::read_frame_info(b).unwrap();
+            if info.parts {
+                parted += 1;
+                joined += info.header.record_count - wb.header.record_count;
+            }
+            // Named as the batch written in one piece is.
+            assert_eq!(
+                batch::digest(&wb).unwrap(),
+                batch::read_frame_info(a).unwrap().digest,
+                "{}",
+                case.name
+            );
+        }
+    }
+    assert!(
+        parted > 10 && joined > 1_000,
+        "{parted} batches came in parts, {joined} rows joined"
+    );
+}
+
+#[test]
 fn arp_exchanges_are_aggregated_per_interval() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (host(1), host(2));

@@ -14,9 +14,9 @@ pub struct Policy {
     pub limits: Limits,
 }
 
-/// Default bound on records per batch: four times the agent's default
-/// interval buffer (250,000 records), so an agent with several capture
-/// workers stays well inside it.
+/// Default bound on records per batch: twice the agent's default
+/// `limits.records_per_interval` (which its capture workers share), so a
+/// batch the agent writes is taken even where its bound was raised.
 pub const DEFAULT_MAX_RECORDS: usize = 1_000_000;
 /// Default bound on one string: the agent cuts free text at 1,024 bytes
 /// (2,048 once non-UTF-8 bytes are widened).

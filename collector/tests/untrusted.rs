@@ -481,3 +481,82 @@ fn deltas_resolve_only_on_the_senders_own_stored_base() {
         ]
     );
 }
+
+/// The folded form of the project's `modbus` log, as batches carry it.
+fn folded_modbus() -> &'static LogSchema {
+    let s = support::project_schema("modbus");
+    let (_, log) = osect_engine::protocols::log("modbus").unwrap();
+    let mut fields: Vec<(String, FieldType)> = log
+        .fold
+        .kept_fields(s)
+        .unwrap()
+        .into_iter()
+        .map(|i| (s.fields[i].name.to_owned(), s.fields[i].ty))
+        .collect();
+    fields.push(("ts_end".into(), FieldType::Time));
+    fields.push(("count".into(), FieldType::Count));
+    intern_schema("modbus", &fields).unwrap()
+}
+
+/// A batch whose folded log comes in parts (format version 3) is stored
+/// with its parts joined, under the digest the joined batch has, so a delta
+/// the agent writes on it resolves.
+#[test]
+fn a_batch_in_parts_is_stored_joined_and_deltas_stand_on_it() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let pki = pki::make(&w.join("pki"), &["OSS-P"]).unwrap();
+    let c = start_collector(&pki, w, &[]);
+    let a = agent_config(&pki, "OSS-P", &w.join("a"), c.port);
+    let s = folded_modbus();
+    let mut st = batch::Stager::new(batch::Compressor::new(3, None).unwrap());
+    // READ_COILS in both parts, WRITE_SINGLE_COIL in the first.
+    let parts = [
+        vec![
+            support::row(s, T0 + 1, "READ_COILS"),
+            support::row(s, T0 + 2, "WRITE_SINGLE_COIL"),
+        ],
+        vec![support::row(s, T0 + 30_000_000, "READ_COILS")],
+    ];
+    for rows in &parts {
+        let mut part = st.section(s, rows.len() as u64).unwrap();
+        for col in 0..s.fields.len() {
+            for r in rows {
+                part.put(r.values[col].clone()).unwrap();
+            }
+        }
+        part.finish().unwrap();
+    }
+    let header = batch::decode(&modbus_batch("OSS-P", "plant-p", 1))
+        .unwrap()
+        .header;
+    let frame = st
+        .take()
+        .unwrap()
+        .encode(&header, &mut batch::Decompressor::default())
+        .unwrap();
+    assert!(batch::read_frame_info(&frame).unwrap().parts);
+    let joined = batch::decode(&frame).unwrap();
+    assert_eq!(joined.records.len(), 2);
+    assert_eq!(
+        joined.records[0].get("count"),
+        Some(&osect_wire::Value::Count(14))
+    );
+    assert_eq!(send(&a, std::slice::from_ref(&frame)), vec![Reply::Stored]);
+    let store = Store::open(&c.store).unwrap();
+    assert_eq!(store.load("OSS-P", 1).unwrap(), joined);
+    let listed = store.list(None, None, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(listed[0].digest, batch::digest(&joined).unwrap());
+    drop(store);
+    // The agent's base for the next batch names that digest.
+    let base = batch::Base::from_frame(&frame).unwrap();
+    let mut next = joined.clone();
+    next.header.seq = 2;
+    next.records[1].values[0] = osect_wire::Value::Time(T0 + 61_000_000);
+    let delta = batch::encode_delta(&next, &base, 3, None).unwrap();
+    assert_eq!(send(&a, &[delta]), vec![Reply::Stored]);
+    assert_eq!(
+        Store::open(&c.store).unwrap().load("OSS-P", 2).unwrap(),
+        next
+    );
+}

@@ -263,20 +263,20 @@ impl Rows {
         }
     }
 
-    /// Bytes held, as allocated: the arena, the rows, the key index and the
-    /// strings.
+    /// Bytes the rows take in memory: what is written of the arena, the
+    /// rows, the key index and the strings (room reserved but not written
+    /// is not resident; a hash table writes its control bytes whole).
     fn bytes(&self) -> usize {
-        // A hash table's entry and its control byte.
         fn table<K, V>(t: &FxHashMap<K, V>) -> usize {
-            t.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+            t.capacity() + t.len() * std::mem::size_of::<(K, V)>()
         }
         let s = &self.strings;
-        self.arena.capacity()
-            + self.rows.capacity() * std::mem::size_of::<Row>()
+        self.arena.len()
+            + self.rows.len() * std::mem::size_of::<Row>()
             + table(&self.index)
-            + s.strs.capacity() * std::mem::size_of::<Text>()
+            + s.strs.len() * std::mem::size_of::<Text>()
             + s.heap
-            + s.next.capacity() * std::mem::size_of::<u32>()
+            + s.next.len() * std::mem::size_of::<u32>()
             + table(&s.index)
     }
 
@@ -329,7 +329,7 @@ impl Folder {
         self.rows.rows.len()
     }
 
-    /// Bytes the rows take, as allocated (their keys, the rows, the index of
+    /// Bytes the rows take in memory (their keys, the rows, the index of
     /// keys, the interned strings).
     pub fn bytes(&self) -> usize {
         self.rows.bytes()

@@ -19,7 +19,13 @@ pub struct Limits {
     pub dpd_buffers: usize,
     pub assets: usize,
     pub arp_entries: usize,
-    /// Records held for the open interval before new ones are dropped and counted.
+    /// Rows one interval's batch may hold (rows handed to it as they come,
+    /// folded rows, a key once in each part of its folded log) before new
+    /// ones are dropped and counted, shared by the capture workers of one
+    /// batch; at most what a collector takes in one (its default is
+    /// 1,000,000). Where the batch is written as rows come (a file, one
+    /// live worker) they are held compressed (2 to 7 bytes a row); several
+    /// live workers hold their shares as records until the interval closes.
     pub records_per_interval: usize,
     /// Bytes an interval's folded rows (`run`'s batches) may take before
     /// they are written into its batch as a part and folding starts afresh.
@@ -36,7 +42,7 @@ impl Default for Limits {
             dpd_buffers: 4096,
             assets: 65_536,
             arp_entries: 65_536,
-            records_per_interval: 250_000,
+            records_per_interval: 500_000,
             folded_bytes: 8 << 20,
         }
     }

@@ -51,11 +51,17 @@ impl Intervals {
     /// `counter ^ seed`, so counters below 2^48 never meet).
     ///
     /// With `stage`, closed intervals come with their body written
-    /// ([`Closed::staged`]) with this thread's own zstd context.
+    /// ([`Closed::staged`]) with this thread's own zstd context; without,
+    /// the interval is one of `capture.fanout_workers` joined into one
+    /// batch, and holds its share of `limits.records_per_interval`.
     pub fn new(cfg: &Config, skip_empty: bool, worker: u16, stage: bool) -> Intervals {
         let defaults = Options::default();
+        let mut limits = cfg.limits.clone();
+        if !stage {
+            limits.records_per_interval /= usize::from(cfg.capture.fanout_workers.max(1));
+        }
         let engine = Engine::new(
-            &cfg.limits,
+            &limits,
             Options {
                 ignore_checksums: cfg.capture.ignore_checksums,
                 uid_seed: defaults.uid_seed ^ (u64::from(worker) << 48),
@@ -211,11 +217,24 @@ impl Intervals {
     /// interval, and the parsers write what they still held (a request
     /// waiting for its reply, an undecided session), so nothing is lost.
     pub fn finish(&mut self, end: i64, out: &mut impl FnMut(Closed)) {
-        self.engine.finish(end);
+        match &mut self.stager {
+            // Every connection's row, written a few at a time as they come.
+            Some(st) => {
+                let unstaged = &mut self.unstaged;
+                while !self.engine.finish_some(end, FINISH_STEP) {
+                    self.engine.hand_off_records(|r| stage(st, r, unstaged));
+                }
+            }
+            None => self.engine.finish(end),
+        }
         self.close(end, out);
         self.boundary = None;
     }
 }
+
+/// Connections logged at the end of input between two hand-offs of their
+/// rows to the stager.
+const FINISH_STEP: usize = 1024;
 
 /// Writes `r` into `st`; a row the format cannot hold is counted in
 /// `unstaged`.

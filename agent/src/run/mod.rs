@@ -241,9 +241,9 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunSummary, RunError> {
         1
     };
     let (tx, rx) = mpsc::sync_channel(depth);
-    // Each worker's interval holds at most its sink's records: the batch
-    // thread waits on as many from every worker, not more.
-    let budget = workers.saturating_mul(cfg.limits.records_per_interval);
+    // The workers' intervals together hold at most a batch's rows: the
+    // batch thread waits on as many, not more.
+    let budget = cfg.limits.records_per_interval;
     let batcher = std::thread::spawn(move || batch_thread(closer, rx, workers, budget));
     let mut failures = Vec::new();
     let mut worker_stats = Vec::new();

@@ -138,7 +138,7 @@ impl Compressor {
     ) -> Result<Vec<u8>, EncodeError> {
         check_body_len(body.len())?;
         let z = self.compress(body)?;
-        frame(hbytes, base, false, &z, body.len(), digest, self.dict)
+        frame(hbytes, base, false, z, body.len(), digest, self.dict)
     }
 }
 
@@ -177,42 +177,47 @@ pub fn digest(batch: &Batch) -> Result<[u8; DIGEST_LEN], EncodeError> {
 
 /// The frame around a compressed body `z` of `body_len` bytes: a delta on
 /// `base`, or a batch in full whose folded logs come in `parts`, or in one
-/// section each.
+/// section each. The frame is written around `z` in its own memory (the
+/// body is moved behind the fields before it, not copied), so a large body
+/// is held once.
 pub(super) fn frame(
     hbytes: &[u8],
     base: Option<BaseRef>,
     parts: bool,
-    z: &[u8],
+    z: Vec<u8>,
     body_len: usize,
     digest: [u8; DIGEST_LEN],
     dict: Option<u32>,
 ) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(z.len() + hbytes.len() + 96);
-    out.extend_from_slice(&MAGIC);
-    out.push(match (base, parts) {
+    let mut head = Vec::with_capacity(hbytes.len() + 96);
+    head.extend_from_slice(&MAGIC);
+    head.push(match (base, parts) {
         (Some(_), _) => DELTA_VERSION,
         (None, true) => PARTS_VERSION,
         (None, false) => FULL_VERSION,
     });
-    out.push(if dict.is_some() { FLAG_DICT } else { 0 });
-    out.extend_from_slice(&dict.unwrap_or(0).to_le_bytes());
-    put_varint(&mut out, hbytes.len() as u64);
-    out.extend_from_slice(hbytes);
+    head.push(if dict.is_some() { FLAG_DICT } else { 0 });
+    head.extend_from_slice(&dict.unwrap_or(0).to_le_bytes());
+    put_varint(&mut head, hbytes.len() as u64);
+    head.extend_from_slice(hbytes);
     if let Some(b) = base {
-        put_varint(&mut out, b.seq);
-        out.extend_from_slice(&b.digest);
+        put_varint(&mut head, b.seq);
+        head.extend_from_slice(&b.digest);
     }
-    put_varint(&mut out, body_len as u64);
-    put_varint(&mut out, z.len() as u64);
-    out.extend_from_slice(z);
-    out.extend_from_slice(&digest);
-    if out.len() > MAX_FRAME_BYTES {
+    put_varint(&mut head, body_len as u64);
+    put_varint(&mut head, z.len() as u64);
+    let len = head.len() + z.len() + DIGEST_LEN;
+    if len > MAX_FRAME_BYTES {
         return Err(EncodeError::TooLarge {
             what: "frame",
-            len: out.len(),
+            len,
             max: MAX_FRAME_BYTES,
         });
     }
+    let mut out = z;
+    out.reserve_exact(head.len() + DIGEST_LEN);
+    out.splice(0..0, head);
+    out.extend_from_slice(&digest);
     Ok(out)
 }
 

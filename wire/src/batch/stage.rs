@@ -45,13 +45,13 @@ pub const CHUNK_BYTES: usize = 128 << 10;
 /// Encoded bytes of every column together not yet compressed: past it,
 /// the columns holding at least a 64th of it are compressed (and every
 /// column, if that is not enough).
-pub const TAIL_BUDGET: usize = 4 << 20;
+pub const TAIL_BUDGET: usize = 2 << 20;
 
 /// Encoded bytes of a section written by column ([`Stager::section`])
 /// compressed as one zstd frame: whoever hashes or reads the body holds a
 /// frame's bytes at once, and zstd at the levels used looks back about as
 /// far anyway.
-pub const SECTION_FRAME_BYTES: usize = 4 << 20;
+pub const SECTION_FRAME_BYTES: usize = 1 << 20;
 
 /// One column of a section as it is written.
 struct Column {
@@ -512,10 +512,11 @@ impl StagedBody {
     }
 
     /// The batch frame: `header` (its record count set from the body) and
-    /// this body. The digest covers the uncompressed body, so each frame is
-    /// decompressed once, in order, with the context `d`, and hashed: the
-    /// whole body is never held.
-    pub fn encode(&self, header: &Header, d: &mut Decompressor) -> Result<Vec<u8>, EncodeError> {
+    /// this body, written around the compressed body in its memory. The
+    /// digest covers the uncompressed body, so each frame is decompressed
+    /// once, in order, with the context `d`, and hashed: the whole body is
+    /// never held.
+    pub fn encode(self, header: &Header, d: &mut Decompressor) -> Result<Vec<u8>, EncodeError> {
         let mut header = header.clone();
         header.record_count = self.rows;
         let hbytes = encode_header(&header);
@@ -537,7 +538,7 @@ impl StagedBody {
             &hbytes,
             None,
             self.parts,
-            &self.zbody,
+            self.zbody,
             self.body_len,
             h.finalize().into(),
             self.dict,

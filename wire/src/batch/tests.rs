@@ -979,11 +979,11 @@ fn only_a_folded_log_comes_in_parts() {
     let h = encode_header(&header);
     let digest = super::frame::content_digest(&h, &body);
     let z = Compressor::new(3, None).unwrap().compress(&body).unwrap();
-    let frame = super::frame::frame(&h, None, true, &z, body.len(), digest, None).unwrap();
+    let frame = super::frame::frame(&h, None, true, z.clone(), body.len(), digest, None).unwrap();
     let e = decode(&frame).unwrap_err().to_string();
     assert!(e.contains("log conn in several sections"), "{e}");
     // In version 1, two sections of a log are read as they come.
-    let frame = super::frame::frame(&h, None, false, &z, body.len(), digest, None).unwrap();
+    let frame = super::frame::frame(&h, None, false, z, body.len(), digest, None).unwrap();
     assert_eq!(decode(&frame).unwrap().records, b.records[..2]);
 }
 
