@@ -13,6 +13,7 @@ mod support;
 use osect_trafficgen::frame::{udp_frame, Host};
 use osect_trafficgen::pcap::Capture;
 use osect_trafficgen::proto::it;
+use osect_trafficgen::tcp::TcpConn;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -130,5 +131,64 @@ fn ntp_server_message_first_flips_the_roles_once() {
     assert!(
         seen(&assets, &SERVER) && seen(&assets, &CLIENT),
         "{assets:?}"
+    );
+}
+
+/// Over TCP as over UDP: Zeek's DNS analyzer flips a connection whose first
+/// message (after its length) is a reply from the originator. The
+/// endpoints' TCP state and packet counts so far go with their hosts (Zeek's
+/// TCP session and ConnSize analyzers swap them) but for the packet of the
+/// reply, counted after its payload was delivered, for the new originator;
+/// the history letters stay and `^` follows them.
+#[test]
+fn dns_reply_first_over_tcp_flips_the_roles() {
+    let reply = it::dns(0x1234, "plc.example", Some([10, 4, 0, 99]));
+    let mut stream = u16::try_from(reply.len())
+        .unwrap_or(0)
+        .to_be_bytes()
+        .to_vec();
+    stream.extend_from_slice(&reply);
+    let mut cap = Capture::new();
+    let mut c = TcpConn::new(CLIENT, 40053, SERVER, 53, None, (5_000, 60_000));
+    let t = c.handshake(&mut cap, T0);
+    let t = c.send(&mut cap, t + 1_000, true, &stream);
+    c.close(&mut cap, t + 1_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("flip-tcp.pcap");
+    std::fs::write(&trace, cap.to_pcap()).expect("write the capture");
+    let out = support::replay_file(&trace, true, false);
+    let conn = support::read_log(&out.path().join("conn.log"));
+    let dns = support::read_log(&out.path().join("dns.log"));
+    let server = SERVER.ip.to_string();
+    let len = stream.len().to_string();
+    assert_eq!(conn.len(), 1, "{conn:?}");
+    // The client sent SYN, ACK, the reply, FIN and ACK; the server SYN-ACK,
+    // the reply's ACK and FIN.
+    check(
+        &conn[0],
+        &[
+            ("id.orig_h", &server),
+            ("id.orig_p", "53"),
+            ("id.resp_p", "40053"),
+            ("proto", "tcp"),
+            ("service", "dns"),
+            ("conn_state", "SF"),
+            // After the flip the client's last ACK is the responder's
+            // first: `a`.
+            ("history", "ShAD^fFa"),
+            ("orig_bytes", "0"),
+            ("resp_bytes", &len),
+            ("orig_pkts", "4"),
+            ("resp_pkts", "4"),
+        ],
+    );
+    assert_eq!(dns.len(), 1, "{dns:?}");
+    check(
+        &dns[0],
+        &[
+            ("id.orig_h", &server),
+            ("proto", "tcp"),
+            ("query", "plc.example"),
+        ],
     );
 }

@@ -37,6 +37,7 @@ pub(super) fn app_data(
     ts: i64,
     dir: Dir,
     data: &[u8],
+    ip_len: u32,
     sink: &mut RecordSink,
     assets: &mut AssetTable,
     apps: &mut AppFlows,
@@ -70,9 +71,23 @@ pub(super) fn app_data(
         return;
     };
     let mut dir = dir;
-    if c.tcp.is_none() && session.flips_roles(&c.id, dir, data, (c.orig.pkts, c.resp.pkts)) {
-        c.flip_midway();
-        dir = dir.other();
+    // Data gathered before the parser was chosen started the stream: the
+    // flip is asked of a message's start only.
+    if replay.is_none() {
+        match c.tcp {
+            None if session.flips_roles(&c.id, dir, data, (c.orig.pkts, c.resp.pkts)) => {
+                c.flip_midway();
+                dir = dir.other();
+            }
+            // The counts go with their hosts but for this packet (see
+            // `Conn::flip_stream_midway`): the responder's so far, and
+            // this one, are the new originator's.
+            Some(_) if session.flips_roles(&c.id, dir, data, (1, c.resp.pkts)) => {
+                c.flip_stream_midway(ip_len);
+                dir = dir.other();
+            }
+            _ => {}
+        }
     }
     let before = session.overflowed;
     in_context(c, &mut session, ts, sink, assets, |s, ctx| match replay {

@@ -304,6 +304,25 @@ impl Conn {
         self.history.flip();
     }
 
+    /// Zeek's `FlipRoles` on a TCP connection whose application found the
+    /// roles reversed (a DNS reply first from the originator) on a packet
+    /// of `ip_len` IP bytes from the originator: each endpoint's TCP state
+    /// and packet counts so far go with its host (Zeek's TCP session and
+    /// ConnSize analyzers swap them), history keeps its letters and notes
+    /// `^`, and that packet, which ConnSize counts only after its payload
+    /// was delivered, counts for the new originator.
+    pub fn flip_stream_midway(&mut self, ip_len: u32) {
+        self.orig.pkts = self.orig.pkts.saturating_sub(1);
+        self.orig.ip_bytes = self.orig.ip_bytes.saturating_sub(u64::from(ip_len));
+        std::mem::swap(&mut self.orig, &mut self.resp);
+        if let Some(t) = self.tcp.as_mut() {
+            std::mem::swap(&mut t.orig, &mut t.resp);
+        }
+        self.orig.pkts += 1;
+        self.orig.ip_bytes += u64::from(ip_len);
+        self.flip_midway();
+    }
+
     /// Swaps originator and responder (Zeek's role flip), with what was
     /// counted for each.
     pub fn flip(&mut self) {

@@ -95,10 +95,11 @@ pub trait AppParser: Send {
         false
     }
 
-    /// Whether this UDP datagram, sent in `dir`, shows the roles reversed:
-    /// its sender is really the responder (Zeek's DNS and NTP analyzers
-    /// then call `FlipRoles`). Asked before the datagram is parsed; the
-    /// engine flips a connection at most once.
+    /// Whether this UDP datagram (or the TCP data starting a message), sent
+    /// in `dir`, shows the roles reversed: its sender is really the
+    /// responder (Zeek's DNS and NTP analyzers then call `FlipRoles`).
+    /// Asked before the data is parsed; the engine flips a connection at
+    /// most once.
     fn flips_roles(&self, _id: &ConnId, _dir: Dir, _data: &[u8]) -> bool {
         false
     }

@@ -52,10 +52,17 @@ impl Session {
     /// most (see [`AppParser::flips_roles`]). `pkts` are the connection's
     /// packet counts so far, originator's first.
     pub fn flips_roles(&mut self, id: &ConnId, dir: Dir, data: &[u8], pkts: (u64, u64)) -> bool {
-        if self.flipped_at.is_some() || !self.parser.flips_roles(id, dir, data) {
+        // TCP data after unconsumed bytes continues a message: it says
+        // nothing of who sent the message.
+        if self.flipped_at.is_some()
+            || !self.bufs[slot(dir)].is_empty()
+            || !self.parser.flips_roles(id, dir, data)
+        {
             return false;
         }
         self.flipped_at = Some(pkts);
+        // The unconsumed bytes go with the side that sent them.
+        self.bufs.swap(0, 1);
         true
     }
 

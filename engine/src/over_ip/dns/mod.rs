@@ -480,12 +480,16 @@ impl AppParser for Dns {
 
     /// Zeek's DNS analyzer flips the roles when the connection's first
     /// message is a reply from the originator, unless it went to a
-    /// multicast group.
+    /// multicast group; over TCP too, the message after its length.
     fn flips_roles(&self, id: &ConnId, dir: Dir, data: &[u8]) -> bool {
+        let msg = match self.transport {
+            Transport::Tcp => data.get(2..).unwrap_or_default(),
+            _ => data,
+        };
         self.first
             && dir.is_orig()
             && !id.resp_h.is_multicast()
-            && Header::parse(data).is_ok_and(|h| h.qr)
+            && Header::parse(msg).is_ok_and(|h| h.qr)
     }
 
     fn parse(&mut self, ctx: &mut Ctx<'_, '_>, dir: Dir, data: &[u8]) -> usize {
