@@ -94,8 +94,10 @@ pub fn probe(t: Transport, _id: &ConnId, _dir: Dir, data: &[u8]) -> Option<Box<d
 
 #[derive(Default)]
 pub struct Dnp3 {
-    /// Application fragment being reassembled, per direction.
-    fragment: [heapless::Vec<u8, MAX_FRAGMENT>; 2],
+    /// Application fragment being reassembled over several segments, per
+    /// direction (up to `MAX_FRAGMENT` bytes). Empty and unallocated
+    /// otherwise, so the many idle connections of a plant hold no buffer.
+    fragment: [Vec<u8>; 2],
     /// A first segment was seen and the fragment is still being built.
     building: [bool; 2],
     /// The function of the last request the originator sent since the last
@@ -148,7 +150,7 @@ impl AppParser for Dnp3 {
         let i = usize::from(!dir.is_orig());
         self.lost[i] = true;
         self.building[i] = false;
-        self.fragment[i].clear();
+        self.fragment[i] = Vec::new();
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, '_>) {
@@ -188,9 +190,14 @@ impl Dnp3 {
             self.stopped |= !self.lost[i];
             return;
         }
-        let room = MAX_FRAGMENT - self.fragment[i].len();
-        // Cannot fail: what is added fits the room left.
-        let _ = self.fragment[i].extend_from_slice(&seg[..seg.len().min(room)]);
+        // A fragment in one segment, the usual case, is decoded in place.
+        if th & 0x80 != 0 && self.fragment[i].is_empty() {
+            self.building[i] = false;
+            self.application(ctx, dir, &seg[..seg.len().min(MAX_FRAGMENT)]);
+            return;
+        }
+        let room = MAX_FRAGMENT.saturating_sub(self.fragment[i].len());
+        self.fragment[i].extend_from_slice(&seg[..seg.len().min(room)]);
         if th & 0x80 != 0 {
             self.building[i] = false;
             let frag = std::mem::take(&mut self.fragment[i]);
